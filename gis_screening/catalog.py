@@ -1,0 +1,176 @@
+"""The layer catalog (``layers/*.yaml``): roles, canonical fields, aliases, value domains, styles.
+
+Loaded once and validated with pydantic; a malformed catalog is an :class:`InputError` naming the file
+and the key.  Users extend it by dropping another YAML file next to it (or passing ``extra`` paths):
+aliases and domain spellings are merged, so a city adds its field names without touching code.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InputError
+from .resources import data_dir
+
+
+class FieldSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str
+    required: bool = False
+    aliases: list[str] = Field(default_factory=list)
+    domain: str | None = None
+    text: bool = False
+
+
+class RoleSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str
+    geometry: Literal["polygon", "line", "point", "any"]
+    id_field: str
+    name_field: str
+    fields: dict[str, FieldSpec]
+
+
+class Style(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    fill: str = "#00000000"
+    outline: str = "#000000"
+    hatch: Literal["diagonal", "cross", "horizontal", "vertical"] | None = None
+    width: float = 0.8
+
+
+class RoleStyle(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    by: str | None = None
+    values: dict[str, Style] = Field(default_factory=dict)
+    default: Style = Field(default_factory=Style)
+
+    def for_value(self, value: object) -> Style:
+        """Style for a feature whose ``by`` field has ``value``."""
+        return self.values.get(str(value), self.default) if self.by else self.default
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int = 1
+    roles: dict[str, RoleSpec]
+    domains: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    styles: dict[str, RoleStyle] = Field(default_factory=dict)
+
+    # ---- lookups -------------------------------------------------------------------------
+    def role(self, role: str) -> RoleSpec:
+        try:
+            return self.roles[role]
+        except KeyError:
+            raise InputError(f"unknown layer role {role!r}; known roles: {', '.join(self.roles)}") from None
+
+    def style(self, role: str) -> RoleStyle:
+        return self.styles.get(role, RoleStyle())
+
+    def match_fields(self, role: str, columns: Iterable[str],
+                     explicit: dict[str, str] | None = None) -> dict[str, str]:
+        """Map source column names to canonical names for ``role``.
+
+        ``explicit`` (canonical -> source column) wins; then each canonical field takes the first of
+        its aliases (or its own name) found among ``columns``, compared after :func:`fold`.  Returns
+        ``{source_column: canonical}``.
+        """
+        spec = self.role(role)
+        cols = [c for c in columns if c != "geometry"]
+        folded = {fold(c): c for c in cols}
+        mapping: dict[str, str] = {}
+        taken: set[str] = set()
+        for canon, src in (explicit or {}).items():
+            if src not in cols:
+                src = folded.get(fold(src), src)
+            mapping[src] = canon
+            taken.add(canon)
+        for pass_ in (0, 1):  # exact names first, then names cut to the dBASE 10-byte limit
+            for canon, fspec in spec.fields.items():
+                if canon in taken:
+                    continue
+                for name in [canon, *fspec.aliases]:
+                    keys = [fold(name)] if pass_ == 0 else sorted(_dbf_truncations(name))
+                    src = next((folded[k] for k in keys if k in folded and folded[k] not in mapping), None)
+                    if src is not None:
+                        mapping[src] = canon
+                        taken.add(canon)
+                        break
+        return mapping
+
+    def normalise_value(self, domain: str, value: object) -> str | None:
+        """Canonical spelling of ``value`` in ``domain``, or ``None`` when it is not recognised."""
+        if value is None:
+            return None
+        text = fold(str(value))
+        if text.endswith(".0") and text[:-2].isdigit():  # 1.0 from a float dbf column
+            text = text[:-2]
+        for canon, spellings in self.domains.get(domain, {}).items():
+            if text == fold(canon) or text in {fold(s) for s in spellings}:
+                return canon
+        return None
+
+
+_WS = re.compile(r"\s+")
+
+
+def fold(name: str) -> str:
+    """Fold a field name or value for matching: no whitespace (incl. newlines, full-width space), lower case."""
+    return _WS.sub("", str(name).replace("\u3000", "")).lower()
+
+
+def _dbf_truncations(name: str) -> set[str]:
+    """Folded forms of ``name`` cut to the 10-byte dBASE field-name limit in GBK and UTF-8."""
+    out = set()
+    for enc in ("gb18030", "utf-8"):
+        raw = fold(name).encode(enc)
+        if len(raw) > 10:
+            cut = raw[:10].decode(enc, errors="ignore")
+            if len(cut) >= 2:
+                out.add(cut)
+    return out
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        elif isinstance(value, list) and isinstance(base.get(key), list):
+            base[key] = base[key] + [v for v in value if v not in base[key]]
+        else:
+            base[key] = value
+    return base
+
+
+def load_catalog(paths: Iterable[str | Path] | None = None) -> Catalog:
+    """Load ``layers/catalog.yaml`` plus any other ``layers/*.yaml`` and the given extra files, merged."""
+    folder = data_dir("layers")
+    files = [folder / "catalog.yaml"] + sorted(p for p in folder.glob("*.yaml") if p.name != "catalog.yaml")
+    files += [Path(p) for p in (paths or [])]
+    merged: dict = {}
+    for f in files:
+        try:
+            doc = yaml.safe_load(Path(f).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise InputError(f"cannot read layer catalog: {exc}", file=f) from None
+        if not isinstance(doc, dict):
+            raise InputError("layer catalog must be a mapping", file=f)
+        doc.pop("extends", None)
+        _merge(merged, doc)
+    try:
+        return Catalog.model_validate(merged)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise InputError(err["msg"], file=files[-1] if paths else files[0], where=f"key {loc}") from None
+
+
+@lru_cache(maxsize=1)
+def default_catalog() -> Catalog:
+    """The catalog shipped with the package (cached)."""
+    return load_catalog()

@@ -1,0 +1,123 @@
+"""Command line: ``gis-screening layers check | convert | screen | rules check | zones …``.
+
+Exit codes: 0 when the command ran, 1 when a check found errors in the data, 2 for bad input (one-line
+reason on stderr, never a traceback).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="三线一单 / 碳达峰 screening of project sites.")
+layers_app = typer.Typer(no_args_is_help=True, help="Inspect layer sets.")
+app.add_typer(layers_app, name="layers")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error to stderr and exit (2 = bad input)."""
+    err_console.print(f"error: {' '.join(str(message).split())}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@layers_app.command("check")
+def layers_check(manifest: Path = typer.Argument(..., help="layer-set manifest (YAML)")) -> None:
+    """Load every layer of MANIFEST and report features, CRS, encoding, repairs and topology."""
+    from ..layerset import load_layerset
+    from ..topology import check_topology
+    try:
+        ls = load_layerset(manifest)
+    except InputError as exc:
+        fail(str(exc))
+    console.print(f"[bold]{ls.name}[/bold]  ({manifest})")
+    table = Table("role", "name", "source", "features", "CRS", "encoding", "problems")
+    errors = 0
+    for lyr in ls.layers:
+        n_err = sum(p.level == "error" for p in lyr.problems)
+        n_warn = sum(p.level == "warning" for p in lyr.problems)
+        errors += n_err
+        table.add_row(lyr.role, lyr.name, lyr.source, str(lyr.feature_count),
+                      f"{lyr.source_crs} → EPSG:4490", lyr.encoding or "-",
+                      f"{n_err} errors, {n_warn} warnings" if (n_err or n_warn) else "none")
+    console.print(table)
+    for lyr in ls.layers:
+        if lyr.problems or lyr.crs_reason:
+            console.print(f"[bold]{lyr.name}[/bold] ({lyr.source})")
+            console.print(f"  CRS: {lyr.source_crs} — {lyr.crs_reason}", markup=False)
+            for p in lyr.problems:
+                console.print(f"  {p}", markup=False)
+    for lyr in ls.by_role("control_units"):
+        rep = check_topology(lyr.gdf, lyr.feature_ids()).summary()
+        console.print(f"[bold]topology of {lyr.name}[/bold] (areas in {rep['metric_crs']}):")
+        for kind, label in (("overlaps", "overlaps (不重叠)"), ("gaps", "gaps (全覆盖)")):
+            s = rep[kind]
+            line = f"  {label}: {s['count']}, total {s['total_m2']:.2f} m²"
+            if s["largest"]:
+                lg = s["largest"]
+                feats = f" between {' / '.join(lg['features'])}" if lg["features"] else ""
+                line += f"; largest {lg['area_m2']:.2f} m² at lon {lg['lonlat'][0]}, lat {lg['lonlat'][1]}{feats}"
+            console.print(line, markup=False)
+        if rep["invalid"]:
+            console.print(f"  invalid geometries: {', '.join(rep['invalid'])}", markup=False)
+        errors += rep["overlaps"]["count"] + rep["gaps"]["count"]
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command("convert")
+def convert(
+    input: Path = typer.Argument(..., help="any supported geometry file"),
+    output: Path = typer.Argument(..., help=".gpkg, .geojson or .txt (勘测定界)"),
+    layer: Optional[str] = typer.Option(None, help="layer inside a multi-layer source"),
+    encoding: Optional[str] = typer.Option(None, help="attribute/text encoding override, e.g. gbk"),
+    crs: Optional[str] = typer.Option(None, help="source CRS override, e.g. EPSG:4528"),
+    zone: Optional[int] = typer.Option(None, help="3° GK zone for eastings without zone prefix"),
+    source_offset: Optional[str] = typer.Option(None, "--source-offset", help="gcj02 or bd09"),
+    role: Optional[str] = typer.Option(None, help="catalog role: map fields to canonical names"),
+    towgs84: Optional[str] = typer.Option(None, help="Xian80/Beijing54 parameters dx,dy,dz[,rx,ry,rz,s]"),
+) -> None:
+    """Convert INPUT to OUTPUT in EPSG:4490 (TXT: GK zone of the data, with zone prefix)."""
+    from ..io import read_layer
+    from ..io.writers import write_layer
+    try:
+        lyr = read_layer(input, role, layer=layer, encoding=encoding, crs=crs, zone=zone,
+                         offset=source_offset, towgs84=towgs84)
+        written = write_layer(lyr, output)
+    except InputError as exc:
+        fail(str(exc))
+    for p in lyr.problems:
+        err_console.print(f"{input.name}: {p}", markup=False, highlight=False)
+    console.print(f"wrote {lyr.feature_count} features to {output} ({written})", markup=False)
+
+
+def _register_optional_commands() -> None:
+    """Sub-command modules register themselves on ``app`` when imported (screen, rules, zones…)."""
+    import importlib
+    for mod in ("screen", "rules", "zones"):
+        try:
+            importlib.import_module(f"{__name__}.{mod}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{mod}":
+                raise
+
+
+def main() -> None:
+    """Entry point: run the Typer app; InputError anywhere → one line and exit 2."""
+    _register_optional_commands()
+    try:
+        app()
+    except InputError as exc:  # pragma: no cover - commands catch their own
+        err_console.print(f"error: {exc}", markup=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

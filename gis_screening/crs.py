@@ -1,0 +1,160 @@
+"""Coordinate reference systems: CGCS2000 codes, Gauss-Krüger zones, and inference from magnitudes.
+
+Storage CRS is CGCS2000 geographic, EPSG:4490.  Metric work uses the CGCS2000 3-degree Gauss-Krüger
+zone of the data without zone prefix (EPSG:4534 + zone − 25; Fujian: 4548 for zone 39, 4549 for zone 40).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pyproj import CRS
+
+STORAGE_EPSG = 4490
+CHINA_LON = (73.0, 136.0)
+CHINA_LAT = (3.0, 54.0)
+
+
+def gk3_zone_for_lon(lon: float) -> int:
+    """3-degree GK zone number (25–45 in China) whose central meridian is nearest ``lon``."""
+    return int(np.floor(lon / 3.0 + 0.5))
+
+
+def gk3_epsg(zone: int, prefixed: bool = False) -> int:
+    """EPSG code of the CGCS2000 3° GK zone ``zone`` (25–45); ``prefixed`` → easting carries the zone."""
+    if not 25 <= zone <= 45:
+        raise ValueError(f"3-degree zone {zone} is outside China (25–45)")
+    return (4513 if prefixed else 4534) + zone - 25
+
+
+def gk6_epsg(zone: int, prefixed: bool = False) -> int:
+    """EPSG code of the CGCS2000 6° GK zone ``zone`` (13–23)."""
+    if not 13 <= zone <= 23:
+        raise ValueError(f"6-degree zone {zone} is outside China (13–23)")
+    return (4491 if prefixed else 4502) + zone - 13
+
+
+def metric_epsg_for_lon(lon: float) -> int:
+    """The CGCS2000 3° GK EPSG code (no prefix) used for metrics at longitude ``lon``."""
+    return gk3_epsg(min(45, max(25, gk3_zone_for_lon(lon))))
+
+
+def zone_from_cm(cm: float, width: int = 3) -> int:
+    """Zone number from a central meridian (degrees)."""
+    return int(round(cm / 3.0)) if width == 3 else int(round((cm + 3) / 6.0))
+
+
+@dataclass(frozen=True)
+class CrsGuess:
+    """The CRS of a coordinate set, how it was decided, and whether x/y were swapped."""
+
+    epsg: int
+    reason: str
+    swapped: bool = False
+    sure: bool = True
+
+
+def classify_datum(crs: CRS) -> str:
+    """``"cgcs2000"``, ``"wgs84"``, ``"xian80"``, ``"beijing54"`` or ``"other"`` for a pyproj CRS."""
+    geod = crs.geodetic_crs
+    name = (geod.name if geod else crs.name).lower().replace(" ", "").replace("_", "")
+    datum = (geod.datum.name if geod and geod.datum else "").lower().replace(" ", "").replace("_", "")
+    text = name + "|" + datum
+    if "xian" in text or "xi'an" in text or "1980" in text and "xian" in text:
+        return "xian80"
+    if "beijing" in text or "1954" in text:
+        return "beijing54"
+    if "cgcs" in text or "china2000" in text or "chinageodeticcoordinatesystem2000" in text:
+        return "cgcs2000"
+    if "wgs84" in text or "worldgeodeticsystem1984" in text or "wgs1984" in text:
+        return "wgs84"
+    return "other"
+
+
+def _in_china_lonlat(xmin, ymin, xmax, ymax) -> bool:
+    return (CHINA_LON[0] <= xmin <= xmax <= CHINA_LON[1]) and (CHINA_LAT[0] <= ymin <= ymax <= CHINA_LAT[1])
+
+
+def _is_northing(lo, hi) -> bool:
+    return 300_000 <= lo <= hi <= 6_100_000
+
+
+def _prefixed_zone(lo, hi) -> tuple[int, int] | None:
+    """(zone, width) if eastings carry a 2-digit zone prefix (3°: 25–45, 6°: 13–23)."""
+    z_lo, z_hi = int(lo // 1_000_000), int(hi // 1_000_000)
+    if z_lo != z_hi:
+        return None
+    inner_lo, inner_hi = lo - z_lo * 1_000_000, hi - z_hi * 1_000_000
+    if not (100_000 <= inner_lo <= inner_hi <= 900_000):
+        return None
+    if 25 <= z_lo <= 45:
+        return z_lo, 3
+    if 13 <= z_lo <= 23:
+        return z_lo, 6
+    return None
+
+
+def _plain_easting(lo, hi) -> bool:
+    return 100_000 <= lo <= hi <= 900_000
+
+
+def infer_crs(xmin: float, ymin: float, xmax: float, ymax: float, *, zone: int | None = None,
+              zone_width: int = 3, xy_is_northing_easting: bool = False) -> CrsGuess:
+    """Infer a CGCS2000 CRS from coordinate magnitudes.
+
+    ``x``/``y`` are the first/second coordinate as stored.  With ``xy_is_northing_easting`` (survey TXT,
+    where X is northing) the natural order is N,E and a file with E,N is reported as swapped.
+    Raises ``ValueError`` with a user-facing reason when no CRS fits or the zone is ambiguous.
+    """
+    if _in_china_lonlat(xmin, ymin, xmax, ymax):
+        return CrsGuess(STORAGE_EPSG, "coordinates are longitude/latitude degrees within China; "
+                        "taken as CGCS2000 (EPSG:4490)")
+    if _in_china_lonlat(ymin, xmin, ymax, xmax):
+        return CrsGuess(STORAGE_EPSG, "coordinates are latitude/longitude (swapped) within China; "
+                        "taken as CGCS2000 (EPSG:4490)", swapped=True)
+    # Which axis is the easting?
+    options = []
+    for e_lo, e_hi, n_lo, n_hi, easting_first in ((xmin, xmax, ymin, ymax, True), (ymin, ymax, xmin, xmax, False)):
+        if not _is_northing(n_lo, n_hi):
+            continue
+        pz = _prefixed_zone(e_lo, e_hi)
+        if pz:
+            options.append((easting_first, pz, True))
+        elif _plain_easting(e_lo, e_hi):
+            options.append((easting_first, None, False))
+    if not options:
+        raise ValueError(f"coordinates ({xmin:.3f}, {ymin:.3f}) – ({xmax:.3f}, {ymax:.3f}) are neither "
+                         "lon/lat in China nor Gauss-Krüger metres; give the CRS explicitly")
+    # Prefer the reading with a zone prefix (unambiguous), then the file's natural axis order.
+    natural_easting_first = not xy_is_northing_easting
+    options.sort(key=lambda o: (not o[2], o[0] != natural_easting_first))
+    easting_first, pz, prefixed = options[0]
+    swapped = easting_first != natural_easting_first
+    order = "" if not swapped else " (X and Y columns swapped relative to the usual order; corrected)"
+    if prefixed:
+        z, width = pz
+        epsg = gk3_epsg(z, prefixed=True) if width == 3 else gk6_epsg(z, prefixed=True)
+        return CrsGuess(epsg, f"eastings carry the {width}° zone prefix {z}: CGCS2000 GK zone {z} "
+                        f"(EPSG:{epsg}){order}", swapped=swapped)
+    if zone is None:
+        raise ValueError("coordinates are Gauss-Krüger metres without a zone prefix; the zone cannot be "
+                         "inferred — give it (TXT 带号, --zone N or --crs EPSG:N)")
+    epsg = gk3_epsg(zone) if zone_width == 3 else gk6_epsg(zone)
+    return CrsGuess(epsg, f"Gauss-Krüger metres without prefix, zone {zone} as given: EPSG:{epsg}{order}",
+                    swapped=swapped)
+
+
+def parse_crs(text: str | int) -> CRS:
+    """Parse ``EPSG:4549``, ``4549`` or any PROJ/WKT string into a pyproj CRS (ValueError if unknown)."""
+    s = str(text).strip()
+    if s.isdigit():
+        s = f"EPSG:{s}"
+    try:
+        return CRS.from_user_input(s)
+    except Exception as exc:  # pyproj raises CRSError
+        raise ValueError(f"unknown CRS {text!r}: {exc}") from None
+
+
+def needs_datum_parameters(crs: CRS) -> bool:
+    """True for Xian 1980 / Beijing 1954 CRSs, which need user-supplied transformation parameters."""
+    return classify_datum(crs) in ("xian80", "beijing54")

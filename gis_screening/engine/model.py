@@ -1,0 +1,71 @@
+"""Plain result objects of a screening: overlaps, findings, verdict levels (no Qt, no I/O)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+LEVELS = ("non_compliant", "needs_review", "conditional", "compliant", "info")
+#: Verdict = worst finding level by this order (design.md); ``info`` never affects the verdict.
+LEVEL_RANK = {"info": -1, "compliant": 0, "conditional": 1, "needs_review": 2, "non_compliant": 3}
+VERDICT_LABELS = {"non_compliant": "不符合", "needs_review": "需人工核实", "conditional": "有条件符合",
+                  "compliant": "符合"}
+LEVEL_LABELS = {**VERDICT_LABELS, "info": "提示"}
+
+
+@dataclass
+class Overlap:
+    """One feature of one layer within the search radius of a footprint (metres, GK zone)."""
+
+    layer: str                  # layer display name
+    role: str
+    feature_id: str
+    feature_index: int          # row in the layer's GeoDataFrame
+    overlap_area_m2: float
+    distance_m: float           # 0 when touching or overlapping
+    overlap_ratio: float | None = None   # share of the footprint area (None for lines/points)
+    feature_name: str | None = None
+    overlap_length_m: float | None = None  # for line footprints: length inside the feature
+
+    def to_json(self) -> dict:
+        d = {"layer": self.layer, "feature_id": self.feature_id, "overlap_area_m2": round(self.overlap_area_m2, 3),
+             "distance_m": round(self.distance_m, 3)}
+        if self.feature_name is not None:
+            d["feature_name"] = self.feature_name
+        if self.overlap_ratio is not None:
+            d["overlap_ratio"] = min(1.0, max(0.0, round(self.overlap_ratio, 6)))
+        return d
+
+
+@dataclass
+class Finding:
+    """A rule's conclusion about one project (and usually one feature), with evidence and basis."""
+
+    rule_id: str
+    level: str
+    message: str
+    basis: list[str]
+    title: str | None = None
+    layer: str | None = None
+    feature_id: str | None = None
+    metrics: dict = field(default_factory=dict)
+    dimension: str | None = None     # 准入清单 dimension or "carbon", for grouping in reports
+    pack: str | None = None
+
+    def to_json(self) -> dict:
+        d = {k: v for k, v in asdict(self).items() if v not in (None, {}, [])}
+        d["basis"] = list(self.basis)
+        if self.dimension:
+            d.setdefault("metrics", {})["dimension"] = self.dimension
+            d.pop("dimension", None)
+        if self.pack:
+            d.setdefault("metrics", {})["pack"] = self.pack
+            d.pop("pack", None)
+        return d
+
+
+def verdict_of(findings: list[Finding]) -> str:
+    """Worst level over the findings; ``compliant`` when none is worse."""
+    worst = "compliant"
+    for f in findings:
+        if LEVEL_RANK.get(f.level, -1) > LEVEL_RANK[worst]:
+            worst = f.level
+    return worst

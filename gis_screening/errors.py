@@ -1,0 +1,57 @@
+"""User-facing errors and import problems.
+
+:class:`InputError` is raised for anything the user can fix (a bad file, a missing field).  Its
+``str()`` is one line naming the file, the row or feature, and the field, so the CLI can print it
+as-is and exit 2, and the app can show it in a dialog.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class InputError(Exception):
+    """A user mistake in an input file or argument (never a bug)."""
+
+    def __init__(self, message: str, *, file: str | Path | None = None, where: str | None = None,
+                 field: str | None = None):
+        self.message = message
+        self.file = str(file) if file is not None else None
+        self.where = where
+        self.field = field
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(self.file)
+        if self.where:
+            parts.append(self.where)
+        if self.field:
+            parts.append(f"field {self.field!r}")
+        prefix = ": ".join([", ".join(parts)]) if parts else ""
+        text = f"{prefix}: {self.message}" if prefix else self.message
+        return " ".join(text.split())  # one line
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something found and handled while importing (a repair, a guess, a skipped feature).
+
+    ``level`` is ``"info"`` (a guess that is almost surely right, e.g. detected encoding),
+    ``"warning"`` (data changed or guessed: the user should look) or ``"error"`` (a feature was dropped).
+    """
+
+    level: str
+    message: str
+    feature: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.feature is not None:
+            where.append(f"feature {self.feature}")
+        if self.field:
+            where.append(f"field {self.field!r}")
+        loc = f" ({', '.join(where)})" if where else ""
+        return f"[{self.level}] {self.message}{loc}"

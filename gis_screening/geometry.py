@@ -1,0 +1,77 @@
+"""Geometry checks and repairs on import: empty, non-finite, invalid, wrong dimension.
+
+Every change is reported as a :class:`Problem` carrying the feature's id.
+"""
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from .errors import Problem
+
+_DIM = {"polygon": 2, "line": 1, "point": 0}
+
+
+def _polygonal_part(geom):
+    """Keep the polygonal parts of a (repaired) geometry."""
+    if geom is None:
+        return None
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    if geom.geom_type == "GeometryCollection":
+        polys = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+        if polys:
+            return shapely.union_all(polys)
+    return None
+
+
+def check_geometries(gdf: gpd.GeoDataFrame, ids: list[str], expected: str = "any"
+                     ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Drop empty / non-finite geometries, repair invalid ones with ``make_valid``.
+
+    ``expected`` is the role's geometry kind (``polygon``, ``line``, ``point`` or ``any``); for polygon
+    roles only the polygonal part of a repair is kept, and non-polygon features are dropped.
+    Returns the cleaned frame (same CRS, index reset) and the problems found.
+    """
+    problems: list[Problem] = []
+    geoms = gdf.geometry.values
+    keep = np.ones(len(gdf), dtype=bool)
+    new = np.array(geoms, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    coords_ok = np.array([bool(np.isfinite(shapely.get_coordinates(g)).all()) if g is not None else False
+                          for g in geoms]) if len(gdf) else np.zeros(0, bool)
+    valid = shapely.is_valid(geoms)
+    want_dim = _DIM.get(expected)
+    for i in range(len(gdf)):
+        fid = ids[i]
+        if missing[i]:
+            problems.append(Problem("error", "feature has no geometry; skipped", feature=fid))
+            keep[i] = False
+            continue
+        if not coords_ok[i]:
+            problems.append(Problem("error", "geometry has NaN or infinite coordinates; skipped", feature=fid))
+            keep[i] = False
+            continue
+        g = geoms[i]
+        if not valid[i]:
+            reason = shapely.is_valid_reason(g)
+            fixed = shapely.make_valid(g)
+            if want_dim == 2:
+                fixed = _polygonal_part(fixed)
+            if fixed is None or fixed.is_empty:
+                problems.append(Problem("error", f"invalid geometry ({reason}) could not be repaired; skipped",
+                                        feature=fid))
+                keep[i] = False
+                continue
+            before, after = shapely.area(g), shapely.area(fixed)
+            problems.append(Problem("warning", f"invalid geometry ({reason}) repaired with make_valid; "
+                                    f"area {before:.6g} → {after:.6g} (source units)", feature=fid))
+            new[i] = fixed
+            g = fixed
+        if want_dim is not None and shapely.get_dimensions(g) != want_dim:
+            problems.append(Problem("error", f"{g.geom_type} in a {expected} layer; skipped", feature=fid))
+            keep[i] = False
+    out = gdf.copy()
+    out = out.set_geometry(gpd.GeoSeries(new, index=gdf.index, crs=gdf.crs))
+    return out[keep].reset_index(drop=True), problems

@@ -1,0 +1,203 @@
+"""``read_layer``: any supported file → :class:`Layer` in EPSG:4490 with canonical fields and problems.
+
+Steps: format reader → CRS (file, user override, or inferred from magnitudes; Xian 1980 / Beijing 1954
+refused without parameters; .prj checked against the coordinates) → declared web-map offset removed →
+geometry checks → field normalisation for the role.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from ..catalog import Catalog, default_catalog
+from ..crs import (CHINA_LAT, CHINA_LON, STORAGE_EPSG, classify_datum, infer_crs, needs_datum_parameters,
+                   parse_crs)
+from ..errors import InputError, Problem
+from ..geometry import check_geometries
+from ..model import Layer
+from ..normalize import normalise_fields
+from ..offsets import remove_offset
+from .vector import VECTOR_SUFFIXES, RawRead, read_vector
+
+TEXT_SUFFIXES = {".txt"}
+TABLE_SUFFIXES = {".csv", ".xlsx", ".xls"}
+SUPPORTED_SUFFIXES = VECTOR_SUFFIXES | TEXT_SUFFIXES | TABLE_SUFFIXES
+
+
+def read_raw(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
+             zone: int | None = None) -> RawRead:
+    """Dispatch on the file extension to the format reader."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if not p.exists():
+        raise InputError("file not found", file=p)
+    if suffix in TEXT_SUFFIXES:
+        from .survey_txt import read_survey_txt
+        return read_survey_txt(p, encoding=encoding, zone=zone)
+    if suffix in TABLE_SUFFIXES:
+        from .coord_table import read_coord_table
+        return read_coord_table(p, encoding=encoding, zone=zone, sheet=layer)
+    if suffix in VECTOR_SUFFIXES:
+        return read_vector(p, layer=layer, encoding=encoding)
+    raise InputError(f"unsupported file type {suffix or '(none)'}; supported: "
+                     f"{', '.join(sorted(SUPPORTED_SUFFIXES))}", file=p)
+
+
+def _swap_xy(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    out.geometry = shapely.transform(gdf.geometry.values, lambda c: c[:, ::-1])
+    return out
+
+
+def _bounds(gdf: gpd.GeoDataFrame):
+    b = shapely.bounds(gdf.geometry.values)
+    ok = np.isfinite(b).all(axis=1)
+    if not ok.any():
+        return None
+    b = b[ok]
+    return float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max())
+
+
+def resolve_crs(raw: RawRead, path: str | Path, *, crs: str | int | None = None, zone: int | None = None,
+                towgs84: str | None = None) -> tuple[gpd.GeoDataFrame, str, str, list[Problem]]:
+    """Put the raw features into EPSG:4490.  Returns (gdf, source CRS label, reason, problems)."""
+    gdf = raw.gdf
+    problems: list[Problem] = []
+    bounds = _bounds(gdf)
+    if bounds is None:
+        raise InputError("no feature has usable coordinates", file=path)
+    hint_zone = zone if zone is not None else raw.zone_hint
+
+    def _infer():
+        try:
+            return infer_crs(*bounds, zone=hint_zone, xy_is_northing_easting=raw.xy_is_northing_easting)
+        except ValueError as exc:
+            raise InputError(str(exc), file=path) from None
+
+    if crs is not None:
+        try:
+            src = parse_crs(crs)
+        except ValueError as exc:
+            raise InputError(str(exc), file=path) from None
+        reason = f"given by the user ({crs})"
+        if raw.xy_is_northing_easting and not src.is_geographic:
+            gdf = _swap_xy(gdf)  # survey X (northing) / Y (easting) → x=easting
+            bounds = _bounds(gdf)
+    elif raw.inferred is not None:
+        guess = raw.inferred
+        src, reason = CRS.from_epsg(guess.epsg), guess.reason
+    elif raw.crs is not None:
+        src = raw.crs
+        reason = f"from the file ({raw.crs_source or 'metadata'})"
+    else:
+        guess = _infer()
+        src, reason = CRS.from_epsg(guess.epsg), guess.reason
+        if guess.swapped or (raw.xy_is_northing_easting and guess.epsg != STORAGE_EPSG):
+            gdf = _swap_xy(gdf)
+        elif raw.xy_is_northing_easting and guess.epsg == STORAGE_EPSG and not guess.swapped:
+            pass
+        problems.append(Problem("warning" if not guess.sure else "info", f"CRS inferred: {reason}"))
+    if needs_datum_parameters(src):
+        datum = {"xian80": "Xian 1980", "beijing54": "Beijing 1954"}[classify_datum(src)]
+        if not towgs84:
+            raise InputError(f"coordinates are in {datum} ({src.name}); converting to CGCS2000 needs the "
+                             "7-parameter (or 3-parameter) transformation for your area — supply it with "
+                             "--towgs84 dx,dy,dz[,rx,ry,rz,s] (manifest key towgs84); they are not treated "
+                             "as CGCS2000", file=path)
+        src = CRS.from_proj4(src.to_proj4() + f" +towgs84={towgs84}")
+        problems.append(Problem("warning", f"{datum} converted with user parameters +towgs84={towgs84}"))
+    # Does the CRS fit the coordinates?
+    try:
+        test = gpd.GeoSeries(shapely.box(*bounds), crs=src).to_crs(STORAGE_EPSG).total_bounds
+        fits = np.isfinite(test).all() and CHINA_LON[0] <= test[0] and test[2] <= CHINA_LON[1] \
+            and CHINA_LAT[0] <= test[1] and test[3] <= CHINA_LAT[1]
+    except Exception:
+        fits = False
+    if not fits:
+        try:
+            alt = infer_crs(*bounds, zone=hint_zone, xy_is_northing_easting=raw.xy_is_northing_easting)
+            hint = f"; the coordinates look like {alt.reason}"
+        except ValueError:
+            hint = "; the coordinates are outside China in every CGCS2000 reading"
+        where = "the user's CRS" if crs is not None else f"the CRS {reason}"
+        raise InputError(f"{where} ({src.name}) puts the data outside China "
+                         f"(x {bounds[0]:.6g}…{bounds[2]:.6g}, y {bounds[1]:.6g}…{bounds[3]:.6g}){hint}; "
+                         "fix the .prj or pass --crs", file=path)
+    epsg = src.to_epsg()
+    label = f"EPSG:{epsg}" if epsg else src.name
+    if classify_datum(src) == "wgs84":
+        problems.append(Problem("info", "WGS84 coordinates taken as CGCS2000 (difference well under 1 m)"))
+    out = gdf.set_crs(src, allow_override=True).to_crs(STORAGE_EPSG)
+    return out, label, reason, problems
+
+
+def check_in_china(gdf: gpd.GeoDataFrame, ids: list[str], path) -> None:
+    """Raise naming the first feature whose coordinates (EPSG:4490) fall outside China's extent."""
+    b = shapely.bounds(gdf.geometry.values)
+    bad = ~((b[:, 0] >= CHINA_LON[0]) & (b[:, 2] <= CHINA_LON[1]) & (b[:, 1] >= CHINA_LAT[0]) & (b[:, 3] <= CHINA_LAT[1]))
+    bad &= np.isfinite(b).all(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"coordinates outside China (lon {b[i, 0]:.4f}…{b[i, 2]:.4f}, lat {b[i, 1]:.4f}…"
+                         f"{b[i, 3]:.4f}); {int(bad.sum())} feature(s) affected", file=path,
+                         where=f"feature {ids[i]}")
+
+
+def read_layer(path: str | Path, role: str | None = None, *, name: str | None = None,
+               layer: str | None = None, encoding: str | None = None, crs: str | int | None = None,
+               zone: int | None = None, offset: str | None = None, fields: dict[str, str] | None = None,
+               towgs84: str | None = None, catalog: Catalog | None = None) -> Layer:
+    """Read any supported file into a :class:`Layer` (EPSG:4490, canonical fields when ``role`` is given).
+
+    ``crs`` overrides the file's CRS; ``zone`` supplies the GK zone for unprefixed eastings;
+    ``offset`` (``gcj02``/``bd09``) declares web-map coordinates to be corrected; ``fields`` maps
+    canonical names to source columns; ``towgs84`` supplies Xian 1980 / Beijing 1954 parameters.
+    """
+    catalog = catalog or default_catalog()
+    raw = read_raw(path, layer=layer, encoding=encoding, zone=zone)
+    problems = list(raw.problems)
+    gdf = raw.gdf
+    if len(gdf) == 0:
+        raise InputError("layer is empty: it holds no features", file=path)
+    gdf, src_label, reason, crs_problems = resolve_crs(raw, path, crs=crs, zone=zone, towgs84=towgs84)
+    problems += crs_problems
+    if offset:
+        try:
+            g = gdf.geometry.values
+            gdf = gdf.copy()
+            gdf.geometry = shapely.transform(g, lambda c: np.column_stack(remove_offset(c[:, 0], c[:, 1], offset)))
+        except ValueError as exc:
+            raise InputError(str(exc), file=path) from None
+        problems.append(Problem("info", f"web-map offset {offset} removed (iterative inverse, < 1 mm)"))
+    expected = catalog.role(role).geometry if role else "any"
+    pre_ids = _pre_ids(gdf, role, catalog)
+    gdf, geom_problems = check_geometries(gdf, pre_ids, expected)
+    problems += geom_problems
+    if len(gdf) == 0:
+        raise InputError("no usable features left after geometry checks: "
+                         + "; ".join(str(p) for p in geom_problems[:3]), file=path)
+    if role:
+        gdf, field_problems = normalise_fields(gdf, role, catalog, source=path, explicit=fields)
+        problems += field_problems
+    ids = _pre_ids(gdf, role, catalog)
+    check_in_china(gdf, ids, path)
+    title = catalog.role(role).title if role else Path(path).stem
+    return Layer(role=role or "other", name=name or title, source=str(path), gdf=gdf, problems=problems,
+                 source_crs=src_label, crs_reason=reason,
+                 encoding=raw.encoding.label if raw.encoding else None,
+                 encoding_reason=raw.encoding.reason if raw.encoding else None)
+
+
+def _pre_ids(gdf, role, catalog) -> list[str]:
+    """Best-effort feature ids before/after normalisation, for messages."""
+    if role:
+        spec = catalog.role(role)
+        mapping = catalog.match_fields(role, gdf.columns)
+        for src, canon in mapping.items():
+            if canon == spec.id_field:
+                return [str(v) if v is not None and v == v else f"#{i + 1}" for i, v in enumerate(gdf[src])]
+    return [f"#{i + 1}" for i in range(len(gdf))]

@@ -1,0 +1,124 @@
+"""Read GIS vector files through GDAL (pyogrio): GeoPackage, Shapefile (plain or zipped), GeoJSON,
+KML/KMZ, FlatGeobuf, GeoParquet.  Returns features in the file's own CRS (or none) for the
+CRS step in :mod:`gis_screening.io.pipeline`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+from pyproj import CRS
+
+from ..encoding import EncodingGuess, detect_dbf_encoding, normalise_encoding_name
+from ..errors import InputError, Problem
+from .safezip import extract_zip
+
+VECTOR_SUFFIXES = {".gpkg", ".shp", ".zip", ".geojson", ".json", ".kml", ".kmz", ".fgb", ".parquet",
+                   ".geoparquet"}
+
+
+@dataclass
+class RawRead:
+    """What a format reader returns: features in ``crs`` (None when the file has no CRS)."""
+
+    gdf: gpd.GeoDataFrame
+    crs: CRS | None
+    crs_source: str | None = None            # e.g. ".prj", "GeoPackage metadata", "TXT header 带号"
+    encoding: EncodingGuess | None = None
+    problems: list[Problem] = field(default_factory=list)
+    xy_is_northing_easting: bool = False     # survey files: X is northing
+    zone_hint: int | None = None              # zone declared by the file (TXT 带号)
+    inferred: object | None = None            # a CrsGuess the reader already made
+
+
+def _find_in_folder(folder: Path, path: Path) -> Path:
+    for suffix in (".shp", ".gpkg", ".geojson", ".kml", ".fgb", ".parquet"):
+        found = sorted(folder.rglob(f"*{suffix}"))
+        if found:
+            if len(found) > 1 and suffix == ".shp":
+                names = ", ".join(p.name for p in found)
+                raise InputError(f"zip holds several shapefiles ({names}); unzip it and choose one", file=path)
+            return found[0]
+    raise InputError("zip holds no shapefile, GeoPackage, GeoJSON, KML, FlatGeobuf or GeoParquet", file=path)
+
+
+def read_vector(path: str | Path, layer: str | None = None, encoding: str | None = None) -> RawRead:
+    """Read a vector file with pyogrio.  Shapefile encodings are detected (see :mod:`encoding`)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("file not found", file=path)
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        inner = _find_in_folder(extract_zip(path), path)
+        raw = read_vector(inner, layer, encoding)
+        raw.problems.insert(0, Problem("info", f"read {inner.name} from the zip archive"))
+        return raw
+    if suffix == ".kmz":
+        folder = extract_zip(path)
+        kml = sorted(folder.rglob("*.kml"))
+        if not kml:
+            raise InputError("KMZ holds no .kml document", file=path)
+        return read_vector(kml[0], layer, encoding)
+    if suffix in (".parquet", ".geoparquet"):
+        try:
+            gdf = gpd.read_parquet(path)
+        except Exception as exc:
+            raise InputError(f"cannot read GeoParquet: {exc}", file=path) from None
+        return RawRead(gdf, gdf.crs, "GeoParquet metadata" if gdf.crs else None)
+    guess = None
+    problems: list[Problem] = []
+    if suffix == ".shp":
+        for part in (".shx", ".dbf"):
+            if not (path.with_suffix(part).exists() or path.with_suffix(part.upper()).exists()):
+                raise InputError(f"the shapefile's {part} file is missing", file=path)
+        if encoding:
+            guess = EncodingGuess(normalise_encoding_name(encoding), "given by the user")
+        else:
+            try:
+                guess = detect_dbf_encoding(path)
+            except (ValueError, OSError, UnicodeError) as exc:
+                raise InputError(f"attribute table (.dbf) unreadable: {exc}", file=path.with_suffix(".dbf")) from None
+        problems.append(Problem("info" if guess.sure else "warning",
+                                f"attribute encoding {guess.label}: {guess.reason}"))
+    layers = [layer] if layer else None
+    if layers is None and suffix == ".kml":
+        try:
+            layers = [row[0] for row in pyogrio.list_layers(path)]
+        except Exception as exc:
+            raise InputError(f"cannot open KML: {_gdal_message(exc)}", file=path) from None
+    frames = []
+    try:
+        for lyr in layers or [None]:
+            kwargs = {"layer": lyr} if lyr is not None else {}
+            if guess is not None:
+                kwargs["encoding"] = guess.encoding
+            frames.append(pyogrio.read_dataframe(path, **kwargs))
+    except Exception as exc:  # pyogrio raises DataSourceError / DataLayerError / GDAL errors
+        raise InputError(f"cannot read: {_gdal_message(exc)}", file=path) from None
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        raise InputError("layer is empty: it holds no features", file=path, where=f"layer {layer}" if layer else None)
+    gdf = frames[0] if len(frames) == 1 else gpd.GeoDataFrame(pd.concat(frames, ignore_index=True),
+                                                               crs=frames[0].crs)
+    crs_source = None
+    if gdf.crs is not None:
+        crs_source = {".shp": ".prj", ".gpkg": "GeoPackage metadata"}.get(suffix, "file metadata")
+        if suffix in (".geojson", ".json", ".kml") and gdf.crs.to_epsg() == 4326:
+            crs_source = "GeoJSON/KML default (WGS84)"
+    elif suffix == ".shp":
+        problems.append(Problem("warning", "no .prj file: CRS inferred from the coordinates"))
+    return RawRead(gdf, gdf.crs, crs_source, guess, problems)
+
+
+def _gdal_message(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def list_layers(path: str | Path) -> list[str]:
+    """Layer names inside a multi-layer source (GeoPackage, KML)."""
+    try:
+        return [row[0] for row in pyogrio.list_layers(path)]
+    except Exception as exc:
+        raise InputError(f"cannot list layers: {_gdal_message(exc)}", file=path) from None

@@ -1,0 +1,92 @@
+"""Layer-set manifests (contracts/layers.md): which files make up a screening, loaded into a LayerSet."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .catalog import Catalog, default_catalog
+from .errors import InputError
+from .io import read_layer
+from .model import LayerSet
+
+
+class LayerEntry(BaseModel):
+    """One layer of a manifest. Paths are relative to the manifest."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: str
+    source: str
+    name: str | None = None
+    layer: str | None = None
+    fields: dict[str, str] = Field(default_factory=dict)
+    encoding: str | None = None
+    crs: str | None = None
+    zone: int | None = None
+    offset: str | None = None
+    towgs84: str | None = None
+
+
+class AdmissionListEntry(BaseModel):
+    """A 准入清单 table (XLSX/CSV, one row per unit code) joined onto the control units."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str
+    sheet: str | None = None
+    key: str = "code"
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    layers: list[LayerEntry]
+    admission_lists: list[AdmissionListEntry] = Field(default_factory=list)
+    rule_packs: list[str] = Field(default_factory=list)
+    description: str | None = None
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Parse and validate a manifest file; errors name the file and the key."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("layer-set manifest not found", file=path) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"cannot read layer-set manifest: {' '.join(str(exc).split())}", file=path) from None
+    if not isinstance(doc, dict):
+        raise InputError("a layer-set manifest is a YAML mapping with `name` and `layers`", file=path)
+    try:
+        return Manifest.model_validate(doc)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        raise InputError(err["msg"], file=path, where=f"key {loc}") from None
+
+
+def load_layerset(path: str | Path, catalog: Catalog | None = None,
+                  progress: Callable[[int, int, str], None] | None = None) -> LayerSet:
+    """Load every layer of a manifest (paths relative to it) into a :class:`LayerSet`."""
+    path = Path(path)
+    manifest = load_manifest(path)
+    catalog = catalog or default_catalog()
+    base = path.parent
+    ls = LayerSet(name=manifest.name, manifest_path=str(path))
+    for i, entry in enumerate(manifest.layers):
+        if entry.role not in catalog.roles:
+            raise InputError(f"unknown role {entry.role!r}; known: {', '.join(catalog.roles)}", file=path,
+                             where=f"layers[{i}]", field="role")
+        if progress:
+            progress(i, len(manifest.layers), entry.source)
+        src = base / entry.source
+        lyr = read_layer(src, entry.role, name=entry.name, layer=entry.layer, encoding=entry.encoding,
+                         crs=entry.crs, zone=entry.zone, offset=entry.offset, fields=entry.fields or None,
+                         towgs84=entry.towgs84, catalog=catalog)
+        lyr.source = entry.source
+        ls.layers.append(lyr)
+    ls.admission_lists = [(base / a.source, a) for a in manifest.admission_lists]  # type: ignore[attr-defined]
+    ls.rule_packs = [str(base / p) for p in manifest.rule_packs]  # type: ignore[attr-defined]
+    return ls

@@ -1,0 +1,113 @@
+"""Map source fields onto the catalog's canonical names and normalise coded values."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from .catalog import Catalog
+from .errors import InputError, Problem
+
+
+def _as_text(value):
+    """Cell value as clean text: None for blanks, integral floats without '.0', whitespace trimmed."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = " ".join(str(value).split()) if "\n" not in str(value) else str(value).strip()
+    return text or None
+
+
+def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, source: str | Path,
+                     explicit: dict[str, str] | None = None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Rename fields to canonical names for ``role``, normalise domain values, check ids.
+
+    Required fields missing → :class:`InputError` naming the file, layer role and field.  Domain values
+    that were rewritten, or not recognised, are reported (one problem per distinct value).
+    Canonical columns come first; other source columns are kept after them.
+    """
+    spec = catalog.role(role)
+    problems: list[Problem] = []
+    if explicit:
+        for canon in explicit:
+            if canon not in spec.fields:
+                raise InputError(f"manifest maps unknown field {canon!r} for role {role}; "
+                                 f"known: {', '.join(spec.fields)}", file=source, field=canon)
+            src = explicit[canon]
+            if src not in gdf.columns and src.strip() not in [c.strip() for c in gdf.columns]:
+                raise InputError(f"manifest maps {canon} to column {src!r}, which the layer does not have; "
+                                 f"columns: {', '.join(c for c in gdf.columns if c != 'geometry')}",
+                                 file=source, field=src)
+    mapping = catalog.match_fields(role, gdf.columns, explicit)
+    renamed = {src: canon for src, canon in mapping.items() if src != canon}
+    out = gdf.rename(columns=renamed)
+    # a source column already named like a canonical field that was mapped elsewhere would duplicate
+    out = out.loc[:, ~out.columns.duplicated()]
+    if renamed:
+        problems.append(Problem("info", "fields mapped: " + ", ".join(f"{s.strip()!r}→{c}" for s, c in renamed.items())))
+    present = set(out.columns)
+    for canon, fspec in spec.fields.items():
+        if fspec.required and canon not in present:
+            if role == "projects" and canon == "id":
+                continue  # footprints without ids get generated ones below
+            cols = ", ".join(str(c) for c in gdf.columns if c != "geometry")
+            raise InputError(f"required field {canon} ({fspec.title}) of role {role} not found; columns are: "
+                             f"{cols}; add an alias in layers/ or map it with `fields:` in the manifest",
+                             file=source, field=canon)
+    for canon in spec.fields:
+        if canon in out.columns:
+            out[canon] = [_as_text(v) for v in out[canon]]
+    id_field = spec.id_field
+    if role == "projects" and id_field not in out.columns:
+        stem = Path(str(source)).stem
+        out[id_field] = [f"{stem}-{i + 1}" if len(out) > 1 else stem for i in range(len(out))]
+        problems.append(Problem("warning", f"no project id field; ids generated from the file name ({stem}…)",
+                                field="id"))
+    for canon, fspec in spec.fields.items():
+        if fspec.domain and canon in out.columns:
+            problems += _normalise_domain(out, canon, fspec.domain, catalog)
+    ids = out[id_field].tolist()
+    blanks = [i + 1 for i, v in enumerate(ids) if v is None]
+    if blanks:
+        problems.append(Problem("warning", f"{len(blanks)} feature(s) have no {id_field}; "
+                                f"they are named by row (#{blanks[0]}…)", field=id_field))
+        out[id_field] = [v if v is not None else f"#{i + 1}" for i, v in enumerate(ids)]
+    dups = [k for k, n in Counter(v for v in ids if v is not None).items() if n > 1]
+    if dups:
+        rows = [i + 1 for i, v in enumerate(ids) if v == dups[0]]
+        problems.append(Problem("error", f"duplicate {id_field} values: {', '.join(dups[:10])}"
+                                f"{' …' if len(dups) > 10 else ''} ({len(dups)} codes; {dups[0]!r} at rows "
+                                f"{', '.join(map(str, rows))})", field=id_field))
+    canon_cols = [c for c in spec.fields if c in out.columns]
+    rest = [c for c in out.columns if c not in canon_cols and c != out.geometry.name]
+    return gpd.GeoDataFrame(out[canon_cols + rest + [out.geometry.name]], geometry=out.geometry.name,
+                            crs=gdf.crs), problems
+
+
+def _normalise_domain(out: pd.DataFrame, column: str, domain: str, catalog: Catalog) -> list[Problem]:
+    problems = []
+    values = out[column].tolist()
+    new, changed, unknown = [], Counter(), Counter()
+    for v in values:
+        if v is None:
+            new.append(None)
+            continue
+        canon = catalog.normalise_value(domain, v)
+        if canon is None:
+            unknown[v] += 1
+            new.append(v)
+        else:
+            if canon != v:
+                changed[(v, canon)] += 1
+            new.append(canon)
+    out[column] = new
+    for (old, canon), n in changed.items():
+        problems.append(Problem("info", f"{column}: {old!r} normalised to {canon} ({n} features)", field=column))
+    for v, n in unknown.items():
+        allowed = " / ".join(catalog.domains.get(domain, {}))
+        problems.append(Problem("warning", f"{column}: value {v!r} not recognised ({n} features); "
+                                f"expected {allowed}", field=column))
+    return problems

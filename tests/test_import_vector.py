@@ -1,0 +1,245 @@
+"""Vector import: encodings, CRS inference and checks, zips, geometry repair, field mapping, bad input."""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import Polygon, box
+
+from gis_screening.catalog import default_catalog
+from gis_screening.encoding import detect_dbf_encoding
+from gis_screening.errors import InputError
+from gis_screening.io import read_layer
+
+FUZHOU_LON, FUZHOU_LAT = 119.30, 26.08
+
+
+def _units(n=3, x0=FUZHOU_LON, y0=FUZHOU_LAT, d=0.01):
+    geoms = [box(x0 + i * d, y0, x0 + (i + 1) * d, y0 + d) for i in range(n)]
+    return gpd.GeoDataFrame({
+        "HJZHGKDYBM": [f"ZH3501022000{i + 1}" for i in range(n)],
+        "管控单元名称": [f"鼓楼区重点管控单元{i + 1}" for i in range(n)],
+        "ZHGKDYFL": ["2"] * n,
+        "KJBJYS": ["禁止新建化工项目。"] * n,
+    }, geometry=geoms, crs=4490)
+
+
+def _write_shp(gdf, path: Path, encoding: str, prj=True, cpg: str | None = None):
+    gdf.to_file(path, driver="ESRI Shapefile", encoding=encoding)
+    for ext in (".cpg", ".CPG"):
+        path.with_suffix(ext).unlink(missing_ok=True)
+    if cpg is not None:
+        path.with_suffix(".cpg").write_text(cpg)
+    if not prj:
+        path.with_suffix(".prj").unlink()
+    # real Chinese shapefiles often carry LDID 0
+    with open(path.with_suffix(".dbf"), "r+b") as fh:
+        fh.seek(29)
+        fh.write(b"\x00")
+    return path
+
+
+def test_real_counties_utf8_without_cpg_and_prj(fujian_counties):
+    lyr = read_layer(fujian_counties, offset="gcj02")
+    names = set(lyr.gdf["name"])
+    assert {"寿宁县", "鼓楼区"} <= names
+    assert len(lyr.gdf) == 85
+    assert lyr.encoding == "UTF-8"
+    assert lyr.gdf.crs.to_epsg() == 4490
+    assert any("no .prj" in str(p) for p in lyr.problems)
+    assert any("gcj02" in str(p) for p in lyr.problems)
+
+
+def test_gcj02_correction_moves_counties_by_hundreds_of_metres(fujian_counties):
+    raw = read_layer(fujian_counties)
+    fixed = read_layer(fujian_counties, offset="gcj02")
+    a = raw.gdf.to_crs(4549).geometry.iloc[0].centroid
+    b = fixed.gdf.to_crs(4549).geometry.iloc[0].centroid
+    assert 100 < a.distance(b) < 1000
+
+
+def test_gbk_shapefile_without_cpg_is_detected(tmp_path):
+    path = _write_shp(_units(), tmp_path / "units.shp", "gbk", cpg=None)
+    assert detect_dbf_encoding(path).encoding == "gb18030"
+    lyr = read_layer(path, "control_units")
+    assert lyr.gdf["name"].iloc[0] == "鼓楼区重点管控单元1"
+    assert lyr.gdf["category"].iloc[0] == "重点管控单元"
+    assert lyr.encoding == "GBK/GB18030"
+
+
+def test_gbk_dbf_with_wrong_cpg_is_reported_and_read_as_gbk(tmp_path):
+    path = _write_shp(_units(), tmp_path / "units.shp", "gbk", cpg="UTF-8")
+    lyr = read_layer(path, "control_units")
+    assert lyr.gdf["name"].iloc[0] == "鼓楼区重点管控单元1"
+    msg = " ".join(map(str, lyr.problems))
+    assert ".cpg declares 'UTF-8'" in msg and "record 1" in msg
+
+
+def test_user_encoding_override(tmp_path):
+    path = _write_shp(_units(), tmp_path / "units.shp", "gbk")
+    lyr = read_layer(path, "control_units", encoding="latin-1")
+    assert lyr.gdf["name"].iloc[0] != "鼓楼区重点管控单元1"  # the user asked for it
+
+
+def test_prefixed_gk_without_prj_inferred(tmp_path):
+    gdf = _units().to_crs(4528)  # zone 40 with prefix
+    path = _write_shp(gdf, tmp_path / "gk.shp", "utf-8", prj=False)
+    lyr = read_layer(path, "control_units")
+    assert "zone prefix 40" in lyr.crs_reason
+    assert np.allclose(lyr.gdf.total_bounds, _units().total_bounds, atol=1e-8)
+
+
+def test_unprefixed_gk_needs_zone(tmp_path):
+    gdf = _units().to_crs(4549)
+    path = _write_shp(gdf, tmp_path / "gk.shp", "utf-8", prj=False)
+    with pytest.raises(InputError, match="zone cannot be inferred"):
+        read_layer(path, "control_units")
+    lyr = read_layer(path, "control_units", zone=40)
+    assert np.allclose(lyr.gdf.total_bounds, _units().total_bounds, atol=1e-8)
+
+
+def test_prj_contradicting_coordinates(tmp_path):
+    gdf = _units().to_crs(4528)
+    path = _write_shp(gdf.set_crs(4490, allow_override=True), tmp_path / "bad.shp", "utf-8")
+    with pytest.raises(InputError) as exc:
+        read_layer(path, "control_units")
+    text = str(exc.value)
+    assert "bad.shp" in text and "outside China" in text and "zone prefix 40" in text
+    assert "\n" not in text
+
+
+def test_xian80_is_not_silently_cgcs2000(tmp_path):
+    gdf = _units().to_crs(4549).set_crs(2383, allow_override=True)  # Xian 1980 / 3-degree GK CM 120E
+    path = _write_shp(gdf, tmp_path / "xian.shp", "utf-8")
+    with pytest.raises(InputError, match="Xian 1980.*towgs84"):
+        read_layer(path, "control_units")
+    lyr = read_layer(path, "control_units", towgs84="0,0,0")
+    assert any("Xian 1980" in str(p) for p in lyr.problems)
+
+
+def test_zip_shapefile_and_traversal_and_bomb(tmp_path):
+    shp = _write_shp(_units(), tmp_path / "units.shp", "gbk")
+    good = tmp_path / "units.zip"
+    with zipfile.ZipFile(good, "w") as z:
+        for ext in (".shp", ".shx", ".dbf", ".prj"):
+            z.write(shp.with_suffix(ext), f"成果/units{ext}")
+    assert read_layer(good, "control_units").gdf["name"].iloc[1] == "鼓楼区重点管控单元2"
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as z:
+        z.writestr("../../escape.shp", b"x")
+    with pytest.raises(InputError, match="path traversal"):
+        read_layer(evil, "control_units")
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("big.dbf", b"\0" * (50 << 20))
+    with pytest.raises(InputError, match="zip bomb"):
+        read_layer(bomb, "control_units")
+
+
+def test_truncated_shp(tmp_path):
+    shp = _write_shp(_units(), tmp_path / "units.shp", "utf-8")
+    data = shp.read_bytes()
+    shp.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError) as exc:
+        read_layer(shp, "control_units")
+    assert "units.shp" in str(exc.value)
+
+
+def test_missing_required_field_names_field(tmp_path):
+    gdf = _units().drop(columns=["ZHGKDYFL"])
+    path = tmp_path / "u.gpkg"
+    gdf.to_file(path)
+    with pytest.raises(InputError) as exc:
+        read_layer(path, "control_units")
+    assert "category" in str(exc.value) and "u.gpkg" in str(exc.value)
+
+
+def test_empty_layer(tmp_path):
+    path = tmp_path / "empty.geojson"
+    path.write_text('{"type":"FeatureCollection","features":[]}')
+    with pytest.raises(InputError, match="empty"):
+        read_layer(path, "control_units")
+
+
+def test_duplicate_unit_codes_reported(tmp_path):
+    gdf = _units()
+    gdf.loc[2, "HJZHGKDYBM"] = gdf.loc[0, "HJZHGKDYBM"]
+    path = tmp_path / "u.gpkg"
+    gdf.to_file(path)
+    lyr = read_layer(path, "control_units")
+    errs = [p for p in lyr.problems if p.level == "error"]
+    assert errs and "duplicate code" in errs[0].message and "rows 1, 3" in errs[0].message
+
+
+def test_outside_china_names_feature(tmp_path):
+    gdf = _units()
+    gdf.loc[1, "geometry"] = box(10, 50, 10.01, 50.01)  # Europe
+    path = tmp_path / "u.gpkg"
+    gdf.to_file(path)
+    with pytest.raises(InputError) as exc:
+        read_layer(path, "control_units")
+    assert "ZH35010220002" in str(exc.value) or "outside China" in str(exc.value)
+
+
+def test_invalid_geometry_repaired_and_reported(tmp_path):
+    gdf = _units()
+    bowtie = Polygon([(119.30, 26.08), (119.31, 26.09), (119.31, 26.08), (119.30, 26.09), (119.30, 26.08)])
+    gdf.loc[0, "geometry"] = bowtie
+    path = tmp_path / "u.gpkg"
+    gdf.to_file(path)
+    lyr = read_layer(path, "control_units")
+    assert lyr.gdf.geometry.is_valid.all()
+    rep = [p for p in lyr.problems if "make_valid" in p.message]
+    assert rep and rep[0].feature == "ZH35010220001"
+    assert shapely.area(lyr.gdf.geometry.iloc[0]) > 0
+
+
+def test_field_names_with_whitespace_and_newlines(tmp_path):
+    gdf = _units().rename(columns={"管控单元名称": "管控单元\n名称 "})
+    path = tmp_path / "u.gpkg"
+    gdf.to_file(path)
+    assert read_layer(path, "control_units").gdf["name"].iloc[0] == "鼓楼区重点管控单元1"
+
+
+def test_legacy_reserve_zones_normalised(tmp_path):
+    gdf = gpd.GeoDataFrame({"BHDBM": ["A", "B", "C"], "BHDMC": ["某保护区"] * 3, "GNFQ": ["核心区", "缓冲区", "实验区"]},
+                           geometry=[box(119.3, 26.0 + i / 100, 119.31, 26.01 + i / 100) for i in range(3)], crs=4490)
+    path = tmp_path / "pa.geojson"
+    gdf.to_file(path)
+    lyr = read_layer(path, "protected_areas")
+    assert list(lyr.gdf["zone"]) == ["核心保护区", "一般控制区", "一般控制区"]
+    assert any("缓冲区" in str(p) for p in lyr.problems)
+
+
+def test_kml_kmz_fgb_parquet_roundtrip(tmp_path):
+    gdf = _units()
+    for name in ("u.kml", "u.fgb", "u.parquet"):
+        path = tmp_path / name
+        if name.endswith("parquet"):
+            gdf.to_parquet(path)
+        else:
+            gdf.to_file(path)
+        lyr = read_layer(path, "control_units", fields={"code": "HJZHGKDYBM"} if name.endswith("kml") else None) \
+            if not name.endswith("kml") else read_layer(path)
+        assert len(lyr.gdf) == 3
+        assert np.allclose(lyr.gdf.total_bounds, gdf.total_bounds, atol=1e-7)
+    kmz = tmp_path / "u.kmz"
+    with zipfile.ZipFile(kmz, "w") as z:
+        z.write(tmp_path / "u.kml", "doc.kml")
+    assert len(read_layer(kmz)) if False else len(read_layer(kmz).gdf) == 3
+
+
+def test_catalog_extra_aliases(tmp_path):
+    from gis_screening.catalog import load_catalog
+    extra = tmp_path / "city.yaml"
+    extra.write_text("roles:\n  control_units:\n    title: 环境管控单元\n    geometry: polygon\n    id_field: code\n"
+                     "    name_field: name\n    fields:\n      code: {title: 单元编码, required: true, aliases: [DY_CODE]}\n",
+                     encoding="utf-8")
+    cat = load_catalog([extra])
+    assert cat.match_fields("control_units", ["DY_CODE", "HJZHGKDYBM"])["DY_CODE"] == "code"
+    assert "name" in cat.roles["control_units"].fields  # merged, not replaced
+    assert default_catalog().normalise_value("unit_category", "1") == "优先保护单元"
