@@ -4,6 +4,8 @@ CRS step in :mod:`gis_screening.io.pipeline`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import shutil
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -31,6 +33,48 @@ class RawRead:
     xy_is_northing_easting: bool = False     # survey files: X is northing
     zone_hint: int | None = None              # zone declared by the file (TXT 带号)
     inferred: object | None = None            # a CrsGuess the reader already made
+
+
+def repair_dbf_field_names(shp: Path, encoding: str) -> tuple[Path, list[Problem]]:
+    """Field names cut mid-character at the dBASE 10-byte limit (UTF-8 Chinese names) break decoding.
+
+    When a .dbf header has such names, copy the shapefile's parts to a temp folder with the broken
+    trailing bytes removed from those names, and return the copy's .shp path and what was changed.
+    Returns ``(shp, [])`` when nothing needs repair.
+    """
+    dbf = shp.with_suffix(".dbf") if shp.with_suffix(".dbf").exists() else shp.with_suffix(".DBF")
+    header = bytearray(dbf.read_bytes()[:65536])
+    problems: list[Problem] = []
+    pos = 32
+    while pos + 32 <= len(header) and header[pos] != 0x0D:
+        raw = bytes(header[pos:pos + 11]).split(b"\x00")[0]
+        try:
+            raw.decode(encoding)
+        except UnicodeDecodeError:
+            cut = raw
+            while cut:
+                cut = cut[:-1]
+                try:
+                    name = cut.decode(encoding)
+                    break
+                except UnicodeDecodeError:
+                    continue
+            else:
+                name = ""
+            header[pos:pos + 11] = cut.ljust(11, b"\x00")
+            problems.append(Problem("warning", f"field name {raw.decode(encoding, errors='replace')!r} was cut "
+                                    f"mid-character at the dBASE 10-byte limit; read as {name!r}", field=name))
+        pos += 32
+    if not problems:
+        return shp, problems
+    folder = Path(tempfile.mkdtemp(prefix="gis-screening-dbf-"))
+    for part in shp.parent.glob(shp.stem + ".*"):
+        if part.suffix.lower() != ".dbf":
+            shutil.copy2(part, folder / part.name)
+    data = bytearray(dbf.read_bytes())
+    data[:len(header)] = header
+    (folder / (shp.stem + ".dbf")).write_bytes(bytes(data))
+    return folder / shp.name, problems
 
 
 def _find_in_folder(folder: Path, path: Path) -> Path:
@@ -73,6 +117,7 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
         for part in (".shx", ".dbf"):
             if not (path.with_suffix(part).exists() or path.with_suffix(part.upper()).exists()):
                 raise InputError(f"the shapefile's {part} file is missing", file=path)
+        _check_shp_length(path)
         if encoding:
             guess = EncodingGuess(normalise_encoding_name(encoding), "given by the user")
         else:
@@ -82,6 +127,10 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
                 raise InputError(f"attribute table (.dbf) unreadable: {exc}", file=path.with_suffix(".dbf")) from None
         problems.append(Problem("info" if guess.sure else "warning",
                                 f"attribute encoding {guess.label}: {guess.reason}"))
+        read_path, fixes = repair_dbf_field_names(path, guess.encoding)
+        problems += fixes
+    else:
+        read_path = path
     layers = [layer] if layer else None
     if layers is None and suffix == ".kml":
         try:
@@ -94,7 +143,7 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
             kwargs = {"layer": lyr} if lyr is not None else {}
             if guess is not None:
                 kwargs["encoding"] = guess.encoding
-            frames.append(pyogrio.read_dataframe(path, **kwargs))
+            frames.append(pyogrio.read_dataframe(read_path, **kwargs))
     except Exception as exc:  # pyogrio raises DataSourceError / DataLayerError / GDAL errors
         raise InputError(f"cannot read: {_gdal_message(exc)}", file=path) from None
     frames = [f for f in frames if len(f)]
@@ -110,6 +159,19 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
     elif suffix == ".shp":
         problems.append(Problem("warning", "no .prj file: CRS inferred from the coordinates"))
     return RawRead(gdf, gdf.crs, crs_source, guess, problems)
+
+
+def _check_shp_length(shp: Path) -> None:
+    """A .shp shorter than its header's file length was cut off in transfer: say so plainly."""
+    with open(shp, "rb") as fh:
+        head = fh.read(100)
+    actual = shp.stat().st_size
+    if len(head) < 100 or head[:4] != b"\x00\x00\x27\x0a":
+        raise InputError("not a shapefile main file (bad header)", file=shp)
+    declared = int.from_bytes(head[24:28], "big") * 2
+    if actual < declared:
+        raise InputError(f"the .shp is truncated: its header says {declared} bytes but the file has {actual}; "
+                         "copy it again from the source", file=shp)
 
 
 def _gdal_message(exc: Exception) -> str:
