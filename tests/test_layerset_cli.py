@@ -1,0 +1,87 @@
+"""Layer-set manifests, topology report, and the `layers check` / `convert` commands."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+from gis_screening.errors import InputError
+from gis_screening.layerset import load_layerset
+from gis_screening.topology import check_topology
+
+CLI = [sys.executable, "-m", "gis_screening.cli"]
+
+
+def _grid(tmp_path: Path, overlap=False, gap=False) -> Path:
+    """A 3×1 row of 1 km GK cells in zone 40 (EPSG:4549), optionally with a known overlap or gap."""
+    x0, y0 = 430_000, 2_885_000
+    cells = [box(x0 + i * 1000, y0, x0 + (i + 1) * 1000, y0 + 1000) for i in range(3)]
+    if overlap:   # cell 2 extends 10 m into cell 3 → 10 m × 1000 m = 10,000 m²
+        cells[1] = box(x0 + 1000, y0, x0 + 2010, y0 + 1000)
+    if gap:       # a 20 m × 50 m hole inside cell 1 that no unit covers → 1,000 m²
+        cells[0] = cells[0].difference(box(x0 + 400, y0 + 400, x0 + 420, y0 + 450))
+    gdf = gpd.GeoDataFrame({"单元编码": ["ZH35010220001", "ZH35010220002", "ZH35010230001"],
+                            "单元名称": ["甲", "乙", "丙"], "管控类别": ["重点管控单元", "重点管控单元", "一般管控单元"]},
+                           geometry=cells, crs=4549).to_crs(4490)
+    path = tmp_path / "units.gpkg"
+    gdf.to_file(path, layer="环境管控单元")
+    manifest = tmp_path / "set.yaml"
+    manifest.write_text("name: 测试\nlayers:\n  - role: control_units\n    source: units.gpkg\n"
+                        "    layer: 环境管控单元\n    fields: {category: 管控类别}\n", encoding="utf-8")
+    return manifest
+
+
+def test_manifest_loads_with_explicit_field_map(tmp_path):
+    ls = load_layerset(_grid(tmp_path))
+    lyr = ls.first("control_units")
+    assert lyr.feature_count == 3 and lyr.gdf["category"].tolist()[-1] == "一般管控单元"
+
+
+def test_topology_known_overlap_and_gap(tmp_path):
+    lyr = load_layerset(_grid(tmp_path, overlap=True, gap=True)).first("control_units")
+    rep = check_topology(lyr.gdf, lyr.feature_ids())
+    assert rep.metric_crs == "EPSG:4549"
+    assert len(rep.overlaps) == 1 and rep.overlaps[0].area_m2 == pytest.approx(10_000, rel=1e-4)
+    assert rep.overlaps[0].features == ("ZH35010220002", "ZH35010230001")
+    assert len(rep.gaps) == 1 and rep.gaps[0].area_m2 == pytest.approx(1_000, rel=1e-4)
+
+
+def test_manifest_errors_name_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nlayers:\n  - role: control_units\n    sorce: a.shp\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_layerset(bad)
+    assert "bad.yaml" in str(exc.value) and "layers.0" in str(exc.value)
+
+
+def test_cli_layers_check(tmp_path):
+    res = subprocess.run(CLI + ["layers", "check", str(_grid(tmp_path, overlap=True))], capture_output=True,
+                         text=True)
+    assert res.returncode == 1, res.stderr  # overlaps found
+    assert "overlaps (不重叠): 1, total 10000.00 m²" in res.stdout
+    assert "gaps (全覆盖): 0" in res.stdout
+    ok = subprocess.run(CLI + ["layers", "check", str(_grid(tmp_path / ".."))], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+
+
+def test_cli_bad_input_exit_2(tmp_path):
+    res = subprocess.run(CLI + ["layers", "check", str(tmp_path / "missing.yaml")], capture_output=True, text=True)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and "missing.yaml" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_cli_convert_gcj_to_gpkg_and_geojson(tmp_path, fujian_counties):
+    out = tmp_path / "counties.gpkg"
+    res = subprocess.run(CLI + ["convert", str(fujian_counties), str(out), "--source-offset", "gcj02"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    gdf = gpd.read_file(out)
+    assert gdf.crs.to_epsg() == 4490 and len(gdf) == 85 and "寿宁县" in set(gdf["name"])
+    gj = tmp_path / "c.geojson"
+    assert subprocess.run(CLI + ["convert", str(out), str(gj)], capture_output=True).returncode == 0
+    assert np.allclose(gpd.read_file(gj).total_bounds, gdf.total_bounds, atol=1e-9)
+    assert json.loads(gj.read_text(encoding="utf-8"))["features"][0]["properties"]["name"]
