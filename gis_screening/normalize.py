@@ -106,8 +106,13 @@ def _normalise_domain(out: pd.DataFrame, column: str, domain: str, catalog: Cata
     out[column] = new
     for (old, canon), n in changed.items():
         problems.append(Problem("info", f"{column}: {old!r} normalised to {canon} ({n} features)", field=column))
+    allowed = " / ".join(catalog.domains.get(domain, {}))
+    if len(unknown) > 5:
+        sample = ", ".join(repr(v) for v in list(unknown)[:5])
+        problems.append(Problem("warning", f"{column}: {len(unknown)} distinct values not recognised "
+                                f"({sample} …; {sum(unknown.values())} features); expected {allowed}", field=column))
+        return problems
     for v, n in unknown.items():
-        allowed = " / ".join(catalog.domains.get(domain, {}))
         problems.append(Problem("warning", f"{column}: value {v!r} not recognised ({n} features); "
                                 f"expected {allowed}", field=column))
     return problems

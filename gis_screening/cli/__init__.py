@@ -18,8 +18,8 @@ from ..errors import InputError
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="三线一单 / 碳达峰 screening of project sites.")
 layers_app = typer.Typer(no_args_is_help=True, help="Inspect layer sets.")
 app.add_typer(layers_app, name="layers")
-console = Console()
-err_console = Console(stderr=True)
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 400)
 
 
 def fail(message: str, code: int = 2) -> None:
