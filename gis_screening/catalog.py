@@ -30,6 +30,7 @@ class FieldSpec(BaseModel):
 class RoleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str
+    keywords: list[str] = Field(default_factory=list)  # words in file/layer names that suggest this role
     geometry: Literal["polygon", "line", "point", "any"]
     id_field: str
     name_field: str
@@ -102,6 +103,29 @@ class Catalog(BaseModel):
                         taken.add(canon)
                         break
         return mapping
+
+    def guess_role(self, columns: Iterable[str], name: str = "") -> list[tuple[str, float]]:
+        """Rank roles for a dropped file: fields matched (required count double) plus name keywords.
+
+        Returns ``[(role, score), …]`` best first, only roles with a positive score; the UI asks the user
+        to confirm the first.
+        """
+        cols = list(columns)
+        folded_name = fold(name)
+        scores = []
+        for role, spec in self.roles.items():
+            if role == "other":
+                continue
+            mapped = set(self.match_fields(role, cols).values())
+            required = [f for f, fs in spec.fields.items() if fs.required]
+            score = sum(2.0 if spec.fields[f].required else 1.0 for f in mapped if f not in ("code", "name"))
+            score += 0.5 * len(mapped & {"code", "name"})
+            if required and all(f in mapped for f in required):
+                score += 2.0
+            score += 3.0 * sum(1 for k in spec.keywords if fold(k) in folded_name)
+            if score > 0:
+                scores.append((role, score))
+        return sorted(scores, key=lambda rs: -rs[1])
 
     def normalise_value(self, domain: str, value: object) -> str | None:
         """Canonical spelling of ``value`` in ``domain``, or ``None`` when it is not recognised."""

@@ -1,0 +1,38 @@
+"""The layer catalog: validation, aliases incl. dBASE-truncated names, domains, role guessing."""
+import pytest
+
+from gis_screening.catalog import default_catalog, load_catalog
+from gis_screening.errors import InputError
+
+
+def test_catalog_validates_and_has_every_role():
+    cat = default_catalog()
+    assert set(cat.roles) == {"control_units", "eco_redline", "protected_areas", "water_sources",
+                              "industrial_parks", "air_quality", "other", "projects"}
+    assert cat.style("control_units").for_value("优先保护单元").fill.startswith("#4caf50")
+
+
+def test_truncated_chinese_field_names_match():
+    cat = default_catalog()
+    # 环境综合管控单元编码 cut to 10 bytes: 5 characters in GBK, 3 in UTF-8
+    assert cat.match_fields("control_units", ["环境综合管", "名称", "类别"]) == {
+        "环境综合管": "code", "名称": "name", "类别": "category"}
+
+
+def test_broken_catalog_names_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("roles:\n  control_units:\n    geometry: hexagon\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_catalog([bad])
+    assert "roles.control_units.geometry" in str(exc.value)
+
+
+@pytest.mark.parametrize("columns,name,role", [
+    (["HJZHGKDYBM", "HJZHGKDYMC", "ZHGKDYFL"], "units.shp", "control_units"),
+    (["BSM", "HXMC"], "STBHHX_2023.shp", "eco_redline"),
+    (["地块编号", "地块名称"], "红线坐标.txt", "projects"),
+    (["SYDMC", "BHQJB", "BM"], "饮用水水源保护区.gpkg", "water_sources"),
+    (["BHDMC", "GNFQ"], "layer.shp", "protected_areas"),
+])
+def test_guess_role(columns, name, role):
+    assert default_catalog().guess_role(columns, name)[0][0] == role
