@@ -35,12 +35,12 @@ class RawRead:
     inferred: object | None = None            # a CrsGuess the reader already made
 
 
-def repair_dbf_field_names(shp: Path, encoding: str) -> tuple[Path, list[Problem]]:
+def repair_dbf_field_names(shp: Path, encoding: str, workdir: Path) -> tuple[Path, list[Problem]]:
     """Field names cut mid-character at the dBASE 10-byte limit (UTF-8 Chinese names) break decoding.
 
     When a .dbf header has such names, copy the shapefile's parts to a temp folder with the broken
     trailing bytes removed from those names, and return the copy's .shp path and what was changed.
-    Returns ``(shp, [])`` when nothing needs repair.
+    Returns ``(shp, [])`` when nothing needs repair.  The copy is written into ``workdir``.
     """
     dbf = shp.with_suffix(".dbf") if shp.with_suffix(".dbf").exists() else shp.with_suffix(".DBF")
     header = bytearray(dbf.read_bytes()[:65536])
@@ -67,7 +67,7 @@ def repair_dbf_field_names(shp: Path, encoding: str) -> tuple[Path, list[Problem
         pos += 32
     if not problems:
         return shp, problems
-    folder = Path(tempfile.mkdtemp(prefix="gis-screening-dbf-"))
+    folder = workdir
     for part in shp.parent.glob(shp.stem + ".*"):
         if part.suffix.lower() != ".dbf":
             shutil.copy2(part, folder / part.name)
@@ -95,16 +95,17 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
         raise InputError("file not found", file=path)
     suffix = path.suffix.lower()
     if suffix == ".zip":
-        inner = _find_in_folder(extract_zip(path), path)
-        raw = read_vector(inner, layer, encoding)
+        with tempfile.TemporaryDirectory(prefix="gis-screening-zip-") as tmp:
+            inner = _find_in_folder(extract_zip(path, tmp), path)
+            raw = read_vector(inner, layer, encoding)
         raw.problems.insert(0, Problem("info", f"read {inner.name} from the zip archive"))
         return raw
     if suffix == ".kmz":
-        folder = extract_zip(path)
-        kml = sorted(folder.rglob("*.kml"))
-        if not kml:
-            raise InputError("KMZ holds no .kml document", file=path)
-        return read_vector(kml[0], layer, encoding)
+        with tempfile.TemporaryDirectory(prefix="gis-screening-kmz-") as tmp:
+            kml = sorted(extract_zip(path, tmp).rglob("*.kml"))
+            if not kml:
+                raise InputError("KMZ holds no .kml document", file=path)
+            return read_vector(kml[0], layer, encoding)
     if suffix in (".parquet", ".geoparquet"):
         try:
             gdf = gpd.read_parquet(path)
@@ -127,14 +128,31 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
                 raise InputError(f"attribute table (.dbf) unreadable: {exc}", file=path.with_suffix(".dbf")) from None
         problems.append(Problem("info" if guess.sure else "warning",
                                 f"attribute encoding {guess.label}: {guess.reason}"))
-        read_path, fixes = repair_dbf_field_names(path, guess.encoding)
-        problems += fixes
-    else:
+    with tempfile.TemporaryDirectory(prefix="gis-screening-dbf-") as tmp:
         read_path = path
+        if suffix == ".shp":
+            read_path, fixes = repair_dbf_field_names(path, guess.encoding, Path(tmp))
+            problems += fixes
+        frames = _read_frames(path, read_path, layer, guess)
+    gdf = frames[0] if len(frames) == 1 else gpd.GeoDataFrame(pd.concat(frames, ignore_index=True),
+                                                               crs=frames[0].crs)
+    crs_source = None
+    if gdf.crs is not None:
+        crs_source = {".shp": ".prj", ".gpkg": "GeoPackage metadata"}.get(suffix, "file metadata")
+        if suffix in (".geojson", ".json", ".kml") and gdf.crs.to_epsg() == 4326:
+            crs_source = "GeoJSON/KML default (WGS84)"
+    elif suffix == ".shp":
+        problems.append(Problem("warning", "no .prj file: CRS inferred from the coordinates"))
+    return RawRead(gdf, gdf.crs, crs_source, guess, problems)
+
+
+def _read_frames(path: Path, read_path: Path, layer: str | None, guess: EncodingGuess | None) -> list:
+    """Read one layer (or every layer of a KML) with pyogrio; GDAL errors become InputError."""
+    suffix = path.suffix.lower()
     layers = [layer] if layer else None
     if layers is None and suffix == ".kml":
         try:
-            layers = [row[0] for row in pyogrio.list_layers(path)]
+            layers = [row[0] for row in pyogrio.list_layers(read_path)]
         except Exception as exc:
             raise InputError(f"cannot open KML: {_gdal_message(exc)}", file=path) from None
     frames = []
@@ -149,16 +167,7 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
     frames = [f for f in frames if len(f)]
     if not frames:
         raise InputError("layer is empty: it holds no features", file=path, where=f"layer {layer}" if layer else None)
-    gdf = frames[0] if len(frames) == 1 else gpd.GeoDataFrame(pd.concat(frames, ignore_index=True),
-                                                               crs=frames[0].crs)
-    crs_source = None
-    if gdf.crs is not None:
-        crs_source = {".shp": ".prj", ".gpkg": "GeoPackage metadata"}.get(suffix, "file metadata")
-        if suffix in (".geojson", ".json", ".kml") and gdf.crs.to_epsg() == 4326:
-            crs_source = "GeoJSON/KML default (WGS84)"
-    elif suffix == ".shp":
-        problems.append(Problem("warning", "no .prj file: CRS inferred from the coordinates"))
-    return RawRead(gdf, gdf.crs, crs_source, guess, problems)
+    return frames
 
 
 def _check_shp_length(shp: Path) -> None:
