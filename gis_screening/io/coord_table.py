@@ -1,0 +1,178 @@
+"""Coordinate tables (CSV / XLSX): point number, X/Y in a GK zone or lon/lat (decimal or 度分秒).
+
+Optional 地块编号 / 圈号 columns split the points into parcels and rings (ring 1 outer, later rings holes when
+inside).  X is the northing, as in Chinese survey tables; swapped columns are detected from magnitudes.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+from pyproj import CRS
+from shapely.geometry import Point, Polygon
+
+from ..catalog import fold
+from ..crs import infer_crs
+from ..encoding import read_text
+from ..errors import InputError, Problem
+from .vector import RawRead
+
+COLUMNS = {
+    "point": ["点号", "点名", "界址点号", "序号", "point", "pointno", "no", "pt"],
+    "x": ["x", "x坐标", "北坐标", "纵坐标", "n", "northing", "x(m)", "x（m）", "x(北)"],
+    "y": ["y", "y坐标", "东坐标", "横坐标", "e", "easting", "y(m)", "y（m）", "y(东)"],
+    "lon": ["经度", "lon", "lng", "longitude", "东经"],
+    "lat": ["纬度", "lat", "latitude", "北纬"],
+    "parcel": ["地块编号", "地块号", "地块", "宗地号", "parcel", "id", "项目编号"],
+    "ring": ["圈号", "环号", "ring"],
+    "name": ["地块名称", "名称", "项目名称", "name"],
+}
+_DMS = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(?:°|度|:|\s)\s*(\d+(?:\.\d+)?)?\s*(?:′|'|分|:|\s)?\s*"
+                  r"(\d+(?:\.\d+)?)?\s*(?:″|\"|''|秒)?\s*([NSEW东西南北]?)\s*$")
+
+
+def parse_angle(text: str) -> float:
+    """Degrees from ``119.3``, ``119°18'00.5"``, ``119度18分0.5秒`` or ``119:18:00.5`` (ValueError otherwise)."""
+    s = str(text).strip()
+    try:
+        return float(s)
+    except ValueError:
+        pass
+    m = _DMS.match(s)
+    if not m:
+        raise ValueError(s)
+    deg, mins, secs, hemi = m.groups()
+    value = abs(float(deg)) + float(mins or 0) / 60 + float(secs or 0) / 3600
+    if (mins and float(mins) >= 60) or (secs and float(secs) >= 60):
+        raise ValueError(s)
+    return -value if deg.startswith("-") or hemi in ("S", "W", "南", "西") else value
+
+
+def _rows_from_csv(path: Path, encoding: str | None):
+    text, guess = read_text(path, encoding)
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), dialect)], guess
+
+
+def _rows_from_xlsx(path: Path, sheet: str | None):
+    from openpyxl import load_workbook
+    try:
+        wb = load_workbook(path, read_only=False, data_only=True)
+    except Exception as exc:
+        raise InputError(f"cannot open workbook: {exc}", file=path) from None
+    ws = wb[sheet] if sheet else wb.worksheets[0]
+    rows = [["" if v is None else str(v).strip() for v in row] for row in ws.iter_rows(values_only=True)]
+    merged = [str(r) for r in ws.merged_cells.ranges]
+    return rows, merged, ws.title
+
+
+def _find_header(rows) -> tuple[int, dict[str, int]]:
+    for i, row in enumerate(rows[:30]):
+        found = {}
+        for j, cell in enumerate(row):
+            key = fold(cell)
+            for role, names in COLUMNS.items():
+                if role not in found and key in {fold(n) for n in names}:
+                    found[role] = j
+        if ("x" in found and "y" in found) or ("lon" in found and "lat" in found):
+            return i, found
+    return -1, {}
+
+
+def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | None = None,
+                     sheet: str | None = None) -> RawRead:
+    """Read a coordinate table into one feature per parcel (polygon; a single point stays a point)."""
+    path = Path(path)
+    guess = None
+    if path.suffix.lower() == ".csv":
+        rows, guess = _rows_from_csv(path, encoding)
+        merged = []
+    else:
+        rows, merged, title = _rows_from_xlsx(path, sheet)
+    h, cols = _find_header(rows)
+    if merged:
+        top = h if h >= 0 else 5
+        header_merges = [r for r in merged if int(re.findall(r"\d+", r.split(":")[0])[0]) <= top + 1]
+        if header_merges:
+            raise InputError(f"merged header cells {', '.join(header_merges[:3])}: unmerge them so each column has "
+                             "its own header (点号, X, Y or 经度, 纬度)", file=path, where=f"sheet {title}")
+    if h < 0:
+        raise InputError("no coordinate columns found: need a header row with X and Y (北坐标/东坐标) or "
+                         "经度 and 纬度", file=path)
+    geo = "lon" in cols and "lat" in cols and not ("x" in cols and "y" in cols)
+    a_col, b_col = (cols["lon"], cols["lat"]) if geo else (cols["x"], cols["y"])
+    a_name, b_name = (rows[h][a_col], rows[h][b_col])
+    points = []
+    for i, row in enumerate(rows[h + 1:], start=h + 2):
+        if not any(row):
+            continue
+        a_raw = row[a_col] if a_col < len(row) else ""
+        b_raw = row[b_col] if b_col < len(row) else ""
+        if not a_raw and not b_raw:
+            continue
+        vals = []
+        for raw, name in ((a_raw, a_name), (b_raw, b_name)):
+            try:
+                vals.append(parse_angle(raw) if geo else float(raw))
+            except ValueError:
+                raise InputError(f"value {raw!r} is not a {'coordinate in degrees' if geo else 'number'}",
+                                 file=path, where=f"row {i}", field=name) from None
+        parcel = row[cols["parcel"]] if "parcel" in cols and cols["parcel"] < len(row) else ""
+        ring = row[cols["ring"]] if "ring" in cols and cols["ring"] < len(row) else ""
+        name = row[cols["name"]] if "name" in cols and cols["name"] < len(row) else ""
+        try:
+            ring_no = int(float(ring)) if ring else 1
+        except ValueError:
+            raise InputError(f"圈号 {ring!r} is not a number", file=path, where=f"row {i}", field="圈号") from None
+        points.append((i, parcel or path.stem, ring_no, name, vals[0], vals[1]))
+    if not points:
+        raise InputError("the table has a header but no coordinate rows", file=path)
+    arr = np.array([(p[4], p[5]) for p in points])
+    try:
+        crs_guess = infer_crs(arr[:, 0].min(), arr[:, 1].min(), arr[:, 0].max(), arr[:, 1].max(), zone=zone,
+                              xy_is_northing_easting=not geo)
+    except ValueError as exc:
+        raise InputError(str(exc), file=path) from None
+    problems = [Problem("info", f"coordinate columns: {a_name!r}, {b_name!r} ({'lon/lat' if geo else 'GK X/Y'})")]
+    if crs_guess.swapped:
+        problems.append(Problem("warning", "coordinate columns are swapped relative to the usual order; corrected"))
+    lonlat = crs_guess.epsg == 4490
+    parcels: dict[str, dict[int, list]] = {}
+    names: dict[str, str] = {}
+    for row_no, parcel, ring, name, a, b in points:
+        if lonlat:
+            e, n = (a, b) if not crs_guess.swapped else (b, a)
+        else:
+            e, n = (b, a) if not crs_guess.swapped else (a, b)   # X northing, Y easting
+        parcels.setdefault(parcel, {}).setdefault(ring, []).append((row_no, e, n))
+        if name:
+            names.setdefault(parcel, name)
+    geoms, ids = [], []
+    for pid, rings in parcels.items():
+        if sum(len(r) for r in rings.values()) == 1:
+            (_, e, n), = [p for r in rings.values() for p in r]
+            geoms.append(Point(e, n))
+        else:
+            shells = []
+            for ring_no, pts in sorted(rings.items()):
+                coords = [(e, n) for _r, e, n in pts]
+                if coords[0] != coords[-1]:
+                    coords.append(coords[0])
+                if len(set(coords)) < 3:
+                    raise InputError(f"parcel {pid} ring {ring_no} has fewer than 3 distinct points", file=path,
+                                     where=f"row {pts[0][0]}", field="圈号")
+                shells.append(coords)
+            geoms.append(Polygon(shells[0], shells[1:]))
+        ids.append(pid)
+    gdf = gpd.GeoDataFrame({"地块编号": ids, "地块名称": [names.get(i) for i in ids]}, geometry=geoms)
+    raw = RawRead(gdf, CRS.from_epsg(crs_guess.epsg), "coordinate magnitudes", guess, problems)
+    raw.inferred = crs_guess
+    return raw

@@ -1,0 +1,88 @@
+"""Coordinate tables (CSV / XLSX): GK X/Y and lon/lat in decimal or 度分秒; bad tables named precisely."""
+import pytest
+from openpyxl import Workbook
+from pyproj import Transformer
+
+from gis_screening.errors import InputError
+from gis_screening.io import read_layer
+from gis_screening.io.coord_table import parse_angle
+
+N, E = 2885885.750, 40429964.059
+SQ = [(N, E), (N, E + 200), (N - 100, E + 200), (N - 100, E)]
+
+
+def test_parse_angle_forms():
+    assert parse_angle("119.3") == 119.3
+    assert parse_angle("119°18'00.0\"") == pytest.approx(119.3)
+    assert parse_angle("119度18分0秒") == pytest.approx(119.3)
+    assert parse_angle("26:04:48") == pytest.approx(26.08)
+    with pytest.raises(ValueError):
+        parse_angle("119°75'")
+
+
+def test_csv_gk_gbk(tmp_path):
+    path = tmp_path / "界址点.csv"
+    body = "点号,X坐标,Y坐标\n" + "".join(f"J{i + 1},{n:.3f},{e:.3f}\n" for i, (n, e) in enumerate(SQ))
+    path.write_bytes(body.encode("gbk"))
+    lyr = read_layer(path, "projects")
+    assert lyr.source_crs == "EPSG:4528"
+    assert lyr.gdf.to_crs(4549).area.iloc[0] == pytest.approx(20_000, abs=0.01)
+    x, y = lyr.gdf.geometry.iloc[0].exterior.coords[0]
+    assert (x, y) == pytest.approx((119.30, 26.08), abs=1e-8)
+
+
+def test_xlsx_lonlat_dms_with_title_row_and_parcels(tmp_path):
+    to_ll = Transformer.from_crs(4528, 4490, always_xy=True)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["某项目用地范围拐点坐标表"])
+    ws.append(["地块编号", "点号", "经度", "纬度"])
+    for pid, dn in (("A", 0), ("B", -500)):
+        for i, (n, e) in enumerate(SQ):
+            lon, lat = to_ll.transform(e, n + dn)
+            def dms(v):
+                d = int(v); m = int((v - d) * 60); s = (v - d - m / 60) * 3600
+                return f"{d}°{m}'{s:.6f}\""
+            ws.append([pid, f"J{i + 1}", dms(lon), dms(lat)])
+    path = tmp_path / "坐标.xlsx"
+    wb.save(path)
+    lyr = read_layer(path, "projects")
+    assert lyr.gdf["id"].tolist() == ["A", "B"]
+    assert lyr.gdf.to_crs(4549).area.tolist() == pytest.approx([20_000, 20_000], abs=0.05)
+
+
+def test_xlsx_merged_header_named(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["点号", "坐标", None])
+    ws.merge_cells("B1:C1")
+    ws.append([None, "X", "Y"])
+    ws.append(["J1", N, E])
+    path = tmp_path / "merged.xlsx"
+    wb.save(path)
+    with pytest.raises(InputError) as exc:
+        read_layer(path, "projects")
+    assert "merged header cells B1:C1" in str(exc.value) and "merged.xlsx" in str(exc.value)
+
+
+def test_non_numeric_cell_named(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("点号,X,Y\nJ1,2885885.750,40429964.059\nJ2,2885885.75O,40430164.059\nJ3,2885785.750,40430164.059\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        read_layer(path, "projects")
+    assert "row 3" in str(exc.value) and "field 'X'" in str(exc.value)
+
+
+def test_no_coordinate_columns(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("名称,面积\n甲,1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no coordinate columns"):
+        read_layer(path, "projects")
+
+
+def test_outside_china(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("点号,经度,纬度\n1,2.35,48.85\n2,2.36,48.85\n3,2.36,48.86\n", encoding="utf-8")
+    with pytest.raises(InputError, match="neither lon/lat in China"):
+        read_layer(path, "projects")
