@@ -34,6 +34,7 @@ class RoleSpec(BaseModel):
     geometry: Literal["polygon", "line", "point", "any"]
     id_field: str
     name_field: str
+    unique_id: bool = True   # duplicate ids are an error (unit codes); False where one id spans several rows
     fields: dict[str, FieldSpec]
 
 

@@ -75,7 +75,7 @@ def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, sour
         problems.append(Problem("warning", f"{len(blanks)} feature(s) have no {id_field}; "
                                 f"they are named by row (#{blanks[0]}…)", field=id_field))
         out[id_field] = [v if v is not None else f"#{i + 1}" for i, v in enumerate(ids)]
-    dups = [k for k, n in Counter(v for v in ids if v is not None).items() if n > 1]
+    dups = [k for k, n in Counter(v for v in ids if v is not None).items() if n > 1] if spec.unique_id else []
     if dups:
         rows = [i + 1 for i, v in enumerate(ids) if v == dups[0]]
         problems.append(Problem("error", f"duplicate {id_field} values: {', '.join(dups[:10])}"
