@@ -1,0 +1,126 @@
+"""Overlay metrics on subdivided layers equal the direct shapely computation on the unsplit geometry."""
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString, MultiPolygon, Point, box
+
+from gis_screening.engine.overlay import batch_overlaps, footprint_metrics, overlaps_for
+from gis_screening.engine.prepared import PreparedCache, prepare_layer, subdivide
+from gis_screening.model import Layer
+
+CX, CY = 430_000.0, 2_885_000.0  # zone 40 metres
+
+
+def _star(cx, cy, r, n, seed, hole=False):
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    rad = r * (1 + 0.3 * rng.uniform(-1, 1, n) * 0.2 + 0.2 * np.sin(7 * t))
+    poly = shapely.Polygon(np.column_stack([cx + rad * np.cos(t), cy + rad * np.sin(t)]))
+    return poly.difference(Point(cx, cy).buffer(r * 0.3)) if hole else poly
+
+
+def _layer(geoms, role="eco_redline"):
+    gdf = gpd.GeoDataFrame({"code": [f"F{i}" for i in range(len(geoms))], "name": [f"要素{i}" for i in range(len(geoms))]},
+                           geometry=geoms, crs=4549).to_crs(4490)
+    return Layer(role=role, name=role, source="mem", gdf=gdf)
+
+
+@pytest.fixture(scope="module")
+def big_layer():
+    geoms = [_star(CX, CY, 3_000, 20_000, 1, hole=True), _star(CX + 7_000, CY, 2_000, 5_000, 2),
+             MultiPolygon([box(CX - 6_000, CY - 1_000, CX - 5_000, CY), box(CX - 4_500, CY - 1_000, CX - 4_000, CY)]),
+             box(CX, CY + 4_000, CX + 50, CY + 4_050)]
+    return _layer(geoms)
+
+
+def test_subdivision_partitions_exactly(big_layer):
+    metric = big_layer.gdf.to_crs(4549).geometry.values
+    pieces, owner = subdivide(np.asarray(metric, dtype=object), 256)
+    assert shapely.get_num_coordinates(pieces).max() <= 300
+    assert len(pieces) > 100
+    for i, g in enumerate(metric):
+        assert shapely.area(pieces[owner == i]).sum() == pytest.approx(g.area, rel=1e-9)
+
+
+def _direct(fp_metric, geom):
+    return shapely.intersection(fp_metric, geom).area, shapely.distance(fp_metric, geom)
+
+
+def test_random_footprints_match_direct_computation(big_layer):
+    prep = prepare_layer(big_layer, 4549)
+    rng = np.random.default_rng(7)
+    checked = 0
+    for k in range(150):
+        x, y = rng.uniform(CX - 8_000, CX + 10_000), rng.uniform(CY - 4_000, CY + 5_000)
+        kind = k % 4
+        if kind == 0:
+            g = box(x, y, x + rng.uniform(50, 3_000), y + rng.uniform(50, 3_000))
+        elif kind == 1:
+            g = LineString([(x, y), (x + rng.uniform(-3_000, 3_000), y + rng.uniform(-3_000, 3_000))])
+        elif kind == 2:
+            g = Point(x, y)
+        else:
+            g = MultiPolygon([box(x, y, x + 200, y + 200), box(x + 900, y, x + 1_100, y + 300)])
+        g_ll = gpd.GeoSeries([g], crs=4549).to_crs(4490).iloc[0]
+        fp = footprint_metrics(g_ll)
+        assert fp.metric_epsg == 4549
+        got = {o.feature_index: o for o in overlaps_for(fp, [prep], radius_m=1_000)}
+        for i, geom in enumerate(prep.geoms):
+            area, dist = _direct(fp.geom_metric, geom)
+            if dist > 1_000:
+                assert i not in got
+                continue
+            o = got[i]
+            assert o.distance_m == pytest.approx(dist, abs=1e-6)
+            assert o.overlap_area_m2 == pytest.approx(area if area > 1e-4 else 0.0, rel=1e-6, abs=1e-6)
+            if fp.dim == 2 and area > 0:
+                assert o.overlap_ratio == pytest.approx(area / fp.area_m2, rel=1e-6)
+            if fp.dim == 1 and dist == 0:
+                assert (o.overlap_length_m or 0) == pytest.approx(shapely.intersection(fp.geom_metric, geom).length, rel=1e-6)
+            checked += 1
+    assert checked > 100
+
+
+def test_hand_computed_rectangles():
+    unit = box(CX, CY, CX + 1_000, CY + 1_000)
+    red = box(CX + 2_000, CY, CX + 2_100, CY + 100)
+    prep = prepare_layer(_layer([unit, red]), 4549)
+    fp_geom = box(CX + 950, CY + 100, CX + 1_150, CY + 200)   # 200 m × 100 m; 50 m × 100 m inside the unit
+    fp = footprint_metrics(gpd.GeoSeries([fp_geom], crs=4549).to_crs(4490).iloc[0])
+    assert fp.area_m2 == pytest.approx(20_000, rel=1e-6)
+    res = {o.feature_id: o for o in overlaps_for(fp, [prep], 1_000)}
+    assert res["F0"].overlap_area_m2 == pytest.approx(5_000, rel=1e-6)
+    assert res["F0"].overlap_ratio == pytest.approx(0.25, rel=1e-6)
+    assert res["F1"].distance_m == pytest.approx(850, abs=1e-6) and res["F1"].overlap_area_m2 == 0
+    assert overlaps_for(fp, [prep], 800)[0].feature_id == "F0" and len(overlaps_for(fp, [prep], 800)) == 1
+
+
+def test_batch_equals_single(big_layer):
+    prep = prepare_layer(big_layer, 4549)
+    rng = np.random.default_rng(3)
+    geoms = [box(x, y, x + 500, y + 300) for x, y in zip(rng.uniform(CX - 8_000, CX + 9_000, 300),
+                                                           rng.uniform(CY - 3_000, CY + 4_000, 300))]
+    fps = [footprint_metrics(g) for g in gpd.GeoSeries(geoms, crs=4549).to_crs(4490)]
+    batch = batch_overlaps(fps, [prep], 1_000, chunk=64)
+    for fp, b in zip(fps, batch):
+        single = overlaps_for(fp, [prep], 1_000)
+        assert [(o.feature_id, round(o.overlap_area_m2, 6), round(o.distance_m, 6)) for o in single] == \
+               [(o.feature_id, round(o.overlap_area_m2, 6), round(o.distance_m, 6)) for o in b]
+
+
+def test_zone_follows_footprint():
+    west = footprint_metrics(Point(117.9, 25.0))
+    east = footprint_metrics(Point(119.3, 26.08))
+    assert (west.metric_epsg, east.metric_epsg) == (4548, 4549)
+
+
+def test_disk_cache_roundtrip(tmp_path, big_layer):
+    first = PreparedCache(tmp_path).get(big_layer, 4549)
+    assert len(list(tmp_path.glob("*.pkl"))) == 1
+    again = PreparedCache(tmp_path).get(big_layer, 4549)
+    assert len(again.pieces) == len(first.pieces)
+    assert shapely.equals_exact(again.pieces, first.pieces, tolerance=0).all()
+    edited = _layer([box(CX, CY, CX + 10, CY + 10)])
+    PreparedCache(tmp_path).get(edited, 4549)
+    assert len(list(tmp_path.glob("*.pkl"))) == 2  # new content → new key, never stale
