@@ -87,6 +87,9 @@ def build(out: Path) -> None:
             cats.append("重点管控单元")
         else:
             cats.append("一般管控单元")
+    # units under the industrial parks are 重点管控单元 (parks are placed below at fixed offsets)
+    park_boxes = [box(CX + 7_000, CY - 9_000, CX + 10_000, CY - 7_000), box(CX + 1_000, CY + 5_500, CX + 4_500, CY + 7_000)]
+    cats = ["重点管控单元" if any(c.intersects(b) for b in park_boxes) else cat for c, cat in zip(cells, cats)]
     code_digit = {"优先保护单元": 1, "重点管控单元": 2, "一般管控单元": 3}
     serial = {1: 0, 2: 0, 3: 0}
     rows = []
@@ -138,9 +141,9 @@ def build(out: Path) -> None:
     # ---- industrial parks ------------------------------------------------------------------------------
     parks = gpd.GeoDataFrame([
         {"YQMC": "示范县化工新材料产业园", "YQBM": "YQ350999001", "YQLX": "化工园区", "JB": "省级",
-         "geometry": box(CX + 7_000, CY - 9_000, CX + 10_000, CY - 7_000)},
+         "geometry": park_boxes[0]},
         {"YQMC": "示范县经济开发区", "YQBM": "YQ350999002", "YQLX": "工业园区", "JB": "省级",
-         "geometry": box(CX + 1_000, CY + 5_500, CX + 4_500, CY + 7_000)},
+         "geometry": park_boxes[1]},
     ], crs=GK)
     # ---- air quality: west attains, east does not (PM2.5) ---------------------------------------------
     west_half = county.intersection(box(minx - 1, miny - 1, CX, maxy + 1))

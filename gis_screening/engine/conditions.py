@@ -1,0 +1,104 @@
+"""Safe rule conditions and message templates (simpleeval; never ``eval``).
+
+Names available in conditions: ``project``, ``feature``, ``overlap`` (attribute access on dicts, missing keys
+are ``None``), plus helper functions: ``industry_in(code, list_text)`` (GB/T 4754 code or prefix lists separated
+by ``; , 、`` or spaces), ``contains(text, word)``, ``startswith(text, prefix)``, ``any_of(value, 'a;b')``.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from simpleeval import EvalWithCompoundTypes, InvalidExpression
+
+_SPLIT = re.compile(r"[;,，；、\s]+")
+
+
+class Ctx(dict):
+    """A dict whose keys read as attributes (``project.industry_code``); missing keys are ``None``."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.get(name)
+
+
+def split_codes(text) -> list[str]:
+    """GB/T 4754 codes or prefixes from a list text like ``'25;26、3011'``."""
+    if text is None:
+        return []
+    return [c for c in _SPLIT.split(str(text)) if c]
+
+
+def industry_in(code, list_text) -> bool:
+    """True when ``code`` (4-digit class) falls under any code or prefix in ``list_text``."""
+    if not code:
+        return False
+    c = str(code).strip()
+    return any(c.startswith(p) for p in split_codes(list_text))
+
+
+def matching_codes(code, list_text) -> list[str]:
+    """The codes/prefixes of ``list_text`` that ``code`` falls under."""
+    c = str(code or "").strip()
+    return [p for p in split_codes(list_text) if c and c.startswith(p)]
+
+
+FUNCTIONS = {
+    "industry_in": industry_in,
+    "contains": lambda text, word: bool(text) and str(word) in str(text),
+    "startswith": lambda text, prefix: bool(text) and str(text).startswith(str(prefix)),
+    "any_of": lambda value, options: value is not None and str(value) in split_codes(options),
+    "len": len,
+}
+
+
+@lru_cache(maxsize=512)
+def _parsed(expr: str):
+    evaluator = EvalWithCompoundTypes(functions=FUNCTIONS)
+    return evaluator.parse(expr)
+
+
+def check_expression(expr: str) -> str | None:
+    """Return an error text when ``expr`` does not parse or uses names outside the allowed set."""
+    try:
+        _parsed(expr)
+    except (SyntaxError, InvalidExpression) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    probe = Ctx(project=Ctx(), feature=Ctx(), overlap=Ctx())
+    try:
+        evaluate(expr, probe)
+    except InvalidExpression as exc:
+        return str(exc)
+    except Exception:  # type errors on None probes are fine at check time
+        pass
+    return None
+
+
+def evaluate(expr: str | None, names: dict) -> bool:
+    """Evaluate a condition; ``None``/empty is true."""
+    if not expr:
+        return True
+    evaluator = EvalWithCompoundTypes(functions=FUNCTIONS, names=names)
+    return bool(evaluator.eval(expr, previously_parsed=_parsed(expr)))
+
+
+_FIELD = re.compile(r"\{([A-Za-z][\w.]*)(?::([^{}]*))?\}")
+
+
+def render(template: str, names: dict) -> str:
+    """Fill ``{project.name}``, ``{overlap.overlap_area_m2:,.1f}``… from ``names``; unknown → 未知."""
+    def repl(m):
+        obj = names
+        for part in m.group(1).split("."):
+            obj = obj.get(part) if isinstance(obj, dict) else None
+            if obj is None:
+                return "未知"
+        fmt = m.group(2)
+        if fmt:
+            try:
+                return format(obj, fmt)
+            except (ValueError, TypeError):
+                return str(obj)
+        return str(obj)
+    return _FIELD.sub(repl, template)

@@ -1,0 +1,217 @@
+"""Projects to screen: a footprint (EPSG:4490) plus attributes (industry code, construction type, sheet).
+
+``load_projects(path)`` accepts any geometry file (each feature one project; features sharing an id are one
+multi-parcel project; a 勘测定界 TXT is one project), a project sheet YAML/JSON whose ``footprint`` names a
+geometry file (``file.gpkg#P2026-008`` picks one feature by id), or an XLSX/CSV of sheets (one row per project,
+dotted column names) with a ``footprint`` column.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import shapely
+import yaml
+
+from ..errors import InputError
+from ..io import read_layer
+from ..model import Layer
+
+SHEET_SUFFIXES = {".yaml", ".yml", ".json"}
+
+
+@dataclass
+class Project:
+    """One project: id, footprint in EPSG:4490 and everything known about it."""
+
+    id: str
+    geometry: object
+    name: str | None = None
+    industry_code: str | None = None
+    construction_type: str | None = None
+    attributes: dict = field(default_factory=dict)
+    sheet: dict | None = None
+    source: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def _clean(v):
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    return v
+
+
+def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project]:
+    """Projects from a loaded ``projects`` layer; rows with the same id merge into one multi-parcel project."""
+    gdf = layer.gdf
+    groups: dict[str, list[int]] = {}
+    ids = layer.feature_ids()
+    if one_project:
+        pid = Path(layer.source).stem if len(set(ids)) > 1 else ids[0]
+        groups[pid] = list(range(len(gdf)))
+    else:
+        for i, pid in enumerate(ids):
+            groups.setdefault(pid, []).append(i)
+    out = []
+    for pid, rows in groups.items():
+        geoms = gdf.geometry.iloc[rows].values
+        geom = geoms[0] if len(rows) == 1 else shapely.union_all(geoms)
+        first = gdf.iloc[rows[0]]
+        attrs = {k: _clean(first[k]) for k in gdf.columns if k != gdf.geometry.name}
+        out.append(Project(id=str(pid), geometry=geom, name=_clean(attrs.pop("name", None)),
+                           industry_code=_clean(attrs.pop("industry_code", None)),
+                           construction_type=_clean(attrs.pop("construction_type", None)),
+                           attributes=attrs, source=layer.source, problems=layer.problem_strings()))
+    return out
+
+
+def _resolve_footprint(ref, base: Path, where: str) -> list[Project]:
+    if isinstance(ref, dict):  # inline GeoJSON
+        try:
+            geom = shapely.geometry.shape(ref.get("geometry", ref))
+        except Exception as exc:
+            raise InputError(f"inline footprint is not GeoJSON: {exc}", file=where, field="footprint") from None
+        return [Project(id="", geometry=geom, source=where)]
+    text = str(ref)
+    path_text, _, fid = text.partition("#")
+    path = (base / path_text) if not Path(path_text).is_absolute() else Path(path_text)
+    if not path.exists():
+        raise InputError(f"footprint file {path_text!r} not found (relative to the sheet)", file=where,
+                         field="footprint")
+    layer = read_layer(path, "projects")
+    projects = projects_from_layer(layer, one_project=path.suffix.lower() == ".txt")
+    if fid:
+        projects = [p for p in projects if p.id == fid]
+        if not projects:
+            raise InputError(f"footprint {path_text!r} has no feature with id {fid!r}", file=where, field="footprint")
+    return projects
+
+
+def project_from_sheet(sheet: dict, base: Path, where: str) -> Project:
+    """A project from a sheet mapping (contracts/project-sheet.md) with its footprint resolved."""
+    if "footprint" not in sheet or sheet["footprint"] in (None, ""):
+        raise InputError("project sheet has no footprint (a geometry file path or inline GeoJSON)", file=where,
+                         field="footprint")
+    found = _resolve_footprint(sheet["footprint"], base, where)
+    if len(found) != 1:
+        geom = shapely.union_all([p.geometry for p in found])
+        fp = Project(id="", geometry=geom, source=where)
+    else:
+        fp = found[0]
+    pid = str(sheet.get("id") or fp.id or Path(where).stem)
+    attrs = {**fp.attributes, **{k: v for k, v in sheet.items() if k not in ("id", "name", "industry_code",
+                                                                                "construction_type", "footprint")}}
+    code = sheet.get("industry_code", fp.industry_code)
+    return Project(id=pid, geometry=fp.geometry, name=sheet.get("name") or fp.name,
+                   industry_code=None if code is None else str(code).strip(),
+                   construction_type=sheet.get("construction_type") or fp.construction_type,
+                   attributes=attrs, sheet=sheet, source=where, problems=fp.problems)
+
+
+def _unflatten(row: dict) -> dict:
+    out: dict = {}
+    for key, value in row.items():
+        if value is None or value == "":
+            continue
+        parts = str(key).strip().split(".")
+        cur = out
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            nxt_is_index = not last and parts[i + 1].isdigit()
+            if part.isdigit():
+                idx = int(part)
+                while len(cur) <= idx:
+                    cur.append({})
+                if last:
+                    cur[idx] = value
+                else:
+                    if not isinstance(cur[idx], (dict, list)) or (nxt_is_index and not isinstance(cur[idx], list)):
+                        cur[idx] = [] if nxt_is_index else {}
+                    cur = cur[idx]
+            else:
+                if last:
+                    cur[part] = value
+                else:
+                    cur = cur.setdefault(part, [] if nxt_is_index else {})
+    return out
+
+
+def read_sheet_rows(path: Path) -> list[dict]:
+    """Rows of an XLSX/CSV sheet table as nested dicts (dotted column names unflattened)."""
+    import pandas as pd
+    try:
+        df = pd.read_excel(path, dtype=object) if path.suffix.lower() in (".xlsx", ".xls") else \
+            pd.read_csv(path, dtype=object, encoding="utf-8-sig")
+    except Exception as exc:
+        raise InputError(f"cannot read project sheet table: {exc}", file=path) from None
+    rows = []
+    for _, r in df.iterrows():
+        d = {str(k).strip(): (None if (isinstance(v, float) and v != v) else v) for k, v in r.items()}
+        rows.append(_unflatten(d))
+    return rows
+
+
+def is_sheet_table(path: Path) -> bool:
+    """Does an XLSX/CSV hold project sheets (a ``footprint`` column) rather than coordinates?"""
+    import pandas as pd
+    try:
+        head = pd.read_excel(path, nrows=0) if path.suffix.lower() in (".xlsx", ".xls") else \
+            pd.read_csv(path, nrows=0, encoding="utf-8-sig")
+    except Exception:
+        return False
+    return "footprint" in {str(c).strip() for c in head.columns}
+
+
+def load_projects(path: str | Path) -> list[Project]:
+    """Projects from a geometry file, a project sheet, or a table of sheets (see module docstring)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("project file not found", file=path)
+    suffix = path.suffix.lower()
+    if suffix in SHEET_SUFFIXES:
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+            doc = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+        except (UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
+            raise InputError(f"cannot parse project sheet: {' '.join(str(exc).split())}", file=path) from None
+        if isinstance(doc, dict) and doc.get("type") in ("FeatureCollection", "Feature"):
+            return projects_from_layer(read_layer(path, "projects"))
+        sheets = doc if isinstance(doc, list) else [doc]
+        out = []
+        for i, sheet in enumerate(sheets):
+            if not isinstance(sheet, dict):
+                raise InputError("a project sheet is a mapping of keys (id, name, industry_code, footprint …)",
+                                 file=path, where=f"item {i + 1}")
+            out.append(project_from_sheet(sheet, path.parent, str(path)))
+        return out
+    if suffix in (".xlsx", ".xls", ".csv") and is_sheet_table(path):
+        return [project_from_sheet(row, path.parent, f"{path} row {i + 2}") for i, row in enumerate(read_sheet_rows(path))]
+    layer = read_layer(path, "projects")
+    return projects_from_layer(layer, one_project=suffix == ".txt" or suffix in (".csv", ".xlsx", ".xls"))
+
+
+def merge_duplicates(projects: list[Project]) -> tuple[list[Project], list[str]]:
+    """Resolve projects given twice (e.g. a footprint file and a project sheet for the same id).
+
+    A project with a sheet supersedes a footprint-only one with the same id, keeping the first one's position;
+    two sheets or two footprints with one id are an :class:`InputError`.  Returns (projects, notes).
+    """
+    out: list[Project] = []
+    where: dict[str, int] = {}
+    notes: list[str] = []
+    for p in projects:
+        if p.id not in where:
+            where[p.id] = len(out)
+            out.append(p)
+            continue
+        old = out[where[p.id]]
+        if (old.sheet is None) == (p.sheet is None):
+            raise InputError(f"project id {p.id!r} appears twice (also in {old.source}); ids must be unique",
+                             file=p.source)
+        keep, drop = (p, old) if p.sheet is not None else (old, p)
+        out[where[p.id]] = keep
+        notes.append(f"project {p.id}: project sheet {keep.source} used instead of the footprint-only entry "
+                     f"in {drop.source}")
+        keep.problems.append(notes[-1])
+    return out, notes

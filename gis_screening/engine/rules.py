@@ -1,0 +1,175 @@
+"""Rule packs: YAML documents of rules, validated on load, stacked national → provincial → city → unit.
+
+A later pack overrides an earlier rule with the same id only when it says ``override: true`` (otherwise the
+clash is an error naming both files).  ``as_of`` keeps the packs in force on that date.  Errors name the file,
+the rule id and the field.  See docs/rule-packs.md.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import InputError
+from ..resources import data_dir
+from .conditions import check_expression
+
+LEVEL_ORDER = {"national": 0, "provincial": 1, "city": 2, "unit": 3}
+
+
+class Document(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str
+    date: dt.date | None = None
+    status: str | None = None   # e.g. "unconfirmed: wording not checked against the official text"
+
+
+class Rule(BaseModel):
+    """One rule: which layer, which spatial relation, an optional condition, the level and its basis."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str
+    layer: str | None = None                    # a role, or "other:<manifest name>"; None for relation "always"
+    relation: Literal["intersects", "within", "within_distance", "disjoint", "always"] = "intersects"
+    distance_m: float | None = None
+    when: str | None = None
+    level: Literal["non_compliant", "needs_review", "conditional", "info", "compliant"]
+    message: str
+    basis: list[str] = Field(min_length=1)
+    dimension: str | None = None
+    override: bool = False
+    enabled: bool = True
+
+    @field_validator("when")
+    @classmethod
+    def _condition_parses(cls, v):
+        if v:
+            err = check_expression(v)
+            if err:
+                raise ValueError(f"condition does not parse: {err}")
+        return v
+
+    @model_validator(mode="after")
+    def _relation_needs(self):
+        if self.relation == "within_distance" and not self.distance_m:
+            raise ValueError("relation within_distance needs distance_m")
+        if self.relation != "always" and not self.layer:
+            raise ValueError(f"relation {self.relation} needs a layer")
+        return self
+
+
+class Pack(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    title: str
+    version: str
+    level: Literal["national", "provincial", "city", "unit"]
+    order: int = 0
+    effective: dt.date
+    expires: dt.date | None = None
+    documents: list[Document] = Field(default_factory=list)
+    notes: str | None = None
+    rules: list[Rule] = Field(default_factory=list)
+    carbon: dict | None = None
+
+    def in_force(self, day: dt.date) -> bool:
+        return self.effective <= day and (self.expires is None or day < self.expires)
+
+
+@dataclass
+class RuleStack:
+    """Packs in stacking order and the effective rules after overrides."""
+
+    packs: list[tuple[Pack, Path]]
+    rules: list[tuple[Rule, Pack]] = field(default_factory=list)
+    carbon: dict = field(default_factory=dict)
+
+    def pack_refs(self) -> list[dict]:
+        return [{"id": p.id, "version": p.version, "title": p.title} for p, _ in self.packs]
+
+
+def _version_str(doc: dict) -> dict:
+    if "version" in doc and not isinstance(doc["version"], str):
+        doc["version"] = str(doc["version"])
+    return doc
+
+
+def load_pack(path: str | Path) -> Pack:
+    """Load and validate one pack file; errors name the file, rule id and field."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise InputError(f"cannot read rule pack: {' '.join(str(exc).split())}", file=path) from None
+    if not isinstance(doc, dict):
+        raise InputError("a rule pack is a YAML mapping (id, title, version, level, effective, rules)", file=path)
+    try:
+        return Pack.model_validate(_version_str(doc))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = list(err["loc"])
+        where, fld = None, ".".join(str(x) for x in loc)
+        if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            rules = doc.get("rules") or []
+            rid = rules[loc[1]].get("id", f"#{loc[1] + 1}") if loc[1] < len(rules) and isinstance(rules[loc[1]], dict) else f"#{loc[1] + 1}"
+            where, fld = f"rule {rid}", ".".join(str(x) for x in loc[2:]) or "rule"
+        raise InputError(err["msg"], file=path, where=where, field=fld) from None
+
+
+def pack_files(paths: list[str | Path] | None = None) -> list[Path]:
+    """Pack files from files/folders (recursive ``*.yaml``); default: the shipped ``rules/`` folder."""
+    roots = [Path(p) for p in paths] if paths else [data_dir("rules")]
+    files: list[Path] = []
+    for root in roots:
+        if root.is_dir():
+            files += sorted(p for p in root.rglob("*.yaml") if "reference" not in p.parts)
+        elif root.exists():
+            files.append(root)
+        else:
+            raise InputError("rule pack file or folder not found", file=root)
+    return files
+
+
+def load_rules(paths: list[str | Path] | None = None, as_of: dt.date | None = None) -> RuleStack:
+    """Load packs, keep those in force on ``as_of`` (default today), stack them and apply overrides."""
+    day = as_of or dt.date.today()
+    loaded = [(load_pack(f), f) for f in pack_files(paths)]
+    seen_ids: dict[str, Path] = {}
+    for pack, f in loaded:
+        if pack.id in seen_ids and seen_ids[pack.id] != f:
+            raise InputError(f"pack id {pack.id!r} also used by {seen_ids[pack.id]}", file=f, field="id")
+        seen_ids[pack.id] = f
+    active = [(p, f) for p, f in loaded if p.in_force(day)]
+    active.sort(key=lambda pf: (LEVEL_ORDER[pf[0].level], pf[0].order, str(pf[1])))
+    stack = RuleStack(packs=active)
+    by_id: dict[str, int] = {}
+    origin: dict[str, Path] = {}
+    for pack, f in active:
+        for rule in pack.rules:
+            if rule.id in by_id:
+                if not rule.override:
+                    raise InputError(f"rule id already defined in {origin[rule.id]}; set `override: true` to "
+                                     "replace it", file=f, where=f"rule {rule.id}", field="override")
+                stack.rules[by_id[rule.id]] = (rule, pack)
+            else:
+                by_id[rule.id] = len(stack.rules)
+                stack.rules.append((rule, pack))
+            origin[rule.id] = f
+        if pack.carbon:
+            _merge(stack.carbon, pack.carbon)
+    stack.rules = [(r, p) for r, p in stack.rules if r.enabled]
+    return stack
+
+
+def _merge(base: dict, extra: dict) -> None:
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            _merge(base[k], v)
+        else:
+            base[k] = v
