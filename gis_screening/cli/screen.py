@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import InputError
-from . import app, console, err_console, fail
+from . import app, err_console, fail
 
 
 @app.command("screen")
@@ -62,6 +62,6 @@ def screen_cmd(
         fail(str(exc))
     for r in doc["results"]:
         rid = ", ".join(r.get("decisive_rules", [])[:3])
-        console.print(f"{r['project']['id']}\t{r['verdict_label']}\t{rid}", markup=False, highlight=False)
+        typer.echo(f"{r['project']['id']}\t{r['verdict_label']}\t{rid}")
     err_console.print(f"screened {len(doc['results'])} project(s); wrote " + ", ".join(str(o) for o in outputs),
                       markup=False, highlight=False)

@@ -42,7 +42,7 @@ class ProjectResult:
 
     def to_json(self) -> dict:
         p, m = self.project, self.metrics
-        proj = {"id": p.id, "name": p.name, "industry_code": p.industry_code, "area_m2": round(m.area_m2, 3),
+        proj = {"id": p.id, "name": p.name or p.id, "industry_code": p.industry_code, "area_m2": round(m.area_m2, 3),
                 "length_m": round(m.length_m, 3), "metric_crs": f"EPSG:{m.metric_epsg}",
                 "centroid_lonlat": list(m.centroid_lonlat), "geometry_type": p.geometry.geom_type,
                 "construction_type": p.construction_type, "two_high": self.context.get("two_high"),

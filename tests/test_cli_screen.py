@@ -1,0 +1,55 @@
+"""`gis-screening screen` end to end on the sample data: exit codes, schema-valid JSON, batch and sheets."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gis_screening.engine.result import validate
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+CLI = [sys.executable, "-m", "gis_screening.cli", "screen", "--layerset", str(SAMPLE / "layerset.yaml")]
+
+
+def test_batch_screen_writes_valid_json(tmp_path):
+    out = tmp_path / "r.json"
+    res = subprocess.run(CLI + ["--project", str(SAMPLE / "projects" / "projects.gpkg"), "--json", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    validate(doc)
+    verdicts = {r["project"]["id"]: r["verdict_label"] for r in doc["results"]}
+    assert len(verdicts) == 25
+    assert verdicts["P2026-002"] == "不符合" and verdicts["P2026-006"] == "符合"
+    assert "P2026-002\t不符合" in res.stdout
+    units = [o for r in doc["results"] if r["project"]["id"] == "P2026-011" for o in r["overlaps"]
+             if o["layer"] == "环境管控单元" and o["overlap_area_m2"] > 0]
+    assert len(units) == 2 and sum(o["overlap_ratio"] for o in units) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_sheet_with_txt_footprint_and_merge(tmp_path):
+    out = tmp_path / "r.json"
+    res = subprocess.run(CLI + ["--project", str(SAMPLE / "projects" / "projects.gpkg"), "--project",
+                                str(SAMPLE / "sheets" / "P2026-001.yaml"), "--json", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "project sheet" in res.stderr
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    p1 = next(r for r in doc["results"] if r["project"]["id"] == "P2026-001")
+    assert p1["project"]["source"].endswith("P2026-001.yaml")
+    assert p1["project"]["area_m2"] == pytest.approx(240_000, rel=1e-4)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--project", "missing.gpkg"], "missing.gpkg"),
+    (["--project", "{sample}/projects/projects.gpkg", "--as-of", "yesterday"], "--as-of"),
+    (["--project", "{sample}/projects/projects.gpkg", "--rules", "{tmp}/none.yaml"], "none.yaml"),
+])
+def test_bad_input_exit_2(tmp_path, args, needle):
+    args = [a.format(sample=SAMPLE, tmp=tmp_path) for a in args]
+    res = subprocess.run(CLI + args + ["--json", str(tmp_path / "r.json")], capture_output=True, text=True)
+    assert res.returncode == 2
+    assert needle in res.stderr and "Traceback" not in res.stderr and res.stderr.count("\n") == 1
+    assert not (tmp_path / "r.json").exists()

@@ -1,0 +1,97 @@
+"""Rule packs: validation errors name file, rule and field; overrides are explicit; as-of picks packs."""
+import datetime as dt
+import subprocess
+import sys
+
+import pytest
+
+from gis_screening.engine.conditions import Ctx, evaluate, industry_in, render
+from gis_screening.engine.rules import load_rules
+from gis_screening.errors import InputError
+
+BASE = """id: {id}
+title: 测试包
+version: "1"
+level: {level}
+effective: {effective}
+rules:
+{rules}
+"""
+RULE = """  - id: {rid}
+    title: 测试规则
+    layer: eco_redline
+    level: {level}
+    message: 测试
+    basis: [测试依据]
+{extra}"""
+
+
+def _pack(tmp_path, name, rid="t.rule", level="non_compliant", extra="", pack_level="national",
+          effective="2020-01-01", pid=None):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(BASE.format(id=pid or name, level=pack_level, effective=effective,
+                                rules=RULE.format(rid=rid, level=level, extra=extra)), encoding="utf-8")
+    return path
+
+
+def test_shipped_packs_are_valid():
+    stack = load_rules()
+    ids = [r.id for r, _ in stack.rules]
+    assert "national.redline.construction" in ids and "unit.prohibited_industry" in ids
+    assert all(r.basis for r, _ in stack.rules)
+    assert [p.level for p, _ in stack.packs] == sorted([p.level for p, _ in stack.packs],
+                                                       key=["national", "provincial", "city", "unit"].index)
+
+
+def test_bad_level_names_file_rule_and_field(tmp_path):
+    path = _pack(tmp_path, "bad", rid="x.level", level="forbidden")
+    with pytest.raises(InputError) as exc:
+        load_rules([path])
+    text = str(exc.value)
+    assert "bad.yaml" in text and "rule x.level" in text and "field 'level'" in text
+
+
+def test_bad_condition_is_rejected(tmp_path):
+    path = _pack(tmp_path, "cond", rid="x.cond", extra="    when: \"project.__class__\"\n")
+    with pytest.raises(InputError, match="x.cond"):
+        load_rules([path])
+    path2 = _pack(tmp_path, "cond2", rid="x.cond2", extra="    when: \"project.a ==\"\n")
+    with pytest.raises(InputError, match="condition does not parse"):
+        load_rules([path2])
+
+
+def test_override_must_be_explicit(tmp_path):
+    a = _pack(tmp_path, "a", rid="same")
+    b = _pack(tmp_path, "b", rid="same", level="info", pack_level="provincial")
+    with pytest.raises(InputError, match="override: true"):
+        load_rules([a, b])
+    b = _pack(tmp_path, "b", rid="same", level="info", pack_level="provincial", extra="    override: true\n")
+    stack = load_rules([a, b])
+    assert [(r.id, r.level, p.id) for r, p in stack.rules] == [("same", "info", "b")]
+
+
+def test_as_of_picks_packs_in_force(tmp_path):
+    old = _pack(tmp_path, "old", rid="r.old", effective="2020-01-01")
+    new = _pack(tmp_path, "new", rid="r.new", effective="2025-01-01")
+    assert [r.id for r, _ in load_rules([old, new], as_of=dt.date(2024, 6, 1)).rules] == ["r.old"]
+    assert sorted(r.id for r, _ in load_rules([old, new], as_of=dt.date(2025, 6, 1)).rules) == ["r.new", "r.old"]
+
+
+def test_conditions_are_safe_and_useful():
+    names = {"project": Ctx(industry_code="3011", two_high=True), "feature": Ctx(prohibited_industries="25;26、30")}
+    assert evaluate("industry_in(project.industry_code, feature.prohibited_industries)", names)
+    assert not evaluate("project.missing", names)
+    assert industry_in("2614", "26") and not industry_in("3120", "25;26") and not industry_in(None, "25")
+    with pytest.raises(Exception):
+        evaluate("__import__('os').system('true')", names)
+    assert render("{project.industry_code} {overlap.area:,.1f} {feature.x}", {"project": names["project"],
+                                                                             "overlap": {"area": 1234.5}}) == "3011 1,234.5 未知"
+
+
+def test_rules_check_cli(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "gis_screening.cli", "rules", "check"], capture_output=True, text=True)
+    assert ok.returncode == 0 and "all valid" in ok.stdout
+    bad = _pack(tmp_path, "bad", rid="x.level", level="forbidden")
+    res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "rules", "check", str(bad)],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "x.level" in res.stderr and "Traceback" not in res.stderr
