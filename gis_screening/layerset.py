@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .catalog import Catalog, default_catalog
 from .errors import InputError
+from .admission import join_admission, read_admission_table
 from .io import read_layer
 from .model import LayerSet
 
@@ -87,6 +88,13 @@ def load_layerset(path: str | Path, catalog: Catalog | None = None,
                          towgs84=entry.towgs84, catalog=catalog)
         lyr.source = entry.source
         ls.layers.append(lyr)
-    ls.admission_lists = [(base / a.source, a) for a in manifest.admission_lists]  # type: ignore[attr-defined]
-    ls.rule_packs = [str(base / p) for p in manifest.rule_packs]  # type: ignore[attr-defined]
+    if manifest.admission_lists:
+        units = ls.first("control_units")
+        if units is None:
+            raise InputError("admission_lists given but the manifest has no control_units layer", file=path,
+                             field="admission_lists")
+        for entry in manifest.admission_lists:
+            table = read_admission_table(base / entry.source, entry.sheet, catalog, entry.fields)
+            units.problems += join_admission(units, table, entry.source)
+    ls.rule_packs = [str(base / p) for p in manifest.rule_packs]
     return ls

@@ -54,6 +54,7 @@ class LayerSet:
     name: str
     layers: list[Layer] = field(default_factory=list)
     manifest_path: str | None = None
+    rule_packs: list[str] = field(default_factory=list)   # packs named by the manifest (paths)
 
     def by_role(self, role: str) -> list[Layer]:
         return [lyr for lyr in self.layers if lyr.role == role]

@@ -85,3 +85,21 @@ def test_cli_convert_gcj_to_gpkg_and_geojson(tmp_path, fujian_counties):
     assert subprocess.run(CLI + ["convert", str(out), str(gj)], capture_output=True).returncode == 0
     assert np.allclose(gpd.read_file(gj).total_bounds, gdf.total_bounds, atol=1e-9)
     assert json.loads(gj.read_text(encoding="utf-8"))["features"][0]["properties"]["name"]
+
+
+def test_admission_list_join(tmp_path):
+    from openpyxl import Workbook
+    manifest = _grid(tmp_path)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["环境管控单元编码", "空间布局约束", "禁止类行业代码"])
+    ws.append(["ZH35010220001", "禁止新建化工项目。", "26"])
+    ws.append(["ZH99999999999", "不存在的单元", ""])
+    wb.save(tmp_path / "清单.xlsx")
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "admission_lists:\n  - source: 清单.xlsx\n",
+                        encoding="utf-8")
+    units = load_layerset(manifest).first("control_units")
+    row = units.gdf.set_index("code").loc["ZH35010220001"]
+    assert row["spatial_constraints"] == "禁止新建化工项目。" and row["prohibited_industries"] == "26"
+    text = " ".join(map(str, units.problems))
+    assert "1 of 3 units joined" in text and "ZH99999999999" in text and "no row for 2 unit(s)" in text
