@@ -1,4 +1,4 @@
-"""Rebuild the sample data set: a FICTIONAL county (示范县, admin code 350999) placed in real Fujian coordinates.
+"""Rebuild the sample data set: a FICTIONAL county (示范县, admin code 350199) placed in real Fujian coordinates.
 
 Deterministic (fixed seeds; no network).  Run: ``.venv/bin/python sample_data/generate.py [OUT_DIR]``.
 Everything is built in CGCS2000 / 3-degree GK zone 40 (EPSG:4549) metres and written in EPSG:4490 (or in the
@@ -20,7 +20,7 @@ from shapely.geometry import LineString, Point, Polygon, box
 HERE = Path(__file__).resolve().parent
 GK = 4549                      # CGCS2000 3° GK zone 40 (CM 120°E), no prefix
 CX, CY = 405_000.0, 2_880_000.0  # ≈ lon 119.05, lat 26.02 (west of Fuzhou)
-ADMIN = "350999"
+ADMIN = "350199"
 
 
 def blob(cx, cy, r, n, rng, rough=0.25, harmonics=6):
@@ -119,15 +119,15 @@ def build(out: Path) -> None:
     # ---- protected areas: legacy three-zone reserve + a forest park ---------------------------------------
     rx, ry = CX - 10_000, CY - 8_000
     pa = [
-        {"BHDBM": "ZRBHQ350999001-1", "BHDMC": "示范山省级自然保护区", "GNFQ": "核心区", "BHDLX": "自然保护区", "JB": "省级",
+        {"BHDBM": "ZRBHQ350199001-1", "BHDMC": "示范山省级自然保护区", "GNFQ": "核心区", "BHDLX": "自然保护区", "JB": "省级",
          "geometry": Point(rx, ry).buffer(900)},
-        {"BHDBM": "ZRBHQ350999001-2", "BHDMC": "示范山省级自然保护区", "GNFQ": "缓冲区", "BHDLX": "自然保护区", "JB": "省级",
+        {"BHDBM": "ZRBHQ350199001-2", "BHDMC": "示范山省级自然保护区", "GNFQ": "缓冲区", "BHDLX": "自然保护区", "JB": "省级",
          "geometry": ring(rx, ry, 900, 1_500)},
-        {"BHDBM": "ZRBHQ350999001-3", "BHDMC": "示范山省级自然保护区", "GNFQ": "实验区", "BHDLX": "自然保护区", "JB": "省级",
+        {"BHDBM": "ZRBHQ350199001-3", "BHDMC": "示范山省级自然保护区", "GNFQ": "实验区", "BHDLX": "自然保护区", "JB": "省级",
          "geometry": ring(rx, ry, 1_500, 2_300)},
-        {"BHDBM": "SLGY350999002-1", "BHDMC": "青峰国家森林公园", "GNFQ": "核心保护区", "BHDLX": "自然公园", "JB": "国家级",
+        {"BHDBM": "SLGY350199002-1", "BHDMC": "青峰国家森林公园", "GNFQ": "核心保护区", "BHDLX": "自然公园", "JB": "国家级",
          "geometry": box(CX + 3_000, CY + 3_000, CX + 4_200, CY + 4_000)},
-        {"BHDBM": "SLGY350999002-2", "BHDMC": "青峰国家森林公园", "GNFQ": "一般控制区", "BHDLX": "自然公园", "JB": "国家级",
+        {"BHDBM": "SLGY350199002-2", "BHDMC": "青峰国家森林公园", "GNFQ": "一般控制区", "BHDLX": "自然公园", "JB": "国家级",
          "geometry": box(CX + 2_400, CY + 2_500, CX + 4_800, CY + 4_600).difference(box(CX + 3_000, CY + 3_000, CX + 4_200, CY + 4_000))},
     ]
     protected = gpd.GeoDataFrame(pa, crs=GK)
@@ -140,9 +140,9 @@ def build(out: Path) -> None:
     water = gpd.GeoDataFrame(ws, crs=GK)
     # ---- industrial parks ------------------------------------------------------------------------------
     parks = gpd.GeoDataFrame([
-        {"YQMC": "示范县化工新材料产业园", "YQBM": "YQ350999001", "YQLX": "化工园区", "JB": "省级",
+        {"YQMC": "示范县化工新材料产业园", "YQBM": "YQ350199001", "YQLX": "化工园区", "JB": "省级",
          "geometry": park_boxes[0]},
-        {"YQMC": "示范县经济开发区", "YQBM": "YQ350999002", "YQLX": "工业园区", "JB": "省级",
+        {"YQMC": "示范县经济开发区", "YQBM": "YQ350199002", "YQLX": "工业园区", "JB": "省级",
          "geometry": park_boxes[1]},
     ], crs=GK)
     # ---- air quality: west attains, east does not (PM2.5) ---------------------------------------------

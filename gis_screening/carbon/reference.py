@@ -1,0 +1,34 @@
+"""Reference tables in rules/reference/ (each row keeps its source and check status)."""
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+
+from ..resources import data_dir
+
+
+def _rows(name: str) -> list[dict]:
+    with open(data_dir("rules") / "reference" / name, encoding="utf-8") as fh:
+        return [{k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+@lru_cache(maxsize=None)
+def benchmarks(edition: str = "2021") -> dict[str, dict]:
+    """能效标杆/基准 rows of one edition, by id."""
+    return {r["id"]: r for r in _rows("energy_benchmarks.csv") if r["edition"] == edition}
+
+
+@lru_cache(maxsize=1)
+def benchmark_ids() -> frozenset[str]:
+    return frozenset(r["id"] for r in _rows("energy_benchmarks.csv"))
+
+
+@lru_cache(maxsize=1)
+def fuel_factors() -> dict[str, dict]:
+    """Fuel rows by sheet key (``bituminous_coal_t`` …)."""
+    return {r["key"]: r for r in _rows("emission_factors.csv")}
+
+
+@lru_cache(maxsize=1)
+def grid_factors() -> dict[str, dict]:
+    return {r["key"]: r for r in _rows("grid_factors.csv")}

@@ -1,0 +1,94 @@
+"""建设项目信息表 (contracts/project-sheet.md) as a pydantic model; errors name the file, row and key.
+
+Missing fields are not errors (checks that need them yield 需人工核实); wrong types, negative quantities and
+unknown benchmark ids are.  Keys outside the contract (e.g. ``discharges_pollutants`` read by rules) are kept.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import InputError
+
+Quantity = float | None
+
+
+class Product(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    benchmark: str
+    capacity: float | None = Field(None, ge=0)
+    unit_energy: float | None = None   # may be negative (e.g. BOF steel)
+
+    @field_validator("benchmark")
+    @classmethod
+    def _known(cls, v):
+        from .reference import benchmark_ids
+        if v not in benchmark_ids():
+            raise ValueError(f"unknown benchmark id {v!r}; see rules/reference/energy_benchmarks.csv")
+        return v
+
+
+class Energy(BaseModel):
+    """Annual physical consumption; fuels in t (natural gas in 万Nm³), electricity MWh, heat GJ."""
+
+    model_config = ConfigDict(extra="forbid")
+    raw_coal_t: Quantity = Field(None, ge=0)
+    bituminous_coal_t: Quantity = Field(None, ge=0)
+    anthracite_t: Quantity = Field(None, ge=0)
+    lignite_t: Quantity = Field(None, ge=0)
+    washed_coal_t: Quantity = Field(None, ge=0)
+    coke_t: Quantity = Field(None, ge=0)
+    crude_oil_t: Quantity = Field(None, ge=0)
+    fuel_oil_t: Quantity = Field(None, ge=0)
+    gasoline_t: Quantity = Field(None, ge=0)
+    diesel_t: Quantity = Field(None, ge=0)
+    kerosene_t: Quantity = Field(None, ge=0)
+    lng_t: Quantity = Field(None, ge=0)
+    lpg_t: Quantity = Field(None, ge=0)
+    refinery_gas_t: Quantity = Field(None, ge=0)
+    natural_gas_10k_nm3: Quantity = Field(None, ge=0)
+    electricity_mwh: Quantity = Field(None, ge=0)
+    heat_gj: Quantity = Field(None, ge=0)
+
+
+class Emissions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    so2: Quantity = Field(None, ge=0)
+    nox: Quantity = Field(None, ge=0)
+    pm: Quantity = Field(None, ge=0)
+    vocs: Quantity = Field(None, ge=0)
+
+
+class ProjectSheet(BaseModel):
+    """What the carbon checks read about a project (a plain schema object; the app shows it as a form)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str | None = None
+    name: str | None = None
+    industry_code: str | None = None
+    construction_type: Literal["新建", "改建", "扩建", "改扩建"] | None = None
+    footprint: str | dict | None = None
+    products: list[Product] = Field(default_factory=list)
+    energy: Energy | None = None
+    captive_coal_power: bool | None = None
+    kiln_fuel: Literal["coal", "gas", "electricity", "biomass", "oil", "none"] | None = None
+    emissions_t: Emissions | None = None
+
+    @field_validator("industry_code", "id", mode="before")
+    @classmethod
+    def _as_text(cls, v):
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        return None if v is None else str(v).strip()
+
+
+def validate_sheet(data: dict, where: str) -> ProjectSheet:
+    """Validate a sheet mapping; the first error names ``where`` and the dotted key."""
+    try:
+        return ProjectSheet.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(x) for x in err["loc"])
+        msg = err["msg"].replace("Value error, ", "")
+        raise InputError(f"{msg} (got {err.get('input')!r})", file=where, field=key) from None

@@ -1,0 +1,104 @@
+"""Carbon-peaking admission: hand-computed energy/CO2, benchmark status, policy checks, sheet validation."""
+from pathlib import Path
+
+import pytest
+import shapely
+import yaml
+
+from gis_screening.carbon.calc import energy_and_co2
+from gis_screening.carbon.reference import benchmarks
+from gis_screening.carbon.sheet import Energy, validate_sheet
+from gis_screening.engine.project import Project, load_projects
+from gis_screening.engine.rules import load_rules
+from gis_screening.engine.screen import screen
+from gis_screening.errors import InputError
+from gis_screening.layerset import load_layerset
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = yaml.safe_load((Path(__file__).parent / "data" / "sheets" / "golden_carbon.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", GOLDEN["cases"], ids=[c["name"] for c in GOLDEN["cases"]])
+def test_energy_and_co2(case):
+    ec = energy_and_co2(Energy(**case["energy"]), "fujian_2022")
+    assert ec.co2_t == pytest.approx(case["co2_t"], abs=0.1)
+    assert ec.energy_tce == pytest.approx(case["energy_tce"], abs=0.01)
+
+
+@pytest.mark.parametrize("row", GOLDEN["benchmarks"], ids=lambda r: f"{r['benchmark']}={r['value']}")
+def test_benchmark_status(row):
+    from gis_screening.carbon.calc import benchmark_status
+    b = benchmarks("2021")[row["benchmark"]]
+    assert benchmark_status(row["value"], float(b["benchmark"]), float(b["baseline"])) == row["status"]
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_layerset(ROOT / "sample_data" / "layerset.yaml"), load_rules()
+
+
+def _screen(sample, sheet):
+    ls, rules = sample
+    geom = load_projects(ROOT / "sample_data" / "projects" / "projects.gpkg")[0].geometry  # P2026-001, in a park
+    p = Project(id=sheet.get("id", "C1"), geometry=geom, industry_code=sheet.get("industry_code"),
+                construction_type=sheet.get("construction_type"), sheet=sheet, source="test")
+    res = screen([p], ls, rules).results[0]
+    return res, {f.rule_id: f for f in res.findings}
+
+
+@pytest.mark.parametrize("value,rule,level", [(98, "carbon.benchmark_reaches", "info"),
+                                              (110, "carbon.benchmark_between", "conditional"),
+                                              (120, "carbon.benchmark_below_baseline", "non_compliant")])
+def test_clinker_line(sample, value, rule, level):
+    sheet = {"id": "C1", "industry_code": "3011", "construction_type": "新建", "kiln_fuel": "gas",
+             "captive_coal_power": False, "products": [{"benchmark": "clinker", "capacity": 1e6, "unit_energy": value}],
+             "energy": {"natural_gas_10k_nm3": 100}, "emissions_t": {"so2": 10}}
+    res, f = _screen(sample, sheet)
+    assert f[rule].level == level and "标杆 100" in f[rule].message
+    assert res.carbon["benchmarks"][0]["status"] == {98: "reaches_benchmark", 110: "between", 120: "below_baseline"}[value]
+    assert "carbon.capacity_swap" in f and "carbon.two_high" in f
+
+
+def test_captive_coal_and_coal_kiln(sample):
+    res, f = _screen(sample, {"id": "C2", "industry_code": "4411", "construction_type": "新建", "captive_coal_power": True,
+                              "kiln_fuel": "coal", "energy": {"bituminous_coal_t": 1000}})
+    assert f["carbon.captive_coal_power"].level == "non_compliant"
+    assert f["carbon.coal_kiln"].level == "non_compliant"
+    assert res.verdict == "non_compliant"
+    assert res.carbon["co2_t"] == pytest.approx(1741.8, abs=0.1)
+    assert "fujian_2022" in res.carbon["factor_set"]
+
+
+def test_offsets_vocs_multiple_in_fuzhou_and_non_attainment(sample):
+    res, f = _screen(sample, {"id": "C3", "industry_code": "2614", "construction_type": "新建",
+                              "emissions_t": {"vocs": 10, "so2": 5}})
+    rows = {r["pollutant"]: r for r in res.carbon["offsets"]}
+    assert rows["vocs"]["offset_t"] == 20  # 福州 3501: VOCs 倍量 (×2)
+    assert "carbon.missing_data" in f and "energy" in f["carbon.missing_data"].message
+
+
+def test_two_high_without_sheet_needs_review(sample):
+    ls, rules = sample
+    p = load_projects(ROOT / "sample_data" / "projects" / "projects.gpkg")[0]
+    res = screen([p], ls, rules).results[0]
+    f = {x.rule_id: x for x in res.findings}
+    assert f["carbon.missing_data"].level == "needs_review" and res.carbon["two_high"] is True
+
+
+@pytest.mark.parametrize("sheet,key", [
+    ({"energy": {"raw_coal_t": -5}}, "energy.raw_coal_t"),
+    ({"energy": {"raw_coal_t": "很多"}}, "energy.raw_coal_t"),
+    ({"products": [{"benchmark": "unobtainium", "unit_energy": 1}]}, "products.0.benchmark"),
+    ({"kiln_fuel": "peat"}, "kiln_fuel"),
+])
+def test_sheet_errors_name_key(sheet, key):
+    with pytest.raises(InputError) as exc:
+        validate_sheet(sheet, "sheet.yaml")
+    assert f"field '{key}'" in str(exc.value) and "sheet.yaml" in str(exc.value)
+
+
+def test_sample_sheets_xlsx_and_yaml_agree():
+    x = {p.id: p for p in load_projects(ROOT / "sample_data" / "sheets" / "projects.xlsx")}
+    y = load_projects(ROOT / "sample_data" / "sheets" / "P2026-001.yaml")[0]
+    assert validate_sheet(x["P2026-001"].sheet, "x") .model_dump() == validate_sheet(y.sheet, "y").model_dump()
+    assert shapely.equals_exact(x["P2026-001"].geometry, y.geometry, tolerance=1e-9)
