@@ -31,6 +31,9 @@ def write_json(doc: dict, path: str | Path) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, ensure_ascii=False, indent=1)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp files are private; results are ordinary documents
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -1,0 +1,66 @@
+"""Reports and maps from a screening result: PDF, DOCX, XLSX, offline HTML, and the print layout."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from .maplayout import MapInfo, build_figure, render_map  # noqa: F401
+
+
+def _with_packs(doc: dict, result: dict) -> dict:
+    return {**result, "rule_packs": doc.get("rule_packs", [])}
+
+
+def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, paper="A4", landscape=False,
+                 scale=None) -> Path:
+    """The screening map of every project: one page each in a PDF (vector), or one PNG (first project)."""
+    out = Path(out)
+    if out.suffix.lower() != ".pdf" or len(doc["results"]) == 1:
+        r = doc["results"][0]
+        render_map(_with_packs(doc, r), layerset, footprints[r["project"]["id"]], out, paper=paper,
+                   landscape=landscape, scale=scale)
+        return out
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(tmp) as pdf:
+        for r in doc["results"]:
+            fig, _ = build_figure(_with_packs(doc, r), layerset, footprints[r["project"]["id"]], paper=paper,
+                                  landscape=landscape, scale=scale)
+            pdf.savefig(fig)
+            plt.close(fig)
+    tmp.replace(out)
+    return out
+
+
+def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=None, html=None, map=None,
+           paper: str = "A4", landscape: bool = False, scale: int | None = None) -> list[Path]:
+    """Write the requested outputs for a result document; returns the paths written."""
+    written: list[Path] = []
+    if xlsx:
+        from .xlsx import write_xlsx
+        written.append(write_xlsx(doc, xlsx))
+    if html:
+        from .html import write_html
+        written.append(write_html(doc, layerset, footprints, html))
+    if map:
+        written.append(render_atlas(doc, layerset, footprints, map, paper=paper, landscape=landscape, scale=scale))
+    if pdf or docx:
+        from .content import build_report
+        with tempfile.TemporaryDirectory(prefix="gis-screening-report-") as tmp:
+            images = {}
+            for r in doc["results"]:
+                pid = r["project"]["id"]
+                img = Path(tmp) / f"{len(images)}.png"
+                render_map(_with_packs(doc, r), layerset, footprints[pid], img, paper="A4", scale=scale, dpi=150)
+                images[pid] = str(img)
+            blocks = build_report(doc, layerset, footprints, images)
+            if pdf:
+                from .pdf import write_pdf
+                written.append(write_pdf(blocks, pdf))
+            if docx:
+                from .docx import write_docx
+                written.append(write_docx(blocks, docx))
+    return written

@@ -1,0 +1,263 @@
+"""The screening map / print layout (matplotlib; vector PDF or PNG), shared by the CLI and the app's print dialog.
+
+A4/A3, portrait/landscape, a user scale (1:2,000 … 1:500,000) or fit-to-footprint; drawn in the project's GK metric
+CRS, so the scale bar is in true metres.  Title, legend of what is visible, scale bar, north arrow, CGCS2000
+graticule with lon/lat labels, overview inset, verdict box, sources, date and producer.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import shapely  # noqa: E402
+from matplotlib import font_manager  # noqa: E402
+from matplotlib.patches import Patch, Polygon as MplPolygon, Rectangle  # noqa: E402
+from pyproj import Transformer  # noqa: E402
+
+from .. import __version__  # noqa: E402
+from ..catalog import default_catalog  # noqa: E402
+from ..crs import metric_epsg_for_lon  # noqa: E402
+from .fonts import find_cjk_font  # noqa: E402
+
+PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
+NICE_SCALES = [2000, 5000, 10000, 25000, 50000, 100000, 250000, 500000]
+VERDICT_COLOURS = {"non_compliant": "#c62828", "needs_review": "#ef6c00", "conditional": "#f9a825",
+                   "compliant": "#2e7d32"}
+MM = 1 / 25.4  # inch per mm
+
+
+@dataclass
+class MapInfo:
+    scale: int
+    epsg: int
+    extent: tuple[float, float, float, float]   # metres, GK
+    bar_m: float                                 # scale bar length in ground metres
+    bar_paper_mm: float                          # the bar's drawn length on paper
+    map_width_mm: float
+    visible: list[str]
+
+
+def _font() -> str:
+    path = find_cjk_font()
+    font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path)).get_name()
+
+
+def choose_scale(extent_w: float, extent_h: float, frame_w_mm: float, frame_h_mm: float) -> int:
+    """Smallest nice scale at which an extent (metres) fits a frame (mm)."""
+    need = max(extent_w / (frame_w_mm / 1000), extent_h / (frame_h_mm / 1000))
+    for s in NICE_SCALES:
+        if s >= need:
+            return s
+    return int(np.ceil(need / 100000) * 100000)
+
+
+def nice_length(max_m: float) -> float:
+    """Largest 1/2/5 × 10^k not above ``max_m``."""
+    k = 10 ** np.floor(np.log10(max_m))
+    for m in (5, 2, 1):
+        if m * k <= max_m:
+            return float(m * k)
+    return float(k)
+
+
+def _dms(v: float, pos: str, neg: str) -> str:
+    h = pos if v >= 0 else neg
+    v = abs(v)
+    d = int(v)
+    m = int((v - d) * 60)
+    s = round((v - d - m / 60) * 3600)
+    if s == 60:
+        m, s = m + 1, 0
+    return f"{d}°{m:02d}′{s:02d}″{h}"
+
+
+def _style_groups(layer):
+    cat = default_catalog()
+    rs = cat.style(layer.role)
+    gdf = layer.gdf
+    if rs.by and rs.by in gdf.columns:
+        for value, sub in gdf.groupby(gdf[rs.by].fillna("—")):
+            yield str(value), rs.for_value(value), sub
+    else:
+        yield None, rs.default, gdf
+
+
+def render_map(result: dict, layerset, footprint, out_path: str | Path, *, paper: str = "A4",
+               landscape: bool = False, scale: int | None = None, dpi: int = 200, fig=None) -> MapInfo:
+    """Draw one project's screening map to ``out_path`` (.pdf vector, .png raster); returns what was drawn."""
+    fig, info = build_figure(result, layerset, footprint, paper=paper, landscape=landscape, scale=scale)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        fig.savefig(out_path, dpi=dpi)
+    plt.close(fig)
+    return info
+
+
+def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=False, scale=None):
+    """The print layout as a matplotlib figure (for saving or previewing) and its :class:`MapInfo`."""
+    family = _font()
+    w_mm, h_mm = PAPER_MM[paper.upper()]
+    if landscape:
+        w_mm, h_mm = h_mm, w_mm
+    plt.rcParams["font.family"] = [family, "DejaVu Sans"]
+    plt.rcParams["axes.unicode_minus"] = False
+    fig = plt.figure(figsize=(w_mm * MM, h_mm * MM))
+    margin, panel_w, top, bottom = 12.0, 58.0, 22.0, 26.0
+    map_w, map_h = w_mm - 2 * margin - panel_w - 4, h_mm - top - bottom
+    ax = fig.add_axes([margin / w_mm, bottom / h_mm, map_w / w_mm, map_h / h_mm])
+    proj = result["project"]
+    epsg = int(proj["metric_crs"].split(":")[1]) if "metric_crs" in proj else metric_epsg_for_lon(footprint.centroid.x)
+    fp = gpd.GeoSeries([footprint], crs=4490).to_crs(epsg)
+    g = fp.iloc[0]
+    x0, y0, x1, y1 = g.bounds
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    ext_w, ext_h = max(x1 - x0, 1) * 1.6 + 400, max(y1 - y0, 1) * 1.6 + 400
+    scale = int(scale) if scale else choose_scale(ext_w, ext_h, map_w, map_h)
+    half_w, half_h = map_w / 1000 * scale / 2, map_h / 1000 * scale / 2
+    extent = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+    ax.set_xlim(extent[0], extent[2])
+    ax.set_ylim(extent[1], extent[3])
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    # layers, clipped to the frame
+    frame = shapely.box(*extent)
+    frame_ll = gpd.GeoSeries([frame], crs=epsg).to_crs(4490).iloc[0]
+    handles, visible = [], []
+    cat = default_catalog()
+    order = ["air_quality", "control_units", "industrial_parks", "other", "water_sources", "protected_areas",
+             "eco_redline"]
+    for layer in sorted(layerset.layers, key=lambda lyr: order.index(lyr.role) if lyr.role in order else 0):
+        sub_ll = layer.gdf.cx[frame_ll.bounds[0]:frame_ll.bounds[2], frame_ll.bounds[1]:frame_ll.bounds[3]]
+        if sub_ll.empty:
+            continue
+        sub = sub_ll.to_crs(epsg)
+        sub = sub[sub.intersects(frame)]
+        if sub.empty:
+            continue
+        for value, style, part in _style_groups(type(layer)(layer.role, layer.name, layer.source, sub)):
+            part.plot(ax=ax, facecolor=style.fill, edgecolor=style.outline, linewidth=style.width * 0.6,
+                      hatch={"diagonal": "////", "cross": "xx", "horizontal": "---", "vertical": "|||"}.get(
+                          style.hatch or "", None), zorder=2 + order.index(layer.role) if layer.role in order else 2)
+            label = layer.name + (f"：{value}" if value else "")
+            handles.append(Patch(facecolor=style.fill, edgecolor=style.outline,
+                                 hatch={"diagonal": "////", "cross": "xx"}.get(style.hatch or "", None), label=label))
+            visible.append(label)
+        if layer.role == "control_units" and len(sub) <= 40:
+            for code, geom in zip(sub["code"], sub.geometry):
+                p = geom.intersection(frame).representative_point()
+                if not p.is_empty:
+                    ax.text(p.x, p.y, code, fontsize=5, color="#37474f", ha="center", va="center", zorder=20,
+                            clip_on=True)
+    fp.plot(ax=ax, facecolor="#ffeb3b66", edgecolor="#d50000", linewidth=1.6, zorder=30,
+            markersize=30, color=None if g.geom_type not in ("Point", "MultiPoint") else "#d50000")
+    handles.append(Patch(facecolor="#ffeb3b66", edgecolor="#d50000", linewidth=1.6, label=f"项目范围 {proj['id']}"))
+    visible.append("项目范围")
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    _graticule(ax, extent, epsg)
+    bar_m, bar_mm = _scale_bar(ax, extent, scale, map_w)
+    # title and panel
+    fig.text(0.5, 1 - 9 / h_mm, f"{proj.get('name') or proj['id']} 生态环境分区管控符合性筛查图", ha="center",
+             va="center", fontsize=15)
+    fig.text(0.5, 1 - 16 / h_mm, f"项目编号 {proj['id']}　比例尺 1:{scale:,}　坐标系 CGCS2000 / 3° 高斯-克吕格 "
+             f"EPSG:{epsg}", ha="center", va="center", fontsize=8)
+    px = (margin + map_w + 4) / w_mm
+    pw = panel_w / w_mm
+    verdict = result.get("verdict", "compliant")
+    vb = fig.add_axes([px, 1 - (top + 22) / h_mm, pw, 20 / h_mm])
+    vb.axis("off")
+    vb.add_patch(Rectangle((0, 0), 1, 1, transform=vb.transAxes, facecolor=VERDICT_COLOURS.get(verdict, "#777"),
+                           edgecolor="none"))
+    vb.text(0.5, 0.62, f"筛查结论：{result.get('verdict_label', '')}", ha="center", va="center", color="white",
+            fontsize=12, transform=vb.transAxes)
+    decisive = "、".join(result.get("decisive_rules", [])[:2])
+    vb.text(0.5, 0.25, decisive[:40], ha="center", va="center", color="white", fontsize=5.5, transform=vb.transAxes)
+    na = fig.add_axes([px + pw * 0.35, 1 - (top + 40) / h_mm, pw * 0.3, 15 / h_mm])
+    na.axis("off")
+    na.add_patch(MplPolygon([(0.5, 1.0), (0.2, 0.2), (0.5, 0.4), (0.8, 0.2)], closed=True, facecolor="black",
+                            transform=na.transAxes))
+    na.text(0.5, -0.05, "N", ha="center", va="top", fontsize=10, transform=na.transAxes)
+    leg = fig.add_axes([px, (bottom + 58) / h_mm, pw, (map_h - 106) / h_mm])
+    leg.axis("off")
+    leg.legend(handles=handles[:24], loc="upper left", fontsize=6.5, frameon=True, title="图例", title_fontsize=8,
+               handlelength=2.2, borderaxespad=0)
+    _overview(fig, [px, bottom / h_mm, pw, 52 / h_mm], layerset, g, epsg, extent)
+    today = dt.date.today().isoformat()
+    fig.text(margin / w_mm, 8 / h_mm,
+             f"数据来源：{layerset.name}（{len(layerset.layers)} 个图层）；筛查规则："
+             f"{', '.join(p['id'] + ' ' + p['version'] for p in result.get('rule_packs', []))}"[:160],
+             fontsize=6, va="bottom")
+    fig.text(margin / w_mm, 4 / h_mm, f"制图：gis-screening {__version__}　日期：{today}　本图为分区管控初筛成果，"
+             "不作为审批依据", fontsize=6, va="bottom")
+    return fig, MapInfo(scale, epsg, extent, bar_m, bar_mm, map_w, visible)
+
+
+def _graticule(ax, extent, epsg):
+    to_ll = Transformer.from_crs(epsg, 4490, always_xy=True)
+    to_m = Transformer.from_crs(4490, epsg, always_xy=True)
+    xs = np.linspace(extent[0], extent[2], 5)
+    ys = np.linspace(extent[1], extent[3], 5)
+    lons, lats = to_ll.transform(*np.meshgrid(xs, ys))
+    lo0, lo1, la0, la1 = lons.min(), lons.max(), lats.min(), lats.max()
+    for step in (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0):
+        if (lo1 - lo0) / step <= 5:
+            break
+    for lon in np.arange(np.ceil(lo0 / step) * step, lo1, step):
+        yy = np.linspace(la0 - step, la1 + step, 50)
+        x, y = to_m.transform(np.full_like(yy, lon), yy)
+        ax.plot(x, y, color="#607d8b", linewidth=0.3, linestyle="--", zorder=40)
+        xb, _ = to_m.transform(lon, la0)
+        if extent[0] < xb < extent[2]:
+            ax.text(xb, extent[1], _dms(lon, "E", "W"), fontsize=5.5, ha="center", va="top", clip_on=False)
+    for lat in np.arange(np.ceil(la0 / step) * step, la1, step):
+        xx = np.linspace(lo0 - step, lo1 + step, 50)
+        x, y = to_m.transform(xx, np.full_like(xx, lat))
+        ax.plot(x, y, color="#607d8b", linewidth=0.3, linestyle="--", zorder=40)
+        _, yb = to_m.transform(lo0, lat)
+        if extent[1] < yb < extent[3]:
+            ax.text(extent[0], yb, _dms(lat, "N", "S"), fontsize=5.5, ha="right", va="center", rotation=90,
+                    clip_on=False)
+
+
+def _scale_bar(ax, extent, scale, map_w_mm):
+    """A bar drawn in data metres (so paper length = metres / scale); returns (metres, paper mm)."""
+    width_m = extent[2] - extent[0]
+    bar = nice_length(width_m / 4)
+    x0 = extent[0] + width_m * 0.04
+    y0 = extent[1] + (extent[3] - extent[1]) * 0.04
+    h = (extent[3] - extent[1]) * 0.008
+    for i in range(4):
+        ax.add_patch(Rectangle((x0 + i * bar / 4, y0), bar / 4, h, facecolor="black" if i % 2 == 0 else "white",
+                               edgecolor="black", linewidth=0.5, zorder=50))
+    unit, div = ("km", 1000) if bar >= 1000 else ("m", 1)
+    for frac in (0, 0.5, 1):
+        ax.text(x0 + bar * frac, y0 + h * 1.8, f"{bar * frac / div:g}", fontsize=6, ha="center", va="bottom", zorder=50)
+    ax.text(x0 + bar + width_m * 0.01, y0, unit, fontsize=6, va="bottom", zorder=50)
+    paper_mm = bar / scale * 1000
+    return bar, paper_mm
+
+
+def _overview(fig, rect, layerset, g, epsg, extent):
+    ov = fig.add_axes(rect)
+    ov.set_xticks([])
+    ov.set_yticks([])
+    ov.set_title("位置示意", fontsize=7)
+    base = layerset.first("control_units") or (layerset.layers[0] if layerset.layers else None)
+    if base is not None:
+        outline = gpd.GeoSeries([shapely.union_all(base.gdf.geometry.values).simplify(0.002)], crs=4490).to_crs(epsg)
+        outline.plot(ax=ov, facecolor="#eceff1", edgecolor="#607d8b", linewidth=0.5)
+    ov.add_patch(Rectangle((extent[0], extent[1]), extent[2] - extent[0], extent[3] - extent[1], fill=False,
+                           edgecolor="#d50000", linewidth=1.0))
+    ov.set_aspect("equal")
+    ov.set_xlabel("")
+    ov.set_ylabel("")

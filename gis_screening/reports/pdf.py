@@ -1,0 +1,91 @@
+"""PDF report (reportlab): A4, embedded CJK TrueType font, page numbers, real tables."""
+from __future__ import annotations
+
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from .content import Block
+from .fonts import find_cjk_font
+from .maplayout import VERDICT_COLOURS
+
+FONT = "CJK"
+
+
+def _register() -> None:
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        path = find_cjk_font()
+        kwargs = {"subfontIndex": 0} if path.suffix.lower() == ".ttc" else {}
+        pdfmetrics.registerFont(TTFont(FONT, str(path), **kwargs))
+
+
+def _styles():
+    base = dict(fontName=FONT, wordWrap="CJK", leading=14)
+    return {"h1": ParagraphStyle("h1", fontSize=16, leading=22, spaceAfter=6, **{k: v for k, v in base.items() if k != "leading"}),
+            "h2": ParagraphStyle("h2", fontSize=12.5, leading=18, spaceBefore=8, spaceAfter=4,
+                                 **{k: v for k, v in base.items() if k != "leading"}),
+            "p": ParagraphStyle("p", fontSize=9.5, spaceAfter=3, **base),
+            "cell": ParagraphStyle("cell", fontSize=7.8, leading=10, fontName=FONT, wordWrap="CJK"),
+            "verdict": ParagraphStyle("verdict", fontSize=14, leading=20, textColor=colors.white, fontName=FONT)}
+
+
+def _page(canvas, doc):
+    canvas.saveState()
+    canvas.setFont(FONT, 8)
+    canvas.drawCentredString(A4[0] / 2, 10 * mm, f"第 {doc.page} 页")
+    canvas.drawString(18 * mm, A4[1] - 10 * mm, "生态环境分区管控与碳达峰准入筛查报告（gis-screening）")
+    canvas.restoreState()
+
+
+def write_pdf(blocks: list[Block], path: str | Path, title: str = "筛查报告") -> Path:
+    """Render report blocks to an A4 PDF with the CJK font embedded (subset)."""
+    _register()
+    st = _styles()
+    width = A4[0] - 36 * mm
+    story = []
+    for b in blocks:
+        if b.kind in ("h1", "h2"):
+            story.append(Paragraph(escape(b.text), st[b.kind]))
+        elif b.kind == "p":
+            text = escape(b.text).replace("\n", "<br/>")
+            story.append(Paragraph(f"<b>{text}</b>" if b.data.get("bold") else text, st["p"]))
+        elif b.kind == "verdict":
+            t = Table([[Paragraph(escape(b.text), st["verdict"])]], colWidths=[width])
+            t.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.HexColor(VERDICT_COLOURS[b.data["verdict"]])),
+                                   ("TOPPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 8)]))
+            story += [t, Spacer(1, 4)]
+        elif b.kind == "table":
+            tb = b.table
+            w = tb.widths or [1] * len(tb.headers)
+            col = [width * x / sum(w) for x in w]
+            data = [[Paragraph(escape(h), st["cell"]) for h in tb.headers]]
+            data += [[Paragraph(escape(str(c)).replace("\n", "<br/>"), st["cell"]) for c in row] for row in tb.rows]
+            t = Table(data, colWidths=col, repeatRows=1)
+            t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                                   ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e3eaf2")),
+                                   ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+            story += [t, Spacer(1, 5)]
+        elif b.kind == "image":
+            img = Image(b.text)
+            ratio = img.imageHeight / img.imageWidth
+            img.drawWidth, img.drawHeight = width, width * ratio
+            if img.drawHeight > 230 * mm:
+                img.drawHeight, img.drawWidth = 230 * mm, 230 * mm / ratio
+            story.append(img)
+        elif b.kind == "pagebreak":
+            story.append(PageBreak())
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
+                      bottomMargin=16 * mm, title=title, author="gis-screening").build(story, onFirstPage=_page,
+                                                                                        onLaterPages=_page)
+    tmp.replace(path)
+    return path

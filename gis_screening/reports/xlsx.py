@@ -1,0 +1,65 @@
+"""XLSX summary (openpyxl): 汇总 (one row per project) and 发现 (one row per finding), filterable, frozen headers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from ..engine.model import LEVEL_LABELS
+
+FILLS = {"不符合": "FFCDD2", "需人工核实": "FFE0B2", "有条件符合": "FFF9C4", "符合": "C8E6C9"}
+
+
+def _sheet(ws, headers, rows, widths):
+    ws.append(headers)
+    for c in ws[1]:
+        c.font = Font(bold=True)
+        c.fill = PatternFill("solid", fgColor="DCE6F1")
+    for r in rows:
+        ws.append(r)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(1, len(rows) + 1)}"
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    for row in ws.iter_rows(min_row=2):
+        for c in row:
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def write_xlsx(doc: dict, path: str | Path) -> Path:
+    """One row per project (verdict, decisive rules, areas, counts) and one row per finding."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "汇总"
+    rows = []
+    for r in doc["results"]:
+        p, f = r["project"], r["findings"]
+        c = r.get("carbon") or {}
+        rows.append([p["id"], p.get("name"), p.get("industry_code"), r["verdict_label"], "、".join(r.get("decisive_rules", [])),
+                     round(p["area_m2"], 2), round(p["area_m2"] / 10000, 4), p["metric_crs"],
+                     sum(x["level"] == "non_compliant" for x in f), sum(x["level"] == "needs_review" for x in f),
+                     sum(x["level"] == "conditional" for x in f), c.get("energy_tce"), c.get("co2_t")])
+    _sheet(ws, ["项目编号", "项目名称", "行业代码", "结论", "决定性规则", "面积 m²", "面积 ha", "坐标系", "不符合项", "需核实项",
+                "有条件项", "能耗 tce", "CO2 t"], rows, [12, 24, 9, 11, 40, 12, 10, 11, 8, 8, 8, 11, 11])
+    for row in ws.iter_rows(min_row=2):
+        fill = FILLS.get(row[3].value)
+        if fill:
+            row[3].fill = PatternFill("solid", fgColor=fill)
+    wf = wb.create_sheet("发现")
+    frows = []
+    for r in doc["results"]:
+        for f in r["findings"]:
+            m = f.get("metrics") or {}
+            frows.append([r["project"]["id"], f["rule_id"], f.get("title"), LEVEL_LABELS.get(f["level"], f["level"]),
+                          m.get("dimension"), f.get("layer"), f.get("feature_id"), m.get("overlap_area_m2"),
+                          m.get("distance_m"), f["message"], "；".join(f["basis"]), m.get("pack")])
+    _sheet(wf, ["项目编号", "规则", "规则名称", "结论", "维度", "图层", "要素编码", "重叠面积 m²", "距离 m", "说明", "依据", "规则包"],
+           frows, [12, 30, 24, 10, 12, 14, 16, 12, 10, 60, 40, 14])
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    wb.save(tmp)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,138 @@
+"""Reports: PDF text and embedded CJK font, DOCX/XLSX cells, print-layout scale bar, offline HTML in Chromium."""
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from gis_screening.engine.project import load_projects
+from gis_screening.engine.result import validate
+from gis_screening.engine.rules import load_rules
+from gis_screening.engine.screen import screen
+from gis_screening.layerset import load_layerset
+from gis_screening.reports import export, render_map
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def screened():
+    ls = load_layerset(SAMPLE / "layerset.yaml")
+    projects = [p for p in load_projects(SAMPLE / "projects" / "projects.gpkg") if p.id in ("P2026-002", "P2026-006")]
+    projects += load_projects(SAMPLE / "sheets" / "P2026-001.yaml")
+    doc = screen(projects, ls, load_rules()).to_json()
+    validate(doc)
+    return doc, ls, {p.id: p.geometry for p in projects}
+
+
+@pytest.fixture(scope="module")
+def outputs(screened, tmp_path_factory):
+    doc, ls, fps = screened
+    out = tmp_path_factory.mktemp("reports")
+    paths = dict(pdf=out / "r.pdf", docx=out / "r.docx", xlsx=out / "r.xlsx", html=out / "m.html", map=out / "m.pdf")
+    export(doc, ls, fps, **paths)
+    return paths
+
+
+def test_pdf_text_and_font(outputs, screened):
+    reader = PdfReader(outputs["pdf"])
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "青山石料加工厂" in text and "不符合" in text and "ZH35019910002" in text.replace(" ", "")
+    assert "五、碳达峰准入" in text and "第 1 页" in text
+    fonts = set()
+    for page in reader.pages:
+        for f in (page["/Resources"].get("/Font") or {}).values():
+            f = f.get_object()
+            desc = f.get("/FontDescriptor")
+            if desc is not None and "/FontFile2" in desc.get_object():
+                fonts.add(str(f["/BaseFont"]))
+    assert any("WenQuanYi" in f or "Hei" in f or "Song" in f for f in fonts), fonts
+    if shutil.which("pdffonts"):
+        listing = subprocess.run(["pdffonts", str(outputs["pdf"])], capture_output=True, text=True).stdout
+        cjk = [line for line in listing.splitlines() if "WenQuanYi" in line]
+        assert cjk and all(" yes " in line for line in cjk)
+
+
+def test_docx_has_headings_and_tables(outputs):
+    d = Document(outputs["docx"])
+    heads = [p.text for p in d.paragraphs if p.style.name.startswith("Heading")]
+    assert "一、项目概况" in heads and any("青山石料加工厂" in h for h in heads)
+    cells = [c.text for t in d.tables for row in t.rows for c in row.cells]
+    assert "ZH35019910002" in cells and "不符合" in " ".join(cells + [p.text for p in d.paragraphs])
+    assert len(d.inline_shapes) == 3  # one map per project
+
+
+def test_xlsx_summary_and_findings(outputs, screened):
+    wb = load_workbook(outputs["xlsx"])
+    s, f = wb["汇总"], wb["发现"]
+    assert s.freeze_panes == "A2" and s.auto_filter.ref.startswith("A1:")
+    rows = {r[0].value: r for r in s.iter_rows(min_row=2)}
+    assert rows["P2026-002"][3].value == "不符合" and rows["P2026-006"][3].value == "符合"
+    assert f.max_row - 1 == sum(len(r["findings"]) for r in screened[0]["results"])
+
+
+@pytest.mark.parametrize("scale", [2000, 10000, 50000])
+def test_scale_bar_matches_scale(screened, tmp_path, scale):
+    doc, ls, fps = screened
+    r = {**doc["results"][0], "rule_packs": doc["rule_packs"]}
+    info = render_map(r, ls, fps[r["project"]["id"]], tmp_path / "m.png", scale=scale, dpi=60)
+    assert info.scale == scale
+    # ground width of the frame / paper width of the frame = scale, and the bar obeys it within 1 %
+    ground_w = info.extent[2] - info.extent[0]
+    assert ground_w / (info.map_width_mm / 1000) == pytest.approx(scale, rel=0.01)
+    assert info.bar_m / (info.bar_paper_mm / 1000) == pytest.approx(scale, rel=0.01)
+
+
+def test_map_pdf_atlas_is_vector_with_font(outputs, screened):
+    reader = PdfReader(outputs["map"])
+    assert len(reader.pages) == len(screened[0]["results"])
+    text = reader.pages[0].extract_text()
+    assert "筛查结论" in text and "比例尺" in text
+    assert reader.pages[0].mediabox.width == pytest.approx(595, abs=2)  # A4 portrait, points
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+@pytest.mark.skipif(_chromium() is None, reason="Chromium not installed (./dev setup installs it)")
+def test_html_offline_and_escaped(screened, tmp_path):
+    doc, ls, fps = screened
+    units = ls.first("control_units")
+    hit = next(o["feature_id"] for o in doc["results"][0]["overlaps"] if o["layer"] == units.name)
+    idx = units.gdf.index[units.gdf["code"] == hit][0]
+    old = units.gdf.at[idx, "name"]
+    units.gdf.at[idx, "name"] = ("<script>document.title='PWNED'</script><img src=x onerror=\"document.title='PWNED'\">"
+                                 "`+(document.title='PWNED')+`${document.title='PWNED'}\\")
+    try:
+        from gis_screening.reports.html import write_html
+        path = write_html(doc, ls, fps, tmp_path / "m.html")
+    finally:
+        units.gdf.at[idx, "name"] = old
+    text = path.read_text(encoding="utf-8")
+    import re
+    assert not re.search(r"<script[^>]*src=\"https?:", text) and not re.search(r"<link[^>]*href=\"https?:", text)
+    assert "&lt;script&gt;" in text or "\\u003cscript" in text or "&amp;lt;script" in text
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'ud'}",
+             "--proxy-server=127.0.0.1:9", "--window-size=1000,800", "--virtual-time-budget=3000"]
+    dom = subprocess.run([_chromium(), *flags, "--dump-dom", path.as_uri()], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert "leaflet-container" in dom
+    assert "<title>PWNED" not in dom and '<img src="x"' not in dom  # the attribute text never ran
+    n_paths = dom.count("leaflet-interactive")
+    n_features = len({(o["layer"], o["feature_id"]) for r in doc["results"] for o in r["overlaps"]})
+    assert n_paths >= n_features + len(doc["results"])  # every feature and footprint drawn: no script error
+    shot = tmp_path / "shot.png"
+    subprocess.run([_chromium(), *flags, f"--screenshot={shot}", path.as_uri()], capture_output=True, timeout=120)
+    from PIL import Image
+    px = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert px.std() > 5  # not blank
