@@ -1,0 +1,371 @@
+"""QPainter map canvas: pan/zoom, zoom box, identify, measure, draw footprints, selection highlight.
+
+Geometries are drawn in the CGCS2000 3° GK zone of the data (metres), culled with an STRtree over feature
+bounds and simplified per zoom band (tolerance ≈ half a pixel, cached per band), so province-scale layers stay
+fluid.  Styles come from the layer catalog (fill, outline, hatching, category colours).
+"""
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import Transformer
+from qtpy.QtCore import QPointF, QRectF, Qt, Signal
+from qtpy.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF, QTransform
+from qtpy.QtWidgets import QWidget
+
+from ..catalog import default_catalog
+from ..crs import gk3_zone_for_lon, metric_epsg_for_lon
+
+HATCH = {"diagonal": Qt.BDiagPattern, "cross": Qt.DiagCrossPattern, "horizontal": Qt.HorPattern,
+         "vertical": Qt.VerPattern}
+
+
+def qcolor(hex8: str, opacity: float = 1.0) -> QColor:
+    """``#rrggbb[aa]`` (catalog order) → QColor, alpha scaled by ``opacity``."""
+    h = hex8.lstrip("#")
+    a = int(h[6:8], 16) if len(h) == 8 else 255
+    return QColor(int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), int(a * opacity))
+
+
+def _rings_path(geom, path: QPainterPath) -> None:
+    t = geom.geom_type
+    if t == "Polygon":
+        for ring in [geom.exterior, *geom.interiors]:
+            c = np.asarray(ring.coords)
+            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in c]))
+            path.closeSubpath()
+    elif t in ("LineString", "LinearRing"):
+        c = np.asarray(geom.coords)
+        path.moveTo(c[0, 0], c[0, 1])
+        for x, y in c[1:]:
+            path.lineTo(x, y)
+    elif t == "Point":
+        path.addEllipse(QPointF(geom.x, geom.y), 0.5, 0.5)
+    else:
+        for part in geom.geoms:
+            _rings_path(part, path)
+
+
+def geometry_path(geom) -> QPainterPath:
+    path = QPainterPath()
+    path.setFillRule(Qt.OddEvenFill)
+    if geom is not None and not geom.is_empty:
+        _rings_path(geom, path)
+    return path
+
+
+class RenderLayer:
+    """A layer projected to the canvas CRS, indexed, with simplified paths cached per zoom band."""
+
+    def __init__(self, view, epsg: int):
+        self.view = view
+        layer = view.layer
+        self.geoms = np.asarray(layer.gdf.to_crs(epsg).geometry.values, dtype=object)
+        self.tree = shapely.STRtree(self.geoms)
+        self.sizes = np.max(shapely.bounds(self.geoms)[:, 2:] - shapely.bounds(self.geoms)[:, :2], axis=1)
+        self._paths: dict[int, dict[int, QPainterPath]] = {}
+        rs = default_catalog().style(layer.role) if layer.role in default_catalog().roles else None
+        if rs and rs.by and rs.by in layer.gdf.columns:
+            self.styles = [rs.for_value(v) for v in layer.gdf[rs.by]]
+        else:
+            self.styles = [(rs.default if rs else None)] * len(self.geoms)
+        self.labels = list(layer.gdf["code"]) if layer.role == "control_units" and "code" in layer.gdf else None
+
+    def path(self, i: int, band: int) -> QPainterPath:
+        cache = self._paths.setdefault(band, {})
+        p = cache.get(i)
+        if p is None:
+            tol = 2.0 ** band
+            g = self.geoms[i]
+            if shapely.get_num_coordinates(g) > 16:
+                g = shapely.simplify(g, tol, preserve_topology=False)
+                if g.is_empty:
+                    g = self.geoms[i].envelope
+            p = cache[i] = geometry_path(g)
+        return p
+
+
+class MapCanvas(QWidget):
+    """The map: renders the session's layers and projects; emits cursor, identify, measure and draw events."""
+
+    cursor_moved = Signal(float, float, float, float)    # lon, lat, GK X (north), GK Y (east, with zone)
+    scale_changed = Signal(int)
+    feature_identified = Signal(str, int)                 # layer name, feature index
+    measured = Signal(str)
+    footprint_drawn = Signal(object)                      # shapely geometry in EPSG:4490
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.setMouseTracking(True)
+        self.setMinimumSize(400, 300)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.epsg = 4549
+        self.center = (500_000.0, 2_900_000.0)
+        self.res = 50.0                         # metres per pixel
+        self.layers: list[RenderLayer] = []
+        self.highlight = None                   # metric geometry
+        self.tool = "pan"                       # pan | identify | measure_line | measure_area | draw_polygon | draw_line | draw_point | zoom_box
+        self._drag = None
+        self._points: list[tuple[float, float]] = []
+        self._box = None
+        session.layers_changed.connect(self.rebuild)
+        session.layer_changed.connect(lambda _i: self.update())
+        session.projects_changed.connect(self._projects_changed)
+        self._project_geoms: list = []
+
+    # ---- data ---------------------------------------------------------------------------------
+    def rebuild(self) -> None:
+        views = self.session.views
+        if views:
+            b = np.array([v.layer.gdf.total_bounds for v in views])
+            lon = float((b[:, 0].min() + b[:, 2].max()) / 2)
+            self.epsg = metric_epsg_for_lon(lon)
+        self.layers = [RenderLayer(v, self.epsg) for v in views]
+        self._to_ll = Transformer.from_crs(self.epsg, 4490, always_xy=True)
+        self._to_m = Transformer.from_crs(4490, self.epsg, always_xy=True)
+        self._projects_changed()
+        self.zoom_to_all()
+
+    def _projects_changed(self) -> None:
+        if not self.session.projects:
+            self._project_geoms = []
+        else:
+            gs = gpd.GeoSeries([p.geometry for p in self.session.projects], crs=4490).to_crs(self.epsg)
+            self._project_geoms = list(gs.values)
+        self.update()
+
+    def render_layer(self, name: str) -> RenderLayer:
+        return next(r for r in self.layers if r.view.layer.name == name)
+
+    # ---- view ---------------------------------------------------------------------------------
+    def zoom_to_bounds(self, b, margin: float = 0.08) -> None:
+        w, h = max(b[2] - b[0], 10.0), max(b[3] - b[1], 10.0)
+        self.center = (float(b[0] + b[2]) / 2, float(b[1] + b[3]) / 2)
+        self.res = float(max(w / max(self.width(), 1), h / max(self.height(), 1)) * (1 + 2 * margin))
+        self._changed()
+
+    def zoom_to_all(self) -> None:
+        if self.layers:
+            b = np.array([shapely.total_bounds(r.geoms) for r in self.layers])
+            self.zoom_to_bounds((b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()))
+
+    def zoom_to_layer(self, name: str) -> None:
+        self.zoom_to_bounds(shapely.total_bounds(self.render_layer(name).geoms))
+
+    def zoom_to_projects(self) -> None:
+        if self._project_geoms:
+            b = shapely.total_bounds(np.array(self._project_geoms, dtype=object))
+            self.zoom_to_bounds(b, margin=1.2)
+
+    def zoom_to_feature(self, name: str, index: int) -> None:
+        g = self.render_layer(name).geoms[index]
+        self.highlight = g
+        self.zoom_to_bounds(g.bounds, margin=0.3)
+
+    def scale_denominator(self) -> int:
+        mm_per_px = 25.4 / max(self.logicalDpiX(), 1)
+        return int(round(self.res / (mm_per_px / 1000)))
+
+    def _changed(self) -> None:
+        self.scale_changed.emit(self.scale_denominator())
+        self.update()
+
+    def world_to_screen(self) -> QTransform:
+        t = QTransform()
+        t.translate(self.width() / 2, self.height() / 2)
+        t.scale(1 / self.res, -1 / self.res)
+        t.translate(-self.center[0], -self.center[1])
+        return t
+
+    def to_world(self, x: float, y: float) -> tuple[float, float]:
+        return (self.center[0] + (x - self.width() / 2) * self.res, self.center[1] - (y - self.height() / 2) * self.res)
+
+    def visible_box(self):
+        x0, y1 = self.to_world(0, 0)
+        x1, y0 = self.to_world(self.width(), self.height())
+        return shapely.box(x0, y0, x1, y1)
+
+    # ---- painting ---------------------------------------------------------------------------------
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        self.render_to(p)
+        p.end()
+
+    def render_to(self, p: QPainter) -> None:
+        """Draw everything with ``p`` (also used to render to a QImage offscreen)."""
+        p.fillRect(self.rect(), QColor("#f5f5f0"))
+        p.setRenderHint(QPainter.Antialiasing, bool(self.res < 200))
+        xf = self.world_to_screen()
+        view = self.visible_box()
+        band = max(0, int(math.floor(math.log2(max(self.res * 0.5, 1e-3))))) if self.res > 1 else 0
+        for rl in reversed(self.layers):  # first in the list = drawn on top
+            v = rl.view
+            if not v.visible:
+                continue
+            idx = rl.tree.query(view)
+            p.setTransform(xf)
+            big = idx[rl.sizes[idx] >= self.res]           # features under a pixel are skipped
+            for i in big:
+                st = rl.styles[i]
+                pen = QPen(qcolor(st.outline if st else "#000000", v.opacity), st.width if st else 1)
+                pen.setCosmetic(True)
+                p.setPen(pen)
+                dim = shapely.get_dimensions(rl.geoms[i])
+                p.setBrush(QBrush(qcolor(st.fill, v.opacity)) if (st and dim == 2) else Qt.NoBrush)
+                path = rl.path(int(i), band)
+                p.drawPath(path)
+                if st and st.hatch and dim == 2:
+                    hb = QBrush(qcolor(st.outline, v.opacity * 0.7), HATCH[st.hatch])
+                    hb.setTransform(xf.inverted()[0])
+                    p.setBrush(hb)
+                    p.setPen(Qt.NoPen)
+                    p.drawPath(path)
+            if rl.labels is not None and len(big) < 300:
+                p.resetTransform()
+                p.setPen(QColor("#37474f"))
+                p.setFont(QFont(self.font().family(), 8))
+                fm = p.fontMetrics()
+                for i in big:
+                    g = rl.geoms[i]
+                    if rl.sizes[i] / self.res < fm.horizontalAdvance(rl.labels[i]) * 1.5:
+                        continue
+                    c = g.representative_point()
+                    pt = xf.map(QPointF(c.x, c.y))
+                    p.drawText(pt - QPointF(fm.horizontalAdvance(rl.labels[i]) / 2, 0), rl.labels[i])
+        p.setTransform(xf)
+        for g in self._project_geoms:
+            pen = QPen(QColor("#d50000"), 2.5)
+            pen.setCosmetic(True)
+            p.setPen(pen)
+            p.setBrush(QBrush(QColor(255, 235, 59, 120)))
+            if g.geom_type in ("Point", "MultiPoint"):
+                for q in shapely.get_parts(g):
+                    p.drawEllipse(QPointF(q.x, q.y), 6 * self.res, 6 * self.res)
+            else:
+                p.drawPath(geometry_path(g))
+        if self.highlight is not None:
+            pen = QPen(QColor("#00e5ff"), 3)
+            pen.setCosmetic(True)
+            p.setPen(pen)
+            p.setBrush(QBrush(QColor(0, 229, 255, 60)))
+            p.drawPath(geometry_path(self.highlight))
+        if self._points:
+            pen = QPen(QColor("#6200ea"), 2, Qt.DashLine)
+            pen.setCosmetic(True)
+            p.setPen(pen)
+            p.setBrush(Qt.NoBrush)
+            poly = QPolygonF([QPointF(x, y) for x, y in self._points])
+            p.drawPolyline(poly)
+        p.resetTransform()
+        if self._box is not None:
+            p.setPen(QPen(QColor("#1565c0"), 1, Qt.DashLine))
+            p.setBrush(QBrush(QColor(21, 101, 192, 40)))
+            p.drawRect(self._box)
+        self._draw_scale_bar(p)
+
+    def _draw_scale_bar(self, p: QPainter) -> None:
+        target = self.width() / 5 * self.res
+        k = 10 ** math.floor(math.log10(max(target, 1e-6)))
+        length = max(m * k for m in (1, 2, 5) if m * k <= target) if target >= k else k
+        px = length / self.res
+        x, y = 16, self.height() - 20
+        p.setPen(QPen(QColor("#212121"), 2))
+        p.drawLine(QPointF(x, y), QPointF(x + px, y))
+        p.drawLine(QPointF(x, y - 5), QPointF(x, y))
+        p.drawLine(QPointF(x + px, y - 5), QPointF(x + px, y))
+        p.drawText(QPointF(x, y - 8), f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m")
+
+    # ---- interaction ------------------------------------------------------------------------------
+    def wheelEvent(self, e) -> None:
+        before = self.to_world(e.pos().x(), e.pos().y())
+        self.res *= 0.8 if e.angleDelta().y() > 0 else 1.25
+        after = self.to_world(e.pos().x(), e.pos().y())
+        self.center = (self.center[0] + before[0] - after[0], self.center[1] + before[1] - after[1])
+        self._changed()
+
+    def mousePressEvent(self, e) -> None:
+        w = self.to_world(e.pos().x(), e.pos().y())
+        if e.button() == Qt.LeftButton and (self.tool == "zoom_box" or e.modifiers() & Qt.ShiftModifier):
+            self._drag = ("box", e.pos())
+        elif e.button() == Qt.LeftButton and self.tool in ("measure_line", "measure_area", "draw_polygon",
+                                                             "draw_line"):
+            self._points.append(w)
+            self._report_measure()
+            self.update()
+        elif e.button() == Qt.LeftButton and self.tool == "draw_point":
+            self.footprint_drawn.emit(self._to_lonlat(shapely.Point(*w)))
+        elif e.button() == Qt.LeftButton and self.tool == "identify":
+            self.identify(*w)
+        else:
+            self._drag = ("pan", e.pos(), self.center)
+
+    def mouseMoveEvent(self, e) -> None:
+        x, y = self.to_world(e.pos().x(), e.pos().y())
+        if hasattr(self, "_to_ll"):
+            lon, lat = self._to_ll.transform(x, y)
+            zone = gk3_zone_for_lon(lon)
+            self.cursor_moved.emit(lon, lat, y, zone * 1_000_000 + x if self.epsg == 4534 + zone - 25 else x)
+        if self._drag and self._drag[0] == "pan":
+            d = e.pos() - self._drag[1]
+            c = self._drag[2]
+            self.center = (c[0] - d.x() * self.res, c[1] + d.y() * self.res)
+            self.update()
+        elif self._drag and self._drag[0] == "box":
+            self._box = QRectF(self._drag[1], e.pos()).normalized()
+            self.update()
+
+    def mouseReleaseEvent(self, e) -> None:
+        if self._drag and self._drag[0] == "box" and self._box is not None and self._box.width() > 4:
+            a = self.to_world(self._box.left(), self._box.bottom())
+            b = self.to_world(self._box.right(), self._box.top())
+            self._box = None
+            self.zoom_to_bounds((a[0], a[1], b[0], b[1]), margin=0)
+        elif self._drag and self._drag[0] == "pan":
+            self._changed()
+        self._drag = None
+        self._box = None
+
+    def mouseDoubleClickEvent(self, e) -> None:
+        if self.tool in ("draw_polygon", "draw_line") and len(self._points) >= (3 if self.tool == "draw_polygon" else 2):
+            geom = shapely.Polygon(self._points) if self.tool == "draw_polygon" else shapely.LineString(self._points)
+            self._points = []
+            self.footprint_drawn.emit(self._to_lonlat(shapely.make_valid(geom)))
+            self.update()
+        elif self.tool.startswith("measure"):
+            self._points = []
+            self.update()
+
+    def keyPressEvent(self, e) -> None:
+        if e.key() == Qt.Key_Escape:
+            self._points = []
+            self.highlight = None
+            self.update()
+
+    def _to_lonlat(self, geom):
+        return gpd.GeoSeries([geom], crs=self.epsg).to_crs(4490).iloc[0]
+
+    def _report_measure(self) -> None:
+        if self.tool == "measure_line" and len(self._points) >= 2:
+            self.measured.emit(f"距离 {shapely.LineString(self._points).length:,.2f} m")
+        elif self.tool == "measure_area" and len(self._points) >= 3:
+            poly = shapely.Polygon(self._points)
+            self.measured.emit(f"面积 {poly.area:,.2f} m²（{poly.area / 10000:,.4f} ha），周长 {poly.length:,.2f} m")
+
+    def identify(self, x: float, y: float) -> tuple[str, int] | None:
+        """Topmost visible feature under a world point (metres); emits ``feature_identified``."""
+        pt = shapely.Point(x, y).buffer(self.res * 3)
+        for rl in self.layers:
+            if not rl.view.visible:
+                continue
+            hits = rl.tree.query(pt, predicate="intersects")
+            if len(hits):
+                i = int(hits[np.argmin(shapely.area(rl.geoms[hits]))])
+                self.highlight = rl.geoms[i]
+                self.update()
+                self.feature_identified.emit(rl.view.layer.name, i)
+                return rl.view.layer.name, i
+        return None

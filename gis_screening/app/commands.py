@@ -1,0 +1,60 @@
+"""Every state change made from the UI is one QUndoCommand over the Qt-free Session (glue-style)."""
+from __future__ import annotations
+
+from qtpy.QtCore import QCoreApplication
+from qtpy.QtWidgets import QUndoCommand
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("commands", text)
+
+
+class SetVisibility(QUndoCommand):
+    def __init__(self, session, index: int, visible: bool):
+        super().__init__(f"{_tr('显示图层') if visible else _tr('隐藏图层')} {session.views[index].layer.name}")
+        self.session, self.name, self.visible = session, session.views[index].layer.name, visible
+
+    def redo(self):
+        self.session.set_visible(self.session.index_of(self.name), self.visible)
+
+    def undo(self):
+        self.session.set_visible(self.session.index_of(self.name), not self.visible)
+
+
+class SetOpacity(QUndoCommand):
+    def __init__(self, session, index: int, opacity: float):
+        super().__init__(f"{_tr('图层透明度')} {session.views[index].layer.name}")
+        self.session, self.name = session, session.views[index].layer.name
+        self.new, self.old = opacity, session.views[index].opacity
+
+    def redo(self):
+        self.session.set_opacity(self.session.index_of(self.name), self.new)
+
+    def undo(self):
+        self.session.set_opacity(self.session.index_of(self.name), self.old)
+
+
+class MoveLayer(QUndoCommand):
+    def __init__(self, session, src: int, dst: int):
+        super().__init__(f"{_tr('移动图层')} {session.views[src].layer.name}")
+        self.session, self.src, self.dst = session, src, dst
+
+    def redo(self):
+        self.session.move_layer(self.src, self.dst)
+
+    def undo(self):
+        self.session.move_layer(self.dst, self.src)
+
+
+class SetProjects(QUndoCommand):
+    """Replace the project list (import a footprint, draw one, open a sheet)."""
+
+    def __init__(self, session, projects, text: str):
+        super().__init__(text)
+        self.session, self.new, self.old = session, list(projects), list(session.projects)
+
+    def redo(self):
+        self.session.set_projects(self.new)
+
+    def undo(self):
+        self.session.set_projects(self.old)

@@ -1,0 +1,329 @@
+"""The main window: map canvas, layer panel, results/identify docks, menus, toolbar, status bar."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from qtpy.QtCore import QSettings, QStandardPaths, Qt, QThreadPool, QTimer
+from qtpy.QtGui import QKeySequence
+from qtpy.QtWidgets import (QAction, QActionGroup, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                            QProgressBar, QPushButton, QStyle, QUndoStack)
+
+from ..engine.prepared import PreparedCache
+from ..engine.project import Project, load_projects
+from ..errors import InputError
+from ..session import Session
+from . import commands
+from .canvas import MapCanvas
+from .panels import AttributeTable, IdentifyPanel, LayerPanel, ResultsDock
+from .worker import ScreenWorker
+
+FOOTPRINT_FILTER = "项目范围 (*.txt *.gpkg *.shp *.zip *.geojson *.json *.kml *.kmz *.fgb *.parquet *.csv *.xlsx *.yaml *.yml)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session | None = None, settings: QSettings | None = None):
+        super().__init__()
+        self.session = session or Session()
+        self.settings = settings or QSettings("gis-screening", "gis-screening")
+        self.undo = QUndoStack(self)
+        self.cache = PreparedCache()
+        self.pool = QThreadPool.globalInstance()
+        self.worker: ScreenWorker | None = None
+        self.auto_screen = True
+        self._draw_count = 0
+        self.setWindowTitle("gis-screening — 三线一单 / 碳达峰 选址筛查[*]")
+        self.canvas = MapCanvas(self.session, self)
+        self.setCentralWidget(self.canvas)
+        self.layer_panel = LayerPanel(self.session, self.undo)
+        self.results = ResultsDock(self.session)
+        self.identify = IdentifyPanel()
+        d_layers = self._dock(self.layer_panel, self.tr("图层"), Qt.LeftDockWidgetArea, "layers")
+        d_results = self._dock(self.results, self.tr("筛查结果"), Qt.RightDockWidgetArea, "results")
+        self._dock(self.identify, self.tr("要素属性"), Qt.RightDockWidgetArea, "identify")
+        self.resizeDocks([d_layers, d_results], [260, 460], Qt.Horizontal)
+        self.tables: dict[str, AttributeTable] = {}
+        self._actions()
+        self._status()
+        self.layer_panel.zoom_requested.connect(self.canvas.zoom_to_layer)
+        self.layer_panel.table_requested.connect(self.open_table)
+        self.canvas.feature_identified.connect(self._identified)
+        self.canvas.footprint_drawn.connect(self._drawn)
+        self.results.finding_clicked.connect(self._finding_clicked)
+        self.session.projects_changed.connect(self._projects_changed)
+        self.session.layers_changed.connect(lambda: self.setWindowModified(True))
+        geo = self.settings.value("window/geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+            self.restoreState(self.settings.value("window/state"))
+        else:
+            self.resize(1400, 900)
+        self.autosave = QTimer(self)
+        self.autosave.timeout.connect(self._autosave)
+        self.autosave.start(60_000)
+
+    # ---- construction ---------------------------------------------------------------------------
+    def _dock(self, widget, title, area, name):
+        d = QDockWidget(title, self)
+        d.setObjectName(name)
+        d.setWidget(widget)
+        self.addDockWidget(area, d)
+        return d
+
+    def _act(self, text, slot, shortcut=None, icon=None, checkable=False):
+        a = QAction(self.tr(text), self)
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+        if icon is not None:
+            a.setIcon(self.style().standardIcon(icon))
+        a.setCheckable(checkable)
+        a.triggered.connect(slot)
+        return a
+
+    def _actions(self):
+        mb = self.menuBar()
+        f = mb.addMenu(self.tr("文件"))
+        self.a_open = self._act("打开图层集…", self.open_layerset_dialog, "Ctrl+O", QStyle.SP_DirOpenIcon)
+        self.a_import = self._act("导入项目范围…", self.import_footprint_dialog, "Ctrl+I", QStyle.SP_FileIcon)
+        self.a_save = self._act("保存会话…", self.save_session_dialog, "Ctrl+S", QStyle.SP_DialogSaveButton)
+        self.a_load = self._act("打开会话…", self.open_session_dialog, "Ctrl+Shift+O")
+        self.a_export = self._act("导出报告…", self.export_dialog, "Ctrl+E")
+        self.recent_menu = f.addMenu(self.tr("最近的图层集"))
+        for a in (self.a_open, self.a_import, self.a_save, self.a_load, self.a_export):
+            f.addAction(a)
+        f.addSeparator()
+        f.addAction(self._act("退出", self.close, "Ctrl+Q"))
+        self._refresh_recent()
+        e = mb.addMenu(self.tr("视图"))
+        ua = self.undo.createUndoAction(self, self.tr("撤销"))
+        ua.setShortcut(QKeySequence.Undo)
+        ra = self.undo.createRedoAction(self, self.tr("重做"))
+        ra.setShortcut(QKeySequence.Redo)
+        e.addActions([ua, ra])
+        self.a_all = self._act("全图", self.canvas.zoom_to_all, "Ctrl+Shift+F")
+        self.a_proj = self._act("缩放到项目", self.canvas.zoom_to_projects, "Ctrl+F")
+        e.addActions([self.a_all, self.a_proj])
+        t = mb.addMenu(self.tr("工具"))
+        group = QActionGroup(self)
+        self.tool_actions = {}
+        for key, text, sc in (("pan", "平移", "P"), ("zoom_box", "拉框放大", "Z"), ("identify", "识别", "I"),
+                              ("measure_line", "测量距离", "M"), ("measure_area", "测量面积", "Shift+M"),
+                              ("draw_polygon", "绘制多边形", "D"), ("draw_line", "绘制线", "L"), ("draw_point", "绘制点", "Shift+D")):
+            a = self._act(text, lambda _c=False, k=key: self.set_tool(k), sc, checkable=True)
+            group.addAction(a)
+            t.addAction(a)
+            self.tool_actions[key] = a
+        self.tool_actions["pan"].setChecked(True)
+        s = mb.addMenu(self.tr("筛查"))
+        self.a_screen = self._act("运行筛查", self.run_screening, "F5", QStyle.SP_MediaPlay)
+        s.addAction(self.a_screen)
+        lang = mb.addMenu(self.tr("语言"))
+        lang.addAction(self._act("中文", lambda: self._set_lang("zh")))
+        lang.addAction(self._act("English", lambda: self._set_lang("en")))
+        tb = self.addToolBar("main")
+        tb.setObjectName("toolbar")
+        tb.addActions([self.a_open, self.a_import, self.a_save, ua, ra, self.a_all, self.a_proj])
+        tb.addSeparator()
+        tb.addActions([self.tool_actions[k] for k in ("pan", "zoom_box", "identify", "measure_line", "measure_area",
+                                                       "draw_polygon")])
+        tb.addSeparator()
+        tb.addAction(self.a_screen)
+
+    def _status(self):
+        sb = self.statusBar()
+        self.lbl_msg = QLabel(self.tr("就绪"))
+        self.lbl_pos = QLabel()
+        self.lbl_scale = QLabel()
+        self.lbl_crs = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.hide()
+        self.btn_cancel = QPushButton(self.tr("取消"))
+        self.btn_cancel.hide()
+        self.btn_cancel.clicked.connect(self.cancel_screening)
+        sb.addWidget(self.lbl_msg, 1)
+        for w in (self.progress, self.btn_cancel, self.lbl_pos, self.lbl_scale, self.lbl_crs):
+            sb.addPermanentWidget(w)
+        self.canvas.cursor_moved.connect(lambda lon, lat, x, y: self.lbl_pos.setText(
+            f"{lon:.6f}°E {lat:.6f}°N   X {x:,.3f}  Y {y:,.3f}"))
+        self.canvas.scale_changed.connect(lambda n: self.lbl_scale.setText(f"{self.tr('比例尺')} 1:{n:,}"))
+        self.canvas.measured.connect(self.lbl_msg.setText)
+        self.session.layers_changed.connect(lambda: self.lbl_crs.setText(
+            f"{self.tr('坐标系')} CGCS2000 / GK EPSG:{self.canvas.epsg}"))
+
+    # ---- data in ----------------------------------------------------------------------------------
+    def _error(self, title: str, exc: Exception) -> None:
+        """Show a bad-input message (window-modal, non-blocking) — never a traceback."""
+        box = QMessageBox(QMessageBox.Warning, self.tr(title), f"{self.tr(title)}：\n{exc}", QMessageBox.Ok, self)
+        box.setObjectName("error-box")
+        box.open()
+
+    def open_layerset(self, path: str) -> bool:
+        try:
+            self.session.open_layerset(path)
+        except InputError as exc:
+            self._error("无法打开", exc)
+            return False
+        recent = [p for p in (self.settings.value("recent", []) or []) if p != str(path)]
+        self.settings.setValue("recent", [str(path)] + recent[:7])
+        self._refresh_recent()
+        self.undo.clear()
+        self.lbl_msg.setText(f"{self.session.layerset.name}")
+        return True
+
+    def _refresh_recent(self):
+        self.recent_menu.clear()
+        for p in self.settings.value("recent", []) or []:
+            self.recent_menu.addAction(p, lambda _c=False, q=p: self.open_layerset(q))
+
+    def open_layerset_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("打开图层集…"), "", "图层集 (*.yaml *.yml)")
+        if path:
+            self.open_layerset(path)
+
+    def import_footprint(self, path: str) -> bool:
+        try:
+            projects = load_projects(path)
+        except InputError as exc:
+            self._error("无法导入", exc)
+            return False
+        self.undo.push(commands.SetProjects(self.session, projects, f"{self.tr('添加项目范围')} {Path(path).name}"))
+        problems = [s for p in projects for s in p.problems if s.startswith(("[warning]", "[error]"))]
+        if problems:
+            self.lbl_msg.setText(f"{self.tr('导入问题')}：{problems[0]}")
+        self.canvas.zoom_to_projects()
+        return True
+
+    def import_footprint_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("导入项目范围…"), "", FOOTPRINT_FILTER)
+        if path:
+            self.import_footprint(path)
+
+    def _drawn(self, geom) -> None:
+        self._draw_count += 1
+        p = Project(id=f"绘制-{self._draw_count}", geometry=geom, name=f"手绘项目范围 {self._draw_count}", source="绘制")
+        self.undo.push(commands.SetProjects(self.session, self.session.projects + [p], self.tr("添加项目范围")))
+
+    # ---- screening --------------------------------------------------------------------------------
+    def _projects_changed(self):
+        self.canvas.update()
+        if self.auto_screen and self.session.projects and self.session.layerset:
+            self.run_screening()
+
+    def run_screening(self, wait: bool = False) -> None:
+        if not (self.session.projects and self.session.layerset):
+            return
+        if self.worker is not None:
+            self.worker.cancel()
+        self.worker = w = ScreenWorker(self.session.projects, self.session.layerset, cache=self.cache)
+        w.signals.progress.connect(lambda d, n: (self.progress.setMaximum(n), self.progress.setValue(d)))
+        w.signals.finished.connect(lambda doc, me=w: self._screened(me, doc))
+        w.signals.failed.connect(lambda msg, me=w: self._failed(me, msg))
+        self.progress.setValue(0)
+        self.progress.show()
+        self.btn_cancel.show()
+        self.lbl_msg.setText(self.tr("筛查中…"))
+        if wait:
+            w.setAutoDelete(False)
+            w.run()
+        else:
+            self.pool.start(w)
+
+    def cancel_screening(self):
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def _screened(self, worker, doc):
+        if worker is not self.worker:
+            return  # a newer run superseded this one
+        self.worker = None
+        self.progress.hide()
+        self.btn_cancel.hide()
+        self.session.set_result(doc)
+        self.lbl_msg.setText(self.tr("就绪"))
+
+    def _failed(self, worker, msg):
+        if worker is not self.worker:
+            return
+        self.worker = None
+        self.progress.hide()
+        self.btn_cancel.hide()
+        self.lbl_msg.setText(f"{self.tr('筛查失败')}：{msg}")
+
+    # ---- selection ----------------------------------------------------------------------------------
+    def _identified(self, name, index):
+        layer = self.session.views[self.session.index_of(name)].layer
+        self.identify.show_feature(layer, index)
+        if name in self.tables:
+            self.tables[name].select_feature(index)
+
+    def _finding_clicked(self, layer_name, feature_id):
+        try:
+            view = self.session.views[self.session.index_of(layer_name)]
+        except StopIteration:
+            return
+        ids = view.layer.feature_ids()
+        if feature_id in ids:
+            i = ids.index(feature_id)
+            self.canvas.zoom_to_feature(layer_name, i)
+            self.identify.show_feature(view.layer, i)
+
+    def open_table(self, name):
+        view = self.session.views[self.session.index_of(name)]
+        t = AttributeTable(view.layer)
+        t.feature_selected.connect(lambda n, i: (self.canvas.zoom_to_feature(n, i),
+                                                  self.identify.show_feature(view.layer, i)))
+        self.tables[name] = t
+        d = self._dock(t, f"{self.tr('属性表')} — {name}", Qt.BottomDockWidgetArea, f"table-{name}")
+        d.show()
+        return t
+
+    def set_tool(self, key):
+        self.canvas.tool = key
+        self.tool_actions[key].setChecked(True)
+
+    # ---- files ----------------------------------------------------------------------------------------
+    def save_session_dialog(self):
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("保存会话…"), "", "会话 (*.gsproj)")
+        if path:
+            self.session.save(path if path.endswith(".gsproj") else path + ".gsproj")
+
+    def open_session_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("打开会话…"), "", "会话 (*.gsproj)")
+        if path:
+            try:
+                self.session.load(path)
+            except InputError as exc:
+                self._error("无法打开", exc)
+
+    def export_dialog(self):
+        if not self.session.result:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("导出报告…"), "", "PDF (*.pdf);;Word (*.docx);;Excel (*.xlsx);;HTML (*.html)")
+        if not path:
+            return
+        from ..reports import export
+        ext = Path(path).suffix.lower().lstrip(".")
+        fps = {p.id: p.geometry for p in self.session.projects}
+        try:
+            export(self.session.result, self.session.layerset, fps, **{ext if ext != "html" else "html": path})
+        except InputError as exc:
+            self._error("无法导出", exc)
+
+    @staticmethod
+    def autosave_path() -> Path:
+        return Path(QStandardPaths.writableLocation(QStandardPaths.AppDataLocation) or ".") / "autosave.gsproj"
+
+    def _autosave(self):
+        if self.session.dirty and (self.session.layerset_path or self.session.projects):
+            self.session.save(self.autosave_path())
+            self.session.dirty = True  # autosave is not a user save
+
+    def _set_lang(self, lang):
+        self.settings.setValue("lang", lang)
+        QMessageBox.information(self, "gis-screening", "重启后生效 / Takes effect after restart")
+
+    def closeEvent(self, e):
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.autosave_path().unlink(missing_ok=True)  # a clean exit leaves nothing to recover
+        super().closeEvent(e)

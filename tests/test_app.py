@@ -1,0 +1,141 @@
+"""Desktop app, offscreen with pytest-qt: open the sample layer set, import a TXT footprint, screen, read the
+banner and findings; two-way layer binding; identify; undo; session save/open; screenshot."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("qtpy")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from qtpy.QtCore import QSettings, Qt  # noqa: E402
+
+from gis_screening.app.main_window import MainWindow  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+
+
+@pytest.fixture
+def win(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    w = MainWindow(settings=settings)
+    w.auto_screen = False
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    assert w.open_layerset(str(SAMPLE / "layerset.yaml"))
+    return w
+
+
+def test_import_txt_screen_and_banner(win, qtbot):
+    assert win.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-002.txt"))
+    assert [p.id for p in win.session.projects] == ["P2026-002"]
+    win.run_screening(wait=True)
+    assert win.results.banner.text() == "不符合"
+    assert win.results.banner.property("verdict") == "non_compliant"
+    proj = win.results.tree.topLevelItem(0)
+    groups = {proj.child(i).text(0).split("（")[0]: proj.child(i) for i in range(proj.childCount())}
+    assert "不符合" in groups and "需人工核实" in groups
+    texts = [groups["不符合"].child(i).text(0) for i in range(groups["不符合"].childCount())]
+    assert any("生态保护红线" in t for t in texts)
+
+
+def test_screening_in_worker_thread(win, qtbot):
+    win.auto_screen = True
+    with qtbot.waitSignal(win.session.result_changed, timeout=60_000):
+        win.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-001.txt"))
+    assert win.session.result["results"][0]["project"]["id"] == "P2026-001"
+
+
+def test_layer_panel_two_way_binding_and_undo(win, qtbot):
+    item = win.layer_panel.topLevelItem(1)
+    name = item.data(0, Qt.UserRole)
+    i = win.session.index_of(name)
+    item.setCheckState(0, Qt.Unchecked)                     # panel → model
+    assert win.session.views[i].visible is False
+    win.undo.undo()                                          # undo → model → panel
+    assert win.session.views[i].visible is True and item.checkState(0) == Qt.Checked
+    win.session.set_visible(i, False)                        # model → panel
+    assert win.layer_panel.topLevelItem(i).checkState(0) == Qt.Unchecked
+
+
+def test_identify_returns_the_feature_under_the_cursor(win):
+    units = win.session.views[win.session.index_of("环境管控单元")].layer
+    rl = win.canvas.render_layer("环境管控单元")
+    for v in win.session.views:   # only the units layer visible
+        v.visible = v.layer.name == "环境管控单元"
+    target = 7
+    pt = rl.geoms[target].representative_point()
+    win.canvas.zoom_to_feature("环境管控单元", target)
+    hit = win.canvas.identify(pt.x, pt.y)
+    assert hit == ("环境管控单元", target)
+    top = win.identify.topLevelItem(0)
+    fields = {top.child(k).text(0): top.child(k).text(1) for k in range(top.childCount())}
+    assert fields["单元编码"] == units.gdf["code"].iloc[target]
+    assert "空间布局约束" in fields
+
+
+def test_finding_click_zooms_and_table_selection(win, qtbot):
+    win.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-002.txt"))
+    win.run_screening(wait=True)
+    red = win.session.result["results"][0]["findings"][0]
+    win._finding_clicked(red["layer"], red["feature_id"])
+    assert win.canvas.highlight is not None
+    table = win.open_table("环境管控单元")
+    table.view.selectRow(3)
+    assert win.canvas.highlight.equals(win.canvas.render_layer("环境管控单元").geoms[table.proxy.mapToSource(
+        table.proxy.index(3, 0)).row()])
+
+
+def test_render_is_not_blank(win):
+    from qtpy.QtGui import QImage, QPainter
+    img = QImage(800, 600, QImage.Format_ARGB32)
+    win.canvas.resize(800, 600)
+    win.canvas.zoom_to_all()
+    p = QPainter(img)
+    win.canvas.render_to(p)
+    p.end()
+    ptr = img.bits()
+    ptr.setsize(img.byteCount())
+    arr = np.frombuffer(ptr, np.uint8).reshape(600, 800, 4)
+    assert arr[..., :3].std() > 10
+
+
+def test_session_roundtrip(win, tmp_path):
+    win.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-002.txt"))
+    win.run_screening(wait=True)
+    win.session.set_visible(0, False)
+    path = win.session.save(tmp_path / "a.gsproj")
+    from gis_screening.session import Session
+    s2 = Session()
+    s2.load(path)
+    assert [p.id for p in s2.projects] == ["P2026-002"] and s2.views[0].visible is False
+    assert s2.result["results"][0]["verdict"] == "non_compliant"
+
+
+def test_screenshot_cli(tmp_path):
+    out = tmp_path / "shot.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path))
+    res = subprocess.run([sys.executable, "-m", "gis_screening.app.main", "--layerset", str(SAMPLE / "layerset.yaml"),
+                          "--project", str(SAMPLE / "projects" / "txt" / "P2026-002.txt"), "--screenshot", str(out)],
+                         capture_output=True, text=True, env=env, timeout=180)
+    assert res.returncode == 0, res.stderr[-2000:]
+    from PIL import Image
+    img = Image.open(out)
+    assert img.size[0] >= 1200 and img.size[1] >= 800
+    assert np.asarray(img.convert("L"), dtype=float).std() > 10
+
+
+def test_bad_file_gives_message_not_traceback(win, qtbot, tmp_path):
+    from qtpy.QtWidgets import QMessageBox
+    bad = tmp_path / "bad.txt"
+    bad.write_text("[属性描述]\n坐标系=2000国家大地坐标系\n", encoding="utf-8")
+    assert win.import_footprint(str(bad)) is False
+    box = win.findChild(QMessageBox, "error-box")
+    assert box is not None and box.isVisible()
+    assert "无法导入" in box.text() and "bad.txt" in box.text() and "[地块坐标]" in box.text()
+    box.accept()
