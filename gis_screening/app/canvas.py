@@ -66,6 +66,8 @@ class RenderLayer:
         self.geoms = np.asarray(layer.gdf.to_crs(epsg).geometry.values, dtype=object)
         self.tree = shapely.STRtree(self.geoms)
         self.sizes = np.max(shapely.bounds(self.geoms)[:, 2:] - shapely.bounds(self.geoms)[:, :2], axis=1)
+        self.dims = shapely.get_dimensions(self.geoms)
+        self.max_dim = int(self.dims.max()) if len(self.dims) else 2
         self._paths: dict[int, dict[int, QPainterPath]] = {}
         rs = default_catalog().style(layer.role) if layer.role in default_catalog().roles else None
         if rs and rs.by and rs.by in layer.gdf.columns:
@@ -73,6 +75,22 @@ class RenderLayer:
         else:
             self.styles = [(rs.default if rs else None)] * len(self.geoms)
         self.labels = list(layer.gdf["code"]) if layer.role == "control_units" and "code" in layer.gdf else None
+
+    def merged(self, band: int) -> list[tuple[object, QPainterPath]]:
+        """All features at least a pixel wide at ``band``, merged into one path per style (for far zooms)."""
+        cache = self._paths.setdefault(("merged", band), {})
+        if "groups" not in cache:
+            groups: dict[int, tuple[object, QPainterPath]] = {}
+            for i in np.flatnonzero(self.sizes >= 2.0 ** (band + 1)):
+                st = self.styles[i]
+                key = id(st)
+                if key not in groups:
+                    path = QPainterPath()
+                    path.setFillRule(Qt.OddEvenFill)
+                    groups[key] = (st, path)
+                groups[key][1].addPath(self.path(int(i), band))
+            cache["groups"] = list(groups.values())
+        return cache["groups"]
 
     def path(self, i: int, band: int) -> QPainterPath:
         cache = self._paths.setdefault(band, {})
@@ -208,22 +226,13 @@ class MapCanvas(QWidget):
                 continue
             idx = rl.tree.query(view)
             p.setTransform(xf)
-            big = idx[rl.sizes[idx] >= self.res]           # features under a pixel are skipped
-            for i in big:
-                st = rl.styles[i]
-                pen = QPen(qcolor(st.outline if st else "#000000", v.opacity), st.width if st else 1)
-                pen.setCosmetic(True)
-                p.setPen(pen)
-                dim = shapely.get_dimensions(rl.geoms[i])
-                p.setBrush(QBrush(qcolor(st.fill, v.opacity)) if (st and dim == 2) else Qt.NoBrush)
-                path = rl.path(int(i), band)
-                p.drawPath(path)
-                if st and st.hatch and dim == 2:
-                    hb = QBrush(qcolor(st.outline, v.opacity * 0.7), HATCH[st.hatch])
-                    hb.setTransform(xf.inverted()[0])
-                    p.setBrush(hb)
-                    p.setPen(Qt.NoPen)
-                    p.drawPath(path)
+            big = idx[rl.sizes[idx] >= self.res]            # features under a pixel are skipped
+            if len(big) > 1500:                              # far zoom: one cached merged path per style
+                for st, path in rl.merged(band):
+                    self._draw_path(p, path, st, v.opacity, rl.max_dim, xf)
+            else:
+                for i in big:
+                    self._draw_path(p, rl.path(int(i), band), rl.styles[i], v.opacity, int(rl.dims[i]), xf)
             if rl.labels is not None and len(big) < 300:
                 p.resetTransform()
                 p.setPen(QColor("#37474f"))
@@ -266,6 +275,20 @@ class MapCanvas(QWidget):
             p.setBrush(QBrush(QColor(21, 101, 192, 40)))
             p.drawRect(self._box)
         self._draw_scale_bar(p)
+
+    @staticmethod
+    def _draw_path(p: QPainter, path: QPainterPath, st, opacity: float, dim: int, xf: QTransform) -> None:
+        pen = QPen(qcolor(st.outline if st else "#000000", opacity), st.width if st else 1)
+        pen.setCosmetic(True)
+        p.setPen(pen)
+        p.setBrush(QBrush(qcolor(st.fill, opacity)) if (st and dim == 2) else Qt.NoBrush)
+        p.drawPath(path)
+        if st and st.hatch and dim == 2:
+            hb = QBrush(qcolor(st.outline, opacity * 0.7), HATCH[st.hatch])
+            hb.setTransform(xf.inverted()[0])
+            p.setBrush(hb)
+            p.setPen(Qt.NoPen)
+            p.drawPath(path)
 
     def _draw_scale_bar(self, p: QPainter) -> None:
         target = self.width() / 5 * self.res
