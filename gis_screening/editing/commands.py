@@ -1,0 +1,206 @@
+"""Edit commands on an :class:`EditableLayer`, each with ``do()``/``undo()`` (one command per user action).
+
+The app wraps each in a thin QUndoCommand; scripts and tests use :class:`UndoStack`.  Geometry arguments are
+EPSG:4490; topological vertex moves change every feature that shares the vertex, so a tiling stays a tiling.
+"""
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from shapely.ops import split
+
+from ..errors import InputError
+from .store import EditableLayer
+
+
+class Command:
+    text = "编辑"
+
+    def do(self) -> None:
+        raise NotImplementedError
+
+    def undo(self) -> None:
+        raise NotImplementedError
+
+
+class _Snapshot(Command):
+    """Base: remember the before-images of the touched features, restore them on undo."""
+
+    def __init__(self, layer: EditableLayer):
+        self.layer = layer
+        self.before: dict[int, object] = {}
+        self.added: list[int] = []
+
+    def _touch(self, fid: int) -> None:
+        if fid not in self.before:
+            f = self.layer.features.get(fid)
+            self.before[fid] = None if f is None else (dict(f.attrs), f.geom)
+
+    def undo(self) -> None:
+        for fid in self.added:
+            if fid in self.layer.features:
+                self.layer.delete_feature(fid)
+        for fid, img in self.before.items():
+            if img is None:
+                if fid in self.layer.features:
+                    self.layer.delete_feature(fid)
+            else:
+                self.layer.set_feature(fid, img[0], img[1])
+        self.added = []
+
+
+class SetAttributes(_Snapshot):
+    def __init__(self, layer, fid: int, changes: dict):
+        super().__init__(layer)
+        self.fid, self.changes_ = fid, dict(changes)
+        self.text = f"修改属性 {layer.code_of(fid)}"
+
+    def do(self):
+        self._touch(self.fid)
+        f = self.layer.features[self.fid]
+        self.layer.set_feature(self.fid, {**f.attrs, **self.changes_}, f.geom)
+
+
+class SetGeometry(_Snapshot):
+    def __init__(self, layer, fid: int, geom):
+        super().__init__(layer)
+        self.fid, self.geom = fid, geom
+        self.text = f"修改几何 {layer.code_of(fid)}"
+
+    def do(self):
+        self._touch(self.fid)
+        self.layer.set_feature(self.fid, self.layer.features[self.fid].attrs, self.geom)
+
+
+def _replace_vertex(geom, old, new, tol):
+    def fn(coords):
+        d = np.hypot(coords[:, 0] - old[0], coords[:, 1] - old[1])
+        out = coords.copy()
+        out[d <= tol] = new
+        return out
+    return shapely.transform(geom, fn)
+
+
+class MoveVertex(_Snapshot):
+    """Move the vertex at ``old`` to ``new``; ``topological`` moves it in every feature sharing it."""
+
+    def __init__(self, layer, fid: int, old: tuple[float, float], new: tuple[float, float], topological: bool = True,
+                 tol: float = 1e-9):
+        super().__init__(layer)
+        self.fid, self.old, self.new, self.topo, self.tol = fid, old, new, topological, tol
+        self.text = f"移动节点 {layer.code_of(fid)}"
+
+    def do(self):
+        fids = [self.fid]
+        if self.topo:
+            pt = shapely.Point(self.old).buffer(self.tol * 10)
+            fids = [k for k, f in self.layer.features.items() if f.geom is not None and f.geom.intersects(pt)]
+        for fid in fids:
+            f = self.layer.features[fid]
+            moved = _replace_vertex(f.geom, self.old, self.new, self.tol)
+            if not shapely.equals_exact(moved, f.geom, 0):
+                self._touch(fid)
+                self.layer.set_feature(fid, f.attrs, moved)
+
+
+class AddFeature(_Snapshot):
+    def __init__(self, layer, attrs: dict, geom):
+        super().__init__(layer)
+        self.attrs, self.geom = attrs, geom
+        self.text = f"新增要素 {attrs.get(layer.code_field, '')}"
+
+    def do(self):
+        self.added = [self.layer.add_feature(self.attrs, self.geom)]
+
+
+class DeleteFeature(_Snapshot):
+    def __init__(self, layer, fid: int):
+        super().__init__(layer)
+        self.fid = fid
+        self.text = f"删除要素 {layer.code_of(fid)}"
+
+    def do(self):
+        self._touch(self.fid)
+        self.layer.delete_feature(self.fid)
+
+
+class SplitFeature(_Snapshot):
+    """Split a polygon by a line; the largest part keeps the feature, the others become new features whose
+    code gets a ``-2``, ``-3``… suffix for the planner to replace."""
+
+    def __init__(self, layer, fid: int, line):
+        super().__init__(layer)
+        self.fid, self.line = fid, line
+        self.text = f"分割 {layer.code_of(fid)}"
+
+    def do(self):
+        f = self.layer.features[self.fid]
+        parts = sorted(shapely.get_parts(split(f.geom, self.line)), key=lambda g: -g.area)
+        if len(parts) < 2:
+            raise InputError(f"the line does not split feature {self.layer.code_of(self.fid)}")
+        self._touch(self.fid)
+        self.layer.set_feature(self.fid, f.attrs, parts[0])
+        code = f.attrs.get(self.layer.code_field)
+        for k, part in enumerate(parts[1:], start=2):
+            attrs = {**f.attrs, self.layer.code_field: f"{code}-{k}" if code else None}
+            self.added.append(self.layer.add_feature(attrs, part))
+
+
+class MergeFeatures(_Snapshot):
+    """Union the selected features into the first one (its attributes kept); the others are deleted."""
+
+    def __init__(self, layer, fids: list[int]):
+        super().__init__(layer)
+        if len(fids) < 2:
+            raise InputError("select at least two features to merge")
+        self.fids = list(fids)
+        self.text = f"合并 {', '.join(layer.code_of(f) for f in fids)}"
+
+    def do(self):
+        for fid in self.fids:
+            self._touch(fid)
+        geoms = [self.layer.features[f].geom for f in self.fids]
+        keep = self.layer.features[self.fids[0]]
+        self.layer.set_feature(self.fids[0], keep.attrs, shapely.union_all(geoms))
+        for fid in self.fids[1:]:
+            self.layer.delete_feature(fid)
+
+
+class CopyFeatures(_Snapshot):
+    """Paste features copied from another layer (matching attribute names are kept)."""
+
+    def __init__(self, layer, features: list[tuple[dict, object]]):
+        super().__init__(layer)
+        self.items = features
+        self.text = f"粘贴 {len(features)} 个要素"
+
+    def do(self):
+        for attrs, geom in self.items:
+            keep = {k: v for k, v in attrs.items() if k in self.layer.columns}
+            self.added.append(self.layer.add_feature(keep, geom))
+
+
+class UndoStack:
+    """A plain undo stack for scripts and tests (the app uses QUndoStack with the same commands)."""
+
+    def __init__(self):
+        self.done: list[Command] = []
+        self.undone: list[Command] = []
+
+    def push(self, cmd: Command) -> Command:
+        cmd.do()
+        self.done.append(cmd)
+        self.undone.clear()
+        return cmd
+
+    def undo(self) -> None:
+        if self.done:
+            cmd = self.done.pop()
+            cmd.undo()
+            self.undone.append(cmd)
+
+    def redo(self) -> None:
+        if self.undone:
+            cmd = self.undone.pop()
+            cmd.do()
+            self.done.append(cmd)

@@ -1,0 +1,50 @@
+"""Version diff of a zone layer: units added, removed, changed (attributes; geometry gained/lost m² in GK)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+
+from ..crs import metric_epsg_for_lon
+
+
+@dataclass
+class ZoneDiff:
+    metric_crs: str
+    added: list[dict] = field(default_factory=list)
+    removed: list[dict] = field(default_factory=list)
+    changed: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"metric_crs": self.metric_crs, "added": self.added, "removed": self.removed, "changed": self.changed,
+                "summary": {"added": len(self.added), "removed": len(self.removed), "changed": len(self.changed)}}
+
+
+def _clean(v):
+    return None if v is None or (isinstance(v, float) and v != v) else (v if isinstance(v, (int, float, bool)) else str(v))
+
+
+def diff_layers(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, key: str = "code", min_m2: float = 0.01) -> ZoneDiff:
+    """Compare two versions (EPSG:4490, canonical fields) matched by ``key``; areas in the GK zone of the data."""
+    epsg = metric_epsg_for_lon(float(np.mean(old.total_bounds[[0, 2]])))
+    o = old.to_crs(epsg).set_index(key)
+    n = new.to_crs(epsg).set_index(key)
+    d = ZoneDiff(f"EPSG:{epsg}")
+    cols = [c for c in o.columns.intersection(n.columns) if c != o.geometry.name]
+    for code in n.index.difference(o.index):
+        d.added.append({"code": code, "name": _clean(n.at[code, "name"]) if "name" in n else None,
+                        "area_m2": round(float(n.geometry[code].area), 3)})
+    for code in o.index.difference(n.index):
+        d.removed.append({"code": code, "name": _clean(o.at[code, "name"]) if "name" in o else None,
+                          "area_m2": round(float(o.geometry[code].area), 3)})
+    for code in o.index.intersection(n.index):
+        go, gn = o.geometry[code], n.geometry[code]
+        attrs = {c: {"old": _clean(o.at[code, c]), "new": _clean(n.at[code, c])} for c in cols
+                 if _clean(o.at[code, c]) != _clean(n.at[code, c])}
+        gained = float(gn.difference(go).area)
+        lost = float(go.difference(gn).area)
+        if attrs or gained > min_m2 or lost > min_m2:
+            d.changed.append({"code": code, "attributes": attrs, "area_gained_m2": round(gained, 3),
+                              "area_lost_m2": round(lost, 3)})
+    return d

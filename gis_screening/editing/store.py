@@ -1,0 +1,217 @@
+"""An editable GeoPackage layer: in-memory edits, a crash journal, and saves in one SQLite transaction with an
+audit table (``gis_screening_audit``) in the same file.  A save refuses to overwrite a file changed on disk since
+it was opened and describes both sides' changes instead.  Geometries are EPSG:4490 (the storage CRS)."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import getpass
+import hashlib
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+
+from ..errors import InputError
+from . import gpkgblob
+
+AUDIT = "gis_screening_audit"
+
+
+@dataclass
+class Feature:
+    attrs: dict
+    geom: object
+
+
+class ConcurrentModification(InputError):
+    """The file changed on disk since it was opened; ``report`` lists their and our changes per feature."""
+
+    def __init__(self, path, report: str):
+        super().__init__(f"the file was changed by someone else since it was opened; not overwritten. {report}",
+                         file=path)
+        self.report = report
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    for p in (path, Path(str(path) + "-wal")):
+        if p.exists():
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+class EditableLayer:
+    """One feature table of a GeoPackage, edited in memory; ``save()`` writes it back transactionally."""
+
+    def __init__(self, path: str | Path, layer: str | None = None, code_field: str = "code"):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise InputError("GeoPackage not found", file=path)
+        self.code_field = code_field
+        with self._connect() as conn:
+            tables = [r[0] for r in conn.execute("SELECT table_name FROM gpkg_contents WHERE data_type='features'")]
+            if not tables:
+                raise InputError("no feature table in this GeoPackage", file=path)
+            self.table = layer or tables[0]
+            if self.table not in tables:
+                raise InputError(f"no layer {layer!r}; layers: {', '.join(tables)}", file=path)
+            self.geom_col, self.srs_id = conn.execute(
+                "SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE table_name=?", (self.table,)).fetchone()
+            info = list(conn.execute(f'PRAGMA table_info("{self.table}")'))
+            self.fid_col = next(r[1] for r in info if r[5] == 1)
+            self.columns = [r[1] for r in info if r[1] not in (self.fid_col, self.geom_col)]
+            rows = conn.execute(f'SELECT "{self.fid_col}", "{self.geom_col}", {", ".join(chr(34) + c + chr(34) for c in self.columns) or "1"} '
+                                f'FROM "{self.table}"').fetchall()
+        self.features: dict[int, Feature] = {r[0]: Feature(dict(zip(self.columns, r[2:])), gpkgblob.decode(r[1]))
+                                             for r in rows}
+        self.original = copy.deepcopy(self.features)
+        self.digest = file_digest(self.path)
+        self._next_new = -1
+        self.journal = Path(str(self.path) + ".journal")
+        self.recovered = self._recover()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        gpkgblob.register(conn)
+        return conn
+
+    # ---- primitive operations (journaled); commands are built from these --------------------------
+    def set_feature(self, fid: int, attrs: dict, geom) -> None:
+        self.features[fid] = Feature(dict(attrs), geom)
+        self._log({"op": "set", "fid": fid, "attrs": attrs, "wkb": shapely.to_wkb(geom, hex=True) if geom is not None else None})
+
+    def add_feature(self, attrs: dict, geom, fid: int | None = None) -> int:
+        if fid is None:
+            fid = self._next_new
+            self._next_new -= 1
+        self.features[fid] = Feature(dict(attrs), geom)
+        self._log({"op": "set", "fid": fid, "attrs": attrs, "wkb": shapely.to_wkb(geom, hex=True)})
+        return fid
+
+    def delete_feature(self, fid: int) -> Feature:
+        feat = self.features.pop(fid)
+        self._log({"op": "delete", "fid": fid})
+        return feat
+
+    def _log(self, entry: dict) -> None:
+        with open(self.journal, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def _recover(self) -> int:
+        """Replay an edit journal left by a session that did not save (crash); returns entries applied."""
+        if not self.journal.exists():
+            return 0
+        n = 0
+        for line in self.journal.read_text(encoding="utf-8").splitlines():
+            try:
+                e = json.loads(line)
+            except ValueError:
+                break  # a torn last line from a crash mid-write
+            if e["op"] == "set":
+                self.features[e["fid"]] = Feature(e["attrs"], shapely.from_wkb(e["wkb"]) if e["wkb"] else None)
+                self._next_new = min(self._next_new, e["fid"] - 1)
+            elif e["op"] == "delete":
+                self.features.pop(e["fid"], None)
+            n += 1
+        return n
+
+    # ---- views ---------------------------------------------------------------------------------------
+    def code_of(self, fid: int) -> str:
+        f = self.features.get(fid) or self.original.get(fid)
+        return str(f.attrs.get(self.code_field)) if f else str(fid)
+
+    def to_gdf(self) -> gpd.GeoDataFrame:
+        fids = list(self.features)
+        return gpd.GeoDataFrame([{"fid": k, **self.features[k].attrs} for k in fids],
+                                geometry=[self.features[k].geom for k in fids], crs=4490)
+
+    def changes(self) -> list[tuple[str, int]]:
+        """``[(action, fid)]`` with action insert / update / delete, against the state last saved."""
+        out = []
+        for fid, f in self.features.items():
+            o = self.original.get(fid)
+            if o is None:
+                out.append(("insert", fid))
+            elif o.attrs != f.attrs or not shapely.equals_exact(o.geom, f.geom, 0):
+                out.append(("update", fid))
+        out += [("delete", fid) for fid in self.original if fid not in self.features]
+        return out
+
+    # ---- save -----------------------------------------------------------------------------------------
+    def save(self, reason: str = "", user: str | None = None) -> int:
+        """Write all changes and their audit rows in one transaction; returns the number of features written."""
+        if file_digest(self.path) != self.digest:
+            raise ConcurrentModification(self.path, self.merge_report())
+        user = user or getpass.getuser()
+        now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        changes = self.changes()
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(f'CREATE TABLE IF NOT EXISTS "{AUDIT}" (id INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT, '
+                         'user TEXT, layer TEXT, feature_code TEXT, action TEXT, old_attributes TEXT, '
+                         'new_attributes TEXT, old_geometry BLOB, new_geometry BLOB, reason TEXT)')
+            conn.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, last_change) "
+                         "VALUES (?, 'attributes', ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))", (AUDIT, AUDIT))
+            cols = ", ".join(f'"{c}"' for c in self.columns)
+            marks = ", ".join("?" for _ in self.columns)
+            renumber = {}
+            for action, fid in changes:
+                old, new = self.original.get(fid), self.features.get(fid)
+                if action == "insert":
+                    cur = conn.execute(f'INSERT INTO "{self.table}" ("{self.geom_col}"{", " + cols if cols else ""}) '
+                                       f'VALUES (?{", " + marks if marks else ""})',
+                                       [gpkgblob.encode(new.geom, self.srs_id), *[new.attrs.get(c) for c in self.columns]])
+                    renumber[fid] = cur.lastrowid
+                elif action == "update":
+                    sets = ", ".join([f'"{self.geom_col}"=?'] + [f'"{c}"=?' for c in self.columns])
+                    conn.execute(f'UPDATE "{self.table}" SET {sets} WHERE "{self.fid_col}"=?',
+                                 [gpkgblob.encode(new.geom, self.srs_id), *[new.attrs.get(c) for c in self.columns], fid])
+                else:
+                    conn.execute(f'DELETE FROM "{self.table}" WHERE "{self.fid_col}"=?', (fid,))
+                conn.execute(f'INSERT INTO "{AUDIT}" (time, user, layer, feature_code, action, old_attributes, '
+                             'new_attributes, old_geometry, new_geometry, reason) VALUES (?,?,?,?,?,?,?,?,?,?)',
+                             (now, user, self.table, self.code_of(fid), action,
+                              json.dumps(old.attrs, ensure_ascii=False, default=str) if old else None,
+                              json.dumps(new.attrs, ensure_ascii=False, default=str) if new else None,
+                              shapely.to_wkb(old.geom) if old else None, shapely.to_wkb(new.geom) if new else None,
+                              reason))
+            conn.execute("UPDATE gpkg_contents SET last_change=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name=?",
+                         (self.table,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.close()
+        for tmp, real in renumber.items():
+            self.features[real] = self.features.pop(tmp)
+        self.original = copy.deepcopy(self.features)
+        self.digest = file_digest(self.path)
+        self.journal.unlink(missing_ok=True)
+        return len(changes)
+
+    def merge_report(self) -> str:
+        """Per feature: what changed on disk since opening ('theirs') and here ('ours'); conflicts named."""
+        other = EditableLayer.__new__(EditableLayer)
+        other.path, other.code_field, other.journal = self.path, self.code_field, Path("/nonexistent")
+        with self._connect() as conn:
+            rows = conn.execute(f'SELECT "{self.fid_col}", "{self.geom_col}", {", ".join(chr(34) + c + chr(34) for c in self.columns)} '
+                                f'FROM "{self.table}"').fetchall()
+        disk = {r[0]: Feature(dict(zip(self.columns, r[2:])), gpkgblob.decode(r[1])) for r in rows}
+        theirs = {fid for fid in set(disk) | set(self.original)
+                  if (fid in disk) != (fid in self.original) or (fid in disk and (
+                      disk[fid].attrs != self.original[fid].attrs or not shapely.equals_exact(disk[fid].geom, self.original[fid].geom, 0)))}
+        ours = {fid for _a, fid in self.changes()}
+        conflicts = sorted(theirs & ours)
+        return (f"theirs: {len(theirs)} feature(s) changed ({', '.join(self.code_of(f) for f in sorted(theirs)[:8])}); "
+                f"ours: {len(ours)} ({', '.join(self.code_of(f) for f in sorted(ours)[:8])}); "
+                f"conflicts: {', '.join(self.code_of(f) for f in conflicts) or 'none'} — reopen the file and re-apply "
+                "your edits (the edit journal keeps them)")
