@@ -139,3 +139,58 @@ def test_bad_file_gives_message_not_traceback(win, qtbot, tmp_path):
     assert box is not None and box.isVisible()
     assert "无法导入" in box.text() and "bad.txt" in box.text() and "[地块坐标]" in box.text()
     box.accept()
+
+
+def test_drop_files_guess_role_and_confirm(win, tmp_path):
+    import shutil as sh
+    for ext in (".shp", ".shx", ".dbf", ".prj"):
+        sh.copy(SAMPLE / "zones" / f"环境管控单元{ext}", tmp_path / f"管控单元2024{ext}")
+    asked = []
+    roles = win.add_files([str(tmp_path / "管控单元2024.shp"), str(SAMPLE / "projects" / "txt" / "P2026-007.txt")],
+                          choose_role=lambda path, ranked: asked.append(ranked[0]) or ranked[0])
+    assert asked == ["control_units", "projects"] and roles == ["control_units", "projects"]
+    assert win.session.views[-1].layer.role == "control_units" and win.session.projects[0].id == "P2026-007"
+
+
+def test_sheet_form_roundtrip_and_rescreen(win, qtbot):
+    win.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-001.txt"))
+    from gis_screening.app.dialogs import SheetDialog
+    import yaml
+    sheet = yaml.safe_load((SAMPLE / "sheets" / "P2026-001.yaml").read_text(encoding="utf-8"))
+    win.session.projects[0].sheet = sheet
+    dlg = SheetDialog(win.session.projects[0], win)
+    data = dlg.sheet()
+    assert data["industry_code"] == "3011" and data["energy"]["raw_coal_t"] == 150000
+    assert data["products"][0] == {"benchmark": "clinker", "capacity": 1500000.0, "unit_energy": 98.0}
+    dlg.captive.setChecked(True)
+    win.apply_sheet(0, dlg.sheet())
+    win.run_screening(wait=True)
+    rules = {f["rule_id"]: f["level"] for f in win.session.result["results"][0]["findings"]}
+    assert rules["carbon.captive_coal_power"] == "non_compliant"
+    win.undo.undo()
+    assert win.session.projects[0].sheet is sheet
+
+
+def test_print_dialog_preview_and_export(win, tmp_path):
+    win.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-002.txt"))
+    win.run_screening(wait=True)
+    dlg = win.print_dialog()
+    dlg.scale.setCurrentIndex(dlg.scale.findData(10000))
+    dlg.paper.setCurrentText("A3")
+    assert dlg.info.scale == 10000 and not dlg.preview.pixmap().isNull()
+    dlg.export(str(tmp_path / "map.pdf"))
+    from pypdf import PdfReader
+    assert "比例尺 1:10,000" in PdfReader(tmp_path / "map.pdf").pages[0].extract_text()
+
+
+def test_geotiff_basemap(win, tmp_path):
+    import rasterio
+    from rasterio.transform import from_origin
+    arr = (np.indices((200, 300)).sum(axis=0) % 255).astype(np.uint8)
+    path = tmp_path / "base.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=300, height=200, count=1, dtype="uint8", crs="EPSG:4490",
+                       transform=from_origin(118.9, 26.2, 0.001, 0.001)) as dst:
+        dst.write(arr, 1)
+    win.canvas.set_basemap(str(path))
+    img, (x0, y0, x1, y1) = win.canvas.basemap
+    assert img.width() > 0 and x1 - x0 == pytest.approx(30_000, rel=0.05)  # 0.3° of longitude ≈ 30 km at 26°N

@@ -134,6 +134,7 @@ class MapCanvas(QWidget):
         session.layer_changed.connect(lambda _i: self.update())
         session.projects_changed.connect(self._projects_changed)
         self._project_geoms: list = []
+        self.basemap = None                     # (QImage, (x0, y0, x1, y1) in canvas metres)
 
     # ---- data ---------------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -154,6 +155,39 @@ class MapCanvas(QWidget):
         else:
             gs = gpd.GeoSeries([p.geometry for p in self.session.projects], crs=4490).to_crs(self.epsg)
             self._project_geoms = list(gs.values)
+        self.update()
+
+    def set_basemap(self, path: str, max_px: int = 4000) -> None:
+        """Offline background from a GeoTIFF (rasterio), warped to the canvas CRS."""
+        import rasterio
+        from rasterio.warp import Resampling, calculate_default_transform, reproject
+        from ..errors import InputError
+        from qtpy.QtGui import QImage
+        try:
+            with rasterio.open(path) as src:
+                if src.crs is None:
+                    raise InputError("GeoTIFF has no CRS", file=path)
+                dst_crs = f"EPSG:{self.epsg}"
+                transform, w, h = calculate_default_transform(src.crs, dst_crs, src.width, src.height, *src.bounds)
+                f = max(1.0, max(w, h) / max_px)
+                w, h = int(w / f), int(h / f)
+                transform = transform * transform.scale(f, f)
+                bands = min(src.count, 3)
+                out = np.zeros((bands, h, w), dtype=np.uint8)
+                for b in range(bands):
+                    band = np.zeros((h, w), dtype=np.float64)
+                    reproject(rasterio.band(src, b + 1), band, dst_transform=transform, dst_crs=dst_crs,
+                              resampling=Resampling.bilinear)
+                    lo, hi = np.nanpercentile(band[band != 0], [1, 99]) if (band != 0).any() else (0, 1)
+                    out[b] = np.clip((band - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(np.uint8)
+        except rasterio.errors.RasterioError as exc:
+            raise InputError(f"cannot read GeoTIFF: {exc}", file=path) from None
+        rgb = np.dstack([out[min(i, bands - 1)] for i in range(3)] + [np.where(out.max(axis=0) > 0, 255, 0).astype(np.uint8)])
+        rgba = np.ascontiguousarray(rgb)
+        img = QImage(rgba.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()
+        x0, y1 = transform * (0, 0)
+        x1, y0 = transform * (w, h)
+        self.basemap = (img, (x0, y0, x1, y1))
         self.update()
 
     def render_layer(self, name: str) -> RenderLayer:
@@ -220,6 +254,15 @@ class MapCanvas(QWidget):
         xf = self.world_to_screen()
         view = self.visible_box()
         band = max(0, int(math.floor(math.log2(max(self.res * 0.5, 1e-3))))) if self.res > 1 else 0
+        if self.basemap is not None:
+            img, (bx0, by0, bx1, by1) = self.basemap
+            p.setTransform(xf)
+            p.save()
+            p.translate(bx0, by1)
+            p.scale((bx1 - bx0) / img.width(), -(by1 - by0) / img.height())
+            p.drawImage(0, 0, img)
+            p.restore()
+            p.resetTransform()
         for rl in reversed(self.layers):  # first in the list = drawn on top
             v = rl.view
             if not v.visible:

@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
             self.restoreState(self.settings.value("window/state"))
         else:
             self.resize(1400, 900)
+        self.setAcceptDrops(True)
         self.autosave = QTimer(self)
         self.autosave.timeout.connect(self._autosave)
         self.autosave.start(60_000)
@@ -87,8 +88,12 @@ class MainWindow(QMainWindow):
         self.a_save = self._act("保存会话…", self.save_session_dialog, "Ctrl+S", QStyle.SP_DialogSaveButton)
         self.a_load = self._act("打开会话…", self.open_session_dialog, "Ctrl+Shift+O")
         self.a_export = self._act("导出报告…", self.export_dialog, "Ctrl+E")
+        self.a_print = self._act("打印筛查图…", self.print_dialog, "Ctrl+P", QStyle.SP_FileDialogDetailedView)
+        self.a_basemap = self._act("添加底图（GeoTIFF）…", self.basemap_dialog)
+        self.a_sheet = self._act("建设项目信息表…", self.sheet_dialog, "Ctrl+K")
         self.recent_menu = f.addMenu(self.tr("最近的图层集"))
-        for a in (self.a_open, self.a_import, self.a_save, self.a_load, self.a_export):
+        for a in (self.a_open, self.a_import, self.a_basemap, self.a_sheet, self.a_save, self.a_load, self.a_export,
+                  self.a_print):
             f.addAction(a)
         f.addSeparator()
         f.addAction(self._act("退出", self.close, "Ctrl+Q"))
@@ -202,6 +207,88 @@ class MainWindow(QMainWindow):
         self._draw_count += 1
         p = Project(id=f"绘制-{self._draw_count}", geometry=geom, name=f"手绘项目范围 {self._draw_count}", source="绘制")
         self.undo.push(commands.SetProjects(self.session, self.session.projects + [p], self.tr("添加项目范围")))
+
+    def add_files(self, paths, choose_role=None) -> list[str]:
+        """Add dropped files as layers: the role is guessed from names and fields and confirmed by
+        ``choose_role(path, ranked_roles) -> role or None`` (a dialog by default).  Footprints go to projects."""
+        from ..catalog import default_catalog
+        from ..io import read_layer
+        from ..io.pipeline import read_raw
+        cat = default_catalog()
+        added = []
+        for path in paths:
+            try:
+                cols = list(read_raw(path).gdf.columns)
+            except InputError as exc:
+                self._error("无法导入", exc)
+                continue
+            ranked = [r for r, _s in cat.guess_role(cols, Path(path).name)] or ["other"]
+            ranked += [r for r in cat.roles if r not in ranked]
+            role = (choose_role or self._ask_role)(path, ranked)
+            if not role:
+                continue
+            if role == "projects":
+                self.import_footprint(path)
+            else:
+                try:
+                    self.session.add_layer(read_layer(path, role, name=Path(path).stem if role == "other" else None))
+                except InputError as exc:
+                    self._error("无法导入", exc)
+                    continue
+            added.append(role)
+        return added
+
+    def _ask_role(self, path, ranked):
+        from qtpy.QtWidgets import QInputDialog
+        from ..catalog import default_catalog
+        cat = default_catalog()
+        items = [f"{cat.roles[r].title}（{r}）" for r in ranked]
+        item, ok = QInputDialog.getItem(self, self.tr("图层类型"), f"{Path(path).name}", items, 0, False)
+        return ranked[items.index(item)] if ok else None
+
+    def dragEnterEvent(self, e):
+        if e.mimeData().hasUrls():
+            e.acceptProposedAction()
+
+    def dropEvent(self, e):
+        self.add_files([u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()])
+
+    def basemap_dialog(self):
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("添加底图（GeoTIFF）…"), "", "GeoTIFF (*.tif *.tiff)")
+        if path:
+            try:
+                self.canvas.set_basemap(path)
+            except InputError as exc:
+                self._error("无法打开", exc)
+
+    def sheet_dialog(self, project_index: int = 0):
+        from .dialogs import SheetDialog
+        if not self.session.projects:
+            return None
+        p = self.session.projects[project_index]
+        dlg = SheetDialog(p, self)
+        if dlg.exec_() and dlg.result_sheet is not None:
+            self.apply_sheet(project_index, dlg.result_sheet)
+        return dlg
+
+    def apply_sheet(self, project_index: int, sheet: dict) -> None:
+        """Attach a project sheet to a project (one undoable command; re-screens)."""
+        import copy
+        projects = copy.copy(self.session.projects)
+        old = projects[project_index]
+        projects[project_index] = Project(id=old.id, geometry=old.geometry, name=old.name,
+                                          industry_code=sheet.get("industry_code") or old.industry_code,
+                                          construction_type=sheet.get("construction_type") or old.construction_type,
+                                          attributes=old.attributes, sheet=sheet, source=old.source)
+        self.undo.push(commands.SetProjects(self.session, projects, self.tr("建设项目信息表") + f" {old.id}"))
+
+    def print_dialog(self):
+        from .dialogs import PrintDialog
+        if not self.session.result:
+            return None
+        dlg = PrintDialog(self.session, 0, self)
+        dlg.open()
+        return dlg
 
     # ---- screening --------------------------------------------------------------------------------
     def _projects_changed(self):

@@ -1,0 +1,193 @@
+"""Dialogs: project-sheet form (from the ProjectSheet schema), print layout with preview."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from qtpy.QtCore import Qt
+from qtpy.QtGui import QPixmap
+from qtpy.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+                            QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget,
+                            QTableWidgetItem, QVBoxLayout, QWidget)
+
+from ..carbon.reference import benchmarks
+from ..carbon.sheet import Emissions, Energy, validate_sheet
+from ..engine.sectors import two_high_table
+from ..errors import InputError
+
+ENERGY_LABELS = {"raw_coal_t": "原煤 t", "bituminous_coal_t": "烟煤 t", "anthracite_t": "无烟煤 t", "lignite_t": "褐煤 t",
+                 "washed_coal_t": "洗精煤 t", "coke_t": "焦炭 t", "crude_oil_t": "原油 t", "fuel_oil_t": "燃料油 t",
+                 "gasoline_t": "汽油 t", "diesel_t": "柴油 t", "kerosene_t": "煤油 t", "lng_t": "液化天然气 t",
+                 "lpg_t": "液化石油气 t", "refinery_gas_t": "炼厂干气 t", "natural_gas_10k_nm3": "天然气 万Nm³",
+                 "electricity_mwh": "外购电力 MWh", "heat_gj": "外购热力 GJ"}
+EMISSION_LABELS = {"so2": "二氧化硫 t/a", "nox": "氮氧化物 t/a", "pm": "颗粒物 t/a", "vocs": "挥发性有机物 t/a"}
+
+
+def _spin() -> QDoubleSpinBox:
+    s = QDoubleSpinBox()
+    s.setRange(0, 1e12)
+    s.setDecimals(3)
+    s.setSpecialValueText("—")   # 0 shown as "not given"
+    return s
+
+
+class SheetDialog(QDialog):
+    """建设项目信息表 form over the ProjectSheet model; ``sheet()`` returns a validated dict."""
+
+    def __init__(self, project, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("建设项目信息表") + f" — {project.id}")
+        self.project = project
+        sheet = dict(project.sheet or {})
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.industry = QComboBox()
+        self.industry.setEditable(True)
+        self.industry.addItem("", "")
+        for code, row in sorted(two_high_table().items()):
+            self.industry.addItem(f"{code} {row['class_name']}（{row['two_high_sector']}）", code)
+        current = sheet.get("industry_code") or project.industry_code or ""
+        idx = self.industry.findData(current)
+        self.industry.setCurrentIndex(idx) if idx >= 0 else self.industry.setEditText(current)
+        self.ctype = QComboBox()
+        self.ctype.addItems(["", "新建", "改建", "扩建", "改扩建"])
+        self.ctype.setCurrentText(sheet.get("construction_type") or project.construction_type or "")
+        self.kiln = QComboBox()
+        self.kiln.addItems(["", "coal", "gas", "electricity", "biomass", "oil", "none"])
+        self.kiln.setCurrentText(sheet.get("kiln_fuel") or "")
+        self.captive = QCheckBox(self.tr("含燃煤自备电厂"))
+        self.captive.setChecked(bool(sheet.get("captive_coal_power")))
+        form.addRow(self.tr("国民经济行业代码"), self.industry)
+        form.addRow(self.tr("建设性质"), self.ctype)
+        form.addRow(self.tr("工业炉窑燃料"), self.kiln)
+        form.addRow("", self.captive)
+        lay.addLayout(form)
+        self.energy, self.emissions = {}, {}
+        for title, labels, store, key in (("年能源消费量", ENERGY_LABELS, self.energy, "energy"),
+                                          ("新增污染物排放量", EMISSION_LABELS, self.emissions, "emissions_t")):
+            box = QGroupBox(self.tr(title))
+            grid = QFormLayout(box)
+            for k, label in labels.items():
+                s = _spin()
+                s.setValue(float((sheet.get(key) or {}).get(k) or 0))
+                store[k] = s
+                grid.addRow(label, s)
+            lay.addWidget(box)
+        self.products = QTableWidget(0, 3)
+        self.products.setHorizontalHeaderLabels([self.tr("产品（能效标杆）"), self.tr("年产能"), self.tr("单位产品能耗")])
+        for p in sheet.get("products") or []:
+            self._add_product(p)
+        add = QPushButton(self.tr("添加产品"))
+        add.clicked.connect(lambda: self._add_product({}))
+        lay.addWidget(self.products)
+        lay.addWidget(add)
+        bb = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        bb.accepted.connect(self._accept)
+        bb.rejected.connect(self.reject)
+        lay.addWidget(bb)
+        self.result_sheet = None
+
+    def _add_product(self, p: dict) -> None:
+        r = self.products.rowCount()
+        self.products.insertRow(r)
+        combo = QComboBox()
+        for bid, row in benchmarks("2021").items():
+            combo.addItem(f"{row['product']} {row['route']}（{row['unit']}）", bid)
+        if p.get("benchmark"):
+            combo.setCurrentIndex(max(0, combo.findData(p["benchmark"])))
+        self.products.setCellWidget(r, 0, combo)
+        self.products.setItem(r, 1, QTableWidgetItem(str(p.get("capacity", ""))))
+        self.products.setItem(r, 2, QTableWidgetItem(str(p.get("unit_energy", ""))))
+
+    def sheet(self) -> dict:
+        """The form's content as a project-sheet dict (0 / empty = not given)."""
+        code = self.industry.currentData() if self.industry.currentIndex() > 0 and \
+            self.industry.currentText() == self.industry.itemText(self.industry.currentIndex()) else \
+            self.industry.currentText().split(" ")[0].strip()
+        d = {**(self.project.sheet or {}), "id": self.project.id, "name": self.project.name,
+             "industry_code": code or None, "construction_type": self.ctype.currentText() or None,
+             "kiln_fuel": self.kiln.currentText() or None, "captive_coal_power": self.captive.isChecked(),
+             "energy": {k: s.value() for k, s in self.energy.items() if s.value() > 0} or None,
+             "emissions_t": {k: s.value() for k, s in self.emissions.items() if s.value() > 0} or None}
+        prods = []
+        for r in range(self.products.rowCount()):
+            def num(col):
+                item = self.products.item(r, col)
+                text = item.text().strip() if item else ""
+                return float(text) if text else None
+            prods.append({"benchmark": self.products.cellWidget(r, 0).currentData(), "capacity": num(1),
+                          "unit_energy": num(2)})
+        d["products"] = prods
+        d.pop("footprint", None)
+        return {k: v for k, v in d.items() if v is not None}
+
+    def _accept(self) -> None:
+        try:
+            data = self.sheet()
+            validate_sheet(data, f"{self.project.id}")
+        except (InputError, ValueError) as exc:
+            QMessageBox.warning(self, self.tr("信息表有误"), str(exc))
+            return
+        self.result_sheet = data
+        self.accept()
+
+
+class PrintDialog(QDialog):
+    """Print layout (shared with the CLI's --map): paper, orientation, scale, live preview, export PDF/PNG."""
+
+    def __init__(self, session, project_index: int = 0, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("打印筛查图"))
+        self.session, self.pi = session, project_index
+        lay = QHBoxLayout(self)
+        side = QWidget()
+        form = QFormLayout(side)
+        self.paper = QComboBox()
+        self.paper.addItems(["A4", "A3"])
+        self.orient = QComboBox()
+        self.orient.addItems([self.tr("纵向"), self.tr("横向")])
+        self.scale = QComboBox()
+        self.scale.addItem(self.tr("适合项目范围"), None)
+        for s in (2000, 5000, 10000, 25000, 50000, 100000, 250000, 500000):
+            self.scale.addItem(f"1:{s:,}", s)
+        for w in (self.paper, self.orient, self.scale):
+            w.currentIndexChanged.connect(self.refresh)
+            form.addRow(w)
+        export = QPushButton(self.tr("导出 PDF/PNG…"))
+        export.clicked.connect(self.export)
+        form.addRow(export)
+        self.preview = QLabel()
+        self.preview.setMinimumSize(420, 560)
+        self.preview.setAlignment(Qt.AlignCenter)
+        lay.addWidget(side)
+        lay.addWidget(self.preview, 1)
+        self.info = None
+        self.refresh()
+
+    def _args(self):
+        return dict(paper=self.paper.currentText(), landscape=self.orient.currentIndex() == 1,
+                    scale=self.scale.currentData())
+
+    def _result(self):
+        doc = self.session.result
+        r = doc["results"][self.pi]
+        return {**r, "rule_packs": doc.get("rule_packs", [])}, self.session.projects[self.pi].geometry
+
+    def refresh(self) -> None:
+        from ..reports import render_map
+        if not self.session.result:
+            return
+        r, geom = self._result()
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "preview.png"
+            self.info = render_map(r, self.session.layerset, geom, out, dpi=60, **self._args())
+            pm = QPixmap(str(out))
+        self.preview.setPixmap(pm.scaled(self.preview.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
+
+    def export(self, path: str | None = None) -> None:
+        from ..reports import render_map
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, self.tr("导出 PDF/PNG…"), "", "PDF (*.pdf);;PNG (*.png)")
+        if path:
+            r, geom = self._result()
+            render_map(r, self.session.layerset, geom, path, **self._args())
