@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         import os
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = build_app(lang=args.lang)
+    from qtpy.QtCore import Qt
     from qtpy.QtWidgets import QMessageBox
     from .main_window import MainWindow
     win = MainWindow()
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     win.show()
     if args.screenshot:
         win.resize(1500, 950)
+        app.processEvents()
+        win.resizeDocks([win.d_layers, win.d_results], [260, 460], Qt.Horizontal)
         app.processEvents()
         win.run_screening(wait=True)
         app.processEvents()

@@ -37,8 +37,8 @@ class MainWindow(QMainWindow):
         self.layer_panel = LayerPanel(self.session, self.undo)
         self.results = ResultsDock(self.session)
         self.identify = IdentifyPanel()
-        d_layers = self._dock(self.layer_panel, self.tr("图层"), Qt.LeftDockWidgetArea, "layers")
-        d_results = self._dock(self.results, self.tr("筛查结果"), Qt.RightDockWidgetArea, "results")
+        self.d_layers = d_layers = self._dock(self.layer_panel, self.tr("图层"), Qt.LeftDockWidgetArea, "layers")
+        self.d_results = d_results = self._dock(self.results, self.tr("筛查结果"), Qt.RightDockWidgetArea, "results")
         self._dock(self.identify, self.tr("要素属性"), Qt.RightDockWidgetArea, "identify")
         self.resizeDocks([d_layers, d_results], [260, 460], Qt.Horizontal)
         self.tables: dict[str, AttributeTable] = {}

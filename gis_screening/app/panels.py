@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from qtpy.QtGui import QBrush, QColor
-from qtpy.QtWidgets import (QAbstractItemView, QHeaderView, QInputDialog, QLabel, QLineEdit, QMenu, QStyle,
+from qtpy.QtWidgets import (QAbstractItemView, QHeaderView, QInputDialog, QLabel, QLineEdit, QMenu, QSizePolicy, QStyle,
                             QTableView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..catalog import default_catalog
@@ -112,6 +112,8 @@ class ResultsDock(QWidget):
         self.tree.setWordWrap(True)
         self.tree.itemClicked.connect(self._clicked)
         self.project_box = QLabel()
+        self.project_box.setWordWrap(True)
+        self.project_box.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         lay.addWidget(self.banner)
         lay.addWidget(self.project_box)
         lay.addWidget(self.tree)
@@ -126,7 +128,10 @@ class ResultsDock(QWidget):
             return
         worst = max(doc["results"], key=lambda r: ["compliant", "conditional", "needs_review", "non_compliant"].index(r["verdict"]))
         self._banner(worst["verdict"], self.tr(worst["verdict_label"]) + (f"（{len(doc['results'])} 个项目）" if len(doc["results"]) > 1 else ""))
-        self.project_box.setText("；".join(f"{r['project']['id']}：{self.tr(r['verdict_label'])}" for r in doc["results"][:6]))
+        counts = {}
+        for r in doc["results"]:
+            counts[r["verdict_label"]] = counts.get(r["verdict_label"], 0) + 1
+        self.project_box.setText("；".join(f"{self.tr(k)} {v}" for k, v in counts.items()))
         for r in doc["results"]:
             proj = QTreeWidgetItem([f"{r['project']['id']} {r['project'].get('name') or ''} — {self.tr(r['verdict_label'])}", ""])
             proj.setForeground(0, QBrush(QColor(VERDICT_COLOURS[r["verdict"]])))
