@@ -194,3 +194,32 @@ def test_geotiff_basemap(win, tmp_path):
     win.canvas.set_basemap(str(path))
     img, (x0, y0, x1, y1) = win.canvas.basemap
     assert img.width() > 0 and x1 - x0 == pytest.approx(30_000, rel=0.05)  # 0.3° of longitude ≈ 30 km at 26°N
+
+
+def test_edit_split_undo_redo_save_through_the_ui(win, tmp_path):
+    import sqlite3
+    import geopandas as gpd
+    import shapely
+    from shapely.geometry import LineString, box
+    from gis_screening.app.editing import EditController
+    from gis_screening.io import read_layer
+    cells = [box(430_000 + i * 1000, 2_885_000, 431_000 + i * 1000, 2_886_000) for i in range(2)]
+    gpkg = tmp_path / "units.gpkg"
+    gpd.GeoDataFrame({"code": ["ZH35010220001", "ZH35010220002"], "name": ["甲", "乙"],
+                      "category": ["重点管控单元"] * 2}, geometry=cells, crs=4549).to_crs(4490).to_file(gpkg, layer="units")
+    lyr = read_layer(gpkg, "control_units", name="编辑中的单元")
+    lyr.source = str(gpkg)
+    win.session.add_layer(lyr)
+    ctl = EditController(win, lyr.name)
+    ctl.selected = [ctl.fid_at(0)]
+    cut = gpd.GeoSeries([LineString([(430_300, 2_884_990), (430_300, 2_886_010)])], crs=4549).to_crs(4490).iloc[0]
+    ctl.split_selected(cut)
+    assert win.session.views[-1].layer.feature_count == 3
+    win.undo.undo()
+    assert win.session.views[-1].layer.feature_count == 2
+    win.undo.redo()
+    assert ctl.topology_errors() == []
+    assert ctl.save("分割单元") == 2
+    with sqlite3.connect(gpkg) as conn:
+        assert [r[0] for r in conn.execute("SELECT action FROM gis_screening_audit ORDER BY id")] == ["update", "insert"]
+    assert len(read_layer(gpkg, "control_units").gdf) == 3

@@ -25,7 +25,18 @@ EN = {
     "English": "English", "恢复会话": "Recover session", "发现上次未正常退出时自动保存的会话，是否恢复？":
     "An autosaved session from a run that did not close normally was found. Recover it?",
     "依据": "Basis", "说明": "Message", "结论": "Verdict", "项目": "Project", "字段": "Field", "值": "Value",
-    "导入问题": "Import problems",
+    "导入问题": "Import problems", "编辑": "Edit", "开始编辑所选图层": "Start editing the selected layer",
+    "分割所选要素（绘制线）": "Split selected feature (draw a line)", "合并所选要素": "Merge selected features",
+    "删除所选要素": "Delete selected features", "拓扑检查": "Topology check", "保存编辑…": "Save edits…",
+    "打印筛查图…": "Print screening map…", "添加底图（GeoTIFF）…": "Add basemap (GeoTIFF)…",
+    "建设项目信息表…": "Project sheet…", "建设项目信息表": "Project sheet", "图层类型": "Layer role",
+    "无法编辑": "Cannot edit", "无法保存": "Cannot save", "无法分割": "Cannot split", "无法导出": "Cannot export",
+    "编辑中": "Editing", "已保存": "Saved", "修改原因（写入审计表）": "Reason (written to the audit table)",
+    "未发现重叠、缝隙、重复编码或无效几何": "No overlaps, gaps, duplicate codes or invalid geometries",
+    "打印筛查图": "Print screening map", "纵向": "Portrait", "横向": "Landscape", "适合项目范围": "Fit to footprint",
+    "导出 PDF/PNG…": "Export PDF/PNG…", "国民经济行业代码": "Industry code (GB/T 4754)", "建设性质": "Construction type",
+    "工业炉窑燃料": "Kiln fuel", "含燃煤自备电厂": "Includes a captive coal power plant", "年能源消费量": "Annual energy use",
+    "新增污染物排放量": "New emissions", "添加产品": "Add product", "信息表有误": "Sheet has errors",
 }
 
 

@@ -118,6 +118,14 @@ class MainWindow(QMainWindow):
             t.addAction(a)
             self.tool_actions[key] = a
         self.tool_actions["pan"].setChecked(True)
+        ed = mb.addMenu(self.tr("编辑"))
+        self.editor = None
+        ed.addAction(self._act("开始编辑所选图层", self.start_editing))
+        ed.addAction(self._act("分割所选要素（绘制线）", lambda: self.set_tool("draw_line")))
+        ed.addAction(self._act("合并所选要素", lambda: self.editor and self.editor.merge_selected()))
+        ed.addAction(self._act("删除所选要素", lambda: self.editor and self.editor.delete_selected(), "Del"))
+        ed.addAction(self._act("拓扑检查", self.show_topology))
+        ed.addAction(self._act("保存编辑…", self.save_edits))
         s = mb.addMenu(self.tr("筛查"))
         self.a_screen = self._act("运行筛查", self.run_screening, "F5", QStyle.SP_MediaPlay)
         s.addAction(self.a_screen)
@@ -203,7 +211,45 @@ class MainWindow(QMainWindow):
         if path:
             self.import_footprint(path)
 
+    def start_editing(self):
+        from .editing import EditController
+        item = self.layer_panel.currentItem()
+        if item is None:
+            return
+        try:
+            self.editor = EditController(self, item.data(0, Qt.UserRole))
+        except InputError as exc:
+            self._error("无法编辑", exc)
+            return
+        self.set_tool("identify")
+        self.lbl_msg.setText(f"{self.tr('编辑中')}：{item.data(0, Qt.UserRole)}")
+
+    def show_topology(self):
+        if self.editor:
+            errors = self.editor.topology_errors()
+            QMessageBox.information(self, self.tr("拓扑检查"), "\n".join(errors) or self.tr("未发现重叠、缝隙、重复编码或无效几何"))
+
+    def save_edits(self):
+        from qtpy.QtWidgets import QInputDialog
+        if not self.editor:
+            return
+        reason, ok = QInputDialog.getText(self, self.tr("保存编辑…"), self.tr("修改原因（写入审计表）"))
+        if not ok:
+            return
+        try:
+            n = self.editor.save(reason)
+        except InputError as exc:
+            self._error("无法保存", exc)
+            return
+        self.lbl_msg.setText(f"{self.tr('已保存')} {n}")
+
     def _drawn(self, geom) -> None:
+        if self.editor and self.editor.selected and geom.geom_type == "LineString":
+            try:
+                self.editor.split_selected(geom)
+            except InputError as exc:
+                self._error("无法分割", exc)
+            return
         self._draw_count += 1
         p = Project(id=f"绘制-{self._draw_count}", geometry=geom, name=f"手绘项目范围 {self._draw_count}", source="绘制")
         self.undo.push(commands.SetProjects(self.session, self.session.projects + [p], self.tr("添加项目范围")))
@@ -339,6 +385,8 @@ class MainWindow(QMainWindow):
     # ---- selection ----------------------------------------------------------------------------------
     def _identified(self, name, index):
         layer = self.session.views[self.session.index_of(name)].layer
+        if self.editor and self.editor.view.layer is layer:
+            self.editor.selected = [self.editor.fid_at(index)]
         self.identify.show_feature(layer, index)
         if name in self.tables:
             self.tables[name].select_feature(index)

@@ -1,0 +1,110 @@
+"""Edit mode in the app: each engine edit command (gis_screening.editing.commands) wrapped in a QUndoCommand,
+the layer redrawn after every change, topology checked before saving, saves with a reason and the user name."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from qtpy.QtCore import QObject, Signal
+from qtpy.QtWidgets import QUndoCommand
+
+from ..catalog import default_catalog
+from ..editing import commands as ec
+from ..editing.store import EditableLayer
+from ..errors import InputError
+from ..topology import check_topology
+
+
+class EngineCommand(QUndoCommand):
+    """A QUndoCommand around an engine command: redo → do(), undo → undo(); then the view refreshes."""
+
+    def __init__(self, controller, cmd: ec.Command):
+        super().__init__(cmd.text)
+        self.controller, self.cmd = controller, cmd
+
+    def redo(self):
+        self.cmd.do()
+        self.controller.refresh()
+
+    def undo(self):
+        self.cmd.undo()
+        self.controller.refresh()
+
+
+class EditController(QObject):
+    """Edits one GeoPackage-backed layer of the session."""
+
+    changed = Signal()
+
+    def __init__(self, window, layer_name: str):
+        super().__init__(window)
+        self.window, self.session = window, window.session
+        self.view = self.session.views[self.session.index_of(layer_name)]
+        src = Path(self.view.layer.source)
+        if not src.is_absolute() and self.session.layerset_path:
+            src = Path(self.session.layerset_path).parent / src
+        if src.suffix.lower() != ".gpkg":
+            raise InputError("only GeoPackage layers can be edited; convert the layer first "
+                             "(gis-screening convert IN OUT.gpkg)", file=src)
+        cat = default_catalog()
+        self.role = self.view.layer.role
+        self.editable = EditableLayer(src, code_field=next(
+            (c for c in self._columns(src) if cat.match_fields(self.role, [c]).get(c) == cat.role(self.role).id_field),
+            "code"))
+        self.selected: list[int] = []
+        self.refresh()
+
+    @staticmethod
+    def _columns(src):
+        import pyogrio
+        return list(pyogrio.read_info(src)["fields"])
+
+    def fids(self) -> list[int]:
+        return list(self.editable.features)
+
+    def refresh(self) -> None:
+        """Push the edited features into the displayed layer (canonical fields) and redraw."""
+        from ..normalize import normalise_fields
+        gdf = self.editable.to_gdf()
+        self._fid_order = list(gdf["fid"])
+        norm, _ = normalise_fields(gdf.drop(columns="fid"), self.role, default_catalog(), source=self.editable.path)
+        self.view.layer.gdf = norm
+        self.session.layers_changed.emit()
+        self.changed.emit()
+
+    def fid_at(self, index: int) -> int:
+        return self._fid_order[index]
+
+    def push(self, cmd: ec.Command) -> None:
+        self.window.undo.push(EngineCommand(self, cmd))
+
+    # ---- actions ----------------------------------------------------------------------------------
+    def split_selected(self, line) -> None:
+        self.push(ec.SplitFeature(self.editable, self.selected[0], line))
+
+    def merge_selected(self) -> None:
+        self.push(ec.MergeFeatures(self.editable, self.selected))
+
+    def delete_selected(self) -> None:
+        for fid in list(self.selected):
+            self.push(ec.DeleteFeature(self.editable, fid))
+        self.selected = []
+
+    def set_attributes(self, fid: int, changes: dict) -> None:
+        self.push(ec.SetAttributes(self.editable, fid, changes))
+
+    def topology_errors(self) -> list[str]:
+        gdf = self.editable.to_gdf()
+        rep = check_topology(gdf, [str(c) for c in gdf[self.editable.code_field]])
+        out = [f"重叠 {' / '.join(d.features)}：{d.area_m2:,.2f} m²（{d.lonlat[0]}, {d.lonlat[1]}）" for d in rep.overlaps]
+        out += [f"缝隙 {d.area_m2:,.2f} m²（{d.lonlat[0]}, {d.lonlat[1]}）" for d in rep.gaps]
+        codes = list(gdf[self.editable.code_field])
+        out += [f"编码重复 {c}" for c in sorted({c for c in codes if codes.count(c) > 1})]
+        out += [f"无效几何 {c}" for c in rep.invalid]
+        return out
+
+    def save(self, reason: str, force: bool = False) -> int:
+        """Save (refuses when topology errors exist unless ``force``); returns features written."""
+        errors = self.topology_errors()
+        if errors and not force:
+            raise InputError("topology errors: " + "; ".join(errors[:5]), file=self.editable.path)
+        return self.editable.save(reason=reason)
