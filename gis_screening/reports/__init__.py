@@ -23,15 +23,13 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
     import matplotlib
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(tmp) as pdf:
+    from ..atomic import atomic_path
+    with matplotlib.rc_context({"pdf.fonttype": 42}), atomic_path(out) as tmp, PdfPages(tmp) as pdf:
         for r in doc["results"]:
             fig, _ = build_figure(_with_packs(doc, r), layerset, footprints[r["project"]["id"]], paper=paper,
                                   landscape=landscape, scale=scale)
             pdf.savefig(fig)
             plt.close(fig)
-    tmp.replace(out)
     return out
 
 

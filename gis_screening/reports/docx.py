@@ -8,6 +8,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from ..atomic import atomic_path
 from .content import Block
 from .maplayout import VERDICT_COLOURS
 
@@ -58,9 +59,6 @@ def write_docx(blocks: list[Block], path: str | Path) -> Path:
             doc.add_picture(b.text, width=Cm(17))
         elif b.kind == "pagebreak":
             doc.add_page_break()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    doc.save(tmp)
-    tmp.replace(path)
-    return path
+    with atomic_path(path) as tmp:
+        doc.save(tmp)
+    return Path(path)

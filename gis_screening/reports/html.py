@@ -13,6 +13,7 @@ import folium
 import geopandas as gpd
 import shapely
 
+from ..atomic import atomic_path
 from ..catalog import default_catalog
 from ..resources import data_dir
 
@@ -100,9 +101,6 @@ def write_html(doc: dict, layerset, footprints: dict, path: str | Path) -> Path:
               "<style>html,body{width:100%;height:100%;margin:0;padding:0}.folium-map{position:absolute;top:0;"
               "bottom:0;right:0;left:0} table th{text-align:left;padding-right:6px;vertical-align:top}</style>")
     text = text.replace("<head>", "<head>\n<meta charset=\"utf-8\">\n" + inline, 1)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)

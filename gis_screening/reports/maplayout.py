@@ -22,6 +22,7 @@ from matplotlib.patches import Patch, Polygon as MplPolygon, Rectangle  # noqa: 
 from pyproj import Transformer  # noqa: E402
 
 from .. import __version__  # noqa: E402
+from ..atomic import atomic_path  # noqa: E402
 from ..catalog import default_catalog  # noqa: E402
 from ..crs import metric_epsg_for_lon  # noqa: E402
 from .fonts import find_cjk_font  # noqa: E402
@@ -94,10 +95,8 @@ def render_map(result: dict, layerset, footprint, out_path: str | Path, *, paper
                landscape: bool = False, scale: int | None = None, dpi: int = 200, fig=None) -> MapInfo:
     """Draw one project's screening map to ``out_path`` (.pdf vector, .png raster); returns what was drawn."""
     fig, info = build_figure(result, layerset, footprint, paper=paper, landscape=landscape, scale=scale)
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with matplotlib.rc_context({"pdf.fonttype": 42}):
-        fig.savefig(out_path, dpi=dpi)
+    with matplotlib.rc_context({"pdf.fonttype": 42}), atomic_path(out_path) as tmp:
+        fig.savefig(tmp, dpi=dpi)
     plt.close(fig)
     return info
 

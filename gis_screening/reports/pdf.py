@@ -12,6 +12,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from ..atomic import atomic_path
 from .content import Block
 from .fonts import find_cjk_font
 from .maplayout import VERDICT_COLOURS
@@ -81,11 +82,8 @@ def write_pdf(blocks: list[Block], path: str | Path, title: str = "筛查报告"
             story.append(img)
         elif b.kind == "pagebreak":
             story.append(PageBreak())
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
-                      bottomMargin=16 * mm, title=title, author="gis-screening").build(story, onFirstPage=_page,
-                                                                                        onLaterPages=_page)
-    tmp.replace(path)
-    return path
+    with atomic_path(path) as tmp:
+        SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
+                          bottomMargin=16 * mm, title=title, author="gis-screening").build(
+            story, onFirstPage=_page, onLaterPages=_page)
+    return Path(path)

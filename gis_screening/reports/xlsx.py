@@ -7,6 +7,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from ..atomic import atomic_path
 from ..engine.model import LEVEL_LABELS
 
 FILLS = {"不符合": "FFCDD2", "需人工核实": "FFE0B2", "有条件符合": "FFF9C4", "符合": "C8E6C9"}
@@ -57,9 +58,6 @@ def write_xlsx(doc: dict, path: str | Path) -> Path:
                           m.get("distance_m"), f["message"], "；".join(f["basis"]), m.get("pack")])
     _sheet(wf, ["项目编号", "规则", "规则名称", "结论", "维度", "图层", "要素编码", "重叠面积 m²", "距离 m", "说明", "依据", "规则包"],
            frows, [12, 30, 24, 10, 12, 14, 16, 12, 10, 60, 40, 14])
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    wb.save(tmp)
-    tmp.replace(path)
-    return path
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+    return Path(path)
