@@ -81,14 +81,17 @@ def convert(
     crs: Optional[str] = typer.Option(None, help="source CRS override, e.g. EPSG:4528"),
     zone: Optional[int] = typer.Option(None, help="3° GK zone for eastings without zone prefix"),
     source_offset: Optional[str] = typer.Option(None, "--source-offset", help="gcj02 or bd09"),
-    role: Optional[str] = typer.Option(None, help="catalog role: map fields to canonical names"),
+    role: Optional[str] = typer.Option("auto", help="catalog role whose canonical field names to write; "
+                                       "'auto' guesses it from names and fields, 'none' keeps the source fields"),
     towgs84: Optional[str] = typer.Option(None, help="Xian80/Beijing54 parameters dx,dy,dz[,rx,ry,rz,s]"),
 ) -> None:
     """Convert INPUT to OUTPUT in EPSG:4490 (TXT: GK zone of the data, with zone prefix)."""
     from ..io import read_layer
     from ..io.writers import write_layer
     try:
-        lyr = read_layer(input, role, layer=layer, encoding=encoding, crs=crs, zone=zone,
+        if role == "auto":
+            role = _guess_role(input, layer, encoding)
+        lyr = read_layer(input, None if role == "none" else role, layer=layer, encoding=encoding, crs=crs, zone=zone,
                          offset=source_offset, towgs84=towgs84)
         written = write_layer(lyr, output)
     except InputError as exc:
@@ -96,6 +99,22 @@ def convert(
     for p in lyr.problems:
         err_console.print(f"{input.name}: {p}", markup=False, highlight=False)
     console.print(f"wrote {lyr.feature_count} features to {output} ({written})", markup=False)
+
+
+def _guess_role(path: Path, layer: str | None, encoding: str | None) -> str:
+    """The catalog role whose required fields the file has (best guess), or 'none'; said on stderr."""
+    from ..catalog import default_catalog
+    from ..io.pipeline import read_raw
+    cat = default_catalog()
+    cols = list(read_raw(path, layer=layer, encoding=encoding).gdf.columns)
+    for r, _score in cat.guess_role(cols, path.name):
+        required = [f for f, spec in cat.roles[r].fields.items() if spec.required]
+        mapped = set(cat.match_fields(r, cols).values())
+        if all(f in mapped for f in required) or r == "projects":
+            err_console.print(f"{path.name}: fields mapped as role {r} ({cat.roles[r].title}); "
+                              "use --role to choose another or --role none", markup=False, highlight=False)
+            return r
+    return "none"
 
 
 def _register_optional_commands() -> None:
