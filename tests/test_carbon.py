@@ -102,3 +102,19 @@ def test_sample_sheets_xlsx_and_yaml_agree():
     y = load_projects(ROOT / "sample_data" / "sheets" / "P2026-001.yaml")[0]
     assert validate_sheet(x["P2026-001"].sheet, "x") .model_dump() == validate_sheet(y.sheet, "y").model_dump()
     assert shapely.equals_exact(x["P2026-001"].geometry, y.geometry, tolerance=1e-9)
+
+
+def test_sheet_from_footprint_attributes(tmp_path, sample):
+    import geopandas as gpd
+    src = gpd.read_file(ROOT / "sample_data" / "projects" / "projects.gpkg").iloc[[0]].copy()
+    src["energy.bituminous_coal_t"] = 1000.0
+    src["captive_coal_power"] = 1
+    src["kiln_fuel"] = "gas"
+    path = tmp_path / "with_sheet.gpkg"
+    src.to_file(path)
+    p = load_projects(path)[0]
+    assert p.sheet["energy"] == {"bituminous_coal_t": 1000.0} and p.sheet["industry_code"] == "3011"
+    ls, rules = sample
+    res = screen([p], ls, rules).results[0]
+    assert res.carbon["co2_t"] == pytest.approx(1741.8, abs=0.1)
+    assert any(f.rule_id == "carbon.captive_coal_power" for f in res.findings)

@@ -59,11 +59,27 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
         geom = geoms[0] if len(rows) == 1 else shapely.union_all(geoms)
         first = gdf.iloc[rows[0]]
         attrs = {k: _clean(first[k]) for k in gdf.columns if k != gdf.geometry.name}
-        out.append(Project(id=str(pid), geometry=geom, name=_clean(attrs.pop("name", None)),
-                           industry_code=_clean(attrs.pop("industry_code", None)),
-                           construction_type=_clean(attrs.pop("construction_type", None)),
-                           attributes=attrs, source=layer.source, problems=layer.problem_strings()))
+        proj = Project(id=str(pid), geometry=geom, name=_clean(attrs.pop("name", None)),
+                       industry_code=_clean(attrs.pop("industry_code", None)),
+                       construction_type=_clean(attrs.pop("construction_type", None)),
+                       attributes=attrs, source=layer.source, problems=layer.problem_strings())
+        proj.sheet = sheet_from_attributes(proj)
+        out.append(proj)
     return out
+
+
+SHEET_KEYS = ("products", "energy", "emissions_t", "captive_coal_power", "kiln_fuel")
+
+
+def sheet_from_attributes(project: Project) -> dict | None:
+    """A project sheet carried as footprint attributes (``energy.raw_coal_t``, ``kiln_fuel`` … columns), or None."""
+    attrs = {k: v for k, v in project.attributes.items() if v is not None}
+    if not any(str(k).split(".")[0] in SHEET_KEYS for k in attrs):
+        return None
+    sheet = _unflatten({k: v for k, v in attrs.items() if str(k).split(".")[0] in SHEET_KEYS})
+    sheet.update(id=project.id, name=project.name, industry_code=project.industry_code,
+                 construction_type=project.construction_type)
+    return {k: v for k, v in sheet.items() if v is not None}
 
 
 def _resolve_footprint(ref, base: Path, where: str) -> list[Project]:
