@@ -30,6 +30,7 @@ class LayerView:
     layer: Layer
     visible: bool = True
     opacity: float = 1.0
+    style: dict | None = None     # user override: {"fill": "#rrggbbaa", "outline": "#rrggbb"}
 
 
 class Session:
@@ -80,6 +81,11 @@ class Session:
             self.dirty = True
             self.layer_changed.emit(index)
 
+    def set_style(self, index: int, style: dict | None) -> None:
+        self.views[index].style = dict(style) if style else None
+        self.dirty = True
+        self.layer_changed.emit(index)
+
     def move_layer(self, src: int, dst: int) -> None:
         view = self.views.pop(src)
         self.views.insert(dst, view)
@@ -105,7 +111,8 @@ class Session:
     # ---- persistence --------------------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {"version": SESSION_VERSION, "layerset": self.layerset_path,
-                "views": [{"name": v.layer.name, "visible": v.visible, "opacity": v.opacity} for v in self.views],
+                "views": [{"name": v.layer.name, "visible": v.visible, "opacity": v.opacity, "style": v.style}
+                          for v in self.views],
                 "projects": [{"id": p.id, "name": p.name, "industry_code": p.industry_code,
                               "construction_type": p.construction_type, "wkt": shapely.to_wkt(p.geometry, rounding_precision=9),
                               "sheet": p.sheet, "attributes": {k: v for k, v in p.attributes.items()
@@ -145,6 +152,7 @@ class Session:
         for v in self.views:
             if v.layer.name in state:
                 v.visible, v.opacity = state[v.layer.name]["visible"], state[v.layer.name]["opacity"]
+                v.style = state[v.layer.name].get("style")
         self.layers_changed.emit()
         self.set_projects([Project(id=p["id"], geometry=shapely.from_wkt(p["wkt"]), name=p.get("name"),
                                    industry_code=p.get("industry_code"), construction_type=p.get("construction_type"),

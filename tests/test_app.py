@@ -223,3 +223,20 @@ def test_edit_split_undo_redo_save_through_the_ui(win, tmp_path):
     with sqlite3.connect(gpkg) as conn:
         assert [r[0] for r in conn.execute("SELECT action FROM gis_screening_audit ORDER BY id")] == ["update", "insert"]
     assert len(read_layer(gpkg, "control_units").gdf) == 3
+
+
+def test_style_override_undo_and_zone_prompt(win, tmp_path):
+    from gis_screening.app import commands
+    i = win.session.index_of("生态保护红线")
+    win.undo.push(commands.SetStyle(win.session, i, {"fill": "#00ff0080", "outline": "#0000ff"}))
+    rl = win.canvas.render_layer("生态保护红线")
+    assert rl.styles[0].fill == "#00ff0080" and rl.styles[0].hatch == "diagonal"  # catalog hatch kept
+    win.undo.undo()
+    assert rl.styles[0].fill != "#00ff0080"
+    src = (SAMPLE / "projects" / "txt" / "P2026-002.txt").read_text(encoding="gbk")
+    path = tmp_path / "noprefix.txt"
+    path.write_text(src.replace("带号=40", "带号=").replace(",404", ",4"), encoding="utf-8")
+    asked = []
+    assert win.import_footprint(str(path), ask=lambda msg: asked.append(msg) or 40)
+    assert asked and "zone" in asked[0]
+    assert win.session.projects[0].geometry.centroid.x == pytest.approx(119.0, abs=0.3)

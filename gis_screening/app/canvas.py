@@ -69,12 +69,24 @@ class RenderLayer:
         self.dims = shapely.get_dimensions(self.geoms)
         self.max_dim = int(self.dims.max()) if len(self.dims) else 2
         self._paths: dict[int, dict[int, QPainterPath]] = {}
-        rs = default_catalog().style(layer.role) if layer.role in default_catalog().roles else None
-        if rs and rs.by and rs.by in layer.gdf.columns:
+        self.restyle()
+        self.labels = list(layer.gdf["code"]) if layer.role == "control_units" and "code" in layer.gdf else None
+
+    def restyle(self) -> None:
+        """Styles per feature: the user's override, else the catalog's (by category value)."""
+        layer = self.view.layer
+        cat = default_catalog()
+        rs = cat.style(layer.role) if layer.role in cat.roles else None
+        if self.view.style:
+            base = rs.default if rs else None
+            from ..catalog import Style
+            st = Style(**{**(base.model_dump() if base else {}), **self.view.style})
+            self.styles = [st] * len(self.geoms)
+        elif rs and rs.by and rs.by in layer.gdf.columns:
             self.styles = [rs.for_value(v) for v in layer.gdf[rs.by]]
         else:
             self.styles = [(rs.default if rs else None)] * len(self.geoms)
-        self.labels = list(layer.gdf["code"]) if layer.role == "control_units" and "code" in layer.gdf else None
+        self._paths = {k: v for k, v in self._paths.items() if not (isinstance(k, tuple) and k[0] == "merged")}
 
     def merged(self, band: int) -> list[tuple[object, QPainterPath]]:
         """All features at least a pixel wide at ``band``, merged into one path per style (for far zooms)."""
@@ -131,7 +143,7 @@ class MapCanvas(QWidget):
         self._points: list[tuple[float, float]] = []
         self._box = None
         session.layers_changed.connect(self.rebuild)
-        session.layer_changed.connect(lambda _i: self.update())
+        session.layer_changed.connect(self._layer_changed)
         session.projects_changed.connect(self._projects_changed)
         self._project_geoms: list = []
         self.basemap = None                     # (QImage, (x0, y0, x1, y1) in canvas metres)
@@ -148,6 +160,13 @@ class MapCanvas(QWidget):
         self._to_m = Transformer.from_crs(4490, self.epsg, always_xy=True)
         self._projects_changed()
         self.zoom_to_all()
+
+    def _layer_changed(self, index: int) -> None:
+        view = self.session.views[index]
+        for rl in self.layers:
+            if rl.view is view:
+                rl.restyle()
+        self.update()
 
     def _projects_changed(self) -> None:
         if not self.session.projects:

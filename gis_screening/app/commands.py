@@ -58,3 +58,16 @@ class SetProjects(QUndoCommand):
 
     def undo(self):
         self.session.set_projects(self.old)
+
+
+class SetStyle(QUndoCommand):
+    def __init__(self, session, index: int, style: dict | None):
+        super().__init__(f"{_tr('图层样式')} {session.views[index].layer.name}")
+        self.session, self.name = session, session.views[index].layer.name
+        self.new, self.old = style, session.views[index].style
+
+    def redo(self):
+        self.session.set_style(self.session.index_of(self.name), self.new)
+
+    def undo(self):
+        self.session.set_style(self.session.index_of(self.name), self.old)

@@ -25,7 +25,11 @@ EN = {
     "English": "English", "恢复会话": "Recover session", "发现上次未正常退出时自动保存的会话，是否恢复？":
     "An autosaved session from a run that did not close normally was found. Recover it?",
     "依据": "Basis", "说明": "Message", "结论": "Verdict", "项目": "Project", "字段": "Field", "值": "Value",
-    "导入问题": "Import problems", "编辑": "Edit", "开始编辑所选图层": "Start editing the selected layer",
+    "导入问题": "Import problems", "样式…": "Style…", "恢复默认样式": "Default style", "填充颜色": "Fill colour",
+    "边线颜色": "Outline colour", "图层样式": "Layer style", "高斯投影带号": "Gauss-Krüger zone",
+    "坐标不含带号，请输入 3° 带带号（福建为 39 或 40）：": "Coordinates carry no zone prefix; enter the 3° zone (Fujian: 39 or 40):",
+    "导入项目范围（网络地图坐标）…": "Import footprint (web-map coordinates)…", "网络地图坐标": "Web-map coordinates",
+    "坐标来源": "Coordinate source", "编辑": "Edit", "开始编辑所选图层": "Start editing the selected layer",
     "分割所选要素（绘制线）": "Split selected feature (draw a line)", "合并所选要素": "Merge selected features",
     "删除所选要素": "Delete selected features", "拓扑检查": "Topology check", "保存编辑…": "Save edits…",
     "打印筛查图…": "Print screening map…", "添加底图（GeoTIFF）…": "Add basemap (GeoTIFF)…",

@@ -84,7 +84,8 @@ class MainWindow(QMainWindow):
         mb = self.menuBar()
         f = mb.addMenu(self.tr("文件"))
         self.a_open = self._act("打开图层集…", self.open_layerset_dialog, "Ctrl+O", QStyle.SP_DirOpenIcon)
-        self.a_import = self._act("导入项目范围…", self.import_footprint_dialog, "Ctrl+I", QStyle.SP_FileIcon)
+        self.a_import = self._act("导入项目范围…", lambda: self.import_footprint_dialog(), "Ctrl+I", QStyle.SP_FileIcon)
+        self.a_import_web = self._act("导入项目范围（网络地图坐标）…", self.import_webmap_dialog)
         self.a_save = self._act("保存会话…", self.save_session_dialog, "Ctrl+S", QStyle.SP_DialogSaveButton)
         self.a_load = self._act("打开会话…", self.open_session_dialog, "Ctrl+Shift+O")
         self.a_export = self._act("导出报告…", self.export_dialog, "Ctrl+E")
@@ -92,7 +93,7 @@ class MainWindow(QMainWindow):
         self.a_basemap = self._act("添加底图（GeoTIFF）…", self.basemap_dialog)
         self.a_sheet = self._act("建设项目信息表…", self.sheet_dialog, "Ctrl+K")
         self.recent_menu = f.addMenu(self.tr("最近的图层集"))
-        for a in (self.a_open, self.a_import, self.a_basemap, self.a_sheet, self.a_save, self.a_load, self.a_export,
+        for a in (self.a_open, self.a_import, self.a_import_web, self.a_basemap, self.a_sheet, self.a_save, self.a_load, self.a_export,
                   self.a_print):
             f.addAction(a)
         f.addSeparator()
@@ -193,10 +194,17 @@ class MainWindow(QMainWindow):
         if path:
             self.open_layerset(path)
 
-    def import_footprint(self, path: str) -> bool:
+    def import_footprint(self, path: str, zone: int | None = None, offset: str | None = None,
+                         ask=None) -> bool:
+        """Import a footprint file; asks for the GK zone when the coordinates cannot tell it
+        (``ask(message) -> zone or None``; a dialog by default)."""
         try:
-            projects = load_projects(path)
+            projects = load_projects(path, zone=zone, offset=offset)
         except InputError as exc:
+            if "zone cannot be inferred" in str(exc) and zone is None:
+                z = (ask or self._ask_zone)(str(exc))
+                if z:
+                    return self.import_footprint(path, zone=z, offset=offset, ask=ask)
             self._error("无法导入", exc)
             return False
         self.undo.push(commands.SetProjects(self.session, projects, f"{self.tr('添加项目范围')} {Path(path).name}"))
@@ -206,10 +214,23 @@ class MainWindow(QMainWindow):
         self.canvas.zoom_to_projects()
         return True
 
-    def import_footprint_dialog(self):
+    def _ask_zone(self, message: str):
+        from qtpy.QtWidgets import QInputDialog
+        z, ok = QInputDialog.getInt(self, self.tr("高斯投影带号"), self.tr("坐标不含带号，请输入 3° 带带号（福建为 39 或 40）："),
+                                    40, 25, 45)
+        return z if ok else None
+
+    def import_footprint_dialog(self, offset: str | None = None):
         path, _ = QFileDialog.getOpenFileName(self, self.tr("导入项目范围…"), "", FOOTPRINT_FILTER)
         if path:
-            self.import_footprint(path)
+            self.import_footprint(path, offset=offset)
+
+    def import_webmap_dialog(self):
+        from qtpy.QtWidgets import QInputDialog
+        items = ["GCJ-02（高德、腾讯）", "BD-09（百度）"]
+        item, ok = QInputDialog.getItem(self, self.tr("网络地图坐标"), self.tr("坐标来源"), items, 0, False)
+        if ok:
+            self.import_footprint_dialog(offset="gcj02" if item.startswith("GCJ") else "bd09")
 
     def start_editing(self):
         from .editing import EditController

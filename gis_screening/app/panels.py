@@ -84,7 +84,23 @@ class LayerPanel(QTreeWidget):
         m.addAction(self.tr("缩放到图层"), lambda: self.zoom_requested.emit(name))
         m.addAction(self.tr("打开属性表"), lambda: self.table_requested.emit(name))
         m.addAction(self.tr("透明度…"), lambda: self._opacity(name))
+        m.addAction(self.tr("样式…"), lambda: self._style(name))
+        m.addAction(self.tr("恢复默认样式"), lambda: self.undo.push(commands.SetStyle(
+            self.session, self.session.index_of(name), None)))
         m.exec_(self.viewport().mapToGlobal(pos))
+
+    def _style(self, name: str) -> None:
+        from qtpy.QtWidgets import QColorDialog
+        i = self.session.index_of(name)
+        fill = QColorDialog.getColor(QColor("#80ff9800"), self, self.tr("填充颜色"), QColorDialog.ShowAlphaChannel)
+        if not fill.isValid():
+            return
+        line = QColorDialog.getColor(QColor("#e65100"), self, self.tr("边线颜色"))
+        if not line.isValid():
+            return
+        style = {"fill": "#%02x%02x%02x%02x" % (fill.red(), fill.green(), fill.blue(), fill.alpha()),
+                 "outline": line.name()}
+        self.undo.push(commands.SetStyle(self.session, i, style))
 
     def _opacity(self, name: str) -> None:
         i = self.session.index_of(name)

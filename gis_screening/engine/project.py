@@ -179,8 +179,10 @@ def is_sheet_table(path: Path) -> bool:
     return "footprint" in {str(c).strip() for c in head.columns}
 
 
-def load_projects(path: str | Path) -> list[Project]:
-    """Projects from a geometry file, a project sheet, or a table of sheets (see module docstring)."""
+def load_projects(path: str | Path, *, zone: int | None = None, offset: str | None = None) -> list[Project]:
+    """Projects from a geometry file, a project sheet, or a table of sheets (see module docstring).
+
+    ``zone`` (GK zone for unprefixed eastings) and ``offset`` (gcj02 / bd09) apply to a geometry file."""
     path = Path(path)
     if not path.exists():
         raise InputError("project file not found", file=path)
@@ -203,7 +205,7 @@ def load_projects(path: str | Path) -> list[Project]:
         return out
     if suffix in (".xlsx", ".xls", ".csv") and is_sheet_table(path):
         return [project_from_sheet(row, path.parent, f"{path} row {i + 2}") for i, row in enumerate(read_sheet_rows(path))]
-    layer = read_layer(path, "projects")
+    layer = read_layer(path, "projects", zone=zone, offset=offset)
     return projects_from_layer(layer, one_project=suffix == ".txt" or suffix in (".csv", ".xlsx", ".xls"))
 
 
