@@ -240,3 +240,53 @@ def test_style_override_undo_and_zone_prompt(win, tmp_path):
     assert win.import_footprint(str(path), ask=lambda msg: asked.append(msg) or 40)
     assert asked and "zone" in asked[0]
     assert win.session.projects[0].geometry.centroid.x == pytest.approx(119.0, abs=0.3)
+
+
+def _edit_fixture(win, tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+    from gis_screening.app.editing import EditController
+    from gis_screening.io import read_layer
+    cells = [box(430_000 + i * 1000, 2_885_000, 431_000 + i * 1000, 2_886_000) for i in range(2)]
+    gpkg = tmp_path / "units.gpkg"
+    gpd.GeoDataFrame({"code": ["ZH35010220001", "ZH35010220002"], "name": ["甲", "乙"],
+                      "category": ["重点管控单元"] * 2}, geometry=cells, crs=4549).to_crs(4490).to_file(gpkg, layer="units")
+    lyr = read_layer(gpkg, "control_units", name="编辑中的单元")
+    lyr.source = str(gpkg)
+    win.session.add_layer(lyr)
+    for v in win.session.views:
+        v.visible = v.layer is lyr
+    win.editor = EditController(win, lyr.name)
+    return win.editor
+
+
+def test_ui_vertex_drag_is_topological_and_snaps(win, tmp_path):
+    ctl = _edit_fixture(win, tmp_path)
+    ctl.selected = [ctl.fid_at(0)]
+    win.canvas.zoom_to_layer("编辑中的单元")
+    win.set_tool("move_vertex")
+    # drag the shared corner (431000, 2886000) 100 m east, dropping 1 m off a round number: no snap target there
+    win._vertex_dragged(431_000.4, 2_886_000.3, 431_100.0, 2_886_000.0)
+    gdf = ctl.editable.to_gdf().to_crs(4549).set_index("code")
+    assert gdf.area["ZH35010220001"] == pytest.approx(1_050_000, rel=1e-3)
+    assert gdf.area["ZH35010220002"] == pytest.approx(950_000, rel=1e-3)
+    assert ctl.topology_errors() == []
+    win.undo.undo()
+    assert ctl.editable.to_gdf().to_crs(4549).area.round(0).tolist() == [1_000_000, 1_000_000]
+
+
+def test_ui_topology_dock_and_attribute_form(win, tmp_path):
+    from gis_screening.editing import commands as ec
+    ctl = _edit_fixture(win, tmp_path)
+    fid = ctl.fid_at(1)
+    ctl.push(ec.SetAttributes(ctl.editable, fid, {"code": "ZH35010220001"}))   # duplicate code
+    items = win.show_topology()
+    assert any("编码重复 ZH35010220001" in t for t, _g in items)
+    assert win.topo_list.count() == len(items)
+    from gis_screening.app.dialogs import AttributeFormDialog
+    dlg = AttributeFormDialog("control_units", {"code": "ZH35010220001", "name": "甲", "category": "一般管控单元"}, win)
+    dlg._accept()
+    assert "类别位 2" in dlg.errors.text() and dlg.result() == 0
+    dlg.widgets["category"].setCurrentText("重点管控单元")
+    dlg._accept()
+    assert dlg.result() == 1 and dlg.values()["category"] == "重点管控单元"

@@ -195,3 +195,11 @@ def test_zones_cli(tmp_path):
     topo = subprocess.run(cli + ["topology", str(new)], capture_output=True, text=True)
     assert topo.returncode == 1 and "overlaps: 1, total 10,000.00 m²" in topo.stdout
     assert subprocess.run(cli + ["topology", str(old)], capture_output=True).returncode == 0
+
+
+def test_snapping_vertex_then_edge():
+    from gis_screening.editing.snap import snap_point
+    geoms = [box(0, 0, 10, 10), box(10, 0, 20, 10)]
+    assert snap_point(10.3, 9.8, geoms, 0.5) == (10.0, 10.0, "vertex")
+    assert snap_point(5.0, 10.2, geoms, 0.5) == (5.0, 10.0, "edge")
+    assert snap_point(5.0, 5.0, geoms, 0.5) == (5.0, 5.0, None)

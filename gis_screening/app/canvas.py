@@ -126,6 +126,7 @@ class MapCanvas(QWidget):
     feature_identified = Signal(str, int)                 # layer name, feature index
     measured = Signal(str)
     footprint_drawn = Signal(object)                      # shapely geometry in EPSG:4490
+    vertex_dragged = Signal(float, float, float, float)   # from (x, y) to (x, y), canvas metres
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -383,6 +384,8 @@ class MapCanvas(QWidget):
             self.update()
         elif e.button() == Qt.LeftButton and self.tool == "draw_point":
             self.footprint_drawn.emit(self._to_lonlat(shapely.Point(*w)))
+        elif e.button() == Qt.LeftButton and self.tool == "move_vertex":
+            self._drag = ("vertex", w)
         elif e.button() == Qt.LeftButton and self.tool == "identify":
             self.identify(*w)
         else:
@@ -411,6 +414,9 @@ class MapCanvas(QWidget):
             self.zoom_to_bounds((a[0], a[1], b[0], b[1]), margin=0)
         elif self._drag and self._drag[0] == "pan":
             self._changed()
+        elif self._drag and self._drag[0] == "vertex":
+            end = self.to_world(e.pos().x(), e.pos().y())
+            self.vertex_dragged.emit(*self._drag[1], *end)
         self._drag = None
         self._box = None
 

@@ -191,3 +191,55 @@ class PrintDialog(QDialog):
         if path:
             r, geom = self._result()
             render_map(r, self.session.layerset, geom, path, **self._args())
+
+
+class AttributeFormDialog(QDialog):
+    """Attribute form generated from the catalog: domains as drop-downs, required fields, code checks."""
+
+    def __init__(self, role: str, attrs: dict, parent=None):
+        from qtpy.QtWidgets import QPlainTextEdit
+        from ..editing.forms import form_for
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("要素属性"))
+        self.role = role
+        self.widgets = {}
+        form = QFormLayout()
+        for f in form_for(role):
+            v = attrs.get(f.name)
+            if f.choices:
+                w = QComboBox()
+                w.addItems([""] + f.choices)
+                w.setCurrentText("" if v is None else str(v))
+            elif f.multiline:
+                w = QPlainTextEdit("" if v is None else str(v))
+                w.setMinimumHeight(60)
+            else:
+                w = QLineEdit("" if v is None else str(v))
+            self.widgets[f.name] = w
+            form.addRow(f.title + (" *" if f.required else ""), w)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        self.errors = QLabel()
+        self.errors.setStyleSheet("color:#c62828")
+        self.errors.setWordWrap(True)
+        lay.addWidget(self.errors)
+        bb = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        bb.accepted.connect(self._accept)
+        bb.rejected.connect(self.reject)
+        lay.addWidget(bb)
+
+    def values(self) -> dict:
+        out = {}
+        for k, w in self.widgets.items():
+            text = w.currentText() if isinstance(w, QComboBox) else (
+                w.toPlainText() if hasattr(w, "toPlainText") else w.text())
+            out[k] = text.strip() or None
+        return out
+
+    def _accept(self):
+        from ..editing.forms import validate_attributes
+        errs = validate_attributes(self.role, self.values())
+        if errs:
+            self.errors.setText("\n".join(errs))
+            return
+        self.accept()

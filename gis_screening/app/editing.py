@@ -89,18 +89,39 @@ class EditController(QObject):
             self.push(ec.DeleteFeature(self.editable, fid))
         self.selected = []
 
+    def move_vertex(self, from_ll: tuple[float, float], to_ll: tuple[float, float], tol_deg: float,
+                    snap_geoms_ll=()) -> bool:
+        """Move the vertex of the selected feature nearest ``from_ll`` (within ``tol_deg``) to ``to_ll`` snapped
+        to ``snap_geoms_ll``; shared vertices move with it in control-unit layers (topological editing)."""
+        from ..editing.snap import snap_point
+        if not self.selected:
+            return False
+        geom = self.editable.features[self.selected[0]].geom
+        vx, vy, kind = snap_point(*from_ll, [geom], tol_deg)
+        if kind != "vertex":
+            return False
+        nx, ny, _ = snap_point(*to_ll, [g for g in snap_geoms_ll if g is not geom], tol_deg)
+        self.push(ec.MoveVertex(self.editable, self.selected[0], (vx, vy), (nx, ny),
+                                topological=self.role == "control_units", tol=1e-9))
+        return True
+
     def set_attributes(self, fid: int, changes: dict) -> None:
         self.push(ec.SetAttributes(self.editable, fid, changes))
 
-    def topology_errors(self) -> list[str]:
+    def topology_items(self) -> list[tuple[str, object]]:
+        """``[(text, geometry EPSG:4490 or None)]`` for overlaps, gaps, duplicate codes, invalid geometries."""
         gdf = self.editable.to_gdf()
-        rep = check_topology(gdf, [str(c) for c in gdf[self.editable.code_field]])
-        out = [f"重叠 {' / '.join(d.features)}：{d.area_m2:,.2f} m²（{d.lonlat[0]}, {d.lonlat[1]}）" for d in rep.overlaps]
-        out += [f"缝隙 {d.area_m2:,.2f} m²（{d.lonlat[0]}, {d.lonlat[1]}）" for d in rep.gaps]
-        codes = list(gdf[self.editable.code_field])
-        out += [f"编码重复 {c}" for c in sorted({c for c in codes if codes.count(c) > 1})]
-        out += [f"无效几何 {c}" for c in rep.invalid]
+        codes = [str(c) for c in gdf[self.editable.code_field]]
+        rep = check_topology(gdf, codes)
+        out = [(f"重叠 {' / '.join(d.features)}：{d.area_m2:,.2f} m²（{d.lonlat[0]}, {d.lonlat[1]}）", d.geometry)
+               for d in rep.overlaps]
+        out += [(f"缝隙 {d.area_m2:,.2f} m²（{d.lonlat[0]}, {d.lonlat[1]}）", d.geometry) for d in rep.gaps]
+        out += [(f"编码重复 {c}", None) for c in sorted({c for c in codes if codes.count(c) > 1})]
+        out += [(f"无效几何 {c}", gdf.geometry.iloc[codes.index(c)]) for c in rep.invalid]
         return out
+
+    def topology_errors(self) -> list[str]:
+        return [t for t, _g in self.topology_items()]
 
     def save(self, reason: str, force: bool = False) -> int:
         """Save (refuses when topology errors exist unless ``force``); returns features written."""

@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
         self.layer_panel.table_requested.connect(self.open_table)
         self.canvas.feature_identified.connect(self._identified)
         self.canvas.footprint_drawn.connect(self._drawn)
+        self.canvas.vertex_dragged.connect(self._vertex_dragged)
         self.results.finding_clicked.connect(self._finding_clicked)
         self.session.projects_changed.connect(self._projects_changed)
         self.session.layers_changed.connect(lambda: self.setWindowModified(True))
@@ -113,7 +114,8 @@ class MainWindow(QMainWindow):
         self.tool_actions = {}
         for key, text, sc in (("pan", "平移", "P"), ("zoom_box", "拉框放大", "Z"), ("identify", "识别", "I"),
                               ("measure_line", "测量距离", "M"), ("measure_area", "测量面积", "Shift+M"),
-                              ("draw_polygon", "绘制多边形", "D"), ("draw_line", "绘制线", "L"), ("draw_point", "绘制点", "Shift+D")):
+                              ("draw_polygon", "绘制多边形", "D"), ("draw_line", "绘制线", "L"), ("draw_point", "绘制点", "Shift+D"),
+                              ("move_vertex", "移动节点", "V")):
             a = self._act(text, lambda _c=False, k=key: self.set_tool(k), sc, checkable=True)
             group.addAction(a)
             t.addAction(a)
@@ -125,6 +127,8 @@ class MainWindow(QMainWindow):
         ed.addAction(self._act("分割所选要素（绘制线）", lambda: self.set_tool("draw_line")))
         ed.addAction(self._act("合并所选要素", lambda: self.editor and self.editor.merge_selected()))
         ed.addAction(self._act("删除所选要素", lambda: self.editor and self.editor.delete_selected(), "Del"))
+        ed.addAction(self.tool_actions["move_vertex"])
+        ed.addAction(self._act("编辑属性…", self.edit_attributes))
         ed.addAction(self._act("拓扑检查", self.show_topology))
         ed.addAction(self._act("保存编辑…", self.save_edits))
         s = mb.addMenu(self.tr("筛查"))
@@ -246,9 +250,59 @@ class MainWindow(QMainWindow):
         self.lbl_msg.setText(f"{self.tr('编辑中')}：{item.data(0, Qt.UserRole)}")
 
     def show_topology(self):
-        if self.editor:
-            errors = self.editor.topology_errors()
-            QMessageBox.information(self, self.tr("拓扑检查"), "\n".join(errors) or self.tr("未发现重叠、缝隙、重复编码或无效几何"))
+        """Topology errors in a dock; clicking one zooms to it."""
+        from qtpy.QtWidgets import QListWidget, QListWidgetItem
+        if not self.editor:
+            return None
+        items = self.editor.topology_items()
+        if not hasattr(self, "topo_list"):
+            self.topo_list = QListWidget()
+            self.topo_list.itemClicked.connect(self._topology_clicked)
+            self._dock(self.topo_list, self.tr("拓扑检查"), Qt.BottomDockWidgetArea, "topology")
+        self.topo_list.clear()
+        for text, geom in items or [(self.tr("未发现重叠、缝隙、重复编码或无效几何"), None)]:
+            it = QListWidgetItem(text)
+            it.setData(Qt.UserRole, geom)
+            self.topo_list.addItem(it)
+        self.topo_list.parent().show()
+        return items
+
+    def _topology_clicked(self, item):
+        import geopandas as gpd
+        geom = item.data(Qt.UserRole)
+        if geom is not None:
+            g = gpd.GeoSeries([geom], crs=4490).to_crs(self.canvas.epsg).iloc[0]
+            self.canvas.highlight = g
+            self.canvas.zoom_to_bounds(g.buffer(50).bounds, margin=0.5)
+
+    def edit_attributes(self):
+        from .dialogs import AttributeFormDialog
+        if not (self.editor and self.editor.selected):
+            return None
+        fid = self.editor.selected[0]
+        f = self.editor.editable.features[fid]
+        from ..catalog import default_catalog
+        mapping = default_catalog().match_fields(self.editor.role, list(f.attrs))
+        canon = {mapping.get(k, k): v for k, v in f.attrs.items()}
+        dlg = AttributeFormDialog(self.editor.role, canon, self)
+        if dlg.exec_():
+            back = {src: c for src, c in mapping.items()}
+            inverse = {c: src for src, c in back.items()}
+            self.editor.set_attributes(fid, {inverse.get(k, k): v for k, v in dlg.values().items()
+                                             if inverse.get(k, k) in f.attrs})
+        return dlg
+
+    def _vertex_dragged(self, x0, y0, x1, y1):
+        if not self.editor:
+            return
+        to_ll = self.canvas._to_ll
+        a, b = to_ll.transform(x0, y0), to_ll.transform(x1, y1)
+        tol = self.canvas.res * 8 / 100_000
+        near = []
+        for v in self.session.views:   # snap targets: features of visible layers near the drop point
+            if v.visible:
+                near += list(v.layer.gdf.cx[b[0] - tol:b[0] + tol, b[1] - tol:b[1] + tol].geometry.values)
+        self.editor.move_vertex(a, b, tol, near)
 
     def save_edits(self):
         from qtpy.QtWidgets import QInputDialog
