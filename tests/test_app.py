@@ -290,3 +290,26 @@ def test_ui_topology_dock_and_attribute_form(win, tmp_path):
     dlg.widgets["category"].setCurrentText("重点管控单元")
     dlg._accept()
     assert dlg.result() == 1 and dlg.values()["category"] == "重点管控单元"
+
+
+def test_ui_hole_add_copy_paste_and_diff_view(win, tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+    ctl = _edit_fixture(win, tmp_path)
+    ctl.selected = [ctl.fid_at(0)]
+    hole = gpd.GeoSeries([box(430_400, 2_885_400, 430_500, 2_885_500)], crs=4549).to_crs(4490).iloc[0]
+    win._drawn(hole)                                   # inside the selection → a hole
+    g0 = ctl.editable.features[ctl.selected[0]].geom
+    assert len(g0.interiors) == 1
+    outside = gpd.GeoSeries([box(433_000, 2_885_000, 433_500, 2_885_500)], crs=4549).to_crs(4490).iloc[0]
+    win._drawn(outside)                                # elsewhere → a new feature
+    assert len(ctl.editable.features) == 3
+    win.copy_features()
+    win.paste_features()
+    assert len(ctl.editable.features) == 4
+    before = tmp_path / "before.gpkg"
+    import shutil
+    shutil.copy(ctl.editable.path, before)
+    ctl.save("test", force=True)
+    d = win.diff_dialog(str(before), str(ctl.editable.path))
+    assert d.changed and win.diff_list.count() >= 1

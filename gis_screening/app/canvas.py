@@ -70,7 +70,8 @@ class RenderLayer:
         self.max_dim = int(self.dims.max()) if len(self.dims) else 2
         self._paths: dict[int, dict[int, QPainterPath]] = {}
         self.restyle()
-        self.labels = list(layer.gdf["code"]) if layer.role == "control_units" and "code" in layer.gdf else None
+        self.labels = [v if isinstance(v, str) else "" for v in layer.gdf["code"]] \
+            if layer.role == "control_units" and "code" in layer.gdf else None
 
     def restyle(self) -> None:
         """Styles per feature: the user's override, else the catalog's (by category value)."""
@@ -303,7 +304,7 @@ class MapCanvas(QWidget):
                 fm = p.fontMetrics()
                 for i in big:
                     g = rl.geoms[i]
-                    if rl.sizes[i] / self.res < fm.horizontalAdvance(rl.labels[i]) * 1.5:
+                    if not rl.labels[i] or rl.sizes[i] / self.res < fm.horizontalAdvance(rl.labels[i]) * 1.5:
                         continue
                     c = g.representative_point()
                     pt = xf.map(QPointF(c.x, c.y))

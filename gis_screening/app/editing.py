@@ -105,6 +105,18 @@ class EditController(QObject):
                                 topological=self.role == "control_units", tol=1e-9))
         return True
 
+    def add_or_cut(self, polygon_ll) -> None:
+        """A polygon drawn inside the selected feature cuts a hole in it; elsewhere it becomes a new feature
+        (attributes copied from the selection as a starting point, code left empty for the form)."""
+        sel = self.editable.features.get(self.selected[0]) if self.selected else None
+        if sel is not None and sel.geom.contains(polygon_ll):
+            self.push(ec.SetGeometry(self.editable, self.selected[0], sel.geom.difference(polygon_ll)))
+        else:
+            attrs = {k: None for k in self.editable.columns}
+            if sel is not None:
+                attrs.update({k: v for k, v in sel.attrs.items() if k != self.editable.code_field})
+            self.push(ec.AddFeature(self.editable, attrs, polygon_ll))
+
     def set_attributes(self, fid: int, changes: dict) -> None:
         self.push(ec.SetAttributes(self.editable, fid, changes))
 

@@ -129,7 +129,10 @@ class MainWindow(QMainWindow):
         ed.addAction(self._act("删除所选要素", lambda: self.editor and self.editor.delete_selected(), "Del"))
         ed.addAction(self.tool_actions["move_vertex"])
         ed.addAction(self._act("编辑属性…", self.edit_attributes))
+        ed.addAction(self._act("复制所选要素", self.copy_features, "Ctrl+C"))
+        ed.addAction(self._act("粘贴要素", self.paste_features, "Ctrl+V"))
         ed.addAction(self._act("拓扑检查", self.show_topology))
+        ed.addAction(self._act("版本对比…", self.diff_dialog))
         ed.addAction(self._act("保存编辑…", self.save_edits))
         s = mb.addMenu(self.tr("筛查"))
         self.a_screen = self._act("运行筛查", self.run_screening, "F5", QStyle.SP_MediaPlay)
@@ -249,6 +252,51 @@ class MainWindow(QMainWindow):
         self.set_tool("identify")
         self.lbl_msg.setText(f"{self.tr('编辑中')}：{item.data(0, Qt.UserRole)}")
 
+    def copy_features(self):
+        if self.editor and self.editor.selected:
+            f = self.editor.editable.features
+            self.clipboard = [(dict(f[k].attrs), f[k].geom) for k in self.editor.selected]
+
+    def paste_features(self):
+        from ..editing import commands as ec
+        if self.editor and getattr(self, "clipboard", None):
+            self.editor.push(ec.CopyFeatures(self.editor.editable, self.clipboard))
+
+    def diff_dialog(self, old: str | None = None, new: str | None = None):
+        """Compare two versions of a zone layer: list added/removed/changed units and draw them on the map."""
+        from qtpy.QtWidgets import QListWidget, QListWidgetItem
+        from ..editing.diff import diff_layers
+        from ..io import read_layer
+        if old is None:
+            old, _ = QFileDialog.getOpenFileName(self, self.tr("旧版本"), "", FOOTPRINT_FILTER)
+            new, _ = QFileDialog.getOpenFileName(self, self.tr("新版本"), "", FOOTPRINT_FILTER)
+        if not old or not new:
+            return None
+        try:
+            a, b = read_layer(old, "control_units"), read_layer(new, "control_units")
+        except InputError as exc:
+            self._error("无法打开", exc)
+            return None
+        d = diff_layers(a.gdf, b.gdf)
+        if not hasattr(self, "diff_list"):
+            self.diff_list = QListWidget()
+            self.diff_list.itemClicked.connect(self._topology_clicked)
+            self._dock(self.diff_list, self.tr("版本对比"), Qt.BottomDockWidgetArea, "diff")
+        self.diff_list.clear()
+        geo_new, geo_old = b.gdf.set_index("code").geometry, a.gdf.set_index("code").geometry
+        rows = [(f"＋ {x['code']} {x['name'] or ''} {x['area_m2']:,.1f} m²", geo_new.get(x["code"])) for x in d.added]
+        rows += [(f"－ {x['code']} {x['name'] or ''} {x['area_m2']:,.1f} m²", geo_old.get(x["code"])) for x in d.removed]
+        rows += [(f"～ {x['code']} 增加 {x['area_gained_m2']:,.1f} m²，减少 {x['area_lost_m2']:,.1f} m²"
+                  + "".join(f"；{k}: {v['old']} → {v['new']}" for k, v in x["attributes"].items()),
+                  geo_new.get(x["code"]).symmetric_difference(geo_old.get(x["code"]))
+                  if x["area_gained_m2"] or x["area_lost_m2"] else geo_new.get(x["code"])) for x in d.changed]
+        for text, geom in rows:
+            it = QListWidgetItem(text)
+            it.setData(Qt.UserRole, geom)
+            self.diff_list.addItem(it)
+        self.diff_list.parent().show()
+        return d
+
     def show_topology(self):
         """Topology errors in a dock; clicking one zooms to it."""
         from qtpy.QtWidgets import QListWidget, QListWidgetItem
@@ -324,6 +372,9 @@ class MainWindow(QMainWindow):
                 self.editor.split_selected(geom)
             except InputError as exc:
                 self._error("无法分割", exc)
+            return
+        if self.editor and geom.geom_type in ("Polygon", "MultiPolygon"):
+            self.editor.add_or_cut(geom)
             return
         self._draw_count += 1
         p = Project(id=f"绘制-{self._draw_count}", geometry=geom, name=f"手绘项目范围 {self._draw_count}", source="绘制")

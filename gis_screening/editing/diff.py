@@ -28,8 +28,14 @@ def _clean(v):
 def diff_layers(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, key: str = "code", min_m2: float = 0.01) -> ZoneDiff:
     """Compare two versions (EPSG:4490, canonical fields) matched by ``key``; areas in the GK zone of the data."""
     epsg = metric_epsg_for_lon(float(np.mean(old.total_bounds[[0, 2]])))
-    o = old.to_crs(epsg).set_index(key)
-    n = new.to_crs(epsg).set_index(key)
+
+    def keyed(g):
+        g = g.to_crs(epsg).copy()
+        g[key] = [str(v) if v is not None and v == v else f"(无编码 #{i + 1})" for i, v in enumerate(g[key])]
+        # one row per code: a code on several rows (a multi-part unit, a pasted copy) is compared as one
+        return g.dissolve(by=key, aggfunc="first") if g[key].duplicated().any() else g.set_index(key)
+
+    o, n = keyed(old), keyed(new)
     d = ZoneDiff(f"EPSG:{epsg}")
     cols = [c for c in o.columns.intersection(n.columns) if c != o.geometry.name]
     for code in n.index.difference(o.index):
