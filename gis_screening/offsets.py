@@ -44,18 +44,23 @@ def wgs84_to_gcj02(lon, lat):
     return lon + dlon, lat + dlat
 
 
+def _invert(forward, lon, lat, guess_lon, guess_lat, tol: float, max_iter: int):
+    """Solve forward(x, y) = (lon, lat) by fixed-point iteration from a first guess."""
+    x, y = guess_lon, guess_lat
+    for _ in range(max_iter):
+        fx, fy = forward(x, y)
+        dx, dy = fx - lon, fy - lat
+        x, y = x - dx, y - dy
+        if np.all(np.abs(dx) < tol) and np.all(np.abs(dy) < tol):
+            break
+    return x, y
+
+
 def gcj02_to_wgs84(lon, lat, tol: float = 1e-9, max_iter: int = 30):
     """GCJ-02 → WGS84 by fixed-point iteration of the forward transform (accurate to ~0.1 mm)."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
-    wlon, wlat = lon.copy(), lat.copy()
-    for _ in range(max_iter):
-        glon, glat = wgs84_to_gcj02(wlon, wlat)
-        dlon, dlat = glon - lon, glat - lat
-        wlon, wlat = wlon - dlon, wlat - dlat
-        if np.all(np.abs(dlon) < tol) and np.all(np.abs(dlat) < tol):
-            break
-    return wlon, wlat
+    return _invert(wgs84_to_gcj02, lon, lat, lon.copy(), lat.copy(), tol, max_iter)
 
 
 def gcj02_to_bd09(lon, lat):
@@ -68,20 +73,13 @@ def gcj02_to_bd09(lon, lat):
 
 
 def bd09_to_gcj02(lon, lat, tol: float = 1e-10, max_iter: int = 30):
-    """BD-09 → GCJ-02, iterating the forward transform (the closed-form inverse errs by centimetres)."""
+    """BD-09 → GCJ-02, iterating the forward transform from the closed-form inverse (which errs by centimetres)."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     x, y = lon - 0.0065, lat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _XPI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _XPI)
-    glon, glat = z * np.cos(theta), z * np.sin(theta)
-    for _ in range(max_iter):
-        blon, blat = gcj02_to_bd09(glon, glat)
-        dlon, dlat = blon - lon, blat - lat
-        glon, glat = glon - dlon, glat - dlat
-        if np.all(np.abs(dlon) < tol) and np.all(np.abs(dlat) < tol):
-            break
-    return glon, glat
+    return _invert(gcj02_to_bd09, lon, lat, z * np.cos(theta), z * np.sin(theta), tol, max_iter)
 
 
 def bd09_to_wgs84(lon, lat):

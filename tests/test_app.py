@@ -199,18 +199,10 @@ def test_geotiff_basemap(win, tmp_path):
 def test_edit_split_undo_redo_save_through_the_ui(win, tmp_path):
     import sqlite3
     import geopandas as gpd
-    import shapely
-    from shapely.geometry import LineString, box
-    from gis_screening.app.editing import EditController
+    from shapely.geometry import LineString
     from gis_screening.io import read_layer
-    cells = [box(430_000 + i * 1000, 2_885_000, 431_000 + i * 1000, 2_886_000) for i in range(2)]
-    gpkg = tmp_path / "units.gpkg"
-    gpd.GeoDataFrame({"code": ["ZH35010220001", "ZH35010220002"], "name": ["甲", "乙"],
-                      "category": ["重点管控单元"] * 2}, geometry=cells, crs=4549).to_crs(4490).to_file(gpkg, layer="units")
-    lyr = read_layer(gpkg, "control_units", name="编辑中的单元")
-    lyr.source = str(gpkg)
-    win.session.add_layer(lyr)
-    ctl = EditController(win, lyr.name)
+    ctl = _edit_fixture(win, tmp_path)
+    gpkg = ctl.editable.path
     ctl.selected = [ctl.fid_at(0)]
     cut = gpd.GeoSeries([LineString([(430_300, 2_884_990), (430_300, 2_886_010)])], crs=4549).to_crs(4490).iloc[0]
     ctl.split_selected(cut)

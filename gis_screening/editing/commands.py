@@ -5,6 +5,8 @@ EPSG:4490; topological vertex moves change every feature that shares the vertex,
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 import shapely
 from shapely.ops import split
@@ -13,14 +15,16 @@ from ..errors import InputError
 from .store import EditableLayer
 
 
-class Command:
+class Command(ABC):
+    """One user action on a layer: ``do()`` applies it, ``undo()`` restores the state before it."""
+
     text = "编辑"
 
-    def do(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def do(self) -> None: ...
 
-    def undo(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def undo(self) -> None: ...
 
 
 class _Snapshot(Command):
