@@ -305,3 +305,13 @@ def test_ui_hole_add_copy_paste_and_diff_view(win, tmp_path):
     ctl.save("test", force=True)
     d = win.diff_dialog(str(before), str(ctl.editable.path))
     assert d.changed and win.diff_list.count() >= 1
+
+
+def test_ui_add_and_delete_vertex(win, tmp_path):
+    ctl = _edit_fixture(win, tmp_path)
+    ctl.selected = [ctl.fid_at(0)]
+    win.canvas.zoom_to_layer("编辑中的单元")
+    win._vertex_clicked("add_vertex", 431_000.0, 2_885_500.0)     # on the shared edge
+    assert sorted(len(f.geom.exterior.coords) for f in ctl.editable.features.values()) == [6, 6]
+    win._vertex_clicked("delete_vertex", 431_000.5, 2_885_500.5)
+    assert sorted(len(f.geom.exterior.coords) for f in ctl.editable.features.values()) == [5, 5]

@@ -203,3 +203,22 @@ def test_snapping_vertex_then_edge():
     assert snap_point(10.3, 9.8, geoms, 0.5) == (10.0, 10.0, "vertex")
     assert snap_point(5.0, 10.2, geoms, 0.5) == (5.0, 10.0, "edge")
     assert snap_point(5.0, 5.0, geoms, 0.5) == (5.0, 5.0, None)
+
+
+def test_insert_and_delete_vertex_topologically(tmp_path):
+    from gis_screening.editing.commands import DeleteVertex, InsertVertex
+    path = make_units(tmp_path / "u.gpkg")
+    lyr = EditableLayer(path)
+    st = UndoStack()
+    fid = next(k for k, f in lyr.features.items() if f.attrs["code"] == "ZH35010220001")
+    shared = _ll(X0 + 1000, Y0 + 500)           # a point on the edge shared with ZH35010220002
+    st.push(InsertVertex(lyr, fid, shared, topological=True, tol=1e-7))
+    counts = {f.attrs["code"]: len(f.geom.exterior.coords) for f in lyr.features.values()}
+    assert counts["ZH35010220001"] == 6 and counts["ZH35010220002"] == 6 and counts["ZH35010230001"] == 5
+    st.push(MoveVertex(lyr, fid, shared, _ll(X0 + 1200, Y0 + 500), topological=True, tol=1e-7))
+    gdf = lyr.to_gdf()
+    rep = check_topology(gdf, list(gdf["code"]))
+    assert rep.overlaps == [] and rep.gaps == []
+    st.undo()
+    st.push(DeleteVertex(lyr, fid, shared, topological=True, tol=1e-7))
+    assert {len(f.geom.exterior.coords) for f in lyr.features.values()} == {5}

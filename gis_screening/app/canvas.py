@@ -128,6 +128,7 @@ class MapCanvas(QWidget):
     measured = Signal(str)
     footprint_drawn = Signal(object)                      # shapely geometry in EPSG:4490
     vertex_dragged = Signal(float, float, float, float)   # from (x, y) to (x, y), canvas metres
+    vertex_clicked = Signal(str, float, float)            # tool (add_vertex / delete_vertex), canvas metres
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -385,6 +386,8 @@ class MapCanvas(QWidget):
             self.update()
         elif e.button() == Qt.LeftButton and self.tool == "draw_point":
             self.footprint_drawn.emit(self._to_lonlat(shapely.Point(*w)))
+        elif e.button() == Qt.LeftButton and self.tool in ("add_vertex", "delete_vertex"):
+            self.vertex_clicked.emit(self.tool, *w)
         elif e.button() == Qt.LeftButton and self.tool == "move_vertex":
             self._drag = ("vertex", w)
         elif e.button() == Qt.LeftButton and self.tool == "identify":

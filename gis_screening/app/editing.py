@@ -117,6 +117,20 @@ class EditController(QObject):
                 attrs.update({k: v for k, v in sel.attrs.items() if k != self.editable.code_field})
             self.push(ec.AddFeature(self.editable, attrs, polygon_ll))
 
+    def insert_vertex(self, at_ll: tuple[float, float]) -> None:
+        if self.selected:
+            self.push(ec.InsertVertex(self.editable, self.selected[0], at_ll, topological=self.role == "control_units"))
+
+    def delete_vertex(self, at_ll: tuple[float, float], tol_deg: float) -> bool:
+        from ..editing.snap import snap_point
+        if not self.selected:
+            return False
+        x, y, kind = snap_point(*at_ll, [self.editable.features[self.selected[0]].geom], tol_deg)
+        if kind != "vertex":
+            return False
+        self.push(ec.DeleteVertex(self.editable, self.selected[0], (x, y), topological=self.role == "control_units"))
+        return True
+
     def set_attributes(self, fid: int, changes: dict) -> None:
         self.push(ec.SetAttributes(self.editable, fid, changes))
 

@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
         self.canvas.feature_identified.connect(self._identified)
         self.canvas.footprint_drawn.connect(self._drawn)
         self.canvas.vertex_dragged.connect(self._vertex_dragged)
+        self.canvas.vertex_clicked.connect(self._vertex_clicked)
         self.results.finding_clicked.connect(self._finding_clicked)
         self.session.projects_changed.connect(self._projects_changed)
         self.session.layers_changed.connect(lambda: self.setWindowModified(True))
@@ -115,7 +116,8 @@ class MainWindow(QMainWindow):
         for key, text, sc in (("pan", "平移", "P"), ("zoom_box", "拉框放大", "Z"), ("identify", "识别", "I"),
                               ("measure_line", "测量距离", "M"), ("measure_area", "测量面积", "Shift+M"),
                               ("draw_polygon", "绘制多边形", "D"), ("draw_line", "绘制线", "L"), ("draw_point", "绘制点", "Shift+D"),
-                              ("move_vertex", "移动节点", "V")):
+                              ("move_vertex", "移动节点", "V"), ("add_vertex", "添加节点", "Shift+V"),
+                              ("delete_vertex", "删除节点", "Ctrl+Shift+V")):
             a = self._act(text, lambda _c=False, k=key: self.set_tool(k), sc, checkable=True)
             group.addAction(a)
             t.addAction(a)
@@ -127,7 +129,7 @@ class MainWindow(QMainWindow):
         ed.addAction(self._act("分割所选要素（绘制线）", lambda: self.set_tool("draw_line")))
         ed.addAction(self._act("合并所选要素", lambda: self.editor and self.editor.merge_selected()))
         ed.addAction(self._act("删除所选要素", lambda: self.editor and self.editor.delete_selected(), "Del"))
-        ed.addAction(self.tool_actions["move_vertex"])
+        ed.addActions([self.tool_actions[k] for k in ("move_vertex", "add_vertex", "delete_vertex")])
         ed.addAction(self._act("编辑属性…", self.edit_attributes))
         ed.addAction(self._act("复制所选要素", self.copy_features, "Ctrl+C"))
         ed.addAction(self._act("粘贴要素", self.paste_features, "Ctrl+V"))
@@ -339,6 +341,15 @@ class MainWindow(QMainWindow):
             self.editor.set_attributes(fid, {inverse.get(k, k): v for k, v in dlg.values().items()
                                              if inverse.get(k, k) in f.attrs})
         return dlg
+
+    def _vertex_clicked(self, tool, x, y):
+        if not self.editor:
+            return
+        ll = self.canvas._to_ll.transform(x, y)
+        if tool == "add_vertex":
+            self.editor.insert_vertex(ll)
+        else:
+            self.editor.delete_vertex(ll, self.canvas.res * 8 / 100_000)
 
     def _vertex_dragged(self, x0, y0, x1, y1):
         if not self.editor:

@@ -107,6 +107,71 @@ class MoveVertex(_Snapshot):
                 self.layer.set_feature(fid, f.attrs, moved)
 
 
+def _edit_ring(geom, fn):
+    """Apply ``fn(coords) -> coords`` to every ring/line of a geometry (keeps closure of rings)."""
+    def ring(coords, closed):
+        c = fn(np.asarray(coords)[:-1] if closed else np.asarray(coords))
+        return np.vstack([c, c[:1]]) if closed else c
+    t = geom.geom_type
+    if t == "Polygon":
+        return shapely.Polygon(ring(geom.exterior.coords, True), [ring(r.coords, True) for r in geom.interiors])
+    if t == "LineString":
+        return shapely.LineString(ring(geom.coords, False))
+    if t.startswith("Multi"):
+        return type(geom)([_edit_ring(g, fn) for g in geom.geoms])
+    return geom
+
+
+class InsertVertex(_Snapshot):
+    """Insert a vertex at ``at`` into the edge nearest to it (topological: into every feature sharing that edge)."""
+
+    def __init__(self, layer, fid: int, at: tuple[float, float], topological: bool = True, tol: float = 1e-9):
+        super().__init__(layer)
+        self.fid, self.at, self.topo, self.tol = fid, at, topological, tol
+        self.text = f"添加节点 {layer.code_of(fid)}"
+
+    def do(self):
+        p = shapely.Point(self.at)
+        fids = [self.fid] + ([k for k, f in self.layer.features.items() if k != self.fid and f.geom is not None
+                              and f.geom.distance(p) <= self.tol * 10] if self.topo else [])
+        for fid in fids:
+            f = self.layer.features[fid]
+            edge = f.geom.boundary if f.geom.geom_type.endswith("Polygon") else f.geom
+            reach = edge.distance(p) + self.tol * 10   # only the ring(s) whose edge is nearest
+
+            def insert(c, reach=reach):
+                seg_d = [shapely.LineString([c[i], c[(i + 1) % len(c)]]).distance(p) for i in range(len(c))]
+                i = int(np.argmin(seg_d))
+                return np.insert(c, i + 1, self.at, axis=0) if seg_d[i] <= reach else c
+            new = _edit_ring(f.geom, insert)
+            if not shapely.equals_exact(new, f.geom, 0):
+                self._touch(fid)
+                self.layer.set_feature(fid, f.attrs, new)
+
+
+class DeleteVertex(_Snapshot):
+    """Remove the vertex at ``at`` (topological: from every feature that has it); rings keep ≥ 3 vertices."""
+
+    def __init__(self, layer, fid: int, at: tuple[float, float], topological: bool = True, tol: float = 1e-9):
+        super().__init__(layer)
+        self.fid, self.at, self.topo, self.tol = fid, at, topological, tol
+        self.text = f"删除节点 {layer.code_of(fid)}"
+
+    def do(self):
+        fids = [self.fid] + ([k for k, f in self.layer.features.items() if k != self.fid and f.geom is not None
+                              and f.geom.distance(shapely.Point(self.at)) <= self.tol * 10] if self.topo else [])
+        for fid in fids:
+            f = self.layer.features[fid]
+
+            def drop(c):
+                keep = np.hypot(c[:, 0] - self.at[0], c[:, 1] - self.at[1]) > self.tol
+                return c[keep] if keep.sum() >= 3 else c
+            new = _edit_ring(f.geom, drop)
+            if not shapely.equals_exact(new, f.geom, 0):
+                self._touch(fid)
+                self.layer.set_feature(fid, f.attrs, new)
+
+
 class AddFeature(_Snapshot):
     def __init__(self, layer, attrs: dict, geom):
         super().__init__(layer)
