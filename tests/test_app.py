@@ -315,3 +315,54 @@ def test_ui_add_and_delete_vertex(win, tmp_path):
     assert sorted(len(f.geom.exterior.coords) for f in ctl.editable.features.values()) == [6, 6]
     win._vertex_clicked("delete_vertex", 431_000.5, 2_885_500.5)
     assert sorted(len(f.geom.exterior.coords) for f in ctl.editable.features.values()) == [5, 5]
+
+
+def test_xyz_tiles_from_a_loopback_server_are_cached_and_optional(win, tmp_path):
+    import http.server
+    import threading
+    from qtpy.QtCore import QBuffer, QByteArray, QIODevice
+    from qtpy.QtGui import QImage, QPainter, QColor
+    from gis_screening.tiles import TileSource
+    tile = QImage(256, 256, QImage.Format_RGB32)
+    tile.fill(QColor("#123456"))
+    ba = QByteArray()
+    buf = QBuffer(ba)
+    buf.open(QIODevice.WriteOnly)
+    tile.save(buf, "PNG")
+    png = bytes(ba)
+    hits = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_port}/{{z}}/{{x}}/{{y}}.png?tk={{key}}"
+        win.canvas.tiles = TileSource(url, "KEY", cache_dir=tmp_path / "cache")
+        win.canvas.tile_opacity = 1.0
+        win.canvas.resize(400, 300)
+        win.canvas.zoom_to_projects() if win.session.projects else win.canvas.zoom_to_all()
+        for v in win.session.views:
+            v.visible = False
+        img = QImage(400, 300, QImage.Format_ARGB32)
+        p = QPainter(img)
+        win.canvas.render_to(p)
+        p.end()
+        assert hits and all("tk=KEY" in h for h in hits)
+        assert QColor(img.pixel(200, 150)).name() == "#123456"   # the tile is drawn under the (hidden) layers
+        n = len(hits)
+        p = QPainter(img)
+        win.canvas.render_to(p)          # second draw: all from the disk cache
+        p.end()
+        assert len(hits) == n and any((tmp_path / "cache").rglob("*.img"))
+    finally:
+        srv.shutdown()
+    offline = TileSource("http://127.0.0.1:9/{z}/{x}/{y}.png", cache_dir=tmp_path / "c2", timeout=0.5)
+    assert offline.get(10, 1, 1) is None and offline.failures == 1   # never required

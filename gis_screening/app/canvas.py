@@ -150,6 +150,8 @@ class MapCanvas(QWidget):
         session.projects_changed.connect(self._projects_changed)
         self._project_geoms: list = []
         self.basemap = None                     # (QImage, (x0, y0, x1, y1) in canvas metres)
+        self.tiles = None                       # gis_screening.tiles.TileSource or None
+        self.tile_opacity = 0.8
 
     # ---- data ---------------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -211,6 +213,38 @@ class MapCanvas(QWidget):
         x1, y0 = transform * (w, h)
         self.basemap = (img, (x0, y0, x1, y1))
         self.update()
+
+    def _draw_tiles(self, p: QPainter, xf: QTransform) -> None:
+        """XYZ tiles warped into the GK view (each tile mapped by its corners; exact enough at tile size)."""
+        from qtpy.QtGui import QImage
+        from ..tiles import tile_bounds, tiles_for
+        view = self.visible_box().bounds
+        lons, lats = self._to_ll.transform([view[0], view[2], view[0], view[2]], [view[1], view[1], view[3], view[3]])
+        lat_mid = math.radians(sum(lats) / 4)
+        deg_per_px = self.res / (111_320 * math.cos(lat_mid))
+        z = max(0, min(18, int(round(math.log2(360 / 256 / deg_per_px)))))
+        todo = tiles_for(min(lons), min(lats), max(lons), max(lats), z)
+        if len(todo) > 64:
+            return
+        p.setOpacity(self.tile_opacity)
+        for (tz, tx, ty) in todo:
+            data = self.tiles.get(tz, tx, ty)
+            if not data:
+                continue
+            img = QImage.fromData(data)
+            if img.isNull():
+                continue
+            w, s_, e, n = tile_bounds(tz, tx, ty)
+            xs, ys = self._to_m.transform([w, e, w], [n, n, s_])
+            a = xf.map(QPointF(xs[0], ys[0]))
+            b = xf.map(QPointF(xs[1], ys[1]))
+            c = xf.map(QPointF(xs[2], ys[2]))
+            t = QTransform((b.x() - a.x()) / img.width(), (b.y() - a.y()) / img.width(),
+                           (c.x() - a.x()) / img.height(), (c.y() - a.y()) / img.height(), a.x(), a.y())
+            p.setTransform(t)
+            p.drawImage(0, 0, img)
+        p.setOpacity(1.0)
+        p.resetTransform()
 
     def render_layer(self, name: str) -> RenderLayer:
         return next(r for r in self.layers if r.view.layer.name == name)
@@ -276,6 +310,8 @@ class MapCanvas(QWidget):
         xf = self.world_to_screen()
         view = self.visible_box()
         band = max(0, int(math.floor(math.log2(max(self.res * 0.5, 1e-3))))) if self.res > 1 else 0
+        if self.tiles is not None and hasattr(self, "_to_ll"):
+            self._draw_tiles(p, xf)
         if self.basemap is not None:
             img, (bx0, by0, bx1, by1) = self.basemap
             p.setTransform(xf)

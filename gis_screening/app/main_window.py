@@ -93,9 +93,10 @@ class MainWindow(QMainWindow):
         self.a_export = self._act("导出报告…", self.export_dialog, "Ctrl+E")
         self.a_print = self._act("打印筛查图…", self.print_dialog, "Ctrl+P", QStyle.SP_FileDialogDetailedView)
         self.a_basemap = self._act("添加底图（GeoTIFF）…", self.basemap_dialog)
+        self.a_tiles = self._act("在线瓦片底图（XYZ，可选）…", self.tiles_dialog)
         self.a_sheet = self._act("建设项目信息表…", self.sheet_dialog, "Ctrl+K")
         self.recent_menu = f.addMenu(self.tr("最近的图层集"))
-        for a in (self.a_open, self.a_import, self.a_import_web, self.a_basemap, self.a_sheet, self.a_save, self.a_load, self.a_export,
+        for a in (self.a_open, self.a_import, self.a_import_web, self.a_basemap, self.a_tiles, self.a_sheet, self.a_save, self.a_load, self.a_export,
                   self.a_print):
             f.addAction(a)
         f.addSeparator()
@@ -443,6 +444,21 @@ class MainWindow(QMainWindow):
                 self.canvas.set_basemap(path)
             except InputError as exc:
                 self._error("无法打开", exc)
+
+    def tiles_dialog(self):
+        """Set an XYZ tile URL (e.g. 天地图 …/{z}/{x}/{y}&tk={key}) and key; empty turns tiles off."""
+        from qtpy.QtWidgets import QInputDialog
+        from ..tiles import TileSource
+        url, ok = QInputDialog.getText(self, self.tr("在线瓦片底图（XYZ，可选）…"), "URL ({z} {x} {y} {key})",
+                                       text=self.settings.value("tiles/url", ""))
+        if not ok:
+            return
+        key, ok = QInputDialog.getText(self, self.tr("在线瓦片底图（XYZ，可选）…"), "key",
+                                       text=self.settings.value("tiles/key", ""))
+        self.settings.setValue("tiles/url", url)
+        self.settings.setValue("tiles/key", key if ok else "")
+        self.canvas.tiles = TileSource(url, key) if url else None
+        self.canvas.update()
 
     def sheet_dialog(self, project_index: int = 0):
         from .dialogs import SheetDialog
