@@ -195,6 +195,10 @@ def test_zones_cli(tmp_path):
     topo = subprocess.run(cli + ["topology", str(new)], capture_output=True, text=True)
     assert topo.returncode == 1 and "overlaps: 1, total 10,000.00 m²" in topo.stdout
     assert subprocess.run(cli + ["topology", str(old)], capture_output=True).returncode == 0
+    bnd = tmp_path / "county.gpkg"   # the county reaches 200 m further north than the units: a 3000 m × 200 m gap
+    gpd.GeoDataFrame({"name": ["县界"]}, geometry=[box(X0, Y0, X0 + 3000, Y0 + 1200)], crs=4549).to_crs(4490).to_file(bnd)
+    gap = subprocess.run(cli + ["topology", str(old), "--boundary", str(bnd)], capture_output=True, text=True)
+    assert gap.returncode == 1 and "gaps: 1, total 600,000.00 m²" in gap.stdout
 
 
 def test_snapping_vertex_then_edge():

@@ -44,15 +44,20 @@ def zones_diff(old: Path, new: Path, role: str = typer.Option("control_units", "
 
 @zones_app.command("topology")
 def zones_topology(file: Path, layer: Optional[str] = typer.Option(None, "--layer"),
-                   role: str = typer.Option("control_units", "--role")) -> None:
+                   role: str = typer.Option("control_units", "--role"),
+                   boundary: Optional[Path] = typer.Option(None, "--boundary",
+                                                           help="admin boundary file: gaps = boundary minus units")) -> None:
     """Overlaps, gaps, invalid geometries and duplicate codes (exit 1 when any are found)."""
+    import shapely
+
     from ..io import read_layer
     from ..topology import check_topology
     try:
         lyr = read_layer(file, role, layer=layer)
+        bnd = shapely.union_all(read_layer(boundary).gdf.geometry.values) if boundary else None
     except InputError as exc:
         fail(str(exc))
-    rep = check_topology(lyr.gdf, lyr.feature_ids())
+    rep = check_topology(lyr.gdf, lyr.feature_ids(), boundary=bnd)
     dups = [p for p in lyr.problems if "duplicate" in p.message]
     console.print(f"{lyr.name}: {lyr.feature_count} features; areas in {rep.metric_crs}", markup=False)
     for kind, items in (("overlap", rep.overlaps), ("gap", rep.gaps)):
