@@ -366,3 +366,17 @@ def test_xyz_tiles_from_a_loopback_server_are_cached_and_optional(win, tmp_path)
         srv.shutdown()
     offline = TileSource("http://127.0.0.1:9/{z}/{x}/{y}.png", cache_dir=tmp_path / "c2", timeout=0.5)
     assert offline.get(10, 1, 1) is None and offline.failures == 1   # never required
+
+
+def test_ui_merge_view_on_concurrent_save(win, tmp_path):
+    from gis_screening.editing import commands as ec
+    from gis_screening.editing.store import EditableLayer
+    ctl = _edit_fixture(win, tmp_path)
+    other = EditableLayer(ctl.editable.path)
+    fid = ctl.fid_at(0)
+    ec.SetAttributes(other, fid, {"name": "他们改的"}).do()
+    other.save(user="other")
+    ctl.set_attributes(fid, {"name": "我改的"})
+    dlg = win.merge_dialog("合并", choose=lambda d: "ours")
+    assert dlg.table.rowCount() == 1 and dlg.table.item(0, 3).text() == "冲突"
+    assert EditableLayer(ctl.editable.path).features[fid].attrs["name"] == "我改的"

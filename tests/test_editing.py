@@ -226,3 +226,21 @@ def test_insert_and_delete_vertex_topologically(tmp_path):
     st.undo()
     st.push(DeleteVertex(lyr, fid, shared, topological=True, tol=1e-7))
     assert {len(f.geom.exterior.coords) for f in lyr.features.values()} == {5}
+
+
+@pytest.mark.parametrize("prefer,expect", [("theirs", "他们改的"), ("ours", "我改的")])
+def test_merge_after_concurrent_modification(tmp_path, prefer, expect):
+    path = make_units(tmp_path / "u.gpkg")
+    mine, theirs = EditableLayer(path), EditableLayer(path)
+    a, b = sorted(mine.features)[:2]
+    UndoStack().push(SetAttributes(theirs, a, {"name": "他们改的"}))
+    theirs.save(user="other")
+    UndoStack().push(SetAttributes(mine, a, {"name": "我改的"}))
+    UndoStack().push(SetAttributes(mine, b, {"name": "只有我改"}))
+    items = {i["code"]: i for i in mine.merge_items()}
+    assert items["ZH35010220001"]["conflict"] and items["ZH35010220002"] == {
+        "fid": b, "code": "ZH35010220002", "theirs": False, "ours": True, "conflict": False}
+    mine.rebase(prefer)
+    mine.save(reason="merge")
+    names = _read(path).set_index("code")["name"]
+    assert names["ZH35010220001"] == expect and names["ZH35010220002"] == "只有我改"

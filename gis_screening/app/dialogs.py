@@ -243,3 +243,33 @@ class AttributeFormDialog(QDialog):
             self.errors.setText("\n".join(errs))
             return
         self.accept()
+
+
+class MergeDialog(QDialog):
+    """Per unit: changed by them, by us, or both (conflict); choose whose version wins the conflicts."""
+
+    def __init__(self, items: list[dict], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("文件已被他人修改 — 合并"))
+        self.prefer = None
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel(self.tr("打开后该文件已被他人修改。下表列出双方修改的单元；冲突单元需选择保留哪一方。")))
+        self.table = QTableWidget(len(items), 4)
+        self.table.setHorizontalHeaderLabels([self.tr("单元编码"), self.tr("他人修改"), self.tr("我的修改"), self.tr("冲突")])
+        for r, it in enumerate(items):
+            for c, v in enumerate([it["code"], "✓" if it["theirs"] else "", "✓" if it["ours"] else "",
+                                   "冲突" if it["conflict"] else ""]):
+                self.table.setItem(r, c, QTableWidgetItem(v))
+        lay.addWidget(self.table)
+        bb = QDialogButtonBox()
+        theirs = bb.addButton(self.tr("冲突处保留他人的版本"), QDialogButtonBox.AcceptRole)
+        ours = bb.addButton(self.tr("冲突处保留我的版本"), QDialogButtonBox.AcceptRole)
+        bb.addButton(QDialogButtonBox.Cancel)
+        theirs.clicked.connect(lambda: self._choose("theirs"))
+        ours.clicked.connect(lambda: self._choose("ours"))
+        bb.rejected.connect(self.reject)
+        lay.addWidget(bb)
+
+    def _choose(self, prefer: str) -> None:
+        self.prefer = prefer
+        self.accept()

@@ -25,7 +25,11 @@ EN = {
     "English": "English", "恢复会话": "Recover session", "发现上次未正常退出时自动保存的会话，是否恢复？":
     "An autosaved session from a run that did not close normally was found. Recover it?",
     "依据": "Basis", "说明": "Message", "结论": "Verdict", "项目": "Project", "字段": "Field", "值": "Value",
-    "导入问题": "Import problems", "在线瓦片底图（XYZ，可选）…": "Online XYZ tiles (optional)…", "添加节点": "Add vertex", "删除节点": "Delete vertex", "复制所选要素": "Copy selected features", "粘贴要素": "Paste features",
+    "导入问题": "Import problems", "已合并并保存": "Merged and saved", "文件已被他人修改 — 合并": "File changed by someone else — merge",
+    "打开后该文件已被他人修改。下表列出双方修改的单元；冲突单元需选择保留哪一方。":
+    "The file was changed by someone else after you opened it. The table lists both sides' changes; choose which side wins the conflicts.",
+    "单元编码": "Unit code", "他人修改": "Changed by them", "我的修改": "Changed by me", "冲突": "Conflict",
+    "冲突处保留他人的版本": "Keep theirs for conflicts", "冲突处保留我的版本": "Keep mine for conflicts", "在线瓦片底图（XYZ，可选）…": "Online XYZ tiles (optional)…", "添加节点": "Add vertex", "删除节点": "Delete vertex", "复制所选要素": "Copy selected features", "粘贴要素": "Paste features",
     "版本对比…": "Compare versions…", "版本对比": "Version diff", "旧版本": "Old version", "新版本": "New version", "移动节点": "Move vertex", "编辑属性…": "Edit attributes…", "样式…": "Style…", "恢复默认样式": "Default style", "填充颜色": "Fill colour",
     "边线颜色": "Outline colour", "图层样式": "Layer style", "高斯投影带号": "Gauss-Krüger zone",
     "坐标不含带号，请输入 3° 带带号（福建为 39 或 40）：": "Coordinates carry no zone prefix; enter the 3° zone (Fujian: 39 or 40):",

@@ -371,12 +371,28 @@ class MainWindow(QMainWindow):
         reason, ok = QInputDialog.getText(self, self.tr("保存编辑…"), self.tr("修改原因（写入审计表）"))
         if not ok:
             return
+        from ..editing.store import ConcurrentModification
         try:
             n = self.editor.save(reason)
+        except ConcurrentModification:
+            self.merge_dialog(reason)
+            return
         except InputError as exc:
             self._error("无法保存", exc)
             return
         self.lbl_msg.setText(f"{self.tr('已保存')} {n}")
+
+    def merge_dialog(self, reason: str = "", choose=None):
+        """The file changed on disk: show theirs / ours / conflicts per unit and merge (keep theirs or ours)."""
+        from .dialogs import MergeDialog
+        dlg = MergeDialog(self.editor.editable.merge_items(), self)
+        prefer = choose(dlg) if choose else (dlg.exec_() and dlg.prefer)
+        if prefer:
+            self.editor.editable.rebase(prefer)
+            self.editor.refresh()
+            self.editor.save(reason)
+            self.lbl_msg.setText(self.tr("已合并并保存"))
+        return dlg
 
     def _drawn(self, geom) -> None:
         if self.editor and self.editor.selected and geom.geom_type == "LineString":
@@ -539,7 +555,13 @@ class MainWindow(QMainWindow):
     def _identified(self, name, index):
         layer = self.session.views[self.session.index_of(name)].layer
         if self.editor and self.editor.view.layer is layer:
-            self.editor.selected = [self.editor.fid_at(index)]
+            from qtpy.QtWidgets import QApplication
+            fid = self.editor.fid_at(index)
+            if QApplication.keyboardModifiers() & Qt.ControlModifier:   # Ctrl+click adds to the selection
+                if fid not in self.editor.selected:
+                    self.editor.selected.append(fid)
+            else:
+                self.editor.selected = [fid]
         self.identify.show_feature(layer, index)
         if name in self.tables:
             self.tables[name].select_feature(index)

@@ -198,20 +198,55 @@ class EditableLayer:
         self.journal.unlink(missing_ok=True)
         return len(changes)
 
-    def merge_report(self) -> str:
-        """Per feature: what changed on disk since opening ('theirs') and here ('ours'); conflicts named."""
-        other = EditableLayer.__new__(EditableLayer)
-        other.path, other.code_field, other.journal = self.path, self.code_field, Path("/nonexistent")
+    def _disk_state(self) -> dict[int, Feature]:
         with self._connect() as conn:
-            rows = conn.execute(f'SELECT "{self.fid_col}", "{self.geom_col}", {", ".join(chr(34) + c + chr(34) for c in self.columns)} '
-                                f'FROM "{self.table}"').fetchall()
-        disk = {r[0]: Feature(dict(zip(self.columns, r[2:])), gpkgblob.decode(r[1])) for r in rows}
-        theirs = {fid for fid in set(disk) | set(self.original)
-                  if (fid in disk) != (fid in self.original) or (fid in disk and (
-                      disk[fid].attrs != self.original[fid].attrs or not shapely.equals_exact(disk[fid].geom, self.original[fid].geom, 0)))}
+            cols = ", ".join(f'"{c}"' for c in self.columns) or "1"
+            rows = conn.execute(f'SELECT "{self.fid_col}", "{self.geom_col}", {cols} FROM "{self.table}"').fetchall()
+        return {r[0]: Feature(dict(zip(self.columns, r[2:])), gpkgblob.decode(r[1])) for r in rows}
+
+    @staticmethod
+    def _same(a: Feature | None, b: Feature | None) -> bool:
+        if a is None or b is None:
+            return a is b
+        return a.attrs == b.attrs and shapely.equals_exact(a.geom, b.geom, 0)
+
+    def merge_items(self) -> list[dict]:
+        """Per feature changed on either side since opening: code, theirs, ours, conflict (both changed it)."""
+        disk = self._disk_state()
+        theirs = {fid for fid in set(disk) | set(self.original) if not self._same(disk.get(fid), self.original.get(fid))}
         ours = {fid for _a, fid in self.changes()}
-        conflicts = sorted(theirs & ours)
-        return (f"theirs: {len(theirs)} feature(s) changed ({', '.join(self.code_of(f) for f in sorted(theirs)[:8])}); "
-                f"ours: {len(ours)} ({', '.join(self.code_of(f) for f in sorted(ours)[:8])}); "
-                f"conflicts: {', '.join(self.code_of(f) for f in conflicts) or 'none'} — reopen the file and re-apply "
-                "your edits (the edit journal keeps them)")
+        return [{"fid": fid, "code": self.code_of(fid) if fid in self.features or fid in self.original else
+                 str(disk[fid].attrs.get(self.code_field)), "theirs": fid in theirs, "ours": fid in ours,
+                 "conflict": fid in theirs and fid in ours} for fid in sorted(theirs | ours)]
+
+    def rebase(self, prefer: str = "theirs") -> int:
+        """Take the file as it is now and re-apply our changes on top; conflicts resolved by ``prefer``
+        (``theirs`` keeps the file's version, ``ours`` keeps ours).  Returns the number of our changes kept."""
+        items = {i["fid"]: i for i in self.merge_items()}
+        mine = {fid: self.features.get(fid) for _a, fid in self.changes()}
+        disk = self._disk_state()
+        self.features, self.original = disk, copy.deepcopy(disk)
+        kept = 0
+        for fid, feat in mine.items():
+            if items.get(fid, {}).get("conflict") and prefer == "theirs":
+                continue
+            if feat is None:
+                if fid in self.features:
+                    self.delete_feature(fid)
+            elif fid < 0:
+                self.add_feature(feat.attrs, feat.geom)
+            else:
+                self.set_feature(fid, feat.attrs, feat.geom)
+            kept += 1
+        self.digest = file_digest(self.path)
+        return kept
+
+    def merge_report(self) -> str:
+        """One line: what changed on disk since opening ('theirs') and here ('ours'); conflicts named."""
+        items = self.merge_items()
+        theirs = [i["code"] for i in items if i["theirs"]]
+        ours = [i["code"] for i in items if i["ours"]]
+        conflicts = [i["code"] for i in items if i["conflict"]]
+        return (f"theirs: {len(theirs)} feature(s) changed ({', '.join(theirs[:8])}); ours: {len(ours)} "
+                f"({', '.join(ours[:8])}); conflicts: {', '.join(conflicts) or 'none'} — merge: keep theirs or ours "
+                "for the conflicts and save again (the edit journal keeps your edits meanwhile)")
