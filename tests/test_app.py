@@ -85,6 +85,9 @@ def test_finding_click_zooms_and_table_selection(win, qtbot):
     red = win.session.result["results"][0]["findings"][0]
     win._finding_clicked(red["layer"], red["feature_id"])
     assert win.canvas.highlight is not None
+    overlap_m2 = next(o["overlap_area_m2"] for o in win.session.result["results"][0]["overlaps"]
+                      if o["layer"] == red["layer"] and o["feature_id"] == red["feature_id"])
+    assert win.canvas.overlap_highlight.area == pytest.approx(overlap_m2, rel=1e-6)   # the overlap is shown too
     table = win.open_table("环境管控单元")
     table.view.selectRow(3)
     assert win.canvas.highlight.equals(win.canvas.render_layer("环境管控单元").geoms[table.proxy.mapToSource(

@@ -141,6 +141,7 @@ class MapCanvas(QWidget):
         self.res = 50.0                         # metres per pixel
         self.layers: list[RenderLayer] = []
         self.highlight = None                   # metric geometry
+        self.overlap_highlight = None           # footprint ∩ feature of a clicked finding
         self.tool = "pan"                       # pan | identify | measure_line | measure_area | draw_polygon | draw_line | draw_point | zoom_box
         self._drag = None
         self._points: list[tuple[float, float]] = []
@@ -363,6 +364,12 @@ class MapCanvas(QWidget):
             p.setPen(pen)
             p.setBrush(QBrush(QColor(0, 229, 255, 60)))
             p.drawPath(geometry_path(self.highlight))
+        if self.overlap_highlight is not None and not self.overlap_highlight.is_empty:
+            pen = QPen(QColor("#d500f9"), 2)
+            pen.setCosmetic(True)
+            p.setPen(pen)
+            p.setBrush(QBrush(QColor(213, 0, 249, 90), Qt.SolidPattern))
+            p.drawPath(geometry_path(self.overlap_highlight))
         if self._points:
             pen = QPen(QColor("#6200ea"), 2, Qt.DashLine)
             pen.setCosmetic(True)

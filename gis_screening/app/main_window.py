@@ -576,6 +576,10 @@ class MainWindow(QMainWindow):
             i = ids.index(feature_id)
             self.canvas.zoom_to_feature(layer_name, i)
             self.identify.show_feature(view.layer, i)
+            feat = self.canvas.render_layer(layer_name).geoms[i]
+            overlap = [g.intersection(feat) for g in self.canvas._project_geoms if g.intersects(feat)]
+            self.canvas.overlap_highlight = overlap[0] if overlap else None
+            self.canvas.update()
 
     def open_table(self, name):
         view = self.session.views[self.session.index_of(name)]
