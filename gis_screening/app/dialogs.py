@@ -12,7 +12,7 @@ from qtpy.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDo
 
 from ..carbon.reference import benchmarks
 from ..carbon.sheet import Emissions, Energy, validate_sheet
-from ..engine.sectors import two_high_table
+from ..engine.sectors import gbt4754_divisions, two_high_table
 from ..errors import InputError
 
 ENERGY_LABELS = {"raw_coal_t": "原煤 t", "bituminous_coal_t": "烟煤 t", "anthracite_t": "无烟煤 t", "lignite_t": "褐煤 t",
@@ -44,8 +44,10 @@ class SheetDialog(QDialog):
         self.industry = QComboBox()
         self.industry.setEditable(True)
         self.industry.addItem("", "")
-        for code, row in sorted(two_high_table().items()):
-            self.industry.addItem(f"{code} {row['class_name']}（{row['two_high_sector']}）", code)
+        entries = {code: f"{code} {row['class_name']}（两高：{row['two_high_sector']}）" for code, row in two_high_table().items()}
+        entries.update({code: f"{code} {name}（大类，请补全四位小类代码）" for code, name in gbt4754_divisions().items()})
+        for code in sorted(entries):
+            self.industry.addItem(entries[code], code)
         current = sheet.get("industry_code") or project.industry_code or ""
         idx = self.industry.findData(current)
         self.industry.setCurrentIndex(idx) if idx >= 0 else self.industry.setEditText(current)

@@ -39,3 +39,10 @@ def classify(code: str | None) -> SectorMatch:
             sectors = sorted({table[k]["two_high_sector"] for k in cands})
             return SectorMatch(None, "/".join(sectors), None, cands)
     return SectorMatch(False, None, None)
+
+
+@lru_cache(maxsize=1)
+def gbt4754_divisions() -> dict[str, str]:
+    """GB/T 4754-2017 大类 (two-digit divisions) → name, from rules/reference/gbt4754_divisions.csv."""
+    with open(data_dir("rules") / "reference" / "gbt4754_divisions.csv", encoding="utf-8") as fh:
+        return {row["division"]: row["name"] for row in csv.DictReader(fh)}
