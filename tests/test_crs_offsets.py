@@ -58,3 +58,19 @@ def test_gcj_inverse_is_centimetre_accurate_over_fujian():
     wlon, wlat = gcj02_to_wgs84(glon, glat)
     err_m = np.hypot((wlon - lon) * 100_000, (wlat - lat) * 111_000)
     assert err_m.max() < 0.01
+
+
+@pytest.mark.parametrize("northing_first,stored_swapped", [(True, False), (True, True), (False, False), (False, True)])
+def test_resolve_crs_axis_order(northing_first, stored_swapped):
+    import geopandas as gpd
+    from shapely.geometry import Point
+    from gis_screening.io.pipeline import resolve_crs
+    from gis_screening.io.vector import RawRead
+    n, e = 2885885.750, 40429964.059
+    first_is_n = northing_first != stored_swapped
+    pt = Point(n, e) if first_is_n else Point(e, n)
+    raw = RawRead(gpd.GeoDataFrame(geometry=[pt]), None, xy_is_northing_easting=northing_first)
+    gdf, label, _reason, _p = resolve_crs(raw, "t.txt")
+    assert label == "EPSG:4528"
+    g = gdf.geometry.iloc[0]
+    assert (g.x, g.y) == pytest.approx((119.30, 26.08), abs=1e-8)

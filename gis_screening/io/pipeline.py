@@ -96,10 +96,11 @@ def resolve_crs(raw: RawRead, path: str | Path, *, crs: str | int | None = None,
     else:
         guess = _infer()
         src, reason = CRS.from_epsg(guess.epsg), guess.reason
-        if guess.swapped or (raw.xy_is_northing_easting and guess.epsg != STORAGE_EPSG):
+        # make x the easting/longitude: lon/lat swaps only when reported swapped; GK swaps when the stored order
+        # differs from easting-first (survey files store northing first unless their columns were swapped)
+        natural_n_first = raw.xy_is_northing_easting and guess.epsg != STORAGE_EPSG
+        if guess.swapped != natural_n_first:
             gdf = _swap_xy(gdf)
-        elif raw.xy_is_northing_easting and guess.epsg == STORAGE_EPSG and not guess.swapped:
-            pass
         problems.append(Problem("warning" if not guess.sure else "info", f"CRS inferred: {reason}"))
     if needs_datum_parameters(src):
         datum = {"xian80": "Xian 1980", "beijing54": "Beijing 1954"}[classify_datum(src)]
