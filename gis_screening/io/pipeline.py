@@ -101,6 +101,7 @@ def resolve_crs(raw: RawRead, path: str | Path, *, crs: str | int | None = None,
         natural_n_first = raw.xy_is_northing_easting and guess.epsg != STORAGE_EPSG
         if guess.swapped != natural_n_first:
             gdf = _swap_xy(gdf)
+            bounds = _bounds(gdf)
         problems.append(Problem("warning" if not guess.sure else "info", f"CRS inferred: {reason}"))
     if needs_datum_parameters(src):
         datum = {"xian80": "Xian 1980", "beijing54": "Beijing 1954"}[classify_datum(src)]
