@@ -383,3 +383,27 @@ def test_ui_merge_view_on_concurrent_save(win, tmp_path):
     dlg = win.merge_dialog("合并", choose=lambda d: "ours")
     assert dlg.table.rowCount() == 1 and dlg.table.item(0, 3).text() == "冲突"
     assert EditableLayer(ctl.editable.path).features[fid].attrs["name"] == "我改的"
+
+
+def test_industry_picker_search_browse_and_validation(qtbot):
+    from gis_screening.app.industry import CODE_ROLE, IndustryPicker, IndustryTreeDialog
+    picker = IndustryPicker()
+    qtbot.addWidget(picker)
+    assert picker.combo.count() > 1900                       # every 大类/中类/小类 of GB/T 4754-2017
+    picker.set_code("3011")
+    assert picker.code() == "3011" and "C 制造业 › 30 非金属矿物制品业" in picker.info.text() and "两高：建材" in picker.info.text()
+    completer = picker.combo.completer()
+    completer.setCompletionPrefix("石灰")
+    hits = [completer.completionModel().index(i, 0).data() for i in range(completer.completionCount())]
+    assert any(h.startswith("3012 石灰和石膏制造") for h in hits) and any(h.startswith("1011 ") for h in hits)
+    picker.combo.setEditText("3019 水泥")
+    assert picker.code() == "3019" and "不是 GB/T 4754-2017" in picker.info.text()
+    picker.combo.setEditText("C30")
+    assert picker.code() == "30" and "请选到四位小类" in picker.info.text()
+    dlg = IndustryTreeDialog("3011")
+    qtbot.addWidget(dlg)
+    assert dlg.tree.currentIndex().data(CODE_ROLE) == "3011"
+    dlg.filter.setText("平板玻璃")
+    assert dlg.proxy.rowCount() == 1                           # only 门类 C survives the filter
+    dlg._choose()                                              # the first match is selected
+    assert dlg.selected == "3041"

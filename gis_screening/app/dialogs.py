@@ -12,8 +12,8 @@ from qtpy.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDo
 
 from ..carbon.reference import benchmarks
 from ..carbon.sheet import Emissions, Energy, validate_sheet
-from ..engine.sectors import gbt4754_divisions, two_high_table
 from ..errors import InputError
+from .industry import IndustryPicker
 
 ENERGY_LABELS = {"raw_coal_t": "原煤 t", "bituminous_coal_t": "烟煤 t", "anthracite_t": "无烟煤 t", "lignite_t": "褐煤 t",
                  "washed_coal_t": "洗精煤 t", "coke_t": "焦炭 t", "crude_oil_t": "原油 t", "fuel_oil_t": "燃料油 t",
@@ -41,16 +41,8 @@ class SheetDialog(QDialog):
         sheet = dict(project.sheet or {})
         lay = QVBoxLayout(self)
         form = QFormLayout()
-        self.industry = QComboBox()
-        self.industry.setEditable(True)
-        self.industry.addItem("", "")
-        entries = {code: f"{code} {row['class_name']}（两高：{row['two_high_sector']}）" for code, row in two_high_table().items()}
-        entries.update({code: f"{code} {name}（大类，请补全四位小类代码）" for code, name in gbt4754_divisions().items()})
-        for code in sorted(entries):
-            self.industry.addItem(entries[code], code)
-        current = sheet.get("industry_code") or project.industry_code or ""
-        idx = self.industry.findData(current)
-        self.industry.setCurrentIndex(idx) if idx >= 0 else self.industry.setEditText(current)
+        self.industry = IndustryPicker()
+        self.industry.set_code(sheet.get("industry_code") or project.industry_code)
         self.ctype = QComboBox()
         self.ctype.addItems(["", "新建", "改建", "扩建", "改扩建"])
         self.ctype.setCurrentText(sheet.get("construction_type") or project.construction_type or "")
@@ -103,9 +95,7 @@ class SheetDialog(QDialog):
 
     def sheet(self) -> dict:
         """The form's content as a project-sheet dict (0 / empty = not given)."""
-        code = self.industry.currentData() if self.industry.currentIndex() > 0 and \
-            self.industry.currentText() == self.industry.itemText(self.industry.currentIndex()) else \
-            self.industry.currentText().split(" ")[0].strip()
+        code = self.industry.code()
         d = {**(self.project.sheet or {}), "id": self.project.id, "name": self.project.name,
              "industry_code": code or None, "construction_type": self.ctype.currentText() or None,
              "kiln_fuel": self.kiln.currentText() or None, "captive_coal_power": self.captive.isChecked(),

@@ -1,8 +1,8 @@
 """Safe rule conditions and message templates (simpleeval; never ``eval``).
 
 Names available in conditions: ``project``, ``feature``, ``overlap`` (attribute access on dicts, missing keys
-are ``None``), plus helper functions: ``industry_in(code, list_text)`` (GB/T 4754 code or prefix lists separated
-by ``; , 、`` or spaces), ``contains(text, word)``, ``startswith(text, prefix)``, ``any_of(value, 'a;b')``.
+are ``None``), plus helper functions: ``industry_in(code, list_text)`` (GB/T 4754 codes, prefixes, 门类 letters or
+class names separated by ``; , 、`` or spaces), ``contains(text, word)``, ``startswith(text, prefix)``, ``any_of(value, 'a;b')``.
 """
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import re
 from functools import lru_cache
 
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
+
+from .sectors import industry_path, normalize_code
 
 _SPLIT = re.compile(r"[;,，；、\s]+")
 
@@ -30,18 +32,26 @@ def split_codes(text) -> list[str]:
     return [c for c in _SPLIT.split(str(text)) if c]
 
 
-def industry_in(code, list_text) -> bool:
-    """True when ``code`` (4-digit class) falls under any code or prefix in ``list_text``."""
-    if not code:
-        return False
-    c = str(code).strip()
-    return any(c.startswith(p) for p in split_codes(list_text))
+def _covers(code: str, entry: str, names: set[str]) -> bool:
+    e = normalize_code(entry)
+    if e.isalpha():                      # a 门类 letter (C) or a class name (水泥制造)
+        return e in names or entry in names
+    return code.startswith(e)
 
 
 def matching_codes(code, list_text) -> list[str]:
-    """The codes/prefixes of ``list_text`` that ``code`` falls under."""
-    c = str(code or "").strip()
-    return [p for p in split_codes(list_text) if c and c.startswith(p)]
+    """The entries of ``list_text`` that cover ``code``: code prefixes ("30", "C30"), 门类 letters or names of the
+    code's class or any enclosing group in GB/T 4754-2017 ("水泥制造")."""
+    c = normalize_code(code)
+    if not c:
+        return []
+    names = {e.code for e in industry_path(c)} | {e.name for e in industry_path(c)}
+    return [e for e in split_codes(list_text) if _covers(c, e, names)]
+
+
+def industry_in(code, list_text) -> bool:
+    """True when ``code`` falls under any entry of ``list_text`` (see :func:`matching_codes`)."""
+    return bool(matching_codes(code, list_text))
 
 
 FUNCTIONS = {

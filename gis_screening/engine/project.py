@@ -17,6 +17,7 @@ import yaml
 from ..errors import InputError
 from ..io import read_layer
 from ..model import Layer
+from .sectors import code_text
 
 SHEET_SUFFIXES = {".yaml", ".yml", ".json"}
 
@@ -42,6 +43,14 @@ def _clean(v):
     return v
 
 
+def _industry_code(value, attrs: dict) -> str | None:
+    """The industry code as text; a numeric cell that may have lost a leading 0 sets ``industry_code_alt``."""
+    code, alt = code_text(value)
+    if alt:
+        attrs["industry_code_alt"] = alt
+    return code
+
+
 def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project]:
     """Projects from a loaded ``projects`` layer; rows with the same id merge into one multi-parcel project."""
     gdf = layer.gdf
@@ -59,8 +68,8 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
         geom = geoms[0] if len(rows) == 1 else shapely.union_all(geoms)
         first = gdf.iloc[rows[0]]
         attrs = {k: _clean(first[k]) for k in gdf.columns if k != gdf.geometry.name}
-        proj = Project(id=str(pid), geometry=geom, name=_clean(attrs.pop("name", None)),
-                       industry_code=_clean(attrs.pop("industry_code", None)),
+        code = _industry_code(attrs.pop("industry_code", None), attrs)
+        proj = Project(id=str(pid), geometry=geom, name=_clean(attrs.pop("name", None)), industry_code=code,
                        construction_type=_clean(attrs.pop("construction_type", None)),
                        attributes=attrs, source=layer.source, problems=layer.problem_strings())
         proj.sheet = sheet_from_attributes(proj)
@@ -118,9 +127,8 @@ def project_from_sheet(sheet: dict, base: Path, where: str) -> Project:
     pid = str(sheet.get("id") or fp.id or Path(where).stem)
     attrs = {**fp.attributes, **{k: v for k, v in sheet.items() if k not in ("id", "name", "industry_code",
                                                                                 "construction_type", "footprint")}}
-    code = sheet.get("industry_code", fp.industry_code)
-    return Project(id=pid, geometry=fp.geometry, name=sheet.get("name") or fp.name,
-                   industry_code=None if code is None else str(code).strip(),
+    code = _industry_code(sheet["industry_code"], attrs) if "industry_code" in sheet else fp.industry_code
+    return Project(id=pid, geometry=fp.geometry, name=sheet.get("name") or fp.name, industry_code=code,
                    construction_type=sheet.get("construction_type") or fp.construction_type,
                    attributes=attrs, sheet=sheet, source=where, problems=fp.problems)
 

@@ -17,7 +17,7 @@ from .overlay import FootprintMetrics, batch_overlaps, footprint_metrics
 from .prepared import PreparedCache
 from .project import Project
 from .rules import Rule, RuleStack
-from .sectors import classify
+from .sectors import classify, industry_path
 
 INTERSECT_M2 = 0.01       # polygon footprints: overlaps below 1 dm² are shared boundaries
 
@@ -46,7 +46,8 @@ class ProjectResult:
                 "length_m": round(m.length_m, 3), "metric_crs": f"EPSG:{m.metric_epsg}",
                 "centroid_lonlat": list(m.centroid_lonlat), "geometry_type": p.geometry.geom_type,
                 "construction_type": p.construction_type, "two_high": self.context.get("two_high"),
-                "sector": self.context.get("sector"), "source": p.source}
+                "sector": self.context.get("sector"), "industry_name": self.context.get("industry_name"),
+                "industry_level": self.context.get("industry_level"), "source": p.source}
         return {"project": proj, "verdict": self.verdict, "verdict_label": VERDICT_LABELS[self.verdict],
                 "decisive_rules": sorted({f.rule_id for f in self.decisive()}),
                 "findings": [f.to_json() for f in self.findings],
@@ -118,6 +119,8 @@ def _overlap_ctx(o: Overlap, fp: FootprintMetrics) -> Ctx:
 def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overlap], layers: dict) -> Ctx:
     """What rules may ask about a project: its attributes plus derived facts (两高 sector, in a park…)."""
     match = classify(project.industry_code)
+    path = industry_path(project.industry_code)
+    alt = industry_path(project.attributes.get("industry_code_alt"))
     parks = [o for o in overlaps if o.role == "industrial_parks" and _intersects(o, fp)]
     in_park = any((o.overlap_ratio or 0) >= 0.99 or fp.dim < 2 for o in parks)
     park_types = []
@@ -134,7 +137,10 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
     ctx = Ctx({k: v for k, v in project.attributes.items() if isinstance(k, str)})
     ctx.update(id=project.id, name=project.name, industry_code=project.industry_code,
                construction_type=project.construction_type, two_high=match.two_high, sector=match.sector,
-               industry_name=match.class_name, in_park=in_park, in_chemical_park=any(
+               industry_name=path[-1].name if path else match.class_name,
+               industry_level=path[-1].level if path else None,
+               industry_path=" › ".join(f"{c.code} {c.name}" for c in path) or None,
+               industry_alt_name=alt[-1].name if alt else None, in_park=in_park, in_chemical_park=any(
                    t and "化工" in str(t) for t in park_types), park_names=[o.feature_name for o in parks],
                admin_code=admin, city_code=str(admin)[:4] if admin else None,
                area_m2=round(fp.area_m2, 2), area_ha=round(fp.area_m2 / 10_000, 4), length_m=round(fp.length_m, 1),

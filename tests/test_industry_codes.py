@@ -1,0 +1,88 @@
+"""GB/T 4754-2017 code table: structure, 两高 cross-check, code parsing and the rules that use it."""
+import csv
+from collections import Counter
+
+import pytest
+
+from gis_screening.engine.conditions import industry_in, matching_codes
+from gis_screening.engine.sectors import classify, code_text, gbt4754, industry_path, normalize_code, two_high_table
+from gis_screening.resources import data_dir
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_table_structure_matches_the_standard():
+    table = gbt4754()
+    levels = Counter(e.level for e in table.values())
+    assert (levels["门类"], levels["大类"], levels["中类"]) == (20, 97, 473)
+    assert 1380 <= levels["小类"] <= 1382
+    for code, e in table.items():          # every entry hangs under an existing parent
+        assert e.parent is None or e.parent in table, code
+    with open(data_dir("rules") / "reference" / "gbt4754_2017.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert all(r["check"] in ("1", "2", "3") for r in rows)
+    assert not any("(" in r["name"] or ")" in r["name"] or r["name"] != r["name"].strip() for r in rows)
+
+
+def test_two_high_classes_agree_with_the_table():
+    for code, row in two_high_table().items():
+        assert gbt4754()[code.rstrip("?")].name == row["class_name"], code
+
+
+def test_path_and_names():
+    assert [e.code for e in industry_path("3011")] == ["C", "30", "301", "3011"]
+    assert gbt4754()["3011"].name == "水泥制造"
+    assert gbt4754()["87"].name == "广播、电视、电影和录音制作业"      # 2017 name, not the 2011 one
+    assert [e.code for e in industry_path("0610")] == ["B", "06", "061", "0610"]
+    assert industry_path("C3011")[-1].code == "3011"
+    assert industry_path("3019") == []       # not a class
+
+
+def test_code_text_and_lost_leading_zero():
+    assert code_text("3011") == ("3011", None)
+    assert code_text(3011) == ("3011", None)
+    assert code_text(3011.0) == ("3011", None)
+    assert code_text(311) == ("311", "0311")         # 311 is a 中类, but 0311 (牛的饲养) also exists
+    assert code_text("311") == ("311", None)         # text is never re-padded
+    assert code_text(None) == (None, None)
+    assert normalize_code(" c3011 ") == "3011"
+
+
+def test_admission_lists_match_prefixes_letters_and_names():
+    assert industry_in("3011", "30") and industry_in("3011", "C30") and industry_in("3011", "C")
+    assert industry_in("3011", "水泥制造") and industry_in("3011", "非金属矿物制品业")
+    assert not industry_in("3021", "水泥制造") and not industry_in("3011", "D")
+    assert matching_codes("2614", "25;C26、水泥制造") == ["C26"]
+    assert classify("C3011").two_high
+
+
+@pytest.fixture(scope="module")
+def sample():
+    from gis_screening.engine.rules import load_rules
+    from gis_screening.layerset import load_layerset
+    return load_layerset(ROOT / "sample_data" / "layerset.yaml"), load_rules()
+
+
+def _findings(sample, code, **attrs):
+    from gis_screening.engine.project import Project, load_projects
+    from gis_screening.engine.screen import screen
+    ls, rules = sample
+    geom = load_projects(ROOT / "sample_data" / "projects" / "projects.gpkg")[0].geometry
+    p = Project(id="T1", geometry=geom, industry_code=code, construction_type="新建", attributes=attrs, source="test")
+    res = screen([p], ls, rules).results[0]
+    return res, {f.rule_id: f for f in res.findings}
+
+
+def test_unknown_coarse_and_numeric_codes_need_review(sample):
+    res, f = _findings(sample, "3019")
+    assert f["unit.industry_code_unknown"].level == "needs_review" and "3019" in f["unit.industry_code_unknown"].message
+    res, f = _findings(sample, "30")
+    assert "unit.industry_code_coarse" in f and "非金属矿物制品业" in f["unit.industry_code_coarse"].message
+    assert res.to_json()["project"]["industry_level"] == "大类"
+    res, f = _findings(sample, "3011")
+    assert not {"unit.industry_code_unknown", "unit.industry_code_coarse"} & set(f)
+    assert res.to_json()["project"]["industry_name"] == "水泥制造"
+    res, f = _findings(sample, "311", industry_code_alt="0311")
+    assert "0311（牛的饲养）" in f["unit.industry_code_leading_zero"].message
