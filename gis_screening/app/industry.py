@@ -6,7 +6,7 @@ from qtpy.QtGui import QStandardItem, QStandardItemModel
 from qtpy.QtWidgets import (QComboBox, QCompleter, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit,
                             QPushButton, QTreeView, QVBoxLayout, QWidget)
 
-from ..engine.sectors import classify, gbt4754, industry_path, normalize_code, two_high_table
+from ..engine.sectors import classify, gbt4754, industry_path, normalize_code, path_text, two_high_table
 
 CODE_ROLE = Qt.UserRole + 1
 
@@ -31,7 +31,7 @@ def describe(code: str | None) -> tuple[str, bool]:
     path = industry_path(c)
     if not path:
         return f"“{c}” 不是 GB/T 4754-2017 行业代码（2011 版代码或笔误？）。", False
-    text = " › ".join(f"{e.code} {e.name}" for e in path)
+    text = path_text(path)
     m = classify(c)
     if m.two_high:
         text += f"　两高：{m.sector}"

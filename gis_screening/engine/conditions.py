@@ -45,7 +45,7 @@ def matching_codes(code, list_text) -> list[str]:
     c = normalize_code(code)
     if not c:
         return []
-    names = {e.code for e in industry_path(c)} | {e.name for e in industry_path(c)}
+    names = {x for e in industry_path(c) for x in (e.code, e.name)}
     return [e for e in split_codes(list_text) if _covers(c, e, names)]
 
 

@@ -17,7 +17,7 @@ from .overlay import FootprintMetrics, batch_overlaps, footprint_metrics
 from .prepared import PreparedCache
 from .project import Project
 from .rules import Rule, RuleStack
-from .sectors import classify, industry_path
+from .sectors import classify, industry_path, path_text
 
 INTERSECT_M2 = 0.01       # polygon footprints: overlaps below 1 dm² are shared boundaries
 
@@ -139,7 +139,7 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
                construction_type=project.construction_type, two_high=match.two_high, sector=match.sector,
                industry_name=path[-1].name if path else match.class_name,
                industry_level=path[-1].level if path else None,
-               industry_path=" › ".join(f"{c.code} {c.name}" for c in path) or None,
+               industry_path=path_text(path) or None,
                industry_alt_name=alt[-1].name if alt else None, in_park=in_park, in_chemical_park=any(
                    t and "化工" in str(t) for t in park_types), park_names=[o.feature_name for o in parks],
                admin_code=admin, city_code=str(admin)[:4] if admin else None,

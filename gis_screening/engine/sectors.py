@@ -88,6 +88,11 @@ def industry_path(code: str | None) -> list[IndustryClass]:
     return out
 
 
+def path_text(path: list[IndustryClass]) -> str:
+    """“C 制造业 › 30 非金属矿物制品业 › 301 … › 3011 水泥制造”."""
+    return " › ".join(f"{e.code} {e.name}" for e in path)
+
+
 def normalize_code(code) -> str:
     """Strip blanks and a leading 门类 letter written before digits ("C3011" → "3011")."""
     c = str(code or "").strip().upper()
