@@ -1,11 +1,21 @@
 """Plain data objects shared by the engine, the CLI and the app (no Qt)."""
 from __future__ import annotations
 
+import itertools
+import os
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 
 from .errors import Problem
+
+
+_SERIAL = itertools.count(1)
+
+
+def new_layer_uid() -> str:
+    """A layer id unique within this process and distinct across processes (pid + serial)."""
+    return f"L{os.getpid():x}-{next(_SERIAL)}"
 
 
 @dataclass
@@ -15,6 +25,10 @@ class Layer:
     ``gdf`` keeps the canonical columns first and any other source columns after them (for identify
     and reports).  ``role`` is a catalog role, ``name`` the display name (manifest ``name`` or the role
     title), ``source`` the path as given.
+
+    Identity: ``uid`` is unique per loaded layer (two layers may share a role or a name); ``version`` goes up
+    whenever ``gdf`` is replaced (an edit), so caches keyed by ``(uid, version)`` never serve a stale layer.
+    Replace ``gdf`` rather than mutating it in place.
     """
 
     role: str
@@ -26,6 +40,18 @@ class Layer:
     crs_reason: str | None = None
     encoding: str | None = None
     encoding_reason: str | None = None
+    uid: str = field(default_factory=new_layer_uid)
+    version: int = 0
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "gdf" and "gdf" in self.__dict__:
+            object.__setattr__(self, "version", self.__dict__.get("version", 0) + 1)
+        object.__setattr__(self, name, value)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """``(uid, version)``: what in-memory caches of this layer are keyed by."""
+        return self.uid, self.version
 
     @property
     def feature_count(self) -> int:
@@ -35,6 +61,19 @@ class Layer:
     def id_field(self) -> str:
         from .catalog import default_catalog
         return default_catalog().role(self.role).id_field if self.role in default_catalog().roles else "id"
+
+    @property
+    def name_field(self) -> str:
+        from .catalog import default_catalog
+        cat = default_catalog()
+        return cat.roles[self.role].name_field if self.role in cat.roles else "name"
+
+    def feature_names(self) -> list[str | None]:
+        """Feature display names (the role's name field), None where absent."""
+        col = self.name_field
+        if col in self.gdf.columns:
+            return [None if v is None or v != v else str(v) for v in self.gdf[col]]
+        return [None] * len(self.gdf)
 
     def feature_ids(self) -> list[str]:
         """Feature identifiers (the role's id field, or the row number when absent), as strings."""
@@ -62,3 +101,6 @@ class LayerSet:
     def first(self, role: str) -> Layer | None:
         found = self.by_role(role)
         return found[0] if found else None
+
+    def by_uid(self) -> dict[str, Layer]:
+        return {lyr.uid: lyr for lyr in self.layers}

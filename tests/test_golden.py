@@ -13,8 +13,8 @@ import yaml
 
 from gis_screening.engine.project import Project, load_projects
 from gis_screening.engine.result import validate
-from gis_screening.engine.rules import load_rules
-from gis_screening.engine.screen import screen
+from gis_screening.screening import load_rules
+from gis_screening.screening import screen
 from gis_screening.layerset import load_layerset
 from gis_screening.model import Layer, LayerSet
 from gis_screening.normalize import normalise_fields

@@ -60,14 +60,14 @@ def test_admission_lists_match_prefixes_letters_and_names():
 
 @pytest.fixture(scope="module")
 def sample():
-    from gis_screening.engine.rules import load_rules
+    from gis_screening.screening import load_rules
     from gis_screening.layerset import load_layerset
     return load_layerset(ROOT / "sample_data" / "layerset.yaml"), load_rules()
 
 
 def _findings(sample, code, **attrs):
     from gis_screening.engine.project import Project, load_projects
-    from gis_screening.engine.screen import screen
+    from gis_screening.screening import screen
     ls, rules = sample
     geom = load_projects(ROOT / "sample_data" / "projects" / "projects.gpkg")[0].geometry
     p = Project(id="T1", geometry=geom, industry_code=code, construction_type="新建", attributes=attrs, source="test")

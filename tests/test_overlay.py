@@ -117,10 +117,53 @@ def test_zone_follows_footprint():
 
 def test_disk_cache_roundtrip(tmp_path, big_layer):
     first = PreparedCache(tmp_path).get(big_layer, 4549)
-    assert len(list(tmp_path.glob("*.pkl"))) == 1
+    entries = list((tmp_path / "prepared").glob("*.npz"))
+    assert len(entries) == 1
+    with np.load(entries[0], allow_pickle=False) as z:   # data only: readable without pickle
+        assert "pieces_wkb" in z.files
     again = PreparedCache(tmp_path).get(big_layer, 4549)
     assert len(again.pieces) == len(first.pieces)
     assert shapely.equals_exact(again.pieces, first.pieces, tolerance=0).all()
+    assert again.ids == first.ids == ["F0", "F1", "F2", "F3"] and again.names == first.names
     edited = _layer([box(CX, CY, CX + 10, CY + 10)])
     PreparedCache(tmp_path).get(edited, 4549)
-    assert len(list(tmp_path.glob("*.pkl"))) == 2  # new content → new key, never stale
+    assert len(list((tmp_path / "prepared").glob("*.npz"))) == 2  # new content → new key, never stale
+
+
+def test_disk_cache_keys_names_and_attributes(tmp_path):
+    """A renamed feature or a changed attribute is new content: the cache never serves the old name."""
+    lyr = _layer([box(CX, CY, CX + 100, CY + 100)])
+    assert PreparedCache(tmp_path).get(lyr, 4549).names == ["要素0"]
+    renamed = _layer([box(CX, CY, CX + 100, CY + 100)])
+    renamed.gdf = renamed.gdf.assign(name=["改名后"])
+    assert PreparedCache(tmp_path).get(renamed, 4549).names == ["改名后"]
+    other_attr = _layer([box(CX, CY, CX + 100, CY + 100)])
+    other_attr.gdf = other_attr.gdf.assign(grade=["一级保护区"])
+    PreparedCache(tmp_path).get(other_attr, 4549)
+    assert len(list((tmp_path / "prepared").glob("*.npz"))) == 3
+
+
+def test_corrupt_cache_entry_is_rebuilt(tmp_path, big_layer):
+    first = PreparedCache(tmp_path).get(big_layer, 4549)
+    entry = next((tmp_path / "prepared").glob("*.npz"))
+    entry.write_bytes(entry.read_bytes()[:1000])          # truncated by a crash or a full disk
+    again = PreparedCache(tmp_path).get(big_layer, 4549)
+    assert shapely.equals_exact(again.pieces, first.pieces, tolerance=0).all()
+    entry.write_bytes(b"not an npz at all")
+    assert len(PreparedCache(tmp_path).get(big_layer, 4549).pieces) == len(first.pieces)
+    with np.load(entry, allow_pickle=False) as z:          # rewritten whole
+        assert len(z["owner"]) == len(first.owner)
+
+
+def test_memory_cache_follows_layer_version(tmp_path):
+    """Replacing a layer's features (an edit) bumps its version: the same cache object re-prepares it."""
+    cache = PreparedCache(disk=False)
+    lyr = _layer([box(CX, CY, CX + 100, CY + 100)])
+    a = cache.get(lyr, 4549)
+    assert cache.get(lyr, 4549) is a
+    v = lyr.version
+    lyr.gdf = _layer([box(CX, CY, CX + 50, CY + 100)]).gdf
+    assert lyr.version == v + 1
+    b = cache.get(lyr, 4549)
+    assert b is not a and b.piece_area.sum() == pytest.approx(5_000, rel=1e-6)
+    assert cache.records(lyr)[0]["code"] == "F0"

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from gis_screening.engine.conditions import Ctx, evaluate, industry_in, render
-from gis_screening.engine.rules import load_rules
+from gis_screening.screening import load_rules
 from gis_screening.errors import InputError
 
 BASE = """id: {id}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qtpy.QtCore import QSettings, QStandardPaths, Qt, QThreadPool, QTimer
+from qtpy.QtCore import QEventLoop, QSettings, QStandardPaths, Qt, QTimer
 from qtpy.QtGui import QKeySequence
 from qtpy.QtWidgets import (QAction, QActionGroup, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
                             QProgressBar, QPushButton, QStyle, QUndoStack)
@@ -15,7 +15,7 @@ from ..session import Session
 from . import commands
 from .canvas import MapCanvas
 from .panels import AttributeTable, IdentifyPanel, LayerPanel, ResultsDock
-from .worker import ScreenWorker
+from .worker import Job, screening_job
 
 FOOTPRINT_FILTER = "项目范围 (*.txt *.gpkg *.shp *.zip *.geojson *.json *.kml *.kmz *.fgb *.parquet *.csv *.xlsx *.yaml *.yml)"
 
@@ -27,8 +27,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("gis-screening", "gis-screening")
         self.undo = QUndoStack(self)
         self.cache = PreparedCache()
-        self.pool = QThreadPool.globalInstance()
-        self.worker: ScreenWorker | None = None
+        self.worker: Job | None = None
         self.auto_screen = True
         self._draw_count = 0
         self.setWindowTitle("gis-screening — 三线一单 / 碳达峰 选址筛查[*]")
@@ -512,29 +511,49 @@ class MainWindow(QMainWindow):
             self.run_screening()
 
     def run_screening(self, wait: bool = False) -> None:
+        """Screen the session's projects on the engine thread (a running screening is cancelled first).
+        ``wait`` runs the event loop until the result has arrived (see :meth:`screen_and_wait`)."""
         if not (self.session.projects and self.session.layerset):
             return
         if self.worker is not None:
             self.worker.cancel()
-        self.worker = w = ScreenWorker(self.session.projects, self.session.layerset, cache=self.cache)
-        w.signals.progress.connect(lambda d, n: (self.progress.setMaximum(n), self.progress.setValue(d)))
-        w.signals.finished.connect(lambda doc, me=w: self._screened(me, doc))
-        w.signals.failed.connect(lambda msg, me=w: self._failed(me, msg))
+        self.worker = w = screening_job(self.session.projects, self.session.layerset, cache=self.cache)
+        w.setParent(self)
+        w.progress.connect(lambda d, n: (self.progress.setMaximum(n), self.progress.setValue(d)))
+        w.finished.connect(lambda doc, me=w: self._screened(me, doc))
+        w.failed.connect(lambda msg, me=w: self._failed(me, msg))
         self.progress.setValue(0)
         self.progress.show()
         self.btn_cancel.show()
         self.lbl_msg.setText(self.tr("筛查中…"))
+        w.start()
         if wait:
-            w.setAutoDelete(False)
-            w.run()
-        else:
-            self.pool.start(w)
+            self._wait_for(w)
+
+    @staticmethod
+    def _wait_for(job: Job, timeout_s: float = 600.0) -> None:
+        """Run the event loop until ``job``'s finished/failed signal has been handled (``job.delivered``)."""
+        import time
+
+        from qtpy.QtCore import QCoreApplication
+        deadline = time.monotonic() + timeout_s
+        while not getattr(job, "delivered", False) and time.monotonic() < deadline:
+            QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
+            time.sleep(0.002)
+
+    def screen_and_wait(self) -> dict | None:
+        """Trigger the screening action and run the event loop until it has finished; the result document."""
+        self.a_screen.trigger()
+        if self.worker is not None:
+            self._wait_for(self.worker)
+        return self.session.result
 
     def cancel_screening(self):
         if self.worker is not None:
             self.worker.cancel()
 
     def _screened(self, worker, doc):
+        worker.delivered = True
         if worker is not self.worker:
             return  # a newer run superseded this one
         self.worker = None
@@ -544,6 +563,7 @@ class MainWindow(QMainWindow):
         self.lbl_msg.setText(self.tr("就绪"))
 
     def _failed(self, worker, msg):
+        worker.delivered = True
         if worker is not self.worker:
             return
         self.worker = None

@@ -1,43 +1,84 @@
-"""Screening off the UI thread (QThreadPool) with progress and cancel."""
+"""Long work (screening, report export) off the UI thread, with progress and cancel.
+
+All engine work runs on one long-lived *Python* thread (a single-worker ``ThreadPoolExecutor``), never on a
+QThreadPool thread: pyproj ≥ 3.7 keeps a PROJ context per thread in thread-specific storage, and threads that
+Python did not create (Qt's pool threads) crash it on the second use (pyproj issues 1509/1541; exit 139 on the
+second screening).  One engine thread also means PROJ, GEOS and SQLite objects are never shared between
+threads; a new job queues behind a cancelled one, which stops at its next step.
+"""
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable
 
-from qtpy.QtCore import QObject, QRunnable, Signal
+from qtpy.QtCore import QObject, Signal
 
 from ..errors import InputError
 
+_executor: ThreadPoolExecutor | None = None
 
-class WorkerSignals(QObject):
+
+def engine_executor() -> ThreadPoolExecutor:
+    """The process-wide engine thread."""
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gis-engine")
+    return _executor
+
+
+class Job(QObject):
+    """``fn(progress, cancelled) -> result`` run on the engine thread; signals arrive on the UI thread.
+
+    ``progress(done, total)`` reports; ``cancelled()`` is polled by ``fn``.  Exactly one of ``finished``
+    and ``failed`` is emitted; a cancelled job emits ``failed("已取消")``."""
+
     progress = Signal(int, int)
-    finished = Signal(object)       # result document
+    finished = Signal(object)
     failed = Signal(str)
 
-
-class ScreenWorker(QRunnable):
-    """Runs :func:`gis_screening.engine.screen.screen` on a copy of the session's inputs."""
-
-    def __init__(self, projects, layerset, radius: float = 1000.0, cache=None):
-        super().__init__()
-        self.projects, self.layerset, self.radius, self.cache = list(projects), layerset, radius, cache
-        self.signals = WorkerSignals()
+    def __init__(self, fn: Callable[[Callable[[int, int], None], Callable[[], bool]], object], parent=None):
+        super().__init__(parent)
+        self.fn = fn
         self._cancel = threading.Event()
+        self.future: Future | None = None
+
+    def start(self) -> Job:
+        self.future = engine_executor().submit(self._run)
+        return self
 
     def cancel(self) -> None:
         self._cancel.set()
 
-    def run(self) -> None:  # in a pool thread
-        from ..engine.rules import load_rules
-        from ..engine.screen import screen
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the job has run (the signals are still delivered by the event loop)."""
+        if self.future is not None:
+            self.future.result(timeout)
+
+    def _run(self) -> None:  # on the engine thread
         try:
-            rules = load_rules(self.layerset.rule_packs or None)
-            result = screen(self.projects, self.layerset, rules, search_radius_m=self.radius, cache=self.cache,
-                            progress=lambda d, n: self.signals.progress.emit(d, n), cancel=self._cancel.is_set)
+            result = self.fn(self.progress.emit, self._cancel.is_set)
             if self._cancel.is_set():
-                self.signals.failed.emit("已取消")
-                return
-            self.signals.finished.emit(result.to_json())
+                self.failed.emit("已取消")
+            else:
+                self.finished.emit(result)
         except InputError as exc:
-            self.signals.failed.emit(str(exc))
+            self.failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a silent crash
-            self.signals.failed.emit(f"{type(exc).__name__}: {exc}")
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+
+
+def screening_job(projects, layerset, radius: float = 1000.0, cache=None) -> Job:
+    """A :class:`Job` that screens a copy of the session's projects and returns the result document."""
+    projects = list(projects)
+
+    def run(progress, cancelled):
+        from ..screening import load_rules, screen
+        rules = load_rules(layerset.rule_packs or None)
+        return screen(projects, layerset, rules, search_radius_m=radius, cache=cache, progress=progress,
+                      cancel=cancelled).to_json()
+    return Job(run)

@@ -1,10 +1,16 @@
 """Carbon-peaking admission checks for 两高 projects (issue 4)."""
 from __future__ import annotations
 
+from .checks import CarbonConfig, carbon_checks, load_carbon_config
 
-def carbon_for(project, ctx, config: dict, overlaps=None, layers=None):
-    """Carbon block and findings for one project; ``(None, [])`` when no carbon configuration is loaded."""
-    if not config:
+
+def carbon_for(project, ctx, config: CarbonConfig | None, overlaps=None, records=None):
+    """Carbon block and findings for one project; ``(None, [])`` when no carbon configuration is loaded.
+
+    ``records`` are the feature attribute records per layer uid (``PreparedCache.records``)."""
+    if config is None:
         return None, []
-    from .checks import carbon_checks
-    return carbon_checks(project, ctx, config, overlaps or [], layers or {})
+    return carbon_checks(project, ctx, config, overlaps or [], records or {})
+
+
+__all__ = ["CarbonConfig", "carbon_for", "load_carbon_config"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..engine.model import Finding
+from ..engine.model import Finding, Level
 from ..errors import InputError
 from .calc import benchmark_status, energy_and_co2
 from .reference import benchmarks, fuel_factors, grid_factors
@@ -13,7 +13,7 @@ from .sheet import ProjectSheet, validate_sheet
 
 class Check(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    level: str
+    level: Level
     basis: list[str] = Field(min_length=1)
     title: str
 
@@ -82,22 +82,21 @@ def _f(rule: str, check: Check, message: str, **metrics) -> Finding:
                    dimension="carbon", pack="carbon")
 
 
-def _non_attainment(overlaps, layers) -> tuple[bool | None, list[str]]:
+def _non_attainment(overlaps, records) -> tuple[bool | None, list[str]]:
     air = [o for o in overlaps if o.role == "air_quality" and (o.overlap_area_m2 > 0 or o.distance_m == 0)]
     if not air:
         return None, []
     failing, bad = [], False
     for o in air:
-        row = layers[o.layer].gdf.iloc[o.feature_index]
+        row = records[o.layer_uid][o.feature_index] if o.layer_uid in records else {}
         if row.get("attainment") == "不达标":
             bad = True
             failing += [p for p in str(row.get("failing_pollutants") or "").replace("，", ",").split(",") if p]
     return bad, failing
 
 
-def carbon_checks(project, ctx, config: dict, overlaps, layers) -> tuple[dict | None, list[Finding]]:
-    """Carbon block (result JSON ``carbon``) and findings for one project."""
-    cfg = load_carbon_config(config)
+def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[dict | None, list[Finding]]:
+    """Carbon block (result JSON ``carbon``) and findings for one project (``cfg`` validated once, at load)."""
     sheet: ProjectSheet | None = None
     if project.sheet is not None:
         sheet = validate_sheet(project.sheet, project.source or project.id)
@@ -183,7 +182,7 @@ def carbon_checks(project, ctx, config: dict, overlaps, layers) -> tuple[dict | 
         # pollutant offsets
         if sheet.emissions_t is not None and (two_high or any(v for v in sheet.emissions_t.model_dump().values())):
             off = cfg.offsets
-            non_att, failing = _non_attainment(overlaps, layers)
+            non_att, failing = _non_attainment(overlaps, records)
             city = ctx.get("city_code")
             rows = []
             for key, name in off.pollutants.items():

@@ -20,7 +20,7 @@ def rules_check(paths: Optional[List[Path]] = typer.Argument(None, help="pack fi
     """Validate every pack (errors name file, rule id and field) and print the stacked rules."""
     import datetime as dt
 
-    from ..engine.rules import load_rules
+    from ..screening import load_rules
     try:
         stack = load_rules([str(p) for p in paths] if paths else None,
                            as_of=dt.date.fromisoformat(as_of) if as_of else None)

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import time
+from collections import Counter
 from pathlib import Path
 from typing import List, Optional
 
@@ -10,12 +13,16 @@ import typer
 from ..errors import InputError
 from . import app, err_console, fail
 
+TABLE_MAX = 50   # print the per-project table up to this many projects (or with --table)
+
 
 @app.command("screen")
 def screen_cmd(
     layerset: Path = typer.Option(..., "--layerset", help="layer-set manifest (YAML)"),
     project: List[Path] = typer.Option(..., "--project", help="footprint file, project sheet (YAML/JSON/XLSX); repeatable"),
-    json_out: Path = typer.Option(..., "--json", help="result JSON (contracts/screening-result.schema.json)"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="result JSON (screening-result.schema.json)"),
+    jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="result as JSON lines: a header, then one project per line"),
+    gpkg: Optional[Path] = typer.Option(None, "--gpkg", help="GeoPackage of footprints with verdict columns"),
     search_radius: float = typer.Option(1000.0, "--search-radius", min=0, help="metres"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="date (YYYY-MM-DD) whose rule packs apply"),
     rules: Optional[List[Path]] = typer.Option(None, "--rules", help="rule pack files/folders (default: shipped rules/)"),
@@ -26,22 +33,39 @@ def screen_cmd(
     map_out: Optional[Path] = typer.Option(None, "--map", help="screening map PDF/PNG (one page per project)"),
     paper: str = typer.Option("A4", "--paper", help="A4 or A3"),
     landscape: bool = typer.Option(False, "--landscape"),
-    scale: Optional[int] = typer.Option(None, "--scale", help="map scale denominator, e.g. 10000"),
+    scale: Optional[int] = typer.Option(None, "--scale", min=1, help="map scale denominator, e.g. 10000"),
+    table: bool = typer.Option(False, "--table", help=f"print one line per project even for more than {TABLE_MAX}"),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="prepared-layer cache folder "
+                                             "(default: the user cache folder or $GIS_SCREENING_CACHE)"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="prepare layers in memory only"),
 ) -> None:
     """Screen every project in the given files; exit 0 when screening ran, 2 for bad input."""
+    from ..engine.prepared import PreparedCache
     from ..engine.project import load_projects, merge_duplicates
-    from ..engine.result import write_json
-    from ..engine.rules import load_rules
-    from ..engine.screen import screen
     from ..layerset import load_layerset
+    from ..screening import load_rules, screen
+    if not any((json_out, jsonl, gpkg, pdf, docx, xlsx, html, map_out)):
+        fail("no output: give --json, --jsonl, --gpkg or a report option (--pdf, --docx, --xlsx, --html, --map)")
+    if not math.isfinite(search_radius):
+        fail(f"--search-radius {search_radius}: give a finite number of metres")
     try:
         day = dt.date.fromisoformat(as_of) if as_of else None
     except ValueError:
         fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
     if paper.upper() not in ("A4", "A3"):
         fail(f"--paper {paper!r}: use A4 or A3")
+    steps: dict[str, float] = {}
+    t = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal t
+        now = time.perf_counter()
+        steps[name] = steps.get(name, 0.0) + now - t
+        t = now
+
     try:
         ls = load_layerset(layerset)
+        step("load layers")
         stack = load_rules([str(p) for p in rules] if rules else (getattr(ls, "rule_packs", None) or None), as_of=day)
         projects = [p for f in project for p in load_projects(f)]
         if not projects:
@@ -49,19 +73,58 @@ def screen_cmd(
         projects, notes = merge_duplicates(projects)
         for note in notes:
             err_console.print(note, markup=False, highlight=False)
-        result = screen(projects, ls, stack, search_radius_m=search_radius)
+        step("load projects")
+        cache = PreparedCache(cache_dir, disk=not no_cache)
+        result = _screen_with_progress(screen, projects, ls, stack, search_radius, cache)
+        step("screen")
         doc = result.to_json()
-        write_json(doc, json_out)
-        outputs = [json_out]
+        outputs = _write_results(doc, json_out, jsonl, gpkg, projects)
+        step("write results")
         if any((pdf, docx, xlsx, html, map_out)):
             from ..reports import export
             footprints = {p.id: p.geometry for p in projects}
             outputs += export(doc, ls, footprints, pdf=pdf, docx=docx, xlsx=xlsx, html=html, map=map_out,
                               paper=paper.upper(), landscape=landscape, scale=scale)
+            step("reports")
     except InputError as exc:
         fail(str(exc))
-    for r in doc["results"]:
-        rid = ", ".join(r.get("decisive_rules", [])[:3])
-        typer.echo(f"{r['project']['id']}\t{r['verdict_label']}\t{rid}")
-    err_console.print(f"screened {len(doc['results'])} project(s); wrote " + ", ".join(str(o) for o in outputs),
-                      markup=False, highlight=False)
+    results = doc["results"]
+    if table or len(results) <= TABLE_MAX:
+        for r in results:
+            titles = "；".join(f.get("title") or f["rule_id"] for f in r["findings"]
+                              if f["rule_id"] in set(r.get("decisive_rules", [])))
+            typer.echo(f"{r['project']['id']}\t{r['verdict_label']}\t{_cut(titles, 80)}")
+    counts = Counter(r["verdict_label"] for r in results)
+    order = ("不符合", "需人工核实", "有条件符合", "符合")
+    slowest = max(steps, key=steps.get)
+    err_console.print(f"screened {len(results)} project(s): " + "，".join(f"{k} {counts[k]}" for k in order)
+                      + f"; {sum(steps.values()):.1f} s, slowest step {slowest} {steps[slowest]:.1f} s; wrote "
+                      + ", ".join(str(o) for o in outputs), markup=False, highlight=False)
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _screen_with_progress(screen, projects, ls, stack, radius, cache):
+    """Run ``screen`` with a rich progress bar on stderr (shown on a terminal, for runs over about a second)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    with Progress(TextColumn("screening"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
+        task = bar.add_task("screen", total=len(projects))
+        return screen(projects, ls, stack, search_radius_m=radius, cache=cache,
+                      progress=lambda done, total: bar.update(task, completed=done))
+
+
+def _write_results(doc: dict, json_out, jsonl, gpkg, projects) -> list[Path]:
+    from ..engine.result import write_json, write_jsonl
+    outputs = []
+    if json_out:
+        outputs.append(write_json(doc, json_out))
+    if jsonl:
+        header = {k: v for k, v in doc.items() if k != "results"}
+        outputs.append(write_jsonl(header, doc["results"], jsonl))
+    if gpkg:
+        from ..io.writers import write_verdicts
+        outputs.append(write_verdicts(doc, {p.id: p.geometry for p in projects}, gpkg))
+    return outputs

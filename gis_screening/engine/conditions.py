@@ -7,6 +7,7 @@ class names separated by ``; , 、`` or spaces), ``contains(text, word)``, ``sta
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
@@ -85,12 +86,21 @@ def check_expression(expr: str) -> str | None:
     return None
 
 
+_local = threading.local()
+
+
 def evaluate(expr: str | None, names: dict) -> bool:
-    """Evaluate a condition; ``None``/empty is true."""
+    """Evaluate a condition (parsed once per expression, one evaluator per thread); ``None``/empty is true."""
     if not expr:
         return True
-    evaluator = EvalWithCompoundTypes(functions=FUNCTIONS, names=names)
-    return bool(evaluator.eval(expr, previously_parsed=_parsed(expr)))
+    evaluator = getattr(_local, "evaluator", None)
+    if evaluator is None:
+        evaluator = _local.evaluator = EvalWithCompoundTypes(functions=FUNCTIONS)
+    evaluator.names = names
+    try:
+        return bool(evaluator.eval(expr, previously_parsed=_parsed(expr)))
+    finally:
+        evaluator.names = {}
 
 
 _FIELD = re.compile(r"\{([A-Za-z][\w.]*)(?::([^{}]*))?\}")

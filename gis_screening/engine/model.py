@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Literal, get_args
 
-LEVELS = ("non_compliant", "needs_review", "conditional", "compliant", "info")
+#: The one level type of every rule and check in every pack (rules, carbon).
+Level = Literal["non_compliant", "needs_review", "conditional", "compliant", "info"]
+LEVELS: tuple[str, ...] = get_args(Level)
 #: Verdict = worst finding level by this order (design.md); ``info`` never affects the verdict.
 LEVEL_RANK = {"info": -1, "compliant": 0, "conditional": 1, "needs_review": 2, "non_compliant": 3}
 VERDICT_LABELS = {"non_compliant": "不符合", "needs_review": "需人工核实", "conditional": "有条件符合",
@@ -17,6 +20,7 @@ class Overlap:
 
     layer: str                  # layer display name
     role: str
+    layer_uid: str              # unique id of the loaded layer (Layer.uid)
     feature_id: str
     feature_index: int          # row in the layer's GeoDataFrame
     overlap_area_m2: float
@@ -26,7 +30,7 @@ class Overlap:
     overlap_length_m: float | None = None  # for line footprints: length inside the feature
 
     def to_json(self) -> dict:
-        d = {"layer": self.layer, "feature_id": self.feature_id, "overlap_area_m2": round(self.overlap_area_m2, 3),
+        d = {"layer": self.layer, "role": self.role, "layer_id": self.layer_uid, "feature_id": self.feature_id, "overlap_area_m2": round(self.overlap_area_m2, 3),
              "distance_m": round(self.distance_m, 3)}
         if self.feature_name is not None:
             d["feature_name"] = self.feature_name

@@ -36,12 +36,27 @@ class FootprintMetrics:
 
 def footprint_metrics(geom_4490, metric_epsg: int | None = None) -> FootprintMetrics:
     """Project a footprint (EPSG:4490) to its 3° GK zone (or ``metric_epsg``) and measure it."""
-    c = shapely.centroid(geom_4490)
-    epsg = metric_epsg or metric_epsg_for_lon(c.x)
-    g = gpd.GeoSeries([geom_4490], crs=4490).to_crs(epsg).iloc[0]
-    dim = int(shapely.get_dimensions(g))
-    return FootprintMetrics(epsg, g, float(g.area) if dim == 2 else 0.0, float(g.length),
-                            (round(c.x, 7), round(c.y, 7)), dim)
+    return footprints_metrics([geom_4490], metric_epsg)[0]
+
+
+def footprints_metrics(geoms_4490: Sequence, metric_epsg: int | None = None) -> list[FootprintMetrics]:
+    """:func:`footprint_metrics` for many footprints: one projection per GK zone, measured as arrays."""
+    arr = np.empty(len(geoms_4490), dtype=object)
+    arr[:] = list(geoms_4490)
+    c = shapely.centroid(arr)
+    lon, lat = shapely.get_x(c), shapely.get_y(c)
+    epsgs = np.full(len(arr), metric_epsg) if metric_epsg else \
+        np.array([metric_epsg_for_lon(x) for x in lon], dtype=np.int64)
+    out: list[FootprintMetrics | None] = [None] * len(arr)
+    for epsg in np.unique(epsgs):
+        idx = np.flatnonzero(epsgs == epsg)
+        g = np.asarray(gpd.GeoSeries(arr[idx], crs=4490).to_crs(int(epsg)).values, dtype=object)
+        dims, areas, lengths = shapely.get_dimensions(g), shapely.area(g), shapely.length(g)
+        for k, i in enumerate(idx):
+            d = int(dims[k])
+            out[i] = FootprintMetrics(int(epsg), g[k], float(areas[k]) if d == 2 else 0.0, float(lengths[k]),
+                                      (round(float(lon[i]), 7), round(float(lat[i]), 7)), d)
+    return out  # type: ignore[return-value]
 
 
 def _pair_metrics(fps: np.ndarray, fp_dims: np.ndarray, fp_idx: np.ndarray, piece_idx: np.ndarray,
@@ -92,7 +107,7 @@ def _aggregate(pairs: dict[str, np.ndarray], prep: PreparedLayer, fp_area: np.nd
         fp, feat = divmod(int(key), n_feat)
         a = float(a) if a > MIN_OVERLAP_M2 else 0.0
         ratio = min(1.0, a / float(fp_area[fp])) if fp_area[fp] > 0 else None
-        out[fp].append(Overlap(layer=prep.name, role=prep.role, feature_id=prep.ids[feat], feature_index=feat,
+        out[fp].append(Overlap(layer=prep.name, role=prep.role, layer_uid=prep.uid, feature_id=prep.ids[feat], feature_index=feat,
                                overlap_area_m2=a, distance_m=float(d), overlap_ratio=ratio,
                                feature_name=prep.names[feat], overlap_length_m=float(ln) if ln > 0 else None))
     return out

@@ -8,19 +8,18 @@ does not grow with the vertex count of the red-line polygons a footprint touches
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
-import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import shapely
-from platformdirs import user_cache_dir
 
+from ..cache import cache_dir, load_entry, pack_geoms, pack_strings, save_entry, unpack_geoms, unpack_strings
 from ..model import Layer
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -41,6 +40,10 @@ class PreparedLayer:
     def __post_init__(self):
         if self.tree is None:
             self.tree = shapely.STRtree(self.pieces)
+
+    @property
+    def uid(self) -> str:
+        return self.layer.uid
 
     @property
     def name(self) -> str:
@@ -103,74 +106,105 @@ def prepare_layer(layer: Layer, epsg: int, max_vertices: int = 256) -> PreparedL
     metric = layer.gdf.to_crs(epsg).geometry.values
     geoms = np.asarray(metric, dtype=object)
     pieces, owner = subdivide(geoms, max_vertices)
-    cat_names = _names(layer)
     return PreparedLayer(layer, epsg, geoms, shapely.get_dimensions(geoms), pieces, owner,
-                         shapely.area(pieces), layer.feature_ids(), cat_names)
+                         shapely.area(pieces), layer.feature_ids(), layer.feature_names())
 
 
-def _names(layer: Layer) -> list[str | None]:
-    from ..catalog import default_catalog
-    cat = default_catalog()
-    col = cat.roles[layer.role].name_field if layer.role in cat.roles else "name"
-    if col in layer.gdf.columns:
-        return [None if v is None or v != v else str(v) for v in layer.gdf[col]]
-    return [None] * len(layer.gdf)
+def feature_records(layer: Layer) -> list[dict]:
+    """Every feature's attributes (no geometry) as plain dicts, NaN → None: what rule conditions read."""
+    df = pd.DataFrame(layer.gdf.drop(columns=layer.gdf.geometry.name))
+    df = df.astype(object).where(df.notna(), None)
+    return df.to_dict("records")
 
 
 def layer_fingerprint(layer: Layer, epsg: int, max_vertices: int) -> str:
-    """Content hash of a layer's geometry, ids and names plus the preparation parameters."""
+    """Content hash of everything a prepared layer holds or a rule may read: geometry, ids, names, every
+    attribute, the role, plus the preparation parameters."""
     h = hashlib.sha256(f"v{CACHE_VERSION}|{epsg}|{max_vertices}|{layer.role}".encode())
-    h.update(b"".join(shapely.to_wkb(layer.gdf.geometry.values, hex=False)))
+    for b in shapely.to_wkb(layer.gdf.geometry.values, hex=False):
+        h.update(b)
     h.update("\x1f".join(layer.feature_ids()).encode("utf-8"))
+    h.update("\x1f".join("\x00" if n is None else n for n in layer.feature_names()).encode("utf-8"))
+    attrs = layer.gdf.drop(columns=layer.gdf.geometry.name)
+    h.update("\x1f".join(map(str, attrs.columns)).encode("utf-8"))
+    if len(attrs.columns):
+        h.update(pd.util.hash_pandas_object(attrs.astype(str), index=False).to_numpy().tobytes())
     return h.hexdigest()[:32]
 
 
-class PreparedCache:
-    """Prepared layers by (layer, epsg): in memory, and on disk in the user's cache folder.
+_ARRAYS = ("geoms_wkb", "geoms_off", "pieces_wkb", "pieces_off", "dims", "owner", "piece_area", "ids_text",
+           "ids_none", "names_text", "names_none")
 
-    Disk entries are keyed by :func:`layer_fingerprint`, so an edited source is never served stale;
-    writes are atomic (temp file + rename).  ``folder=None`` uses ``platformdirs.user_cache_dir``;
-    ``disk=False`` keeps everything in memory.
+
+class PreparedCache:
+    """Prepared layers and feature records, in memory by ``(layer.uid, layer.version, epsg)`` and on disk in
+    the user's cache folder by :func:`layer_fingerprint` (content), as data-only ``.npz`` entries.
+
+    An edited layer (new ``version``) or changed content is never served stale; a corrupt disk entry is
+    deleted and rebuilt.  ``folder=None`` uses :func:`gis_screening.cache.cache_dir`; ``disk=False`` keeps
+    everything in memory.  Thread-safe.
     """
 
     def __init__(self, folder: str | Path | None = None, disk: bool = True, max_vertices: int = 256):
-        self.folder = Path(folder) if folder else Path(user_cache_dir("gis-screening")) / "prepared"
+        self.folder = cache_dir("prepared", folder)
         self.disk = disk
         self.max_vertices = max_vertices
-        self._mem: dict[tuple[int, int], PreparedLayer] = {}
+        self._mem: dict[tuple[str, int, int], PreparedLayer] = {}
+        self._records: dict[tuple[str, int], list[dict]] = {}
+        self._lock = threading.RLock()
 
     def get(self, layer: Layer, epsg: int) -> PreparedLayer:
-        key = (id(layer), epsg)
-        hit = self._mem.get(key)
-        if hit is not None and hit.layer is layer:
+        key = (*layer.key, epsg)
+        with self._lock:
+            hit = self._mem.get(key)
+            if hit is not None:
+                return hit
+            self._forget_old_versions(layer)
+            prepared = self._load_or_build(layer, epsg)
+            self._mem[key] = prepared
+            return prepared
+
+    def records(self, layer: Layer) -> list[dict]:
+        """:func:`feature_records` of ``layer``, built once per layer version."""
+        with self._lock:
+            hit = self._records.get(layer.key)
+            if hit is None:
+                self._forget_old_versions(layer)
+                hit = self._records[layer.key] = feature_records(layer)
             return hit
-        prepared = self._load_or_build(layer, epsg)
-        self._mem[key] = prepared
-        return prepared
+
+    def _forget_old_versions(self, layer: Layer) -> None:
+        for k in [k for k in self._mem if k[0] == layer.uid and k[1] != layer.version]:
+            del self._mem[k]
+        for k in [k for k in self._records if k[0] == layer.uid and k[1] != layer.version]:
+            del self._records[k]
 
     def _load_or_build(self, layer: Layer, epsg: int) -> PreparedLayer:
         if not self.disk:
             return prepare_layer(layer, epsg, self.max_vertices)
-        path = self.folder / f"{layer_fingerprint(layer, epsg, self.max_vertices)}.pkl"
-        if path.exists():
+        path = self.folder / f"{layer_fingerprint(layer, epsg, self.max_vertices)}.npz"
+        d = load_entry(path, _ARRAYS)
+        if d is not None:
             try:
-                with open(path, "rb") as fh:
-                    d = pickle.load(fh)
-                geoms = shapely.from_wkb(d["geoms"])
-                pieces = shapely.from_wkb(d["pieces"])
-                return PreparedLayer(layer, epsg, geoms, d["dims"], pieces, d["owner"], d["piece_area"],
-                                     d["ids"], d["names"])
-            except Exception:  # a corrupt or foreign cache entry is rebuilt, never trusted
-                path.unlink(missing_ok=True)
+                geoms = unpack_geoms(d["geoms_wkb"], d["geoms_off"])
+                pieces = unpack_geoms(d["pieces_wkb"], d["pieces_off"])
+                ids = unpack_strings(d["ids_text"], d["ids_none"])
+                names = unpack_strings(d["names_text"], d["names_none"])
+                n = len(layer.gdf)
+                if len(geoms) == n == len(ids) == len(names) == len(d["dims"]) and \
+                        len(pieces) == len(d["owner"]) == len(d["piece_area"]) and \
+                        (len(d["owner"]) == 0 or 0 <= d["owner"].min() <= d["owner"].max() < n):
+                    return PreparedLayer(layer, epsg, geoms, d["dims"], pieces, d["owner"], d["piece_area"],
+                                         ids, names)
+            except Exception:  # noqa: BLE001 - a damaged entry is rebuilt, never trusted
+                pass
+            path.unlink(missing_ok=True)
         prepared = prepare_layer(layer, epsg, self.max_vertices)
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump({"geoms": shapely.to_wkb(prepared.geoms), "pieces": shapely.to_wkb(prepared.pieces),
-                             "dims": prepared.dims, "owner": prepared.owner, "piece_area": prepared.piece_area,
-                             "ids": prepared.ids, "names": prepared.names}, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only cache folder only costs speed
+        gw, go = pack_geoms(prepared.geoms)
+        pw, po = pack_geoms(prepared.pieces)
+        ids, names = pack_strings(prepared.ids), pack_strings(prepared.names)
+        save_entry(path, {"geoms_wkb": gw, "geoms_off": go, "pieces_wkb": pw, "pieces_off": po,
+                          "dims": np.asarray(prepared.dims), "owner": prepared.owner,
+                          "piece_area": prepared.piece_area, "ids_text": ids["text"], "ids_none": ids["none"],
+                          "names_text": names["text"], "names_none": names["none"]})
         return prepared

@@ -1,13 +1,18 @@
-"""The screening-result JSON (contracts/screening-result.schema.json): validate and write atomically."""
+"""The screening-result JSON (screening-result.schema.json beside this file): write atomically, validate.
+
+Writing uses orjson (NaN/inf become ``null``, so the output is always valid JSON); the whole-document schema
+check (:func:`validate`) belongs in the tests, not on the product path, where it cost more than screening.
+"""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
-import jsonschema
+import orjson
+
+from ..atomic import atomic_path, write_bytes
 
 SCHEMA_PATH = Path(__file__).with_name("screening-result.schema.json")
 
@@ -19,23 +24,25 @@ def schema() -> dict:
 
 def validate(doc: dict) -> None:
     """Raise ``jsonschema.ValidationError`` when ``doc`` breaks the result contract."""
+    import jsonschema
     jsonschema.validate(doc, schema(), format_checker=jsonschema.FormatChecker())
 
 
+def dumps(doc: dict, indent: bool = True) -> bytes:
+    """UTF-8 JSON bytes of ``doc`` (Chinese kept as is)."""
+    return orjson.dumps(doc, option=(orjson.OPT_INDENT_2 if indent else 0) | orjson.OPT_SERIALIZE_NUMPY)
+
+
 def write_json(doc: dict, path: str | Path) -> Path:
-    """Validate and write ``doc`` as UTF-8 JSON via a temp file + rename (never half-written)."""
-    validate(doc)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, ensure_ascii=False, indent=1)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp files are private; results are ordinary documents
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    """Write ``doc`` as UTF-8 JSON via a temp file + rename (never half-written)."""
+    return write_bytes(path, dumps(doc))
+
+
+def write_jsonl(header: dict, results: Iterable[dict], path: str | Path) -> Path:
+    """One JSON object per line: first the document without ``results`` (``"type": "header"``), then each
+    project result; streamed into the temp file, renamed when complete."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(orjson.dumps({"type": "header", **header}) + b"\n")
+        for r in results:
+            fh.write(orjson.dumps(r, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+    return Path(path)

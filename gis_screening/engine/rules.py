@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..errors import InputError
 from ..resources import data_dir
 from .conditions import check_expression
+from .model import Level
 
 LEVEL_ORDER = {"national": 0, "provincial": 1, "city": 2, "unit": 3}
 
@@ -39,7 +40,7 @@ class Rule(BaseModel):
     relation: Literal["intersects", "within", "within_distance", "disjoint", "always"] = "intersects"
     distance_m: float | None = None
     when: str | None = None
-    level: Literal["non_compliant", "needs_review", "conditional", "info", "compliant"]
+    level: Level
     message: str
     basis: list[str] = Field(min_length=1)
     dimension: str | None = None
@@ -88,7 +89,8 @@ class RuleStack:
 
     packs: list[tuple[Pack, Path]]
     rules: list[tuple[Rule, Pack]] = field(default_factory=list)
-    carbon: dict = field(default_factory=dict)
+    carbon: dict = field(default_factory=dict)        # merged ``carbon:`` sections, as written
+    carbon_config: object | None = None               # the validated carbon section (gis_screening.screening)
 
     def pack_refs(self) -> list[dict]:
         return [{"id": p.id, "version": p.version, "title": p.title} for p, _ in self.packs]
@@ -136,8 +138,11 @@ def pack_files(paths: list[str | Path] | None = None) -> list[Path]:
     return files
 
 
-def load_rules(paths: list[str | Path] | None = None, as_of: dt.date | None = None) -> RuleStack:
-    """Load packs, keep those in force on ``as_of`` (default today), stack them and apply overrides."""
+def load_stack(paths: list[str | Path] | None = None, as_of: dt.date | None = None) -> RuleStack:
+    """Load packs, keep those in force on ``as_of`` (default today), stack them and apply overrides.
+
+    The ``carbon:`` section is merged but validated by :func:`gis_screening.screening.load_rules`, which is
+    what callers use."""
     day = as_of or dt.date.today()
     loaded = [(load_pack(f), f) for f in pack_files(paths)]
     seen_ids: dict[str, Path] = {}

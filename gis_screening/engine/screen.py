@@ -1,20 +1,19 @@
-"""``screen(projects, layerset, rules)``: overlay metrics + stacked rules → a verdict per project.
+"""Rule evaluation for one project (pure), and the result objects of a screening.
 
-A pure function of its inputs: the CLI, the desktop app, batch jobs and tests all call it.
+The orchestrator that runs overlay → rules → carbon over many projects is :func:`gis_screening.screening.screen`.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Mapping, Sequence
 
 from .. import __version__
 from ..catalog import default_catalog
-from ..model import Layer, LayerSet
+from ..model import LayerSet
 from .conditions import Ctx, evaluate, matching_codes, render
 from .model import VERDICT_LABELS, Finding, Overlap, verdict_of
-from .overlay import FootprintMetrics, batch_overlaps, footprint_metrics
-from .prepared import PreparedCache
+from .overlay import FootprintMetrics
 from .project import Project
 from .rules import Rule, RuleStack
 from .sectors import classify, industry_path, path_text
@@ -61,6 +60,8 @@ class ScreeningResult:
     rules: RuleStack
     search_radius_m: float
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).astimezone())
+    partial: bool = False       # cancelled: ``results`` holds only the projects actually screened
+    requested: int = 0          # how many projects were asked for
 
     def to_json(self) -> dict:
         """The result document of contracts/screening-result.schema.json."""
@@ -70,16 +71,12 @@ class ScreeningResult:
             "software": {"name": "gis-screening", "version": __version__},
             "search_radius_m": self.search_radius_m,
             "rule_packs": self.rules.pack_refs(),
-            "layers": [{"role": lyr.role, "name": lyr.name, "source": lyr.source, "feature_count": lyr.feature_count,
-                        "problems": lyr.problem_strings()} for lyr in self.layerset.layers],
+            "layers": [{"id": lyr.uid, "role": lyr.role, "name": lyr.name, "source": lyr.source,
+                        "feature_count": lyr.feature_count, "problems": lyr.problem_strings()}
+                       for lyr in self.layerset.layers],
+            **({"partial": True, "projects_requested": self.requested} if self.partial else {}),
             "results": [r.to_json() for r in self.results],
         }
-
-
-def _layer_matches(rule_layer: str, overlap: Overlap) -> bool:
-    if rule_layer.startswith("other:"):
-        return overlap.role == "other" and overlap.layer == rule_layer.split(":", 1)[1]
-    return overlap.role == rule_layer
 
 
 def _intersects(o: Overlap, fp: FootprintMetrics) -> bool:
@@ -103,12 +100,6 @@ def _relation_holds(rule: Rule, o: Overlap, fp: FootprintMetrics) -> bool:
     return False
 
 
-def _feature_ctx(layer: Layer, index: int) -> Ctx:
-    row = layer.gdf.iloc[index]
-    return Ctx({k: (None if v is None or (isinstance(v, float) and v != v) else v)
-                for k, v in row.items() if k != layer.gdf.geometry.name})
-
-
 def _overlap_ctx(o: Overlap, fp: FootprintMetrics) -> Ctx:
     return Ctx(overlap_area_m2=round(o.overlap_area_m2, 2), overlap_ha=round(o.overlap_area_m2 / 10_000, 4),
                share_pct=None if o.overlap_ratio is None else round(100 * o.overlap_ratio, 2),
@@ -116,24 +107,27 @@ def _overlap_ctx(o: Overlap, fp: FootprintMetrics) -> Ctx:
                layer=o.layer, feature_id=o.feature_id, feature_name=o.feature_name)
 
 
-def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overlap], layers: dict) -> Ctx:
+Records = Mapping[str, Sequence[dict]]
+"""Feature attribute records per layer uid (``PreparedCache.records``): what rules read about a feature."""
+
+
+def _attr(records: Records, o: Overlap, key: str):
+    rows = records.get(o.layer_uid)
+    return rows[o.feature_index].get(key) if rows is not None else None
+
+
+def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overlap], records: Records) -> Ctx:
     """What rules may ask about a project: its attributes plus derived facts (两高 sector, in a park…)."""
     match = classify(project.industry_code)
     path = industry_path(project.industry_code)
     alt = industry_path(project.attributes.get("industry_code_alt"))
     parks = [o for o in overlaps if o.role == "industrial_parks" and _intersects(o, fp)]
     in_park = any((o.overlap_ratio or 0) >= 0.99 or fp.dim < 2 for o in parks)
-    park_types = []
-    for o in parks:
-        lyr = layers.get(o.layer)
-        if lyr is not None and "park_type" in lyr.gdf.columns:
-            park_types.append(lyr.gdf["park_type"].iloc[o.feature_index])
-    units = [o for o in overlaps if o.role == "control_units" and _intersects(o, fp)]
+    park_types = [_attr(records, o, "park_type") for o in parks]
     admin = None
-    for o in units:
-        lyr = layers.get(o.layer)
-        if lyr is not None and "admin_code" in lyr.gdf.columns:
-            admin = lyr.gdf["admin_code"].iloc[o.feature_index] or admin
+    for o in overlaps:
+        if o.role == "control_units" and _intersects(o, fp):
+            admin = _attr(records, o, "admin_code") or admin
     ctx = Ctx({k: v for k, v in project.attributes.items() if isinstance(k, str)})
     ctx.update(id=project.id, name=project.name, industry_code=project.industry_code,
                construction_type=project.construction_type, two_high=match.two_high, sector=match.sector,
@@ -149,31 +143,52 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
     return ctx
 
 
+def _rule_key(o: Overlap) -> tuple[str, str]:
+    return ("other", o.layer) if o.role == "other" else (o.role, "")
+
+
+def _key_of_rule(rule_layer: str) -> tuple[str, str]:
+    return ("other", rule_layer.split(":", 1)[1]) if rule_layer.startswith("other:") else (rule_layer, "")
+
+
 def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overlap], stack: RuleStack,
-                   layers: dict) -> tuple[list[Finding], Ctx]:
-    """Apply every rule of the stack to one project; returns its findings and the project context."""
-    pctx = project_context(project, fp, overlaps, layers)
+                   records: Records) -> tuple[list[Finding], Ctx]:
+    """Apply every rule of the stack to one project; returns its findings and the project context.
+
+    Feature contexts are built once per overlap (not per rule), from records built once per layer."""
+    pctx = project_context(project, fp, overlaps, records)
+    by_key: dict[tuple[str, str], list[Overlap]] = {}
+    for o in overlaps:
+        by_key.setdefault(_rule_key(o), []).append(o)
+    feature_names: dict[int, dict] = {}
+
+    def names_for(o: Overlap) -> dict:
+        hit = feature_names.get(id(o))
+        if hit is None:
+            rows = records.get(o.layer_uid)
+            feat = Ctx(rows[o.feature_index]) if rows is not None else Ctx()
+            feat["matched_codes"] = "、".join(matching_codes(project.industry_code, feat.get(
+                "prohibited_industries"))) or "、".join(matching_codes(project.industry_code, feat.get(
+                    "restricted_industries")))
+            hit = feature_names[id(o)] = {"project": pctx, "feature": feat, "overlap": _overlap_ctx(o, fp)}
+        return hit
+
+    empty = {"project": pctx, "feature": Ctx(), "overlap": Ctx()}
     findings: list[Finding] = []
     for rule, pack in stack.rules:
         if rule.relation == "always":
-            names = {"project": pctx, "feature": Ctx(), "overlap": Ctx()}
-            if evaluate(rule.when, names):
-                findings.append(_finding(rule, pack, names))
+            if evaluate(rule.when, empty):
+                findings.append(_finding(rule, pack, empty))
             continue
-        mine = [o for o in overlaps if _layer_matches(rule.layer, o)]
+        mine = by_key.get(_key_of_rule(rule.layer or ""), [])
         if rule.relation == "disjoint":
-            names = {"project": pctx, "feature": Ctx(), "overlap": Ctx()}
-            if not any(_intersects(o, fp) for o in mine) and evaluate(rule.when, names):
-                findings.append(_finding(rule, pack, names, layer=_layer_title(rule.layer)))
+            if not any(_intersects(o, fp) for o in mine) and evaluate(rule.when, empty):
+                findings.append(_finding(rule, pack, empty, layer=_layer_title(rule.layer)))
             continue
         for o in mine:
             if not _relation_holds(rule, o, fp):
                 continue
-            feat = _feature_ctx(layers[o.layer], o.feature_index)
-            names = {"project": pctx, "feature": feat, "overlap": _overlap_ctx(o, fp)}
-            names["feature"]["matched_codes"] = "、".join(matching_codes(project.industry_code, feat.get(
-                "prohibited_industries"))) or "、".join(matching_codes(project.industry_code, feat.get(
-                    "restricted_industries")))
+            names = names_for(o)
             if evaluate(rule.when, names):
                 findings.append(_finding(rule, pack, names, layer=o.layer, feature_id=o.feature_id, overlap=o))
     return findings, pctx
@@ -200,40 +215,3 @@ def _finding(rule: Rule, pack, names: dict, layer: str | None = None, feature_id
     return Finding(rule_id=rule.id, level=rule.level, message=render(rule.message, names),
                    basis=[render(b, names) for b in rule.basis], title=rule.title, layer=layer,
                    feature_id=feature_id, metrics=metrics, dimension=rule.dimension, pack=pack.id)
-
-
-def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *, search_radius_m: float = 1000.0,
-           cache: PreparedCache | None = None, progress: Callable[[int, int], None] | None = None,
-           cancel: Callable[[], bool] | None = None, carbon: bool = True) -> ScreeningResult:
-    """Screen ``projects`` against every layer of ``layerset`` with the stacked ``rules``.
-
-    Areas and distances are in metres in each project's 3° GK zone.  ``progress(done, total)`` is called
-    per zone group; ``cancel()`` returning True stops early (results so far are returned).
-    """
-    cache = cache or PreparedCache(disk=False)
-    layers = {lyr.name: lyr for lyr in layerset.layers}
-    fps = [footprint_metrics(p.geometry) for p in projects]
-    overlaps: list[list[Overlap]] = [[] for _ in projects]
-    by_zone: dict[int, list[int]] = {}
-    for i, fp in enumerate(fps):
-        by_zone.setdefault(fp.metric_epsg, []).append(i)
-    done = 0
-    for epsg, idx in by_zone.items():
-        if cancel and cancel():
-            break
-        prepared = [cache.get(lyr, epsg) for lyr in layerset.layers]
-        for i, ovs in zip(idx, batch_overlaps([fps[i] for i in idx], prepared, search_radius_m)):
-            overlaps[i] = sorted(ovs, key=lambda o: (o.distance_m, -o.overlap_area_m2))
-        done += len(idx)
-        if progress:
-            progress(done, len(projects))
-    results = []
-    for p, fp, ovs in zip(projects, fps, overlaps):
-        findings, ctx = evaluate_rules(p, fp, ovs, rules, layers)
-        block = None
-        if carbon:
-            from ..carbon import carbon_for
-            block, more = carbon_for(p, ctx, rules.carbon, overlaps=ovs, layers=layers)
-            findings += more
-        results.append(ProjectResult(p, fp, ovs, findings, dict(ctx), block))
-    return ScreeningResult(results, layerset, rules, search_radius_m)

@@ -1,0 +1,85 @@
+"""The user's cache folder and its data-only entries (``np.savez`` read with ``allow_pickle=False``).
+
+Entries are keyed by content hashes, written atomically, and never trusted: an entry that cannot be read or
+does not have the expected arrays is deleted and the caller rebuilds it.  Nothing here can execute code when
+read (no pickle).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import shapely
+from platformdirs import user_cache_dir
+
+from .atomic import write_bytes
+from .errors import InputError
+
+ENV_DIR = "GIS_SCREENING_CACHE"
+
+
+def cache_dir(kind: str, folder: str | Path | None = None) -> Path:
+    """``folder/kind``; default folder: ``$GIS_SCREENING_CACHE`` or the platform's user cache folder."""
+    base = Path(folder) if folder else Path(os.environ.get(ENV_DIR) or user_cache_dir("gis-screening"))
+    return base / kind
+
+
+def load_entry(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+    """The arrays of a cache entry, or None when it is missing, unreadable or lacks a ``required`` array
+    (a corrupt entry is deleted)."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+        if all(k in data for k in required):
+            return data
+    except Exception:  # noqa: BLE001 - any damage means "rebuild", never "trust"
+        pass
+    path.unlink(missing_ok=True)
+    return None
+
+
+def save_entry(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write a cache entry atomically; a read-only or full cache folder only costs speed."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    try:
+        write_bytes(path, buf.getvalue())
+    except InputError:
+        pass
+
+
+def pack_geoms(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Geometries → (uint8 WKB blob, int64 offsets) for :func:`save_entry`."""
+    wkb = shapely.to_wkb(geoms)
+    lengths = np.fromiter((len(b) for b in wkb), dtype=np.int64, count=len(wkb))
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    return np.frombuffer(b"".join(wkb), dtype=np.uint8), offsets
+
+
+def unpack_geoms(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    raw = blob.tobytes()
+    wkb = np.array([raw[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)], dtype=object)
+    return shapely.from_wkb(wkb)
+
+
+def pack_strings(values: list[str | None]) -> dict[str, np.ndarray]:
+    """Optional strings → a unicode array plus a None mask (no object arrays)."""
+    return {"text": np.array(["" if v is None else v for v in values], dtype=str),
+            "none": np.array([v is None for v in values], dtype=bool)}
+
+
+def unpack_strings(text: np.ndarray, none: np.ndarray) -> list[str | None]:
+    return [None if n else str(t) for t, n in zip(text.tolist(), none.tolist())]
+
+
+def geometry_digest(geoms: np.ndarray) -> str:
+    """SHA-256 of the geometries' WKB (what validity caches are keyed by)."""
+    h = hashlib.sha256()
+    for b in shapely.to_wkb(geoms):
+        h.update(b)
+    return h.hexdigest()[:32]

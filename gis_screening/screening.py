@@ -1,0 +1,76 @@
+"""The screening pipeline — overlay metrics → rules → carbon checks — composed over many projects.
+
+``screen(projects, layerset, rules)`` is a pure function of its inputs: the CLI, the desktop app, batch jobs and
+tests all call it.  It sits above ``engine`` (overlay, rules) and ``carbon`` and composes them, so neither imports
+the other.  ``load_rules`` validates every section of the packs (rules and ``carbon:``) when they are loaded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .carbon import carbon_for, load_carbon_config
+from .engine.overlay import batch_overlaps, footprints_metrics
+from .engine.prepared import PreparedCache
+from .engine.project import Project
+from .engine.rules import RuleStack, load_stack
+from .engine.screen import ProjectResult, ScreeningResult, evaluate_rules
+from .model import LayerSet
+
+#: Projects per step of the pipeline: progress is reported and cancel is checked after each.
+CHUNK = 500
+
+
+def load_rules(paths: list[str | Path] | None = None, as_of: dt.date | None = None) -> RuleStack:
+    """Load, validate and stack the rule packs in force on ``as_of`` (default today), including the merged
+    ``carbon:`` section; any error is an :class:`~gis_screening.errors.InputError` naming file and key."""
+    stack = load_stack(paths, as_of)
+    stack.carbon_config = load_carbon_config(stack.carbon) if stack.carbon else None
+    return stack
+
+
+def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *, search_radius_m: float = 1000.0,
+           cache: PreparedCache | None = None, progress: Callable[[int, int], None] | None = None,
+           cancel: Callable[[], bool] | None = None, carbon: bool = True) -> ScreeningResult:
+    """Screen ``projects`` against every layer of ``layerset`` with the stacked ``rules``.
+
+    Areas and distances are in metres in each project's 3° GK zone.  ``progress(done, total)`` is called after
+    each step of :data:`CHUNK` projects; when ``cancel()`` returns True the result holds only the projects
+    screened so far and is marked ``partial`` (never a verdict for a project that was not overlaid).
+    """
+    cache = cache or PreparedCache(disk=False)
+    records = {lyr.uid: cache.records(lyr) for lyr in layerset.layers}
+    fps = footprints_metrics([p.geometry for p in projects])
+    by_zone: dict[int, list[int]] = {}
+    for i, fp in enumerate(fps):
+        by_zone.setdefault(fp.metric_epsg, []).append(i)
+    done: dict[int, ProjectResult] = {}
+    partial = False
+    for epsg, idx in by_zone.items():
+        if partial:
+            break
+        prepared = [cache.get(lyr, epsg) for lyr in layerset.layers]
+        for lo in range(0, len(idx), CHUNK):
+            if cancel is not None and cancel():
+                partial = True
+                break
+            part = idx[lo:lo + CHUNK]
+            overlaps = batch_overlaps([fps[i] for i in part], prepared, search_radius_m, chunk=CHUNK // 2)
+            for i, ovs in zip(part, overlaps):
+                ovs.sort(key=lambda o: (o.distance_m, -o.overlap_area_m2))
+                done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon)
+            if progress:
+                progress(len(done), len(projects))
+    results = [done[i] for i in sorted(done)]
+    return ScreeningResult(results, layerset, rules, search_radius_m, partial=partial, requested=len(projects))
+
+
+def _project_result(project, fp, overlaps, rules: RuleStack, records, carbon: bool) -> ProjectResult:
+    """Rules then carbon checks for one project whose overlaps are known."""
+    findings, ctx = evaluate_rules(project, fp, overlaps, rules, records)
+    block = None
+    if carbon and rules.carbon_config is not None:
+        block, more = carbon_for(project, ctx, rules.carbon_config, overlaps, records)
+        findings += more
+    return ProjectResult(project, fp, overlaps, findings, dict(ctx), block)
