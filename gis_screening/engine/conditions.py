@@ -6,9 +6,12 @@ class names separated by ``; , 、`` or spaces), ``contains(text, word)``, ``sta
 """
 from __future__ import annotations
 
+import ast
+import operator
 import re
 import threading
 from functools import lru_cache
+from typing import Any, Callable
 
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
 
@@ -41,13 +44,19 @@ def _covers(code: str, entry: str, names: set[str]) -> bool:
 
 
 def matching_codes(code, list_text) -> list[str]:
+    """The entries of ``list_text`` that cover ``code`` (see :func:`_matching_codes`)."""
+    return list(_matching_codes(None if code is None else str(code), None if list_text is None else str(list_text)))
+
+
+@lru_cache(maxsize=65536)
+def _matching_codes(code, list_text) -> tuple[str, ...]:
     """The entries of ``list_text`` that cover ``code``: code prefixes ("30", "C30"), 门类 letters or names of the
     code's class or any enclosing group in GB/T 4754-2017 ("水泥制造")."""
     c = normalize_code(code)
     if not c:
-        return []
+        return ()
     names = {x for e in industry_path(c) for x in (e.code, e.name)}
-    return [e for e in split_codes(list_text) if _covers(c, e, names)]
+    return tuple(e for e in split_codes(list_text) if _covers(c, e, names))
 
 
 def industry_in(code, list_text) -> bool:
@@ -78,7 +87,7 @@ def check_expression(expr: str) -> str | None:
         return f"{type(exc).__name__}: {exc}"
     probe = Ctx(project=Ctx(), feature=Ctx(), overlap=Ctx())
     try:
-        evaluate(expr, probe)
+        _simpleeval(expr, probe)   # simpleeval names unknown names and functions
     except InvalidExpression as exc:
         return str(exc)
     except Exception:  # type errors on None probes are fine at check time
@@ -88,19 +97,118 @@ def check_expression(expr: str) -> str | None:
 
 _local = threading.local()
 
+_CMP = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
+        ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
+        ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
+_BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+        ast.Mod: operator.mod}
+_CONST = {"True": True, "False": False, "None": None}
+Compiled = Callable[[dict], Any]
 
-def evaluate(expr: str | None, names: dict) -> bool:
-    """Evaluate a condition (parsed once per expression, one evaluator per thread); ``None``/empty is true."""
-    if not expr:
-        return True
+
+class _NotCompilable(Exception):
+    pass
+
+
+def _compile(node: ast.AST) -> Compiled:
+    """A closure for the safe subset of expressions (names, attribute reads on dicts, constants, comparisons,
+    and/or/not, arithmetic, calls of :data:`FUNCTIONS`); anything else is left to simpleeval."""
+    if isinstance(node, ast.Expr):
+        return _compile(node.value)
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return lambda names: value
+    if isinstance(node, ast.Name):
+        if node.id in _CONST:
+            const = _CONST[node.id]
+            return lambda names: const
+        key = node.id
+        return lambda names: names.get(key)
+    if isinstance(node, ast.Attribute):
+        inner, attr = _compile(node.value), node.attr
+        if attr.startswith("_"):
+            raise _NotCompilable(attr)
+
+        def get(names):
+            obj = inner(names)
+            return obj.get(attr) if isinstance(obj, dict) else None
+        return get
+    if isinstance(node, ast.BoolOp):
+        parts = [_compile(v) for v in node.values]
+        if isinstance(node.op, ast.And):
+            def all_(names):
+                value = True
+                for p in parts:
+                    value = p(names)
+                    if not value:
+                        return value
+                return value
+            return all_
+
+        def any_(names):
+            value = False
+            for p in parts:
+                value = p(names)
+                if value:
+                    return value
+            return value
+        return any_
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub)):
+        inner = _compile(node.operand)
+        if isinstance(node.op, ast.Not):
+            return lambda names: not inner(names)
+        return lambda names: -inner(names)
+    if isinstance(node, ast.Compare) and all(type(op) in _CMP for op in node.ops):
+        left = _compile(node.left)
+        pairs = [(_CMP[type(op)], _compile(c)) for op, c in zip(node.ops, node.comparators)]
+
+        def compare(names):
+            a = left(names)
+            for fn, right in pairs:
+                b = right(names)
+                if not fn(a, b):
+                    return False
+                a = b
+            return True
+        return compare
+    if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
+        fn, left, right = _BIN[type(node.op)], _compile(node.left), _compile(node.right)
+        return lambda names: fn(left(names), right(names))
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_compile(e) for e in node.elts]
+        return lambda names: [i(names) for i in items]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS \
+            and not node.keywords:
+        fn, args = FUNCTIONS[node.func.id], [_compile(a) for a in node.args]
+        return lambda names: fn(*(a(names) for a in args))
+    raise _NotCompilable(type(node).__name__)
+
+
+@lru_cache(maxsize=1024)
+def compiled(expr: str) -> Compiled:
+    """The condition ``expr`` compiled once: a closure over the safe subset, else a simpleeval call."""
+    try:
+        return _compile(_parsed(expr))
+    except _NotCompilable:
+        return lambda names: _simpleeval(expr, names)
+
+
+def _simpleeval(expr: str, names: dict):
     evaluator = getattr(_local, "evaluator", None)
     if evaluator is None:
         evaluator = _local.evaluator = EvalWithCompoundTypes(functions=FUNCTIONS)
     evaluator.names = names
     try:
-        return bool(evaluator.eval(expr, previously_parsed=_parsed(expr)))
+        return evaluator.eval(expr, previously_parsed=_parsed(expr))
     finally:
         evaluator.names = {}
+
+
+def evaluate(expr: str | None, names: dict) -> bool:
+    """Evaluate a condition (validated by :func:`check_expression` at load, compiled once); empty is true."""
+    if not expr:
+        return True
+    return bool(compiled(expr)(names))
 
 
 _FIELD = re.compile(r"\{([A-Za-z][\w.]*)(?::([^{}]*))?\}")

@@ -1,7 +1,7 @@
 """Plain result objects of a screening: overlaps, findings, verdict levels (no Qt, no I/O)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 #: The one level type of every rule and check in every pack (rules, carbon).
@@ -55,14 +55,18 @@ class Finding:
     pack: str | None = None
 
     def to_json(self) -> dict:
-        d = {k: v for k, v in asdict(self).items() if v not in (None, {}, [])}
-        d["basis"] = list(self.basis)
+        d: dict = {"rule_id": self.rule_id, "level": self.level, "message": self.message, "basis": list(self.basis)}
+        for key in ("title", "layer", "feature_id"):
+            value = getattr(self, key)
+            if value is not None:
+                d[key] = value
+        metrics = dict(self.metrics)
         if self.dimension:
-            d.setdefault("metrics", {})["dimension"] = self.dimension
-            d.pop("dimension", None)
+            metrics["dimension"] = self.dimension
         if self.pack:
-            d.setdefault("metrics", {})["pack"] = self.pack
-            d.pop("pack", None)
+            metrics["pack"] = self.pack
+        if metrics:
+            d["metrics"] = metrics
         return d
 
 

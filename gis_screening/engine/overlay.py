@@ -92,7 +92,7 @@ def _aggregate(pairs: dict[str, np.ndarray], prep: PreparedLayer, fp_area: np.nd
     out: list[list[Overlap]] = [[] for _ in range(n_fp)]
     if len(pairs["fp"]) == 0:
         return out
-    n_feat = len(prep.geoms)
+    n_feat = prep.n_features
     keys = pairs["fp"].astype(np.int64) * n_feat + pairs["feature"]
     uniq, inv = np.unique(keys, return_inverse=True)
     area = np.bincount(inv, weights=pairs["area"], minlength=len(uniq))

@@ -28,7 +28,6 @@ class PreparedLayer:
 
     layer: Layer
     epsg: int
-    geoms: np.ndarray            # full features, metric
     dims: np.ndarray             # 0 point, 1 line, 2 polygon, per feature
     pieces: np.ndarray           # subdivided pieces, metric
     owner: np.ndarray            # feature index of each piece
@@ -44,6 +43,15 @@ class PreparedLayer:
     @property
     def uid(self) -> str:
         return self.layer.uid
+
+    @property
+    def n_features(self) -> int:
+        return len(self.dims)
+
+    @property
+    def geoms(self) -> np.ndarray:
+        """Whole features in this layer's metric CRS (reprojected on demand; queries use ``pieces``)."""
+        return np.asarray(self.layer.gdf.to_crs(self.epsg).geometry.values, dtype=object)
 
     @property
     def name(self) -> str:
@@ -106,7 +114,7 @@ def prepare_layer(layer: Layer, epsg: int, max_vertices: int = 256) -> PreparedL
     metric = layer.gdf.to_crs(epsg).geometry.values
     geoms = np.asarray(metric, dtype=object)
     pieces, owner = subdivide(geoms, max_vertices)
-    return PreparedLayer(layer, epsg, geoms, shapely.get_dimensions(geoms), pieces, owner,
+    return PreparedLayer(layer, epsg, shapely.get_dimensions(geoms), pieces, owner,
                          shapely.area(pieces), layer.feature_ids(), layer.feature_names())
 
 
@@ -132,7 +140,7 @@ def layer_fingerprint(layer: Layer, epsg: int, max_vertices: int) -> str:
     return h.hexdigest()[:32]
 
 
-_ARRAYS = ("geoms_wkb", "geoms_off", "pieces_wkb", "pieces_off", "dims", "owner", "piece_area", "ids_text",
+_ARRAYS = ("pieces_wkb", "pieces_off", "dims", "owner", "piece_area", "ids_text",
            "ids_none", "names_text", "names_none")
 
 
@@ -186,24 +194,22 @@ class PreparedCache:
         d = load_entry(path, _ARRAYS)
         if d is not None:
             try:
-                geoms = unpack_geoms(d["geoms_wkb"], d["geoms_off"])
                 pieces = unpack_geoms(d["pieces_wkb"], d["pieces_off"])
                 ids = unpack_strings(d["ids_text"], d["ids_none"])
                 names = unpack_strings(d["names_text"], d["names_none"])
                 n = len(layer.gdf)
-                if len(geoms) == n == len(ids) == len(names) == len(d["dims"]) and \
+                if n == len(ids) == len(names) == len(d["dims"]) and \
                         len(pieces) == len(d["owner"]) == len(d["piece_area"]) and \
                         (len(d["owner"]) == 0 or 0 <= d["owner"].min() <= d["owner"].max() < n):
-                    return PreparedLayer(layer, epsg, geoms, d["dims"], pieces, d["owner"], d["piece_area"],
+                    return PreparedLayer(layer, epsg, d["dims"], pieces, d["owner"], d["piece_area"],
                                          ids, names)
             except Exception:  # noqa: BLE001 - a damaged entry is rebuilt, never trusted
                 pass
             path.unlink(missing_ok=True)
         prepared = prepare_layer(layer, epsg, self.max_vertices)
-        gw, go = pack_geoms(prepared.geoms)
         pw, po = pack_geoms(prepared.pieces)
         ids, names = pack_strings(prepared.ids), pack_strings(prepared.names)
-        save_entry(path, {"geoms_wkb": gw, "geoms_off": go, "pieces_wkb": pw, "pieces_off": po,
+        save_entry(path, {"pieces_wkb": pw, "pieces_off": po,
                           "dims": np.asarray(prepared.dims), "owner": prepared.owner,
                           "piece_area": prepared.piece_area, "ids_text": ids["text"], "ids_none": ids["none"],
                           "names_text": names["text"], "names_none": names["none"]})

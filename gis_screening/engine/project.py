@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import shapely
 import yaml
 
@@ -62,16 +63,18 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
     else:
         for i, pid in enumerate(ids):
             groups.setdefault(pid, []).append(i)
+    geoms = gdf.geometry.values
+    attrs_df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    records = attrs_df.astype(object).where(attrs_df.notna(), None).to_dict("records")
+    problems = layer.problem_strings()
     out = []
     for pid, rows in groups.items():
-        geoms = gdf.geometry.iloc[rows].values
-        geom = geoms[0] if len(rows) == 1 else shapely.union_all(geoms)
-        first = gdf.iloc[rows[0]]
-        attrs = {k: _clean(first[k]) for k in gdf.columns if k != gdf.geometry.name}
+        geom = geoms[rows[0]] if len(rows) == 1 else shapely.union_all(geoms[rows])
+        attrs = dict(records[rows[0]])
         code = _industry_code(attrs.pop("industry_code", None), attrs)
         proj = Project(id=str(pid), geometry=geom, name=_clean(attrs.pop("name", None)), industry_code=code,
                        construction_type=_clean(attrs.pop("construction_type", None)),
-                       attributes=attrs, source=layer.source, problems=layer.problem_strings())
+                       attributes=attrs, source=layer.source, problems=list(problems))
         proj.sheet = sheet_from_attributes(proj)
         out.append(proj)
     return out

@@ -1,0 +1,47 @@
+"""Rule conditions are compiled once into closures; they must agree with simpleeval on every input."""
+import random
+
+import pytest
+
+from gis_screening.engine.conditions import Ctx, _simpleeval, check_expression, compiled
+
+EXPRS = [
+    "feature.grade == '二级保护区' and project.discharges_pollutants == None and not project.two_high",
+    "project.two_high and project.sector and ('化工' in project.sector or '石化' in project.sector) "
+    "and not project.in_chemical_park and project.new_or_expanded",
+    "industry_in(project.industry_code, feature.prohibited_industries)",
+    "project.area_m2 > 5000 * 2", "project.x in ['a', 'b']", "any_of(project.ct, '新建;扩建')",
+    "project.area_m2 >= 10 or feature.grade != '一级保护区'", "-project.area_m2 < -100",
+]
+VALUES = [None, True, False, "化工", "二级保护区", "一级保护区", "3011", "25;30", 6000, 20000, 3, "a", "新建"]
+KEYS = ["discharges_pollutants", "two_high", "sector", "in_chemical_park", "new_or_expanded", "industry_code",
+        "area_m2", "x", "ct"]
+
+
+def _outcome(fn):
+    try:
+        return "ok", bool(fn())
+    except Exception as exc:  # noqa: BLE001 - compared between the two evaluators
+        return "error", type(exc).__name__
+
+
+@pytest.mark.parametrize("expr", EXPRS)
+def test_compiled_conditions_agree_with_simpleeval(expr):
+    rng = random.Random(7)
+    assert check_expression(expr) is None
+    seen = set()
+    for _ in range(1500):
+        names = {"project": Ctx({k: rng.choice(VALUES) for k in KEYS}),
+                 "feature": Ctx({k: rng.choice(VALUES) for k in ("grade", "prohibited_industries")}),
+                 "overlap": Ctx()}
+        a = _outcome(lambda: compiled(expr)(names))
+        b = _outcome(lambda: _simpleeval(expr, names))
+        assert a[0] == b[0] and (a[0] == "error" or a == b), (expr, names, a, b)
+        seen.add(a)
+    assert ("ok", True) in seen and ("ok", False) in seen   # the inputs exercise both outcomes
+
+
+def test_unknown_names_and_functions_are_refused_at_load():
+    assert "unknown" in (check_expression("projet.two_high") or "").lower() or check_expression("projet.two_high")
+    assert check_expression("open('x')")
+    assert check_expression("project.__class__")
