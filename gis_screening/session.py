@@ -7,13 +7,11 @@ widgets bind to these signals, and tests drive the same objects without a window
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import shapely
-from psygnal import Signal
+from psygnal import Signal, evented
 
 from .engine.project import Project
 from .errors import InputError
@@ -23,9 +21,11 @@ from .model import Layer, LayerSet
 SESSION_VERSION = 1
 
 
+@evented
 @dataclass
 class LayerView:
-    """Display state of one layer."""
+    """Display state of one layer; every field change emits on ``view.events`` (psygnal), which the
+    :class:`Session` forwards as ``layer_changed(index)``."""
 
     layer: Layer
     visible: bool = True
@@ -37,8 +37,10 @@ class Session:
     """Layer views, projects and the last screening result of one desktop session."""
 
     layers_changed = Signal()              # views added, removed or reordered
-    layer_changed = Signal(int)            # visibility / opacity of view i
+    layer_changed = Signal(int)            # visibility / opacity / style of view i
+    layer_data_changed = Signal(int)       # features of view i replaced (an edit): same layer, new version
     projects_changed = Signal()
+    project_selected = Signal(object)      # id of the selected project, or None
     result_changed = Signal(object)        # a result document (dict) or None
     selection_changed = Signal(str, int)   # layer name, feature index (-1 = none)
 
@@ -47,15 +49,27 @@ class Session:
         self.layerset_path: str | None = None
         self.views: list[LayerView] = []
         self.projects: list[Project] = []
+        self.selected_project: str | None = None
         self.result: dict | None = None
         self.dirty = False
+
+    def _view(self, layer: Layer) -> LayerView:
+        view = LayerView(layer)
+        view.events.connect(lambda *_: self._view_changed(view))
+        return view
+
+    def _view_changed(self, view: LayerView) -> None:
+        self.dirty = True
+        for i, v in enumerate(self.views):
+            if v is view:
+                self.layer_changed.emit(i)
 
     # ---- layers ---------------------------------------------------------------------------------
     def open_layerset(self, path: str | Path) -> None:
         """Load a manifest (raises InputError on bad input) and show all its layers."""
         ls = load_layerset(path)
         self.layerset, self.layerset_path = ls, str(Path(path).resolve())
-        self.views = [LayerView(lyr) for lyr in ls.layers]
+        self.views = [self._view(lyr) for lyr in ls.layers]
         self.result = None
         self.layers_changed.emit()
         self.result_changed.emit(None)
@@ -64,27 +78,25 @@ class Session:
         if self.layerset is None:
             self.layerset = LayerSet(name="未命名图层集")
         self.layerset.layers.append(layer)
-        self.views.append(LayerView(layer))
+        self.views.append(self._view(layer))
         self.dirty = True
         self.layers_changed.emit()
 
     def set_visible(self, index: int, visible: bool) -> None:
-        if self.views[index].visible != visible:
-            self.views[index].visible = visible
-            self.dirty = True
-            self.layer_changed.emit(index)
+        self.views[index].visible = bool(visible)
 
     def set_opacity(self, index: int, opacity: float) -> None:
-        opacity = min(1.0, max(0.0, float(opacity)))
-        if self.views[index].opacity != opacity:
-            self.views[index].opacity = opacity
-            self.dirty = True
-            self.layer_changed.emit(index)
+        self.views[index].opacity = min(1.0, max(0.0, float(opacity)))
 
     def set_style(self, index: int, style: dict | None) -> None:
         self.views[index].style = dict(style) if style else None
+
+    def replace_features(self, index: int, gdf) -> None:
+        """Replace the features of view ``index`` (an edit): the layer keeps its uid and gets a new version, so
+        caches re-prepare it; views keep their extent (``layer_data_changed``, not ``layers_changed``)."""
+        self.views[index].layer.gdf = gdf
         self.dirty = True
-        self.layer_changed.emit(index)
+        self.layer_data_changed.emit(index)
 
     def move_layer(self, src: int, dst: int) -> None:
         view = self.views.pop(src)
@@ -92,14 +104,56 @@ class Session:
         self.dirty = True
         self.layers_changed.emit()
 
-    def index_of(self, name: str) -> int:
-        return next(i for i, v in enumerate(self.views) if v.layer.name == name)
+    def index_of(self, key: str) -> int:
+        """Index of the view whose layer has uid ``key`` or, failing that, display name ``key``."""
+        for attr in ("uid", "name"):
+            for i, v in enumerate(self.views):
+                if getattr(v.layer, attr) == key:
+                    return i
+        raise StopIteration(key)
 
     # ---- projects and results ---------------------------------------------------------------------
     def set_projects(self, projects: list[Project]) -> None:
         self.projects = list(projects)
         self.dirty = True
         self.projects_changed.emit()
+        ids = [p.id for p in self.projects]
+        if self.selected_project not in ids:
+            self.select_project(ids[0] if ids else None)
+
+    def with_projects(self, new: list[Project]) -> tuple[list[Project], list[str]]:
+        """The project list after adding ``new``: a project with an id already present replaces it in place,
+        except that a footprint-only entry never replaces one that carries a project sheet (as the CLI
+        merges a footprint file and a sheet).  Returns (projects, notes)."""
+        out = list(self.projects)
+        where = {p.id: i for i, p in enumerate(out)}
+        notes = []
+        for p in new:
+            if p.id not in where:
+                where[p.id] = len(out)
+                out.append(p)
+            elif out[where[p.id]].sheet is not None and p.sheet is None:
+                notes.append(f"{p.id}: 已有建设项目信息表，保留信息表的项目（{out[where[p.id]].source}）")
+            else:
+                out[where[p.id]] = p
+        return out, notes
+
+    def select_project(self, pid: str | None) -> None:
+        if pid != self.selected_project:
+            self.selected_project = pid
+            self.project_selected.emit(pid)
+
+    def project(self, pid: str | None = None) -> Project | None:
+        """The project with id ``pid`` (default: the selected one)."""
+        pid = self.selected_project if pid is None else pid
+        return next((p for p in self.projects if p.id == pid), None)
+
+    def result_for(self, pid: str | None = None) -> dict | None:
+        """The result block of project ``pid`` (default: the selected one) in the last result document."""
+        pid = self.selected_project if pid is None else pid
+        if not self.result:
+            return None
+        return next((r for r in self.result.get("results", []) if r["project"]["id"] == pid), None)
 
     def set_result(self, doc: dict | None) -> None:
         self.result = doc
@@ -121,21 +175,11 @@ class Session:
                 "result": self.result}
 
     def save(self, path: str | Path) -> Path:
-        """Write the session atomically (temp file + rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(self.to_dict(), fh, ensure_ascii=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        """Write the session atomically (temp file + fsync + rename)."""
+        from .atomic import write_text
+        write_text(path, json.dumps(self.to_dict(), ensure_ascii=False))
         self.dirty = False
-        return path
+        return Path(path)
 
     def load(self, path: str | Path) -> None:
         """Open a saved session (layer set reloaded from its manifest)."""

@@ -83,3 +83,39 @@ def check_topology(gdf: gpd.GeoDataFrame, ids: list[str], boundary=None) -> Topo
             report.gaps.append(Defect("gap", float(area), _lonlat(h), (),
                                       gpd.GeoSeries([h], crs=epsg).to_crs(4490).iloc[0]))
     return report
+
+
+#: An edit may leave overlaps or gaps up to this area (m², per defect) beyond what was there before it.
+EDIT_TOLERANCE_M2 = 1.0
+
+
+def new_defects(before: gpd.GeoDataFrame, before_ids: list[str], after: gpd.GeoDataFrame, after_ids: list[str],
+                changed_bounds: tuple[float, float, float, float],
+                tolerance_m2: float = EDIT_TOLERANCE_M2) -> list[Defect]:
+    """Overlaps and gaps that an edit created: defects of the features near the edit (``changed_bounds``,
+    EPSG:4490) after it, less those present before it; only parts larger than ``tolerance_m2`` count.
+    Pre-existing overlaps with neighbours never block a save."""
+    box = shapely.box(*changed_bounds)
+
+    def near(gdf, ids):
+        idx = np.flatnonzero(shapely.intersects(gdf.geometry.values, box))
+        return gdf.iloc[idx], [ids[i] for i in idx]
+
+    b_gdf, b_ids = near(before, before_ids)
+    a_gdf, a_ids = near(after, after_ids)
+    if len(a_gdf) == 0:
+        return []
+    rep_a = check_topology(a_gdf, a_ids)
+    rep_b = check_topology(b_gdf, b_ids) if len(b_gdf) else TopologyReport(metric_crs=rep_a.metric_crs)
+    epsg = int(rep_a.metric_crs.split(":")[1])
+    out = []
+    for kind, now, then in (("overlap", rep_a.overlaps, rep_b.overlaps), ("gap", rep_a.gaps, rep_b.gaps)):
+        prior = shapely.union_all(gpd.GeoSeries([d.geometry for d in then], crs=4490).to_crs(epsg).values) \
+            if then else None
+        for d in now:
+            g = gpd.GeoSeries([d.geometry], crs=4490).to_crs(epsg).iloc[0]
+            fresh = g.difference(prior) if prior is not None else g
+            if fresh.area > tolerance_m2:
+                out.append(Defect(kind, float(fresh.area), d.lonlat, d.features,
+                                  gpd.GeoSeries([fresh], crs=epsg).to_crs(4490).iloc[0]))
+    return out

@@ -24,6 +24,7 @@ def win(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
     w = MainWindow(settings=settings)
     w.auto_screen = False
+    w.ask_unsaved = lambda n: "discard"     # closing at teardown: no modal prompt
     qtbot.addWidget(w)
     w.resize(1200, 800)
     w.show()
@@ -37,8 +38,8 @@ def test_import_txt_screen_and_banner(win, qtbot):
     win.run_screening(wait=True)
     assert win.results.banner.text() == "不符合"
     assert win.results.banner.property("verdict") == "non_compliant"
-    proj = win.results.tree.topLevelItem(0)
-    groups = {proj.child(i).text(0).split("（")[0]: proj.child(i) for i in range(proj.childCount())}
+    tree = win.results.tree
+    groups = {tree.topLevelItem(i).text(0).split("（")[0]: tree.topLevelItem(i) for i in range(tree.topLevelItemCount())}
     assert "不符合" in groups and "需人工核实" in groups
     texts = [groups["不符合"].child(i).text(0) for i in range(groups["不符合"].childCount())]
     assert any("生态保护红线" in t for t in texts)
@@ -72,8 +73,10 @@ def test_identify_returns_the_feature_under_the_cursor(win):
     pt = rl.geoms[target].representative_point()
     win.canvas.zoom_to_feature("环境管控单元", target)
     hit = win.canvas.identify(pt.x, pt.y)
-    assert hit == ("环境管控单元", target)
-    top = win.identify.topLevelItem(0)
+    assert hit == (units.uid, target)
+    group = win.identify_panel.topLevelItem(0)
+    assert group.text(0) == "环境管控单元" and group.childCount() == 1
+    top = group.child(0)
     fields = {top.child(k).text(0): top.child(k).text(1) for k in range(top.childCount())}
     assert fields["单元编码"] == units.gdf["code"].iloc[target]
     assert "空间布局约束" in fields

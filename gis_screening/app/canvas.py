@@ -63,6 +63,7 @@ class RenderLayer:
     def __init__(self, view, epsg: int):
         self.view = view
         layer = view.layer
+        self.version = layer.version
         self.geoms = np.asarray(layer.gdf.to_crs(epsg).geometry.values, dtype=object)
         self.tree = shapely.STRtree(self.geoms)
         self.sizes = np.max(shapely.bounds(self.geoms)[:, 2:] - shapely.bounds(self.geoms)[:, :2], axis=1)
@@ -124,7 +125,8 @@ class MapCanvas(QWidget):
 
     cursor_moved = Signal(float, float, float, float)    # lon, lat, GK X (north), GK Y (east, with zone)
     scale_changed = Signal(int)
-    feature_identified = Signal(str, int)                 # layer name, feature index
+    feature_identified = Signal(str, int)                 # layer uid, feature index (topmost hit)
+    features_identified = Signal(list)                    # [(layer uid, feature index)] of every visible layer
     measured = Signal(str)
     footprint_drawn = Signal(object)                      # shapely geometry in EPSG:4490
     vertex_dragged = Signal(float, float, float, float)   # from (x, y) to (x, y), canvas metres
@@ -148,6 +150,7 @@ class MapCanvas(QWidget):
         self._box = None
         session.layers_changed.connect(self.rebuild)
         session.layer_changed.connect(self._layer_changed)
+        session.layer_data_changed.connect(self._layer_data_changed)
         session.projects_changed.connect(self._projects_changed)
         self._project_geoms: list = []
         self.basemap = None                     # (QImage, (x0, y0, x1, y1) in canvas metres)
@@ -156,16 +159,30 @@ class MapCanvas(QWidget):
 
     # ---- data ---------------------------------------------------------------------------------
     def rebuild(self) -> None:
+        """Views added, removed or reordered: reuse the render layers of unchanged views; zoom to everything only
+        when the canvas showed nothing before or the layer set moved to another GK zone."""
         views = self.session.views
+        epsg = self.epsg
         if views:
             b = np.array([v.layer.gdf.total_bounds for v in views])
-            lon = float((b[:, 0].min() + b[:, 2].max()) / 2)
-            self.epsg = metric_epsg_for_lon(lon)
-        self.layers = [RenderLayer(v, self.epsg) for v in views]
+            epsg = metric_epsg_for_lon(float((b[:, 0].min() + b[:, 2].max()) / 2))
+        had = bool(self.layers) and epsg == self.epsg
+        old = {(id(r.view), r.version): r for r in self.layers} if epsg == self.epsg else {}
+        self.epsg = epsg
+        self.layers = [old.get((id(v), v.layer.version)) or RenderLayer(v, self.epsg) for v in views]
         self._to_ll = Transformer.from_crs(self.epsg, 4490, always_xy=True)
         self._to_m = Transformer.from_crs(4490, self.epsg, always_xy=True)
         self._projects_changed()
-        self.zoom_to_all()
+        if not had:
+            self.zoom_to_all()
+        else:
+            self.update()
+
+    def _layer_data_changed(self, index: int) -> None:
+        """An edit replaced a layer's features: re-index that layer only; the view stays where it is."""
+        view = self.session.views[index]
+        self.layers = [RenderLayer(view, self.epsg) if r.view is view else r for r in self.layers]
+        self.update()
 
     def _layer_changed(self, index: int) -> None:
         view = self.session.views[index]
@@ -247,8 +264,10 @@ class MapCanvas(QWidget):
         p.setOpacity(1.0)
         p.resetTransform()
 
-    def render_layer(self, name: str) -> RenderLayer:
-        return next(r for r in self.layers if r.view.layer.name == name)
+    def render_layer(self, key: str) -> RenderLayer:
+        """The render layer of the layer with uid ``key`` (or, failing that, display name ``key``)."""
+        return next((r for r in self.layers if r.view.layer.uid == key), None) or \
+            next(r for r in self.layers if r.view.layer.name == key)
 
     # ---- view ---------------------------------------------------------------------------------
     def zoom_to_bounds(self, b, margin: float = 0.08) -> None:
@@ -494,16 +513,21 @@ class MapCanvas(QWidget):
             self.measured.emit(f"面积 {poly.area:,.2f} m²（{poly.area / 10000:,.4f} ha），周长 {poly.length:,.2f} m")
 
     def identify(self, x: float, y: float) -> tuple[str, int] | None:
-        """Topmost visible feature under a world point (metres); emits ``feature_identified``."""
+        """Every visible feature under a world point (metres), top layer first, as QGIS does: emits
+        ``features_identified`` with all hits and ``feature_identified`` with the topmost; returns the topmost."""
         pt = shapely.Point(x, y).buffer(self.res * 3)
+        hits_all: list[tuple[str, int]] = []
         for rl in self.layers:
             if not rl.view.visible:
                 continue
             hits = rl.tree.query(pt, predicate="intersects")
-            if len(hits):
-                i = int(hits[np.argmin(shapely.area(rl.geoms[hits]))])
-                self.highlight = rl.geoms[i]
-                self.update()
-                self.feature_identified.emit(rl.view.layer.name, i)
-                return rl.view.layer.name, i
-        return None
+            for i in hits[np.argsort(shapely.area(rl.geoms[hits]), kind="stable")]:
+                hits_all.append((rl.view.layer.uid, int(i)))
+        if not hits_all:
+            return None
+        top = hits_all[0]
+        self.highlight = self.render_layer(top[0]).geoms[top[1]]
+        self.update()
+        self.features_identified.emit(hits_all)
+        self.feature_identified.emit(*top)
+        return top

@@ -12,7 +12,7 @@ def _tr(text: str) -> str:
 class SetVisibility(QUndoCommand):
     def __init__(self, session, index: int, visible: bool):
         super().__init__(f"{_tr('显示图层') if visible else _tr('隐藏图层')} {session.views[index].layer.name}")
-        self.session, self.name, self.visible = session, session.views[index].layer.name, visible
+        self.session, self.name, self.visible = session, session.views[index].layer.uid, visible
 
     def redo(self):
         self.session.set_visible(self.session.index_of(self.name), self.visible)
@@ -24,7 +24,7 @@ class SetVisibility(QUndoCommand):
 class SetOpacity(QUndoCommand):
     def __init__(self, session, index: int, opacity: float):
         super().__init__(f"{_tr('图层透明度')} {session.views[index].layer.name}")
-        self.session, self.name = session, session.views[index].layer.name
+        self.session, self.name = session, session.views[index].layer.uid
         self.new, self.old = opacity, session.views[index].opacity
 
     def redo(self):
@@ -63,7 +63,7 @@ class SetProjects(QUndoCommand):
 class SetStyle(QUndoCommand):
     def __init__(self, session, index: int, style: dict | None):
         super().__init__(f"{_tr('图层样式')} {session.views[index].layer.name}")
-        self.session, self.name = session, session.views[index].layer.name
+        self.session, self.name = session, session.views[index].layer.uid
         self.new, self.old = style, session.views[index].style
 
     def redo(self):

@@ -11,7 +11,7 @@ from ..catalog import default_catalog
 from ..editing import commands as ec
 from ..editing.store import EditableLayer
 from ..errors import InputError
-from ..topology import check_topology
+from ..topology import EDIT_TOLERANCE_M2, check_topology, new_defects
 
 
 class EngineCommand(QUndoCommand):
@@ -38,7 +38,7 @@ class EditController(QObject):
     def __init__(self, window, layer_name: str):
         super().__init__(window)
         self.window, self.session = window, window.session
-        self.view = self.session.views[self.session.index_of(layer_name)]
+        self.view = self.session.views[self.session.index_of(layer_name)]   # uid or name
         src = Path(self.view.layer.source)
         if not src.is_absolute() and self.session.layerset_path:
             src = Path(self.session.layerset_path).parent / src
@@ -51,6 +51,9 @@ class EditController(QObject):
             (c for c in self._columns(src) if cat.match_fields(self.role, [c]).get(c) == cat.role(self.role).id_field),
             "code"))
         self.selected: list[int] = []
+        n = self.editable.recovered
+        #: what crash recovery restored, said to the user (empty when nothing was restored)
+        self.recovered = self.tr("从编辑日志恢复了 %n 处未保存的修改", "", n) if n else ""
         self.refresh()
 
     @staticmethod
@@ -67,9 +70,13 @@ class EditController(QObject):
         gdf = self.editable.to_gdf()
         self._fid_order = list(gdf["fid"])
         norm, _ = normalise_fields(gdf.drop(columns="fid"), self.role, default_catalog(), source=self.editable.path)
-        self.view.layer.gdf = norm
-        self.session.layers_changed.emit()
+        self.session.replace_features(self.session.index_of(self.view.layer.uid), norm)
         self.changed.emit()
+
+    @property
+    def unsaved(self) -> bool:
+        """Edits not yet saved to the file."""
+        return bool(self.editable.changes())
 
     def fid_at(self, index: int) -> int:
         return self._fid_order[index]
@@ -149,9 +156,38 @@ class EditController(QObject):
     def topology_errors(self) -> list[str]:
         return [t for t, _g in self.topology_items()]
 
+    def edit_defects(self) -> list[tuple[str, object]]:
+        """``[(text, geometry EPSG:4490)]`` of the overlaps and gaps the unsaved edits created (larger than
+        :data:`EDIT_TOLERANCE_M2` m²), plus invalid geometries of changed features; pre-existing defects
+        between neighbours are not counted."""
+        import geopandas as gpd
+        import numpy as np
+        ed = self.editable
+        changed = [fid for _a, fid in ed.changes()]
+        if not changed:
+            return []
+        geoms = [f.geom for fid in changed for f in (ed.features.get(fid), ed.original.get(fid)) if f is not None]
+        b = np.array([g.bounds for g in geoms])
+        bounds = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+
+        def frame(feats):
+            fids = list(feats)
+            gdf = gpd.GeoDataFrame(geometry=[feats[k].geom for k in fids], crs=4490)
+            return gdf, [str(feats[k].attrs.get(ed.code_field) or f"#{k}") for k in fids]
+        out = [(f"无效几何 {ed.code_of(fid)}", ed.features[fid].geom) for fid in changed
+               if fid in ed.features and not ed.features[fid].geom.is_valid]
+        for d in new_defects(*frame(ed.original), *frame(ed.features), bounds):
+            what = "重叠 " + " / ".join(d.features) if d.kind == "overlap" else "缝隙"
+            out.append((f"新增{what}：{d.area_m2:,.2f} m²（{d.lonlat[0]}, {d.lonlat[1]}）", d.geometry))
+        return out
+
     def save(self, reason: str, force: bool = False) -> int:
-        """Save (refuses when topology errors exist unless ``force``); returns features written."""
-        errors = self.topology_errors()
+        """Save with ``reason`` in the audit table; refuses (InputError) when the edits created overlaps, gaps
+        or invalid geometries beyond the tolerance, unless ``force`` (the reason then says so)."""
+        errors = [t for t, _g in self.edit_defects()]
         if errors and not force:
-            raise InputError("topology errors: " + "; ".join(errors[:5]), file=self.editable.path)
+            raise InputError(f"the edit creates topology errors (tolerance {EDIT_TOLERANCE_M2:g} m²): "
+                             + "; ".join(errors[:5]), file=self.editable.path)
+        if errors:
+            reason = f"{reason}（确认保存，拓扑问题：{'；'.join(errors[:5])}）"
         return self.editable.save(reason=reason)

@@ -14,7 +14,7 @@ from ..errors import InputError
 from ..session import Session
 from . import commands
 from .canvas import MapCanvas
-from .panels import AttributeTable, IdentifyPanel, LayerPanel, ResultsDock
+from .panels import AttributeTable, IdentifyPanel, LayerPanel, ProjectsPanel, ResultsDock
 from .worker import Job, screening_job
 
 FOOTPRINT_FILTER = "项目范围 (*.txt *.gpkg *.shp *.zip *.geojson *.json *.kml *.kmz *.fgb *.parquet *.csv *.xlsx *.yaml *.yml)"
@@ -35,10 +35,12 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.layer_panel = LayerPanel(self.session, self.undo)
         self.results = ResultsDock(self.session)
-        self.identify = IdentifyPanel()
+        self.projects_panel = ProjectsPanel(self.session, self.undo)
+        self.identify_panel = IdentifyPanel()
         self.d_layers = d_layers = self._dock(self.layer_panel, self.tr("图层"), Qt.LeftDockWidgetArea, "layers")
+        self.d_projects = self._dock(self.projects_panel, self.tr("项目与结论"), Qt.RightDockWidgetArea, "projects")
         self.d_results = d_results = self._dock(self.results, self.tr("筛查结果"), Qt.RightDockWidgetArea, "results")
-        self._dock(self.identify, self.tr("要素属性"), Qt.RightDockWidgetArea, "identify")
+        self._dock(self.identify_panel, self.tr("要素属性"), Qt.RightDockWidgetArea, "identify")
         self.resizeDocks([d_layers, d_results], [260, 460], Qt.Horizontal)
         self.tables: dict[str, AttributeTable] = {}
         self._actions()
@@ -46,6 +48,9 @@ class MainWindow(QMainWindow):
         self.layer_panel.zoom_requested.connect(self.canvas.zoom_to_layer)
         self.layer_panel.table_requested.connect(self.open_table)
         self.canvas.feature_identified.connect(self._identified)
+        self.canvas.features_identified.connect(self._identified_all)
+        self.projects_panel.add_requested.connect(lambda: self.import_footprint_dialog())
+        self.session.project_selected.connect(lambda _pid: self.canvas.update())
         self.canvas.footprint_drawn.connect(self._drawn)
         self.canvas.vertex_dragged.connect(self._vertex_dragged)
         self.canvas.vertex_clicked.connect(self._vertex_clicked)
@@ -216,12 +221,19 @@ class MainWindow(QMainWindow):
                     return self.import_footprint(path, zone=z, offset=offset, ask=ask)
             self._error("无法导入", exc)
             return False
-        self.undo.push(commands.SetProjects(self.session, projects, f"{self.tr('添加项目范围')} {Path(path).name}"))
-        problems = [s for p in projects for s in p.problems if s.startswith(("[warning]", "[error]"))]
+        merged, notes = self.session.with_projects(projects)
+        self.undo.push(commands.SetProjects(self.session, merged, f"{self.tr('添加项目范围')} {Path(path).name}"))
+        if projects:
+            self.session.select_project(projects[0].id)
+        problems = notes + [s for p in projects for s in p.problems if s.startswith(("[warning]", "[error]"))]
         if problems:
             self.lbl_msg.setText(f"{self.tr('导入问题')}：{problems[0]}")
         self.canvas.zoom_to_projects()
         return True
+
+    def import_projects(self, path: str, zone: int | None = None) -> bool:
+        """Scripting API: add the projects of ``path`` (footprints, sheets, XLSX tables) to the project list."""
+        return self.import_footprint(str(path), zone=zone, ask=lambda _m: zone)
 
     def _ask_zone(self, message: str):
         from qtpy.QtWidgets import QInputDialog
@@ -241,18 +253,30 @@ class MainWindow(QMainWindow):
         if ok:
             self.import_footprint_dialog(offset="gcj02" if item.startswith("GCJ") else "bd09")
 
-    def start_editing(self):
+    def start_editing(self, layer_key: str | None = None) -> bool:
+        """Edit the layer ``layer_key`` (uid or name; default: the layer selected in the panel)."""
         from .editing import EditController
-        item = self.layer_panel.currentItem()
-        if item is None:
-            return
+        if layer_key is None:
+            item = self.layer_panel.currentItem()
+            if item is None:
+                return False
+            layer_key = item.data(0, Qt.UserRole)
         try:
-            self.editor = EditController(self, item.data(0, Qt.UserRole))
+            name = self.session.views[self.session.index_of(layer_key)].layer.name
+        except StopIteration:
+            self._error("无法编辑", InputError(f"no layer {layer_key!r}"))
+            return False
+        if self.editor is not None and self.editor.view.layer.name != name and not self._confirm_unsaved_edits():
+            return False
+        try:
+            self.editor = EditController(self, layer_key)
         except InputError as exc:
             self._error("无法编辑", exc)
-            return
+            return False
         self.set_tool("identify")
-        self.lbl_msg.setText(f"{self.tr('编辑中')}：{item.data(0, Qt.UserRole)}")
+        self.lbl_msg.setText(f"{self.tr('编辑中')}：{name}" + (f"（{self.editor.recovered}）" if self.editor.recovered
+                                                              else ""))
+        return True
 
     def copy_features(self):
         if self.editor and self.editor.selected:
@@ -301,21 +325,27 @@ class MainWindow(QMainWindow):
 
     def show_topology(self):
         """Topology errors in a dock; clicking one zooms to it."""
-        from qtpy.QtWidgets import QListWidget, QListWidgetItem
         if not self.editor:
             return None
         items = self.editor.topology_items()
+        self._show_items(items or [(self.tr("未发现重叠、缝隙、重复编码或无效几何"), None)], self.tr("拓扑检查"))
+        return items
+
+    def _show_items(self, items, title: str) -> None:
+        """List ``[(text, geometry EPSG:4490 | None)]`` in the topology dock; clicking one zooms to it."""
+        from qtpy.QtWidgets import QListWidget, QListWidgetItem
         if not hasattr(self, "topo_list"):
             self.topo_list = QListWidget()
+            self.topo_list.setWordWrap(True)
             self.topo_list.itemClicked.connect(self._topology_clicked)
-            self._dock(self.topo_list, self.tr("拓扑检查"), Qt.BottomDockWidgetArea, "topology")
+            self._dock(self.topo_list, title, Qt.BottomDockWidgetArea, "topology")
         self.topo_list.clear()
-        for text, geom in items or [(self.tr("未发现重叠、缝隙、重复编码或无效几何"), None)]:
+        for text, geom in items:
             it = QListWidgetItem(text)
+            it.setToolTip(text)
             it.setData(Qt.UserRole, geom)
             self.topo_list.addItem(it)
         self.topo_list.parent().show()
-        return items
 
     def _topology_clicked(self, item):
         import geopandas as gpd
@@ -363,23 +393,47 @@ class MainWindow(QMainWindow):
                 near += list(v.layer.gdf.cx[b[0] - tol:b[0] + tol, b[1] - tol:b[1] + tol].geometry.values)
         self.editor.move_vertex(a, b, tol, near)
 
-    def save_edits(self):
+    def save_edits(self, reason: str | None = None) -> bool:
+        """Save the edits with ``reason`` in the audit table (asked for when not given)."""
         from qtpy.QtWidgets import QInputDialog
         if not self.editor:
-            return
-        reason, ok = QInputDialog.getText(self, self.tr("保存编辑…"), self.tr("修改原因（写入审计表）"))
-        if not ok:
-            return
+            return False
+        if reason is None:
+            reason, ok = QInputDialog.getText(self, self.tr("保存编辑…"), self.tr("修改原因（写入审计表）"))
+            if not ok:
+                return False
         from ..editing.store import ConcurrentModification
         try:
-            n = self.editor.save(reason)
+            try:
+                n = self.editor.save(reason)
+            except ConcurrentModification:
+                raise
+            except InputError as exc:
+                defects = self.editor.edit_defects()
+                if not defects:
+                    raise
+                self._show_items(defects, self.tr("拓扑检查"))
+                if not self._ask_force(str(exc)):
+                    return False
+                n = self.editor.save(reason, force=True)
         except ConcurrentModification:
             self.merge_dialog(reason)
-            return
+            return True
         except InputError as exc:
             self._error("无法保存", exc)
-            return
+            return False
         self.lbl_msg.setText(f"{self.tr('已保存')} {n}")
+        return True
+
+    def _ask_force(self, message: str) -> bool:
+        """Save despite the listed topology errors?  ``self.ask_force(message) -> bool`` replaces the dialog."""
+        ask = getattr(self, "ask_force", None)
+        if ask is not None:
+            return bool(ask(message))
+        box = QMessageBox(QMessageBox.Warning, self.tr("拓扑检查"),
+                          self.tr("本次编辑产生了新的重叠或缝隙（见“拓扑检查”面板）。仍然保存？原因将记入审计表。")
+                          + f"\n\n{message}", QMessageBox.Save | QMessageBox.Cancel, self)
+        return box.exec_() == QMessageBox.Save
 
     def merge_dialog(self, reason: str = "", choose=None):
         """The file changed on disk: show theirs / ours / conflicts per unit and merge (keep theirs or ours)."""
@@ -475,10 +529,14 @@ class MainWindow(QMainWindow):
         self.canvas.tiles = TileSource(url, key) if url else None
         self.canvas.update()
 
-    def sheet_dialog(self, project_index: int = 0):
+    def sheet_dialog(self, project_index: int | None = None):
+        """The project-sheet form of the selected project (or of ``project_index``)."""
         from .dialogs import SheetDialog
         if not self.session.projects:
             return None
+        if project_index is None:
+            ids = [q.id for q in self.session.projects]
+            project_index = ids.index(self.session.selected_project) if self.session.selected_project in ids else 0
         p = self.session.projects[project_index]
         dlg = SheetDialog(p, self)
         if dlg.exec_() and dlg.result_sheet is not None:
@@ -497,10 +555,13 @@ class MainWindow(QMainWindow):
         self.undo.push(commands.SetProjects(self.session, projects, self.tr("建设项目信息表") + f" {old.id}"))
 
     def print_dialog(self):
+        """Print layout of the selected project."""
         from .dialogs import PrintDialog
-        if not self.session.result:
+        if not self.session.result or not self.session.result.get("results"):
             return None
-        dlg = PrintDialog(self.session, 0, self)
+        ids = [r["project"]["id"] for r in self.session.result["results"]]
+        pi = ids.index(self.session.selected_project) if self.session.selected_project in ids else 0
+        dlg = PrintDialog(self.session, pi, self)
         dlg.open()
         return dlg
 
@@ -582,9 +643,28 @@ class MainWindow(QMainWindow):
                     self.editor.selected.append(fid)
             else:
                 self.editor.selected = [fid]
-        self.identify.show_feature(layer, index)
-        if name in self.tables:
-            self.tables[name].select_feature(index)
+        if layer.uid in self.tables:
+            self.tables[layer.uid].select_feature(index)
+
+    def _identified_all(self, hits) -> None:
+        views = self.session.views
+        self.identify_panel.show_features([(views[self.session.index_of(k)].layer, i) for k, i in hits])
+
+    def identify(self, lon: float, lat: float) -> list[tuple[str, str]]:
+        """Scripting API: identify at a CGCS2000 lon/lat through all visible layers; ``[(layer name, feature
+        id)]`` top layer first (also shown in the identify dock)."""
+        x, y = self.canvas._to_m.transform(lon, lat)
+        found: list[tuple[str, int]] = []
+        self.canvas.features_identified.connect(found.extend)
+        try:
+            self.canvas.identify(x, y)
+        finally:
+            self.canvas.features_identified.disconnect(found.extend)
+        out = []
+        for key, i in found:
+            layer = self.session.views[self.session.index_of(key)].layer
+            out.append((layer.name, layer.feature_ids()[i]))
+        return out
 
     def _finding_clicked(self, layer_name, feature_id):
         try:
@@ -595,18 +675,19 @@ class MainWindow(QMainWindow):
         if feature_id in ids:
             i = ids.index(feature_id)
             self.canvas.zoom_to_feature(layer_name, i)
-            self.identify.show_feature(view.layer, i)
+            self.identify_panel.show_feature(view.layer, i)
             feat = self.canvas.render_layer(layer_name).geoms[i]
             overlap = [g.intersection(feat) for g in self.canvas._project_geoms if g.intersects(feat)]
             self.canvas.overlap_highlight = overlap[0] if overlap else None
             self.canvas.update()
 
-    def open_table(self, name):
-        view = self.session.views[self.session.index_of(name)]
+    def open_table(self, key):
+        view = self.session.views[self.session.index_of(key)]
         t = AttributeTable(view.layer)
-        t.feature_selected.connect(lambda n, i: (self.canvas.zoom_to_feature(n, i),
-                                                  self.identify.show_feature(view.layer, i)))
-        self.tables[name] = t
+        t.feature_selected.connect(lambda n, i: (self.canvas.zoom_to_feature(view.layer.uid, i),
+                                                  self.identify_panel.show_feature(view.layer, i)))
+        self.tables[view.layer.uid] = t
+        name = view.layer.name
         d = self._dock(t, f"{self.tr('属性表')} — {name}", Qt.BottomDockWidgetArea, f"table-{name}")
         d.show()
         return t
@@ -656,7 +737,36 @@ class MainWindow(QMainWindow):
         self.settings.setValue("lang", lang)
         QMessageBox.information(self, "gis-screening", "重启后生效 / Takes effect after restart")
 
+    def _confirm_unsaved_edits(self) -> bool:
+        """Ask save / discard / cancel when the edited layer has unsaved edits; False = the user cancelled.
+        ``self.ask_unsaved(n) -> "save" | "discard" | "cancel"`` replaces the dialog (scripts, tests)."""
+        if self.editor is None or not self.editor.unsaved:
+            return True
+        n = len(self.editor.editable.changes())
+        ask = getattr(self, "ask_unsaved", None)
+        if ask is None:
+            box = QMessageBox(QMessageBox.Question, self.tr("未保存的编辑"),
+                              self.tr("图层“%1”有 %2 处未保存的编辑。").replace("%1", self.editor.view.layer.name)
+                              .replace("%2", str(n)), QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, self)
+            answer = {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(box.exec_(), "cancel")
+        else:
+            answer = ask(n)
+        if answer == "save":
+            return self.save_edits()
+        if answer == "discard":
+            import copy
+            ed = self.editor
+            ed.editable.journal.unlink(missing_ok=True)   # nothing to recover next time
+            ed.editable.features = copy.deepcopy(ed.editable.original)
+            ed.refresh()                                   # the map shows the file again
+            self.editor = None
+            return True
+        return False
+
     def closeEvent(self, e):
+        if not self._confirm_unsaved_edits():
+            e.ignore()
+            return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.autosave_path().unlink(missing_ok=True)  # a clean exit leaves nothing to recover

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from qtpy.QtGui import QBrush, QColor
-from qtpy.QtWidgets import (QAbstractItemView, QHeaderView, QInputDialog, QLabel, QLineEdit, QMenu, QSizePolicy, QStyle,
-                            QTableView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from qtpy.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit,
+                            QMenu, QPushButton, QSizePolicy, QStyle, QTableView, QTableWidget, QTableWidgetItem,
+                            QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..catalog import default_catalog
-from ..engine.model import LEVEL_LABELS
+from ..engine.model import LEVEL_LABELS, LEVEL_RANK, VERDICT_COLOURS, VERDICT_LABELS
 from . import commands
 
-VERDICT_COLOURS = {"non_compliant": "#c62828", "needs_review": "#ef6c00", "conditional": "#f9a825",
-                   "compliant": "#2e7d32", None: "#78909c"}
+#: Verdicts in severity order (worst first), as counts and filters list them.
+SEVERITY = ("non_compliant", "needs_review", "conditional", "compliant")
 
 
 class LayerPanel(QTreeWidget):
@@ -31,6 +32,7 @@ class LayerPanel(QTreeWidget):
         self.itemChanged.connect(self._item_changed)
         session.layers_changed.connect(self.refresh)
         session.layer_changed.connect(self._sync_one)
+        session.layer_data_changed.connect(self._relabel)
         self.model().rowsMoved.connect(self._rows_moved)
 
     def refresh(self) -> None:
@@ -41,7 +43,8 @@ class LayerPanel(QTreeWidget):
             it.setFlags(it.flags() | Qt.ItemIsUserCheckable | Qt.ItemIsDragEnabled)
             it.setFlags(it.flags() & ~Qt.ItemIsDropEnabled)
             it.setCheckState(0, Qt.Checked if v.visible else Qt.Unchecked)
-            it.setData(0, Qt.UserRole, v.layer.name)
+            it.setData(0, Qt.UserRole, v.layer.uid)
+            it.setToolTip(0, f"{v.layer.name}\n{v.layer.source}")
             problems = [p for p in v.layer.problems if p.level in ("warning", "error")]
             if problems:
                 it.setIcon(0, self.style().standardIcon(QStyle.SP_MessageBoxWarning))
@@ -51,6 +54,13 @@ class LayerPanel(QTreeWidget):
 
     def _label(self, v) -> str:
         return f"{v.layer.name}（{v.layer.feature_count} {self.tr('要素')}）"
+
+    def _relabel(self, index: int) -> None:
+        it = self.topLevelItem(index)
+        if it is not None:
+            self._updating = True
+            it.setText(0, self._label(self.session.views[index]))
+            self._updating = False
 
     def _sync_one(self, index: int) -> None:
         it = self.topLevelItem(index)
@@ -70,7 +80,7 @@ class LayerPanel(QTreeWidget):
 
     def _rows_moved(self, *_):
         names = [self.topLevelItem(i).data(0, Qt.UserRole) for i in range(self.topLevelItemCount())]
-        current = [v.layer.name for v in self.session.views]
+        current = [v.layer.uid for v in self.session.views]
         if names != current:
             moved = next(n for n, c in zip(names, current) if n != c)
             self.undo.push(commands.MoveLayer(self.session, current.index(moved), names.index(moved)))
@@ -109,8 +119,152 @@ class LayerPanel(QTreeWidget):
             self.undo.push(commands.SetOpacity(self.session, i, val / 100))
 
 
+class _SortItem(QTableWidgetItem):
+    """A table cell that sorts by a key (verdict severity, area) instead of its text."""
+
+    def __init__(self, text: str, key):
+        super().__init__(text)
+        self.key = key
+
+    def __lt__(self, other):
+        k = getattr(other, "key", None)
+        try:
+            return self.key < k
+        except TypeError:
+            return str(self.key) < str(k)
+
+
+class ProjectsPanel(QWidget):
+    """The project list with its verdicts: one row per project (id, name, verdict, area, decisive rule titles),
+    sortable, filterable by text and verdict, counts in severity order; the selected row is the session's
+    selected project (it drives the banner, the findings, the sheet form and printing)."""
+
+    add_requested = Signal()
+    COLUMNS = ("编号", "名称", "结论", "面积 / 长度", "决定性规则")
+
+    def __init__(self, session, undo_stack, parent=None):
+        super().__init__(parent)
+        self.session, self.undo = session, undo_stack
+        lay = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText(self.tr("筛选项目…"))
+        self.verdict_filter = QComboBox()
+        self.verdict_filter.addItem(self.tr("全部结论"), None)
+        for v in SEVERITY:
+            self.verdict_filter.addItem(self.tr(VERDICT_LABELS[v]), v)
+        self.verdict_filter.addItem(self.tr("未筛查"), "none")
+        self.btn_add = QPushButton(self.tr("添加…"))
+        self.btn_remove = QPushButton(self.tr("移除"))
+        for w in (self.filter, self.verdict_filter, self.btn_add, self.btn_remove):
+            bar.addWidget(w)
+        self.counts = QLabel()
+        self.counts.setWordWrap(True)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in self.COLUMNS])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().hide()
+        hdr = self.table.horizontalHeader()
+        hdr.setSectionResizeMode(QHeaderView.Interactive)
+        hdr.setStretchLastSection(True)
+        lay.addLayout(bar)
+        lay.addWidget(self.counts)
+        lay.addWidget(self.table)
+        self._updating = False
+        self.filter.textChanged.connect(self._apply_filter)
+        self.verdict_filter.currentIndexChanged.connect(self._apply_filter)
+        self.btn_add.clicked.connect(self.add_requested.emit)
+        self.btn_remove.clicked.connect(self.remove_selected)
+        self.table.itemSelectionChanged.connect(self._row_selected)
+        session.projects_changed.connect(self.refresh)
+        session.result_changed.connect(lambda _doc: self.refresh())
+        session.project_selected.connect(self._select_row)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the rows from the session's projects and the last result."""
+        self._updating = True
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(len(self.session.projects))
+        tally = dict.fromkeys((*SEVERITY, "none"), 0)
+        for row, p in enumerate(self.session.projects):
+            r = self.session.result_for(p.id)
+            verdict = r["verdict"] if r else None
+            tally[verdict or "none"] += 1
+            titles = ""
+            if r:
+                decisive = set(r.get("decisive_rules", []))
+                titles = "；".join(sorted({f.get("title") or "" for f in r["findings"] if f["rule_id"] in decisive}))
+            size = r["project"] if r else {}
+            if size.get("area_m2"):
+                amount, text = size["area_m2"], f"{size['area_m2']:,.1f} m²"
+            elif size.get("length_m"):
+                amount, text = size["length_m"], f"{size['length_m']:,.1f} m"
+            else:
+                amount, text = 0.0, (self.tr("点状") if r else "")
+            cells = [_SortItem(p.id, p.id), _SortItem(p.name or "", p.name or ""),
+                     _SortItem(self.tr(r["verdict_label"]) if r else self.tr("未筛查"),
+                               -LEVEL_RANK.get(verdict, -1) if verdict else 1),
+                     _SortItem(text, amount), _SortItem(titles, titles)]
+            for col, it in enumerate(cells):
+                it.setData(Qt.UserRole, p.id)
+                it.setToolTip(it.text())
+                self.table.setItem(row, col, it)
+            cells[2].setForeground(QBrush(QColor(VERDICT_COLOURS.get(verdict, "#78909c"))))
+        self.table.setSortingEnabled(True)
+        self.table.resizeColumnsToContents()
+        self.counts.setText("；".join(f"{self.tr(VERDICT_LABELS[v])} {tally[v]}" for v in SEVERITY)
+                            + (f"；{self.tr('未筛查')} {tally['none']}" if tally["none"] else ""))
+        self._updating = False
+        self._apply_filter()
+        self._select_row(self.session.selected_project)
+
+    def row_ids(self, visible_only: bool = False) -> list[str]:
+        """Project ids in the table's current (sorted) order."""
+        return [self.table.item(r, 0).data(Qt.UserRole) for r in range(self.table.rowCount())
+                if not (visible_only and self.table.isRowHidden(r))]
+
+    def _apply_filter(self, *_):
+        text = self.filter.text().strip().lower()
+        want = self.verdict_filter.currentData()
+        for r in range(self.table.rowCount()):
+            pid = self.table.item(r, 0).data(Qt.UserRole)
+            res = self.session.result_for(pid)
+            verdict = res["verdict"] if res else "none"
+            row_text = " ".join(self.table.item(r, c).text() for c in range(self.table.columnCount())).lower()
+            self.table.setRowHidden(r, bool((text and text not in row_text) or (want and want != verdict)))
+
+    def _row_selected(self) -> None:
+        if self._updating:
+            return
+        items = self.table.selectedItems()
+        if items:
+            self.session.select_project(items[0].data(Qt.UserRole))
+
+    def _select_row(self, pid) -> None:
+        self._updating = True
+        for r in range(self.table.rowCount()):
+            if self.table.item(r, 0).data(Qt.UserRole) == pid:
+                self.table.selectRow(r)
+                break
+        else:
+            self.table.clearSelection()
+        self._updating = False
+
+    def remove_selected(self) -> None:
+        pid = self.session.selected_project
+        if pid is None:
+            return
+        keep = [p for p in self.session.projects if p.id != pid]
+        self.undo.push(commands.SetProjects(self.session, keep, f"{self.tr('移除项目')} {pid}"))
+
+
 class ResultsDock(QWidget):
-    """Verdict banner and findings grouped by level; clicking a finding asks to zoom to its feature."""
+    """Verdict banner and findings of the selected project, grouped by level; clicking a finding asks to
+    zoom to its feature."""
 
     finding_clicked = Signal(str, str)   # layer name, feature id
 
@@ -121,10 +275,13 @@ class ResultsDock(QWidget):
         self.banner = QLabel()
         self.banner.setAlignment(Qt.AlignCenter)
         self.banner.setMinimumHeight(44)
+        self.banner.setWordWrap(True)
         self.tree = QTreeWidget()
         self.tree.setColumnCount(2)
         self.tree.setHeaderLabels([self.tr("说明"), self.tr("依据")])
-        self.tree.header().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.Interactive)
+        self.tree.header().setStretchLastSection(True)
+        self.tree.setColumnWidth(0, 320)
         self.tree.setWordWrap(True)
         self.tree.itemClicked.connect(self._clicked)
         self.project_box = QLabel()
@@ -133,40 +290,39 @@ class ResultsDock(QWidget):
         lay.addWidget(self.banner)
         lay.addWidget(self.project_box)
         lay.addWidget(self.tree)
-        session.result_changed.connect(self.show_result)
-        self.show_result(None)
+        session.result_changed.connect(lambda _doc: self.show_selected())
+        session.project_selected.connect(lambda _pid: self.show_selected())
+        self.show_selected()
 
-    def show_result(self, doc) -> None:
+    def show_selected(self) -> None:
+        """Show the selected project's verdict and findings (or what is missing)."""
         self.tree.clear()
-        if not doc or not doc.get("results"):
-            self._banner(None, self.tr("尚未筛查"))
+        p = self.session.project()
+        r = self.session.result_for()
+        if p is None:
+            self._banner(None, self.tr("尚无项目"))
             self.project_box.setText("")
             return
-        worst = max(doc["results"], key=lambda r: ["compliant", "conditional", "needs_review", "non_compliant"].index(r["verdict"]))
-        self._banner(worst["verdict"], self.tr(worst["verdict_label"]) + (f"（{len(doc['results'])} 个项目）" if len(doc["results"]) > 1 else ""))
-        counts = {}
-        for r in doc["results"]:
-            counts[r["verdict_label"]] = counts.get(r["verdict_label"], 0) + 1
-        self.project_box.setText("；".join(f"{self.tr(k)} {v}" for k, v in counts.items()))
-        for r in doc["results"]:
-            proj = QTreeWidgetItem([f"{r['project']['id']} {r['project'].get('name') or ''} — {self.tr(r['verdict_label'])}", ""])
-            proj.setForeground(0, QBrush(QColor(VERDICT_COLOURS[r["verdict"]])))
-            self.tree.addTopLevelItem(proj)
-            for level in ("non_compliant", "needs_review", "conditional", "info"):
-                items = [f for f in r["findings"] if f["level"] == level]
-                if not items:
-                    continue
-                grp = QTreeWidgetItem([f"{self.tr(LEVEL_LABELS[level])}（{len(items)}）", ""])
-                grp.setForeground(0, QBrush(QColor(VERDICT_COLOURS.get(level, "#546e7a"))))
-                proj.addChild(grp)
-                for f in items:
-                    it = QTreeWidgetItem([f["message"], "；".join(f["basis"])])
-                    it.setToolTip(0, f"{f['rule_id']}\n{f['message']}")
-                    it.setToolTip(1, "\n".join(f["basis"]))
-                    it.setData(0, Qt.UserRole, (f.get("layer"), f.get("feature_id")))
-                    grp.addChild(it)
-                grp.setExpanded(level != "info")
-            proj.setExpanded(True)
+        self.project_box.setText(f"{p.id} {p.name or ''}")
+        if r is None:
+            self._banner(None, self.tr("尚未筛查"))
+            return
+        self._banner(r["verdict"], self.tr(r["verdict_label"]))
+        for level in ("non_compliant", "needs_review", "conditional", "info"):
+            items = [f for f in r["findings"] if f["level"] == level]
+            if not items:
+                continue
+            grp = QTreeWidgetItem([f"{self.tr(LEVEL_LABELS[level])}（{len(items)}）", ""])
+            grp.setForeground(0, QBrush(QColor(VERDICT_COLOURS.get(level, "#546e7a"))))
+            self.tree.addTopLevelItem(grp)
+            for f in items:
+                it = QTreeWidgetItem([f"{f.get('title') or ''}：{f['message']}" if f.get("title") else f["message"],
+                                      "；".join(f["basis"])])
+                it.setToolTip(0, f"{f.get('title') or ''}\n{f['message']}")
+                it.setToolTip(1, "\n".join(f["basis"]))
+                it.setData(0, Qt.UserRole, (f.get("layer"), f.get("feature_id")))
+                grp.addChild(it)
+            grp.setExpanded(level != "info")
 
     def _banner(self, verdict, text) -> None:
         self.banner.setText(text)
@@ -190,12 +346,28 @@ class IdentifyPanel(QTreeWidget):
         self.setWordWrap(True)
         self.header().setSectionResizeMode(1, QHeaderView.Stretch)
 
+    def show_features(self, hits: list) -> None:
+        """Every identified feature grouped by layer: ``[(layer, index)]`` top layer first."""
+        self.clear()
+        groups: dict[str, QTreeWidgetItem] = {}
+        for layer, index in hits:
+            grp = groups.get(layer.uid)
+            if grp is None:
+                grp = groups[layer.uid] = QTreeWidgetItem([layer.name, ""])
+                self.addTopLevelItem(grp)
+                grp.setExpanded(True)
+            self._add_feature(grp, layer, index)
+            grp.setText(1, f"{grp.childCount()} {self.tr('个要素')}")
+
     def show_feature(self, layer, index: int) -> None:
         self.clear()
+        self._add_feature(self.invisibleRootItem(), layer, index)
+
+    def _add_feature(self, parent, layer, index: int) -> None:
         row = layer.gdf.iloc[index]
         fields = default_catalog().roles[layer.role].fields if layer.role in default_catalog().roles else {}
         top = QTreeWidgetItem([layer.name, str(layer.feature_ids()[index])])
-        self.addTopLevelItem(top)
+        parent.addChild(top)
         for k, v in row.items():
             if k == layer.gdf.geometry.name or v is None or (isinstance(v, float) and v != v):
                 continue

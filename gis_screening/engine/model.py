@@ -12,6 +12,9 @@ LEVEL_RANK = {"info": -1, "compliant": 0, "conditional": 1, "needs_review": 2, "
 VERDICT_LABELS = {"non_compliant": "不符合", "needs_review": "需人工核实", "conditional": "有条件符合",
                   "compliant": "符合"}
 LEVEL_LABELS = {**VERDICT_LABELS, "info": "提示"}
+#: One colour per level, for banners, tables, maps and reports alike.
+VERDICT_COLOURS = {"non_compliant": "#c62828", "needs_review": "#ef6c00", "conditional": "#f9a825",
+                   "compliant": "#2e7d32", "info": "#546e7a"}
 
 
 @dataclass

@@ -10,7 +10,7 @@ from docx.shared import Cm, Pt, RGBColor
 
 from ..atomic import atomic_path
 from .content import Block
-from .maplayout import VERDICT_COLOURS
+from ..engine.model import VERDICT_COLOURS
 
 
 def _cjk(run, size=None, bold=False, color=None):

@@ -23,14 +23,13 @@ from pyproj import Transformer  # noqa: E402
 
 from .. import __version__  # noqa: E402
 from ..atomic import atomic_path  # noqa: E402
+from ..engine.model import VERDICT_COLOURS  # noqa: E402
 from ..catalog import default_catalog  # noqa: E402
 from ..crs import metric_epsg_for_lon  # noqa: E402
 from .fonts import find_cjk_font  # noqa: E402
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 NICE_SCALES = [2000, 5000, 10000, 25000, 50000, 100000, 250000, 500000]
-VERDICT_COLOURS = {"non_compliant": "#c62828", "needs_review": "#ef6c00", "conditional": "#f9a825",
-                   "compliant": "#2e7d32"}
 MM = 1 / 25.4  # inch per mm
 
 

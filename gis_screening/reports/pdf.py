@@ -15,7 +15,7 @@ from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, S
 from ..atomic import atomic_path
 from .content import Block
 from .fonts import find_cjk_font
-from .maplayout import VERDICT_COLOURS
+from ..engine.model import VERDICT_COLOURS
 
 FONT = "CJK"
 
