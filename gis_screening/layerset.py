@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .catalog import Catalog, default_catalog
@@ -51,13 +50,9 @@ class Manifest(BaseModel):
 
 def load_manifest(path: str | Path) -> Manifest:
     """Parse and validate a manifest file; errors name the file and the key."""
-    path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("layer-set manifest not found", file=path) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read layer-set manifest: {' '.join(str(exc).split())}", file=path) from None
+    from .io.limits import check_input_file, load_structured
+    path = check_input_file(path, "layer-set manifest")
+    doc = load_structured(path)
     if not isinstance(doc, dict):
         raise InputError("a layer-set manifest is a YAML mapping with `name` and `layers`", file=path)
     try:

@@ -181,26 +181,59 @@ class Session:
         self.dirty = False
         return Path(path)
 
-    def load(self, path: str | Path) -> None:
-        """Open a saved session (layer set reloaded from its manifest)."""
+    def load(self, path: str | Path) -> list[str]:
+        """Open a saved session (layer set reloaded from its manifest).  What is valid is opened and what was
+        dropped is returned as notes; a file that is not a session, or of a newer version, is an InputError."""
+        from .io.limits import load_structured
         path = Path(path)
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read session file: {exc}", file=path) from None
+        doc = load_structured(path, fmt="json")
+        if not isinstance(doc, dict):
+            raise InputError("not a session file (a JSON object with layerset, views, projects)", file=path)
+        version = doc.get("version")
+        if not isinstance(version, int) or version < 1:
+            raise InputError(f"not a session file: version {version!r}", file=path, field="version")
+        if version > SESSION_VERSION:
+            raise InputError(f"session version {version} is newer than this program reads ({SESSION_VERSION}); "
+                             "update gis-screening", file=path, field="version")
+        notes: list[str] = []
         if doc.get("layerset"):
+            if not isinstance(doc["layerset"], str):
+                raise InputError("layerset must be a path", file=path, field="layerset")
             self.open_layerset(doc["layerset"])
-        state = {v["name"]: v for v in doc.get("views", [])}
-        order = [s["name"] for s in doc.get("views", [])]
+        views = [v for v in doc.get("views") or [] if isinstance(v, dict) and isinstance(v.get("name"), str)]
+        state = {v["name"]: v for v in views}
+        order = [v["name"] for v in views]
         self.views.sort(key=lambda v: order.index(v.layer.name) if v.layer.name in order else len(order))
         for v in self.views:
-            if v.layer.name in state:
-                v.visible, v.opacity = state[v.layer.name]["visible"], state[v.layer.name]["opacity"]
-                v.style = state[v.layer.name].get("style")
+            st = state.get(v.layer.name)
+            if st:
+                v.visible = bool(st.get("visible", True))
+                op = st.get("opacity", 1.0)
+                v.opacity = min(1.0, max(0.0, float(op))) if isinstance(op, (int, float)) and op == op else 1.0
+                v.style = st.get("style") if isinstance(st.get("style"), dict) else None
         self.layers_changed.emit()
-        self.set_projects([Project(id=p["id"], geometry=shapely.from_wkt(p["wkt"]), name=p.get("name"),
-                                   industry_code=p.get("industry_code"), construction_type=p.get("construction_type"),
-                                   attributes=p.get("attributes") or {}, sheet=p.get("sheet"), source=p.get("source"))
-                           for p in doc.get("projects", [])])
-        self.set_result(doc.get("result"))
+        projects = []
+        for i, p in enumerate(doc.get("projects") or []):
+            try:
+                geom = shapely.from_wkt(p["wkt"])
+                if geom is None or geom.is_empty:
+                    raise ValueError("empty geometry")
+                projects.append(Project(id=str(p["id"]), geometry=geom, name=p.get("name"),
+                                        industry_code=p.get("industry_code"),
+                                        construction_type=p.get("construction_type"),
+                                        attributes=p.get("attributes") if isinstance(p.get("attributes"), dict) else {},
+                                        sheet=p.get("sheet") if isinstance(p.get("sheet"), dict) else None,
+                                        source=p.get("source")))
+            except Exception as exc:  # noqa: BLE001 - a damaged entry is dropped and said, never a crash
+                notes.append(f"项目 {i + 1} 无法读取，已忽略：{' '.join(str(exc).split())[:120]}")
+        self.set_projects(projects)
+        result = doc.get("result")
+        if result is not None and not (isinstance(result, dict) and isinstance(result.get("results"), list)
+                                       and all(isinstance(r, dict) and isinstance(r.get("project"), dict)
+                                               and "verdict" in r and isinstance(r.get("findings"), list)
+                                               for r in result["results"])):
+            notes.append("保存的筛查结果已损坏，已忽略；请重新筛查")
+            result = None
+        self.set_result(result)
         self.dirty = False
+        return notes

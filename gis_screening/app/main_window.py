@@ -180,7 +180,12 @@ class MainWindow(QMainWindow):
 
     # ---- data in ----------------------------------------------------------------------------------
     def _error(self, title: str, exc: Exception) -> None:
-        """Show a bad-input message (window-modal, non-blocking) — never a traceback."""
+        """Show a bad-input message (window-modal, non-blocking) — never a traceback; headless runs
+        (``--results``, ``--screenshot``) print it as one line on stderr instead."""
+        if getattr(self, "headless", False):
+            import sys
+            print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+            return
         box = QMessageBox(QMessageBox.Warning, self.tr(title), f"{self.tr(title)}：\n{exc}", QMessageBox.Ok, self)
         box.setObjectName("error-box")
         box.open()
@@ -705,10 +710,18 @@ class MainWindow(QMainWindow):
     def open_session_dialog(self):
         path, _ = QFileDialog.getOpenFileName(self, self.tr("打开会话…"), "", "会话 (*.gsproj)")
         if path:
-            try:
-                self.session.load(path)
-            except InputError as exc:
-                self._error("无法打开", exc)
+            self.open_session(path)
+
+    def open_session(self, path: str) -> bool:
+        """Open a saved session; a bad file is a message, never a crash (what was dropped is said)."""
+        try:
+            notes = self.session.load(path) or []
+        except InputError as exc:
+            self._error("无法打开", exc)
+            return False
+        if notes:
+            self.lbl_msg.setText("；".join(notes))
+        return True
 
     def export_dialog(self):
         if not self.session.result:

@@ -7,13 +7,11 @@ dotted column names) with a ``footprint`` column.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import shapely
-import yaml
 
 from ..errors import InputError
 from ..io import read_layer
@@ -194,16 +192,11 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
     """Projects from a geometry file, a project sheet, or a table of sheets (see module docstring).
 
     ``zone`` (GK zone for unprefixed eastings) and ``offset`` (gcj02 / bd09) apply to a geometry file."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError("project file not found", file=path)
+    from ..io.limits import check_input_file, load_structured
+    path = check_input_file(path, "project file")
     suffix = path.suffix.lower()
     if suffix in SHEET_SUFFIXES:
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-            doc = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-        except (UnicodeDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
-            raise InputError(f"cannot parse project sheet: {' '.join(str(exc).split())}", file=path) from None
+        doc = load_structured(path)
         if isinstance(doc, dict) and doc.get("type") in ("FeatureCollection", "Feature"):
             return projects_from_layer(read_layer(path, "projects"))
         sheets = doc if isinstance(doc, list) else [doc]

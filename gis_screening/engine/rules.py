@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import InputError
@@ -104,11 +103,9 @@ def _version_str(doc: dict) -> dict:
 
 def load_pack(path: str | Path) -> Pack:
     """Load and validate one pack file; errors name the file, rule id and field."""
-    path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read rule pack: {' '.join(str(exc).split())}", file=path) from None
+    from ..io.limits import check_input_file, load_structured
+    path = check_input_file(path, "rule pack")
+    doc = load_structured(path)
     if not isinstance(doc, dict):
         raise InputError("a rule pack is a YAML mapping (id, title, version, level, effective, rules)", file=path)
     try:
