@@ -85,15 +85,19 @@ def check_topology(gdf: gpd.GeoDataFrame, ids: list[str], boundary=None) -> Topo
     return report
 
 
-#: An edit may leave overlaps or gaps up to this area (m², per defect) beyond what was there before it.
+#: An edit may leave overlaps or gaps up to this area (m², per defect) beyond what was there before it …
 EDIT_TOLERANCE_M2 = 1.0
+#: … and slivers no wider than this (m): node insertion in geographic coordinates shifts edges by ~1 mm,
+#: which along a 2 km edge is already 2 m² of "overlap" with no meaning on the ground.
+EDIT_SLIVER_WIDTH_M = 0.02
 
 
 def new_defects(before: gpd.GeoDataFrame, before_ids: list[str], after: gpd.GeoDataFrame, after_ids: list[str],
                 changed_bounds: tuple[float, float, float, float],
                 tolerance_m2: float = EDIT_TOLERANCE_M2) -> list[Defect]:
     """Overlaps and gaps that an edit created: defects of the features near the edit (``changed_bounds``,
-    EPSG:4490) after it, less those present before it; only parts larger than ``tolerance_m2`` count.
+    EPSG:4490) after it, less those present before it; only parts larger than ``tolerance_m2`` and wider than
+    :data:`EDIT_SLIVER_WIDTH_M` count.
     Pre-existing overlaps with neighbours never block a save."""
     box = shapely.box(*changed_bounds)
 
@@ -115,7 +119,7 @@ def new_defects(before: gpd.GeoDataFrame, before_ids: list[str], after: gpd.GeoD
         for d in now:
             g = gpd.GeoSeries([d.geometry], crs=4490).to_crs(epsg).iloc[0]
             fresh = g.difference(prior) if prior is not None else g
-            if fresh.area > tolerance_m2:
+            if fresh.area > tolerance_m2 and not fresh.buffer(-EDIT_SLIVER_WIDTH_M / 2).is_empty:
                 out.append(Defect(kind, float(fresh.area), d.lonlat, d.features,
                                   gpd.GeoSeries([fresh], crs=epsg).to_crs(4490).iloc[0]))
     return out

@@ -69,6 +69,28 @@ def test_split_undo_redo_save_reopen_audit(tmp_path):
     assert not Path(str(path) + ".journal").exists()
 
 
+def test_redo_reuses_the_ids_it_created(tmp_path):
+    """Redo of a split/add must give the new features the same ids, so commands after them still apply."""
+    path = make_units(tmp_path / "u.gpkg")
+    lyr = EditableLayer(path)
+    stack = UndoStack()
+    fid = next(k for k, f in lyr.features.items() if f.attrs["code"] == "ZH35010220001")
+    cut = gpd.GeoSeries([LineString([(X0 + 400, Y0 - 10), (X0 + 400, Y0 + 1010)])], crs=4549).to_crs(4490).iloc[0]
+    stack.push(SplitFeature(lyr, fid, cut))
+    new = next(k for k in lyr.features if k < 0)
+    stack.push(SetAttributes(lyr, new, {"code": "ZH35010220009"}))
+    added = stack.push(AddFeature(lyr, {"code": "ZH35010230009", "name": "新", "category": "一般管控单元"},
+                                  gpd.GeoSeries([box(X0 + 3000, Y0, X0 + 3500, Y0 + 500)], crs=4549).to_crs(4490).iloc[0]))
+    stack.push(SetAttributes(lyr, added.added[0], {"name": "新（改）"}))
+    state = {k: (f.attrs["code"], f.attrs["name"]) for k, f in lyr.features.items()}
+    for _ in range(4):
+        stack.undo()
+    assert len(lyr.features) == 3
+    for _ in range(4):
+        stack.redo()                                     # KeyError before: the ids were new on redo
+    assert {k: (f.attrs["code"], f.attrs["name"]) for k, f in lyr.features.items()} == state
+
+
 def test_topological_vertex_move_keeps_tiling(tmp_path):
     path = make_units(tmp_path / "u.gpkg")
     lyr = EditableLayer(path)

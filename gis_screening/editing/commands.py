@@ -34,6 +34,17 @@ class _Snapshot(Command):
         self.layer = layer
         self.before: dict[int, object] = {}
         self.added: list[int] = []
+        self._created: list[int] = []     # ids of features this command created, reused on redo
+
+    def _add(self, attrs: dict, geom) -> int:
+        """Add a feature; on redo the k-th addition gets the same id as the first time, so later commands
+        that name it (attributes, vertex moves) still find it."""
+        k = len(self.added)
+        fid = self.layer.add_feature(attrs, geom, fid=self._created[k] if k < len(self._created) else None)
+        if k >= len(self._created):
+            self._created.append(fid)
+        self.added.append(fid)
+        return fid
 
     def _touch(self, fid: int) -> None:
         if fid not in self.before:
@@ -179,7 +190,8 @@ class AddFeature(_Snapshot):
         self.text = f"新增要素 {attrs.get(layer.code_field, '')}"
 
     def do(self):
-        self.added = [self.layer.add_feature(self.attrs, self.geom)]
+        self.added = []
+        self._add(self.attrs, self.geom)
 
 
 class DeleteFeature(_Snapshot):
@@ -212,7 +224,7 @@ class SplitFeature(_Snapshot):
         code = f.attrs.get(self.layer.code_field)
         for k, part in enumerate(parts[1:], start=2):
             attrs = {**f.attrs, self.layer.code_field: f"{code}-{k}" if code else None}
-            self.added.append(self.layer.add_feature(attrs, part))
+            self._add(attrs, part)
 
 
 class MergeFeatures(_Snapshot):
@@ -246,7 +258,7 @@ class CopyFeatures(_Snapshot):
     def do(self):
         for attrs, geom in self.items:
             keep = {k: v for k, v in attrs.items() if k in self.layer.columns}
-            self.added.append(self.layer.add_feature(keep, geom))
+            self._add(keep, geom)
 
 
 class UndoStack:

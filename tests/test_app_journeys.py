@@ -1,0 +1,244 @@
+"""Journeys through the real MainWindow, driven by its actions and the event loop (offscreen): the second
+screening, re-screening after an edit, projects and sheets together (equal to the CLI), identify through all
+layers, editing every layer kind, closing with unsaved edits, and headless/scripted use."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("qtpy")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from qtpy.QtCore import QSettings  # noqa: E402
+
+from gis_screening.app.main_window import MainWindow  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+TXT = sorted((SAMPLE / "projects" / "txt").glob("*.txt"))
+SHEETS = sorted((SAMPLE / "sheets").glob("*.yaml"))
+
+
+@pytest.fixture
+def win(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("GIS_SCREENING_CACHE", str(tmp_path / "cache"))
+    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    w.ask_unsaved = lambda n: "discard"
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    assert w.open_layerset(str(SAMPLE / "layerset.yaml"))
+    return w
+
+
+def _wait_result(win, qtbot, timeout=60_000):
+    """Wait for the screening started by the last action (through the engine thread and the event loop)."""
+    qtbot.waitUntil(lambda: win.worker is None, timeout=timeout)
+    return win.session.result
+
+
+def _verdicts(doc) -> dict:
+    return {r["project"]["id"]: r["verdict"] for r in doc["results"]}
+
+
+def test_screen_twenty_times_with_imports_in_between(win, qtbot):
+    """Blocker 1: the second screening used to kill the app (pyproj on Qt pool threads)."""
+    expected = {}
+    for k in range(20):
+        path = TXT[k % len(TXT)]
+        assert win.import_footprint(str(path))          # auto-screen through the worker
+        doc = _wait_result(win, qtbot)
+        if k % 3 == 2:
+            win.a_screen.trigger()                       # F5 again, same inputs
+            doc = _wait_result(win, qtbot)
+        got = _verdicts(doc)
+        assert set(got) == {p.id for p in win.session.projects}
+        for pid, v in expected.items():
+            assert got[pid] == v                         # the same project keeps its verdict
+        expected.update(got)
+    assert len(win.session.projects) == len(TXT)          # imports append; re-imports replace
+
+
+def test_projects_and_sheets_together_equal_the_cli(win, qtbot, tmp_path):
+    win.auto_screen = False
+    assert win.import_projects(SAMPLE / "projects" / "projects.gpkg")
+    for s in SHEETS:
+        assert win.import_projects(s)
+    doc = win.screen_and_wait()
+    cli_json = tmp_path / "cli.json"
+    args = [sys.executable, "-m", "gis_screening.cli", "screen", "--layerset", str(SAMPLE / "layerset.yaml"),
+            "--project", str(SAMPLE / "projects" / "projects.gpkg")]
+    for s in SHEETS:
+        args += ["--project", str(s)]
+    res = subprocess.run(args + ["--json", str(cli_json)], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ))
+    assert res.returncode == 0, res.stderr[-2000:]
+    cli = json.loads(cli_json.read_text(encoding="utf-8"))
+    assert _verdicts(doc) == _verdicts(cli)
+    assert len(doc["results"]) == 25
+    strip = lambda d: [(r["project"]["id"], [(f["rule_id"], f["level"], f["message"]) for f in r["findings"]])  # noqa: E731
+                       for r in sorted(d["results"], key=lambda r: r["project"]["id"])]
+    assert strip(doc) == strip(cli)
+    for pid in ("P2026-001", "P2026-008", "P2026-012"):   # sheets win over footprint-only entries
+        assert win.session.project(pid).sheet is not None
+
+
+def test_results_table_banner_follows_selection(win, qtbot):
+    win.auto_screen = False
+    win.import_projects(SAMPLE / "projects" / "projects.gpkg")
+    doc = win.screen_and_wait()
+    table = win.projects_panel
+    assert table.table.rowCount() == 25
+    counts = {}
+    for r in doc["results"]:
+        counts[r["verdict_label"]] = counts.get(r["verdict_label"], 0) + 1
+    assert table.counts.text() == "；".join(f"{k} {counts.get(k, 0)}" for k in ("不符合", "需人工核实", "有条件符合", "符合"))
+    compliant = next(r["project"]["id"] for r in doc["results"] if r["verdict"] == "compliant")
+    bad = next(r["project"]["id"] for r in doc["results"] if r["verdict"] == "non_compliant")
+    for pid, label in ((compliant, "符合"), (bad, "不符合")):
+        row = table.row_ids().index(pid)
+        table.table.selectRow(row)
+        assert win.session.selected_project == pid
+        assert win.results.banner.text() == label          # the banner is the selected project's
+    table.table.sortItems(2)                               # by verdict severity
+    first = table.row_ids()[0]
+    assert win.session.result_for(first)["verdict"] == "non_compliant"
+    table.verdict_filter.setCurrentIndex(table.verdict_filter.findData("compliant"))
+    visible = table.row_ids(visible_only=True)
+    assert visible and all(win.session.result_for(p)["verdict"] == "compliant" for p in visible)
+    dlg = win.print_dialog()                               # printing uses the selected project
+    assert dlg.session.result["results"][dlg.pi]["project"]["id"] == bad
+    dlg.close()
+
+
+def test_identify_returns_every_visible_layer_grouped(win, qtbot):
+    import geopandas as gpd
+    red = win.session.views[win.session.index_of("生态保护红线")].layer
+    units = win.session.views[win.session.index_of("环境管控单元")].layer
+    pt = red.gdf.geometry.iloc[0].representative_point()
+    unit_id = units.feature_ids()[int(units.gdf.sindex.query(pt, predicate="intersects")[0])]
+    hits = win.identify(pt.x, pt.y)
+    names = [n for n, _ in hits]
+    assert ("生态保护红线", red.feature_ids()[0]) in hits and ("环境管控单元", unit_id) in hits
+    order = [v.layer.name for v in win.session.views]                   # the panel's order, top first
+    assert names == sorted(names, key=order.index)
+    groups = [win.identify_panel.topLevelItem(i).text(0) for i in range(win.identify_panel.topLevelItemCount())]
+    assert groups == list(dict.fromkeys(names))
+    win.session.set_visible(win.session.index_of("生态保护红线"), False)
+    assert "生态保护红线" not in [n for n, _ in win.identify(pt.x, pt.y)]
+    assert gpd  # noqa
+
+
+def _gpkg_layerset(tmp_path) -> Path:
+    """The sample layer set with the control units as a GeoPackage copy (editable)."""
+    from gis_screening.io import read_layer
+    zones = tmp_path / "zones"
+    shutil.copytree(SAMPLE / "zones", zones)
+    units = read_layer(zones / "环境管控单元.shp", "control_units")
+    units.gdf.to_file(zones / "units.gpkg", layer="units", driver="GPKG")
+    text = (SAMPLE / "layerset.yaml").read_text(encoding="utf-8")
+    text = text.replace("zones/环境管控单元.shp", "zones/units.gpkg")
+    shutil.copy(SAMPLE / "准入清单.xlsx", tmp_path / "准入清单.xlsx")
+    (tmp_path / "layerset.yaml").write_text(text, encoding="utf-8")
+    return tmp_path / "layerset.yaml"
+
+
+def test_edit_save_rescreen_shows_the_new_unit(win, qtbot, tmp_path):
+    """Blocker 3: re-screening after an edit used to return the pre-edit answer (cache keyed by id(layer))."""
+    import geopandas as gpd
+    from shapely.geometry import LineString
+    assert win.open_layerset(str(_gpkg_layerset(tmp_path)))
+    win.auto_screen = False
+    win.import_projects(SAMPLE / "projects" / "txt" / "P2026-002.txt")
+    before = win.screen_and_wait()
+    unit_ov = [o for o in before["results"][0]["overlaps"] if o["role"] == "control_units" and o["overlap_area_m2"] > 0]
+    code = max(unit_ov, key=lambda o: o["overlap_area_m2"])["feature_id"]
+    view_before = (win.canvas.center, win.canvas.res)
+    assert win.start_editing("环境管控单元")
+    ctl = win.editor
+    fid = next(f for f in ctl.fids() if str(ctl.editable.features[f].attrs.get(ctl.editable.code_field)) == code)
+    ctl.selected = [fid]
+    fp = win.session.projects[0].geometry
+    c = fp.centroid
+    cut = LineString([(c.x, c.y - 0.2), (c.x, c.y + 0.2)])
+    ctl.split_selected(cut)
+    assert (win.canvas.center, win.canvas.res) == view_before          # issue item 7: the view stays put
+    new_fid = next(f for f in ctl.fids() if f < 0)            # the part the split created
+    ctl.set_attributes(new_fid, {ctl.editable.code_field: code[:-4] + "9999"})
+    assert ctl.edit_defects() == []                  # a plain split creates no overlap or gap
+    assert win.save_edits("分割单元（测试）")
+    after = win.screen_and_wait()
+    codes_after = {o["feature_id"] for o in after["results"][0]["overlaps"] if o["role"] == "control_units"
+                   and o["overlap_area_m2"] > 0}
+    assert code[:-4] + "9999" in codes_after and code in codes_after
+    area_before = next(o["overlap_area_m2"] for o in unit_ov if o["feature_id"] == code)
+    area_after = next(o["overlap_area_m2"] for o in after["results"][0]["overlaps"] if o["feature_id"] == code)
+    assert area_after < area_before - 1.0
+    assert gpd  # noqa
+
+
+@pytest.mark.parametrize("name", ["环境管控单元", "生态保护红线", "自然保护地", "饮用水水源保护区", "产业园区",
+                                  "大气环境质量达标区", "永久基本农田"])
+def test_start_editing_every_layer_kind(win, qtbot, name):
+    """Blocker 2: 开始编辑 on a GeoPackage layer aborted the app; other formats get a message, never a crash."""
+    from qtpy.QtWidgets import QMessageBox
+    win.layer_panel.setCurrentItem(win.layer_panel.topLevelItem(win.session.index_of(name)))
+    ok = win.start_editing()
+    src = win.session.views[win.session.index_of(name)].layer.source
+    if src.endswith(".gpkg"):
+        assert ok and win.editor is not None and win.editor.view.layer.name == name
+        assert name in win.lbl_msg.text()
+    else:
+        assert not ok
+        box = win.findChild(QMessageBox, "error-box")
+        assert box is not None and "GeoPackage" in box.text()
+        box.accept()
+
+
+def test_close_with_unsaved_edits_asks(win, qtbot, tmp_path):
+    from gis_screening.editing import commands as ec
+    assert win.open_layerset(str(_gpkg_layerset(tmp_path)))
+    assert win.start_editing("环境管控单元")
+    fid = win.editor.fids()[0]
+    win.editor.push(ec.SetAttributes(win.editor.editable, fid, {"name": "改名"}))
+    asked = []
+    win.ask_unsaved = lambda n: asked.append(n) or "cancel"
+    assert not win.close() and win.isVisible() and asked == [1]     # cancel keeps the window
+    win.ask_unsaved = lambda n: "save"
+    win.save_edits = lambda reason=None, _orig=win.save_edits: _orig("关闭前保存")
+    assert win.close()
+    from gis_screening.editing.store import EditableLayer
+    assert EditableLayer(win.editor.editable.path).features[fid].attrs["name"] == "改名"
+
+
+def test_headless_results_equal_cli_and_code_script(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), GIS_SCREENING_CACHE=str(tmp_path / "c"))
+    out = tmp_path / "app.json"
+    script = tmp_path / "s.py"
+    script.write_text("assert len(window.session.projects) == 2\n"
+                      "doc = window.screen_and_wait()\n"
+                      "open(r'%s', 'w').write(str(sorted(r['verdict'] for r in doc['results'])))\n"
+                      % (tmp_path / "script.txt"), encoding="utf-8")
+    base = [sys.executable, "-m", "gis_screening.app.main", "--layerset", str(SAMPLE / "layerset.yaml"),
+            "--project", str(TXT[0]), "--project", str(TXT[1])]
+    res = subprocess.run(base + ["--results", str(out)], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    app_doc = json.loads(out.read_text(encoding="utf-8"))
+    res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "screen", "--layerset", str(SAMPLE / "layerset.yaml"),
+                          "--project", str(TXT[0]), "--project", str(TXT[1]), "--json", str(tmp_path / "cli.json")],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0
+    assert _verdicts(app_doc) == _verdicts(json.loads((tmp_path / "cli.json").read_text(encoding="utf-8")))
+    res = subprocess.run(base + ["--code", str(script), "--quit"], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (tmp_path / "script.txt").read_text() == str(sorted(_verdicts(app_doc).values()))
+    script.write_text("raise RuntimeError('boom')\n", encoding="utf-8")
+    res = subprocess.run(base + ["--code", str(script), "--quit"], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 1 and "boom" in res.stderr
+    res = subprocess.run([sys.executable, "-m", "gis_screening.app.main", "--layerset", str(tmp_path / "missing.yaml"),
+                          "--results", str(out)], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 2 and "missing.yaml" in res.stderr and len(res.stderr.strip().splitlines()) == 1
