@@ -127,10 +127,14 @@ class SheetDialog(QDialog):
 class PrintDialog(QDialog):
     """Print layout (shared with the CLI's --map): paper, orientation, scale, live preview, export PDF/PNG."""
 
-    def __init__(self, session, project_index: int = 0, parent=None):
+    def __init__(self, session, project_id: str, parent=None):
         super().__init__(parent)
         self.setWindowTitle(self.tr("打印筛查图"))
-        self.session, self.pi = session, project_index
+        self.session, self.project_id = session, project_id
+        # the result block and the footprint are taken now: later edits of the project list do not change them
+        doc = session.result
+        self.result = {**session.result_for(project_id), "rule_packs": doc.get("rule_packs", [])}
+        self.geometry = session.project(project_id).geometry
         lay = QHBoxLayout(self)
         side = QWidget()
         form = QFormLayout(side)
@@ -161,14 +165,10 @@ class PrintDialog(QDialog):
                     scale=self.scale.currentData())
 
     def _result(self):
-        doc = self.session.result
-        r = doc["results"][self.pi]
-        return {**r, "rule_packs": doc.get("rule_packs", [])}, self.session.projects[self.pi].geometry
+        return self.result, self.geometry
 
     def refresh(self) -> None:
         from ..reports import render_map
-        if not self.session.result:
-            return
         r, geom = self._result()
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "preview.png"

@@ -562,11 +562,11 @@ class MainWindow(QMainWindow):
     def print_dialog(self):
         """Print layout of the selected project."""
         from .dialogs import PrintDialog
-        if not self.session.result or not self.session.result.get("results"):
+        pid = self.session.selected_project
+        if self.session.project(pid) is None or self.session.result_for(pid) is None:
+            self.lbl_msg.setText(self.tr("请先选择并筛查一个项目，再打印筛查图"))
             return None
-        ids = [r["project"]["id"] for r in self.session.result["results"]]
-        pi = ids.index(self.session.selected_project) if self.session.selected_project in ids else 0
-        dlg = PrintDialog(self.session, pi, self)
+        dlg = PrintDialog(self.session, pid, self)
         dlg.open()
         return dlg
 
@@ -748,7 +748,7 @@ class MainWindow(QMainWindow):
 
     def _set_lang(self, lang):
         self.settings.setValue("lang", lang)
-        QMessageBox.information(self, "gis-screening", "重启后生效 / Takes effect after restart")
+        self.lbl_msg.setText("语言设置重启后生效 / The language takes effect after a restart")
 
     def _confirm_unsaved_edits(self) -> bool:
         """Ask save / discard / cancel when the edited layer has unsaved edits; False = the user cancelled.
