@@ -34,6 +34,10 @@ class InputError(Exception):
         return " ".join(text.split())  # one line
 
 
+class Cancelled(Exception):
+    """The user cancelled long work (export, screening); nothing was written."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """Something found and handled while importing (a repair, a guess, a skipped feature).

@@ -28,6 +28,7 @@ def win(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("GIS_SCREENING_CACHE", str(tmp_path / "cache"))
     w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
     w.ask_unsaved = lambda n: "discard"
+    w.ask_copy = lambda src: None            # decline the GeoPackage copy unless a test accepts it
     qtbot.addWidget(w)
     w.resize(1200, 800)
     w.show()
@@ -242,3 +243,45 @@ def test_headless_results_equal_cli_and_code_script(tmp_path):
     res = subprocess.run([sys.executable, "-m", "gis_screening.app.main", "--layerset", str(tmp_path / "missing.yaml"),
                           "--results", str(out)], capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 2 and "missing.yaml" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_export_runs_in_background_with_cancel(win, qtbot, tmp_path):
+    from qtpy.QtCore import QTimer
+    win.auto_screen = False
+    for p in TXT[:4]:
+        win.import_projects(p)
+    win.screen_and_wait()
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(20)
+    out = tmp_path / "report.pdf"
+    job = win.export_report(str(out))
+    win._wait_for(job, 300)
+    timer.stop()
+    assert out.exists() and out.read_bytes()[:5] == b"%PDF-"
+    assert len(ticks) >= 3                               # the event loop ran while the report was written
+    assert "已导出" in win.lbl_msg.text()
+    cancelled = tmp_path / "cancelled.docx"
+    job = win.export_report(str(cancelled))
+    job.cancel()
+    win._wait_for(job, 300)
+    assert not cancelled.exists() and "已取消" in win.lbl_msg.text()
+    assert not list(tmp_path.glob(".cancelled*"))        # no temp file left behind
+
+
+def test_shapefile_layer_is_edited_as_a_geopackage_copy_with_the_same_schema(win, qtbot, tmp_path):
+    import pyogrio
+    from gis_screening.io.pipeline import read_raw
+    src = read_raw(SAMPLE / "zones" / "环境管控单元.shp").gdf
+    target = tmp_path / "管控单元.gpkg"
+    win.ask_copy = lambda path: str(target)
+    assert win.start_editing("环境管控单元")
+    copy = pyogrio.read_dataframe(target)
+    fields = [c for c in src.columns if c != "geometry"]
+    assert [c for c in copy.columns if c != "geometry"] == fields           # official field names kept
+    assert "HJZHGKDYBM" in fields and "禁止行业" in fields
+    assert copy["ZHGKDYFL"].astype(str).tolist() == src["ZHGKDYFL"].astype(str).tolist()   # codes 1/2/3 kept
+    assert set(copy["ZHGKDYFL"].astype(str)) <= {"1", "2", "3"}
+    assert win.editor.view.layer.source == str(target.resolve())
+    assert win.editor.view.layer.gdf["code"].tolist() == src["HJZHGKDYBM"].tolist()   # shown canonically

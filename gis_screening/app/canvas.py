@@ -74,6 +74,13 @@ class RenderLayer:
         self.labels = [v if isinstance(v, str) else "" for v in layer.gdf["code"]] \
             if layer.role == "control_units" and "code" in layer.gdf else None
 
+    def label_points(self) -> np.ndarray:
+        """(x, y) inside each feature where its label goes (computed once)."""
+        if getattr(self, "_label_pts", None) is None:
+            rp = shapely.point_on_surface(self.geoms)
+            self._label_pts = np.column_stack([shapely.get_x(rp), shapely.get_y(rp)])
+        return self._label_pts
+
     def restyle(self) -> None:
         """Styles per feature: the user's override, else the catalog's (by category value)."""
         layer = self.view.layer
@@ -271,15 +278,24 @@ class MapCanvas(QWidget):
 
     # ---- view ---------------------------------------------------------------------------------
     def zoom_to_bounds(self, b, margin: float = 0.08) -> None:
+        self._auto_extent = False
         w, h = max(b[2] - b[0], 10.0), max(b[3] - b[1], 10.0)
         self.center = (float(b[0] + b[2]) / 2, float(b[1] + b[3]) / 2)
         self.res = float(max(w / max(self.width(), 1), h / max(self.height(), 1)) * (1 + 2 * margin))
         self._changed()
 
     def zoom_to_all(self) -> None:
+        """Fit every layer; until the user navigates, the view keeps fitting when the canvas is resized (so the
+        first view fills the canvas once the window has its final size)."""
         if self.layers:
             b = np.array([shapely.total_bounds(r.geoms) for r in self.layers])
-            self.zoom_to_bounds((b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()))
+            self.zoom_to_bounds((b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()), margin=0.02)
+            self._auto_extent = True
+
+    def resizeEvent(self, e) -> None:
+        super().resizeEvent(e)
+        if getattr(self, "_auto_extent", False):
+            self.zoom_to_all()
 
     def zoom_to_layer(self, name: str) -> None:
         self.zoom_to_bounds(shapely.total_bounds(self.render_layer(name).geoms))
@@ -355,17 +371,7 @@ class MapCanvas(QWidget):
                 for i in big:
                     self._draw_path(p, rl.path(int(i), band), rl.styles[i], v.opacity, int(rl.dims[i]), xf)
             if rl.labels is not None and len(big) < 300:
-                p.resetTransform()
-                p.setPen(QColor("#37474f"))
-                p.setFont(QFont(self.font().family(), 8))
-                fm = p.fontMetrics()
-                for i in big:
-                    g = rl.geoms[i]
-                    if not rl.labels[i] or rl.sizes[i] / self.res < fm.horizontalAdvance(rl.labels[i]) * 1.5:
-                        continue
-                    c = g.representative_point()
-                    pt = xf.map(QPointF(c.x, c.y))
-                    p.drawText(pt - QPointF(fm.horizontalAdvance(rl.labels[i]) / 2, 0), rl.labels[i])
+                self._draw_labels(p, rl, big, xf)
         p.setTransform(xf)
         for g in self._project_geoms:
             pen = QPen(QColor("#d50000"), 2.5)
@@ -403,6 +409,29 @@ class MapCanvas(QWidget):
             p.drawRect(self._box)
         self._draw_scale_bar(p)
 
+    def _draw_labels(self, p: QPainter, rl: RenderLayer, idx, xf: QTransform) -> None:
+        """Unit codes at each feature's label point, largest features first, skipping any label that would
+        overlap one already placed or not fit inside its feature; white halo for legibility."""
+        p.resetTransform()
+        p.setFont(QFont(self.font().family(), 8))
+        fm = p.fontMetrics()
+        placed: list[QRectF] = []
+        pts = rl.label_points()
+        for i in sorted(idx, key=lambda k: -rl.sizes[k]):
+            text = rl.labels[i]
+            if not text or rl.sizes[i] / self.res < fm.horizontalAdvance(text) * 0.9:
+                continue
+            pt = xf.map(QPointF(*pts[i]))
+            w, h = fm.horizontalAdvance(text), fm.height()
+            box = QRectF(pt.x() - w / 2 - 2, pt.y() - h / 2 - 1, w + 4, h + 2)
+            if not self.rect().contains(box.toRect()) or any(box.intersects(b) for b in placed):
+                continue
+            placed.append(box)
+            path = QPainterPath()
+            path.addText(QPointF(pt.x() - w / 2, pt.y() + fm.ascent() / 2 - 1), p.font(), text)
+            p.strokePath(path, QPen(QColor(255, 255, 255, 220), 3))
+            p.fillPath(path, QColor("#263238"))
+
     @staticmethod
     def _draw_path(p: QPainter, path: QPainterPath, st, opacity: float, dim: int, xf: QTransform) -> None:
         pen = QPen(qcolor(st.outline if st else "#000000", opacity), st.width if st else 1)
@@ -435,6 +464,7 @@ class MapCanvas(QWidget):
         self.res *= 0.8 if e.angleDelta().y() > 0 else 1.25
         after = self.to_world(e.pos().x(), e.pos().y())
         self.center = (self.center[0] + before[0] - after[0], self.center[1] + before[1] - after[1])
+        self._auto_extent = False
         self._changed()
 
     def mousePressEvent(self, e) -> None:
@@ -467,6 +497,7 @@ class MapCanvas(QWidget):
             d = e.pos() - self._drag[1]
             c = self._drag[2]
             self.center = (c[0] - d.x() * self.res, c[1] + d.y() * self.res)
+            self._auto_extent = False
             self.update()
         elif self._drag and self._drag[0] == "box":
             self._box = QRectF(self._drag[1], e.pos()).normalized()

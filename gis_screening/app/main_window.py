@@ -273,6 +273,13 @@ class MainWindow(QMainWindow):
             return False
         if self.editor is not None and self.editor.view.layer.name != name and not self._confirm_unsaved_edits():
             return False
+        layer = self.session.views[self.session.index_of(layer_key)].layer
+        src = Path(layer.source)
+        if not src.is_absolute() and self.session.layerset_path:
+            src = Path(self.session.layerset_path).parent / src
+        if src.suffix.lower() != ".gpkg" and src.exists():
+            if not self._offer_geopackage_copy(layer, src):
+                return False
         try:
             self.editor = EditController(self, layer_key)
         except InputError as exc:
@@ -281,6 +288,36 @@ class MainWindow(QMainWindow):
         self.set_tool("identify")
         self.lbl_msg.setText(f"{self.tr('编辑中')}：{name}" + (f"（{self.editor.recovered}）" if self.editor.recovered
                                                               else ""))
+        return True
+
+    def _offer_geopackage_copy(self, layer, src: Path) -> bool:
+        """Only GeoPackage layers can be edited: offer to save ``src`` as a GeoPackage with the same schema
+        (field names and code values unchanged) and edit that copy.  ``self.ask_copy(src) -> path | None``
+        replaces the dialog."""
+        from ..io.writers import save_as_geopackage
+        ask = getattr(self, "ask_copy", None)
+        if ask is not None:
+            target = ask(src)
+        else:
+            answer = QMessageBox.question(
+                self, self.tr("另存为 GeoPackage"),
+                self.tr("只能编辑 GeoPackage 图层。是否将“%1”另存为 GeoPackage（字段名与代码值保持不变）并编辑副本？")
+                .replace("%1", src.name))
+            target = None
+            if answer == QMessageBox.Yes:
+                target, _ = QFileDialog.getSaveFileName(self, self.tr("另存为 GeoPackage"),
+                                                        str(src.with_suffix(".gpkg")), "GeoPackage (*.gpkg)")
+        if not target:
+            self._error("无法编辑", InputError("only GeoPackage layers can be edited; save the layer as a "
+                                              "GeoPackage first (same field names and codes)", file=src))
+            return False
+        try:
+            save_as_geopackage(src, target)
+        except InputError as exc:
+            self._error("无法编辑", exc)
+            return False
+        layer.source = str(Path(target).resolve())
+        self.lbl_msg.setText(f"{self.tr('已另存为')} {target}")
         return True
 
     def copy_features(self):
@@ -727,15 +764,47 @@ class MainWindow(QMainWindow):
         if not self.session.result:
             return
         path, _ = QFileDialog.getSaveFileName(self, self.tr("导出报告…"), "", "PDF (*.pdf);;Word (*.docx);;Excel (*.xlsx);;HTML (*.html)")
-        if not path:
-            return
+        if path:
+            self.export_report(path)
+
+    def export_report(self, path: str) -> Job | None:
+        """Export the last result (PDF/DOCX/XLSX/HTML by suffix) on the engine thread with progress and cancel;
+        the window stays responsive.  Returns the running job."""
         from ..reports import export
         ext = Path(path).suffix.lower().lstrip(".")
+        if ext not in ("pdf", "docx", "xlsx", "html") or not self.session.result:
+            self._error("无法导出", InputError("choose a .pdf, .docx, .xlsx or .html file", file=path))
+            return None
+        doc, ls = self.session.result, self.session.layerset
         fps = {p.id: p.geometry for p in self.session.projects}
+        missing = [r["project"]["id"] for r in doc["results"] if r["project"]["id"] not in fps]
+        if missing:
+            self._error("无法导出", InputError(f"projects removed since screening: {', '.join(missing[:5])}; "
+                                                "screen again"))
+            return None
+        job = Job(lambda progress, cancelled: export(doc, ls, fps, progress=progress, cancel=cancelled,
+                                                     **{ext: path}), self)
+        self.export_job = job
+        job.progress.connect(lambda d, n: (self.progress.setMaximum(n), self.progress.setValue(d)))
+        job.finished.connect(lambda _w, me=job: self._exported(me, f"{self.tr('已导出')} {path}"))
+        job.failed.connect(lambda msg, me=job: self._exported(me, f"{self.tr('导出失败')}：{msg}"))
+        self.btn_cancel.clicked.connect(job.cancel)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.btn_cancel.show()
+        self.lbl_msg.setText(self.tr("正在导出报告…"))
+        return job.start()
+
+    def _exported(self, job: Job, message: str) -> None:
+        job.delivered = True
         try:
-            export(self.session.result, self.session.layerset, fps, **{ext if ext != "html" else "html": path})
-        except InputError as exc:
-            self._error("无法导出", exc)
+            self.btn_cancel.clicked.disconnect(job.cancel)
+        except TypeError:
+            pass
+        if self.worker is None:
+            self.progress.hide()
+            self.btn_cancel.hide()
+        self.lbl_msg.setText(message)
 
     @staticmethod
     def autosave_path() -> Path:

@@ -14,7 +14,7 @@ from typing import Callable
 
 from qtpy.QtCore import QObject, Signal
 
-from ..errors import InputError
+from ..errors import Cancelled, InputError
 
 _executor: ThreadPoolExecutor | None = None
 
@@ -66,6 +66,8 @@ class Job(QObject):
                 self.failed.emit("已取消")
             else:
                 self.finished.emit(result)
+        except Cancelled:
+            self.failed.emit("已取消")
         except InputError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a silent crash

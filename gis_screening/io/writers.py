@@ -53,3 +53,20 @@ def write_verdicts(doc: dict, footprints: dict, path: str | Path) -> Path:
         tmp.unlink(missing_ok=True)
         gdf.to_file(tmp, driver="GPKG", layer="screening")
     return path
+
+
+def save_as_geopackage(src: str | Path, dst: str | Path, *, layer: str | None = None, encoding: str | None = None,
+                       zone: int | None = None) -> Path:
+    """Copy any supported layer file into a GeoPackage keeping its schema: the source field names
+    (HJZHGKDYBM …) and code values (1/2/3) as they are, text decoded, geometry in EPSG:4490 (the storage CRS,
+    which editing requires).  Written atomically."""
+    from .pipeline import read_raw, resolve_crs
+    dst = Path(dst)
+    if dst.suffix.lower() != ".gpkg":
+        raise InputError("the copy must be a .gpkg file", file=dst)
+    raw = read_raw(src, layer=layer, encoding=encoding, zone=zone)
+    gdf, _label, _reason, _problems = resolve_crs(raw, src, zone=zone)
+    with atomic_path(dst) as tmp:
+        tmp.unlink(missing_ok=True)
+        gdf.to_file(tmp, driver="GPKG", layer=dst.stem)
+    return dst

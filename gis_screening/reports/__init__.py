@@ -11,8 +11,16 @@ def _with_packs(doc: dict, result: dict) -> dict:
     return {**result, "rule_packs": doc.get("rule_packs", [])}
 
 
+def _step(progress, cancel, done: int, total: int) -> None:
+    from ..errors import Cancelled
+    if cancel is not None and cancel():
+        raise Cancelled()
+    if progress is not None:
+        progress(done, total)
+
+
 def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, paper="A4", landscape=False,
-                 scale=None) -> Path:
+                 scale=None, progress=None, cancel=None) -> Path:
     """The screening map of every project: one page each in a PDF (vector), or one PNG (first project)."""
     out = Path(out)
     if out.suffix.lower() != ".pdf" or len(doc["results"]) == 1:
@@ -25,7 +33,8 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
     from matplotlib.backends.backend_pdf import PdfPages
     from ..atomic import atomic_path
     with matplotlib.rc_context({"pdf.fonttype": 42}), atomic_path(out) as tmp, PdfPages(tmp) as pdf:
-        for r in doc["results"]:
+        for k, r in enumerate(doc["results"]):
+            _step(progress, cancel, k, len(doc["results"]))
             fig, _ = build_figure(_with_packs(doc, r), layerset, footprints[r["project"]["id"]], paper=paper,
                                   landscape=landscape, scale=scale)
             pdf.savefig(fig)
@@ -34,8 +43,12 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
 
 
 def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=None, html=None, map=None,
-           paper: str = "A4", landscape: bool = False, scale: int | None = None) -> list[Path]:
-    """Write the requested outputs for a result document; returns the paths written."""
+           paper: str = "A4", landscape: bool = False, scale: int | None = None, progress=None,
+           cancel=None) -> list[Path]:
+    """Write the requested outputs for a result document; returns the paths written.
+
+    ``progress(done, total)`` is called per project map; when ``cancel()`` returns True the export stops with
+    :class:`~gis_screening.errors.Cancelled` and the file being written is left as it was."""
     written: list[Path] = []
     if xlsx:
         from .xlsx import write_xlsx
@@ -44,12 +57,14 @@ def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=N
         from .html import write_html
         written.append(write_html(doc, layerset, footprints, html))
     if map:
-        written.append(render_atlas(doc, layerset, footprints, map, paper=paper, landscape=landscape, scale=scale))
+        written.append(render_atlas(doc, layerset, footprints, map, paper=paper, landscape=landscape, scale=scale,
+                                    progress=progress, cancel=cancel))
     if pdf or docx:
         from .content import build_report
         with tempfile.TemporaryDirectory(prefix="gis-screening-report-") as tmp:
             images = {}
-            for r in doc["results"]:
+            for k, r in enumerate(doc["results"]):
+                _step(progress, cancel, k, len(doc["results"]))
                 pid = r["project"]["id"]
                 img = Path(tmp) / f"{len(images)}.png"
                 render_map(_with_packs(doc, r), layerset, footprints[pid], img, paper="A4", scale=scale, dpi=150)
