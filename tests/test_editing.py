@@ -187,6 +187,76 @@ def test_sigkill_during_save_never_breaks_the_file(tmp_path):
     assert killed > 0
 
 
+ADDER = r"""
+import os, signal, sys, time
+from pathlib import Path
+import shapely
+from gis_screening.editing.store import EditableLayer
+from gis_screening.editing.commands import AddFeature, UndoStack
+path, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if mode == "window":          # die exactly between the commit and the journal clean-up: the worst moment
+    real = Path.unlink
+    def unlink(self, *a, **k):
+        if self.name.endswith(".journal"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(self, *a, **k)
+    Path.unlink = unlink
+lyr = EditableLayer(path)
+if lyr.recovered:
+    lyr.save(reason="recovered")
+UndoStack().push(AddFeature(lyr, {"code": f"ZH3501029{n:04d}", "name": f"新{n}", "category": "一般管控单元"},
+                            shapely.box(119.0 + n * 1e-3, 26.0, 119.0005 + n * 1e-3, 26.0005)))
+print("ready", flush=True)
+lyr.save(reason=f"add {n}")
+print("saved", flush=True)
+time.sleep(5)
+"""
+
+
+def kill_during_saves(path: Path, script: Path, kills: int, seed: int = 0) -> dict:
+    """SIGKILL ``kills`` savers at random moments (every third one exactly between commit and journal
+    clean-up); after each, the file opens, holds the old or the new state, audit rows match the features, and
+    recovery replays nothing already committed.  Returns counts (used by benchmarks/kill_saves.py)."""
+    import random
+    rng = random.Random(seed)
+    stats = {"killed": 0, "recovered": 0, "committed": 0}
+    for n in range(kills):
+        mode = "window" if n % 3 == 0 else "random"
+        proc = subprocess.Popen([sys.executable, str(script), str(path), str(n), mode], stdout=subprocess.PIPE,
+                                text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        if mode == "random":
+            time.sleep(rng.uniform(0, 0.03))
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait()
+        stats["killed"] += proc.returncode == -signal.SIGKILL
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            audit = conn.execute(f"SELECT feature_code FROM {AUDIT} WHERE action='insert'").fetchall()
+        on_disk = list(_read(path)["name"])
+        lyr = EditableLayer(path)                      # recovery happens here
+        names = [f.attrs["name"] for f in lyr.features.values()]
+        assert names.count(f"新{n}") == 1, (n, mode, names)          # never lost, never twice
+        assert len(names) == len(set(names))
+        assert sorted(c for (c,) in audit) == sorted(c for c in _read(path)["code"] if c.startswith("ZH3501029"))
+        stats["recovered" if f"新{n}" not in on_disk else "committed"] += 1
+        if lyr.recovered:
+            lyr.save(reason="recovered")
+    return stats
+
+
+def test_sigkill_during_saves_recovery_replays_nothing_twice(tmp_path):
+    path = make_units(tmp_path / "u.gpkg")
+    script = tmp_path / "adder.py"
+    script.write_text(ADDER, encoding="utf-8")
+    stats = kill_during_saves(path, script, 20)
+    assert stats["killed"] >= 7 and stats["committed"] >= 7     # the commit-then-kill window was hit
+    assert len(_read(path)) == 3 + 20
+
+
 def test_diff_hand_built(tmp_path):
     old = make_units(tmp_path / "old.gpkg")
     lyr = EditableLayer(old)

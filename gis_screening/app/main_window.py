@@ -836,10 +836,8 @@ class MainWindow(QMainWindow):
         if answer == "save":
             return self.save_edits()
         if answer == "discard":
-            import copy
             ed = self.editor
-            ed.editable.journal.unlink(missing_ok=True)   # nothing to recover next time
-            ed.editable.features = copy.deepcopy(ed.editable.original)
+            ed.editable.discard()                          # nothing to recover next time
             ed.refresh()                                   # the map shows the file again
             self.editor = None
             return True

@@ -20,6 +20,9 @@ from ..errors import InputError
 from . import gpkgblob
 
 AUDIT = "gis_screening_audit"
+#: Journals whose edits are committed: written in the same transaction as the edits, so recovery after a kill
+#: at any moment knows whether the journal on disk is already in the file (then it is discarded, never replayed).
+COMMITS = "gis_screening_commits"
 
 
 @dataclass
@@ -73,6 +76,7 @@ class EditableLayer:
         self.digest = file_digest(self.path)
         self._next_new = -1
         self.journal = Path(str(self.path) + ".journal")
+        self._journal_id: str | None = None
         self.recovered = self._recover()
 
     def _connect(self) -> sqlite3.Connection:
@@ -100,16 +104,38 @@ class EditableLayer:
 
     def _log(self, entry: dict) -> None:
         with open(self.journal, "a", encoding="utf-8") as fh:
+            if self._journal_id is None:       # a new journal starts with its id (see COMMITS)
+                import uuid
+                self._journal_id = uuid.uuid4().hex
+                fh.write(json.dumps({"op": "begin", "id": self._journal_id}) + "\n")
             fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
 
+    def _committed(self, journal_id: str) -> bool:
+        with self._connect() as conn:
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name=?", (COMMITS,)).fetchone():
+                return False
+            return conn.execute(f'SELECT 1 FROM "{COMMITS}" WHERE journal=?', (journal_id,)).fetchone() is not None
+
     def _recover(self) -> int:
-        """Replay an edit journal left by a session that did not save (crash); returns entries applied."""
+        """Replay an edit journal left by a session that did not save (crash); returns entries applied.
+        A journal whose id the file records as committed (killed between commit and clean-up) is discarded."""
         if not self.journal.exists():
             return 0
+        lines = self.journal.read_text(encoding="utf-8").splitlines()
+        try:
+            head = json.loads(lines[0]) if lines else {}
+        except ValueError:
+            head = {}
+        if head.get("op") == "begin":
+            if self._committed(str(head.get("id"))):
+                self.journal.unlink(missing_ok=True)
+                return 0
+            self._journal_id = str(head["id"])
+            lines = lines[1:]
         n = 0
-        for line in self.journal.read_text(encoding="utf-8").splitlines():
+        for line in lines:
             try:
                 e = json.loads(line)
             except ValueError:
@@ -121,6 +147,12 @@ class EditableLayer:
                 self.features.pop(e["fid"], None)
             n += 1
         return n
+
+    def discard(self) -> None:
+        """Drop every unsaved edit (and the journal that would recover them)."""
+        self.features = copy.deepcopy(self.original)
+        self.journal.unlink(missing_ok=True)
+        self._journal_id = None
 
     # ---- views ---------------------------------------------------------------------------------------
     def code_of(self, fid: int) -> str:
@@ -185,6 +217,12 @@ class EditableLayer:
                               reason))
             conn.execute("UPDATE gpkg_contents SET last_change=strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name=?",
                          (self.table,))
+            if self._journal_id is not None:
+                conn.execute(f'CREATE TABLE IF NOT EXISTS "{COMMITS}" (journal TEXT PRIMARY KEY, time TEXT)')
+                conn.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, last_change) "
+                             "VALUES (?, 'attributes', ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))", (COMMITS, COMMITS))
+                conn.execute(f'INSERT OR IGNORE INTO "{COMMITS}" (journal, time) VALUES (?, ?)',
+                             (self._journal_id, now))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -196,6 +234,7 @@ class EditableLayer:
         self.original = copy.deepcopy(self.features)
         self.digest = file_digest(self.path)
         self.journal.unlink(missing_ok=True)
+        self._journal_id = None
         return len(changes)
 
     def _disk_state(self) -> dict[int, Feature]:
