@@ -23,6 +23,7 @@ def main() -> None:
     from qtpy.QtWidgets import QApplication
     app = QApplication.instance() or QApplication([])
     import test_app_monkey as tm
+
     from gis_screening.app.main_window import MainWindow
     for seed in range(1, args.seeds + 1):
         tmp = Path(tempfile.mkdtemp())

@@ -23,8 +23,9 @@ def read_admission_table(path: str | Path, sheet: str | None, catalog: Catalog,
         if path.suffix.lower() in (".xlsx", ".xls"):
             df = pd.read_excel(path, sheet_name=sheet or 0, dtype=str)
         else:
-            from .encoding import read_text
             import io
+
+            from .encoding import read_text
             text, _ = read_text(path)
             df = pd.read_csv(io.StringIO(text), dtype=str)
     except InputError:

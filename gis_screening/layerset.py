@@ -1,14 +1,14 @@
 """Layer-set manifests (contracts/layers.md): which files make up a screening, loaded into a LayerSet."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .admission import join_admission, read_admission_table
 from .catalog import Catalog, default_catalog
 from .errors import InputError
-from .admission import join_admission, read_admission_table
 from .io import read_layer
 from .model import LayerSet
 

@@ -9,7 +9,6 @@ import geopandas as gpd
 
 from .errors import Problem
 
-
 _SERIAL = itertools.count(1)
 
 

@@ -7,8 +7,8 @@ the other.  ``load_rules`` validates every section of the packs (rules and ``car
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from .carbon import carbon_for, load_carbon_config
 from .engine.overlay import batch_overlaps, footprints_metrics

@@ -1,4 +1,5 @@
-"""Shared fixtures: paths to the real third-party test data in ../shared/testdata and to sample data."""
+"""Shared fixtures: paths to the real third-party test data (copied into tests/data, see its README) and to sample
+data."""
 from __future__ import annotations
 
 import os
@@ -9,15 +10,10 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-TESTDATA = SHARED / "testdata"
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE = ROOT / "sample_data"
 
 
 @pytest.fixture
 def fujian_counties() -> Path:
-    path = TESTDATA / "fujian_counties" / "fujian_counties.shp"
-    if not path.exists():
-        pytest.skip("shared/testdata not beside the checkout")
-    return path
+    return DATA / "fujian_counties" / "fujian_counties.shp"

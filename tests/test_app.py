@@ -160,8 +160,9 @@ def test_drop_files_guess_role_and_confirm(win, tmp_path):
 
 def test_sheet_form_roundtrip_and_rescreen(win, qtbot):
     win.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-001.txt"))
-    from gis_screening.app.dialogs import SheetDialog
     import yaml
+
+    from gis_screening.app.dialogs import SheetDialog
     sheet = yaml.safe_load((SAMPLE / "sheets" / "P2026-001.yaml").read_text(encoding="utf-8"))
     win.session.projects[0].sheet = sheet
     dlg = SheetDialog(win.session.projects[0], win)
@@ -204,8 +205,10 @@ def test_geotiff_basemap(win, tmp_path):
 
 def test_edit_split_undo_redo_save_through_the_ui(win, tmp_path):
     import sqlite3
+
     import geopandas as gpd
     from shapely.geometry import LineString
+
     from gis_screening.io import read_layer
     ctl = _edit_fixture(win, tmp_path)
     gpkg = ctl.editable.path
@@ -243,6 +246,7 @@ def test_style_override_undo_and_zone_prompt(win, tmp_path):
 def _edit_fixture(win, tmp_path):
     import geopandas as gpd
     from shapely.geometry import box
+
     from gis_screening.app.editing import EditController
     from gis_screening.io import read_layer
     cells = [box(430_000 + i * 1000, 2_885_000, 431_000 + i * 1000, 2_886_000) for i in range(2)]
@@ -326,8 +330,10 @@ def test_ui_add_and_delete_vertex(win, tmp_path):
 def test_xyz_tiles_from_a_loopback_server_are_cached_and_optional(win, tmp_path):
     import http.server
     import threading
+
     from qtpy.QtCore import QBuffer, QByteArray, QIODevice
-    from qtpy.QtGui import QImage, QPainter, QColor
+    from qtpy.QtGui import QColor, QImage, QPainter
+
     from gis_screening.tiles import TileSource
     tile = QImage(256, 256, QImage.Format_RGB32)
     tile.fill(QColor("#123456"))

@@ -272,6 +272,7 @@ def test_export_runs_in_background_with_cancel(win, qtbot, tmp_path):
 
 def test_shapefile_layer_is_edited_as_a_geopackage_copy_with_the_same_schema(win, qtbot, tmp_path):
     import pyogrio
+
     from gis_screening.io.pipeline import read_raw
     src = read_raw(SAMPLE / "zones" / "环境管控单元.shp").gdf
     target = tmp_path / "管控单元.gpkg"

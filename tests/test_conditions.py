@@ -34,8 +34,8 @@ def test_compiled_conditions_agree_with_simpleeval(expr):
         names = {"project": Ctx({k: rng.choice(VALUES) for k in KEYS}),
                  "feature": Ctx({k: rng.choice(VALUES) for k in ("grade", "prohibited_industries")}),
                  "overlap": Ctx()}
-        a = _outcome(lambda: compiled(expr)(names))
-        b = _outcome(lambda: _simpleeval(expr, names))
+        a = _outcome(lambda names=names: compiled(expr)(names))
+        b = _outcome(lambda names=names: _simpleeval(expr, names))
         assert a[0] == b[0] and (a[0] == "error" or a == b), (expr, names, a, b)
         seen.add(a)
     assert ("ok", True) in seen and ("ok", False) in seen   # the inputs exercise both outcomes

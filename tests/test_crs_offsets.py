@@ -64,6 +64,7 @@ def test_gcj_inverse_is_centimetre_accurate_over_fujian():
 def test_resolve_crs_axis_order(northing_first, stored_swapped):
     import geopandas as gpd
     from shapely.geometry import Point
+
     from gis_screening.io.pipeline import resolve_crs
     from gis_screening.io.vector import RawRead
     n, e = 2885885.750, 40429964.059

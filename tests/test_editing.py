@@ -15,8 +15,15 @@ import pytest
 import shapely
 from shapely.geometry import LineString, box
 
-from gis_screening.editing.commands import (AddFeature, DeleteFeature, MergeFeatures, MoveVertex, SetAttributes,
-                                            SplitFeature, UndoStack)
+from gis_screening.editing.commands import (
+    AddFeature,
+    DeleteFeature,
+    MergeFeatures,
+    MoveVertex,
+    SetAttributes,
+    SplitFeature,
+    UndoStack,
+)
 from gis_screening.editing.diff import diff_layers
 from gis_screening.editing.forms import form_for, validate_attributes
 from gis_screening.editing.store import AUDIT, ConcurrentModification, EditableLayer

@@ -1,14 +1,13 @@
 """GB/T 4754-2017 code table: structure, 两高 cross-check, code parsing and the rules that use it."""
 import csv
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from gis_screening.engine.conditions import industry_in, matching_codes
 from gis_screening.engine.sectors import classify, code_text, gbt4754, industry_path, normalize_code, two_high_table
 from gis_screening.resources import data_dir
-
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,8 +59,8 @@ def test_admission_lists_match_prefixes_letters_and_names():
 
 @pytest.fixture(scope="module")
 def sample():
-    from gis_screening.screening import load_rules
     from gis_screening.layerset import load_layerset
+    from gis_screening.screening import load_rules
     return load_layerset(ROOT / "sample_data" / "layerset.yaml"), load_rules()
 
 

@@ -11,10 +11,9 @@ from pypdf import PdfReader
 
 from gis_screening.engine.project import load_projects
 from gis_screening.engine.result import validate
-from gis_screening.screening import load_rules
-from gis_screening.screening import screen
 from gis_screening.layerset import load_layerset
 from gis_screening.reports import export, render_map
+from gis_screening.screening import load_rules, screen
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"

@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from gis_screening.engine.conditions import Ctx, evaluate, industry_in, render
-from gis_screening.screening import load_rules
 from gis_screening.errors import InputError
+from gis_screening.screening import load_rules
 
 BASE = """id: {id}
 title: 测试包
@@ -82,7 +82,8 @@ def test_conditions_are_safe_and_useful():
     assert evaluate("industry_in(project.industry_code, feature.prohibited_industries)", names)
     assert not evaluate("project.missing", names)
     assert industry_in("2614", "26") and not industry_in("3120", "25;26") and not industry_in(None, "25")
-    with pytest.raises(Exception):
+    from simpleeval import InvalidExpression
+    with pytest.raises(InvalidExpression):
         evaluate("__import__('os').system('true')", names)
     assert render("{project.industry_code} {overlap.area:,.1f} {feature.x}", {"project": names["project"],
                                                                              "overlap": {"area": 1234.5}}) == "3011 1,234.5 未知"

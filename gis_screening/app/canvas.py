@@ -209,9 +209,10 @@ class MapCanvas(QWidget):
     def set_basemap(self, path: str, max_px: int = 4000) -> None:
         """Offline background from a GeoTIFF (rasterio), warped to the canvas CRS."""
         import rasterio
-        from rasterio.warp import Resampling, calculate_default_transform, reproject
-        from ..errors import InputError
         from qtpy.QtGui import QImage
+        from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+        from ..errors import InputError
         try:
             with rasterio.open(path) as src:
                 if src.crs is None:
@@ -242,6 +243,7 @@ class MapCanvas(QWidget):
     def _draw_tiles(self, p: QPainter, xf: QTransform) -> None:
         """XYZ tiles warped into the GK view (each tile mapped by its corners; exact enough at tile size)."""
         from qtpy.QtGui import QImage
+
         from ..tiles import tile_bounds, tiles_for
         view = self.visible_box().bounds
         lons, lats = self._to_ll.transform([view[0], view[2], view[0], view[2]], [view[1], view[1], view[3], view[3]])

@@ -6,12 +6,28 @@ from pathlib import Path
 
 from qtpy.QtCore import Qt
 from qtpy.QtGui import QPixmap
-from qtpy.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                            QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget,
-                            QTableWidgetItem, QVBoxLayout, QWidget)
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..carbon.reference import benchmarks
-from ..carbon.sheet import Emissions, Energy, validate_sheet
+from ..carbon.sheet import validate_sheet
 from ..errors import InputError
 from .industry import IndustryPicker
 
@@ -103,7 +119,7 @@ class SheetDialog(QDialog):
              "emissions_t": {k: s.value() for k, s in self.emissions.items() if s.value() > 0} or None}
         prods = []
         for r in range(self.products.rowCount()):
-            def num(col):
+            def num(col, r=r):
                 item = self.products.item(r, col)
                 text = item.text().strip() if item else ""
                 return float(text) if text else None
@@ -190,6 +206,7 @@ class AttributeFormDialog(QDialog):
 
     def __init__(self, role: str, attrs: dict, parent=None):
         from qtpy.QtWidgets import QPlainTextEdit
+
         from ..editing.forms import form_for
         super().__init__(parent)
         self.setWindowTitle(self.tr("要素属性"))

@@ -3,8 +3,19 @@ from __future__ import annotations
 
 from qtpy.QtCore import QSortFilterProxyModel, Qt, Signal
 from qtpy.QtGui import QStandardItem, QStandardItemModel
-from qtpy.QtWidgets import (QComboBox, QCompleter, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit,
-                            QPushButton, QTreeView, QVBoxLayout, QWidget)
+from qtpy.QtWidgets import (
+    QComboBox,
+    QCompleter,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..engine.sectors import classify, gbt4754, industry_path, normalize_code, path_text, two_high_table
 

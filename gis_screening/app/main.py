@@ -9,6 +9,7 @@ def build_app(argv: list[str] | None = None, lang: str | None = None):
     """Create (or reuse) the QApplication with the CJK font and the chosen language."""
     from qtpy.QtCore import QSettings
     from qtpy.QtWidgets import QApplication
+
     from .i18n import EN, DictTranslator
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("gis-screening")
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     app = build_app(lang=args.lang)
     from qtpy.QtCore import Qt
     from qtpy.QtWidgets import QMessageBox
+
     from .main_window import MainWindow
     win = MainWindow()
     win.headless = headless

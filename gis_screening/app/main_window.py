@@ -5,8 +5,19 @@ from pathlib import Path
 
 from qtpy.QtCore import QEventLoop, QSettings, QStandardPaths, Qt, QTimer
 from qtpy.QtGui import QKeySequence
-from qtpy.QtWidgets import (QAction, QActionGroup, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
-                            QProgressBar, QPushButton, QStyle, QUndoStack)
+from qtpy.QtWidgets import (
+    QAction,
+    QActionGroup,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QStyle,
+    QUndoStack,
+)
 
 from ..engine.prepared import PreparedCache
 from ..engine.project import Project, load_projects
@@ -333,6 +344,7 @@ class MainWindow(QMainWindow):
     def diff_dialog(self, old: str | None = None, new: str | None = None):
         """Compare two versions of a zone layer: list added/removed/changed units and draw them on the map."""
         from qtpy.QtWidgets import QListWidget, QListWidgetItem
+
         from ..editing.diff import diff_layers
         from ..io import read_layer
         if old is None:
@@ -535,6 +547,7 @@ class MainWindow(QMainWindow):
 
     def _ask_role(self, path, ranked):
         from qtpy.QtWidgets import QInputDialog
+
         from ..catalog import default_catalog
         cat = default_catalog()
         items = [f"{cat.roles[r].title}（{r}）" for r in ranked]
@@ -559,6 +572,7 @@ class MainWindow(QMainWindow):
     def tiles_dialog(self):
         """Set an XYZ tile URL (e.g. 天地图 …/{z}/{x}/{y}&tk={key}) and key; empty turns tiles off."""
         from qtpy.QtWidgets import QInputDialog
+
         from ..tiles import TileSource
         url, ok = QInputDialog.getText(self, self.tr("在线瓦片底图（XYZ，可选）…"), "URL ({z} {x} {y} {key})",
                                        text=self.settings.value("tiles/url", ""))

@@ -3,9 +3,26 @@ from __future__ import annotations
 
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from qtpy.QtGui import QBrush, QColor
-from qtpy.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit,
-                            QMenu, QPushButton, QSizePolicy, QStyle, QTableView, QTableWidget, QTableWidgetItem,
-                            QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QSizePolicy,
+    QStyle,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..catalog import default_catalog
 from ..engine.model import LEVEL_LABELS, LEVEL_RANK, VERDICT_COLOURS, VERDICT_LABELS
@@ -108,7 +125,7 @@ class LayerPanel(QTreeWidget):
         line = QColorDialog.getColor(QColor("#e65100"), self, self.tr("边线颜色"))
         if not line.isValid():
             return
-        style = {"fill": "#%02x%02x%02x%02x" % (fill.red(), fill.green(), fill.blue(), fill.alpha()),
+        style = {"fill": f"#{fill.red():02x}{fill.green():02x}{fill.blue():02x}{fill.alpha():02x}",
                  "outline": line.name()}
         self.undo.push(commands.SetStyle(self.session, i, style))
 

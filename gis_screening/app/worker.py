@@ -9,8 +9,8 @@ threads; a new job queues behind a cancelled one, which stops at its next step.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable
 
 from qtpy.QtCore import QObject, Signal
 

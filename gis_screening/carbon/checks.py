@@ -178,7 +178,7 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
                                "项目含燃煤自备电厂；除国家政策允许的情形外，不得新建燃煤自备电厂。"))
         if sheet.kiln_fuel == "coal" and new:
             findings.append(_f("coal_kiln", cfg.coal_kiln,
-                               f"新建/扩建工业炉窑以煤为燃料（kiln_fuel=coal）；新建工业炉窑应使用清洁低碳能源。"))
+                               "新建/扩建工业炉窑以煤为燃料（kiln_fuel=coal）；新建工业炉窑应使用清洁低碳能源。"))
         # pollutant offsets
         if sheet.emissions_t is not None and (two_high or any(v for v in sheet.emissions_t.model_dump().values())):
             off = cfg.offsets

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import csv
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from ..resources import data_dir
 
@@ -12,7 +12,7 @@ def _rows(name: str) -> list[dict]:
         return [{k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def benchmarks(edition: str = "2021") -> dict[str, dict]:
     """能效标杆/基准 rows of one edition, by id."""
     return {r["id"]: r for r in _rows("energy_benchmarks.csv") if r["edition"] == edition}

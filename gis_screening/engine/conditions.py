@@ -10,8 +10,9 @@ import ast
 import operator
 import re
 import threading
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
 

@@ -6,9 +6,9 @@ check (:func:`validate`) belongs in the tests, not on the product path, where it
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 import orjson
 

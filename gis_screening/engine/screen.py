@@ -5,8 +5,8 @@ The orchestrator that runs overlay → rules → carbon over many projects is :f
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from .. import __version__
 from ..catalog import default_catalog

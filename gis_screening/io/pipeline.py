@@ -14,8 +14,7 @@ import shapely
 from pyproj import CRS
 
 from ..catalog import Catalog, default_catalog
-from ..crs import (CHINA_LAT, CHINA_LON, STORAGE_EPSG, classify_datum, infer_crs, needs_datum_parameters,
-                   parse_crs)
+from ..crs import CHINA_LAT, CHINA_LON, STORAGE_EPSG, classify_datum, infer_crs, needs_datum_parameters, parse_crs
 from ..errors import InputError, Problem
 from ..geometry import check_geometries
 from ..model import Layer

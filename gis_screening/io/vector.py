@@ -3,9 +3,9 @@ KML/KMZ, FlatGeobuf, GeoParquet.  Returns features in the file's own CRS (or non
 CRS step in :mod:`gis_screening.io.pipeline`."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import shutil
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd

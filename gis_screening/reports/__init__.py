@@ -31,6 +31,7 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
     import matplotlib
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
+
     from ..atomic import atomic_path
     with matplotlib.rc_context({"pdf.fonttype": 42}), atomic_path(out) as tmp, PdfPages(tmp) as pdf:
         for k, r in enumerate(doc["results"]):

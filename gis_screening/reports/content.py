@@ -198,7 +198,7 @@ def build_report(doc: dict, layerset, footprints: dict, map_images: dict) -> lis
         blocks.append(Block("table", table=Table(["项目编号", "项目名称", "结论", "决定性规则", "面积 m²"], [
             [r["project"]["id"], r["project"].get("name") or "", r["verdict_label"], "、".join(r.get("decisive_rules", [])[:3]),
              _fmt(r["project"]["area_m2"])] for r in results], [1.5, 3, 1.2, 4, 1.3])))
-    for i, r in enumerate(results):
+    for r in results:
         if blocks:
             blocks.append(Block("pagebreak"))
         blocks += build_project(doc, r, layerset, footprints[r["project"]["id"]], map_images.get(r["project"]["id"]))

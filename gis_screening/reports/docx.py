@@ -9,8 +9,8 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from ..atomic import atomic_path
-from .content import Block
 from ..engine.model import VERDICT_COLOURS
+from .content import Block
 
 
 def _cjk(run, size=None, bold=False, color=None):

@@ -18,14 +18,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
-from matplotlib.patches import Patch, Polygon as MplPolygon, Rectangle  # noqa: E402
+from matplotlib.patches import Patch, Rectangle  # noqa: E402
+from matplotlib.patches import Polygon as MplPolygon
 from pyproj import Transformer  # noqa: E402
 
 from .. import __version__  # noqa: E402
 from ..atomic import atomic_path  # noqa: E402
-from ..engine.model import VERDICT_COLOURS  # noqa: E402
 from ..catalog import default_catalog  # noqa: E402
 from ..crs import metric_epsg_for_lon  # noqa: E402
+from ..engine.model import VERDICT_COLOURS  # noqa: E402
 from .fonts import find_cjk_font  # noqa: E402
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
@@ -131,7 +132,6 @@ def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=Fal
     frame = shapely.box(*extent)
     frame_ll = gpd.GeoSeries([frame], crs=epsg).to_crs(4490).iloc[0]
     handles, visible = [], []
-    cat = default_catalog()
     order = ["air_quality", "control_units", "industrial_parks", "other", "water_sources", "protected_areas",
              "eco_redline"]
     for layer in sorted(layerset.layers, key=lambda lyr: order.index(lyr.role) if lyr.role in order else 0):

@@ -13,9 +13,9 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ..atomic import atomic_path
+from ..engine.model import VERDICT_COLOURS
 from .content import Block
 from .fonts import find_cjk_font
-from ..engine.model import VERDICT_COLOURS
 
 FONT = "CJK"
 
