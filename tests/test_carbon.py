@@ -61,8 +61,8 @@ def test_clinker_line(sample, value, rule, level):
 def test_captive_coal_and_coal_kiln(sample):
     res, f = _screen(sample, {"id": "C2", "industry_code": "4411", "construction_type": "新建", "captive_coal_power": True,
                               "kiln_fuel": "coal", "energy": {"bituminous_coal_t": 1000}})
-    assert f["carbon.captive_coal_power"].level == "non_compliant"
-    assert f["carbon.coal_kiln"].level == "non_compliant"
+    assert f["carbon.captive_coal_power"].level == "non_compliant"     # 新（扩）建燃煤自备电厂: prohibited
+    assert f["carbon.coal_kiln"].level == "conditional"                # 炉窑采用清洁低碳能源: a directive
     assert res.verdict == "non_compliant"
     assert res.carbon["co2_t"] == pytest.approx(1741.8, abs=0.1)
     assert "fujian_2022" in res.carbon["factor_set"]
@@ -117,3 +117,19 @@ def test_sheet_from_footprint_attributes(tmp_path, sample):
     res = screen([p], ls, rules).results[0]
     assert res.carbon["co2_t"] == pytest.approx(1741.8, abs=0.1)
     assert any(f.rule_id == "carbon.captive_coal_power" for f in res.findings)
+
+
+def test_carbon_levels_follow_the_text(sample):
+    """新（扩）建燃煤自备电厂 does not cover 改建 and needs 建设性质; 新改扩建炉窑 covers oil too; gas-fired power is
+    not 煤电."""
+    _res, f = _screen(sample, {"id": "C5", "industry_code": "4411", "construction_type": "改建", "captive_coal_power": True,
+                               "energy": {"bituminous_coal_t": 1000}})
+    assert "carbon.captive_coal_power" not in f
+    _res, f = _screen(sample, {"id": "C6", "industry_code": "4411", "captive_coal_power": True,
+                               "energy": {"bituminous_coal_t": 1000}})
+    assert f["carbon.captive_coal_power"].level == "needs_review" and "construction_type" in f["carbon.captive_coal_power"].message
+    _res, f = _screen(sample, {"id": "C7", "industry_code": "3011", "construction_type": "改建", "kiln_fuel": "oil"})
+    assert f["carbon.coal_kiln"].level == "conditional" and "以油为燃料" in f["carbon.coal_kiln"].message
+    res, f = _screen(sample, {"id": "C8", "industry_code": "4411", "construction_type": "新建",
+                              "energy": {"natural_gas_10k_nm3": 5000, "electricity_mwh": 10}})
+    assert res.context["two_high"] is False and "carbon.two_high" not in f

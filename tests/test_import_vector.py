@@ -212,7 +212,7 @@ def test_legacy_reserve_zones_normalised(tmp_path):
     path = tmp_path / "pa.geojson"
     gdf.to_file(path)
     lyr = read_layer(path, "protected_areas")
-    assert list(lyr.gdf["zone"]) == ["核心保护区", "一般控制区", "一般控制区"]
+    assert list(lyr.gdf["zone"]) == ["核心保护区", "核心保护区", "一般控制区"]   # 缓冲区 → 核心保护区 (issue 18)
     assert any("缓冲区" in str(p) for p in lyr.problems)
 
 

@@ -174,11 +174,18 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
                 findings.append(_f("benchmark_reaches", cfg.benchmark_reaches, f"{text}：达到能效标杆水平。",
                                    value=prod.unit_energy, benchmark_value=bm, baseline_value=base))
         if sheet.captive_coal_power:
-            findings.append(_f("captive_coal_power", cfg.captive_coal_power,
-                               "项目含燃煤自备电厂；除国家政策允许的情形外，不得新建燃煤自备电厂。"))
-        if sheet.kiln_fuel == "coal" and new:
+            if new:        # the text reads 新（扩）建: 改建 is not covered
+                findings.append(_f("captive_coal_power", cfg.captive_coal_power,
+                                   "新建、扩建项目含燃煤自备电厂；除国家政策允许的情形外，不得新（扩）建燃煤自备电厂。"))
+            elif new is None:
+                findings.append(_f("captive_coal_power", cfg.captive_coal_power.model_copy(
+                    update={"level": "needs_review"}), "项目含燃煤自备电厂，但未填写建设性质（construction_type）："
+                    "新建、扩建的不得建设，须补充建设性质后判定。", missing_fields=["construction_type"]))
+        if sheet.kiln_fuel in ("coal", "oil"):   # 新改扩建工业炉窑: every construction type
+            fuel = {"coal": "煤", "oil": "油"}[sheet.kiln_fuel]
             findings.append(_f("coal_kiln", cfg.coal_kiln,
-                               "新建/扩建工业炉窑以煤为燃料（kiln_fuel=coal）；新建工业炉窑应使用清洁低碳能源。"))
+                               f"工业炉窑以{fuel}为燃料（kiln_fuel={sheet.kiln_fuel}）；新改扩建工业炉窑应采用清洁低碳能源"
+                               "（天然气、电、可再生能源等），须在环评中落实燃料替代方案。"))
         # pollutant offsets
         if sheet.emissions_t is not None and (two_high or any(v for v in sheet.emissions_t.model_dump().values())):
             off = cfg.offsets

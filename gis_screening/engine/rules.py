@@ -45,6 +45,9 @@ class Rule(BaseModel):
     dimension: str | None = None
     override: bool = False
     enabled: bool = True
+    #: project facts the rule depends on; when one is missing and the outcome depends on it, the rule says so
+    #: at needs_review (naming the field) instead of being skipped.  Known: construction_type.
+    requires: list[Literal["construction_type"]] = Field(default_factory=list)
 
     @field_validator("when")
     @classmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .. import __version__
 from ..catalog import default_catalog
@@ -16,9 +16,17 @@ from .model import VERDICT_LABELS, Finding, Overlap, verdict_of
 from .overlay import FootprintMetrics
 from .project import Project
 from .rules import Rule, RuleStack
-from .sectors import classify, industry_path, path_text
+from .sectors import classify, industry_path, path_text, serious_water_polluter
 
 INTERSECT_M2 = 0.01       # polygon footprints: overlaps below 1 dm² are shared boundaries
+IN_PARK_SHARE = 0.99      # "in a park": (almost) wholly inside it
+
+#: 建设性质 values and how the law's wording reads them: 新建、扩建 (and 改扩建) are "new or expanded"; 改建 and
+#: 技术改造 are not (水污染防治法 §67, 45号 入园 and 新（扩）建燃煤自备电厂 name 新建、扩建 only).
+NEW_OR_EXPANDED = ("新建", "扩建", "改扩建")
+REBUILD = ("改建", "技术改造")
+CONSTRUCTION_TYPES = ("新建", "扩建", "改建")
+FIELD_LABELS = {"construction_type": "建设性质（construction_type）"}
 
 
 @dataclass
@@ -119,10 +127,13 @@ def _attr(records: Records, o: Overlap, key: str):
 def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overlap], records: Records) -> Ctx:
     """What rules may ask about a project: its attributes plus derived facts (两高 sector, in a park…)."""
     match = classify(project.industry_code)
+    if match.sector == "煤电" and _gas_fired(project.sheet):   # 4411/4412 burning gas is not 煤电
+        match = replace(match, two_high=False, sector=None)
     path = industry_path(project.industry_code)
     alt = industry_path(project.attributes.get("industry_code_alt"))
     parks = [o for o in overlaps if o.role == "industrial_parks" and _intersects(o, fp)]
-    in_park = any((o.overlap_ratio or 0) >= 0.99 or fp.dim < 2 for o in parks)
+    park_share = 1.0 if fp.dim < 2 and parks else min(1.0, sum(o.overlap_ratio or 0 for o in parks))
+    in_park = park_share >= IN_PARK_SHARE
     park_types = [_attr(records, o, "park_type") for o in parks]
     admin = None
     for o in overlaps:
@@ -139,8 +150,53 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
                admin_code=admin, city_code=str(admin)[:4] if admin else None,
                area_m2=round(fp.area_m2, 2), area_ha=round(fp.area_m2 / 10_000, 4), length_m=round(fp.length_m, 1),
                geometry_type=project.geometry.geom_type,
-               new_or_expanded=project.construction_type in ("新建", "扩建", "改扩建", "改建"))
-    return ctx
+               park_share_pct=round(100 * park_share, 2),
+               park_outside_m2=round(fp.area_m2 * (1 - park_share), 1) if fp.dim == 2 else None,
+               park_outside_pct=round(100 * (1 - park_share), 2),
+               industry_section=path[0].code if path else None,
+               serious_water_polluter=project.attributes.get("serious_water_pollution") or
+               serious_water_polluter(project.industry_code))
+    return with_construction_type(ctx, project.construction_type)
+
+
+COAL_KEYS = ("raw_coal_t", "bituminous_coal_t", "anthracite_t", "lignite_t", "washed_coal_t", "coke_t")
+
+
+def _gas_fired(sheet: dict | None) -> bool:
+    """A power project whose sheet declares natural gas and no coal (decides 煤电 by fuel, not by class alone)."""
+    energy = (sheet or {}).get("energy") or {}
+    if not isinstance(energy, dict):
+        return False
+    try:
+        gas = float(energy.get("natural_gas_10k_nm3") or 0)
+        coal = sum(float(energy.get(k) or 0) for k in COAL_KEYS)
+    except (TypeError, ValueError):
+        return False        # the sheet validator reports the bad value
+    return gas > 0 and coal == 0
+
+
+def with_construction_type(ctx: Ctx, value) -> Ctx:
+    """``ctx`` with ``construction_type`` and what derives from it: ``new_or_expanded`` and ``rebuild`` are True,
+    False, or None when 建设性质 is missing."""
+    out = Ctx(ctx)
+    value = str(value).strip() if value is not None and str(value).strip() else None
+    out.update(construction_type=value,
+               new_or_expanded=None if value is None else value in NEW_OR_EXPANDED,
+               rebuild=None if value is None else value in REBUILD)
+    return out
+
+
+def _decide(rule: Rule, names: dict) -> tuple[bool, list[str]]:
+    """(fires, missing fields).  A required project fact that is missing is tried at each of its values: if the
+    outcome is the same for all, that is the outcome; otherwise the rule cannot be decided (missing named)."""
+    missing = [f for f in rule.requires if not names["project"].get(f)]
+    if not missing:
+        return evaluate(rule.when, names), []
+    outcomes = {evaluate(rule.when, {**names, "project": with_construction_type(names["project"], v)})
+                for v in CONSTRUCTION_TYPES}
+    if len(outcomes) == 1:
+        return outcomes.pop(), []
+    return False, missing
 
 
 def _rule_key(o: Overlap) -> tuple[str, str]:
@@ -175,23 +231,37 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
 
     empty = {"project": pctx, "feature": Ctx(), "overlap": Ctx()}
     findings: list[Finding] = []
+
+    def apply(rule, pack, names, **where) -> None:
+        fires, missing = _decide(rule, names)
+        if missing:
+            findings.append(_missing_fact(rule, pack, names, missing, **where))
+        elif fires:
+            findings.append(_finding(rule, pack, names, **where))
+
     for rule, pack in stack.rules:
         if rule.relation == "always":
-            if evaluate(rule.when, empty):
-                findings.append(_finding(rule, pack, empty))
+            apply(rule, pack, empty)
             continue
         mine = by_key.get(_key_of_rule(rule.layer or ""), [])
         if rule.relation == "disjoint":
-            if not any(_intersects(o, fp) for o in mine) and evaluate(rule.when, empty):
-                findings.append(_finding(rule, pack, empty, layer=_layer_title(rule.layer)))
+            if not any(_intersects(o, fp) for o in mine):
+                apply(rule, pack, empty, layer=_layer_title(rule.layer))
             continue
         for o in mine:
-            if not _relation_holds(rule, o, fp):
-                continue
-            names = names_for(o)
-            if evaluate(rule.when, names):
-                findings.append(_finding(rule, pack, names, layer=o.layer, feature_id=o.feature_id, overlap=o))
+            if _relation_holds(rule, o, fp):
+                apply(rule, pack, names_for(o), layer=o.layer, feature_id=o.feature_id, overlap=o)
     return findings, pctx
+
+
+def _missing_fact(rule: Rule, pack, names: dict, fields: list[str], **where) -> Finding:
+    """needs_review: the rule's outcome depends on project facts that are missing (named)."""
+    f = _finding(rule, pack, names, **where)
+    labels = "、".join(FIELD_LABELS.get(x, x) for x in fields)
+    f.level = "needs_review"
+    f.message = f"无法判定“{rule.title}”：项目未填写{labels}，而本条是否适用取决于它。请补充后重新筛查。"
+    f.metrics["missing_fields"] = list(fields)
+    return f
 
 
 def _layer_title(rule_layer: str) -> str:

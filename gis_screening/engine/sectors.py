@@ -19,6 +19,25 @@ class SectorMatch:
 
 
 @lru_cache(maxsize=1)
+def serious_water_polluters() -> dict[str, dict]:
+    """``{code or prefix: row}`` of industries that seriously pollute water (《水污染防治法》第六十七条 准保护区),
+    from rules/reference/water_serious_polluters.csv (compiled for screening, marked 未核对)."""
+    with open(data_dir("rules") / "reference" / "water_serious_polluters.csv", encoding="utf-8") as fh:
+        return {row["industry_code"].strip(): row for row in csv.DictReader(fh)}
+
+
+def serious_water_polluter(code: str | None) -> str | None:
+    """The table entry (code and name) that covers ``code``, or None."""
+    c = normalize_code(code)
+    if not c:
+        return None
+    for k, row in serious_water_polluters().items():
+        if c.startswith(k):
+            return f"{k} {row['name']}"
+    return None
+
+
+@lru_cache(maxsize=1)
 def two_high_table() -> dict[str, dict]:
     """``{class_code: row}`` from the reference table."""
     with open(data_dir("rules") / "reference" / "two_high_sectors.csv", encoding="utf-8") as fh:
