@@ -135,3 +135,28 @@ def test_html_offline_and_escaped(screened, tmp_path):
     from PIL import Image
     px = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert px.std() > 5  # not blank
+
+
+RULE_ID = __import__("re").compile(r"\b(national|fujian|unit|carbon)\.[a-z_]+")
+
+
+def test_officials_see_titles_relative_paths_and_page_x_of_y(outputs, screened):
+    """What an official reads: no rule ids, no absolute paths, every page numbered 第 X 页 共 Y 页, dates in Chinese."""
+    import subprocess
+    text = subprocess.run(["pdftotext", "-layout", str(outputs["pdf"]), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    pages = text.split("\f")[:-1]
+    assert not RULE_ID.search(text), RULE_ID.search(text)
+    assert "/work/" not in text and "/tmp/" not in text and str(ROOT) not in text
+    for i, page in enumerate(pages, start=1):
+        assert f"第 {i} 页 共 {len(pages)} 页" in page
+    assert "年" in text and "月" in text and "生成时间：" in text
+    assert "决定性规则：生态保护红线内禁止开发性、生产性建设活动" in text.replace("\n", "")
+    map_text = subprocess.run(["pdftotext", str(outputs["map"]), "-"], capture_output=True, text=True).stdout
+    assert not RULE_ID.search(map_text)
+    import openpyxl
+    wb = openpyxl.load_workbook(outputs["xlsx"])
+    cells = " ".join(str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value is not None)
+    assert not RULE_ID.search(cells)
+    html_text = outputs["html"].read_text(encoding="utf-8")      # popups included (they live in the scripts)
+    assert "生态保护红线内禁止开发性、生产性建设活动" in html_text and not RULE_ID.search(html_text)

@@ -26,6 +26,7 @@ from qtpy.QtWidgets import (
 
 from ..catalog import default_catalog
 from ..engine.model import LEVEL_LABELS, LEVEL_RANK, VERDICT_COLOURS, VERDICT_LABELS
+from ..engine.words import decisive_titles
 from . import commands
 
 #: Verdicts in severity order (worst first), as counts and filters list them.
@@ -211,10 +212,7 @@ class ProjectsPanel(QWidget):
             r = self.session.result_for(p.id)
             verdict = r["verdict"] if r else None
             tally[verdict or "none"] += 1
-            titles = ""
-            if r:
-                decisive = set(r.get("decisive_rules", []))
-                titles = "；".join(sorted({f.get("title") or "" for f in r["findings"] if f["rule_id"] in decisive}))
+            titles = "；".join(decisive_titles(r)) if r else ""
             size = r["project"] if r else {}
             if size.get("area_m2"):
                 amount, text = size["area_m2"], f"{size['area_m2']:,.1f} m²"

@@ -90,9 +90,9 @@ def screen_cmd(
         fail(str(exc))
     results = doc["results"]
     if table or len(results) <= TABLE_MAX:
+        from ..engine.words import decisive_titles
         for r in results:
-            titles = "；".join(f.get("title") or f["rule_id"] for f in r["findings"]
-                              if f["rule_id"] in set(r.get("decisive_rules", [])))
+            titles = "；".join(decisive_titles(r))
             typer.echo(f"{r['project']['id']}\t{r['verdict_label']}\t{_cut(titles, 80)}")
     counts = Counter(r["verdict_label"] for r in results)
     order = ("不符合", "需人工核实", "有条件符合", "符合")
@@ -125,6 +125,6 @@ def _write_results(doc: dict, json_out, jsonl, gpkg, projects) -> list[Path]:
         header = {k: v for k, v in doc.items() if k != "results"}
         outputs.append(write_jsonl(header, doc["results"], jsonl))
     if gpkg:
-        from ..io.writers import write_verdicts
+        from ..engine.result import write_verdicts
         outputs.append(write_verdicts(doc, {p.id: p.geometry for p in projects}, gpkg))
     return outputs

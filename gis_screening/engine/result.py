@@ -13,6 +13,8 @@ from pathlib import Path
 import orjson
 
 from ..atomic import atomic_path, write_bytes
+from ..errors import InputError
+from .words import decisive_titles
 
 SCHEMA_PATH = Path(__file__).with_name("screening-result.schema.json")
 
@@ -46,3 +48,30 @@ def write_jsonl(header: dict, results: Iterable[dict], path: str | Path) -> Path
         for r in results:
             fh.write(orjson.dumps(r, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
     return Path(path)
+
+
+def verdict_rows(doc: dict) -> list[dict]:
+    """One flat row per project of a result document: id, name, verdict (code and label), decisive rule titles
+    (and ids, for machines), area (m²), length (m), number of findings."""
+    rows = []
+    for r in doc["results"]:
+        p = r["project"]
+        rows.append({"id": p["id"], "name": p.get("name"), "verdict": r["verdict"], "verdict_label": r["verdict_label"],
+                     "decisive_titles": "；".join(decisive_titles(r)),
+                     "decisive_rules": ";".join(r.get("decisive_rules", [])),
+                     "area_m2": p.get("area_m2"), "length_m": p.get("length_m"), "findings": len(r["findings"])})
+    return rows
+
+
+def write_verdicts(doc: dict, footprints: dict, path: str | Path) -> Path:
+    """GeoPackage of the footprints (EPSG:4490) with the :func:`verdict_rows` columns, written atomically."""
+    import geopandas as gpd
+    path = Path(path)
+    if path.suffix.lower() != ".gpkg":
+        raise InputError("verdict layer must be a .gpkg file", file=path)
+    rows = verdict_rows(doc)
+    gdf = gpd.GeoDataFrame(rows, geometry=[footprints.get(r["id"]) for r in rows], crs=4490)
+    with atomic_path(path) as tmp:
+        tmp.unlink(missing_ok=True)
+        gdf.to_file(tmp, driver="GPKG", layer="screening")
+    return path

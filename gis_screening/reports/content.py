@@ -5,14 +5,15 @@ Outline (domain.md): 1 项目概况, 2 空间叠加, 3 敏感区, 4 准入要求
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import shapely
 
 from ..crs import gk3_epsg
 from ..engine.model import LEVEL_LABELS
+from ..engine.words import chinese_datetime, decisive_titles, display_path, size_text
 
 DIMENSIONS = ["空间布局约束", "污染物排放管控", "环境风险防控", "资源开发效率要求"]
 SENSITIVE_ROLES = ("eco_redline", "protected_areas", "water_sources", "other", "industrial_parks")
@@ -68,6 +69,7 @@ def coordinate_rows(footprint, metric_crs: str) -> tuple[str, list[list[str]]]:
 def build_project(doc: dict, result: dict, layerset, footprint, map_image: str | None) -> list[Block]:
     """Blocks of one project's report section."""
     p = result["project"]
+    base = Path(layerset.manifest_path).parent if getattr(layerset, "manifest_path", None) else None
     roles = {lyr.name: lyr.role for lyr in layerset.layers}
     findings = result["findings"]
     blocks = [Block("h1", f"{p.get('name') or p['id']}（{p['id']}）筛查报告"),
@@ -79,8 +81,8 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
             ["国民经济行业代码", p.get("industry_code") or "未提供"],
             ["是否两高项目", ("是（" + (p.get("sector") or "") + "）") if two_high else ("待定" if two_high is None and p.get("sector") else "否")],
             ["建设性质", p.get("construction_type") or "—"],
-            ["用地面积", f"{_fmt(p['area_m2'])} m²（{_fmt(p['area_m2'] / 10000, 4)} ha）" if p["area_m2"] else "—（线状/点状）"],
-            ["长度", f"{_fmt(p.get('length_m'))} m"], ["来源文件", str(p.get("source") or "—")],
+            ["用地面积 / 长度", size_text(p)],
+            ["来源文件", display_path(p.get("source"), base)],
             ["计算坐标系", p["metric_crs"]],
             ["中心点经纬度", ", ".join(f"{v:.6f}" for v in p.get("centroid_lonlat", []))]]
     blocks += [Block("h2", "一、项目概况"), Block("table", table=Table(["项目", "内容"], info, [1, 3]))]
@@ -103,7 +105,7 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
     for f in findings:
         if f.get("feature_id"):
             rules_by_feature.setdefault((f.get("layer"), f["feature_id"]), []).append(
-                f"{f.get('title', f['rule_id'])}（{LEVEL_LABELS.get(f['level'], f['level'])}）")
+                f"{f.get('title') or '未命名规则'}（{LEVEL_LABELS.get(f['level'], f['level'])}）")
     sens_rows = [[o["layer"], o["feature_id"], o.get("feature_name") or "", _fmt(o["overlap_area_m2"]),
                   _fmt(o["distance_m"]), "；".join(rules_by_feature.get((o["layer"], o["feature_id"]), [])) or "—"]
                  for o in sens]
@@ -132,7 +134,7 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
         blocks.append(Block("p", "（5）国家和省级规则", data={"bold": True}))
         blocks.append(Block("table", table=Table(
             ["规则", "结论", "说明", "依据"],
-            [[f.get("title", f["rule_id"]), LEVEL_LABELS.get(f["level"], f["level"]), f["message"], "；".join(f["basis"])]
+            [[f.get("title") or "未命名规则", LEVEL_LABELS.get(f["level"], f["level"]), f["message"], "；".join(f["basis"])]
              for f in other], [2, 1, 4.5, 2.5])))
     # 5 碳达峰准入
     blocks.append(Block("h2", "五、碳达峰准入（两高项目）"))
@@ -158,7 +160,7 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
         cf = [f for f in findings if (f.get("metrics") or {}).get("dimension") == "carbon"]
         if cf:
             blocks.append(Block("table", table=Table(["检查", "结论", "说明", "依据"], [
-                [f.get("title", f["rule_id"]), LEVEL_LABELS.get(f["level"], f["level"]), f["message"], "；".join(f["basis"])]
+                [f.get("title") or "未命名规则", LEVEL_LABELS.get(f["level"], f["level"]), f["message"], "；".join(f["basis"])]
                 for f in cf], [1.6, 1, 4.5, 2.5])))
     else:
         blocks.append(Block("p", "项目不属于两高行业，且未提供建设项目信息表，不适用碳达峰准入审查。"))
@@ -166,17 +168,18 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
     blocks.append(Block("h2", "六、结论"))
     decisive = [f for f in findings if f["level"] == result["verdict"]] if result["verdict"] != "compliant" else []
     blocks.append(Block("p", f"筛查结论：{result['verdict_label']}。" + (
-        "决定性规则：" + "；".join(f"{f.get('title', f['rule_id'])}（{'；'.join(f['basis'])}）" for f in decisive[:8])
+        "决定性规则：" + "；".join(f"{f.get('title') or '未命名规则'}（{'；'.join(f['basis'])}）" for f in decisive[:8])
         if decisive else "未发现不符合或须核实的情形。")))
     review = [f for f in findings if f["level"] == "needs_review"]
     if review:
         blocks.append(Block("p", "需人工核实事项：", data={"bold": True}))
         blocks += [Block("p", f"{i + 1}. {f['message']}") for i, f in enumerate(review)]
     blocks.append(Block("p", CAVEAT))
-    versions = [[lyr["name"], lyr["role"], lyr["source"], str(lyr["feature_count"])] for lyr in doc.get("layers", [])]
+    versions = [[lyr["name"], lyr["role"], display_path(lyr["source"], base), str(lyr["feature_count"])]
+                for lyr in doc.get("layers", [])]
     blocks.append(Block("table", table=Table(["数据", "类型", "来源", "要素数"], versions, [2, 1.5, 3.5, 1])))
     blocks.append(Block("p", "规则包：" + "；".join(f"{r['id']} {r['version']}" for r in doc.get("rule_packs", [])) +
-                        f"。生成时间：{doc.get('generated_at', dt.datetime.now().isoformat(timespec='seconds'))}；"
+                        f"。生成时间：{chinese_datetime(doc.get('generated_at'))}；"
                         f"软件：{doc.get('software', {}).get('name', 'gis-screening')} {doc.get('software', {}).get('version', '')}。"))
     # 附图, 坐标
     blocks.append(Block("h2", "附图 筛查叠加图"))
@@ -195,9 +198,9 @@ def build_report(doc: dict, layerset, footprints: dict, map_images: dict) -> lis
     results = doc["results"]
     if len(results) > 1:
         blocks.append(Block("h1", "建设项目生态环境分区管控筛查汇总"))
-        blocks.append(Block("table", table=Table(["项目编号", "项目名称", "结论", "决定性规则", "面积 m²"], [
-            [r["project"]["id"], r["project"].get("name") or "", r["verdict_label"], "、".join(r.get("decisive_rules", [])[:3]),
-             _fmt(r["project"]["area_m2"])] for r in results], [1.5, 3, 1.2, 4, 1.3])))
+        blocks.append(Block("table", table=Table(["项目编号", "项目名称", "结论", "决定性规则", "面积 / 长度"], [
+            [r["project"]["id"], r["project"].get("name") or "", r["verdict_label"], "；".join(decisive_titles(r)[:3]),
+             size_text(r["project"])] for r in results], [1.5, 3, 1.2, 4, 1.8])))
     for r in results:
         if blocks:
             blocks.append(Block("pagebreak"))

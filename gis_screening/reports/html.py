@@ -15,6 +15,7 @@ import shapely
 
 from ..atomic import atomic_path
 from ..catalog import default_catalog
+from ..engine.words import size_text
 from ..resources import data_dir
 
 _REMOTE = re.compile(r"<(script|link)\b[^>]*(src|href)=\"https?://[^\"]*\"[^>]*>(\s*</script>)?", re.I)
@@ -82,8 +83,8 @@ def write_html(doc: dict, layerset, footprints: dict, path: str | Path) -> Path:
             buffers.add_child(folium.GeoJson(shapely.geometry.mapping(buf), style_function=lambda _f: {
                 "fill": False, "color": "#546e7a", "weight": 1, "dashArray": "6 4"}))
         decisive = [f for f in r["findings"] if f["level"] == r["verdict"]][:6]
-        rows = [("结论", r["verdict_label"]), ("行业代码", p.get("industry_code")), ("面积 m²", f"{p['area_m2']:,.1f}")]
-        rows += [(f["rule_id"], f["message"]) for f in decisive]
+        rows = [("结论", r["verdict_label"]), ("行业代码", p.get("industry_code")), ("面积 / 长度", size_text(p))]
+        rows += [(f.get("title") or "未命名规则", f["message"]) for f in decisive]
         projects.add_child(_geojson(geom, {"fillColor": "#ffeb3b", "fillOpacity": 0.5, "color": "#d50000", "weight": 3},
                                     _popup(f"{p['id']} {p.get('name') or ''}", rows),
                                     f"{p['id']} {p.get('name') or ''}：{r['verdict_label']}"))

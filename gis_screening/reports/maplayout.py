@@ -6,7 +6,6 @@ graticule with lon/lat labels, overview inset, verdict box, sources, date and pr
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from ..atomic import atomic_path  # noqa: E402
 from ..catalog import default_catalog  # noqa: E402
 from ..crs import metric_epsg_for_lon  # noqa: E402
 from ..engine.model import VERDICT_COLOURS  # noqa: E402
+from ..engine.words import chinese_datetime, decisive_titles  # noqa: E402
 from .fonts import find_cjk_font  # noqa: E402
 
 PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
@@ -178,7 +178,7 @@ def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=Fal
                            edgecolor="none"))
     vb.text(0.5, 0.62, f"筛查结论：{result.get('verdict_label', '')}", ha="center", va="center", color="white",
             fontsize=12, transform=vb.transAxes)
-    decisive = "、".join(result.get("decisive_rules", [])[:2])
+    decisive = "；".join(decisive_titles(result)[:2])
     vb.text(0.5, 0.25, decisive[:40], ha="center", va="center", color="white", fontsize=5.5, transform=vb.transAxes)
     na = fig.add_axes([px + pw * 0.35, 1 - (top + 40) / h_mm, pw * 0.3, 15 / h_mm])
     na.axis("off")
@@ -190,7 +190,7 @@ def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=Fal
     leg.legend(handles=handles[:24], loc="upper left", fontsize=6.5, frameon=True, title="图例", title_fontsize=8,
                handlelength=2.2, borderaxespad=0)
     _overview(fig, [px, bottom / h_mm, pw, 52 / h_mm], layerset, g, epsg, extent)
-    today = dt.date.today().isoformat()
+    today = chinese_datetime(with_time=False)
     fig.text(margin / w_mm, 8 / h_mm,
              f"数据来源：{layerset.name}（{len(layerset.layers)} 个图层）；筛查规则："
              f"{', '.join(p['id'] + ' ' + p['version'] for p in result.get('rule_packs', []))}"[:160],

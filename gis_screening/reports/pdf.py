@@ -37,12 +37,31 @@ def _styles():
             "verdict": ParagraphStyle("verdict", fontSize=14, leading=20, textColor=colors.white, fontName=FONT)}
 
 
-def _page(canvas, doc):
-    canvas.saveState()
-    canvas.setFont(FONT, 8)
-    canvas.drawCentredString(A4[0] / 2, 10 * mm, f"第 {doc.page} 页")
-    canvas.drawString(18 * mm, A4[1] - 10 * mm, "生态环境分区管控与碳达峰准入筛查报告（gis-screening）")
-    canvas.restoreState()
+def _numbered_canvas():
+    """A canvas that writes the header and “第 X 页 共 Y 页” on every page once the page count is known."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict] = []
+
+        def showPage(self):
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self.saveState()
+                self.setFont(FONT, 8)
+                self.drawCentredString(A4[0] / 2, 10 * mm, f"第 {self._pageNumber} 页 共 {total} 页")
+                self.drawString(18 * mm, A4[1] - 10 * mm, "生态环境分区管控与碳达峰准入筛查报告（gis-screening）")
+                self.restoreState()
+                super().showPage()
+            super().save()
+    return NumberedCanvas
 
 
 def write_pdf(blocks: list[Block], path: str | Path, title: str = "筛查报告") -> Path:
@@ -85,5 +104,5 @@ def write_pdf(blocks: list[Block], path: str | Path, title: str = "筛查报告"
     with atomic_path(path) as tmp:
         SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
                           bottomMargin=16 * mm, title=title, author="gis-screening").build(
-            story, onFirstPage=_page, onLaterPages=_page)
+            story, canvasmaker=_numbered_canvas())
     return Path(path)

@@ -9,6 +9,7 @@ from openpyxl.utils import get_column_letter
 
 from ..atomic import atomic_path
 from ..engine.model import LEVEL_LABELS
+from ..engine.words import decisive_titles
 
 FILLS = {"不符合": "FFCDD2", "需人工核实": "FFE0B2", "有条件符合": "FFF9C4", "符合": "C8E6C9"}
 
@@ -38,7 +39,7 @@ def write_xlsx(doc: dict, path: str | Path) -> Path:
     for r in doc["results"]:
         p, f = r["project"], r["findings"]
         c = r.get("carbon") or {}
-        rows.append([p["id"], p.get("name"), p.get("industry_code"), r["verdict_label"], "、".join(r.get("decisive_rules", [])),
+        rows.append([p["id"], p.get("name"), p.get("industry_code"), r["verdict_label"], "；".join(decisive_titles(r)),
                      round(p["area_m2"], 2), round(p["area_m2"] / 10000, 4), p["metric_crs"],
                      sum(x["level"] == "non_compliant" for x in f), sum(x["level"] == "needs_review" for x in f),
                      sum(x["level"] == "conditional" for x in f), c.get("energy_tce"), c.get("co2_t")])
@@ -53,11 +54,11 @@ def write_xlsx(doc: dict, path: str | Path) -> Path:
     for r in doc["results"]:
         for f in r["findings"]:
             m = f.get("metrics") or {}
-            frows.append([r["project"]["id"], f["rule_id"], f.get("title"), LEVEL_LABELS.get(f["level"], f["level"]),
+            frows.append([r["project"]["id"], f.get("title"), LEVEL_LABELS.get(f["level"], f["level"]),
                           m.get("dimension"), f.get("layer"), f.get("feature_id"), m.get("overlap_area_m2"),
                           m.get("distance_m"), f["message"], "；".join(f["basis"]), m.get("pack")])
-    _sheet(wf, ["项目编号", "规则", "规则名称", "结论", "维度", "图层", "要素编码", "重叠面积 m²", "距离 m", "说明", "依据", "规则包"],
-           frows, [12, 30, 24, 10, 12, 14, 16, 12, 10, 60, 40, 14])
+    _sheet(wf, ["项目编号", "规则名称", "结论", "维度", "图层", "要素编码", "重叠面积 m²", "距离 m", "说明", "依据", "规则包"],
+           frows, [12, 30, 10, 12, 14, 16, 12, 10, 60, 40, 14])
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return Path(path)

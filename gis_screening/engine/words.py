@@ -1,0 +1,58 @@
+"""What officials read: rule titles and citations instead of internal ids, sizes for polygons, lines and points,
+file names relative to the layer set, and local dates in Chinese form.  One place for every output (reports,
+maps, XLSX, HTML, CLI table, app); result JSON keeps the ids."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+
+def decisive_titles(result: dict) -> list[str]:
+    """Titles of the findings that decide a project's verdict (unique, in order of the findings)."""
+    decisive = set(result.get("decisive_rules", []))
+    seen: dict[str, None] = {}
+    for f in result.get("findings", []):
+        if f["rule_id"] in decisive:
+            seen.setdefault(f.get("title") or "未命名规则", None)
+    return list(seen)
+
+
+def size_text(project: dict) -> str:
+    """Area for polygons, length for lines, “点状” for points (never “0.0 m²”)."""
+    if project.get("area_m2"):
+        return f"{project['area_m2']:,.1f} m²（{project['area_m2'] / 10000:,.4f} ha）"
+    if project.get("length_m"):
+        return f"线状，长度 {project['length_m']:,.1f} m"
+    return "点状"
+
+
+def display_path(path: str | None, base: str | Path | None) -> str:
+    """``path`` relative to ``base`` (the layer-set folder) when it lies under it, else its file name: never the
+    absolute path of the machine that made the report."""
+    if not path:
+        return "—"
+    p = Path(str(path))
+    if base is not None:
+        try:
+            rel = os.path.relpath(p.resolve(), Path(base).resolve())
+            if not rel.startswith(".."):
+                return rel.replace(os.sep, "/")
+        except (OSError, ValueError):
+            pass
+    return p.name
+
+
+def chinese_datetime(value: str | dt.datetime | None = None, with_time: bool = True) -> str:
+    """``2026年11月29日 19:20`` in local time (ISO text, datetime or now)."""
+    if value is None:
+        t = dt.datetime.now().astimezone()
+    elif isinstance(value, str):
+        try:
+            t = dt.datetime.fromisoformat(value).astimezone()
+        except ValueError:
+            return value
+    else:
+        t = value.astimezone() if value.tzinfo else value
+    text = f"{t.year}年{t.month}月{t.day}日"
+    return f"{text} {t:%H:%M}" if with_time else text
