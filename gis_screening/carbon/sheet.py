@@ -5,13 +5,14 @@ unknown benchmark ids are.  Keys outside the contract (e.g. ``discharges_polluta
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import InputError
 
-Quantity = float | None
+#: A physical quantity: a finite number (inf, NaN and 1e400 are refused with the key named).
+Quantity = Annotated[float, Field(allow_inf_nan=False)] | None
 
 
 class Product(BaseModel):

@@ -129,13 +129,26 @@ def _register_optional_commands() -> None:
 
 
 def main() -> None:
-    """Entry point: run the Typer app; InputError anywhere → one line and exit 2."""
+    """Entry point: run the Typer app.  Bad options and InputError anywhere → one line on stderr and exit 2."""
     _register_optional_commands()
+    command = typer.main.get_command(app)
+    usage_error = typer.BadParameter.__mro__[1]     # click's UsageError (vendored by typer)
     try:
-        app()
-    except InputError as exc:  # pragma: no cover - commands catch their own
-        err_console.print(f"error: {exc}", markup=False)
+        code = command.main(standalone_mode=False)
+    except usage_error as exc:                      # bad option value, missing option, unknown command
+        message = " ".join(exc.format_message().split())
+        if message:                                 # empty: no arguments, the help was printed
+            where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
+            err_console.print(f"error: {where}{message}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except InputError as exc:  # pragma: no cover - commands catch their own
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

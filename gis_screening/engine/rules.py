@@ -130,7 +130,10 @@ def pack_files(paths: list[str | Path] | None = None) -> list[Path]:
     files: list[Path] = []
     for root in roots:
         if root.is_dir():
-            files += sorted(p for p in root.rglob("*.yaml") if "reference" not in p.parts)
+            found = sorted(p for p in root.rglob("*.yaml") if "reference" not in p.parts)
+            if not found:
+                raise InputError("no rule pack (*.yaml) in this folder", file=root)
+            files += found
         elif root.exists():
             files.append(root)
         else:

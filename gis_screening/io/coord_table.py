@@ -59,7 +59,10 @@ def _rows_from_csv(path: Path, encoding: str | None):
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), dialect)], guess
+    try:
+        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""), dialect)], guess
+    except csv.Error as exc:
+        raise InputError(f"not a readable CSV table: {exc}", file=path) from None
 
 
 def _rows_from_xlsx(path: Path, sheet: str | None):

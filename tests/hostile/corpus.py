@@ -1,0 +1,129 @@
+"""Builds hostile inputs across every CLI entry point, by class (output paths, non-regular inputs, structured
+text, values, text that reaches renderers).  Each case is ``(name, argv, workdir)``; every one must exit 2 with a
+short one-line reason, no traceback, within the time limit, creating nothing outside its output folder."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "sample_data"
+TXT = SAMPLE / "projects" / "txt" / "P2026-002.txt"
+LAYERSET = SAMPLE / "layerset.yaml"
+
+
+def _footprint(path: Path, name: str) -> Path:
+    doc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
+        "项目编号": "H1", "项目名称": name, "行业代码": "3399", "建设性质": "新建"},
+        "geometry": {"type": "Polygon", "coordinates": [[[119.01, 26.09], [119.012, 26.09], [119.012, 26.092],
+                                                         [119.01, 26.092], [119.01, 26.09]]]}}]}
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def build(base: Path) -> list[tuple[str, list[str], Path]]:
+    """Create the hostile files under ``base`` and return the cases (argv after ``gis-screening``)."""
+    cases: list[tuple[str, list[str], Path]] = []
+    out = base / "out"
+    out.mkdir(parents=True)
+    screen = ["screen", "--layerset", str(LAYERSET), "--project", str(TXT)]
+
+    def add(name, argv):
+        cases.append((name, [str(a) for a in argv], out))
+
+    # ---- output paths ----------------------------------------------------------------------------------
+    (out / "a_dir").mkdir()
+    (out / "a_file").write_text("x")
+    fifo = out / "fifo"
+    os.mkfifo(fifo)
+    for flag in ("--json", "--jsonl", "--gpkg", "--pdf", "--docx", "--xlsx", "--html", "--map"):
+        suffix = {"--json": ".json", "--jsonl": ".jsonl", "--gpkg": ".gpkg", "--pdf": ".pdf", "--docx": ".docx",
+                  "--xlsx": ".xlsx", "--html": ".html", "--map": ".pdf"}[flag]
+        add(f"output {flag} is a folder", [*screen, flag, out / "a_dir"])
+        add(f"output {flag} parent is a file", [*screen, flag, out / "a_file" / f"r{suffix}"])
+    add("output is a FIFO", [*screen, "--json", fifo])
+    add("output is /dev/full", [*screen, "--json", "/dev/full"])
+    add("output is /dev/null", [*screen, "--json", "/dev/null"])
+    add("output under /proc", [*screen, "--json", "/proc/version"])
+    add("convert output is a folder", ["convert", TXT, out / "a_dir"])
+    add("convert output FIFO", ["convert", TXT, fifo])
+    add("convert output parent is a file", ["convert", TXT, out / "a_file" / "x.gpkg"])
+    add("convert unknown output suffix", ["convert", TXT, out / "x.dwg"])
+    add("zones diff json to folder", ["zones", "diff", SAMPLE / "zones" / "STBHHX.gpkg", SAMPLE / "zones" / "STBHHX.gpkg",
+                                      "--json", out / "a_dir"])
+    # ---- inputs that are not regular files ---------------------------------------------------------------
+    for label, path in (("folder", out / "a_dir"), ("FIFO", fifo), ("/dev/zero", "/dev/zero"),
+                        ("missing", out / "missing.yaml"), ("empty", _empty(out / "empty.yaml"))):
+        add(f"--layerset is {label}", ["screen", "--layerset", path, "--project", TXT, "--json", out / "r.json"])
+        add(f"--project is {label}", ["screen", "--layerset", LAYERSET, "--project", path, "--json", out / "r.json"])
+        add(f"rules check {label}", ["rules", "check", path])
+        add(f"layers check {label}", ["layers", "check", path])
+        add(f"convert input {label}", ["convert", path, out / "c.gpkg"])
+    # ---- structured text --------------------------------------------------------------------------------
+    laughs = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},"
+        f"*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]\n" for i in range(9))
+    deep_yaml = "x: " + "[" * 5000 + "]" * 5000 + "\n"
+    deep_json = "[" * 100000 + "]" * 100000
+    texts = {"laughs.yaml": laughs, "deep.yaml": deep_yaml, "deep.json": deep_json,
+             "scalar.yaml": "just a string\n", "list.yaml": "- 1\n- 2\n",
+             "gbk.yaml": None, "dates.yaml": "id: 2024-01-01\nname: 2024-13-45\nindustry_code: 3011\nfootprint: x.txt\n"}
+    for name, text in texts.items():
+        p = out / name
+        if text is None:
+            p.write_bytes("name: 示范\nlayers: []\n".encode("gbk"))
+        else:
+            p.write_text(text, encoding="utf-8")
+        add(f"manifest {name}", ["screen", "--layerset", p, "--project", TXT, "--json", out / "r.json"])
+        add(f"sheet {name}", ["screen", "--layerset", LAYERSET, "--project", p, "--json", out / "r.json"])
+        add(f"pack {name}", ["rules", "check", p])
+    packs = out / "packs"
+    shutil.copytree(ROOT / "rules", packs)
+    carbon = packs / "fujian" / "carbon.yaml"
+    carbon.write_text(carbon.read_text(encoding="utf-8").replace("level: conditional", "level: conditonal", 1),
+                      encoding="utf-8")
+    add("carbon pack misspelled level (rules check)", ["rules", "check", packs])
+    add("carbon pack misspelled level (screen)", [*screen, "--rules", packs, "--json", out / "r.json"])
+    bad_date = out / "bad_date_pack.yaml"
+    bad_date.write_text("id: x\ntitle: x\nversion: '1'\nlevel: city\neffective: 2024-02-30\nrules: []\n", encoding="utf-8")
+    add("pack with an invalid date", ["rules", "check", bad_date])
+    add("bad --as-of", [*screen, "--json", out / "r.json", "--as-of", "2024-02-30"])
+    # ---- values -----------------------------------------------------------------------------------------
+    for name, energy in (("inf", ".inf"), ("1e400", "1e400"), ("negative", "-5"), ("text", "很多")):
+        p = out / f"sheet_{name}.yaml"
+        p.write_text(f"id: V1\nindustry_code: '3011'\nconstruction_type: 新建\nfootprint: {TXT}\n"
+                     f"energy:\n  raw_coal_t: {energy}\n", encoding="utf-8")
+        add(f"sheet energy {name}", ["screen", "--layerset", LAYERSET, "--project", p, "--json", out / "r.json"])
+    for radius in ("inf", "nan", "-1"):
+        add(f"--search-radius {radius}", [*screen, "--json", out / "r.json", "--search-radius", radius])
+    for scale in ("0", "-5"):
+        add(f"--scale {scale}", [*screen, "--map", out / "m.pdf", "--scale", scale])
+    add("--paper A5", [*screen, "--map", out / "m.pdf", "--paper", "A5"])
+    add("no output at all", screen)
+    nogeom = out / "nogeom.geojson"
+    nogeom.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"项目编号": "N1"}, "geometry": None}]}), encoding="utf-8")
+    add("footprint without geometry", ["screen", "--layerset", LAYERSET, "--project", nogeom, "--json", out / "r.json"])
+    return cases
+
+
+def _empty(p: Path) -> Path:
+    p.write_bytes(b"")
+    return p
+
+
+def renderer_cases(base: Path) -> list[tuple[str, list[str], Path]]:
+    """Text that reaches renderers must be escaped and wrapped: these must *succeed* (exit 0)."""
+    out = base / "render"
+    out.mkdir(parents=True)
+    cases = []
+    for label, name in (("mathtext", "项目$\\frac{a}{b}$与$x^2$"), ("control chars", "项目\x00\x07\x1b[31m红"),
+                        ("2000 chars", "很长的项目名称" * 300), ("markup", "<b>项目</b>&amp;{x}%s\\n")):
+        fp = _footprint(out / f"{len(cases)}.geojson", name)
+        cases.append((f"renderer: {label}", ["screen", "--layerset", str(LAYERSET), "--project", str(fp),
+                                             "--pdf", str(out / f"{len(cases)}.pdf"), "--map", str(out / f"m{len(cases)}.pdf"),
+                                             "--docx", str(out / f"{len(cases)}.docx"), "--html", str(out / f"{len(cases)}.html")],
+                      out))
+    return cases
