@@ -186,14 +186,14 @@ def with_construction_type(ctx: Ctx, value) -> Ctx:
     return out
 
 
-def _decide(rule: Rule, names: dict) -> tuple[bool, list[str]]:
-    """(fires, missing fields).  A required project fact that is missing is tried at each of its values: if the
-    outcome is the same for all, that is the outcome; otherwise the rule cannot be decided (missing named)."""
+def _decide(rule: Rule, names: dict, variants: list[Ctx]) -> tuple[bool, list[str]]:
+    """(fires, missing fields).  A required project fact that is missing is tried at each of its values
+    (``variants``: the project context under each 建设性质): if the outcome is the same for all, that is the
+    outcome; otherwise the rule cannot be decided (missing named)."""
     missing = [f for f in rule.requires if not names["project"].get(f)]
     if not missing:
         return evaluate(rule.when, names), []
-    outcomes = {evaluate(rule.when, {**names, "project": with_construction_type(names["project"], v)})
-                for v in CONSTRUCTION_TYPES}
+    outcomes = {evaluate(rule.when, {**names, "project": v}) for v in variants}
     if len(outcomes) == 1:
         return outcomes.pop(), []
     return False, missing
@@ -232,8 +232,12 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
     empty = {"project": pctx, "feature": Ctx(), "overlap": Ctx()}
     findings: list[Finding] = []
 
+    variants: list[Ctx] = []
+
     def apply(rule, pack, names, **where) -> None:
-        fires, missing = _decide(rule, names)
+        if rule.requires and not variants:
+            variants.extend(with_construction_type(pctx, v) for v in CONSTRUCTION_TYPES)
+        fires, missing = _decide(rule, names, variants)
         if missing:
             findings.append(_missing_fact(rule, pack, names, missing, **where))
         elif fires:
