@@ -133,3 +133,31 @@ def test_carbon_levels_follow_the_text(sample):
     res, f = _screen(sample, {"id": "C8", "industry_code": "4411", "construction_type": "新建",
                               "energy": {"natural_gas_10k_nm3": 5000, "electricity_mwh": 10}})
     assert res.context["two_high"] is False and "carbon.two_high" not in f
+
+
+def test_offsets_double_only_related_pollutants_and_products_without_benchmark(sample):
+    """环发〔2014〕197号: in a non-attainment area the multiple applies to the pollutants related to the failing
+    parameter; a product without a benchmark row is not missing data."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from gis_screening.model import Layer, LayerSet
+    ls, rules = sample
+    p = load_projects(ROOT / "sample_data" / "projects" / "projects.gpkg")[0]
+    air = Layer(role="air_quality", name="大气环境质量达标区", source="mem", gdf=gpd.GeoDataFrame(
+        {"admin_code": ["350199"], "attainment": ["不达标"], "failing_pollutants": ["O3"], "name": ["示范县"]},
+        geometry=[box(*p.geometry.buffer(0.05).bounds)], crs=4490))
+    units = ls.first("control_units")
+    ls2 = LayerSet(name="t", layers=[units, air])
+    p.sheet = {"id": p.id, "industry_code": "2614", "construction_type": "新建",
+               "products": [{"name": "丙烯酸", "capacity": 80000}],
+               "emissions_t": {"so2": 10, "nox": 10, "vocs": 10, "pm": 10},
+               "energy": {"electricity_mwh": 100}, "captive_coal_power": False}
+    p.industry_code = "2614"
+    res = screen([p], ls2, rules).results[0]
+    rows = {r["pollutant"]: r for r in res.carbon["offsets"]}
+    assert rows["nox"]["ratio"] == 2 and rows["vocs"]["ratio"] == 2      # O3 precursors
+    assert rows["so2"]["ratio"] == 1 and rows["pm"]["ratio"] == 1         # not related to O3
+    f = {x.rule_id: x for x in res.findings}
+    assert "carbon.missing_data" not in f or "products" not in f["carbon.missing_data"].message
+    assert "丙烯酸" in f["carbon.benchmark_none"].message

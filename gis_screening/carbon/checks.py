@@ -95,6 +95,17 @@ def _non_attainment(overlaps, records) -> tuple[bool | None, list[str]]:
     return bad, failing
 
 
+def _related_pollutants(failing: list[str]) -> set[str]:
+    """Pollutant keys related to the failing air-quality parameters (rules/reference/related_pollutants.csv)."""
+    from .reference import related_pollutants
+    table = related_pollutants()
+    out: set[str] = set()
+    for f in failing:
+        key = f.strip().upper().replace("₂", "2").replace("₃", "3").replace(".", ".")
+        out |= table.get(key, set())
+    return out
+
+
 def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[dict | None, list[Finding]]:
     """Carbon block (result JSON ``carbon``) and findings for one project (``cfg`` validated once, at load)."""
     sheet: ProjectSheet | None = None
@@ -146,6 +157,11 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
         # benchmarks
         table = benchmarks(cfg.benchmark_edition)
         for prod in sheet.products:
+            if prod.benchmark is None:      # a product without a benchmark row: nothing to compare, not missing
+                findings.append(_f("benchmark_none", cfg.benchmark_reaches.model_copy(
+                    update={"title": "产品无能效标杆/基准水平"}), f"产品 {prod.name} 无能效标杆水平和基准水平"
+                    f"（{cfg.benchmark_edition} 年版），不作对照。"))
+                continue
             row = table.get(prod.benchmark)
             if row is None:
                 raise InputError(f"benchmark {prod.benchmark!r} not in edition {cfg.benchmark_edition}",
@@ -190,6 +206,7 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
         if sheet.emissions_t is not None and (two_high or any(v for v in sheet.emissions_t.model_dump().values())):
             off = cfg.offsets
             non_att, failing = _non_attainment(overlaps, records)
+            related = _related_pollutants(failing) if non_att else set()
             city = ctx.get("city_code")
             rows = []
             for key, name in off.pollutants.items():
@@ -199,9 +216,10 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
                 ratio, why = off.default_ratio, "等量"
                 if key in off.multiple_pollutants and city in off.multiple_city_codes:
                     ratio, why = off.multiple_ratio, f"{off.multiple_city_codes[city]}倍量替代"
-                if non_att:
-                    if off.non_attainment_ratio > ratio:
-                        ratio, why = off.non_attainment_ratio, "所在区域大气环境质量不达标，倍量削减"
+                if non_att and (key in related or not failing) and off.non_attainment_ratio > ratio:
+                    why = (f"所在区域{'、'.join(failing)}不达标，相关污染物倍量削减" if failing else
+                           "所在区域大气环境质量不达标（超标因子未注明，按全部污染物倍量削减，须核实）")
+                    ratio = off.non_attainment_ratio
                 rows.append({"pollutant": key, "name": name, "new_t": qty, "ratio": ratio, "offset_t": round(qty * ratio, 3),
                              "reason": why})
             if rows:

@@ -19,6 +19,13 @@ def benchmarks(edition: str = "2021") -> dict[str, dict]:
 
 
 @lru_cache(maxsize=1)
+def related_pollutants() -> dict[str, set[str]]:
+    """Failing air-quality parameter (PM2.5, PM10, O3, NO2, SO2) → related pollutant keys (环发〔2014〕197号)."""
+    return {r["failing_parameter"].strip().upper(): set(r["related_pollutants"].split(";"))
+            for r in _rows("related_pollutants.csv")}
+
+
+@lru_cache(maxsize=1)
 def benchmark_ids() -> frozenset[str]:
     return frozenset(r["id"] for r in _rows("energy_benchmarks.csv"))
 

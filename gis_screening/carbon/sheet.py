@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import InputError
 
@@ -16,8 +16,12 @@ Quantity = Annotated[float, Field(allow_inf_nan=False)] | None
 
 
 class Product(BaseModel):
+    """One product: ``benchmark`` is the id of its row in the energy-benchmark table; a product that has no row
+    (e.g. 丙烯酸) is named with ``name`` and no ``benchmark`` — that is not missing data."""
+
     model_config = ConfigDict(extra="forbid")
-    benchmark: str
+    benchmark: str | None = None
+    name: str | None = None
     capacity: float | None = Field(None, ge=0)
     unit_energy: float | None = None   # may be negative (e.g. BOF steel)
 
@@ -25,9 +29,16 @@ class Product(BaseModel):
     @classmethod
     def _known(cls, v):
         from .reference import benchmark_ids
-        if v not in benchmark_ids():
-            raise ValueError(f"unknown benchmark id {v!r}; see rules/reference/energy_benchmarks.csv")
+        if v is not None and v not in benchmark_ids():
+            raise ValueError(f"unknown benchmark id {v!r}; see rules/reference/energy_benchmarks.csv "
+                             "(a product without a benchmark row is given by `name` only)")
         return v
+
+    @model_validator(mode="after")
+    def _named(self):
+        if self.benchmark is None and not self.name:
+            raise ValueError("a product needs `benchmark` (an id of the benchmark table) or `name`")
+        return self
 
 
 class Energy(BaseModel):

@@ -60,6 +60,23 @@ def _matching_codes(code, list_text) -> tuple[str, ...]:
     return tuple(e for e in split_codes(list_text) if _covers(c, e, names))
 
 
+_SENTENCE = re.compile(r"[^。；;！!\n]+")
+
+
+@lru_cache(maxsize=65536)
+def prohibition_sentence(text, code) -> str | None:
+    """The first sentence of a 准入清单 text that prohibits (禁止 / 不得新建 / 严禁) and names the industry of
+    ``code`` (see :func:`~gis_screening.engine.sectors.industry_terms`), or None."""
+    from .sectors import industry_terms
+    if not text or not code:
+        return None
+    terms = industry_terms(str(code))
+    for sentence in _SENTENCE.findall(str(text)):
+        if any(w in sentence for w in ("禁止", "严禁", "不得新建", "不得建设")) and any(t in sentence for t in terms):
+            return sentence.strip()
+    return None
+
+
 def industry_in(code, list_text) -> bool:
     """True when ``code`` falls under any entry of ``list_text`` (see :func:`matching_codes`)."""
     return bool(matching_codes(code, list_text))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from .. import __version__
 from ..catalog import default_catalog
 from ..model import LayerSet
-from .conditions import Ctx, evaluate, matching_codes, render
+from .conditions import Ctx, evaluate, matching_codes, prohibition_sentence, render
 from .model import VERDICT_LABELS, Finding, Overlap, verdict_of
 from .overlay import FootprintMetrics
 from .project import Project
@@ -226,6 +226,8 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
             feat["matched_codes"] = "、".join(matching_codes(project.industry_code, feat.get(
                 "prohibited_industries"))) or "、".join(matching_codes(project.industry_code, feat.get(
                     "restricted_industries")))
+            if o.role == "control_units":
+                feat["prohibition_text"] = prohibition_sentence(feat.get("spatial_constraints"), project.industry_code)
             hit = feature_names[id(o)] = {"project": pctx, "feature": feat, "overlap": _overlap_ctx(o, fp)}
         return hit
 

@@ -38,6 +38,31 @@ def serious_water_polluter(code: str | None) -> str | None:
 
 
 @lru_cache(maxsize=1)
+def _synonyms() -> dict[str, list[str]]:
+    with open(data_dir("rules") / "reference" / "industry_synonyms.csv", encoding="utf-8") as fh:
+        return {r["industry_code"].strip(): [k for k in r["keywords"].split(";") if k]
+                for r in csv.DictReader(fh)}
+
+
+def industry_terms(code: str | None) -> list[str]:
+    """Words a 准入清单 text may use for the industry of ``code``: the names of its 小类/中类/大类 in GB/T 4754-2017
+    (also without a trailing 制造/业) and the keywords of rules/reference/industry_synonyms.csv (reviewed list)."""
+    c = normalize_code(code)
+    if not c:
+        return []
+    terms: list[str] = []
+    for e in industry_path(c):
+        if e.level in ("门类",):
+            continue
+        name = e.name
+        terms += [name, name.removesuffix("业"), name.removesuffix("制造业"), name.removesuffix("制造")]
+    for prefix, words in _synonyms().items():
+        if c.startswith(prefix):
+            terms += words
+    return sorted({t for t in terms if len(t) >= 2}, key=len, reverse=True)
+
+
+@lru_cache(maxsize=1)
 def two_high_table() -> dict[str, dict]:
     """``{class_code: row}`` from the reference table."""
     with open(data_dir("rules") / "reference" / "two_high_sectors.csv", encoding="utf-8") as fh:
