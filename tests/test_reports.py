@@ -160,3 +160,42 @@ def test_officials_see_titles_relative_paths_and_page_x_of_y(outputs, screened):
     assert not RULE_ID.search(cells)
     html_text = outputs["html"].read_text(encoding="utf-8")      # popups included (they live in the scripts)
     assert "生态保护红线内禁止开发性、生产性建设活动" in html_text and not RULE_ID.search(html_text)
+
+
+def test_cover_signoff_toc_and_word_fields(screened, tmp_path):
+    """Cover (编制单位, 日期, 报告编号, 编制/校核/审核) from the profile, a TOC for batches, DOCX footer page fields and
+    Word heading styles, heading and map kept together."""
+    import subprocess
+    import zipfile
+
+    from gis_screening.reports.profile import load_profile
+    doc, ls, fps = screened
+    prof = tmp_path / "profile.yaml"
+    prof.write_text("编制单位: 示范市生态环境局技术评估中心\n编制人: 张三\n校核人: 李四\n审核人: 王五\n报告编号前缀: FZ\n",
+                    encoding="utf-8")
+    profile = load_profile(prof)
+    pdf, docx_path = tmp_path / "r.pdf", tmp_path / "r.docx"
+    export(doc, ls, fps, pdf=pdf, docx=docx_path, profile=profile)
+    pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    cover = pages[0]
+    for text in ("筛查报告", "示范市生态环境局技术评估中心", "报告编号", "FZ-", "编制：", "张三", "校核：", "李四",
+                 "审核：", "王五", "年"):
+        assert text in cover, text
+    assert "目录" in pages[1] and "1. " in pages[1]                      # a batch has a table of contents
+    from pypdf import PdfReader
+    reader = PdfReader(pdf)
+    figure_pages = [i for i, p in enumerate(pages) if "附图 筛查叠加图" in p]
+    assert len(figure_pages) == len(doc["results"])
+    assert all(len(reader.pages[i].images) >= 1 for i in figure_pages)     # the map is on the heading's page
+    with zipfile.ZipFile(docx_path) as z:
+        footer = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("word/footer"))
+        body = z.read("word/document.xml").decode("utf-8")
+    assert "PAGE" in footer and "NUMPAGES" in footer and "第 " in footer
+    assert 'TOC \\o "1-2"' in body
+    from docx import Document
+    d = Document(docx_path)
+    styles = {p.style.name for p in d.paragraphs if p.text.endswith("筛查报告") or p.text.startswith("一、")}
+    assert {"Heading 1", "Heading 2"} <= styles
+    heads = [p for p in d.paragraphs if p.text == "附图 筛查叠加图"]
+    assert heads and all(h.paragraph_format.keep_with_next for h in heads)

@@ -38,6 +38,8 @@ def screen_cmd(
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="prepared-layer cache folder "
                                              "(default: the user cache folder or $GIS_SCREENING_CACHE)"),
     no_cache: bool = typer.Option(False, "--no-cache", help="prepare layers in memory only"),
+    profile: Optional[Path] = typer.Option(None, "--profile", help="report cover and sign-off (编制单位, 编制人, 校核人, "
+                                           "审核人, 报告编号前缀; YAML); default: profile.yaml in the user config folder"),
 ) -> None:
     """Screen every project in the given files; exit 0 when screening ran, 2 for bad input."""
     from ..engine.prepared import PreparedCache
@@ -82,9 +84,10 @@ def screen_cmd(
         step("write results")
         if any((pdf, docx, xlsx, html, map_out)):
             from ..reports import export
+            from ..reports.profile import load_profile
             footprints = {p.id: p.geometry for p in projects}
             outputs += export(doc, ls, footprints, pdf=pdf, docx=docx, xlsx=xlsx, html=html, map=map_out,
-                              paper=paper.upper(), landscape=landscape, scale=scale)
+                              paper=paper.upper(), landscape=landscape, scale=scale, profile=load_profile(profile))
             step("reports")
     except InputError as exc:
         fail(str(exc))

@@ -45,11 +45,12 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
 
 def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=None, html=None, map=None,
            paper: str = "A4", landscape: bool = False, scale: int | None = None, progress=None,
-           cancel=None) -> list[Path]:
+           cancel=None, profile=None) -> list[Path]:
     """Write the requested outputs for a result document; returns the paths written.
 
     ``progress(done, total)`` is called per project map; when ``cancel()`` returns True the export stops with
-    :class:`~gis_screening.errors.Cancelled` and the file being written is left as it was."""
+    :class:`~gis_screening.errors.Cancelled` and the file being written is left as it was.  ``profile`` (a
+    :class:`~gis_screening.reports.profile.Profile`) fills the cover and sign-off; default: the user's profile."""
     written: list[Path] = []
     if xlsx:
         from .xlsx import write_xlsx
@@ -70,7 +71,8 @@ def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=N
                 img = Path(tmp) / f"{len(images)}.png"
                 render_map(_with_packs(doc, r), layerset, footprints[pid], img, paper="A4", scale=scale, dpi=150)
                 images[pid] = str(img)
-            blocks = build_report(doc, layerset, footprints, images)
+            from .profile import load_profile
+            blocks = build_report(doc, layerset, footprints, images, profile or load_profile())
             if pdf:
                 from .pdf import write_pdf
                 written.append(write_pdf(blocks, pdf))

@@ -32,7 +32,7 @@ class Table:
 
 @dataclass
 class Block:
-    kind: str                  # "h1", "h2", "p", "table", "image", "pagebreak", "verdict"
+    kind: str                  # "h1", "h2", "p", "table", "image", "figure", "pagebreak", "verdict", "cover", "toc"
     text: str = ""
     table: Table | None = None
     data: dict = field(default_factory=dict)
@@ -182,9 +182,8 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
                         f"。生成时间：{chinese_datetime(doc.get('generated_at'))}；"
                         f"软件：{doc.get('software', {}).get('name', 'gis-screening')} {doc.get('software', {}).get('version', '')}。"))
     # 附图, 坐标
-    blocks.append(Block("h2", "附图 筛查叠加图"))
-    if map_image:
-        blocks.append(Block("image", map_image))
+    if map_image:      # heading and figure kept together on one page
+        blocks.append(Block("figure", "附图 筛查叠加图", data={"image": map_image}))
     crs_label, coords = coordinate_rows(footprint, p["metric_crs"])
     blocks.append(Block("h2", "附表 项目范围界址点坐标"))
     blocks.append(Block("p", f"坐标系：{crs_label}；单位：米。"))
@@ -192,17 +191,35 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
     return blocks
 
 
-def build_report(doc: dict, layerset, footprints: dict, map_images: dict) -> list[Block]:
-    """All projects: a summary table first when there are several, then one section per project (atlas)."""
-    blocks: list[Block] = []
+def cover(doc: dict, profile) -> list[Block]:
+    """Cover page: title, project(s), 编制单位, date, report number, and the 编制/校核/审核 sign-off lines."""
+    from .profile import report_number
+    results = doc["results"]
+    p0 = results[0]["project"] if results else {}
+    title = (f"{p0.get('name') or p0.get('id')}" if len(results) == 1 else f"{len(results)} 个建设项目")
+    rows = [["项目", title], ["编制单位", profile.编制单位], ["报告日期", chinese_datetime(doc.get("generated_at"), False)],
+            ["报告编号", report_number(profile, doc)]]
+    return [Block("cover", "建设项目生态环境分区管控与碳达峰准入筛查报告",
+                  data={"rows": rows, "signoff": [["编制", profile.编制人], ["校核", profile.校核人],
+                                                  ["审核", profile.审核人]]}),
+            Block("pagebreak")]
+
+
+def build_report(doc: dict, layerset, footprints: dict, map_images: dict, profile=None) -> list[Block]:
+    """Cover, then for batches a table of contents and a summary table, then one section per project (atlas)."""
+    from .profile import Profile
+    blocks: list[Block] = cover(doc, profile or Profile())
     results = doc["results"]
     if len(results) > 1:
+        blocks.append(Block("toc", "目录", data={"entries": [
+            f"{r['project'].get('name') or r['project']['id']}（{r['project']['id']}）筛查报告" for r in results]}))
+        blocks.append(Block("pagebreak"))
         blocks.append(Block("h1", "建设项目生态环境分区管控筛查汇总"))
         blocks.append(Block("table", table=Table(["项目编号", "项目名称", "结论", "决定性规则", "面积 / 长度"], [
             [r["project"]["id"], r["project"].get("name") or "", r["verdict_label"], "；".join(decisive_titles(r)[:3]),
              size_text(r["project"])] for r in results], [1.5, 3, 1.2, 4, 1.8])))
     for r in results:
-        if blocks:
+        if blocks and blocks[-1].kind != "pagebreak":
             blocks.append(Block("pagebreak"))
         blocks += build_project(doc, r, layerset, footprints[r["project"]["id"]], map_images.get(r["project"]["id"]))
     return blocks

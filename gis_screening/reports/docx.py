@@ -23,12 +23,48 @@ def _cjk(run, size=None, bold=False, color=None):
         run.font.color.rgb = RGBColor.from_string(color.lstrip("#").upper())
 
 
+def _field(paragraph, code: str) -> None:
+    """A Word field (PAGE, NUMPAGES, TOC …) that Word/WPS update when the document is opened or printed."""
+    from docx.oxml import OxmlElement
+    run = paragraph.add_run()
+    for kind, text in (("begin", None), (None, code), ("separate", None), (None, None), ("end", None)):
+        if kind:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+            if kind == "begin":
+                el.set(qn("w:dirty"), "true")
+        elif text:
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = f" {text} "
+        else:
+            el = OxmlElement("w:t")
+            el.text = "1"
+        run._r.append(el)
+    _cjk(run, size=9)
+
+
+def _header_footer(sec) -> None:
+    hp = sec.header.paragraphs[0]
+    hp.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _cjk(hp.add_run("生态环境分区管控与碳达峰准入筛查报告"), size=9)
+    fp = sec.footer.paragraphs[0]
+    fp.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _cjk(fp.add_run("第 "), size=9)
+    _field(fp, "PAGE")
+    _cjk(fp.add_run(" 页 共 "), size=9)
+    _field(fp, "NUMPAGES")
+    _cjk(fp.add_run(" 页"), size=9)
+
+
 def write_docx(blocks: list[Block], path: str | Path) -> Path:
-    """Render report blocks to a .docx (A4, 宋体 for East Asian text)."""
+    """Render report blocks to a .docx (A4, 宋体; Word heading styles 标题 1/2 for navigation and the TOC field;
+    header, and 第 X 页 共 Y 页 as PAGE/NUMPAGES fields in the footer)."""
     doc = Document()
     sec = doc.sections[0]
     sec.page_width, sec.page_height = Cm(21), Cm(29.7)
     sec.left_margin = sec.right_margin = Cm(2)
+    _header_footer(sec)
     normal = doc.styles["Normal"]
     normal.font.name = "宋体"
     normal.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
@@ -55,6 +91,31 @@ def write_docx(blocks: list[Block], path: str | Path) -> Path:
                     cell.text = ""
                     _cjk(cell.paragraphs[0].add_run(str(text)), size=9)
             doc.add_paragraph()
+        elif b.kind == "cover":
+            for _ in range(6):
+                doc.add_paragraph()
+            t = doc.add_paragraph()
+            t.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            _cjk(t.add_run(b.text), size=20, bold=True)
+            for _ in range(4):
+                doc.add_paragraph()
+            for k, v in b.data["rows"]:
+                p = doc.add_paragraph()
+                p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+                _cjk(p.add_run(f"{k}：{v}"), size=12)
+            for _ in range(4):
+                doc.add_paragraph()
+            for k, v in b.data["signoff"]:
+                _cjk(doc.add_paragraph().add_run(f"{k}：{v}　　　　日期：＿＿＿＿＿＿"), size=12)
+        elif b.kind == "toc":
+            h = doc.add_paragraph()
+            _cjk(h.add_run(b.text), size=14, bold=True)
+            _field(doc.add_paragraph(), 'TOC \\o "1-2" \\h \\z \\u')
+        elif b.kind == "figure":
+            h = doc.add_heading(level=2)
+            _cjk(h.add_run(b.text), bold=True)
+            h.paragraph_format.keep_with_next = True
+            doc.add_picture(b.data["image"], width=Cm(17))
         elif b.kind == "image":
             doc.add_picture(b.text, width=Cm(17))
         elif b.kind == "pagebreak":

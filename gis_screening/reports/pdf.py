@@ -10,7 +10,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Image, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from ..atomic import atomic_path
 from ..engine.model import VERDICT_COLOURS
@@ -64,6 +64,15 @@ def _numbered_canvas():
     return NumberedCanvas
 
 
+def _image(path: str, width: float) -> Image:
+    img = Image(path)
+    ratio = img.imageHeight / img.imageWidth
+    img.drawWidth, img.drawHeight = width, width * ratio
+    if img.drawHeight > 220 * mm:
+        img.drawHeight, img.drawWidth = 220 * mm, 220 * mm / ratio
+    return img
+
+
 def write_pdf(blocks: list[Block], path: str | Path, title: str = "筛查报告") -> Path:
     """Render report blocks to an A4 PDF with the CJK font embedded (subset)."""
     _register()
@@ -92,13 +101,24 @@ def write_pdf(blocks: list[Block], path: str | Path, title: str = "筛查报告"
                                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e3eaf2")),
                                    ("VALIGN", (0, 0), (-1, -1), "TOP")]))
             story += [t, Spacer(1, 5)]
+        elif b.kind == "cover":
+            story += [Spacer(1, 50 * mm), Paragraph(escape(b.text), st["h1"]), Spacer(1, 20 * mm)]
+            rows = [[Paragraph(escape(k), st["p"]), Paragraph(escape(v), st["p"])] for k, v in b.data["rows"]]
+            t = Table(rows, colWidths=[30 * mm, width - 60 * mm])
+            t.setStyle(TableStyle([("LINEBELOW", (1, 0), (1, -1), 0.4, colors.grey), ("TOPPADDING", (0, 0), (-1, -1), 6)]))
+            story += [t, Spacer(1, 30 * mm)]
+            sign = [[Paragraph(escape(f"{k}："), st["p"]), Paragraph(escape(v), st["p"]),
+                     Paragraph("日期：＿＿＿＿＿＿", st["p"])] for k, v in b.data["signoff"]]
+            s = Table(sign, colWidths=[20 * mm, 60 * mm, 60 * mm])
+            s.setStyle(TableStyle([("TOPPADDING", (0, 0), (-1, -1), 10)]))
+            story.append(s)
+        elif b.kind == "toc":
+            story.append(Paragraph(escape(b.text), st["h1"]))
+            story += [Paragraph(escape(f"{i}. {e}"), st["p"]) for i, e in enumerate(b.data["entries"], start=1)]
+        elif b.kind == "figure":
+            story.append(KeepTogether([Paragraph(escape(b.text), st["h2"]), _image(b.data["image"], width)]))
         elif b.kind == "image":
-            img = Image(b.text)
-            ratio = img.imageHeight / img.imageWidth
-            img.drawWidth, img.drawHeight = width, width * ratio
-            if img.drawHeight > 230 * mm:
-                img.drawHeight, img.drawWidth = 230 * mm, 230 * mm / ratio
-            story.append(img)
+            story.append(_image(b.text, width))
         elif b.kind == "pagebreak":
             story.append(PageBreak())
     with atomic_path(path) as tmp:
