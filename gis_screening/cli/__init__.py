@@ -120,7 +120,7 @@ def _guess_role(path: Path, layer: str | None, encoding: str | None) -> str:
 def _register_optional_commands() -> None:
     """Sub-command modules register themselves on ``app`` when imported (screen, rules, zones…)."""
     import importlib
-    for mod in ("screen", "rules", "zones"):
+    for mod in ("screen", "batch", "rules", "zones"):
         try:
             importlib.import_module(f"{__name__}.{mod}")
         except ModuleNotFoundError as exc:

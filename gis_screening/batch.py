@@ -1,0 +1,200 @@
+"""Batch screening on dask.distributed: many projects, one machine (LocalCluster of processes) or a cluster.
+
+Projects are partitioned spatially — by GK zone, then along a Morton (Z-order) curve of their centroids — so each
+partition touches few layer pieces; each task screens one partition with the same :func:`screening.screen` as the
+CLI and the app, with prepared layers from the content-keyed disk cache (built once per worker, shared through
+the cache folder).  Each partition is committed atomically (its JSONL, then its GeoParquet, whose presence marks
+the partition done), so rerunning the same command resumes and yields exactly one row per project even after a
+SIGKILL of the client or a worker.  Outputs under ``DIR``: ``parts/*.parquet`` (GeoParquet, one row per project
+with verdict columns), ``results.jsonl`` (full per-project results, as ``screen --jsonl``), ``summary.xlsx``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from .atomic import atomic_path, write_text
+from .crs import metric_epsg_for_lon
+from .engine.project import Project
+from .errors import InputError
+
+RUN_FILE = "run.json"
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every partition task needs (picklable, small): paths and parameters, not loaded data."""
+
+    layerset: str
+    rules: tuple[str, ...] | None
+    as_of: str | None
+    radius_m: float
+    out: str
+    cache_dir: str | None
+
+
+def morton(x: np.ndarray, y: np.ndarray, bits: int = 16) -> np.ndarray:
+    """Z-order keys of points scaled to ``[0, 2**bits)`` on each axis (bit interleaving)."""
+    def spread(v):
+        v = v.astype(np.uint64)
+        out = np.zeros_like(v)
+        for b in range(bits):
+            out |= ((v >> np.uint64(b)) & np.uint64(1)) << np.uint64(2 * b)
+        return out
+    scale = (1 << bits) - 1
+
+    def norm(a):
+        lo, hi = float(a.min()), float(a.max())
+        return np.zeros(len(a)) if hi == lo else (a - lo) / (hi - lo) * scale
+    return spread(norm(x)) | (spread(norm(y)) << np.uint64(1))
+
+
+def partition(projects: Sequence[Project], size: int) -> list[tuple[str, list[int]]]:
+    """``[(partition id, project indices)]``: by GK zone, then Morton order of centroids, ``size`` per partition.
+    Deterministic for the same inputs (ids break ties), so a rerun finds the same partitions."""
+    if size < 1:
+        raise InputError("--partition-size must be at least 1")
+    c = shapely.centroid(np.array([p.geometry for p in projects], dtype=object))
+    lon, lat = shapely.get_x(c), shapely.get_y(c)
+    zones = np.array([metric_epsg_for_lon(x) for x in lon])
+    out = []
+    for z in sorted(set(zones.tolist())):
+        idx = np.flatnonzero(zones == z)
+        keys = morton(lon[idx], lat[idx])
+        order = sorted(range(len(idx)), key=lambda k: (int(keys[k]), projects[idx[k]].id))
+        ordered = [int(idx[k]) for k in order]
+        for n, lo in enumerate(range(0, len(ordered), size)):
+            out.append((f"z{z}-{n:05d}", ordered[lo:lo + size]))
+    return out
+
+
+def run_fingerprint(projects: Sequence[Project], job: Job, size: int) -> str:
+    """What makes two runs the same run (and a resume valid): projects, layer set, rules, date, radius, size."""
+    h = hashlib.sha256(json.dumps([job.layerset, job.rules, job.as_of, job.radius_m, size]).encode())
+    for p in projects:
+        h.update(p.id.encode("utf-8"))
+        h.update(shapely.to_wkb(p.geometry))
+        h.update(json.dumps(p.sheet, sort_keys=True, default=str).encode("utf-8"))
+        h.update(json.dumps([p.industry_code, p.construction_type], default=str).encode("utf-8"))
+    return h.hexdigest()[:32]
+
+
+@lru_cache(maxsize=4)
+def _worker_state(layerset: str, rules: tuple[str, ...] | None, as_of: str | None, cache_dir: str | None):
+    """Per worker process: the layer set, the rule stack and the prepared-layer cache, loaded once."""
+    import datetime as dt
+
+    from .engine.prepared import PreparedCache
+    from .layerset import load_layerset
+    from .screening import load_rules
+    ls = load_layerset(layerset)
+    stack = load_rules(list(rules) if rules else (ls.rule_packs or None),
+                       as_of=dt.date.fromisoformat(as_of) if as_of else None)
+    return ls, stack, PreparedCache(cache_dir)
+
+
+def screen_partition(job: Job, part_id: str, projects: list[Project]) -> str:
+    """Screen one partition and commit it: JSONL of full results, then GeoParquet of verdict rows (the marker)."""
+    import geopandas as gpd
+
+    from .engine.result import verdict_rows, write_jsonl
+    from .screening import screen
+    ls, stack, cache = _worker_state(job.layerset, job.rules, job.as_of, job.cache_dir)
+    doc = screen(projects, ls, stack, search_radius_m=job.radius_m, cache=cache).to_json()
+    parts = Path(job.out) / "parts"
+    write_jsonl({k: v for k, v in doc.items() if k != "results"}, doc["results"], parts / f"{part_id}.jsonl")
+    rows = verdict_rows(doc)
+    geoms = {p.id: p.geometry for p in projects}
+    gdf = gpd.GeoDataFrame(rows, geometry=[geoms[r["id"]] for r in rows], crs=4490)
+    gdf["partition"] = part_id
+    with atomic_path(parts / f"{part_id}.parquet") as tmp:
+        gdf.to_parquet(tmp)
+    return part_id
+
+
+def done_partitions(out: Path) -> set[str]:
+    """Partitions whose GeoParquet (the commit marker) and JSONL both exist."""
+    parts = out / "parts"
+    return {p.stem for p in parts.glob("z*.parquet") if (parts / f"{p.stem}.jsonl").exists()}
+
+
+def prepare_run(projects: Sequence[Project], job: Job, size: int) -> str:
+    """Create or check the output folder: a folder of another batch is refused (InputError) before any work.
+    Returns the run fingerprint."""
+    out = Path(job.out)
+    fp = run_fingerprint(projects, job, size)
+    run_file = out / RUN_FILE
+    if run_file.exists():
+        try:
+            prev = json.loads(run_file.read_text(encoding="utf-8")).get("fingerprint")
+        except ValueError:
+            prev = None
+        if prev != fp:
+            raise InputError("this folder holds a different batch (other projects, layers, rules or parameters); "
+                             "use a new --out folder", file=out)
+        for stale in (out / "parts").glob(".*.tmp*"):    # temp files of a killed run: never committed
+            stale.unlink(missing_ok=True)
+    else:
+        if out.exists() and not out.is_dir():
+            raise InputError("--out must be a folder", file=out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_text(run_file, json.dumps({"fingerprint": fp, "projects": len(projects)}))
+    return fp
+
+
+def run_batch(projects: Sequence[Project], job: Job, client, size: int = 2000,
+              progress: Callable[[int, int], None] | None = None) -> dict:
+    """Screen ``projects`` on the dask ``client``'s cluster, resuming a run in the same folder.  Returns a summary
+    ``{"partitions", "skipped", "projects", "counts"}``; writes ``results.jsonl`` and ``summary.xlsx``."""
+    from distributed import as_completed
+    out = Path(job.out)
+    fp = prepare_run(projects, job, size)
+    parts = partition(projects, size)
+    done = done_partitions(out)
+    todo = [(pid, idx) for pid, idx in parts if pid not in done]
+    futures = [client.submit(screen_partition, job, pid, [projects[i] for i in idx], key=f"screen-{fp[:8]}-{pid}",
+                             pure=False) for pid, idx in todo]
+    finished = len(parts) - len(todo)
+    if progress:
+        progress(finished, len(parts))
+    for fut in as_completed(futures):
+        fut.result()                       # re-raises a worker's InputError here
+        finished += 1
+        if progress:
+            progress(finished, len(parts))
+    return {"partitions": len(parts), "skipped": len(parts) - len(todo), "projects": len(projects),
+            "counts": combine(out, [pid for pid, _ in parts])}
+
+
+def combine(out: Path, part_ids: list[str]) -> dict[str, int]:
+    """``results.jsonl`` (header once, then every project, in partition order) and ``summary.xlsx`` (one row per
+    project), both written atomically; returns counts per verdict label."""
+    import geopandas as gpd
+    from openpyxl import Workbook
+    parts = out / "parts"
+    with atomic_path(out / "results.jsonl") as tmp, open(tmp, "wb") as fh:
+        for k, pid in enumerate(part_ids):
+            with open(parts / f"{pid}.jsonl", "rb") as src:
+                header = src.readline()
+                if k == 0:
+                    fh.write(header)
+                for line in src:
+                    fh.write(line)
+    frames = [gpd.read_parquet(parts / f"{pid}.parquet") for pid in part_ids]
+    table = frames[0].iloc[0:0] if not frames else gpd.pd.concat(frames, ignore_index=True)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("汇总")
+    cols = ["id", "name", "verdict_label", "decisive_titles", "area_m2", "length_m", "findings", "partition"]
+    ws.append(["项目编号", "项目名称", "结论", "决定性规则", "面积 m²", "长度 m", "发现数", "分区"])
+    for row in table[cols].itertuples(index=False):
+        ws.append([None if (isinstance(v, float) and v != v) else v for v in row])
+    with atomic_path(out / "summary.xlsx") as tmp:
+        wb.save(tmp)
+    return {str(k): int(v) for k, v in table["verdict_label"].value_counts().items()}

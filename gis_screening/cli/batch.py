@@ -1,0 +1,93 @@
+"""``gis-screening batch``: screen many projects on dask.distributed (a LocalCluster of processes or a scheduler)."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from ..errors import InputError
+from . import app, err_console, fail
+
+
+@app.command("batch")
+def batch_cmd(
+    layerset: Path = typer.Option(..., "--layerset", help="layer-set manifest (YAML), readable by every worker"),
+    projects: List[Path] = typer.Option(..., "--projects", help="footprints, sheets or tables; repeatable"),
+    out: Path = typer.Option(..., "--out", help="output folder (resumable: rerun the same command to continue)"),
+    workers: int = typer.Option(2, "--workers", min=1, help="worker processes of the local cluster"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="existing cluster, e.g. tcp://host:8786"),
+    search_radius: float = typer.Option(1000.0, "--search-radius", min=0, help="metres"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="date (YYYY-MM-DD) whose rule packs apply"),
+    rules: Optional[List[Path]] = typer.Option(None, "--rules", help="rule pack files/folders"),
+    partition_size: int = typer.Option(2000, "--partition-size", min=1, help="projects per task"),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="prepared-layer cache shared by workers"),
+) -> None:
+    """Screen every project on a dask cluster; same verdicts as `screen`; partitions committed atomically."""
+    from ..batch import Job, prepare_run
+    from ..engine.project import load_projects, merge_duplicates
+    from ..layerset import load_layerset
+    from ..screening import load_rules
+    if not math.isfinite(search_radius):
+        fail(f"--search-radius {search_radius}: give a finite number of metres")
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+    try:
+        ls = load_layerset(layerset)                 # fail fast on bad input, before starting a cluster
+        load_rules([str(p) for p in rules] if rules else (ls.rule_packs or None), as_of=day)
+        items = [p for f in projects for p in load_projects(f)]
+        if not items:
+            fail("no project found in the given files")
+        items, notes = merge_duplicates(items)
+        for note in notes:
+            err_console.print(note, markup=False, highlight=False)
+        job = Job(str(Path(layerset).resolve()), tuple(str(Path(r).resolve()) for r in rules) if rules else None,
+                  as_of, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)
+        prepare_run(items, job, partition_size)      # refuse another batch's folder before starting a cluster
+        summary = _run(items, job, workers, scheduler, partition_size)
+    except InputError as exc:
+        fail(str(exc))
+    order = ("不符合", "需人工核实", "有条件符合", "符合")
+    err_console.print(f"screened {summary['projects']} project(s) in {summary['partitions']} partition(s) "
+                      f"({summary['skipped']} already done): "
+                      + "，".join(f"{k} {summary['counts'].get(k, 0)}" for k in order)
+                      + f"; wrote {out}/parts/*.parquet, {out}/results.jsonl, {out}/summary.xlsx",
+                      markup=False, highlight=False)
+
+
+def _run(items, job, workers: int, scheduler: str | None, size: int) -> dict:
+    from distributed import Client, LocalCluster
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..batch import run_batch
+    if scheduler:
+        cluster, client = None, Client(scheduler)
+    else:
+        import importlib.util
+        dashboard = ":0" if importlib.util.find_spec("bokeh") else None
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard)
+        client = Client(cluster)
+    try:
+        if client.dashboard_link and importlib_dashboard(client):
+            err_console.print(f"dask dashboard: {client.dashboard_link}", markup=False, highlight=False)
+        with Progress(TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
+            task = bar.add_task("batch", total=None)
+            return run_batch(items, job, client, size,
+                             progress=lambda done, total: bar.update(task, completed=done, total=total))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def importlib_dashboard(client) -> bool:
+    """Is the dashboard really served (bokeh installed on the scheduler)?"""
+    try:
+        return bool(client.scheduler_info().get("services", {}).get("dashboard"))
+    except Exception:  # noqa: BLE001 - the address is only a convenience
+        return False

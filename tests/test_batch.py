@@ -1,0 +1,94 @@
+"""`gis-screening batch` on a real dask LocalCluster (processes, loopback only): same results as `screen`,
+across two GK zones; resumable after SIGKILL of the client with exactly one row per project."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from gis_screening.engine.project import load_projects
+from gis_screening.layerset import load_layerset
+from gis_screening.screening import load_rules, screen
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+CLI = [sys.executable, "-m", "gis_screening.cli"]
+
+
+@pytest.fixture(scope="module")
+def two_zones(tmp_path_factory) -> Path:
+    """The 25 sample projects plus copies moved 0.8° west, into GK zone 39 (EPSG:4548)."""
+    out = tmp_path_factory.mktemp("batch") / "projects.gpkg"
+    gdf = gpd.read_file(SAMPLE / "projects" / "projects.gpkg")
+    west = gdf.copy()
+    west["项目编号"] = west["项目编号"] + "-W"
+    west.geometry = shapely.transform(west.geometry.values, lambda c: c - [0.8, 0.0])
+    gpd.GeoDataFrame(gpd.pd.concat([gdf, west], ignore_index=True), crs=gdf.crs).to_file(out, driver="GPKG")
+    return out
+
+
+def _env(tmp_path):
+    return dict(os.environ, GIS_SCREENING_CACHE=str(tmp_path / "cache"), HOME=str(tmp_path))
+
+
+def _rows(out: Path) -> gpd.GeoDataFrame:
+    return gpd.pd.concat([gpd.read_parquet(p) for p in sorted((out / "parts").glob("z*.parquet"))], ignore_index=True)
+
+
+def test_batch_equals_screen_across_two_zones(two_zones, tmp_path):
+    out = tmp_path / "run"
+    res = subprocess.run(CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--projects", str(two_zones),
+                                "--out", str(out), "--workers", "2", "--partition-size", "9"],
+                         capture_output=True, text=True, timeout=300, env=_env(tmp_path))
+    assert res.returncode == 0, res.stderr[-3000:]
+    projects = load_projects(two_zones)
+    expected = {r["project"]["id"]: r for r in
+                screen(projects, load_layerset(SAMPLE / "layerset.yaml"), load_rules()).to_json()["results"]}
+    lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[0])["type"] == "header"
+    got = {r["project"]["id"]: r for r in map(json.loads, lines[1:])}
+    assert set(got) == set(expected) and len(got) == 50
+    for pid, r in expected.items():
+        assert got[pid]["verdict"] == r["verdict"], pid
+        assert [(f["rule_id"], f["level"], f["message"]) for f in got[pid]["findings"]] == \
+            [(f["rule_id"], f["level"], f["message"]) for f in r["findings"]], pid
+    assert {got[p]["project"]["metric_crs"] for p in got} == {"EPSG:4548", "EPSG:4549"}
+    rows = _rows(out)
+    assert sorted(rows["id"]) == sorted(expected) and rows["id"].is_unique
+    assert dict(zip(rows["id"], rows["verdict"])) == {p: r["verdict"] for p, r in expected.items()}
+    assert rows.crs.to_epsg() == 4490 and set(rows["partition"].str[:5]) == {"z4548", "z4549"}
+    from openpyxl import load_workbook
+    ws = load_workbook(out / "summary.xlsx").worksheets[0]
+    assert ws.max_row == 51 and ws.cell(1, 3).value == "结论"
+
+
+def test_batch_resumes_after_sigkill_with_one_row_per_project(two_zones, tmp_path):
+    out = tmp_path / "run"
+    args = CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--projects", str(two_zones),
+                  "--out", str(out), "--workers", "2", "--partition-size", "3"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=_env(tmp_path),
+                            start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "parts").glob("z*.parquet"))) < 2:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)              # the client and its local cluster, mid-run
+    proc.wait()
+    first = len(list((out / "parts").glob("z*.parquet")))
+    assert first >= 2
+    res = subprocess.run(args, capture_output=True, text=True, timeout=300, env=_env(tmp_path))
+    assert res.returncode == 0, res.stderr[-3000:]
+    rows = _rows(out)
+    assert rows["id"].is_unique and len(rows) == 50
+    assert f"({first} already done)" in res.stderr          # committed partitions are skipped, not redone
+    assert not list((out / "parts").glob(".*tmp*"))
+    other = tmp_path / "other.gpkg"
+    gpd.read_file(two_zones).iloc[:5].to_file(other, driver="GPKG")
+    res = subprocess.run(CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--projects", str(other),
+                                "--out", str(out)], capture_output=True, text=True, timeout=120, env=_env(tmp_path))
+    assert res.returncode == 2 and "different batch" in res.stderr and len(res.stderr.strip().splitlines()) == 1
