@@ -27,6 +27,7 @@ from gis_screening.editing.commands import (
 from gis_screening.editing.diff import diff_layers
 from gis_screening.editing.forms import form_for, validate_attributes
 from gis_screening.editing.store import AUDIT, ConcurrentModification, EditableLayer
+from gis_screening.errors import InputError
 from gis_screening.topology import check_topology
 
 X0, Y0 = 430_000, 2_885_000  # GK zone 40 metres
@@ -343,3 +344,20 @@ def test_merge_after_concurrent_modification(tmp_path, prefer, expect):
     mine.save(reason="merge")
     names = _read(path).set_index("code")["name"]
     assert names["ZH35010220001"] == expect and names["ZH35010220002"] == "只有我改"
+
+
+def test_foreign_triggers_are_reported_and_refused_for_editing(tmp_path):
+    """A GeoPackage whose own triggers would rewrite saved units or empty the audit table is not editable, and
+    `layers check` names the trigger; the standard R-tree triggers are fine."""
+    path = make_units(tmp_path / "u.gpkg")
+    EditableLayer(path)                                   # GDAL's R-tree triggers only: editable
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TRIGGER rename_all AFTER UPDATE ON units BEGIN UPDATE units SET name = 'x'; END")
+    with pytest.raises(InputError) as err:
+        EditableLayer(path)
+    assert "rename_all" in str(err.value)
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(f"name: t\nlayers:\n  - {{role: control_units, source: {path}}}\n", encoding="utf-8")
+    res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "layers", "check", str(manifest)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1 and "rename_all" in res.stdout

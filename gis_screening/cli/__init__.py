@@ -48,6 +48,7 @@ def layers_check(manifest: Path = typer.Argument(..., help="layer-set manifest (
                       f"{lyr.source_crs} → EPSG:4490", lyr.encoding or "-",
                       f"{n_err} errors, {n_warn} warnings" if (n_err or n_warn) else "none")
     console.print(table)
+    errors += _report_triggers(ls)
     for lyr in ls.layers:
         if lyr.problems or lyr.crs_reason:
             console.print(f"[bold]{lyr.name}[/bold] ({lyr.source})")
@@ -70,6 +71,28 @@ def layers_check(manifest: Path = typer.Argument(..., help="layer-set manifest (
         errors += rep["overlaps"]["count"] + rep["gaps"]["count"]
     if errors:
         raise typer.Exit(1)
+
+
+def _report_triggers(ls) -> int:
+    """GeoPackage sources with triggers beyond the standard R-tree ones (reported; editing refuses them)."""
+    import sqlite3
+
+    from ..editing.gpkgblob import foreign_triggers
+    n = 0
+    for lyr in ls.layers:
+        src = Path(lyr.source)
+        if src.suffix.lower() != ".gpkg" or not src.is_file():
+            continue
+        try:
+            with sqlite3.connect(f"file:{src}?mode=ro", uri=True, timeout=5) as conn:
+                found = foreign_triggers(conn)
+        except sqlite3.Error:
+            continue
+        for t in found:
+            console.print(f"[bold]{lyr.name}[/bold] ({lyr.source}): trigger {t} is not a GeoPackage R-tree trigger; "
+                          "it may change data behind the editor's back (editing is refused)", highlight=False)
+            n += 1
+    return n
 
 
 @app.command("convert")

@@ -53,3 +53,30 @@ def register(conn: sqlite3.Connection) -> None:
     for name, i in (("ST_MinX", 0), ("ST_MaxX", 1), ("ST_MinY", 2), ("ST_MaxY", 3)):
         conn.create_function(name, 1, lambda b, i=i: (lambda e: None if e is None else e[i])(_envelope(b)),
                              deterministic=True)
+
+
+def _standard_trigger(name: str, table: str, geom_col: str) -> bool:
+    """The triggers GDAL writes: the GeoPackage R-tree spatial index set and OGR's feature-count triggers."""
+    if name in (f"trigger_insert_feature_count_{table}", f"trigger_delete_feature_count_{table}"):
+        return True
+    prefix = f"rtree_{table}_{geom_col}_"
+    return name.startswith(prefix) and name[len(prefix):] in (
+        "insert", "update1", "update2", "update3", "update4", "update5", "update6", "update7", "delete")
+
+
+def foreign_triggers(conn, table: str | None = None) -> list[str]:
+    """Triggers of a GeoPackage other than the standard R-tree ones (they could rewrite our edits or the audit
+    table behind our back); ``table`` limits the check to triggers on one table."""
+    rows = conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type='trigger'").fetchall()
+    cols = dict(conn.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall()) \
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name='gpkg_geometry_columns'").fetchone() else {}
+    out = []
+    for name, tbl in rows:
+        if table is not None and tbl != table and not name.startswith(f"rtree_{table}_"):
+            continue
+        if tbl in cols and _standard_trigger(name, tbl, cols[tbl]):
+            continue
+        if tbl.startswith("rtree_") or name.startswith("gpkg_"):   # GeoPackage extension triggers (metadata etc.)
+            continue
+        out.append(f"{name} (on {tbl})")
+    return out

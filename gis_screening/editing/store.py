@@ -65,6 +65,10 @@ class EditableLayer:
                 raise InputError(f"no layer {layer!r}; layers: {', '.join(tables)}", file=path)
             self.geom_col, self.srs_id = conn.execute(
                 "SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE table_name=?", (self.table,)).fetchone()
+            foreign = gpkgblob.foreign_triggers(conn)
+            if foreign:
+                raise InputError("the GeoPackage has triggers other than the standard R-tree ones, which could change "
+                                 f"saved edits or the audit table; not editable: {', '.join(foreign[:3])}", file=path)
             info = list(conn.execute(f'PRAGMA table_info("{self.table}")'))
             self.fid_col = next(r[1] for r in info if r[5] == 1)
             self.columns = [r[1] for r in info if r[1] not in (self.fid_col, self.geom_col)]
