@@ -86,3 +86,34 @@ def test_outside_china(tmp_path):
     path.write_text("点号,经度,纬度\n1,2.35,48.85\n2,2.36,48.85\n3,2.36,48.86\n", encoding="utf-8")
     with pytest.raises(InputError, match="neither lon/lat in China"):
         read_layer(path, "projects")
+
+
+def test_xlsx_formula_without_value_and_merged_parcel_cells(tmp_path):
+    """A formula cell without a saved value must not silently drop a vertex; merged 地块编号 cells mean the same
+    parcel on every row they span."""
+    import openpyxl
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["点号", "X", "Y"])
+    ws.append(["J1", 2885000, 40430000])
+    ws.append(["J2", "=B2+100", "=C2"])            # openpyxl writes no cached value
+    ws.append(["J3", 2885100, 40430100])
+    ws.append(["J4", 2885000, 40430100])
+    path = tmp_path / "formula.xlsx"
+    wb.save(path)
+    with pytest.raises(InputError) as err:
+        read_layer(path, "projects")
+    assert "row 3" in str(err.value) and "formula" in str(err.value)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["地块编号", "点号", "X", "Y"])
+    for k, (x, y) in enumerate([(2885000, 40430000), (2885000, 40430100), (2885100, 40430100)]):
+        ws.append(["A" if k == 0 else None, f"J{k}", x, y])
+    for k, (x, y) in enumerate([(2886000, 40431000), (2886000, 40431100), (2886100, 40431100)]):
+        ws.append(["B" if k == 0 else None, f"K{k}", x, y])
+    ws.merge_cells("A2:A4")
+    ws.merge_cells("A5:A7")
+    path = tmp_path / "merged.xlsx"
+    wb.save(path)
+    gdf = read_layer(path, "projects").gdf.to_crs(4549)
+    assert len(gdf) == 2 and gdf.area.round(1).tolist() == [5000.0, 5000.0]

@@ -74,6 +74,11 @@ def _rows_from_xlsx(path: Path, sheet: str | None):
     ws = wb[sheet] if sheet else wb.worksheets[0]
     rows = [["" if v is None else str(v).strip() for v in row] for row in ws.iter_rows(values_only=True)]
     merged = [str(r) for r in ws.merged_cells.ranges]
+    for rng in ws.merged_cells.ranges:     # a merged 地块编号 cell means "the same value on every row it spans"
+        value = rows[rng.min_row - 1][rng.min_col - 1] if rng.min_row - 1 < len(rows) else ""
+        for r in range(rng.min_row - 1, min(rng.max_row, len(rows))):
+            for c in range(rng.min_col - 1, min(rng.max_col, len(rows[r]))):
+                rows[r][c] = value
     return rows, merged, ws.title
 
 
@@ -120,6 +125,10 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
         a_raw = row[a_col] if a_col < len(row) else ""
         b_raw = row[b_col] if b_col < len(row) else ""
         if not a_raw and not b_raw:
+            if any(v for j, v in enumerate(row) if j not in (a_col, b_col)):
+                raise InputError("the row has a point but no coordinates (a formula without a saved value? open "
+                                 "and save the file in Excel/WPS, or type the values)", file=path, where=f"row {i}",
+                                 field=f"{a_name}/{b_name}")
             continue
         vals = []
         for raw, name in ((a_raw, a_name), (b_raw, b_name)):
