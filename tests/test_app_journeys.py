@@ -286,3 +286,37 @@ def test_shapefile_layer_is_edited_as_a_geopackage_copy_with_the_same_schema(win
     assert set(copy["ZHGKDYFL"].astype(str)) <= {"1", "2", "3"}
     assert win.editor.view.layer.source == str(target.resolve())
     assert win.editor.view.layer.gdf["code"].tolist() == src["HJZHGKDYBM"].tolist()   # shown canonically
+
+
+def test_first_view_fills_the_canvas_and_labels_do_not_collide(win, qtbot):
+    """Item 12: the first view fits the layers to the canvas after layout (same scale as 全图), and unit codes are
+    labelled without overlapping each other."""
+    from qtpy.QtCore import QRectF
+    from qtpy.QtGui import QImage, QPainter
+    win.resize(1400, 900)
+    qtbot.wait(50)
+    first = win.canvas.scale_denominator()
+    win.a_all.trigger()
+    assert win.canvas.scale_denominator() == first
+    img = QImage(win.canvas.width(), win.canvas.height(), QImage.Format_ARGB32)
+    p = QPainter(img)
+    win.canvas.render_to(p)
+    p.end()
+    placed: list[QRectF] = win.canvas.label_boxes
+    assert len(placed) >= 20                       # most of the 60 unit codes are labelled at full extent
+    for i, a in enumerate(placed):
+        assert not any(a.intersects(b) for b in placed[i + 1:])
+
+
+def test_recovery_says_what_it_restores(win, qtbot, tmp_path):
+    from gis_screening.editing import commands as ec
+    from gis_screening.editing.store import EditableLayer
+    assert win.open_layerset(str(_gpkg_layerset(tmp_path)))
+    path = tmp_path / "zones" / "units.gpkg"
+    crashed = EditableLayer(path)
+    fid = sorted(crashed.features)[0]
+    ec.SetAttributes(crashed, fid, {"name": "崩溃前的修改"}).do()     # journalled, never saved: a crash
+    del crashed
+    assert win.start_editing("环境管控单元")
+    assert "恢复了 1 处未保存的修改" in win.lbl_msg.text()
+    assert win.editor.editable.features[fid].attrs["name"] == "崩溃前的修改"

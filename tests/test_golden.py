@@ -45,9 +45,10 @@ def _projects(case, crs):
         return load_projects(ROOT / fp["file"])
     geom = gpd.GeoSeries([shapely.from_wkt(fp["wkt"])], crs=crs).to_crs(4490).iloc[0]
     attrs = dict(case.get("project", {}))
+    sheet = attrs.pop("sheet", None)
     return [Project(id=attrs.pop("id", "G1"), geometry=geom, name=attrs.pop("name", None),
                     industry_code=attrs.pop("industry_code", None),
-                    construction_type=attrs.pop("construction_type", None), attributes=attrs)]
+                    construction_type=attrs.pop("construction_type", None), attributes=attrs, sheet=sheet)]
 
 
 @pytest.mark.parametrize("suite,index,case", CASES, ids=[f"{s}:{c['name']}" for s, _, c in CASES])

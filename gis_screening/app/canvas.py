@@ -418,6 +418,7 @@ class MapCanvas(QWidget):
         p.setFont(QFont(self.font().family(), 8))
         fm = p.fontMetrics()
         placed: list[QRectF] = []
+        self.label_boxes = placed            # the boxes of the last labelled layer (screen pixels)
         pts = rl.label_points()
         for i in sorted(idx, key=lambda k: -rl.sizes[k]):
             text = rl.labels[i]
