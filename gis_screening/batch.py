@@ -153,7 +153,10 @@ def run_batch(projects: Sequence[Project], job: Job, client, size: int = 2000,
               progress: Callable[[int, int], None] | None = None) -> dict:
     """Screen ``projects`` on the dask ``client``'s cluster, resuming a run in the same folder.  Returns a summary
     ``{"partitions", "skipped", "projects", "counts"}``; writes ``results.jsonl`` and ``summary.xlsx``."""
+    import time
+
     from distributed import as_completed
+    t0 = time.perf_counter()
     out = Path(job.out)
     fp = prepare_run(projects, job, size)
     parts = partition(projects, size)
@@ -169,8 +172,10 @@ def run_batch(projects: Sequence[Project], job: Job, client, size: int = 2000,
         finished += 1
         if progress:
             progress(finished, len(parts))
+    t1 = time.perf_counter()
+    counts = combine(out, [pid for pid, _ in parts])
     return {"partitions": len(parts), "skipped": len(parts) - len(todo), "projects": len(projects),
-            "counts": combine(out, [pid for pid, _ in parts])}
+            "counts": counts, "screen_s": round(t1 - t0, 2), "combine_s": round(time.perf_counter() - t1, 2)}
 
 
 def combine(out: Path, part_ids: list[str]) -> dict[str, int]:

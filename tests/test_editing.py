@@ -49,13 +49,19 @@ def _read(path):
     return pyogrio.read_dataframe(path, layer="units")
 
 
-def test_split_undo_redo_save_reopen_audit(tmp_path):
-    path = make_units(tmp_path / "u.gpkg")
+def _split_first_unit(path):
+    """Open ``path`` and split unit ZH35010220001 at 400 m (600 + 400 m² × 1000): (layer, stack, fid)."""
     lyr = EditableLayer(path)
     stack = UndoStack()
     fid = next(k for k, f in lyr.features.items() if f.attrs["code"] == "ZH35010220001")
     cut = gpd.GeoSeries([LineString([(X0 + 400, Y0 - 10), (X0 + 400, Y0 + 1010)])], crs=4549).to_crs(4490).iloc[0]
     stack.push(SplitFeature(lyr, fid, cut))
+    return lyr, stack, fid
+
+
+def test_split_undo_redo_save_reopen_audit(tmp_path):
+    path = make_units(tmp_path / "u.gpkg")
+    lyr, stack, fid = _split_first_unit(path)
     assert len(lyr.features) == 4
     stack.undo()
     assert len(lyr.features) == 3
@@ -80,11 +86,7 @@ def test_split_undo_redo_save_reopen_audit(tmp_path):
 def test_redo_reuses_the_ids_it_created(tmp_path):
     """Redo of a split/add must give the new features the same ids, so commands after them still apply."""
     path = make_units(tmp_path / "u.gpkg")
-    lyr = EditableLayer(path)
-    stack = UndoStack()
-    fid = next(k for k, f in lyr.features.items() if f.attrs["code"] == "ZH35010220001")
-    cut = gpd.GeoSeries([LineString([(X0 + 400, Y0 - 10), (X0 + 400, Y0 + 1010)])], crs=4549).to_crs(4490).iloc[0]
-    stack.push(SplitFeature(lyr, fid, cut))
+    lyr, stack, fid = _split_first_unit(path)
     new = next(k for k in lyr.features if k < 0)
     stack.push(SetAttributes(lyr, new, {"code": "ZH35010220009"}))
     added = stack.push(AddFeature(lyr, {"code": "ZH35010230009", "name": "新", "category": "一般管控单元"},

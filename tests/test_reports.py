@@ -199,3 +199,29 @@ def test_cover_signoff_toc_and_word_fields(screened, tmp_path):
     assert {"Heading 1", "Heading 2"} <= styles
     heads = [p for p in d.paragraphs if p.text == "附图 筛查叠加图"]
     assert heads and all(h.paragraph_format.keep_with_next for h in heads)
+
+
+def test_large_footprint_lists_the_first_vertices_and_writes_the_rest_beside_the_report(screened, tmp_path):
+    """Bounded reports: a footprint with many vertices lists the first MAX_REPORT_VERTICES 界址点 and writes them
+    all to a CSV beside the report (a 10⁶-vertex footprint used to run out of memory)."""
+    import csv
+    import subprocess
+
+    import numpy as np
+    import shapely as sh
+
+    from gis_screening.reports.content import MAX_REPORT_VERTICES
+    doc, ls, fps = screened
+    t = np.linspace(0, 2 * np.pi, 1000, endpoint=False)
+    big = sh.Polygon(np.column_stack([119.02 + 0.01 * np.cos(t), 26.10 + 0.01 * np.sin(t)]))
+    pid = doc["results"][0]["project"]["id"]
+    one = {**doc, "results": doc["results"][:1]}
+    pdf = tmp_path / "r.pdf"
+    written = export(one, ls, {pid: big}, pdf=pdf)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert f"共 1,001 个坐标点，此处列出前 {MAX_REPORT_VERTICES} 个" in text and "r-界址点.csv" in text
+    appendix = tmp_path / "r-界址点.csv"
+    assert appendix in written
+    with open(appendix, encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0][:3] == ["项目编号", "点号", "圈号"] and len(rows) == 1 + 1001 and rows[1][0] == pid

@@ -28,6 +28,31 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def screening_options(search_radius: float, as_of: str | None):
+    """The options `screen` and `batch` share: a finite radius and a real date; returns the date (or None)."""
+    import datetime as dt
+    import math
+    if not math.isfinite(search_radius):
+        fail(f"--search-radius {search_radius}: give a finite number of metres")
+    try:
+        return dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+
+
+def load_project_files(files) -> list:
+    """Projects of every file (footprints, sheets, tables); a sheet supersedes a footprint-only entry (said on
+    stderr); InputError on bad input or when nothing is found."""
+    from ..engine.project import load_projects, merge_duplicates
+    projects = [p for f in files for p in load_projects(f)]
+    if not projects:
+        raise InputError("no project found in the given files")
+    projects, notes = merge_duplicates(projects)
+    for note in notes:
+        err_console.print(note, markup=False, highlight=False)
+    return projects
+
+
 @layers_app.command("check")
 def layers_check(manifest: Path = typer.Argument(..., help="layer-set manifest (YAML)")) -> None:
     """Load every layer of MANIFEST and report features, CRS, encoding, repairs and topology."""

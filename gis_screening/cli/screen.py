@@ -1,8 +1,6 @@
 """``gis-screening screen``: screen projects against a layer set and write the result JSON and reports."""
 from __future__ import annotations
 
-import datetime as dt
-import math
 import time
 from collections import Counter
 from pathlib import Path
@@ -11,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import InputError
-from . import app, err_console, fail
+from . import app, err_console, fail, load_project_files, screening_options
 
 TABLE_MAX = 50   # print the per-project table up to this many projects (or with --table)
 
@@ -43,17 +41,11 @@ def screen_cmd(
 ) -> None:
     """Screen every project in the given files; exit 0 when screening ran, 2 for bad input."""
     from ..engine.prepared import PreparedCache
-    from ..engine.project import load_projects, merge_duplicates
     from ..layerset import load_layerset
     from ..screening import load_rules, screen
     if not any((json_out, jsonl, gpkg, pdf, docx, xlsx, html, map_out)):
         fail("no output: give --json, --jsonl, --gpkg or a report option (--pdf, --docx, --xlsx, --html, --map)")
-    if not math.isfinite(search_radius):
-        fail(f"--search-radius {search_radius}: give a finite number of metres")
-    try:
-        day = dt.date.fromisoformat(as_of) if as_of else None
-    except ValueError:
-        fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+    day = screening_options(search_radius, as_of)
     if paper.upper() not in ("A4", "A3"):
         fail(f"--paper {paper!r}: use A4 or A3")
     steps: dict[str, float] = {}
@@ -69,12 +61,7 @@ def screen_cmd(
         ls = load_layerset(layerset)
         step("load layers")
         stack = load_rules([str(p) for p in rules] if rules else (getattr(ls, "rule_packs", None) or None), as_of=day)
-        projects = [p for f in project for p in load_projects(f)]
-        if not projects:
-            fail("no project found in the given files")
-        projects, notes = merge_duplicates(projects)
-        for note in notes:
-            err_console.print(note, markup=False, highlight=False)
+        projects = load_project_files(project)
         step("load projects")
         cache = PreparedCache(cache_dir, disk=not no_cache)
         result = _screen_with_progress(screen, projects, ls, stack, search_radius, cache)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import shapely
+
 from .maplayout import MapInfo, build_figure, render_map  # noqa: F401
 
 
@@ -71,8 +73,25 @@ def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=N
                 img = Path(tmp) / f"{len(images)}.png"
                 render_map(_with_packs(doc, r), layerset, footprints[pid], img, paper="A4", scale=scale, dpi=150)
                 images[pid] = str(img)
+            from .content import MAX_REPORT_VERTICES, appendix_name, coordinate_rows
             from .profile import load_profile
-            blocks = build_report(doc, layerset, footprints, images, profile or load_profile())
+            report = pdf or docx
+            blocks = build_report({**doc, "_report_path": str(report)}, layerset, footprints, images,
+                                  profile or load_profile())
+            big = [r for r in doc["results"]
+                   if shapely.get_num_coordinates(footprints[r["project"]["id"]]) > MAX_REPORT_VERTICES]
+            if big:    # the full 界址点 list of large footprints, beside the report
+                import csv
+                import io
+                buf = io.StringIO()
+                w = csv.writer(buf)
+                w.writerow(["项目编号", "点号", "圈号", "X（北）", "Y（东）", "坐标系"])
+                for r in big:
+                    label, rows = coordinate_rows(footprints[r["project"]["id"]], r["project"]["metric_crs"])
+                    w.writerows([r["project"]["id"], *row, label] for row in rows)
+                from ..atomic import write_bytes
+                written.append(write_bytes(Path(report).with_name(appendix_name(report)),
+                                           buf.getvalue().encode("utf-8-sig")))
             if pdf:
                 from .pdf import write_pdf
                 written.append(write_pdf(blocks, pdf))

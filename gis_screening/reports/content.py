@@ -42,8 +42,18 @@ def _fmt(v, nd=1):
     return "—" if v is None else f"{v:,.{nd}f}"
 
 
-def coordinate_rows(footprint, metric_crs: str) -> tuple[str, list[list[str]]]:
-    """Footprint vertices as 点号 / 圈号 / X(北) / Y(东, with zone prefix) in metres (3 decimals)."""
+#: The report lists at most this many 界址点 per project; the full list goes to a CSV beside the report.
+MAX_REPORT_VERTICES = 300
+
+
+def appendix_name(report_path) -> str:
+    """File name of the full 界址点 list written beside a report."""
+    return f"{Path(report_path).stem}-界址点.csv"
+
+
+def coordinate_rows(footprint, metric_crs: str, limit: int | None = None) -> tuple[str, list[list[str]]]:
+    """Footprint vertices as 点号 / 圈号 / X(北) / Y(东, with zone prefix) in metres (3 decimals); at most
+    ``limit`` rows."""
     epsg = int(metric_crs.split(":")[1])
     zone = epsg - 4534 + 25
     g = gpd.GeoSeries([footprint], crs=4490).to_crs(gk3_epsg(zone, prefixed=True)).iloc[0]
@@ -63,6 +73,10 @@ def coordinate_rows(footprint, metric_crs: str) -> tuple[str, list[list[str]]]:
             if not closing:
                 n += 1
             rows.append([label, str(ring_no), f"{nn:.3f}", f"{e:.3f}"])
+            if limit is not None and len(rows) >= limit:
+                break
+        if limit is not None and len(rows) >= limit:
+            break
     return f"CGCS2000 3° 高斯-克吕格第 {zone} 带（EPSG:{gk3_epsg(zone, True)}，Y 含带号）", rows
 
 
@@ -184,9 +198,13 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
     # 附图, 坐标
     if map_image:      # heading and figure kept together on one page
         blocks.append(Block("figure", "附图 筛查叠加图", data={"image": map_image}))
-    crs_label, coords = coordinate_rows(footprint, p["metric_crs"])
+    crs_label, coords = coordinate_rows(footprint, p["metric_crs"], MAX_REPORT_VERTICES)
+    total = int(shapely.get_num_coordinates(footprint))
     blocks.append(Block("h2", "附表 项目范围界址点坐标"))
     blocks.append(Block("p", f"坐标系：{crs_label}；单位：米。"))
+    if total > MAX_REPORT_VERTICES:
+        blocks.append(Block("p", f"项目范围共 {total:,} 个坐标点，此处列出前 {len(coords)} 个；完整坐标见随报告导出的"
+                                 f"附件“{appendix_name(doc.get('_report_path', '报告'))}”。"))
     blocks.append(Block("table", table=Table(["点号", "圈号", "X（北）", "Y（东）"], coords, [1, 1, 2, 2])))
     return blocks
 
