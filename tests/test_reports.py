@@ -130,6 +130,8 @@ def test_html_offline_and_escaped(screened, tmp_path):
     n_paths = dom.count("leaflet-interactive")
     n_features = len({(o["layer"], o["feature_id"]) for r in doc["results"] for o in r["overlaps"]})
     assert n_paths >= n_features + len(doc["results"])  # every feature and footprint drawn: no script error
+    assert "<title>" in dom and "生态环境分区管控筛查图" in dom.split("</title>")[0]
+    assert 'id="legend"' in dom and dom.count('class="lg-sw"') >= 3 and "项目范围" in dom.split('id="legend"')[1]
     shot = tmp_path / "shot.png"
     subprocess.run([_chromium(), *flags, f"--screenshot={shot}", path.as_uri()], capture_output=True, timeout=120)
     from PIL import Image
@@ -225,3 +227,21 @@ def test_large_footprint_lists_the_first_vertices_and_writes_the_rest_beside_the
     with open(appendix, encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
     assert rows[0][:3] == ["项目编号", "点号", "圈号"] and len(rows) == 1 + 1001 and rows[1][0] == pid
+
+
+def test_html_point_project_is_drawn_offline(tmp_path):
+    """A point footprint (地热井) is a circle marker, not Leaflet's marker image (which cannot load offline)."""
+    import subprocess
+    ls = load_layerset(SAMPLE / "layerset.yaml")
+    p = [x for x in load_projects(SAMPLE / "projects" / "projects.gpkg") if x.id == "P2026-010"]
+    doc = screen(p, ls, load_rules()).to_json()
+    from gis_screening.reports.html import write_html
+    path = write_html(doc, ls, {p[0].id: p[0].geometry}, tmp_path / "pt.html")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'ud'}",
+             "--proxy-server=127.0.0.1:9", "--window-size=800,600", "--virtual-time-budget=3000"]
+    dom = subprocess.run([_chromium(), *flags, "--dump-dom", path.as_uri()], capture_output=True, text=True,
+                         timeout=120).stdout
+    import re
+    assert not re.search(r"<img[^>]*leaflet-marker-icon", dom)          # no marker image element
+    assert dom.count("leaflet-interactive") >= 1

@@ -32,8 +32,12 @@ def _popup(title: str, rows: list[tuple[str, object]]) -> folium.Popup:
 
 
 def _geojson(geom, style: dict, popup: folium.Popup, tooltip: str):
+    """A styled GeoJSON layer; points are circle markers (Leaflet's default marker is an image that an offline
+    page cannot load)."""
+    marker = folium.CircleMarker(radius=7, fill=True, fill_opacity=0.9) if geom.geom_type in ("Point", "MultiPoint") \
+        else None
     gj = folium.GeoJson(shapely.geometry.mapping(geom), style_function=lambda _f, s=style: s,
-                        tooltip=folium.Tooltip(esc(tooltip)))
+                        tooltip=folium.Tooltip(esc(tooltip)), marker=marker)
     gj.add_child(popup)
     return gj
 
@@ -41,6 +45,18 @@ def _geojson(geom, style: dict, popup: folium.Popup, tooltip: str):
 def _colour(hex8: str) -> tuple[str, float]:
     h = hex8.lstrip("#")
     return "#" + h[:6], (int(h[6:8], 16) / 255 if len(h) == 8 else 0.4)
+
+
+def _legend_html(items: dict[str, tuple[str, str, float]]) -> str:
+    """A fixed legend with one swatch per drawn style (same fill, outline and opacity as the map)."""
+    rows = "".join(
+        f'<div class="lg-row"><span class="lg-sw" style="background:{fill};opacity:{max(op, 0.25) if op else 1};'
+        f'border:2px solid {line};{"background:none;border-style:dashed;" if op == 0 else ""}"></span>{esc(label)}</div>'
+        for label, (fill, line, op) in items.items())
+    return ('<div id="legend" style="position:fixed;bottom:24px;left:10px;z-index:1000;background:white;padding:8px 10px;'
+            'border:1px solid #999;border-radius:4px;font:12px sans-serif;max-height:50%;overflow-y:auto">'
+            '<b>图例</b><style>.lg-row{margin-top:4px;white-space:nowrap}.lg-sw{display:inline-block;width:18px;'
+            'height:12px;margin-right:6px;vertical-align:middle}</style>' + rows + "</div>")
 
 
 def write_html(doc: dict, layerset, footprints: dict, path: str | Path) -> Path:
@@ -52,6 +68,7 @@ def write_html(doc: dict, layerset, footprints: dict, path: str | Path) -> Path:
     layers = {lyr.name: lyr for lyr in layerset.layers}
     feats = folium.FeatureGroup(name="相关要素（搜索半径内）")
     seen = set()
+    legend: dict[str, tuple[str, str, float]] = {}      # label → (fill, outline, opacity) of what is drawn
     for r in doc["results"]:
         for o in r["overlaps"]:
             key = (o["layer"], o["feature_id"])
@@ -64,6 +81,8 @@ def write_html(doc: dict, layerset, footprints: dict, path: str | Path) -> Path:
                 cat.style(lyr.role).default
             fill, alpha = _colour(style.fill)
             line, _ = _colour(style.outline)
+            value = row.get(cat.style(lyr.role).by) if cat.style(lyr.role).by else None
+            legend.setdefault(f"{o['layer']}{'：' + str(value) if value else ''}", (fill, line, max(alpha, 0.15)))
             fields = [(cat.roles[lyr.role].fields[k].title if k in cat.roles[lyr.role].fields else k, row[k])
                       for k in row.index if k != lyr.gdf.geometry.name][:12]
             fields += [("重叠面积 m²", f"{o['overlap_area_m2']:,.1f}"), ("距离 m", f"{o['distance_m']:,.1f}")]
@@ -90,6 +109,9 @@ def write_html(doc: dict, layerset, footprints: dict, path: str | Path) -> Path:
                                     f"{p['id']} {p.get('name') or ''}：{r['verdict_label']}"))
     buffers.add_to(m)
     projects.add_to(m)
+    legend["项目范围"] = ("#ffeb3b", "#d50000", 0.5)
+    legend["500 m / 1000 m 缓冲区"] = ("#ffffff", "#546e7a", 0.0)
+    m.get_root().html.add_child(folium.Element(_legend_html(legend)))
     folium.LayerControl(collapsed=False).add_to(m)
     b = union.bounds
     m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
@@ -100,8 +122,13 @@ def write_html(doc: dict, layerset, footprints: dict, path: str | Path) -> Path:
               f"<script>{(vendor / 'leaflet' / 'leaflet.js').read_text(encoding='utf-8')}</script>\n"
               f"<script>{(vendor / 'jquery' / 'jquery.min.js').read_text(encoding='utf-8')}</script>\n"
               "<style>html,body{width:100%;height:100%;margin:0;padding:0}.folium-map{position:absolute;top:0;"
-              "bottom:0;right:0;left:0} table th{text-align:left;padding-right:6px;vertical-align:top}</style>")
-    text = text.replace("<head>", "<head>\n<meta charset=\"utf-8\">\n" + inline, 1)
+              "bottom:0;right:0;left:0} table th{text-align:left;padding-right:6px;vertical-align:top;white-space:nowrap}"
+              ".leaflet-popup-content{max-width:400px;max-height:360px;overflow-y:auto;white-space:normal;"
+              "word-break:break-all}</style>")
+    names = "、".join(f"{r['project'].get('name') or r['project']['id']}" for r in doc["results"][:3])
+    more = f"等 {len(doc['results'])} 个项目" if len(doc["results"]) > 3 else ""
+    title = f"<title>{esc(names + more)} — 生态环境分区管控筛查图</title>"
+    text = text.replace("<head>", "<head>\n<meta charset=\"utf-8\">\n" + title + "\n" + inline, 1)
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
