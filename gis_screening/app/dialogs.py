@@ -141,7 +141,8 @@ class SheetDialog(QDialog):
 
 
 class PrintDialog(QDialog):
-    """Print layout (shared with the CLI's --map): paper, orientation, scale, live preview, export PDF/PNG."""
+    """Print layout (shared with the CLI's --map): labelled paper, orientation and scale, live preview, export
+    PDF/PNG/SVG."""
 
     def __init__(self, session, project_id: str, parent=None):
         super().__init__(parent)
@@ -162,10 +163,10 @@ class PrintDialog(QDialog):
         self.scale.addItem(self.tr("适合项目范围"), None)
         for s in (2000, 5000, 10000, 25000, 50000, 100000, 250000, 500000):
             self.scale.addItem(f"1:{s:,}", s)
-        for w in (self.paper, self.orient, self.scale):
+        for label, w in ((self.tr("纸张"), self.paper), (self.tr("方向"), self.orient), (self.tr("比例尺"), self.scale)):
             w.currentIndexChanged.connect(self.refresh)
-            form.addRow(w)
-        export = QPushButton(self.tr("导出 PDF/PNG…"))
+            form.addRow(label, w)
+        export = QPushButton(self.tr("导出 PDF/PNG/SVG…"))
         export.clicked.connect(self.export)
         form.addRow(export)
         self.preview = QLabel()
@@ -195,7 +196,8 @@ class PrintDialog(QDialog):
     def export(self, path: str | None = None) -> None:
         from ..reports import render_map
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, self.tr("导出 PDF/PNG…"), "", "PDF (*.pdf);;PNG (*.png)")
+            path, _ = QFileDialog.getSaveFileName(self, self.tr("导出 PDF/PNG/SVG…"), "",
+                                                  "PDF (*.pdf);;PNG (*.png);;SVG (*.svg)")
         if path:
             r, geom = self._result()
             render_map(r, self.session.layerset, geom, path, **self._args())

@@ -64,15 +64,18 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
     geoms = gdf.geometry.values
     attrs_df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     records = attrs_df.astype(object).where(attrs_df.notna(), None).to_dict("records")
-    problems = layer.problem_strings()
+    # import problems each project carries into its result: the file's own, its feature's, and every footprint
+    # of the file that was skipped (said on every project of that file, never silently lost)
+    shared = [str(p) for p in layer.problems if p.feature is None or p.feature not in groups]
     out = []
     for pid, rows in groups.items():
         geom = geoms[rows[0]] if len(rows) == 1 else shapely.union_all(geoms[rows])
         attrs = dict(records[rows[0]])
         code = _industry_code(attrs.pop("industry_code", None), attrs)
+        own = shared + [str(p) for p in layer.problems if p.feature == pid]
         proj = Project(id=str(pid), geometry=geom, name=_clean(attrs.pop("name", None)), industry_code=code,
                        construction_type=_clean(attrs.pop("construction_type", None)),
-                       attributes=attrs, source=layer.source, problems=list(problems))
+                       attributes=attrs, source=layer.source, problems=own)
         proj.sheet = sheet_from_attributes(proj)
         out.append(proj)
     return out

@@ -54,7 +54,8 @@ class ProjectResult:
                 "centroid_lonlat": list(m.centroid_lonlat), "geometry_type": p.geometry.geom_type,
                 "construction_type": p.construction_type, "two_high": self.context.get("two_high"),
                 "sector": self.context.get("sector"), "industry_name": self.context.get("industry_name"),
-                "industry_level": self.context.get("industry_level"), "source": p.source}
+                "industry_level": self.context.get("industry_level"), "source": p.source,
+                "import_problems": [s for s in p.problems if s.startswith(("[warning]", "[error]"))]}
         return {"project": proj, "verdict": self.verdict, "verdict_label": VERDICT_LABELS[self.verdict],
                 "decisive_rules": sorted({f.rule_id for f in self.decisive()}),
                 "findings": [f.to_json() for f in self.findings],
