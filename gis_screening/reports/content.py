@@ -216,6 +216,8 @@ def cover(doc: dict, profile) -> list[Block]:
     results = doc["results"]
     p0 = results[0]["project"] if results else {}
     title = (f"{p0.get('name') or p0.get('id')}" if len(results) == 1 else f"{len(results)} 个建设项目")
+    if len(title) > 120:                  # a cover line, not a paragraph: very long names are cut (full in 项目概况)
+        title = title[:119] + "…"
     rows = [["项目", title], ["编制单位", profile.编制单位], ["报告日期", chinese_datetime(doc.get("generated_at"), False)],
             ["报告编号", report_number(profile, doc)]]
     return [Block("cover", "建设项目生态环境分区管控与碳达峰准入筛查报告",

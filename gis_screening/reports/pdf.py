@@ -64,6 +64,15 @@ def _numbered_canvas():
     return NumberedCanvas
 
 
+#: A table cell longer than this would not fit on a page; the PDF cuts it (the JSON, XLSX and DOCX keep it whole).
+MAX_CELL_CHARS = 400
+
+
+def _cell_text(value) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_CELL_CHARS else text[:MAX_CELL_CHARS - 1] + "…"
+
+
 def _image(path: str, width: float) -> Image:
     img = Image(path)
     ratio = img.imageHeight / img.imageWidth
@@ -95,7 +104,7 @@ def write_pdf(blocks: list[Block], path: str | Path, title: str = "筛查报告"
             w = tb.widths or [1] * len(tb.headers)
             col = [width * x / sum(w) for x in w]
             data = [[Paragraph(escape(h), st["cell"]) for h in tb.headers]]
-            data += [[Paragraph(escape(str(c)).replace("\n", "<br/>"), st["cell"]) for c in row] for row in tb.rows]
+            data += [[Paragraph(escape(_cell_text(c)).replace("\n", "<br/>"), st["cell"]) for c in row] for row in tb.rows]
             t = Table(data, colWidths=col, repeatRows=1)
             t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e3eaf2")),

@@ -14,11 +14,12 @@ TXT = SAMPLE / "projects" / "txt" / "P2026-002.txt"
 LAYERSET = SAMPLE / "layerset.yaml"
 
 
-def _footprint(path: Path, name: str) -> Path:
+def _footprint(path: Path, name: str, count: int = 1) -> Path:
     doc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
-        "项目编号": "H1", "项目名称": name, "行业代码": "3399", "建设性质": "新建"},
-        "geometry": {"type": "Polygon", "coordinates": [[[119.01, 26.09], [119.012, 26.09], [119.012, 26.092],
-                                                         [119.01, 26.092], [119.01, 26.09]]]}}]}
+        "项目编号": f"H{k}", "项目名称": name, "行业代码": "3399", "建设性质": "新建"},
+        "geometry": {"type": "Polygon", "coordinates": [[[119.01 + d, 26.09], [119.012 + d, 26.09], [119.012 + d, 26.092],
+                                                         [119.01 + d, 26.092], [119.01 + d, 26.09]]]}}
+        for k, d in ((k, k * 0.01) for k in range(count))]}
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return path
 
@@ -119,9 +120,10 @@ def renderer_cases(base: Path) -> list[tuple[str, list[str], Path]]:
     out = base / "render"
     out.mkdir(parents=True)
     cases = []
-    for label, name in (("mathtext", "项目$\\frac{a}{b}$与$x^2$"), ("control chars", "项目\x00\x07\x1b[31m红"),
-                        ("2000 chars", "很长的项目名称" * 300), ("markup", "<b>项目</b>&amp;{x}%s\\n")):
-        fp = _footprint(out / f"{len(cases)}.geojson", name)
+    for label, name, count in (("mathtext", "项目$\\frac{a}{b}$与$x^2$", 1), ("control chars", "项目\x00\x07\x1b[31m红", 1),
+                               ("2000 chars", "很长的项目名称" * 300, 1), ("2000 chars, batch", "很长的项目名称" * 300, 2),
+                               ("markup", "<b>项目</b>&amp;{x}%s\\n", 1)):
+        fp = _footprint(out / f"{len(cases)}.geojson", name, count)
         cases.append((f"renderer: {label}", ["screen", "--layerset", str(LAYERSET), "--project", str(fp),
                                              "--pdf", str(out / f"{len(cases)}.pdf"), "--map", str(out / f"m{len(cases)}.pdf"),
                                              "--docx", str(out / f"{len(cases)}.docx"), "--html", str(out / f"{len(cases)}.html")],
