@@ -1,6 +1,8 @@
 """Reports and maps from a screening result: PDF, DOCX, XLSX, offline HTML, and the print layout."""
 from __future__ import annotations
 
+import csv
+import io
 import tempfile
 from pathlib import Path
 
@@ -22,8 +24,9 @@ def _step(progress, cancel, done: int, total: int) -> None:
 
 
 def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, paper="A4", landscape=False,
-                 scale=None, progress=None, cancel=None) -> Path:
-    """The screening map of every project: one page each in a PDF (vector), or one PNG (first project)."""
+                 scale=None, progress=None, cancel=None, png_dir: Path | None = None) -> Path:
+    """The screening map of every project: one page each in a PDF (vector), or one PNG (first project).
+    ``png_dir``: also save each page as ``{index}.png`` (150 dpi) there, from the same figure (the report's maps)."""
     out = Path(out)
     if out.suffix.lower() != ".pdf" or len(doc["results"]) == 1:
         r = doc["results"][0]
@@ -41,6 +44,8 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
             fig, _ = build_figure(_with_packs(doc, r), layerset, footprints[r["project"]["id"]], paper=paper,
                                   landscape=landscape, scale=scale)
             pdf.savefig(fig)
+            if png_dir is not None:
+                fig.savefig(png_dir / f"{k}.png", dpi=150)
             plt.close(fig)
     return out
 
@@ -60,42 +65,52 @@ def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=N
     if html:
         from .html import write_html
         written.append(write_html(doc, layerset, footprints, html))
-    if map:
-        written.append(render_atlas(doc, layerset, footprints, map, paper=paper, landscape=landscape, scale=scale,
-                                    progress=progress, cancel=cancel))
-    if pdf or docx:
-        from .content import build_report
-        with tempfile.TemporaryDirectory(prefix="gis-screening-report-") as tmp:
-            images = {}
-            for k, r in enumerate(doc["results"]):
-                _step(progress, cancel, k, len(doc["results"]))
-                pid = r["project"]["id"]
-                img = Path(tmp) / f"{len(images)}.png"
-                render_map(_with_packs(doc, r), layerset, footprints[pid], img, paper="A4", scale=scale, dpi=150)
-                images[pid] = str(img)
-            from .content import MAX_REPORT_VERTICES, appendix_name, coordinate_rows
-            from .profile import load_profile
-            report = pdf or docx
-            blocks = build_report({**doc, "_report_path": str(report)}, layerset, footprints, images,
-                                  profile or load_profile())
-            big = [r for r in doc["results"]
-                   if shapely.get_num_coordinates(footprints[r["project"]["id"]]) > MAX_REPORT_VERTICES]
-            if big:    # the full 界址点 list of large footprints, beside the report
-                import csv
-                import io
-                buf = io.StringIO()
-                w = csv.writer(buf)
-                w.writerow(["项目编号", "点号", "圈号", "X（北）", "Y（东）", "坐标系"])
-                for r in big:
-                    label, rows = coordinate_rows(footprints[r["project"]["id"]], r["project"]["metric_crs"])
-                    w.writerows([r["project"]["id"], *row, label] for row in rows)
-                from ..atomic import write_bytes
-                written.append(write_bytes(Path(report).with_name(appendix_name(report)),
-                                           buf.getvalue().encode("utf-8-sig")))
-            if pdf:
-                from .pdf import write_pdf
-                written.append(write_pdf(blocks, pdf))
-            if docx:
-                from .docx import write_docx
-                written.append(write_docx(blocks, docx))
+    with tempfile.TemporaryDirectory(prefix="gis-screening-report-") as tmp:
+        # the report's maps are A4 portrait: when the atlas is drawn that way too, each figure is drawn once
+        shared = bool(map and (pdf or docx) and paper == "A4" and not landscape and Path(map).suffix.lower() == ".pdf"
+                      and len(doc["results"]) > 1)
+        if map:
+            written.append(render_atlas(doc, layerset, footprints, map, paper=paper, landscape=landscape,
+                                        scale=scale, progress=progress, cancel=cancel,
+                                        png_dir=Path(tmp) if shared else None))
+        if pdf or docx:
+            written += _report(doc, layerset, footprints, Path(tmp), shared, pdf, docx, scale, progress, cancel,
+                               profile)
+    return written
+
+
+def _report(doc, layerset, footprints, tmp: Path, shared: bool, pdf, docx, scale, progress, cancel, profile):
+    """The PDF/DOCX report (maps rendered here unless the atlas already drew them into ``tmp``), plus the full
+    界址点 list of large footprints in a CSV beside it."""
+    from ..atomic import write_bytes
+    from .content import MAX_REPORT_VERTICES, appendix_name, build_report, coordinate_rows
+    from .profile import load_profile
+    written: list[Path] = []
+    images = {}
+    for k, r in enumerate(doc["results"]):
+        pid = r["project"]["id"]
+        img = tmp / f"{k}.png"
+        if not shared:
+            _step(progress, cancel, k, len(doc["results"]))
+            render_map(_with_packs(doc, r), layerset, footprints[pid], img, paper="A4", scale=scale, dpi=150)
+        images[pid] = str(img)
+    report = pdf or docx
+    blocks = build_report({**doc, "_report_path": str(report)}, layerset, footprints, images,
+                          profile or load_profile())
+    big = [r for r in doc["results"]
+           if shapely.get_num_coordinates(footprints[r["project"]["id"]]) > MAX_REPORT_VERTICES]
+    if big:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["项目编号", "点号", "圈号", "X（北）", "Y（东）", "坐标系"])
+        for r in big:
+            label, rows = coordinate_rows(footprints[r["project"]["id"]], r["project"]["metric_crs"])
+            w.writerows([r["project"]["id"], *row, label] for row in rows)
+        written.append(write_bytes(Path(report).with_name(appendix_name(report)), buf.getvalue().encode("utf-8-sig")))
+    if pdf:
+        from .pdf import write_pdf
+        written.append(write_pdf(blocks, pdf))
+    if docx:
+        from .docx import write_docx
+        written.append(write_docx(blocks, docx))
     return written

@@ -110,6 +110,7 @@ def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=Fal
     plt.rcParams["font.family"] = [family, "DejaVu Sans"]
     plt.rcParams["axes.unicode_minus"] = False
     fig = plt.figure(figsize=(w_mm * MM, h_mm * MM))
+    fig.canvas.draw_idle = lambda *a, **k: None   # geopandas asks for a redraw after every layer: draw once, on save
     margin, panel_w, top, bottom = 12.0, 58.0, 22.0, 26.0
     map_w, map_h = w_mm - 2 * margin - panel_w - 4, h_mm - top - bottom
     ax = fig.add_axes([margin / w_mm, bottom / h_mm, map_w / w_mm, map_h / h_mm])
