@@ -186,6 +186,7 @@ class ProjectsPanel(QWidget):
         self.table.setWordWrap(True)
         self.table.verticalHeader().hide()
         hdr = self.table.horizontalHeader()
+        hdr.setSortIndicator(0, Qt.AscendingOrder)       # by id until the user clicks another column
         hdr.setSectionResizeMode(QHeaderView.Interactive)
         hdr.setStretchLastSection(True)
         lay.addLayout(bar)
