@@ -71,9 +71,10 @@ def test_golden(suite, index, case):
             assert rule_id not in got, f"{rule_id} should not fire"
         else:
             assert level in got.get(rule_id, set()), f"{rule_id}: expected {level}, got {got.get(rule_id)}"
-    for rule_id, text in exp.get("message_contains", {}).items():
+    for rule_id, texts in exp.get("message_contains", {}).items():
         msgs = [f["message"] for f in res["findings"] if f["rule_id"] == rule_id]
-        assert any(text in m for m in msgs), (rule_id, msgs)
+        for text in [texts] if isinstance(texts, str) else texts:
+            assert any(text in m for m in msgs), (rule_id, text, msgs)
     if "area_m2" in exp:
         assert res["project"]["area_m2"] == pytest.approx(exp["area_m2"], rel=1e-6)
     if "metric_crs" in exp:
