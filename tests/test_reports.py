@@ -176,8 +176,11 @@ def test_cover_signoff_toc_and_word_fields(screened, tmp_path):
     prof.write_text("编制单位: 示范市生态环境局技术评估中心\n编制人: 张三\n校核人: 李四\n审核人: 王五\n报告编号前缀: FZ\n",
                     encoding="utf-8")
     profile = load_profile(prof)
-    pdf, docx_path = tmp_path / "r.pdf", tmp_path / "r.docx"
-    export(doc, ls, fps, pdf=pdf, docx=docx_path, profile=profile)
+    pdf, docx_path, atlas = tmp_path / "r.pdf", tmp_path / "r.docx", tmp_path / "m.pdf"
+    export(doc, ls, fps, pdf=pdf, docx=docx_path, map=atlas, profile=profile)
+    sheets = subprocess.run(["pdftotext", str(atlas), "-"], capture_output=True, text=True, check=True).stdout.split("\f")
+    for k, sheet in enumerate(sheets[:len(doc["results"])], start=1):      # 图号 and 制图单位 on every map sheet
+        assert f"-图{k:02d}" in sheet and "图号：FZ-" in sheet and "制图单位：示范市生态环境局技术评估中心" in sheet
     pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                            check=True).stdout.split("\f")
     cover = pages[0]

@@ -149,8 +149,10 @@ class PrintDialog(QDialog):
         self.setWindowTitle(self.tr("打印筛查图"))
         self.session, self.project_id = session, project_id
         # the result block and the footprint are taken now: later edits of the project list do not change them
+        from ..reports import sheet_result
         doc = session.result
-        self.result = {**session.result_for(project_id), "rule_packs": doc.get("rule_packs", [])}
+        ids = [r["project"]["id"] for r in doc["results"]]
+        self.result = sheet_result(doc, session.result_for(project_id), ids.index(project_id))
         self.geometry = session.project(project_id).geometry
         lay = QHBoxLayout(self)
         side = QWidget()

@@ -11,8 +11,13 @@ import shapely
 from .maplayout import MapInfo, build_figure, render_map  # noqa: F401
 
 
-def _with_packs(doc: dict, result: dict) -> dict:
-    return {**result, "rule_packs": doc.get("rule_packs", [])}
+def sheet_result(doc: dict, result: dict, k: int = 0, profile=None) -> dict:
+    """One project's result block as the map sheet reads it: rule packs, 图号 (report number + sheet number) and
+    制图单位 (the profile's 编制单位)."""
+    from .profile import load_profile, report_number
+    profile = profile or load_profile()
+    return {**result, "rule_packs": doc.get("rule_packs", []),
+            "map_number": f"{report_number(profile, doc)}-图{k + 1:02d}", "map_unit": profile.编制单位}
 
 
 def _step(progress, cancel, done: int, total: int) -> None:
@@ -24,13 +29,13 @@ def _step(progress, cancel, done: int, total: int) -> None:
 
 
 def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, paper="A4", landscape=False,
-                 scale=None, progress=None, cancel=None, png_dir: Path | None = None) -> Path:
+                 scale=None, progress=None, cancel=None, png_dir: Path | None = None, profile=None) -> Path:
     """The screening map of every project: one page each in a PDF (vector), or one PNG (first project).
     ``png_dir``: also save each page as ``{index}.png`` (150 dpi) there, from the same figure (the report's maps)."""
     out = Path(out)
     if out.suffix.lower() != ".pdf" or len(doc["results"]) == 1:
         r = doc["results"][0]
-        render_map(_with_packs(doc, r), layerset, footprints[r["project"]["id"]], out, paper=paper,
+        render_map(sheet_result(doc, r, 0, profile), layerset, footprints[r["project"]["id"]], out, paper=paper,
                    landscape=landscape, scale=scale)
         return out
     import matplotlib
@@ -41,8 +46,8 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
     with matplotlib.rc_context({"pdf.fonttype": 42}), atomic_path(out) as tmp, PdfPages(tmp) as pdf:
         for k, r in enumerate(doc["results"]):
             _step(progress, cancel, k, len(doc["results"]))
-            fig, _ = build_figure(_with_packs(doc, r), layerset, footprints[r["project"]["id"]], paper=paper,
-                                  landscape=landscape, scale=scale)
+            fig, _ = build_figure(sheet_result(doc, r, k, profile), layerset, footprints[r["project"]["id"]],
+                                  paper=paper, landscape=landscape, scale=scale)
             pdf.savefig(fig)
             if png_dir is not None:
                 fig.savefig(png_dir / f"{k}.png", dpi=150)
@@ -57,7 +62,10 @@ def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=N
 
     ``progress(done, total)`` is called per project map; when ``cancel()`` returns True the export stops with
     :class:`~gis_screening.errors.Cancelled` and the file being written is left as it was.  ``profile`` (a
-    :class:`~gis_screening.reports.profile.Profile`) fills the cover and sign-off; default: the user's profile."""
+    :class:`~gis_screening.reports.profile.Profile`) fills the cover, sign-off, 图号 and 制图单位; default: the
+    user's profile."""
+    from .profile import load_profile
+    profile = profile or load_profile()
     written: list[Path] = []
     if xlsx:
         from .xlsx import write_xlsx
@@ -72,7 +80,7 @@ def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=N
         if map:
             written.append(render_atlas(doc, layerset, footprints, map, paper=paper, landscape=landscape,
                                         scale=scale, progress=progress, cancel=cancel,
-                                        png_dir=Path(tmp) if shared else None))
+                                        png_dir=Path(tmp) if shared else None, profile=profile))
         if pdf or docx:
             written += _report(doc, layerset, footprints, Path(tmp), shared, pdf, docx, scale, progress, cancel,
                                profile)
@@ -92,7 +100,8 @@ def _report(doc, layerset, footprints, tmp: Path, shared: bool, pdf, docx, scale
         img = tmp / f"{k}.png"
         if not shared:
             _step(progress, cancel, k, len(doc["results"]))
-            render_map(_with_packs(doc, r), layerset, footprints[pid], img, paper="A4", scale=scale, dpi=150)
+            render_map(sheet_result(doc, r, k, profile), layerset, footprints[pid], img, paper="A4", scale=scale,
+                       dpi=150)
         images[pid] = str(img)
     report = pdf or docx
     blocks = build_report({**doc, "_report_path": str(report)}, layerset, footprints, images,

@@ -196,7 +196,10 @@ def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=Fal
              f"数据来源：{layerset.name}（{len(layerset.layers)} 个图层）；筛查规则："
              f"{', '.join(p['id'] + ' ' + p['version'] for p in result.get('rule_packs', []))}"[:160],
              fontsize=6, va="bottom")
-    fig.text(margin / w_mm, 4 / h_mm, f"制图：gis-screening {__version__}　日期：{today}　本图为分区管控初筛成果，"
+    fig.text(1 - margin / w_mm, 8 / h_mm, f"图号：{result.get('map_number') or '—'}", fontsize=6, va="bottom",
+             ha="right")
+    fig.text(margin / w_mm, 4 / h_mm, f"制图单位：{result.get('map_unit') or '—'}　制图：gis-screening {__version__}　"
+             f"日期：{today}　本图为分区管控初筛成果，"
              "不作为审批依据", fontsize=6, va="bottom")
     return fig, MapInfo(scale, epsg, extent, bar_m, bar_mm, map_w, visible)
 
