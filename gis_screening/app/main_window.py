@@ -861,6 +861,9 @@ class MainWindow(QMainWindow):
         if not self._confirm_unsaved_edits():
             e.ignore()
             return
+        for job in (self.worker, getattr(self, "export_job", None)):   # the engine thread stops at its next step
+            if job is not None:
+                job.cancel()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.autosave_path().unlink(missing_ok=True)  # a clean exit leaves nothing to recover
