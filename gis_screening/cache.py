@@ -6,7 +6,6 @@ read (no pickle).
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from pathlib import Path
@@ -75,11 +74,3 @@ def pack_strings(values: list[str | None]) -> dict[str, np.ndarray]:
 
 def unpack_strings(text: np.ndarray, none: np.ndarray) -> list[str | None]:
     return [None if n else str(t) for t, n in zip(text.tolist(), none.tolist())]
-
-
-def geometry_digest(geoms: np.ndarray) -> str:
-    """SHA-256 of the geometries' WKB (what validity caches are keyed by)."""
-    h = hashlib.sha256()
-    for b in shapely.to_wkb(geoms):
-        h.update(b)
-    return h.hexdigest()[:32]

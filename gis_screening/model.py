@@ -74,6 +74,12 @@ class Layer:
             return [None if v is None or v != v else str(v) for v in self.gdf[col]]
         return [None] * len(self.gdf)
 
+    def records(self) -> list[dict]:
+        """Every feature's attributes (no geometry) as plain dicts, NaN → None."""
+        import pandas as pd
+        df = pd.DataFrame(self.gdf.drop(columns=self.gdf.geometry.name))
+        return df.astype(object).where(df.notna(), None).to_dict("records")
+
     def feature_ids(self) -> list[str]:
         """Feature identifiers (the role's id field, or the row number when absent), as strings."""
         col = self.id_field
@@ -100,6 +106,3 @@ class LayerSet:
     def first(self, role: str) -> Layer | None:
         found = self.by_role(role)
         return found[0] if found else None
-
-    def by_uid(self) -> dict[str, Layer]:
-        return {lyr.uid: lyr for lyr in self.layers}

@@ -59,7 +59,7 @@ def _run(items, job, workers: int, scheduler: str | None, size: int) -> dict:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard)
         client = Client(cluster)
     try:
-        if client.dashboard_link and importlib_dashboard(client):
+        if client.dashboard_link and _dashboard_served(client):
             err_console.print(f"dask dashboard: {client.dashboard_link}", markup=False, highlight=False)
         with Progress(TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
@@ -72,7 +72,7 @@ def _run(items, job, workers: int, scheduler: str | None, size: int) -> dict:
             cluster.close()
 
 
-def importlib_dashboard(client) -> bool:
+def _dashboard_served(client) -> bool:
     """Is the dashboard really served (bokeh installed on the scheduler)?"""
     try:
         return bool(client.scheduler_info().get("services", {}).get("dashboard"))

@@ -118,13 +118,6 @@ def prepare_layer(layer: Layer, epsg: int, max_vertices: int = 256) -> PreparedL
                          shapely.area(pieces), layer.feature_ids(), layer.feature_names())
 
 
-def feature_records(layer: Layer) -> list[dict]:
-    """Every feature's attributes (no geometry) as plain dicts, NaN → None: what rule conditions read."""
-    df = pd.DataFrame(layer.gdf.drop(columns=layer.gdf.geometry.name))
-    df = df.astype(object).where(df.notna(), None)
-    return df.to_dict("records")
-
-
 def layer_fingerprint(layer: Layer, epsg: int, max_vertices: int) -> str:
     """Content hash of everything a prepared layer holds or a rule may read: geometry, ids, names, every
     attribute, the role, plus the preparation parameters."""
@@ -173,12 +166,12 @@ class PreparedCache:
             return prepared
 
     def records(self, layer: Layer) -> list[dict]:
-        """:func:`feature_records` of ``layer``, built once per layer version."""
+        """``layer.records()`` (what rule conditions read), built once per layer version."""
         with self._lock:
             hit = self._records.get(layer.key)
             if hit is None:
                 self._forget_old_versions(layer)
-                hit = self._records[layer.key] = feature_records(layer)
+                hit = self._records[layer.key] = layer.records()
             return hit
 
     def _forget_old_versions(self, layer: Layer) -> None:

@@ -62,8 +62,7 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
         for i, pid in enumerate(ids):
             groups.setdefault(pid, []).append(i)
     geoms = gdf.geometry.values
-    attrs_df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    records = attrs_df.astype(object).where(attrs_df.notna(), None).to_dict("records")
+    records = layer.records()
     # import problems each project carries into its result: the file's own, its feature's, and every footprint
     # of the file that was skipped (said on every project of that file, never silently lost)
     shared = [str(p) for p in layer.problems if p.feature is None or p.feature not in groups]
@@ -167,7 +166,6 @@ def _unflatten(row: dict) -> dict:
 
 def read_sheet_rows(path: Path) -> list[dict]:
     """Rows of an XLSX/CSV sheet table as nested dicts (dotted column names unflattened)."""
-    import pandas as pd
     try:
         df = pd.read_excel(path, dtype=object) if path.suffix.lower() in (".xlsx", ".xls") else \
             pd.read_csv(path, dtype=object, encoding="utf-8-sig")
@@ -182,7 +180,6 @@ def read_sheet_rows(path: Path) -> list[dict]:
 
 def is_sheet_table(path: Path) -> bool:
     """Does an XLSX/CSV hold project sheets (a ``footprint`` column) rather than coordinates?"""
-    import pandas as pd
     try:
         head = pd.read_excel(path, nrows=0) if path.suffix.lower() in (".xlsx", ".xls") else \
             pd.read_csv(path, nrows=0, encoding="utf-8-sig")
