@@ -10,6 +10,7 @@ from .admission import join_admission, read_admission_table
 from .catalog import Catalog, default_catalog
 from .errors import InputError
 from .io import read_layer
+from .io.postgis import is_postgres
 from .model import LayerSet
 
 
@@ -77,7 +78,7 @@ def load_layerset(path: str | Path, catalog: Catalog | None = None,
                              where=f"layers[{i}]", field="role")
         if progress:
             progress(i, len(manifest.layers), entry.source)
-        src = base / entry.source
+        src = entry.source if is_postgres(entry.source) else base / entry.source
         lyr = read_layer(src, entry.role, name=entry.name, layer=entry.layer, encoding=entry.encoding,
                          crs=entry.crs, zone=entry.zone, offset=entry.offset, fields=entry.fields or None,
                          towgs84=entry.towgs84, catalog=catalog)

@@ -17,3 +17,23 @@ SAMPLE = ROOT / "sample_data"
 @pytest.fixture
 def fujian_counties() -> Path:
     return DATA / "fujian_counties" / "fujian_counties.shp"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A real PostgreSQL + PostGIS server for this test session (tests/pgcluster.py), stopped afterwards."""
+    from pgcluster import Cluster
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_schema(pg_cluster, request):
+    """``(server url, fresh schema name)`` so each test publishes into its own schema."""
+    import re
+    name = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:40]
+    import psycopg
+    with psycopg.connect(pg_cluster.url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    return pg_cluster.url, name

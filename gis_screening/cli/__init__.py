@@ -98,6 +98,29 @@ def layers_check(manifest: Path = typer.Argument(..., help="layer-set manifest (
         raise typer.Exit(1)
 
 
+@layers_app.command("push")
+def layers_push(
+    manifest: Path = typer.Argument(..., help="layer-set manifest (YAML) whose layers to publish"),
+    target: str = typer.Argument(..., help="postgresql://user@host:port/db[?schema=NAME] (password from PGPASSWORD, "
+                                 "~/.pgpass or a service file)"),
+    manifest_out: Path = typer.Option(..., "--manifest-out", help="manifest to write, pointing at the new tables"),
+    replace: bool = typer.Option(False, "--replace", help="overwrite tables that already exist"),
+) -> None:
+    """Publish every layer of MANIFEST to PostGIS (field names and codes kept, CGCS2000, spatial index, per-feature
+    version, audit table) in one transaction, and write a manifest for screen, batch and the app."""
+    from ..io.postgis import is_postgres
+    from ..publish import push_layerset
+    if not is_postgres(target):
+        fail(f"{target}: give a postgresql:// address")
+    try:
+        done = push_layerset(manifest, target, manifest_out, replace=replace)
+    except InputError as exc:
+        fail(str(exc))
+    for p in done:
+        console.print(f"{p.source} → {p.table}: {p.features} features ({p.role})", markup=False, highlight=False)
+    console.print(f"wrote {manifest_out}", markup=False, highlight=False)
+
+
 def _report_triggers(ls) -> int:
     """GeoPackage sources with triggers beyond the standard R-tree ones (reported; editing refuses them)."""
     import sqlite3

@@ -48,45 +48,24 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-class EditableLayer:
-    """One feature table of a GeoPackage, edited in memory; ``save()`` writes it back transactionally."""
+class EditBuffer:
+    """Edits of one feature layer held in memory with a crash journal, whatever the store (GeoPackage, PostGIS).
 
-    def __init__(self, path: str | Path, layer: str | None = None, code_field: str = "code"):
-        self.path = Path(path)
-        if not self.path.exists():
-            raise InputError("GeoPackage not found", file=path)
+    Subclasses load ``features``/``original`` and implement ``save``, ``_disk_state``, ``_committed`` and
+    ``_mark_synced``; ``journal`` is the path of the crash journal and ``where`` names the store in messages."""
+
+    features: dict[int, Feature]
+    original: dict[int, Feature]
+    journal: Path
+    where: str
+
+    def _start(self, code_field: str, journal: Path) -> None:
         self.code_field = code_field
-        with self._connect() as conn:
-            tables = [r[0] for r in conn.execute("SELECT table_name FROM gpkg_contents WHERE data_type='features'")]
-            if not tables:
-                raise InputError("no feature table in this GeoPackage", file=path)
-            self.table = layer or tables[0]
-            if self.table not in tables:
-                raise InputError(f"no layer {layer!r}; layers: {', '.join(tables)}", file=path)
-            self.geom_col, self.srs_id = conn.execute(
-                "SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE table_name=?", (self.table,)).fetchone()
-            foreign = gpkgblob.foreign_triggers(conn)
-            if foreign:
-                raise InputError("the GeoPackage has triggers other than the standard R-tree ones, which could change "
-                                 f"saved edits or the audit table; not editable: {', '.join(foreign[:3])}", file=path)
-            info = list(conn.execute(f'PRAGMA table_info("{self.table}")'))
-            self.fid_col = next(r[1] for r in info if r[5] == 1)
-            self.columns = [r[1] for r in info if r[1] not in (self.fid_col, self.geom_col)]
-            rows = conn.execute(f'SELECT "{self.fid_col}", "{self.geom_col}", {", ".join(chr(34) + c + chr(34) for c in self.columns) or "1"} '
-                                f'FROM "{self.table}"').fetchall()
-        self.features: dict[int, Feature] = {r[0]: Feature(dict(zip(self.columns, r[2:])), gpkgblob.decode(r[1]))
-                                             for r in rows}
         self.original = copy.deepcopy(self.features)
-        self.digest = file_digest(self.path)
         self._next_new = -1
-        self.journal = Path(str(self.path) + ".journal")
+        self.journal = journal
         self._journal_id: str | None = None
         self.recovered = self._recover()
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
-        gpkgblob.register(conn)
-        return conn
 
     # ---- primitive operations (journaled); commands are built from these --------------------------
     def set_feature(self, fid: int, attrs: dict, geom) -> None:
@@ -115,12 +94,6 @@ class EditableLayer:
             fh.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-
-    def _committed(self, journal_id: str) -> bool:
-        with self._connect() as conn:
-            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name=?", (COMMITS,)).fetchone():
-                return False
-            return conn.execute(f'SELECT 1 FROM "{COMMITS}" WHERE journal=?', (journal_id,)).fetchone() is not None
 
     def _recover(self) -> int:
         """Replay an edit journal left by a session that did not save (crash); returns entries applied.
@@ -158,7 +131,6 @@ class EditableLayer:
         self.journal.unlink(missing_ok=True)
         self._journal_id = None
 
-    # ---- views ---------------------------------------------------------------------------------------
     def code_of(self, fid: int) -> str:
         f = self.features.get(fid) or self.original.get(fid)
         return str(f.attrs.get(self.code_field)) if f else str(fid)
@@ -180,7 +152,110 @@ class EditableLayer:
         out += [("delete", fid) for fid in self.original if fid not in self.features]
         return out
 
-    # ---- save -----------------------------------------------------------------------------------------
+    @staticmethod
+    def _same(a: Feature | None, b: Feature | None) -> bool:
+        if a is None or b is None:
+            return a is b
+        return a.attrs == b.attrs and shapely.equals_exact(a.geom, b.geom, 0)
+
+    def merge_items(self) -> list[dict]:
+        """Per feature changed on either side since opening: code, theirs, ours, conflict (both changed it)."""
+        disk = self._disk_state()
+        theirs = {fid for fid in set(disk) | set(self.original) if not self._same(disk.get(fid), self.original.get(fid))}
+        ours = {fid for _a, fid in self.changes()}
+        return [{"fid": fid, "code": self.code_of(fid) if fid in self.features or fid in self.original else
+                 str(disk[fid].attrs.get(self.code_field)), "theirs": fid in theirs, "ours": fid in ours,
+                 "conflict": fid in theirs and fid in ours} for fid in sorted(theirs | ours)]
+
+    def rebase(self, prefer: str = "theirs") -> int:
+        """Take the file as it is now and re-apply our changes on top; conflicts resolved by ``prefer``
+        (``theirs`` keeps the file's version, ``ours`` keeps ours).  Returns the number of our changes kept."""
+        items = {i["fid"]: i for i in self.merge_items()}
+        mine = {fid: self.features.get(fid) for _a, fid in self.changes()}
+        disk = self._disk_state()
+        self.features, self.original = disk, copy.deepcopy(disk)
+        kept = 0
+        for fid, feat in mine.items():
+            if items.get(fid, {}).get("conflict") and prefer == "theirs":
+                continue
+            if feat is None:
+                if fid in self.features:
+                    self.delete_feature(fid)
+            elif fid < 0:
+                self.add_feature(feat.attrs, feat.geom)
+            else:
+                self.set_feature(fid, feat.attrs, feat.geom)
+            kept += 1
+        self._mark_synced()
+        return kept
+
+    def merge_report(self) -> str:
+        """One line: what changed on disk since opening ('theirs') and here ('ours'); conflicts named."""
+        items = self.merge_items()
+        theirs = [i["code"] for i in items if i["theirs"]]
+        ours = [i["code"] for i in items if i["ours"]]
+        conflicts = [i["code"] for i in items if i["conflict"]]
+        return (f"theirs: {len(theirs)} feature(s) changed ({', '.join(theirs[:8])}); ours: {len(ours)} "
+                f"({', '.join(ours[:8])}); conflicts: {', '.join(conflicts) or 'none'} — merge: keep theirs or ours "
+                "for the conflicts and save again (the edit journal keeps your edits meanwhile)")
+
+    # ---- what each store implements -------------------------------------------------------------------
+    def save(self, reason: str = "", user: str | None = None) -> int:
+        """Write all changes and their audit rows in one transaction; returns the number of features written."""
+        raise NotImplementedError
+
+    def _disk_state(self) -> dict[int, Feature]:
+        """The features as the store holds them now."""
+        raise NotImplementedError
+
+    def _committed(self, journal_id: str) -> bool:
+        """Whether the store records the journal ``journal_id`` as saved."""
+        raise NotImplementedError
+
+    def _mark_synced(self) -> None:
+        """Remember the store's current state as the base of our edits (after a rebase)."""
+        raise NotImplementedError
+
+
+class EditableLayer(EditBuffer):
+    """One feature table of a GeoPackage, edited in memory; ``save()`` writes it back transactionally."""
+
+    def __init__(self, path: str | Path, layer: str | None = None, code_field: str = "code"):
+        self.path = Path(path)
+        self.where = str(self.path)
+        if not self.path.exists():
+            raise InputError("GeoPackage not found", file=path)
+        with self._connect() as conn:
+            tables = [r[0] for r in conn.execute("SELECT table_name FROM gpkg_contents WHERE data_type='features'")]
+            if not tables:
+                raise InputError("no feature table in this GeoPackage", file=path)
+            self.table = layer or tables[0]
+            if self.table not in tables:
+                raise InputError(f"no layer {layer!r}; layers: {', '.join(tables)}", file=path)
+            self.geom_col, self.srs_id = conn.execute(
+                "SELECT column_name, srs_id FROM gpkg_geometry_columns WHERE table_name=?", (self.table,)).fetchone()
+            foreign = gpkgblob.foreign_triggers(conn)
+            if foreign:
+                raise InputError("the GeoPackage has triggers other than the standard R-tree ones, which could change "
+                                 f"saved edits or the audit table; not editable: {', '.join(foreign[:3])}", file=path)
+            info = list(conn.execute(f'PRAGMA table_info("{self.table}")'))
+            self.fid_col = next(r[1] for r in info if r[5] == 1)
+            self.columns = [r[1] for r in info if r[1] not in (self.fid_col, self.geom_col)]
+        self.features = self._disk_state()
+        self.digest = file_digest(self.path)
+        self._start(code_field, Path(str(self.path) + ".journal"))
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        gpkgblob.register(conn)
+        return conn
+
+    def _committed(self, journal_id: str) -> bool:
+        with self._connect() as conn:
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name=?", (COMMITS,)).fetchone():
+                return False
+            return conn.execute(f'SELECT 1 FROM "{COMMITS}" WHERE journal=?', (journal_id,)).fetchone() is not None
+
     def save(self, reason: str = "", user: str | None = None) -> int:
         """Write all changes and their audit rows in one transaction; returns the number of features written."""
         if file_digest(self.path) != self.digest:
@@ -247,49 +322,6 @@ class EditableLayer:
             rows = conn.execute(f'SELECT "{self.fid_col}", "{self.geom_col}", {cols} FROM "{self.table}"').fetchall()
         return {r[0]: Feature(dict(zip(self.columns, r[2:])), gpkgblob.decode(r[1])) for r in rows}
 
-    @staticmethod
-    def _same(a: Feature | None, b: Feature | None) -> bool:
-        if a is None or b is None:
-            return a is b
-        return a.attrs == b.attrs and shapely.equals_exact(a.geom, b.geom, 0)
-
-    def merge_items(self) -> list[dict]:
-        """Per feature changed on either side since opening: code, theirs, ours, conflict (both changed it)."""
-        disk = self._disk_state()
-        theirs = {fid for fid in set(disk) | set(self.original) if not self._same(disk.get(fid), self.original.get(fid))}
-        ours = {fid for _a, fid in self.changes()}
-        return [{"fid": fid, "code": self.code_of(fid) if fid in self.features or fid in self.original else
-                 str(disk[fid].attrs.get(self.code_field)), "theirs": fid in theirs, "ours": fid in ours,
-                 "conflict": fid in theirs and fid in ours} for fid in sorted(theirs | ours)]
-
-    def rebase(self, prefer: str = "theirs") -> int:
-        """Take the file as it is now and re-apply our changes on top; conflicts resolved by ``prefer``
-        (``theirs`` keeps the file's version, ``ours`` keeps ours).  Returns the number of our changes kept."""
-        items = {i["fid"]: i for i in self.merge_items()}
-        mine = {fid: self.features.get(fid) for _a, fid in self.changes()}
-        disk = self._disk_state()
-        self.features, self.original = disk, copy.deepcopy(disk)
-        kept = 0
-        for fid, feat in mine.items():
-            if items.get(fid, {}).get("conflict") and prefer == "theirs":
-                continue
-            if feat is None:
-                if fid in self.features:
-                    self.delete_feature(fid)
-            elif fid < 0:
-                self.add_feature(feat.attrs, feat.geom)
-            else:
-                self.set_feature(fid, feat.attrs, feat.geom)
-            kept += 1
+    def _mark_synced(self) -> None:
         self.digest = file_digest(self.path)
-        return kept
 
-    def merge_report(self) -> str:
-        """One line: what changed on disk since opening ('theirs') and here ('ours'); conflicts named."""
-        items = self.merge_items()
-        theirs = [i["code"] for i in items if i["theirs"]]
-        ours = [i["code"] for i in items if i["ours"]]
-        conflicts = [i["code"] for i in items if i["conflict"]]
-        return (f"theirs: {len(theirs)} feature(s) changed ({', '.join(theirs[:8])}); ours: {len(ours)} "
-                f"({', '.join(ours[:8])}); conflicts: {', '.join(conflicts) or 'none'} — merge: keep theirs or ours "
-                "for the conflicts and save again (the edit journal keeps your edits meanwhile)")

@@ -29,7 +29,11 @@ SUPPORTED_SUFFIXES = VECTOR_SUFFIXES | TEXT_SUFFIXES | TABLE_SUFFIXES
 
 def read_raw(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
              zone: int | None = None) -> RawRead:
-    """Dispatch on the file extension to the format reader."""
+    """Dispatch on the file extension (or a ``postgresql://`` address) to the format reader."""
+    from .postgis import is_postgres
+    if is_postgres(path):
+        from .postgis import read_table
+        return read_table(str(path))
     p = Path(path)
     suffix = p.suffix.lower()
     if not p.exists():
@@ -148,21 +152,15 @@ def check_in_china(gdf: gpd.GeoDataFrame, ids: list[str], path) -> None:
                          where=f"feature {ids[i]}")
 
 
-def read_layer(path: str | Path, role: str | None = None, *, name: str | None = None,
-               layer: str | None = None, encoding: str | None = None, crs: str | int | None = None,
-               zone: int | None = None, offset: str | None = None, fields: dict[str, str] | None = None,
-               towgs84: str | None = None, catalog: Catalog | None = None) -> Layer:
-    """Read any supported file into a :class:`Layer` (EPSG:4490, canonical fields when ``role`` is given).
-
-    ``crs`` overrides the file's CRS; ``zone`` supplies the GK zone for unprefixed eastings;
-    ``offset`` (``gcj02``/``bd09``) declares web-map coordinates to be corrected; ``fields`` maps
-    canonical names to source columns; ``towgs84`` supplies Xian 1980 / Beijing 1954 parameters.
-    """
-    catalog = catalog or default_catalog()
+def read_storage(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
+                 crs: str | int | None = None, zone: int | None = None, offset: str | None = None,
+                 towgs84: str | None = None) -> tuple[RawRead, gpd.GeoDataFrame, str, str, list[Problem]]:
+    """The source's features with their own field names, in EPSG:4490 (CRS resolved, web-map offset removed):
+    ``(raw, gdf, source CRS label, CRS reason, problems)``.  What ``read_layer`` checks and normalises, and
+    what ``layers push`` publishes."""
     raw = read_raw(path, layer=layer, encoding=encoding, zone=zone)
     problems = list(raw.problems)
-    gdf = raw.gdf
-    if len(gdf) == 0:
+    if len(raw.gdf) == 0:
         raise InputError("layer is empty: it holds no features", file=path)
     gdf, src_label, reason, crs_problems = resolve_crs(raw, path, crs=crs, zone=zone, towgs84=towgs84)
     problems += crs_problems
@@ -174,6 +172,22 @@ def read_layer(path: str | Path, role: str | None = None, *, name: str | None = 
         except ValueError as exc:
             raise InputError(str(exc), file=path) from None
         problems.append(Problem("info", f"web-map offset {offset} removed (iterative inverse, < 1 mm)"))
+    return raw, gdf, src_label, reason, problems
+
+
+def read_layer(path: str | Path, role: str | None = None, *, name: str | None = None,
+               layer: str | None = None, encoding: str | None = None, crs: str | int | None = None,
+               zone: int | None = None, offset: str | None = None, fields: dict[str, str] | None = None,
+               towgs84: str | None = None, catalog: Catalog | None = None) -> Layer:
+    """Read any supported file into a :class:`Layer` (EPSG:4490, canonical fields when ``role`` is given).
+
+    ``crs`` overrides the file's CRS; ``zone`` supplies the GK zone for unprefixed eastings;
+    ``offset`` (``gcj02``/``bd09``) declares web-map coordinates to be corrected; ``fields`` maps
+    canonical names to source columns; ``towgs84`` supplies Xian 1980 / Beijing 1954 parameters.
+    """
+    catalog = catalog or default_catalog()
+    raw, gdf, src_label, reason, problems = read_storage(path, layer=layer, encoding=encoding, crs=crs, zone=zone,
+                                                         offset=offset, towgs84=towgs84)
     expected = catalog.role(role).geometry if role else "any"
     pre_ids = _pre_ids(gdf, role, catalog)
     gdf, geom_problems = check_geometries(gdf, pre_ids, expected)
