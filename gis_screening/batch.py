@@ -76,8 +76,11 @@ def partition(projects: Sequence[Project], size: int) -> list[tuple[str, list[in
 
 
 def run_fingerprint(projects: Sequence[Project], job: Job, size: int) -> str:
-    """What makes two runs the same run (and a resume valid): projects, layer set, rules, date, radius, size."""
-    h = hashlib.sha256(json.dumps([job.layerset, job.rules, job.as_of, job.radius_m, size]).encode())
+    """What makes two runs the same run (and a resume valid): projects, layer set and its content, rules, date,
+    radius, size."""
+    from .layerset import layerset_signature
+    h = hashlib.sha256(json.dumps([job.layerset, layerset_signature(job.layerset), job.rules, job.as_of, job.radius_m,
+                                   size]).encode())
     for p in projects:
         h.update(p.id.encode("utf-8"))
         h.update(shapely.to_wkb(p.geometry))

@@ -94,3 +94,26 @@ def load_layerset(path: str | Path, catalog: Catalog | None = None,
             units.problems += join_admission(units, table, entry.source)
     ls.rule_packs = [str(base / p) for p in manifest.rule_packs]
     return ls
+
+
+def layerset_signature(path: str | Path) -> str:
+    """What identifies a layer set's content without loading it: the manifest's bytes, and per source the size and
+    modification time of its files (every part of a shapefile) or, for a PostGIS table, its row count, the sum of
+    its feature versions and its highest key (published tables bump a feature's version on every update)."""
+    import hashlib
+    path = Path(path)
+    manifest = load_manifest(path)
+    h = hashlib.sha256(path.read_bytes())
+    sources = [e.source for e in manifest.layers] + [a.source for a in manifest.admission_lists] + manifest.rule_packs
+    for source in sources:
+        if is_postgres(source):
+            from .io.postgis import table_state
+            h.update(repr((source, table_state(source))).encode())
+            continue
+        p = path.parent / source
+        parts = sorted(p.parent.glob(p.stem + ".*")) if p.suffix.lower() == ".shp" else [p]
+        for q in parts + (sorted(p.rglob("*")) if p.is_dir() else []):
+            if q.exists():
+                st = q.stat()
+                h.update(repr((str(q), st.st_size, st.st_mtime_ns)).encode())
+    return h.hexdigest()[:32]

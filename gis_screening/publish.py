@@ -22,6 +22,8 @@ from .io.pipeline import read_storage
 from .io.postgis import AUDIT, COMMITS, FID, GEOM, VERSION, connect, is_postgres, parse_source
 from .layerset import load_manifest
 
+#: the trigger function that bumps gs_version on updates that did not bump it themselves
+BUMP = "gis_screening_bump_version"
 #: PostgreSQL truncates identifiers longer than this many bytes (NAMEDATALEN - 1)
 MAX_IDENTIFIER_BYTES = 63
 
@@ -35,7 +37,8 @@ class Published:
 
 
 def ensure_edit_tables(conn, schema: str) -> None:
-    """The audit and commit tables of a schema (created once; edits of every layer share them)."""
+    """The audit and commit tables and the version trigger function of a schema (created once; every layer of the
+    schema shares them)."""
     from psycopg import sql
     conn.execute(sql.SQL(
         "CREATE TABLE IF NOT EXISTS {a} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
@@ -44,6 +47,11 @@ def ensure_edit_tables(conn, schema: str) -> None:
         "new_geometry geometry, reason text)").format(a=sql.Identifier(schema, AUDIT)))
     conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {c} (journal text PRIMARY KEY, time timestamptz NOT NULL "
                          "DEFAULT now())").format(c=sql.Identifier(schema, COMMITS)))
+    # an update by another editor (QGIS, psql) that leaves gs_version alone still moves it on, so optimistic locks
+    # and batch resumes see every change
+    conn.execute(sql.SQL("CREATE OR REPLACE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                         "IF NEW.{v} IS NOT DISTINCT FROM OLD.{v} THEN NEW.{v} := OLD.{v} + 1; END IF; RETURN NEW; "
+                         "END $$").format(f=sql.Identifier(schema, BUMP), v=sql.Identifier(VERSION)))
 
 
 def _column_type(series: pd.Series) -> str:
@@ -120,6 +128,8 @@ def push_layerset(manifest_path: str | Path, target: str, manifest_out: str | Pa
                 for row in zip(*values):
                     copy.write_row(row)
             conn.execute(sql.SQL("CREATE INDEX ON {t} USING gist ({g})").format(t=ident, g=sql.Identifier(GEOM)))
+            conn.execute(sql.SQL("CREATE TRIGGER gs_version_bump BEFORE UPDATE ON {t} FOR EACH ROW "
+                                 "EXECUTE FUNCTION {f}()").format(t=ident, f=sql.Identifier(dest.schema, BUMP)))
             conn.execute(sql.SQL("COMMENT ON TABLE {t} IS {c}").format(
                 t=ident, c=sql.Literal(f"{entry.name or entry.role} — published by gis-screening from {entry.source}")))
             published.append(Published(entry.role, entry.source, f"{dest.schema}.{table}", len(gdf)))

@@ -3,6 +3,8 @@
 editing at once (optimistic locking, merge), change notifications, and a client killed mid-transaction."""
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 import sys
@@ -272,3 +274,100 @@ def test_client_killed_mid_transaction_leaves_nothing_half_written(pushed, tmp_p
     assert not journal.exists()
     assert PostgisLayer(source, code_field="HJZHGKDYBM", journal=journal).recovered == 0
     assert [r[2] for r in _audit(url, schema)] == ["update"] * 3
+
+
+@pytest.mark.gui
+def test_app_edits_a_postgis_layer_merges_and_hears_other_planners(pushed, tmp_path, qtbot, monkeypatch):
+    """The desktop journey on a shared layer: open the published manifest, screen, edit a unit's name (undo/redo),
+    save with a reason (version + audit row), re-screen shows the new name; another planner's save is announced and
+    reloaded into the open edit; a conflicting save goes through the merge and keeps ours."""
+    pytest.importorskip("qtpy")
+    from qtpy.QtCore import QSettings
+
+    from gis_screening.app.main_window import MainWindow
+    url, schema, manifest = pushed
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))        # the crash journal's folder
+    monkeypatch.setenv("GIS_SCREENING_CACHE", str(tmp_path / "cache"))
+    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    w.ask_unsaved = lambda n: "discard"
+    qtbot.addWidget(w)
+    w.show()
+    assert w.open_layerset(str(manifest))
+    w.auto_screen = False
+    w.import_projects(SAMPLE / "projects" / "txt" / "P2026-002.txt")
+    before = w.screen_and_wait()
+    ov = max((o for o in before["results"][0]["overlaps"] if o["role"] == "control_units"),
+             key=lambda o: o["overlap_area_m2"])
+    assert w.start_editing("环境管控单元")
+    ctl = w.editor
+    assert isinstance(ctl.editable, PostgisLayer) and ctl.editable.code_field == "HJZHGKDYBM"
+    fid = next(f for f in ctl.fids() if ctl.editable.features[f].attrs["HJZHGKDYBM"] == ov["feature_id"])
+    ctl.set_attributes(fid, {"HJZHGKDYMC": "应用内改名"})
+    w.undo.undo()
+    assert ctl.editable.features[fid].attrs["HJZHGKDYMC"] == ov["feature_name"]
+    w.undo.redo()
+    assert w.save_edits("改名（测试）")
+    assert w.shared.poll() == 0                           # our own save is not announced to us
+    with psycopg.connect(url) as conn:
+        assert conn.execute(f'SELECT "HJZHGKDYMC", gs_version FROM "{schema}".control_units WHERE gs_fid=%s',
+                            (fid,)).fetchone() == ("应用内改名", 2)
+    assert [(r[1], r[2], r[5]) for r in _audit(url, schema)] == [(fid, "update", "改名（测试）")]
+    after = w.screen_and_wait()
+    assert next(o for o in after["results"][0]["overlaps"] if o["feature_id"] == ov["feature_id"])["feature_name"] \
+        == "应用内改名"
+    # another planner saves a different unit: announced (timer poll), reloaded into the open edit
+    other = _units(url, schema, tmp_path, "other")
+    f2 = next(f for f in sorted(other.features) if f != fid)
+    other.set_feature(f2, {**other.features[f2].attrs, "HJZHGKDYMC": "他人改名"}, other.features[f2].geom)
+    other.save("乙改", user="乙")
+    qtbot.waitUntil(lambda: bool(w.stale_layers), timeout=15_000)
+    assert "乙" in w.lbl_msg.text() and w.btn_reload.isVisible()
+    assert w.reload_shared_layers() == 1
+    units = w.session.views[w.session.index_of("环境管控单元")].layer.gdf
+    assert "他人改名" in set(units["name"])
+    # both change the same unit: our save is refused, merged keeping ours, saved
+    other.set_feature(fid, {**other.features[fid].attrs, "HJZHGKDYMC": "他人再改"}, other.features[fid].geom)
+    other.save("乙再改", user="乙")
+    ctl.set_attributes(fid, {"HJZHGKDYMC": "我方再改"})
+    w.ask_merge = lambda dlg: "ours"
+    assert w.save_edits("冲突后保留我方")
+    with psycopg.connect(url) as conn:
+        assert conn.execute(f'SELECT "HJZHGKDYMC", gs_version FROM "{schema}".control_units WHERE gs_fid=%s',
+                            (fid,)).fetchone() == ("我方再改", 4)
+    assert not ctl.unsaved
+    w.close()
+
+
+def test_an_update_by_another_tool_moves_the_version_on(pushed, tmp_path):
+    """An editor that ignores gs_version (QGIS, psql) still bumps it (trigger), so our stale edit is refused."""
+    url, schema, _ = pushed
+    a = _units(url, schema, tmp_path, "a")
+    fid = min(a.features)
+    with psycopg.connect(url) as conn:
+        conn.execute(f'UPDATE "{schema}".control_units SET "HJZHGKDYMC"=%s WHERE gs_fid=%s', ("psql 改", fid))
+        assert conn.execute(f'SELECT gs_version FROM "{schema}".control_units WHERE gs_fid=%s', (fid,)).fetchone() \
+            == (2,)
+    a.set_feature(fid, {**a.features[fid].attrs, "HJZHGKDYMC": "我改"}, a.features[fid].geom)
+    with pytest.raises(ConcurrentModification):
+        a.save(user="甲")
+
+
+def test_batch_from_postgis_equals_screen_and_a_layer_change_is_a_different_batch(pushed, tmp_path):
+    from gis_screening.engine.project import load_projects
+    from gis_screening.screening import load_rules, screen
+    url, schema, manifest = pushed
+    projects_file = SAMPLE / "projects" / "projects.gpkg"
+    out = tmp_path / "run"
+    env = dict(os.environ, GIS_SCREENING_CACHE=str(tmp_path / "cache"))
+    args = [*CLI, "batch", "--layerset", str(manifest), "--projects", str(projects_file), "--out", str(out),
+            "--workers", "1", "--partition-size", "10"]
+    res = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 0, res.stderr[-2000:]
+    expected = {r.project.id: r.verdict for r in
+                screen(load_projects(projects_file), load_layerset(SAMPLE / "layerset.yaml"), load_rules()).results}
+    lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()[1:]
+    assert {r["project"]["id"]: r["verdict"] for r in map(json.loads, lines)} == expected
+    with psycopg.connect(url) as conn:      # a planner edits a unit: the old run folder no longer matches
+        conn.execute(f'UPDATE "{schema}".control_units SET "HJZHGKDYMC"=%s WHERE gs_fid=1', ("改",))
+    res = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 2 and "different batch" in res.stderr

@@ -9,8 +9,10 @@ from qtpy.QtWidgets import QUndoCommand
 
 from ..catalog import default_catalog
 from ..editing import commands as ec
-from ..editing.store import EditableLayer
+from ..editing.pgstore import PostgisLayer
+from ..editing.store import EditableLayer, EditBuffer
 from ..errors import InputError
+from ..io.postgis import is_postgres
 from ..topology import EDIT_TOLERANCE_M2, check_topology, new_defects
 
 
@@ -31,7 +33,7 @@ class EngineCommand(QUndoCommand):
 
 
 class EditController(QObject):
-    """Edits one GeoPackage-backed layer of the session."""
+    """Edits one layer of the session stored in a GeoPackage or a PostGIS table."""
 
     changed = Signal()
 
@@ -39,27 +41,26 @@ class EditController(QObject):
         super().__init__(window)
         self.window, self.session = window, window.session
         self.view = self.session.views[self.session.index_of(layer_name)]   # uid or name
-        src = Path(self.view.layer.source)
-        if not src.is_absolute() and self.session.layerset_path:
-            src = Path(self.session.layerset_path).parent / src
-        if src.suffix.lower() != ".gpkg":
-            raise InputError("only GeoPackage layers can be edited; convert the layer first "
-                             "(gis-screening convert IN OUT.gpkg)", file=src)
-        cat = default_catalog()
         self.role = self.view.layer.role
-        self.editable = EditableLayer(src, code_field=next(
-            (c for c in self._columns(src) if cat.match_fields(self.role, [c]).get(c) == cat.role(self.role).id_field),
-            "code"))
+        source = self.view.layer.source
+        if is_postgres(source):
+            self.editable: EditBuffer = PostgisLayer(source)
+        else:
+            src = Path(source)
+            if not src.is_absolute() and self.session.layerset_path:
+                src = Path(self.session.layerset_path).parent / src
+            if src.suffix.lower() != ".gpkg":
+                raise InputError("only GeoPackage and PostGIS layers can be edited; convert the layer first "
+                                 "(gis-screening convert IN OUT.gpkg)", file=src)
+            self.editable = EditableLayer(src)
+        cat = default_catalog()
+        self.editable.code_field = next((c for c in self.editable.columns if cat.match_fields(self.role, [c]).get(c)
+                                         == cat.role(self.role).id_field), "code")
         self.selected: list[int] = []
         n = self.editable.recovered
         #: what crash recovery restored, said to the user (empty when nothing was restored)
         self.recovered = self.tr("从编辑日志恢复了 %n 处未保存的修改", "", n) if n else ""
         self.refresh()
-
-    @staticmethod
-    def _columns(src):
-        import pyogrio
-        return list(pyogrio.read_info(src)["fields"])
 
     def fids(self) -> list[int]:
         return list(self.editable.features)
@@ -69,7 +70,7 @@ class EditController(QObject):
         from ..normalize import normalise_fields
         gdf = self.editable.to_gdf()
         self._fid_order = list(gdf["fid"])
-        norm, _ = normalise_fields(gdf.drop(columns="fid"), self.role, default_catalog(), source=self.editable.path)
+        norm, _ = normalise_fields(gdf.drop(columns="fid"), self.role, default_catalog(), source=self.editable.where)
         self.session.replace_features(self.session.index_of(self.view.layer.uid), norm)
         self.changed.emit()
 
@@ -187,7 +188,7 @@ class EditController(QObject):
         errors = [t for t, _g in self.edit_defects()]
         if errors and not force:
             raise InputError(f"the edit creates topology errors (tolerance {EDIT_TOLERANCE_M2:g} m²): "
-                             + "; ".join(errors[:5]), file=self.editable.path)
+                             + "; ".join(errors[:5]), file=self.editable.where)
         if errors:
             reason = f"{reason}（确认保存，拓扑问题：{'；'.join(errors[:5])}）"
         return self.editable.save(reason=reason)

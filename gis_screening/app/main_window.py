@@ -22,10 +22,12 @@ from qtpy.QtWidgets import (
 from ..engine.prepared import PreparedCache
 from ..engine.project import Project, load_projects
 from ..errors import InputError
+from ..io.postgis import is_postgres
 from ..session import Session
 from . import commands
 from .canvas import MapCanvas
 from .panels import AttributeTable, IdentifyPanel, LayerPanel, ProjectsPanel, ResultsDock
+from .shared_layers import SharedLayerWatch
 from .worker import Job, screening_job
 
 FOOTPRINT_FILTER = "项目范围 (*.txt *.gpkg *.shp *.zip *.geojson *.json *.kml *.kmz *.fgb *.parquet *.csv *.xlsx *.yaml *.yml)"
@@ -179,8 +181,18 @@ class MainWindow(QMainWindow):
         self.btn_cancel = QPushButton(self.tr("取消"))
         self.btn_cancel.hide()
         self.btn_cancel.clicked.connect(self.cancel_screening)
+        self.btn_reload = QPushButton(self.tr("重新加载已更改的图层"))
+        self.btn_reload.hide()
+        self.btn_reload.clicked.connect(self.reload_shared_layers)
+        self.shared = SharedLayerWatch(self, own_sessions=lambda: [getattr(self.editor.editable, "session_id", None)]
+                                       if self.editor else [])
+        self.shared.changed.connect(self._shared_layer_changed)
+        self.shared.failed.connect(self.lbl_msg.setText)
+        self.session.layers_changed.connect(lambda: self.shared.track([v.layer for v in self.session.views]))
+        #: uids of PostGIS layers another planner saved since they were loaded
+        self.stale_layers: dict[str, dict] = {}
         sb.addWidget(self.lbl_msg, 1)
-        for w in (self.progress, self.btn_cancel, self.lbl_pos, self.lbl_scale, self.lbl_crs):
+        for w in (self.btn_reload, self.progress, self.btn_cancel, self.lbl_pos, self.lbl_scale, self.lbl_crs):
             sb.addPermanentWidget(w)
         self.canvas.cursor_moved.connect(lambda lon, lat, x, y: self.lbl_pos.setText(
             f"{lon:.6f}°E {lat:.6f}°N   X {x:,.3f}  Y {y:,.3f}"))
@@ -188,6 +200,51 @@ class MainWindow(QMainWindow):
         self.canvas.measured.connect(self.lbl_msg.setText)
         self.session.layers_changed.connect(lambda: self.lbl_crs.setText(
             f"{self.tr('坐标系')} CGCS2000 / GK EPSG:{self.canvas.epsg}"))
+
+    # ---- layers shared in PostGIS -------------------------------------------------------------------
+    def _shared_layer_changed(self, uid: str, note: dict) -> None:
+        """Another planner saved a PostGIS layer we show: say who and offer to reload it."""
+        try:
+            layer = self.session.views[self.session.index_of(uid)].layer
+        except StopIteration:
+            return
+        self.stale_layers[uid] = note
+        self.lbl_msg.setText(self.tr("图层“%1”已由 %2 在数据库中修改（%3 处），可重新加载")
+                             .replace("%1", layer.name).replace("%2", str(note.get("user")))
+                             .replace("%3", str(note.get("changes"))))
+        self.btn_reload.show()
+
+    def reload_shared_layers(self) -> int:
+        """Reload the PostGIS layers others changed; an open edit of one of them takes their changes and keeps
+        ours (conflicts keep ours and are checked again, per feature, when saving).  Returns layers reloaded."""
+        from ..layerset import load_layerset
+        stale, self.stale_layers = self.stale_layers, {}
+        self.btn_reload.hide()
+        fresh = None
+        n = 0
+        for uid in stale:
+            try:
+                idx = self.session.index_of(uid)
+            except StopIteration:
+                continue
+            layer = self.session.views[idx].layer
+            try:
+                if self.editor is not None and self.editor.view.layer.uid == uid:
+                    self.editor.editable.rebase("ours")
+                    self.editor.refresh()
+                else:
+                    fresh = fresh or load_layerset(self.session.layerset_path)
+                    match = [lyr for lyr in fresh.layers if lyr.source == layer.source]
+                    if not match:
+                        continue
+                    self.session.replace_features(idx, match[0].gdf)
+            except InputError as exc:
+                self._error("无法重新加载", exc)
+                continue
+            n += 1
+        self.canvas.update()
+        self.lbl_msg.setText(self.tr("已重新加载 %1 个图层").replace("%1", str(n)))
+        return n
 
     # ---- data in ----------------------------------------------------------------------------------
     def _error(self, title: str, exc: Exception) -> None:
@@ -288,7 +345,7 @@ class MainWindow(QMainWindow):
         src = Path(layer.source)
         if not src.is_absolute() and self.session.layerset_path:
             src = Path(self.session.layerset_path).parent / src
-        if src.suffix.lower() != ".gpkg" and src.exists():
+        if not is_postgres(layer.source) and src.suffix.lower() != ".gpkg" and src.exists():
             if not self._offer_geopackage_copy(layer, src):
                 return False
         try:
@@ -470,12 +527,13 @@ class MainWindow(QMainWindow):
                 if not self._ask_force(str(exc)):
                     return False
                 n = self.editor.save(reason, force=True)
-        except ConcurrentModification:
-            self.merge_dialog(reason)
+        except ConcurrentModification:        # ``self.ask_merge(dialog) -> "theirs" | "ours" | None`` replaces it
+            self.merge_dialog(reason, choose=getattr(self, "ask_merge", None))
             return True
         except InputError as exc:
             self._error("无法保存", exc)
             return False
+        self.editor.refresh()    # new ids from the store; a PostGIS save also brings others' saved changes
         self.lbl_msg.setText(f"{self.tr('已保存')} {n}")
         return True
 
@@ -490,14 +548,15 @@ class MainWindow(QMainWindow):
         return box.exec_() == QMessageBox.Save
 
     def merge_dialog(self, reason: str = "", choose=None):
-        """The file changed on disk: show theirs / ours / conflicts per unit and merge (keep theirs or ours)."""
+        """The file or table changed since it was read: show theirs / ours / conflicts per unit and merge (keep theirs
+        or ours), then save."""
         from .dialogs import MergeDialog
         dlg = MergeDialog(self.editor.editable.merge_items(), self)
         prefer = choose(dlg) if choose else (dlg.exec_() and dlg.prefer)
         if prefer:
             self.editor.editable.rebase(prefer)
-            self.editor.refresh()
             self.editor.save(reason)
+            self.editor.refresh()
             self.lbl_msg.setText(self.tr("已合并并保存"))
         return dlg
 
@@ -867,4 +926,5 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.autosave_path().unlink(missing_ok=True)  # a clean exit leaves nothing to recover
+        self.shared.close()
         super().closeEvent(e)

@@ -194,3 +194,18 @@ class ChangeListener:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def table_state(url: str) -> tuple:
+    """(rows, sum of versions, highest key) of a table: changes whenever a feature is added, removed or updated
+    (published tables bump ``gs_version`` on every update, by our saves or by a trigger for other editors)."""
+    from psycopg import sql
+    src = parse_source(url)
+    with connect(src) as conn:
+        key = primary_key(conn, src)
+        have = {r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema=%s "
+                                           "AND table_name=%s", (src.schema, src.table))}
+        version = sql.SQL("coalesce(sum({}), 0)").format(sql.Identifier(VERSION)) if VERSION in have else sql.SQL("0")
+        top = sql.SQL("max({})::text").format(sql.Identifier(key)) if key else sql.SQL("NULL")
+        return tuple(conn.execute(sql.SQL("SELECT count(*), {v}, {k} FROM {t}").format(
+            v=version, k=top, t=sql.Identifier(src.schema, src.table))).fetchone())
