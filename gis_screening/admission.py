@@ -7,6 +7,7 @@ import pandas as pd
 
 from .catalog import Catalog
 from .errors import InputError, Problem
+from .io.safezip import check_workbook
 from .model import Layer
 
 JOIN_FIELDS = ("spatial_constraints", "emission_controls", "risk_controls", "resource_efficiency",
@@ -21,6 +22,7 @@ def read_admission_table(path: str | Path, sheet: str | None, catalog: Catalog,
         raise InputError("准入清单 file not found", file=path)
     try:
         if path.suffix.lower() in (".xlsx", ".xls"):
+            check_workbook(path)
             df = pd.read_excel(path, sheet_name=sheet or 0, dtype=str)
         else:
             import io

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 from pyproj import CRS
 
+from .errors import ZoneRequired
+
 STORAGE_EPSG = 4490
 CHINA_LON = (73.0, 136.0)
 CHINA_LAT = (3.0, 54.0)
@@ -137,8 +139,8 @@ def infer_crs(xmin: float, ymin: float, xmax: float, ymax: float, *, zone: int |
         return CrsGuess(epsg, f"eastings carry the {width}° zone prefix {z}: CGCS2000 GK zone {z} "
                         f"(EPSG:{epsg}){order}", swapped=swapped)
     if zone is None:
-        raise ValueError("coordinates are Gauss-Krüger metres without a zone prefix; the zone cannot be "
-                         "inferred — give it (TXT 带号, --zone N or --crs EPSG:N)")
+        raise ZoneRequired("coordinates are Gauss-Krüger metres without a zone prefix; the zone cannot be "
+                           "inferred — give it (TXT 带号, --zone N or --crs EPSG:N)")
     epsg = gk3_epsg(zone) if zone_width == 3 else gk6_epsg(zone)
     return CrsGuess(epsg, f"Gauss-Krüger metres without prefix, zone {zone} as given: EPSG:{epsg}{order}",
                     swapped=swapped)

@@ -34,6 +34,15 @@ class InputError(Exception):
         return " ".join(text.split())  # one line
 
 
+class ZoneRequired(InputError, ValueError):
+    """Gauss-Krüger eastings without a zone prefix and no zone given: the caller must supply the 3° zone (the app
+    asks for it; the CLI says which option gives it)."""
+
+    def at(self, file: str | Path) -> ZoneRequired:
+        """The same error naming ``file``."""
+        return ZoneRequired(self.message, file=file, where=self.where, field=self.field)
+
+
 class Cancelled(Exception):
     """The user cancelled long work (export, screening); nothing was written."""
 

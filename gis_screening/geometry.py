@@ -65,8 +65,14 @@ def check_geometries(gdf: gpd.GeoDataFrame, ids: list[str], expected: str = "any
                 keep[i] = False
                 continue
             before, after = shapely.area(g), shapely.area(fixed)
-            problems.append(Problem("warning", f"invalid geometry ({reason}) repaired with make_valid; "
-                                    f"area {before:.6g} → {after:.6g} (source units)", feature=fid))
+            if shapely.get_dimensions(g) == 2 and shapely.get_dimensions(fixed) < 2:
+                kind = "a line" if shapely.get_dimensions(fixed) == 1 else "a point"
+                problems.append(Problem("warning", f"{g.geom_type} has no area ({reason}: its points are repeated or "
+                                        f"in a line); it is kept as {kind} ({fixed.geom_type}) and screened as "
+                                        f"{kind} — check the coordinates", feature=fid))
+            else:
+                problems.append(Problem("warning", f"invalid geometry ({reason}) repaired with make_valid; "
+                                        f"area {before:.6g} → {after:.6g} (source units)", feature=fid))
             new[i] = fixed
             g = fixed
         if want_dim is not None and shapely.get_dimensions(g) != want_dim:

@@ -18,6 +18,16 @@ from .engine.rules import RuleStack, load_stack
 from .engine.screen import ProjectResult, ScreeningResult, evaluate_rules
 from .model import LayerSet
 
+
+def check_sheets(projects: Sequence[Project]) -> None:
+    """Validate every project sheet when the projects are loaded (CLI, app import), so a bad value (``inf``, text
+    in a number field) is reported naming the file and field at once instead of failing a later screening."""
+    from .carbon.sheet import validate_sheet
+    for p in projects:
+        if p.sheet is not None:
+            validate_sheet(p.sheet, p.source or p.id)
+
+
 #: Projects per step of the pipeline: progress is reported and cancel is checked after each.
 CHUNK = 500
 

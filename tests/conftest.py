@@ -37,3 +37,24 @@ def pg_schema(pg_cluster, request):
     with psycopg.connect(pg_cluster.url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
     return pg_cluster.url, name
+
+
+@pytest.fixture
+def new_window(qtbot, tmp_path, monkeypatch):
+    """``new_window(layerset) -> MainWindow``: a real window (offscreen) with its own settings, caches and journal
+    folder under tmp_path, the layer set opened, no auto-screening, unsaved edits discarded on close."""
+    monkeypatch.setenv("GIS_SCREENING_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))        # crash journals of PostGIS layers
+
+    def make(layerset):
+        from qtpy.QtCore import QSettings
+
+        from gis_screening.app.main_window import MainWindow
+        win = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+        win.ask_unsaved = lambda n: "discard"
+        qtbot.addWidget(win)
+        win.show()
+        assert win.open_layerset(str(layerset))
+        win.auto_screen = False
+        return win
+    return make

@@ -277,23 +277,13 @@ def test_client_killed_mid_transaction_leaves_nothing_half_written(pushed, tmp_p
 
 
 @pytest.mark.gui
-def test_app_edits_a_postgis_layer_merges_and_hears_other_planners(pushed, tmp_path, qtbot, monkeypatch):
+def test_app_edits_a_postgis_layer_merges_and_hears_other_planners(pushed, tmp_path, qtbot, new_window):
     """The desktop journey on a shared layer: open the published manifest, screen, edit a unit's name (undo/redo),
     save with a reason (version + audit row), re-screen shows the new name; another planner's save is announced and
     reloaded into the open edit; a conflicting save goes through the merge and keeps ours."""
     pytest.importorskip("qtpy")
-    from qtpy.QtCore import QSettings
-
-    from gis_screening.app.main_window import MainWindow
     url, schema, manifest = pushed
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))        # the crash journal's folder
-    monkeypatch.setenv("GIS_SCREENING_CACHE", str(tmp_path / "cache"))
-    w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
-    w.ask_unsaved = lambda n: "discard"
-    qtbot.addWidget(w)
-    w.show()
-    assert w.open_layerset(str(manifest))
-    w.auto_screen = False
+    w = new_window(manifest)
     w.import_projects(SAMPLE / "projects" / "txt" / "P2026-002.txt")
     before = w.screen_and_wait()
     ov = max((o for o in before["results"][0]["overlaps"] if o["role"] == "control_units"),

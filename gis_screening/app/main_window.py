@@ -21,8 +21,9 @@ from qtpy.QtWidgets import (
 
 from ..engine.prepared import PreparedCache
 from ..engine.project import Project, load_projects
-from ..errors import InputError
+from ..errors import InputError, ZoneRequired
 from ..io.postgis import is_postgres
+from ..screening import check_sheets
 from ..session import Session
 from . import commands
 from .canvas import MapCanvas
@@ -287,11 +288,14 @@ class MainWindow(QMainWindow):
         (``ask(message) -> zone or None``; a dialog by default)."""
         try:
             projects = load_projects(path, zone=zone, offset=offset)
+            check_sheets(projects)
+        except ZoneRequired as exc:
+            z = (ask or self._ask_zone)(str(exc)) if zone is None else None
+            if z:
+                return self.import_footprint(path, zone=z, offset=offset, ask=ask)
+            self._error("无法导入", exc)
+            return False
         except InputError as exc:
-            if "zone cannot be inferred" in str(exc) and zone is None:
-                z = (ask or self._ask_zone)(str(exc))
-                if z:
-                    return self.import_footprint(path, zone=z, offset=offset, ask=ask)
             self._error("无法导入", exc)
             return False
         merged, notes = self.session.with_projects(projects)

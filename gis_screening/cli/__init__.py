@@ -44,9 +44,11 @@ def load_project_files(files) -> list:
     """Projects of every file (footprints, sheets, tables); a sheet supersedes a footprint-only entry (said on
     stderr); InputError on bad input or when nothing is found."""
     from ..engine.project import load_projects, merge_duplicates
+    from ..screening import check_sheets
     projects = [p for f in files for p in load_projects(f)]
     if not projects:
         raise InputError("no project found in the given files")
+    check_sheets(projects)
     projects, notes = merge_duplicates(projects)
     for note in notes:
         err_console.print(note, markup=False, highlight=False)

@@ -15,6 +15,7 @@ import shapely
 
 from ..errors import InputError
 from ..io import read_layer
+from ..io.safezip import check_workbook
 from ..model import Layer
 from .sectors import code_text
 
@@ -166,6 +167,7 @@ def _unflatten(row: dict) -> dict:
 
 def read_sheet_rows(path: Path) -> list[dict]:
     """Rows of an XLSX/CSV sheet table as nested dicts (dotted column names unflattened)."""
+    check_workbook(path)
     try:
         df = pd.read_excel(path, dtype=object) if path.suffix.lower() in (".xlsx", ".xls") else \
             pd.read_csv(path, dtype=object, encoding="utf-8-sig")
@@ -180,6 +182,7 @@ def read_sheet_rows(path: Path) -> list[dict]:
 
 def is_sheet_table(path: Path) -> bool:
     """Does an XLSX/CSV hold project sheets (a ``footprint`` column) rather than coordinates?"""
+    check_workbook(path)
     try:
         head = pd.read_excel(path, nrows=0) if path.suffix.lower() in (".xlsx", ".xls") else \
             pd.read_csv(path, nrows=0, encoding="utf-8-sig")

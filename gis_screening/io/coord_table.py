@@ -18,7 +18,8 @@ from shapely.geometry import Point, Polygon
 from ..catalog import fold
 from ..crs import infer_crs
 from ..encoding import read_text
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, ZoneRequired
+from .safezip import check_workbook
 from .vector import RawRead
 
 COLUMNS = {
@@ -67,6 +68,7 @@ def _rows_from_csv(path: Path, encoding: str | None):
 
 def _rows_from_xlsx(path: Path, sheet: str | None):
     from openpyxl import load_workbook
+    check_workbook(path)
     try:
         wb = load_workbook(path, read_only=False, data_only=True)
     except Exception as exc:
@@ -151,6 +153,8 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
     try:
         crs_guess = infer_crs(arr[:, 0].min(), arr[:, 1].min(), arr[:, 0].max(), arr[:, 1].max(), zone=zone,
                               xy_is_northing_easting=not geo)
+    except ZoneRequired as exc:
+        raise exc.at(path) from None
     except ValueError as exc:
         raise InputError(str(exc), file=path) from None
     problems = [Problem("info", f"coordinate columns: {a_name!r}, {b_name!r} ({'lon/lat' if geo else 'GK X/Y'})")]

@@ -15,7 +15,7 @@ from pyproj import CRS
 
 from ..catalog import Catalog, default_catalog
 from ..crs import CHINA_LAT, CHINA_LON, STORAGE_EPSG, classify_datum, infer_crs, needs_datum_parameters, parse_crs
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, ZoneRequired
 from ..geometry import check_geometries
 from ..model import Layer
 from ..normalize import normalise_fields
@@ -78,6 +78,8 @@ def resolve_crs(raw: RawRead, path: str | Path, *, crs: str | int | None = None,
     def _infer():
         try:
             return infer_crs(*bounds, zone=hint_zone, xy_is_northing_easting=raw.xy_is_northing_easting)
+        except ZoneRequired as exc:
+            raise exc.at(path) from None
         except ValueError as exc:
             raise InputError(str(exc), file=path) from None
 

@@ -70,3 +70,26 @@ def extract_zip(path: str | Path, dest: str | Path | None = None) -> Path:
                         raise InputError(f"zip member {name!r} is larger than its header says", file=path)
                     dst.write(chunk)
     return out
+
+
+#: an XLSX we read is a table of coordinates, sheets or 准入清单 rows: far below this when unpacked
+MAX_WORKBOOK_BYTES = 256 << 20
+
+
+def check_workbook(path: str | Path) -> Path:
+    """Refuse an XLSX whose parts unpack to more than :data:`MAX_WORKBOOK_BYTES` (e.g. a shared-strings bomb)
+    before a spreadsheet library inflates it in memory; legacy .xls (not a zip) passes through."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx" or not zipfile.is_zipfile(path):
+        return path
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise InputError(f"workbook has {len(infos)} parts (limit {MAX_MEMBERS})", file=path)
+        total = sum(i.file_size for i in infos)
+    if total > MAX_WORKBOOK_BYTES:
+        biggest = max(infos, key=lambda i: i.file_size)
+        raise InputError(f"workbook unpacks to {total >> 20} MiB (limit {MAX_WORKBOOK_BYTES >> 20} MiB; largest part "
+                         f"{biggest.filename}, {biggest.file_size >> 20} MiB); not a table this program reads",
+                         file=path)
+    return path

@@ -20,7 +20,7 @@ from shapely.geometry import LineString, MultiPoint, Point, Polygon
 
 from ..crs import gk3_epsg, gk3_zone_for_lon, infer_crs
 from ..encoding import EncodingGuess, normalise_encoding_name, read_text
-from ..errors import InputError, Problem
+from ..errors import InputError, Problem, ZoneRequired
 from .vector import RawRead
 
 _NUM = re.compile(r"^[+-]?\d+(\.\d*)?$")
@@ -98,6 +98,8 @@ def read_survey_txt(path: str | Path, encoding: str | None = None, zone: int | N
     try:
         guess_crs = infer_crs(all_pts[:, 0].min(), all_pts[:, 1].min(), all_pts[:, 0].max(), all_pts[:, 1].max(),
                               zone=zone, zone_width=width, xy_is_northing_easting=True)
+    except ZoneRequired as exc:
+        raise exc.at(path) from None
     except ValueError as exc:
         raise InputError(str(exc), file=path) from None
     if guess_crs.swapped:

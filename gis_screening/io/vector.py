@@ -146,9 +146,44 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
     return RawRead(gdf, gdf.crs, crs_source, guess, problems)
 
 
+#: how long a GeoPackage view may take to list its rows before it is refused (a view can be endless)
+VIEW_SECONDS = 8.0
+
+
+def check_gpkg_views(path: Path, seconds: float = VIEW_SECONDS) -> None:
+    """Refuse a GeoPackage whose feature layers include a view that does not finish listing its rows within
+    ``seconds`` (e.g. an endless recursive view), before GDAL reads it with no time limit."""
+    import sqlite3
+    import time
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return                                  # not SQLite: GDAL says what is wrong
+    try:
+        views = [r[0] for r in conn.execute(
+            "SELECT c.table_name FROM gpkg_contents c JOIN sqlite_master m ON m.name = c.table_name "
+            "WHERE m.type = 'view'")]
+        for view in views:
+            deadline = time.monotonic() + seconds
+            conn.set_progress_handler(lambda d=deadline: time.monotonic() > d, 100_000)
+            try:
+                conn.execute('SELECT count(*) FROM "{}"'.format(view.replace('"', '""'))).fetchone()
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT:
+                    raise InputError(f"layer {view!r} is a view that did not finish listing its rows within "
+                                     f"{seconds:g} s (an endless or very slow view); not read", file=path) from None
+                raise InputError(f"layer {view!r} is a view that cannot be read: {exc}", file=path) from None
+    except sqlite3.DatabaseError:
+        return                                  # no gpkg_contents or not a database: GDAL says what is wrong
+    finally:
+        conn.close()
+
+
 def _read_frames(path: Path, read_path: Path, layer: str | None, guess: EncodingGuess | None) -> list:
     """Read one layer (or every layer of a KML) with pyogrio; GDAL errors become InputError."""
     suffix = path.suffix.lower()
+    if suffix == ".gpkg":
+        check_gpkg_views(read_path)
     layers = [layer] if layer else None
     if layers is None and suffix == ".kml":
         try:

@@ -107,7 +107,64 @@ def build(base: Path) -> list[tuple[str, list[str], Path]]:
     nogeom.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"项目编号": "N1"}, "geometry": None}]}), encoding="utf-8")
     add("footprint without geometry", ["screen", "--layerset", LAYERSET, "--project", nogeom, "--json", out / "r.json"])
+    # ---- containers that expand without end --------------------------------------------------------------
+    bomb = _workbook_bomb(out / "bomb.xlsx")
+    add("XLSX shared-strings bomb as footprint table", ["screen", "--layerset", LAYERSET, "--project", bomb,
+                                                        "--json", out / "r.json"])
+    add("XLSX shared-strings bomb as 准入清单", ["screen", "--layerset", _manifest_with_admission(out, bomb),
+                                                "--project", TXT, "--json", out / "r.json"])
+    view = _endless_view(out / "view.gpkg")
+    add("GeoPackage layer that is an endless view (footprint)", ["screen", "--layerset", LAYERSET, "--project", view,
+                                                                 "--json", out / "r.json"])
+    add("GeoPackage endless view (convert)", ["convert", view, out / "v.geojson"])
     return cases
+
+
+def _workbook_bomb(path: Path, mib: int = 300) -> Path:
+    """A real XLSX whose shared-strings part unpacks to ``mib`` MiB of one repeated string (a few hundred KiB)."""
+    import zipfile
+
+    from openpyxl import Workbook
+    wb = Workbook()
+    wb.active["A1"], wb.active["B1"] = "X", "Y"
+    wb.active["A2"] = "bomb"
+    plain = path.with_name("plain.xlsx")
+    wb.save(plain)
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != "xl/sharedStrings.xml":
+                dst.writestr(info, src.read(info))
+        with dst.open("xl/sharedStrings.xml", "w") as fh:
+            fh.write(b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                     b"<si><t>")
+            block = b"A" * (1 << 20)
+            for _ in range(mib):
+                fh.write(block)
+            fh.write(b"</t></si></sst>")
+    return path
+
+
+def _manifest_with_admission(out: Path, table: Path) -> Path:
+    p = out / "with_admission.yaml"
+    p.write_text(f"name: x\nlayers:\n- role: control_units\n  source: {SAMPLE / 'zones' / '环境管控单元.shp'}\n"
+                 f"admission_lists:\n- source: {table}\n", encoding="utf-8")
+    return p
+
+
+def _endless_view(path: Path) -> Path:
+    """A GeoPackage whose only feature layer is a recursive view that never ends."""
+    import sqlite3
+    shutil.copy(SAMPLE / "zones" / "STBHHX.gpkg", path)
+    with sqlite3.connect(path) as conn:
+        for (table,) in conn.execute("SELECT table_name FROM gpkg_contents").fetchall():
+            conn.execute("DELETE FROM gpkg_contents WHERE table_name=?", (table,))
+            conn.execute("DELETE FROM gpkg_geometry_columns WHERE table_name=?", (table,))
+        conn.execute("CREATE VIEW endless AS WITH RECURSIVE c(fid) AS (SELECT 1 UNION ALL SELECT fid + 1 FROM c) "
+                     "SELECT fid, NULL AS geom FROM c")
+        conn.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
+                     "VALUES ('endless', 'features', 'endless', 4490)")
+        conn.execute("INSERT INTO gpkg_geometry_columns VALUES ('endless', 'geom', 'GEOMETRY', 4490, 0, 0)")
+    return path
 
 
 def _empty(p: Path) -> Path:
