@@ -190,6 +190,38 @@ def test_print_dialog_preview_and_export(win, tmp_path):
     assert "比例尺 1:10,000" in PdfReader(tmp_path / "map.pdf").pages[0].extract_text()
 
 
+def test_print_dialog_basemap_place_labels_and_geotiff(win, tmp_path):
+    """Every field of the print dialog has a label; the canvas basemap and a chosen label layer reach the sheet;
+    the map frame exports as a georeferenced GeoTIFF."""
+    import rasterio
+    from pypdf import PdfReader
+    from qtpy.QtWidgets import QFormLayout
+    from rasterio.transform import from_origin
+    path = tmp_path / "base.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=300, height=200, count=1, dtype="uint8", crs="EPSG:4490",
+                       transform=from_origin(118.9, 26.2, 0.001, 0.001)) as dst:
+        dst.write((np.indices((200, 300)).sum(axis=0) % 255).astype(np.uint8), 1)
+    win.canvas.set_basemap(str(path))
+    win.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-002.txt"))
+    win.run_screening(wait=True)
+    dlg = win.print_dialog()
+    form = dlg.findChild(QFormLayout)
+    labels = [form.labelForField(dlg.__dict__[k]).text() for k in ("paper", "orient", "scale", "basemap", "labels",
+                                                                    "label_field")]
+    assert labels == ["纸张", "方向", "比例尺", "底图", "地名标注图层", "标注字段"]
+    assert dlg.basemap.currentData() == str(path)
+    dlg.scale.setCurrentIndex(dlg.scale.findData(10000))
+    dlg.labels.setCurrentIndex(dlg.labels.findText("环境管控单元"))
+    assert dlg.label_field.currentText() == "name"
+    dlg.export(str(tmp_path / "labelled.pdf"))
+    units = win.session.views[win.session.index_of("环境管控单元")].layer.gdf
+    text = PdfReader(tmp_path / "labelled.pdf").pages[0].extract_text()
+    assert any(name in text for name in units["name"])
+    dlg.export(str(tmp_path / "frame.tif"))
+    with rasterio.open(tmp_path / "frame.tif") as src:
+        assert src.crs.to_epsg() == dlg.info.epsg and tuple(src.bounds) == pytest.approx(dlg.info.extent, abs=1e-6)
+
+
 def test_geotiff_basemap(win, tmp_path):
     import rasterio
     from rasterio.transform import from_origin

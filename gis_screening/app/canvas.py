@@ -161,6 +161,7 @@ class MapCanvas(QWidget):
         session.projects_changed.connect(self._projects_changed)
         self._project_geoms: list = []
         self.basemap = None                     # (QImage, (x0, y0, x1, y1) in canvas metres)
+        self.basemap_path: str | None = None    # the GeoTIFF behind it (the print layout warps it again)
         self.tiles = None                       # gis_screening.tiles.TileSource or None
         self.tile_opacity = 0.8
 
@@ -207,37 +208,14 @@ class MapCanvas(QWidget):
         self.update()
 
     def set_basemap(self, path: str, max_px: int = 4000) -> None:
-        """Offline background from a GeoTIFF (rasterio), warped to the canvas CRS."""
-        import rasterio
+        """Offline background from a GeoTIFF (rasterio), warped to the canvas CRS (:mod:`gis_screening.basemap`)."""
         from qtpy.QtGui import QImage
-        from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-        from ..errors import InputError
-        try:
-            with rasterio.open(path) as src:
-                if src.crs is None:
-                    raise InputError("GeoTIFF has no CRS", file=path)
-                dst_crs = f"EPSG:{self.epsg}"
-                transform, w, h = calculate_default_transform(src.crs, dst_crs, src.width, src.height, *src.bounds)
-                f = max(1.0, max(w, h) / max_px)
-                w, h = int(w / f), int(h / f)
-                transform = transform * transform.scale(f, f)
-                bands = min(src.count, 3)
-                out = np.zeros((bands, h, w), dtype=np.uint8)
-                for b in range(bands):
-                    band = np.zeros((h, w), dtype=np.float64)
-                    reproject(rasterio.band(src, b + 1), band, dst_transform=transform, dst_crs=dst_crs,
-                              resampling=Resampling.bilinear)
-                    lo, hi = np.nanpercentile(band[band != 0], [1, 99]) if (band != 0).any() else (0, 1)
-                    out[b] = np.clip((band - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(np.uint8)
-        except rasterio.errors.RasterioError as exc:
-            raise InputError(f"cannot read GeoTIFF: {exc}", file=path) from None
-        rgb = np.dstack([out[min(i, bands - 1)] for i in range(3)] + [np.where(out.max(axis=0) > 0, 255, 0).astype(np.uint8)])
-        rgba = np.ascontiguousarray(rgb)
-        img = QImage(rgba.data, w, h, 4 * w, QImage.Format_RGBA8888).copy()
-        x0, y1 = transform * (0, 0)
-        x1, y0 = transform * (w, h)
-        self.basemap = (img, (x0, y0, x1, y1))
+        from ..basemap import warp_geotiff
+        rgba, extent = warp_geotiff(path, self.epsg, max_px=max_px)
+        h, w = rgba.shape[:2]
+        self.basemap = (QImage(rgba.data, w, h, 4 * w, QImage.Format_RGBA8888).copy(), extent)
+        self.basemap_path = str(path)
         self.update()
 
     def _draw_tiles(self, p: QPainter, xf: QTransform) -> None:

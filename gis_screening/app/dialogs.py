@@ -141,10 +141,10 @@ class SheetDialog(QDialog):
 
 
 class PrintDialog(QDialog):
-    """Print layout (shared with the CLI's --map): labelled paper, orientation and scale, live preview, export
-    PDF/PNG/SVG."""
+    """Print layout (shared with the CLI's --map): labelled paper, orientation, scale, basemap and place labels,
+    live preview, export PDF/PNG/SVG or the map frame as a georeferenced GeoTIFF."""
 
-    def __init__(self, session, project_id: str, parent=None):
+    def __init__(self, session, project_id: str, parent=None, basemap: str | None = None):
         super().__init__(parent)
         self.setWindowTitle(self.tr("打印筛查图"))
         self.session, self.project_id = session, project_id
@@ -165,10 +165,23 @@ class PrintDialog(QDialog):
         self.scale.addItem(self.tr("适合项目范围"), None)
         for s in (2000, 5000, 10000, 25000, 50000, 100000, 250000, 500000):
             self.scale.addItem(f"1:{s:,}", s)
-        for label, w in ((self.tr("纸张"), self.paper), (self.tr("方向"), self.orient), (self.tr("比例尺"), self.scale)):
+        self.basemap = QComboBox()
+        self.basemap.addItem(self.tr("无"), None)
+        if basemap:
+            self.basemap.addItem(Path(basemap).name, basemap)
+            self.basemap.setCurrentIndex(1)
+        self.labels = QComboBox()                  # place labels: any loaded layer
+        self.labels.addItem(self.tr("无"), None)
+        for v in session.views:
+            self.labels.addItem(v.layer.name, v.layer.uid)
+        self.label_field = QComboBox()
+        self.labels.currentIndexChanged.connect(self._fill_fields)
+        for label, w in ((self.tr("纸张"), self.paper), (self.tr("方向"), self.orient), (self.tr("比例尺"), self.scale),
+                         (self.tr("底图"), self.basemap), (self.tr("地名标注图层"), self.labels),
+                         (self.tr("标注字段"), self.label_field)):
             w.currentIndexChanged.connect(self.refresh)
             form.addRow(label, w)
-        export = QPushButton(self.tr("导出 PDF/PNG/SVG…"))
+        export = QPushButton(self.tr("导出 PDF/PNG/SVG/GeoTIFF…"))
         export.clicked.connect(self.export)
         form.addRow(export)
         self.preview = QLabel()
@@ -179,9 +192,25 @@ class PrintDialog(QDialog):
         self.info = None
         self.refresh()
 
+    def _fill_fields(self) -> None:
+        self.label_field.blockSignals(True)
+        self.label_field.clear()
+        uid = self.labels.currentData()
+        if uid is not None:
+            gdf = self.session.views[self.session.index_of(uid)].layer.gdf
+            fields = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+            self.label_field.addItems(fields)
+            if "name" in fields:
+                self.label_field.setCurrentText("name")
+        self.label_field.blockSignals(False)
+
     def _args(self):
+        from ..reports import MapExtras
+        uid = self.labels.currentData()
+        layer = self.session.views[self.session.index_of(uid)].layer if uid is not None else None
+        extras = MapExtras(self.basemap.currentData(), layer, self.label_field.currentText() or "name")
         return dict(paper=self.paper.currentText(), landscape=self.orient.currentIndex() == 1,
-                    scale=self.scale.currentData())
+                    scale=self.scale.currentData(), extras=extras)
 
     def _result(self):
         return self.result, self.geometry
@@ -198,8 +227,9 @@ class PrintDialog(QDialog):
     def export(self, path: str | None = None) -> None:
         from ..reports import render_map
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, self.tr("导出 PDF/PNG/SVG…"), "",
-                                                  "PDF (*.pdf);;PNG (*.png);;SVG (*.svg)")
+            path, _ = QFileDialog.getSaveFileName(self, self.tr("导出 PDF/PNG/SVG/GeoTIFF…"), "",
+                                                  "PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;"
+                                                  + self.tr("GeoTIFF 地图框（带坐标）") + " (*.tif)")
         if path:
             r, geom = self._result()
             render_map(r, self.session.layerset, geom, path, **self._args())

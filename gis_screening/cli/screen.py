@@ -28,7 +28,12 @@ def screen_cmd(
     docx: Optional[Path] = typer.Option(None, "--docx", help="report DOCX"),
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="summary XLSX"),
     html: Optional[Path] = typer.Option(None, "--html", help="offline HTML map"),
-    map_out: Optional[Path] = typer.Option(None, "--map", help="screening map PDF/PNG (one page per project)"),
+    map_out: Optional[Path] = typer.Option(None, "--map", help="screening map: PDF (one page per project), or "
+                                           "PNG/SVG/GeoTIFF (.tif, georeferenced map frame) of the first project"),
+    basemap: Optional[Path] = typer.Option(None, "--basemap", help="GeoTIFF drawn under the maps"),
+    place_labels: Optional[str] = typer.Option(None, "--place-labels", help="layer (name or role in the layer set, "
+                                               "or a file) whose features are labelled on the maps"),
+    label_field: str = typer.Option("name", "--label-field", help="field of --place-labels holding the names"),
     paper: str = typer.Option("A4", "--paper", help="A4 or A3"),
     landscape: bool = typer.Option(False, "--landscape"),
     scale: Optional[int] = typer.Option(None, "--scale", min=1, help="map scale denominator, e.g. 10000"),
@@ -74,7 +79,8 @@ def screen_cmd(
             from ..reports.profile import load_profile
             footprints = {p.id: p.geometry for p in projects}
             outputs += export(doc, ls, footprints, pdf=pdf, docx=docx, xlsx=xlsx, html=html, map=map_out,
-                              paper=paper.upper(), landscape=landscape, scale=scale, profile=load_profile(profile))
+                              paper=paper.upper(), landscape=landscape, scale=scale, profile=load_profile(profile),
+                              extras=_map_extras(ls, basemap, place_labels, label_field))
             step("reports")
     except InputError as exc:
         fail(str(exc))
@@ -90,6 +96,26 @@ def screen_cmd(
     err_console.print(f"screened {len(results)} project(s): " + "，".join(f"{k} {counts[k]}" for k in order)
                       + f"; {sum(steps.values()):.1f} s, slowest step {slowest} {steps[slowest]:.1f} s; wrote "
                       + ", ".join(str(o) for o in outputs), markup=False, highlight=False)
+
+
+def _map_extras(ls, basemap, place_labels, label_field):
+    """The basemap and place-label layer the maps add (None when neither is asked for)."""
+    from ..io.limits import check_input_file
+    from ..reports import MapExtras
+    if not basemap and not place_labels:
+        return None
+    if basemap:
+        check_input_file(basemap, "basemap GeoTIFF")
+    labels = None
+    if place_labels:
+        from ..io import read_layer
+        match = [lyr for lyr in ls.layers if place_labels in (lyr.name, lyr.role)]
+        labels = match[0] if match else read_layer(check_input_file(place_labels, "place-label layer"))
+        if label_field not in labels.gdf.columns:
+            fields = ", ".join(str(c) for c in labels.gdf.columns if c != labels.gdf.geometry.name)
+            raise InputError(f"no field {label_field!r} to label with; fields: {fields}", file=place_labels,
+                             field=label_field)
+    return MapExtras(str(basemap) if basemap else None, labels, label_field)
 
 
 def _cut(text: str, n: int) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import shapely
 
-from .maplayout import MapInfo, build_figure, render_map  # noqa: F401
+from .maplayout import MapExtras, MapInfo, build_figure, render_map  # noqa: F401
 
 
 def sheet_result(doc: dict, result: dict, k: int = 0, profile=None) -> dict:
@@ -29,14 +29,15 @@ def _step(progress, cancel, done: int, total: int) -> None:
 
 
 def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, paper="A4", landscape=False,
-                 scale=None, progress=None, cancel=None, png_dir: Path | None = None, profile=None) -> Path:
+                 scale=None, progress=None, cancel=None, png_dir: Path | None = None, profile=None,
+                 extras: MapExtras | None = None) -> Path:
     """The screening map of every project: one page each in a PDF (vector), or one PNG (first project).
     ``png_dir``: also save each page as ``{index}.png`` (150 dpi) there, from the same figure (the report's maps)."""
     out = Path(out)
     if out.suffix.lower() != ".pdf" or len(doc["results"]) == 1:
         r = doc["results"][0]
         render_map(sheet_result(doc, r, 0, profile), layerset, footprints[r["project"]["id"]], out, paper=paper,
-                   landscape=landscape, scale=scale)
+                   landscape=landscape, scale=scale, extras=extras)
         return out
     import matplotlib
     import matplotlib.pyplot as plt
@@ -47,7 +48,7 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
         for k, r in enumerate(doc["results"]):
             _step(progress, cancel, k, len(doc["results"]))
             fig, _ = build_figure(sheet_result(doc, r, k, profile), layerset, footprints[r["project"]["id"]],
-                                  paper=paper, landscape=landscape, scale=scale)
+                                  paper=paper, landscape=landscape, scale=scale, extras=extras)
             pdf.savefig(fig)
             if png_dir is not None:
                 fig.savefig(png_dir / f"{k}.png", dpi=150)
@@ -57,13 +58,13 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
 
 def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=None, html=None, map=None,
            paper: str = "A4", landscape: bool = False, scale: int | None = None, progress=None,
-           cancel=None, profile=None) -> list[Path]:
+           cancel=None, profile=None, extras: MapExtras | None = None) -> list[Path]:
     """Write the requested outputs for a result document; returns the paths written.
 
     ``progress(done, total)`` is called per project map; when ``cancel()`` returns True the export stops with
     :class:`~gis_screening.errors.Cancelled` and the file being written is left as it was.  ``profile`` (a
     :class:`~gis_screening.reports.profile.Profile`) fills the cover, sign-off, 图号 and 制图单位; default: the
-    user's profile."""
+    user's profile.  ``extras`` adds a basemap and place labels to every map."""
     from .profile import load_profile
     profile = profile or load_profile()
     written: list[Path] = []
@@ -80,14 +81,14 @@ def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=N
         if map:
             written.append(render_atlas(doc, layerset, footprints, map, paper=paper, landscape=landscape,
                                         scale=scale, progress=progress, cancel=cancel,
-                                        png_dir=Path(tmp) if shared else None, profile=profile))
+                                        png_dir=Path(tmp) if shared else None, profile=profile, extras=extras))
         if pdf or docx:
             written += _report(doc, layerset, footprints, Path(tmp), shared, pdf, docx, scale, progress, cancel,
-                               profile)
+                               profile, extras)
     return written
 
 
-def _report(doc, layerset, footprints, tmp: Path, shared: bool, pdf, docx, scale, progress, cancel, profile):
+def _report(doc, layerset, footprints, tmp: Path, shared: bool, pdf, docx, scale, progress, cancel, profile, extras):
     """The PDF/DOCX report (maps rendered here unless the atlas already drew them into ``tmp``), plus the full
     界址点 list of large footprints in a CSV beside it."""
     from ..atomic import write_bytes
@@ -101,7 +102,7 @@ def _report(doc, layerset, footprints, tmp: Path, shared: bool, pdf, docx, scale
         if not shared:
             _step(progress, cancel, k, len(doc["results"]))
             render_map(sheet_result(doc, r, k, profile), layerset, footprints[pid], img, paper="A4", scale=scale,
-                       dpi=150)
+                       dpi=150, extras=extras)
         images[pid] = str(img)
     report = pdf or docx
     blocks = build_report({**doc, "_report_path": str(report)}, layerset, footprints, images,

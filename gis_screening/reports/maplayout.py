@@ -80,6 +80,25 @@ def _dms(v: float, pos: str, neg: str) -> str:
     return f"{d}°{m:02d}′{s:02d}″{h}"
 
 
+#: matplotlib hatch patterns for the catalog's hatch names: the map and its legend draw from this one table
+HATCH = {"diagonal": "////", "cross": "xx", "horizontal": "---", "vertical": "|||"}
+
+
+def style_kwargs(style, width_factor: float = 0.6) -> dict:
+    """Fill, outline, hatch and line width of a catalog style, for a map patch and its legend swatch alike."""
+    return {"facecolor": style.fill, "edgecolor": style.outline, "linewidth": style.width * width_factor,
+            "hatch": HATCH.get(style.hatch or "")}
+
+
+@dataclass
+class MapExtras:
+    """What the user adds to a printed map: a GeoTIFF basemap and place labels from a layer's field."""
+
+    basemap: str | None = None
+    labels: object | None = None          # a Layer (points, lines or polygons) whose features are named
+    label_field: str = "name"
+
+
 def _style_groups(layer):
     cat = default_catalog()
     rs = cat.style(layer.role)
@@ -92,16 +111,127 @@ def _style_groups(layer):
 
 
 def render_map(result: dict, layerset, footprint, out_path: str | Path, *, paper: str = "A4",
-               landscape: bool = False, scale: int | None = None, dpi: int = 200, fig=None) -> MapInfo:
-    """Draw one project's screening map to ``out_path`` (.pdf vector, .png raster); returns what was drawn."""
-    fig, info = build_figure(result, layerset, footprint, paper=paper, landscape=landscape, scale=scale)
-    with matplotlib.rc_context({"pdf.fonttype": 42}), atomic_path(out_path) as tmp:
-        fig.savefig(tmp, dpi=dpi)
+               landscape: bool = False, scale: int | None = None, dpi: int = 200, extras: MapExtras | None = None
+               ) -> MapInfo:
+    """Draw one project's screening map to ``out_path``: the sheet as .pdf/.svg (vector) or .png, or the map frame
+    alone as a georeferenced GeoTIFF (.tif/.tiff, RGBA in the project's GK CRS).  Returns what was drawn."""
+    fig, info = build_figure(result, layerset, footprint, paper=paper, landscape=landscape, scale=scale,
+                             extras=extras)
+    if Path(out_path).suffix.lower() in (".tif", ".tiff"):
+        plt.close(fig)
+        _save_geotiff(result, layerset, footprint, info, out_path, dpi, extras)
+        return info
+    with matplotlib.rc_context({"pdf.fonttype": 42, "svg.fonttype": "none"}), atomic_path(out_path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=Path(out_path).suffix.lower().lstrip(".") or None)
     plt.close(fig)
     return info
 
 
-def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=False, scale=None):
+def _save_geotiff(result, layerset, footprint, info: MapInfo, out_path, dpi: int, extras) -> None:
+    """The map frame of ``info`` at ``dpi`` as an RGBA GeoTIFF georeferenced in EPSG:``info.epsg``."""
+    import rasterio
+    from rasterio.transform import from_bounds
+    x0, y0, x1, y1 = info.extent
+    map_h_mm = info.map_width_mm * (y1 - y0) / (x1 - x0)
+    fig = plt.figure(figsize=(info.map_width_mm * MM, map_h_mm * MM), dpi=dpi)
+    fig.canvas.draw_idle = lambda *a, **k: None
+    ax = fig.add_axes([0, 0, 1, 1])
+    _frame(ax, info.extent)
+    fp = gpd.GeoSeries([footprint], crs=4490).to_crs(info.epsg)
+    _draw_layers(ax, layerset, info.extent, info.epsg, fp, result["project"]["id"], extras)
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    plt.close(fig)
+    h, w = rgba.shape[:2]
+    with atomic_path(out_path) as tmp, rasterio.open(
+            tmp, "w", driver="GTiff", width=w, height=h, count=4, dtype="uint8", crs=f"EPSG:{info.epsg}",
+            transform=from_bounds(x0, y0, x1, y1, w, h), photometric="RGB", compress="deflate") as dst:
+        dst.write(np.moveaxis(rgba, 2, 0))
+        dst.colorinterp = [rasterio.enums.ColorInterp.red, rasterio.enums.ColorInterp.green,
+                           rasterio.enums.ColorInterp.blue, rasterio.enums.ColorInterp.alpha]
+        dst.update_tags(TIFFTAG_DOCUMENTNAME=f"{result['project']['id']} 筛查图 1:{info.scale}")
+
+
+def _frame(ax, extent) -> None:
+    ax.set_xlim(extent[0], extent[2])
+    ax.set_ylim(extent[1], extent[3])
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+#: drawing order of the roles (bottom first)
+ORDER = ["air_quality", "control_units", "industrial_parks", "other", "water_sources", "protected_areas", "eco_redline"]
+
+
+def _draw_layers(ax, layerset, extent, epsg: int, fp, project_id: str, extras: MapExtras | None):
+    """Basemap, layers clipped to the frame (catalog styles), unit codes, place labels and the footprint;
+    returns the legend handles and labels of what is visible."""
+    frame = shapely.box(*extent)
+    frame_ll = gpd.GeoSeries([frame], crs=epsg).to_crs(4490).iloc[0]
+    if extras and extras.basemap:
+        from ..basemap import warp_geotiff
+        rgba, (bx0, by0, bx1, by1) = warp_geotiff(extras.basemap, epsg, bounds=extent, max_px=2400)
+        ax.imshow(rgba, extent=(bx0, bx1, by0, by1), origin="upper", zorder=1, interpolation="bilinear")
+    handles, visible = [], []
+    for layer in sorted(layerset.layers, key=lambda lyr: ORDER.index(lyr.role) if lyr.role in ORDER else 0):
+        sub_ll = layer.gdf.cx[frame_ll.bounds[0]:frame_ll.bounds[2], frame_ll.bounds[1]:frame_ll.bounds[3]]
+        if sub_ll.empty:
+            continue
+        sub = sub_ll.to_crs(epsg)
+        sub = sub[sub.intersects(frame)]
+        if sub.empty:
+            continue
+        for value, style, part in _style_groups(type(layer)(layer.role, layer.name, layer.source, sub)):
+            part.plot(ax=ax, **style_kwargs(style), zorder=2 + ORDER.index(layer.role) if layer.role in ORDER else 2)
+            label = layer.name + (f"：{value}" if value else "")
+            handles.append(Patch(**style_kwargs(style), label=label))
+            visible.append(label)
+        if layer.role == "control_units" and len(sub) <= 40:
+            for code, geom in zip(sub["code"], sub.geometry):
+                p = geom.intersection(frame).representative_point()
+                if not p.is_empty:
+                    ax.text(p.x, p.y, code, fontsize=5, color="#37474f", ha="center", va="center", zorder=20,
+                            clip_on=True)
+    if extras and extras.labels is not None:
+        visible += _place_labels(ax, extras.labels, extras.label_field, frame, frame_ll, epsg)
+    g = fp.iloc[0]
+    fp.plot(ax=ax, facecolor="#ffeb3b66", edgecolor="#d50000", linewidth=1.6, zorder=30,
+            markersize=30, color=None if g.geom_type not in ("Point", "MultiPoint") else "#d50000")
+    handles.append(Patch(facecolor="#ffeb3b66", edgecolor="#d50000", linewidth=1.6, label=f"项目范围 {project_id}"))
+    visible.append("项目范围")
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    return handles, visible
+
+
+def _place_labels(ax, layer, field: str, frame, frame_ll, epsg: int, limit: int = 200) -> list[str]:
+    """Names from ``layer[field]`` at their features (points: beside a dot) on a light box (kept as text in PDF and
+    SVG, so the names can be searched and copied); returns the names drawn."""
+    gdf = layer.gdf
+    if field not in gdf.columns:
+        return []
+    sub = gdf.cx[frame_ll.bounds[0]:frame_ll.bounds[2], frame_ll.bounds[1]:frame_ll.bounds[3]]
+    sub = sub[sub[field].notna()].to_crs(epsg)
+    sub = sub[sub.intersects(frame)].head(limit)
+    box = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.75}
+    names = []
+    for name, geom in zip(sub[field], sub.geometry):
+        point = geom if geom.geom_type == "Point" else geom.intersection(frame).representative_point()
+        if point.is_empty:
+            continue
+        text = " ".join(str(name).split())[:30]
+        if geom.geom_type == "Point":
+            ax.plot(point.x, point.y, "o", color="#263238", markersize=2, zorder=44)
+        ax.annotate(text, (point.x, point.y), xytext=(3, 2) if geom.geom_type == "Point" else (0, 0),
+                    textcoords="offset points", fontsize=6, color="#263238", zorder=45, annotation_clip=True,
+                    ha="left" if geom.geom_type == "Point" else "center", bbox=box)
+        names.append(text)
+    return names
+
+
+def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=False, scale=None,
+                 extras: MapExtras | None = None):
     """The print layout as a matplotlib figure (for saving or previewing) and its :class:`MapInfo`."""
     family = _font()
     w_mm, h_mm = PAPER_MM[paper.upper()]
@@ -124,45 +254,8 @@ def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=Fal
     scale = int(scale) if scale else choose_scale(ext_w, ext_h, map_w, map_h)
     half_w, half_h = map_w / 1000 * scale / 2, map_h / 1000 * scale / 2
     extent = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
-    ax.set_xlim(extent[0], extent[2])
-    ax.set_ylim(extent[1], extent[3])
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    # layers, clipped to the frame
-    frame = shapely.box(*extent)
-    frame_ll = gpd.GeoSeries([frame], crs=epsg).to_crs(4490).iloc[0]
-    handles, visible = [], []
-    order = ["air_quality", "control_units", "industrial_parks", "other", "water_sources", "protected_areas",
-             "eco_redline"]
-    for layer in sorted(layerset.layers, key=lambda lyr: order.index(lyr.role) if lyr.role in order else 0):
-        sub_ll = layer.gdf.cx[frame_ll.bounds[0]:frame_ll.bounds[2], frame_ll.bounds[1]:frame_ll.bounds[3]]
-        if sub_ll.empty:
-            continue
-        sub = sub_ll.to_crs(epsg)
-        sub = sub[sub.intersects(frame)]
-        if sub.empty:
-            continue
-        for value, style, part in _style_groups(type(layer)(layer.role, layer.name, layer.source, sub)):
-            part.plot(ax=ax, facecolor=style.fill, edgecolor=style.outline, linewidth=style.width * 0.6,
-                      hatch={"diagonal": "////", "cross": "xx", "horizontal": "---", "vertical": "|||"}.get(
-                          style.hatch or "", None), zorder=2 + order.index(layer.role) if layer.role in order else 2)
-            label = layer.name + (f"：{value}" if value else "")
-            handles.append(Patch(facecolor=style.fill, edgecolor=style.outline,
-                                 hatch={"diagonal": "////", "cross": "xx"}.get(style.hatch or "", None), label=label))
-            visible.append(label)
-        if layer.role == "control_units" and len(sub) <= 40:
-            for code, geom in zip(sub["code"], sub.geometry):
-                p = geom.intersection(frame).representative_point()
-                if not p.is_empty:
-                    ax.text(p.x, p.y, code, fontsize=5, color="#37474f", ha="center", va="center", zorder=20,
-                            clip_on=True)
-    fp.plot(ax=ax, facecolor="#ffeb3b66", edgecolor="#d50000", linewidth=1.6, zorder=30,
-            markersize=30, color=None if g.geom_type not in ("Point", "MultiPoint") else "#d50000")
-    handles.append(Patch(facecolor="#ffeb3b66", edgecolor="#d50000", linewidth=1.6, label=f"项目范围 {proj['id']}"))
-    visible.append("项目范围")
-    ax.set_xlabel("")
-    ax.set_ylabel("")
+    _frame(ax, extent)
+    handles, visible = _draw_layers(ax, layerset, extent, epsg, fp, proj["id"], extras)
     _graticule(ax, extent, epsg)
     bar_m, bar_mm = _scale_bar(ax, extent, scale, map_w)
     # title and panel
