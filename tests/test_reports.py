@@ -248,3 +248,26 @@ def test_html_point_project_is_drawn_offline(tmp_path):
     import re
     assert not re.search(r"<img[^>]*leaflet-marker-icon", dom)          # no marker image element
     assert dom.count("leaflet-interactive") >= 1
+
+
+def test_large_atlas_drawn_by_two_processes_keeps_order_and_report_maps(tmp_path):
+    """An atlas of ≥ PARALLEL_MIN maps is drawn half here, half by a helper process: one page per project in
+    order with its own 图号, and every project's figure in the report has its map."""
+    import subprocess
+
+    from gis_screening.reports import PARALLEL_MIN
+    ls = load_layerset(SAMPLE / "layerset.yaml")
+    projects = load_projects(SAMPLE / "projects" / "projects.gpkg")[:PARALLEL_MIN + 2]
+    doc = screen(projects, ls, load_rules()).to_json()
+    fps = {p.id: p.geometry for p in projects}
+    export(doc, ls, fps, pdf=tmp_path / "r.pdf", map=tmp_path / "m.pdf")
+    sheets = subprocess.run(["pdftotext", str(tmp_path / "m.pdf"), "-"], capture_output=True, text=True,
+                            check=True).stdout.split("\f")[:len(projects)]
+    assert len(PdfReader(tmp_path / "m.pdf").pages) == len(projects)
+    for k, (sheet, p) in enumerate(zip(sheets, projects), start=1):
+        assert f"项目编号 {p.id}" in sheet and f"-图{k:02d}" in sheet, k
+    pages = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    reader = PdfReader(tmp_path / "r.pdf")
+    figure_pages = [i for i, page in enumerate(pages) if "附图 筛查叠加图" in page]
+    assert len(figure_pages) == len(projects) and all(len(reader.pages[i].images) == 1 for i in figure_pages)

@@ -10,6 +10,9 @@ import shapely
 
 from .maplayout import MapExtras, MapInfo, build_figure, render_map  # noqa: F401
 
+#: the maps inside reports: JPEG at 150 dpi passes into the PDF as is (no re-encoding) and keeps the DOCX small
+REPORT_JPEG = {"quality": 90}
+
 
 def sheet_result(doc: dict, result: dict, k: int = 0, profile=None) -> dict:
     """One project's result block as the map sheet reads it: rule packs, 图号 (report number + sheet number) and
@@ -28,32 +31,84 @@ def _step(progress, cancel, done: int, total: int) -> None:
         progress(done, total)
 
 
+#: PDF atlases of at least this many maps are drawn by two processes (this one and a spawned helper), then joined
+PARALLEL_MIN = 6
+
+
 def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, paper="A4", landscape=False,
                  scale=None, progress=None, cancel=None, png_dir: Path | None = None, profile=None,
                  extras: MapExtras | None = None) -> Path:
-    """The screening map of every project: one page each in a PDF (vector), or one PNG (first project).
-    ``png_dir``: also save each page as ``{index}.png`` (150 dpi) there, from the same figure (the report's maps)."""
+    """The screening map of every project: one page each in a PDF (vector), or one PNG/SVG/GeoTIFF (first
+    project).  ``png_dir``: also save each page as ``{index}.jpg`` (150 dpi) there, from the same figure (the
+    report's maps).  With two or more cores, the second half of a large atlas is drawn by a helper process."""
+    import os
+
+    from ..atomic import atomic_path
+    from .profile import load_profile
     out = Path(out)
+    profile = profile or load_profile()
     if out.suffix.lower() != ".pdf" or len(doc["results"]) == 1:
         r = doc["results"][0]
         render_map(sheet_result(doc, r, 0, profile), layerset, footprints[r["project"]["id"]], out, paper=paper,
                    landscape=landscape, scale=scale, extras=extras)
         return out
+    n = len(doc["results"])
+    split = (n + 1) // 2 if n >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 else n
+    args = (doc, layerset, footprints, paper, landscape, scale, png_dir, profile, extras)
+    with tempfile.TemporaryDirectory(prefix="gis-screening-atlas-") as tmp, atomic_path(out) as target:
+        helper = _start_helper(args, range(split, n), Path(tmp)) if split < n else None
+        try:
+            first = Path(tmp) / "part1.pdf" if helper else target
+            draw_pages(*args, range(split), first, progress=progress, cancel=cancel, total=n)
+            if helper is None:
+                return out
+            if helper.wait() != 0 or not (Path(tmp) / "part2.pdf").exists():   # the helper failed: draw here
+                draw_pages(*args, range(split, n), Path(tmp) / "part2.pdf", progress=progress, cancel=cancel,
+                           total=n)
+            from pypdf import PdfWriter
+            writer = PdfWriter()
+            for part in ("part1.pdf", "part2.pdf"):
+                writer.append(str(Path(tmp) / part))
+            with open(target, "wb") as fh:
+                writer.write(fh)
+        finally:
+            if helper is not None and helper.poll() is None:
+                helper.kill()
+                helper.wait()
+    return out
+
+
+def _start_helper(args, ks, tmp: Path):
+    """A helper process (``python -m gis_screening.reports.pages``) drawing pages ``ks`` into ``tmp/part2.pdf``.
+    Its inputs go through a file in our private temp folder; a fresh interpreter never re-runs the caller's script
+    (as multiprocessing's spawn would)."""
+    import pickle
+    import subprocess
+    import sys
+    job = tmp / "part2.job"
+    job.write_bytes(pickle.dumps((*args, ks, tmp / "part2.pdf"), protocol=pickle.HIGHEST_PROTOCOL))
+    flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)          # no console window from the app on Windows
+    return subprocess.Popen([sys.executable, "-m", "gis_screening.reports.pages", str(job)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            creationflags=flags)
+
+
+def draw_pages(doc, layerset, footprints, paper, landscape, scale, png_dir, profile, extras, ks, pdf_path, *,
+               progress=None, cancel=None, total=None) -> None:
+    """Draw the map sheets of results ``ks`` into the PDF ``pdf_path`` (and ``{k}.jpg`` into ``png_dir``)."""
     import matplotlib
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
-
-    from ..atomic import atomic_path
-    with matplotlib.rc_context({"pdf.fonttype": 42}), atomic_path(out) as tmp, PdfPages(tmp) as pdf:
-        for k, r in enumerate(doc["results"]):
-            _step(progress, cancel, k, len(doc["results"]))
+    with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(pdf_path) as pdf:
+        for done, k in enumerate(ks):
+            r = doc["results"][k]
+            _step(progress, cancel, done, total or len(ks))
             fig, _ = build_figure(sheet_result(doc, r, k, profile), layerset, footprints[r["project"]["id"]],
                                   paper=paper, landscape=landscape, scale=scale, extras=extras)
             pdf.savefig(fig)
             if png_dir is not None:
-                fig.savefig(png_dir / f"{k}.png", dpi=150)
+                fig.savefig(png_dir / f"{k}.jpg", dpi=150, pil_kwargs=REPORT_JPEG)
             plt.close(fig)
-    return out
 
 
 def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=None, html=None, map=None,
@@ -98,7 +153,7 @@ def _report(doc, layerset, footprints, tmp: Path, shared: bool, pdf, docx, scale
     images = {}
     for k, r in enumerate(doc["results"]):
         pid = r["project"]["id"]
-        img = tmp / f"{k}.png"
+        img = tmp / f"{k}.jpg"
         if not shared:
             _step(progress, cancel, k, len(doc["results"]))
             render_map(sheet_result(doc, r, k, profile), layerset, footprints[pid], img, paper="A4", scale=scale,

@@ -12,10 +12,11 @@ from ..atomic import atomic_path
 from ..engine.model import VERDICT_COLOURS
 from .content import Block
 
+FONT = "宋体"
+
 
 def _cjk(run, size=None, bold=False, color=None):
-    run.font.name = "宋体"
-    run._element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
+    """Size, weight and colour of a run; the font (宋体 for Latin and East Asian text) comes from the styles."""
     if size:
         run.font.size = Pt(size)
     run.bold = bold
@@ -65,13 +66,24 @@ def write_docx(blocks: list[Block], path: str | Path) -> Path:
     sec.page_width, sec.page_height = Cm(21), Cm(29.7)
     sec.left_margin = sec.right_margin = Cm(2)
     _header_footer(sec)
-    normal = doc.styles["Normal"]
-    normal.font.name = "宋体"
-    normal.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
-    normal.font.size = Pt(10.5)
+    for name in ("Normal", "Heading 1", "Heading 2", "Table Grid", "Header", "Footer"):
+        style = doc.styles[name]
+        style.font.name = FONT                      # creates rPr/rFonts; East Asian text needs eastAsia as well
+        fonts = style.element.get_or_add_rPr().get_or_add_rFonts()
+        fonts.set(qn("w:eastAsia"), FONT)
+        for theme in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):   # themes win over names
+            fonts.attrib.pop(qn(theme), None)
+    doc.styles["Normal"].font.size = Pt(10.5)
+    ids = {name: doc.styles[name].style_id for name in ("Heading 1", "Heading 2", "Table Grid")}
+
+    def heading(level: int):
+        """A heading paragraph (style set by id: looking styles up by name scans them every time)."""
+        p = doc.add_paragraph()
+        p._p.style = ids[f"Heading {level}"]
+        return p
     for b in blocks:
         if b.kind in ("h1", "h2"):
-            h = doc.add_heading(level=1 if b.kind == "h1" else 2)
+            h = heading(1 if b.kind == "h1" else 2)
             _cjk(h.add_run(b.text), bold=True)
         elif b.kind == "p":
             _cjk(doc.add_paragraph().add_run(b.text), bold=b.data.get("bold", False))
@@ -81,7 +93,7 @@ def write_docx(blocks: list[Block], path: str | Path) -> Path:
             _cjk(p.add_run(b.text), size=16, bold=True, color=VERDICT_COLOURS[b.data["verdict"]])
         elif b.kind == "table":
             t = doc.add_table(rows=1, cols=len(b.table.headers))
-            t.style = "Table Grid"
+            t._tbl.tblStyle_val = ids["Table Grid"]
             for cell, text in zip(t.rows[0].cells, b.table.headers):
                 cell.text = ""
                 _cjk(cell.paragraphs[0].add_run(text), size=9, bold=True)
@@ -112,7 +124,7 @@ def write_docx(blocks: list[Block], path: str | Path) -> Path:
             _cjk(h.add_run(b.text), size=14, bold=True)
             _field(doc.add_paragraph(), 'TOC \\o "1-2" \\h \\z \\u')
         elif b.kind == "figure":
-            h = doc.add_heading(level=2)
+            h = heading(2)
             _cjk(h.add_run(b.text), bold=True)
             h.paragraph_format.keep_with_next = True
             doc.add_picture(b.data["image"], width=Cm(17))

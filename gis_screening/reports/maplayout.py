@@ -7,6 +7,7 @@ graticule with lon/lat labels, overview inset, verdict box, sources, date and pr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -45,7 +46,9 @@ class MapInfo:
     visible: list[str]
 
 
+@lru_cache(maxsize=1)
 def _font() -> str:
+    """The CJK font's family name, registered with matplotlib once (registering again clears its font cache)."""
     path = find_cjk_font()
     font_manager.fontManager.addfont(str(path))
     return font_manager.FontProperties(fname=str(path)).get_name()
@@ -122,7 +125,9 @@ def render_map(result: dict, layerset, footprint, out_path: str | Path, *, paper
         _save_geotiff(result, layerset, footprint, info, out_path, dpi, extras)
         return info
     with matplotlib.rc_context({"pdf.fonttype": 42, "svg.fonttype": "none"}), atomic_path(out_path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format=Path(out_path).suffix.lower().lstrip(".") or None)
+        suffix = Path(out_path).suffix.lower().lstrip(".")
+        jpeg = {"pil_kwargs": {"quality": 90}} if suffix in ("jpg", "jpeg") else {}
+        fig.savefig(tmp, dpi=dpi, format=suffix or None, **jpeg)
     plt.close(fig)
     return info
 
@@ -342,6 +347,21 @@ def _scale_bar(ax, extent, scale, map_w_mm):
     return bar, paper_mm
 
 
+_OUTLINES: dict = {}
+
+
+def _outline(layer, epsg: int):
+    """The simplified outline of all of ``layer``'s features in EPSG:``epsg`` (the overview map), computed once per
+    layer version and CRS."""
+    key = (layer.uid, layer.version, epsg)
+    if key not in _OUTLINES:
+        if len(_OUTLINES) > 8:
+            _OUTLINES.clear()
+        union = shapely.union_all(layer.gdf.geometry.values).simplify(0.002)
+        _OUTLINES[key] = gpd.GeoSeries([union], crs=4490).to_crs(epsg).iloc[0]
+    return _OUTLINES[key]
+
+
 def _overview(fig, rect, layerset, g, epsg, extent):
     ov = fig.add_axes(rect)
     ov.set_xticks([])
@@ -349,8 +369,8 @@ def _overview(fig, rect, layerset, g, epsg, extent):
     ov.set_title("位置示意", fontsize=7)
     base = layerset.first("control_units") or (layerset.layers[0] if layerset.layers else None)
     if base is not None:
-        outline = gpd.GeoSeries([shapely.union_all(base.gdf.geometry.values).simplify(0.002)], crs=4490).to_crs(epsg)
-        outline.plot(ax=ov, facecolor="#eceff1", edgecolor="#607d8b", linewidth=0.5)
+        gpd.GeoSeries([_outline(base, epsg)], crs=epsg).plot(ax=ov, facecolor="#eceff1", edgecolor="#607d8b",
+                                                               linewidth=0.5)
     ov.add_patch(Rectangle((extent[0], extent[1]), extent[2] - extent[0], extent[3] - extent[1], fill=False,
                            edgecolor="#d50000", linewidth=1.0))
     ov.set_aspect("equal")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -18,6 +19,7 @@ from .content import Block
 from .fonts import find_cjk_font
 
 FONT = "CJK"
+rl_config.useA85 = 0      # binary streams: ASCII85 of the map images cost seconds in pure Python
 
 
 def _register() -> None:
