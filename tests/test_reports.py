@@ -271,3 +271,26 @@ def test_large_atlas_drawn_by_two_processes_keeps_order_and_report_maps(tmp_path
     reader = PdfReader(tmp_path / "r.pdf")
     figure_pages = [i for i, page in enumerate(pages) if "附图 筛查叠加图" in page]
     assert len(figure_pages) == len(projects) and all(len(reader.pages[i].images) == 1 for i in figure_pages)
+
+
+def test_per_project_reports_each_with_own_number_and_only_its_project(screened, tmp_path):
+    """`--per-project DIR`: one PDF and one DOCX per project, named by the id, each with its own report number on
+    the cover, naming no other project."""
+    import subprocess
+
+    from docx import Document
+    doc, ls, fps = screened
+    export(doc, ls, fps, per_project=tmp_path / "each")
+    ids = [r["project"]["id"] for r in doc["results"]]
+    assert sorted(p.name for p in (tmp_path / "each").iterdir()) == sorted(
+        f"{i} 筛查报告.{ext}" for i in ids for ext in ("pdf", "docx"))
+    numbers = set()
+    for pid in ids:
+        text = subprocess.run(["pdftotext", str(tmp_path / "each" / f"{pid} 筛查报告.pdf"), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        number = text.split("报告编号")[1].split()[0].lstrip("：:")
+        numbers.add(number)
+        assert pid in text and not any(other in text for other in ids if other != pid)
+        body = "\n".join(p.text for p in Document(tmp_path / "each" / f"{pid} 筛查报告.docx").paragraphs)
+        assert pid in body and not any(other in body for other in ids if other != pid)
+    assert len(numbers) == len(ids)

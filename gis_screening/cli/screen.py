@@ -34,6 +34,8 @@ def screen_cmd(
     place_labels: Optional[str] = typer.Option(None, "--place-labels", help="layer (name or role in the layer set, "
                                                "or a file) whose features are labelled on the maps"),
     label_field: str = typer.Option("name", "--label-field", help="field of --place-labels holding the names"),
+    per_project: Optional[Path] = typer.Option(None, "--per-project", help="folder: also one report per project "
+                                               "(PDF and DOCX, own report number)"),
     paper: str = typer.Option("A4", "--paper", help="A4 or A3"),
     landscape: bool = typer.Option(False, "--landscape"),
     scale: Optional[int] = typer.Option(None, "--scale", min=1, help="map scale denominator, e.g. 10000"),
@@ -48,8 +50,9 @@ def screen_cmd(
     from ..engine.prepared import PreparedCache
     from ..layerset import load_layerset
     from ..screening import load_rules, screen
-    if not any((json_out, jsonl, gpkg, pdf, docx, xlsx, html, map_out)):
-        fail("no output: give --json, --jsonl, --gpkg or a report option (--pdf, --docx, --xlsx, --html, --map)")
+    if not any((json_out, jsonl, gpkg, pdf, docx, xlsx, html, map_out, per_project)):
+        fail("no output: give --json, --jsonl, --gpkg or a report option (--pdf, --docx, --xlsx, --html, --map, "
+             "--per-project)")
     day = screening_options(search_radius, as_of)
     if paper.upper() not in ("A4", "A3"):
         fail(f"--paper {paper!r}: use A4 or A3")
@@ -74,13 +77,13 @@ def screen_cmd(
         doc = result.to_json()
         outputs = _write_results(doc, json_out, jsonl, gpkg, projects)
         step("write results")
-        if any((pdf, docx, xlsx, html, map_out)):
+        if any((pdf, docx, xlsx, html, map_out, per_project)):
             from ..reports import export
             from ..reports.profile import load_profile
             footprints = {p.id: p.geometry for p in projects}
             outputs += export(doc, ls, footprints, pdf=pdf, docx=docx, xlsx=xlsx, html=html, map=map_out,
                               paper=paper.upper(), landscape=landscape, scale=scale, profile=load_profile(profile),
-                              extras=_map_extras(ls, basemap, place_labels, label_field))
+                              extras=_map_extras(ls, basemap, place_labels, label_field), per_project=per_project)
             step("reports")
     except InputError as exc:
         fail(str(exc))

@@ -113,13 +113,15 @@ def draw_pages(doc, layerset, footprints, paper, landscape, scale, png_dir, prof
 
 def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=None, html=None, map=None,
            paper: str = "A4", landscape: bool = False, scale: int | None = None, progress=None,
-           cancel=None, profile=None, extras: MapExtras | None = None) -> list[Path]:
+           cancel=None, profile=None, extras: MapExtras | None = None, per_project: str | Path | None = None
+           ) -> list[Path]:
     """Write the requested outputs for a result document; returns the paths written.
 
     ``progress(done, total)`` is called per project map; when ``cancel()`` returns True the export stops with
     :class:`~gis_screening.errors.Cancelled` and the file being written is left as it was.  ``profile`` (a
     :class:`~gis_screening.reports.profile.Profile`) fills the cover, sign-off, 图号 and 制图单位; default: the
-    user's profile.  ``extras`` adds a basemap and place labels to every map."""
+    user's profile.  ``extras`` adds a basemap and place labels to every map.  ``per_project`` (a folder): also one
+    report per project there, ``{id} 筛查报告.pdf`` and ``.docx``, each with its own report number and 图号."""
     from .profile import load_profile
     profile = profile or load_profile()
     written: list[Path] = []
@@ -140,7 +142,26 @@ def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=N
         if pdf or docx:
             written += _report(doc, layerset, footprints, Path(tmp), shared, pdf, docx, scale, progress, cancel,
                                profile, extras)
+    if per_project:
+        folder = Path(per_project)
+        if folder.exists() and not folder.is_dir():
+            from ..errors import InputError
+            raise InputError("the per-project report folder is a file", file=folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for r in doc["results"]:
+            one = {**doc, "results": [r]}
+            stem = f"{file_stem(r['project']['id'])} 筛查报告"
+            with tempfile.TemporaryDirectory(prefix="gis-screening-report-") as tmp:
+                written += _report(one, layerset, footprints, Path(tmp), False, folder / f"{stem}.pdf",
+                                   folder / f"{stem}.docx", scale, None, cancel, profile, extras)
     return written
+
+
+def file_stem(text: str, limit: int = 80) -> str:
+    """``text`` as a file name on Windows and Linux: reserved characters and control characters become ``_``."""
+    import re
+    stem = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "_", text).strip(" .") or "_"
+    return stem[:limit]
 
 
 def _report(doc, layerset, footprints, tmp: Path, shared: bool, pdf, docx, scale, progress, cancel, profile, extras):
