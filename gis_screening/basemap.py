@@ -47,3 +47,64 @@ def warp_geotiff(path: str | Path, epsg: int, bounds: tuple[float, float, float,
     x0, y1 = transform * (0, 0)
     x1, y0 = transform * (w, h)
     return rgba, (x0, y0, x1, y1)
+
+
+def tile_mosaic(source, epsg: int, bounds: tuple[float, float, float, float], max_px: int = 2400
+                ) -> tuple[np.ndarray, tuple[float, float, float, float]] | None:
+    """The cached XYZ tiles of ``source`` (a :class:`~gis_screening.tiles.TileSource`) covering ``bounds``
+    (metres, EPSG:``epsg``) at a zoom matching ``max_px``, mosaicked and warped into that frame:
+    ``(rgba uint8 array, bounds)``; None when no tile is cached.  Reads the cache only (no network)."""
+    import io
+    import math
+
+    from PIL import Image
+    from pyproj import Transformer
+    from rasterio.transform import from_bounds
+    from rasterio.warp import Resampling, reproject
+
+    from .tiles import tile_bounds, tiles_for
+    x0, y0, x1, y1 = bounds
+    lons, lats = Transformer.from_crs(epsg, 4326, always_xy=True).transform([x0, x1, x0, x1], [y0, y0, y1, y1])
+    deg_per_px = (max(lons) - min(lons)) / max_px
+    ideal = max(0, min(18, int(round(math.log2(360 / 256 / max(deg_per_px, 1e-12))))))
+    best, best_share = None, 0.0
+    for z in sorted(range(max(0, ideal - 6), min(18, ideal + 3) + 1), key=lambda z: (abs(z - ideal), -z)):
+        cover = tiles_for(min(lons), min(lats), max(lons), max(lats), z)    # the nearest zoom the cache covers
+        if len(cover) > 256:
+            continue
+        share = sum(source.has(*t) for t in cover) / len(cover)
+        if share > best_share:
+            best, best_share = (z, cover), share
+        if share == 1.0:
+            break
+    if best is None:
+        return None
+    z, tiles = best
+    xs, ys = [t[1] for t in tiles], [t[2] for t in tiles]
+    tx0, ty0 = min(xs), min(ys)
+    mosaic = np.zeros(((max(ys) - ty0 + 1) * 256, (max(xs) - tx0 + 1) * 256, 4), dtype=np.uint8)
+    found = 0
+    for tz, tx, ty in tiles:
+        data = source.cached(tz, tx, ty)
+        if not data:
+            continue
+        try:
+            img = np.asarray(Image.open(io.BytesIO(data)).convert("RGBA").resize((256, 256)))
+        except Exception:      # a damaged cached tile: left out
+            continue
+        r, c = (ty - ty0) * 256, (tx - tx0) * 256
+        mosaic[r:r + 256, c:c + 256] = img
+        found += 1
+    if not found:
+        return None
+    to_merc = Transformer.from_crs(4326, 3857, always_xy=True)
+    w_, _s, _e, n_ = tile_bounds(z, tx0, ty0)
+    _w, s_, e_, _n = tile_bounds(z, max(xs), max(ys))
+    (mx0, mx1), (my0, my1) = to_merc.transform([w_, e_], [s_, n_])
+    src_transform = from_bounds(mx0, my0, mx1, my1, mosaic.shape[1], mosaic.shape[0])
+    f = max_px / max(x1 - x0, y1 - y0)
+    w, h = max(1, int((x1 - x0) * f)), max(1, int((y1 - y0) * f))
+    out = np.zeros((4, h, w), dtype=np.uint8)
+    reproject(np.moveaxis(mosaic, 2, 0), out, src_transform=src_transform, src_crs="EPSG:3857",
+              dst_transform=from_bounds(x0, y0, x1, y1, w, h), dst_crs=f"EPSG:{epsg}", resampling=Resampling.bilinear)
+    return np.ascontiguousarray(np.moveaxis(out, 0, 2)), bounds

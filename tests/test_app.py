@@ -359,7 +359,9 @@ def test_ui_add_and_delete_vertex(win, tmp_path):
     assert sorted(len(f.geom.exterior.coords) for f in ctl.editable.features.values()) == [5, 5]
 
 
-def test_xyz_tiles_from_a_loopback_server_are_cached_and_optional(win, tmp_path):
+def test_xyz_tiles_from_a_loopback_server_are_cached_and_optional(win, qtbot, tmp_path):
+    """Painting never waits for the network: missing tiles are fetched in the background and repainted when they
+    arrive; the second paint reads only the disk cache; the print layout warps the cached tiles into its frame."""
     import http.server
     import threading
 
@@ -396,16 +398,28 @@ def test_xyz_tiles_from_a_loopback_server_are_cached_and_optional(win, tmp_path)
         for v in win.session.views:
             v.visible = False
         img = QImage(400, 300, QImage.Format_ARGB32)
+        img.fill(QColor("white"))
         p = QPainter(img)
         win.canvas.render_to(p)
         p.end()
-        assert hits and all("tk=KEY" in h for h in hits)
+        assert QColor(img.pixel(200, 150)).name() != "#123456"    # not yet: the paint did not wait for the tiles
+        qtbot.waitUntil(lambda: bool(hits) and not win.canvas.tiles._pending, timeout=15_000)
+        p = QPainter(img)
+        win.canvas.render_to(p)
+        p.end()
+        assert all("tk=KEY" in h for h in hits)
         assert QColor(img.pixel(200, 150)).name() == "#123456"   # the tile is drawn under the (hidden) layers
         n = len(hits)
         p = QPainter(img)
         win.canvas.render_to(p)          # second draw: all from the disk cache
         p.end()
         assert len(hits) == n and any((tmp_path / "cache").rglob("*.img"))
+        from gis_screening.basemap import tile_mosaic
+        x0, y0 = win.canvas.to_world(150, 200)
+        x1, y1 = win.canvas.to_world(250, 100)
+        rgba, _ = tile_mosaic(win.canvas.tiles, win.canvas.epsg, (x0, y0, x1, y1), max_px=200)
+        assert (rgba[..., 3] == 255).all() and tuple(rgba[100, 100, :3]) == (0x12, 0x34, 0x56)
+        assert len(hits) == n                                       # printing reads the cache only
     finally:
         srv.shutdown()
     offline = TileSource("http://127.0.0.1:9/{z}/{x}/{y}.png", cache_dir=tmp_path / "c2", timeout=0.5)

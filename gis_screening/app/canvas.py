@@ -138,6 +138,7 @@ class MapCanvas(QWidget):
     footprint_drawn = Signal(object)                      # shapely geometry in EPSG:4490
     vertex_dragged = Signal(float, float, float, float)   # from (x, y) to (x, y), canvas metres
     vertex_clicked = Signal(str, float, float)            # tool (add_vertex / delete_vertex), canvas metres
+    tile_arrived = Signal()                               # a basemap tile reached the cache (from a fetch thread)
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -163,6 +164,7 @@ class MapCanvas(QWidget):
         self.basemap = None                     # (QImage, (x0, y0, x1, y1) in canvas metres)
         self.basemap_path: str | None = None    # the GeoTIFF behind it (the print layout warps it again)
         self.tiles = None                       # gis_screening.tiles.TileSource or None
+        self.tile_arrived.connect(self.update, Qt.QueuedConnection)
         self.tile_opacity = 0.8
 
     # ---- data ---------------------------------------------------------------------------------
@@ -232,9 +234,11 @@ class MapCanvas(QWidget):
         if len(todo) > 64:
             return
         p.setOpacity(self.tile_opacity)
+        missing = []
         for (tz, tx, ty) in todo:
-            data = self.tiles.get(tz, tx, ty)
+            data = self.tiles.cached(tz, tx, ty)
             if not data:
+                missing.append((tz, tx, ty))
                 continue
             img = QImage.fromData(data)
             if img.isNull():
@@ -250,6 +254,8 @@ class MapCanvas(QWidget):
             p.drawImage(0, 0, img)
         p.setOpacity(1.0)
         p.resetTransform()
+        if missing:    # fetched on background threads; each arrival repaints (queued to this thread)
+            self.tiles.fetch_async(missing, self.tile_arrived.emit)
 
     def render_layer(self, key: str) -> RenderLayer:
         """The render layer of the layer with uid ``key`` (or, failing that, display name ``key``)."""

@@ -144,7 +144,7 @@ class PrintDialog(QDialog):
     """Print layout (shared with the CLI's --map): labelled paper, orientation, scale, basemap and place labels,
     live preview, export PDF/PNG/SVG or the map frame as a georeferenced GeoTIFF."""
 
-    def __init__(self, session, project_id: str, parent=None, basemap: str | None = None):
+    def __init__(self, session, project_id: str, parent=None, basemap: str | None = None, tiles=None):
         super().__init__(parent)
         self.setWindowTitle(self.tr("打印筛查图"))
         self.session, self.project_id = session, project_id
@@ -167,9 +167,13 @@ class PrintDialog(QDialog):
             self.scale.addItem(f"1:{s:,}", s)
         self.basemap = QComboBox()
         self.basemap.addItem(self.tr("无"), None)
+        self.tiles = tiles
+        if tiles is not None:
+            self.basemap.addItem(self.tr("在线瓦片（已缓存部分）"), "tiles")
+            self.basemap.setCurrentIndex(1)
         if basemap:
             self.basemap.addItem(Path(basemap).name, basemap)
-            self.basemap.setCurrentIndex(1)
+            self.basemap.setCurrentIndex(self.basemap.count() - 1)
         self.labels = QComboBox()                  # place labels: any loaded layer
         self.labels.addItem(self.tr("无"), None)
         for v in session.views:
@@ -208,7 +212,9 @@ class PrintDialog(QDialog):
         from ..reports import MapExtras
         uid = self.labels.currentData()
         layer = self.session.views[self.session.index_of(uid)].layer if uid is not None else None
-        extras = MapExtras(self.basemap.currentData(), layer, self.label_field.currentText() or "name")
+        base = self.basemap.currentData()
+        extras = MapExtras(None if base == "tiles" else base, layer, self.label_field.currentText() or "name",
+                           tiles=self.tiles if base == "tiles" else None)
         return dict(paper=self.paper.currentText(), landscape=self.orient.currentIndex() == 1,
                     scale=self.scale.currentData(), extras=extras)
 

@@ -680,7 +680,7 @@ class MainWindow(QMainWindow):
         if self.session.project(pid) is None or self.session.result_for(pid) is None:
             self.lbl_msg.setText(self.tr("请先选择并筛查一个项目，再打印筛查图"))
             return None
-        dlg = PrintDialog(self.session, pid, self, basemap=self.canvas.basemap_path)
+        dlg = PrintDialog(self.session, pid, self, basemap=self.canvas.basemap_path, tiles=self.canvas.tiles)
         dlg.open()
         return dlg
 

@@ -95,11 +95,13 @@ def style_kwargs(style, width_factor: float = 0.6) -> dict:
 
 @dataclass
 class MapExtras:
-    """What the user adds to a printed map: a GeoTIFF basemap and place labels from a layer's field."""
+    """What the user adds to a printed map: a basemap (a GeoTIFF, or the cached tiles of the app's XYZ source) and
+    place labels from a layer's field."""
 
     basemap: str | None = None
     labels: object | None = None          # a Layer (points, lines or polygons) whose features are named
     label_field: str = "name"
+    tiles: object | None = None           # a gis_screening.tiles.TileSource: its cached tiles, when no GeoTIFF
 
 
 def _style_groups(layer):
@@ -178,6 +180,12 @@ def _draw_layers(ax, layerset, extent, epsg: int, fp, project_id: str, extras: M
         from ..basemap import warp_geotiff
         rgba, (bx0, by0, bx1, by1) = warp_geotiff(extras.basemap, epsg, bounds=extent, max_px=2400)
         ax.imshow(rgba, extent=(bx0, bx1, by0, by1), origin="upper", zorder=1, interpolation="bilinear")
+    elif extras and extras.tiles is not None:
+        from ..basemap import tile_mosaic
+        mosaic = tile_mosaic(extras.tiles, epsg, extent)
+        if mosaic is not None:
+            rgba, (bx0, by0, bx1, by1) = mosaic
+            ax.imshow(rgba, extent=(bx0, bx1, by0, by1), origin="upper", zorder=1, interpolation="bilinear")
     handles, visible = [], []
     for layer in sorted(layerset.layers, key=lambda lyr: ORDER.index(lyr.role) if lyr.role in ORDER else 0):
         sub_ll = layer.gdf.cx[frame_ll.bounds[0]:frame_ll.bounds[2], frame_ll.bounds[1]:frame_ll.bounds[3]]
