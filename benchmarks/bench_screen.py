@@ -85,7 +85,7 @@ def main() -> None:
             p, fp = projects[i], fps_all[i]
             t = time.perf_counter()
             ovs = overlaps_for(fp, prepared[fp.metric_epsg], 1000)
-            evaluate_rules(p, fp, ovs, stack, records)
+            evaluate_rules(p, fp, ovs, stack, records, ls.cat)
             times.append(time.perf_counter() - t)
         return times
     normal = [i for i, p in enumerate(projects) if p.id.startswith("B")][:2000]

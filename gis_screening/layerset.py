@@ -71,7 +71,7 @@ def load_layerset(path: str | Path, catalog: Catalog | None = None,
     manifest = load_manifest(path)
     catalog = catalog or default_catalog()
     base = path.parent
-    ls = LayerSet(name=manifest.name, manifest_path=str(path))
+    ls = LayerSet(name=manifest.name, manifest_path=str(path), catalog=catalog)
     for i, entry in enumerate(manifest.layers):
         if entry.role not in catalog.roles:
             raise InputError(f"unknown role {entry.role!r}; known: {', '.join(catalog.roles)}", file=path,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 
+from .catalog import Catalog, default_catalog
 from .errors import Problem
 
 _SERIAL = itertools.count(1)
@@ -41,6 +42,8 @@ class Layer:
     encoding_reason: str | None = None
     uid: str = field(default_factory=new_layer_uid)
     version: int = 0
+    #: the catalog the layer was read with (roles, fields, styles); None for layers built by hand
+    catalog: Catalog | None = field(default=None, repr=False, compare=False)
 
     def __setattr__(self, name: str, value) -> None:
         if name == "gdf" and "gdf" in self.__dict__:
@@ -57,15 +60,17 @@ class Layer:
         return len(self.gdf)
 
     @property
+    def cat(self) -> Catalog:
+        """The layer's catalog; the shipped one for layers built by hand."""
+        return self.catalog or default_catalog()
+
+    @property
     def id_field(self) -> str:
-        from .catalog import default_catalog
-        return default_catalog().role(self.role).id_field if self.role in default_catalog().roles else "id"
+        return self.cat.role(self.role).id_field if self.role in self.cat.roles else "id"
 
     @property
     def name_field(self) -> str:
-        from .catalog import default_catalog
-        cat = default_catalog()
-        return cat.roles[self.role].name_field if self.role in cat.roles else "name"
+        return self.cat.roles[self.role].name_field if self.role in self.cat.roles else "name"
 
     def feature_names(self) -> list[str | None]:
         """Feature display names (the role's name field), None where absent."""
@@ -99,6 +104,13 @@ class LayerSet:
     layers: list[Layer] = field(default_factory=list)
     manifest_path: str | None = None
     rule_packs: list[str] = field(default_factory=list)   # packs named by the manifest (paths)
+    #: the catalog the layers were read with; None: the shipped one
+    catalog: Catalog | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def cat(self) -> Catalog:
+        """The layer set's catalog; the shipped one for sets assembled by hand."""
+        return self.catalog or default_catalog()
 
     def by_role(self, role: str) -> list[Layer]:
         return [lyr for lyr in self.layers if lyr.role == role]

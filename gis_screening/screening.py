@@ -69,16 +69,16 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
             overlaps = batch_overlaps([fps[i] for i in part], prepared, search_radius_m, chunk=CHUNK // 2)
             for i, ovs in zip(part, overlaps):
                 ovs.sort(key=lambda o: (o.distance_m, -o.overlap_area_m2))
-                done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon)
+                done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon, layerset.cat)
             if progress:
                 progress(len(done), len(projects))
     results = [done[i] for i in sorted(done)]
     return ScreeningResult(results, layerset, rules, search_radius_m, partial=partial, requested=len(projects))
 
 
-def _project_result(project, fp, overlaps, rules: RuleStack, records, carbon: bool) -> ProjectResult:
+def _project_result(project, fp, overlaps, rules: RuleStack, records, carbon: bool, catalog) -> ProjectResult:
     """Rules then carbon checks for one project whose overlaps are known."""
-    findings, ctx = evaluate_rules(project, fp, overlaps, rules, records)
+    findings, ctx = evaluate_rules(project, fp, overlaps, rules, records, catalog)
     block = None
     if carbon and rules.carbon_config is not None:
         block, more = carbon_for(project, ctx, rules.carbon_config, overlaps, records)

@@ -65,6 +65,12 @@ class Session:
                 self.layer_changed.emit(i)
 
     # ---- layers ---------------------------------------------------------------------------------
+    @property
+    def cat(self):
+        """The catalog of the open layer set (the shipped one before any is opened)."""
+        from .catalog import default_catalog
+        return self.layerset.cat if self.layerset is not None else default_catalog()
+
     def open_layerset(self, path: str | Path) -> None:
         """Load a manifest (raises InputError on bad input) and show all its layers."""
         ls = load_layerset(path)

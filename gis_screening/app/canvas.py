@@ -16,7 +16,6 @@ from qtpy.QtCore import QPointF, QRectF, Qt, Signal
 from qtpy.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF, QTransform
 from qtpy.QtWidgets import QWidget
 
-from ..catalog import default_catalog
 from ..crs import gk3_zone_for_lon, metric_epsg_for_lon
 
 HATCH = {"diagonal": Qt.BDiagPattern, "cross": Qt.DiagCrossPattern, "horizontal": Qt.HorPattern,
@@ -50,6 +49,7 @@ def _rings_path(geom, path: QPainterPath) -> None:
 
 
 def geometry_path(geom) -> QPainterPath:
+    """A QPainterPath of a shapely geometry (polygon rings, lines, point dots) in its own coordinates."""
     path = QPainterPath()
     path.setFillRule(Qt.OddEvenFill)
     if geom is not None and not geom.is_empty:
@@ -84,7 +84,7 @@ class RenderLayer:
     def restyle(self) -> None:
         """Styles per feature: the user's override, else the catalog's (by category value)."""
         layer = self.view.layer
-        cat = default_catalog()
+        cat = layer.cat
         rs = cat.style(layer.role) if layer.role in cat.roles else None
         if self.view.style:
             base = rs.default if rs else None
@@ -114,6 +114,7 @@ class RenderLayer:
         return cache["groups"]
 
     def path(self, i: int, band: int) -> QPainterPath:
+        """The cached QPainterPath of feature ``i`` at level-of-detail ``band`` (canvas metres, GK)."""
         cache = self._paths.setdefault(band, {})
         p = cache.get(i)
         if p is None:
@@ -264,6 +265,7 @@ class MapCanvas(QWidget):
 
     # ---- view ---------------------------------------------------------------------------------
     def zoom_to_bounds(self, b, margin: float = 0.08) -> None:
+        """Show ``b`` = (x0, y0, x1, y1) in canvas metres (GK) with ``margin`` (share of the size) around it."""
         self._auto_extent = False
         w, h = max(b[2] - b[0], 10.0), max(b[3] - b[1], 10.0)
         self.center = (float(b[0] + b[2]) / 2, float(b[1] + b[3]) / 2)
@@ -284,19 +286,23 @@ class MapCanvas(QWidget):
             self.zoom_to_all()
 
     def zoom_to_layer(self, name: str) -> None:
+        """Fit the layer with uid or name ``name``."""
         self.zoom_to_bounds(shapely.total_bounds(self.render_layer(name).geoms))
 
     def zoom_to_projects(self) -> None:
+        """Fit every project footprint (or every layer when there is none)."""
         if self._project_geoms:
             b = shapely.total_bounds(np.array(self._project_geoms, dtype=object))
             self.zoom_to_bounds(b, margin=1.2)
 
     def zoom_to_feature(self, name: str, index: int) -> None:
+        """Fit feature ``index`` of layer ``name``."""
         g = self.render_layer(name).geoms[index]
         self.highlight = g
         self.zoom_to_bounds(g.bounds, margin=0.3)
 
     def scale_denominator(self) -> int:
+        """The map scale 1:N of the current view (screen pixels at 96 dpi)."""
         mm_per_px = 25.4 / max(self.logicalDpiX(), 1)
         return int(round(self.res / (mm_per_px / 1000)))
 
@@ -305,6 +311,7 @@ class MapCanvas(QWidget):
         self.update()
 
     def world_to_screen(self) -> QTransform:
+        """The transform from canvas metres (GK, y up) to widget pixels (y down)."""
         t = QTransform()
         t.translate(self.width() / 2, self.height() / 2)
         t.scale(1 / self.res, -1 / self.res)
@@ -312,9 +319,11 @@ class MapCanvas(QWidget):
         return t
 
     def to_world(self, x: float, y: float) -> tuple[float, float]:
+        """Widget pixel (x, y) → canvas metres (GK easting, northing)."""
         return (self.center[0] + (x - self.width() / 2) * self.res, self.center[1] - (y - self.height() / 2) * self.res)
 
     def visible_box(self):
+        """The visible extent as a shapely box in canvas metres (GK)."""
         x0, y1 = self.to_world(0, 0)
         x1, y0 = self.to_world(self.width(), self.height())
         return shapely.box(x0, y0, x1, y1)

@@ -10,6 +10,7 @@ def _tr(text: str) -> str:
 
 
 class SetVisibility(QUndoCommand):
+    """Undoable: show or hide a layer view."""
     def __init__(self, session, index: int, visible: bool):
         super().__init__(f"{_tr('显示图层') if visible else _tr('隐藏图层')} {session.views[index].layer.name}")
         self.session, self.name, self.visible = session, session.views[index].layer.uid, visible
@@ -22,6 +23,7 @@ class SetVisibility(QUndoCommand):
 
 
 class SetOpacity(QUndoCommand):
+    """Undoable: a layer view's opacity (0–1)."""
     def __init__(self, session, index: int, opacity: float):
         super().__init__(f"{_tr('图层透明度')} {session.views[index].layer.name}")
         self.session, self.name = session, session.views[index].layer.uid
@@ -35,6 +37,7 @@ class SetOpacity(QUndoCommand):
 
 
 class MoveLayer(QUndoCommand):
+    """Undoable: move a layer view in the drawing order."""
     def __init__(self, session, src: int, dst: int):
         super().__init__(f"{_tr('移动图层')} {session.views[src].layer.name}")
         self.session, self.src, self.dst = session, src, dst
@@ -61,6 +64,7 @@ class SetProjects(QUndoCommand):
 
 
 class SetStyle(QUndoCommand):
+    """Undoable: a layer view's style override (fill, outline, width, hatch)."""
     def __init__(self, session, index: int, style: dict | None):
         super().__init__(f"{_tr('图层样式')} {session.views[index].layer.name}")
         self.session, self.name = session, session.views[index].layer.uid

@@ -222,6 +222,7 @@ class PrintDialog(QDialog):
         return self.result, self.geometry
 
     def refresh(self) -> None:
+        """Redraw the preview with the current paper, orientation, scale, basemap and labels."""
         from ..reports import render_map
         r, geom = self._result()
         with tempfile.TemporaryDirectory() as tmp:
@@ -231,6 +232,7 @@ class PrintDialog(QDialog):
         self.preview.setPixmap(pm.scaled(self.preview.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
 
     def export(self, path: str | None = None) -> None:
+        """Write the sheet to ``path`` (.pdf/.png/.svg, or .tif for the georeferenced map frame); asks when None."""
         from ..reports import render_map
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self, self.tr("导出 PDF/PNG/SVG/GeoTIFF…"), "",
@@ -278,6 +280,7 @@ class AttributeFormDialog(QDialog):
         lay.addWidget(bb)
 
     def values(self) -> dict:
+        """The form's values by canonical field name (empty fields as None)."""
         out = {}
         for k, w in self.widgets.items():
             text = w.currentText() if isinstance(w, QComboBox) else (

@@ -7,7 +7,6 @@ from pathlib import Path
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QUndoCommand
 
-from ..catalog import default_catalog
 from ..editing import commands as ec
 from ..editing.pgstore import PostgisLayer
 from ..editing.store import EditableLayer, EditBuffer
@@ -53,7 +52,7 @@ class EditController(QObject):
                 raise InputError("only GeoPackage and PostGIS layers can be edited; convert the layer first "
                                  "(gis-screening convert IN OUT.gpkg)", file=src)
             self.editable = EditableLayer(src)
-        cat = default_catalog()
+        cat = self.view.layer.cat
         self.editable.code_field = next((c for c in self.editable.columns if cat.match_fields(self.role, [c]).get(c)
                                          == cat.role(self.role).id_field), "code")
         self.selected: list[int] = []
@@ -63,6 +62,7 @@ class EditController(QObject):
         self.refresh()
 
     def fids(self) -> list[int]:
+        """Feature ids of the edited layer in display order (negative: added, not yet saved)."""
         return list(self.editable.features)
 
     def refresh(self) -> None:
@@ -70,7 +70,7 @@ class EditController(QObject):
         from ..normalize import normalise_fields
         gdf = self.editable.to_gdf()
         self._fid_order = list(gdf["fid"])
-        norm, _ = normalise_fields(gdf.drop(columns="fid"), self.role, default_catalog(), source=self.editable.where)
+        norm, _ = normalise_fields(gdf.drop(columns="fid"), self.role, self.view.layer.cat, source=self.editable.where)
         self.session.replace_features(self.session.index_of(self.view.layer.uid), norm)
         self.changed.emit()
 
@@ -80,19 +80,24 @@ class EditController(QObject):
         return bool(self.editable.changes())
 
     def fid_at(self, index: int) -> int:
+        """The feature id shown at row ``index`` of the displayed layer."""
         return self._fid_order[index]
 
     def push(self, cmd: ec.Command) -> None:
+        """Run an engine command through the window's undo stack (so it can be undone)."""
         self.window.undo.push(EngineCommand(self, cmd))
 
     # ---- actions ----------------------------------------------------------------------------------
     def split_selected(self, line) -> None:
+        """Split the selected feature along ``line`` (EPSG:4490)."""
         self.push(ec.SplitFeature(self.editable, self.selected[0], line))
 
     def merge_selected(self) -> None:
+        """Merge the selected features into the first one."""
         self.push(ec.MergeFeatures(self.editable, self.selected))
 
     def delete_selected(self) -> None:
+        """Delete the selected features (one undoable command each)."""
         for fid in list(self.selected):
             self.push(ec.DeleteFeature(self.editable, fid))
         self.selected = []
@@ -126,10 +131,12 @@ class EditController(QObject):
             self.push(ec.AddFeature(self.editable, attrs, polygon_ll))
 
     def insert_vertex(self, at_ll: tuple[float, float]) -> None:
+        """Insert a vertex at ``at_ll`` (lon, lat) into the selected feature; shared edges follow for control units."""
         if self.selected:
             self.push(ec.InsertVertex(self.editable, self.selected[0], at_ll, topological=self.role == "control_units"))
 
     def delete_vertex(self, at_ll: tuple[float, float], tol_deg: float) -> bool:
+        """Delete the vertex of the selected feature nearest ``at_ll`` within ``tol_deg``; False when none."""
         from ..editing.snap import snap_point
         if not self.selected:
             return False
@@ -140,6 +147,7 @@ class EditController(QObject):
         return True
 
     def set_attributes(self, fid: int, changes: dict) -> None:
+        """Change attributes of feature ``fid`` (source field names → values)."""
         self.push(ec.SetAttributes(self.editable, fid, changes))
 
     def topology_items(self) -> list[tuple[str, object]]:
@@ -155,6 +163,7 @@ class EditController(QObject):
         return out
 
     def topology_errors(self) -> list[str]:
+        """The topology problems of the edited layer as lines of text."""
         return [t for t, _g in self.topology_items()]
 
     def edit_defects(self) -> list[tuple[str, object]]:

@@ -99,6 +99,7 @@ class IndustryPicker(QWidget):
         return normalize_code(text.split(" ")[0]) if text else ""
 
     def set_code(self, code: str | None) -> None:
+        """Show GB/T 4754-2017 code ``code`` in the picker (text, path and 两高 hint)."""
         c = normalize_code(code)
         idx = self.combo.findData(c) if c else 0
         if idx >= 0:

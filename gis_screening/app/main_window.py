@@ -35,6 +35,8 @@ FOOTPRINT_FILTER = "项目范围 (*.txt *.gpkg *.shp *.zip *.geojson *.json *.km
 
 
 class MainWindow(QMainWindow):
+    """The desktop window: map canvas, layer/project/result docks, actions for import, screening, editing,
+    printing and export; engine work runs on one background thread (``worker.py``)."""
     def __init__(self, session: Session | None = None, settings: QSettings | None = None):
         super().__init__()
         self.session = session or Session()
@@ -260,6 +262,7 @@ class MainWindow(QMainWindow):
         box.open()
 
     def open_layerset(self, path: str) -> bool:
+        """Open a layer-set manifest (files or PostGIS tables); False after showing why it could not be opened."""
         try:
             self.session.open_layerset(path)
         except InputError as exc:
@@ -278,6 +281,7 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction(p, lambda _c=False, q=p: self.open_layerset(q))
 
     def open_layerset_dialog(self):
+        """Ask for a manifest and open it."""
         path, _ = QFileDialog.getOpenFileName(self, self.tr("打开图层集…"), "", "图层集 (*.yaml *.yml)")
         if path:
             self.open_layerset(path)
@@ -319,11 +323,13 @@ class MainWindow(QMainWindow):
         return z if ok else None
 
     def import_footprint_dialog(self, offset: str | None = None):
+        """Ask for a footprint file (any supported format) and import it."""
         path, _ = QFileDialog.getOpenFileName(self, self.tr("导入项目范围…"), "", FOOTPRINT_FILTER)
         if path:
             self.import_footprint(path, offset=offset)
 
     def import_webmap_dialog(self):
+        """Import footprints drawn on a web map, removing the GCJ-02 or BD-09 offset."""
         from qtpy.QtWidgets import QInputDialog
         items = ["GCJ-02（高德、腾讯）", "BD-09（百度）"]
         item, ok = QInputDialog.getItem(self, self.tr("网络地图坐标"), self.tr("坐标来源"), items, 0, False)
@@ -393,11 +399,13 @@ class MainWindow(QMainWindow):
         return True
 
     def copy_features(self):
+        """Copy the selected features of the edited layer."""
         if self.editor and self.editor.selected:
             f = self.editor.editable.features
             self.clipboard = [(dict(f[k].attrs), f[k].geom) for k in self.editor.selected]
 
     def paste_features(self):
+        """Paste copied features into the edited layer (one undoable command)."""
         from ..editing import commands as ec
         if self.editor and getattr(self, "clipboard", None):
             self.editor.push(ec.CopyFeatures(self.editor.editable, self.clipboard))
@@ -471,13 +479,13 @@ class MainWindow(QMainWindow):
             self.canvas.zoom_to_bounds(g.buffer(50).bounds, margin=0.5)
 
     def edit_attributes(self):
+        """Open the attribute form of the selected feature; changes are one undoable command."""
         from .dialogs import AttributeFormDialog
         if not (self.editor and self.editor.selected):
             return None
         fid = self.editor.selected[0]
         f = self.editor.editable.features[fid]
-        from ..catalog import default_catalog
-        mapping = default_catalog().match_fields(self.editor.role, list(f.attrs))
+        mapping = self.editor.view.layer.cat.match_fields(self.editor.role, list(f.attrs))
         canon = {mapping.get(k, k): v for k, v in f.attrs.items()}
         dlg = AttributeFormDialog(self.editor.role, canon, self)
         if dlg.exec_():
@@ -581,10 +589,9 @@ class MainWindow(QMainWindow):
     def add_files(self, paths, choose_role=None) -> list[str]:
         """Add dropped files as layers: the role is guessed from names and fields and confirmed by
         ``choose_role(path, ranked_roles) -> role or None`` (a dialog by default).  Footprints go to projects."""
-        from ..catalog import default_catalog
         from ..io import read_layer
         from ..io.pipeline import read_raw
-        cat = default_catalog()
+        cat = self.session.cat
         added = []
         for path in paths:
             try:
@@ -601,7 +608,8 @@ class MainWindow(QMainWindow):
                 self.import_footprint(path)
             else:
                 try:
-                    self.session.add_layer(read_layer(path, role, name=Path(path).stem if role == "other" else None))
+                    self.session.add_layer(read_layer(path, role, name=Path(path).stem if role == "other" else None,
+                                                      catalog=cat))
                 except InputError as exc:
                     self._error("无法导入", exc)
                     continue
@@ -611,8 +619,7 @@ class MainWindow(QMainWindow):
     def _ask_role(self, path, ranked):
         from qtpy.QtWidgets import QInputDialog
 
-        from ..catalog import default_catalog
-        cat = default_catalog()
+        cat = self.session.cat
         items = [f"{cat.roles[r].title}（{r}）" for r in ranked]
         item, ok = QInputDialog.getItem(self, self.tr("图层类型"), f"{Path(path).name}", items, 0, False)
         return ranked[items.index(item)] if ok else None
@@ -625,6 +632,7 @@ class MainWindow(QMainWindow):
         self.add_files([u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()])
 
     def basemap_dialog(self):
+        """Choose an offline GeoTIFF basemap."""
         path, _ = QFileDialog.getOpenFileName(self, self.tr("添加底图（GeoTIFF）…"), "", "GeoTIFF (*.tif *.tiff)")
         if path:
             try:
@@ -729,6 +737,7 @@ class MainWindow(QMainWindow):
         return self.session.result
 
     def cancel_screening(self):
+        """Stop the running screening at its next step (the result holds what was screened, marked partial)."""
         if self.worker is not None:
             self.worker.cancel()
 
@@ -801,6 +810,7 @@ class MainWindow(QMainWindow):
             self.canvas.update()
 
     def open_table(self, key):
+        """Show the attribute table of layer ``key`` (uid or name)."""
         view = self.session.views[self.session.index_of(key)]
         t = AttributeTable(view.layer)
         t.feature_selected.connect(lambda n, i: (self.canvas.zoom_to_feature(view.layer.uid, i),
@@ -812,16 +822,19 @@ class MainWindow(QMainWindow):
         return t
 
     def set_tool(self, key):
+        """Switch the map tool (pan, zoom_box, identify, measure_line, measure_area, draw_polygon, …)."""
         self.canvas.tool = key
         self.tool_actions[key].setChecked(True)
 
     # ---- files ----------------------------------------------------------------------------------------
     def save_session_dialog(self):
+        """Ask for a file and save the session (layer set, views, projects, result)."""
         path, _ = QFileDialog.getSaveFileName(self, self.tr("保存会话…"), "", "会话 (*.gsproj)")
         if path:
             self.session.save(path if path.endswith(".gsproj") else path + ".gsproj")
 
     def open_session_dialog(self):
+        """Ask for a session file and open it (what is invalid is reported, not fatal)."""
         path, _ = QFileDialog.getOpenFileName(self, self.tr("打开会话…"), "", "会话 (*.gsproj)")
         if path:
             self.open_session(path)
@@ -838,6 +851,7 @@ class MainWindow(QMainWindow):
         return True
 
     def export_dialog(self):
+        """Ask for report files and write them in the background (cancellable)."""
         if not self.session.result:
             return
         path, _ = QFileDialog.getSaveFileName(self, self.tr("导出报告…"), "", "PDF (*.pdf);;Word (*.docx);;Excel (*.xlsx);;HTML (*.html)")
@@ -885,6 +899,7 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def autosave_path() -> Path:
+        """Where the session is saved every minute for crash recovery."""
         return Path(QStandardPaths.writableLocation(QStandardPaths.AppDataLocation) or ".") / "autosave.gsproj"
 
     def _autosave(self):

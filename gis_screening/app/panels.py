@@ -24,7 +24,6 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..catalog import default_catalog
 from ..engine.model import LEVEL_LABELS, LEVEL_RANK, VERDICT_COLOURS, VERDICT_LABELS
 from ..engine.words import decisive_titles
 from . import commands
@@ -54,6 +53,7 @@ class LayerPanel(QTreeWidget):
         self.model().rowsMoved.connect(self._rows_moved)
 
     def refresh(self) -> None:
+        """Rebuild the tree from the session's layer views (top of the list is drawn on top)."""
         self._updating = True
         self.clear()
         for v in self.session.views:
@@ -271,6 +271,7 @@ class ProjectsPanel(QWidget):
         self._updating = False
 
     def remove_selected(self) -> None:
+        """Remove the selected projects (undoable)."""
         pid = self.session.selected_project
         if pid is None:
             return
@@ -376,12 +377,13 @@ class IdentifyPanel(QTreeWidget):
             grp.setText(1, f"{grp.childCount()} {self.tr('个要素')}")
 
     def show_feature(self, layer, index: int) -> None:
+        """List the attributes of feature ``index`` of ``layer`` (field titles from the catalog)."""
         self.clear()
         self._add_feature(self.invisibleRootItem(), layer, index)
 
     def _add_feature(self, parent, layer, index: int) -> None:
         row = layer.gdf.iloc[index]
-        fields = default_catalog().roles[layer.role].fields if layer.role in default_catalog().roles else {}
+        fields = layer.cat.roles[layer.role].fields if layer.role in layer.cat.roles else {}
         top = QTreeWidgetItem([layer.name, str(layer.feature_ids()[index])])
         parent.addChild(top)
         for k, v in row.items():
@@ -451,5 +453,6 @@ class AttributeTable(QWidget):
             self.feature_selected.emit(self.layer.name, self.proxy.mapToSource(current).row())
 
     def select_feature(self, index: int) -> None:
+        """Select and show row ``index``."""
         src = self.model.index(index, 0)
         self.view.selectRow(self.proxy.mapFromSource(src).row())

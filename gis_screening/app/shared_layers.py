@@ -63,6 +63,7 @@ class SharedLayerWatch(QObject):
         return n
 
     def close(self) -> None:
+        """Stop polling and close the LISTEN connections."""
         self.timer.stop()
         for listener in self.listeners.values():
             listener.close()

@@ -44,14 +44,17 @@ class Job(QObject):
         self.future: Future | None = None
 
     def start(self) -> Job:
+        """Start the job on the engine thread."""
         self.future = engine_executor().submit(self._run)
         return self
 
     def cancel(self) -> None:
+        """Ask the job to stop at its next step."""
         self._cancel.set()
 
     @property
     def cancelled(self) -> bool:
+        """Whether cancel() was called."""
         return self._cancel.is_set()
 
     def wait(self, timeout: float | None = None) -> None:
@@ -79,6 +82,7 @@ def screening_job(projects, layerset, radius: float = 1000.0, cache=None) -> Job
     projects = list(projects)
 
     def run(progress, cancelled):
+        """Run queued jobs one after another (the one Python thread that touches PROJ)."""
         from ..screening import load_rules, screen
         rules = load_rules(layerset.rule_packs or None)
         return screen(projects, layerset, rules, search_radius_m=radius, cache=cache, progress=progress,

@@ -65,6 +65,7 @@ class _Snapshot(Command):
 
 
 class SetAttributes(_Snapshot):
+    """Change some attributes of one feature."""
     def __init__(self, layer, fid: int, changes: dict):
         super().__init__(layer)
         self.fid, self.changes_ = fid, dict(changes)
@@ -77,6 +78,7 @@ class SetAttributes(_Snapshot):
 
 
 class SetGeometry(_Snapshot):
+    """Replace one feature's geometry (EPSG:4490)."""
     def __init__(self, layer, fid: int, geom):
         super().__init__(layer)
         self.fid, self.geom = fid, geom
@@ -184,6 +186,7 @@ class DeleteVertex(_Snapshot):
 
 
 class AddFeature(_Snapshot):
+    """Add a feature (attributes and EPSG:4490 geometry); redo reuses the id it was given."""
     def __init__(self, layer, attrs: dict, geom):
         super().__init__(layer)
         self.attrs, self.geom = attrs, geom
@@ -195,6 +198,7 @@ class AddFeature(_Snapshot):
 
 
 class DeleteFeature(_Snapshot):
+    """Delete one feature."""
     def __init__(self, layer, fid: int):
         super().__init__(layer)
         self.fid = fid

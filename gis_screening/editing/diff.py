@@ -11,12 +11,14 @@ from ..crs import metric_epsg_for_lon
 
 @dataclass
 class ZoneDiff:
+    """Units added, removed and changed between two versions of a zone layer (areas in ``metric_crs``, m²)."""
     metric_crs: str
     added: list[dict] = field(default_factory=list)
     removed: list[dict] = field(default_factory=list)
     changed: list[dict] = field(default_factory=list)
 
     def to_json(self) -> dict:
+        """The diff as a JSON-ready dict with a summary of counts."""
         return {"metric_crs": self.metric_crs, "added": self.added, "removed": self.removed, "changed": self.changed,
                 "summary": {"added": len(self.added), "removed": len(self.removed), "changed": len(self.changed)}}
 

@@ -12,6 +12,7 @@ CATEGORY_DIGIT = {"优先保护单元": "1", "重点管控单元": "2", "一般�
 
 @dataclass
 class FieldForm:
+    """One field of an attribute form: name, title, required, choices from the catalog domain."""
     name: str
     title: str
     required: bool

@@ -27,6 +27,7 @@ COMMITS = "gis_screening_commits"
 
 @dataclass
 class Feature:
+    """One feature in an edit buffer: source attributes and an EPSG:4490 geometry."""
     attrs: dict
     geom: object
 
@@ -41,6 +42,7 @@ class ConcurrentModification(InputError):
 
 
 def file_digest(path: Path) -> str:
+    """SHA-256 of a GeoPackage and its WAL file (tells whether someone else saved it)."""
     h = hashlib.sha256()
     for p in (path, Path(str(path) + "-wal")):
         if p.exists():
@@ -69,10 +71,12 @@ class EditBuffer:
 
     # ---- primitive operations (journaled); commands are built from these --------------------------
     def set_feature(self, fid: int, attrs: dict, geom) -> None:
+        """Set feature ``fid``'s attributes and geometry (journalled)."""
         self.features[fid] = Feature(dict(attrs), geom)
         self._log({"op": "set", "fid": fid, "attrs": attrs, "wkb": shapely.to_wkb(geom, hex=True) if geom is not None else None})
 
     def add_feature(self, attrs: dict, geom, fid: int | None = None) -> int:
+        """Add a feature (journalled); returns its id (negative until saved, or ``fid`` when given)."""
         if fid is None:
             fid = self._next_new
             self._next_new -= 1
@@ -81,6 +85,7 @@ class EditBuffer:
         return fid
 
     def delete_feature(self, fid: int) -> Feature:
+        """Remove feature ``fid`` (journalled); returns it."""
         feat = self.features.pop(fid)
         self._log({"op": "delete", "fid": fid})
         return feat
@@ -132,10 +137,12 @@ class EditBuffer:
         self._journal_id = None
 
     def code_of(self, fid: int) -> str:
+        """The unit code of ``fid`` (for messages and the audit table)."""
         f = self.features.get(fid) or self.original.get(fid)
         return str(f.attrs.get(self.code_field)) if f else str(fid)
 
     def to_gdf(self) -> gpd.GeoDataFrame:
+        """The features now (with a ``fid`` column) as a GeoDataFrame in EPSG:4490."""
         fids = list(self.features)
         return gpd.GeoDataFrame([{"fid": k, **self.features[k].attrs} for k in fids],
                                 geometry=[self.features[k].geom for k in fids], crs=4490)

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from .. import __version__
-from ..catalog import default_catalog
+from ..catalog import Catalog
 from ..model import LayerSet
 from .conditions import Ctx, evaluate, matching_codes, prohibition_sentence, render
 from .model import VERDICT_LABELS, Finding, Overlap, verdict_of
@@ -209,8 +209,9 @@ def _key_of_rule(rule_layer: str) -> tuple[str, str]:
 
 
 def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overlap], stack: RuleStack,
-                   records: Records) -> tuple[list[Finding], Ctx]:
+                   records: Records, catalog: Catalog) -> tuple[list[Finding], Ctx]:
     """Apply every rule of the stack to one project; returns its findings and the project context.
+    ``catalog`` names the roles of rules that found no feature (the layer set's catalog).
 
     Feature contexts are built once per overlap (not per rule), from records built once per layer."""
     pctx = project_context(project, fp, overlaps, records)
@@ -253,7 +254,7 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
         mine = by_key.get(_key_of_rule(rule.layer or ""), [])
         if rule.relation == "disjoint":
             if not any(_intersects(o, fp) for o in mine):
-                apply(rule, pack, empty, layer=_layer_title(rule.layer))
+                apply(rule, pack, empty, layer=_layer_title(rule.layer, catalog))
             continue
         for o in mine:
             if _relation_holds(rule, o, fp):
@@ -271,10 +272,9 @@ def _missing_fact(rule: Rule, pack, names: dict, fields: list[str], **where) -> 
     return f
 
 
-def _layer_title(rule_layer: str) -> str:
+def _layer_title(rule_layer: str, cat: Catalog) -> str:
     if rule_layer.startswith("other:"):
         return rule_layer.split(":", 1)[1]
-    cat = default_catalog()
     return cat.roles[rule_layer].title if rule_layer in cat.roles else rule_layer
 
 

@@ -206,7 +206,7 @@ def read_layer(path: str | Path, role: str | None = None, *, name: str | None = 
     return Layer(role=role or "other", name=name or title, source=str(path), gdf=gdf, problems=problems,
                  source_crs=src_label, crs_reason=reason,
                  encoding=raw.encoding.label if raw.encoding else None,
-                 encoding_reason=raw.encoding.reason if raw.encoding else None)
+                 encoding_reason=raw.encoding.reason if raw.encoding else None, catalog=catalog)
 
 
 def _pre_ids(gdf, role, catalog) -> list[str]:

@@ -14,7 +14,6 @@ import geopandas as gpd
 import shapely
 
 from ..atomic import atomic_path
-from ..catalog import default_catalog
 from ..engine.words import size_text
 from ..resources import data_dir
 
@@ -64,7 +63,7 @@ def write_html(doc: dict, layerset, footprints: dict, path: str | Path) -> Path:
     union = shapely.union_all(list(footprints.values()))
     c = union.centroid
     m = folium.Map(location=[c.y, c.x], zoom_start=14, tiles=None, control_scale=True, prefer_canvas=False)
-    cat = default_catalog()
+    cat = layerset.cat
     layers = {lyr.name: lyr for lyr in layerset.layers}
     feats = folium.FeatureGroup(name="相关要素（搜索半径内）")
     seen = set()

@@ -24,7 +24,6 @@ from pyproj import Transformer  # noqa: E402
 
 from .. import __version__  # noqa: E402
 from ..atomic import atomic_path  # noqa: E402
-from ..catalog import default_catalog  # noqa: E402
 from ..crs import metric_epsg_for_lon  # noqa: E402
 from ..engine.model import VERDICT_COLOURS  # noqa: E402
 from ..engine.words import chinese_datetime, decisive_titles  # noqa: E402
@@ -105,8 +104,7 @@ class MapExtras:
 
 
 def _style_groups(layer):
-    cat = default_catalog()
-    rs = cat.style(layer.role)
+    rs = layer.cat.style(layer.role)
     gdf = layer.gdf
     if rs.by and rs.by in gdf.columns:
         for value, sub in gdf.groupby(gdf[rs.by].fillna("—")):
@@ -195,7 +193,8 @@ def _draw_layers(ax, layerset, extent, epsg: int, fp, project_id: str, extras: M
         sub = sub[sub.intersects(frame)]
         if sub.empty:
             continue
-        for value, style, part in _style_groups(type(layer)(layer.role, layer.name, layer.source, sub)):
+        for value, style, part in _style_groups(type(layer)(layer.role, layer.name, layer.source, sub,
+                                                            catalog=layer.catalog)):
             part.plot(ax=ax, **style_kwargs(style), zorder=2 + ORDER.index(layer.role) if layer.role in ORDER else 2)
             label = layer.name + (f"：{value}" if value else "")
             handles.append(Patch(**style_kwargs(style), label=label))
