@@ -68,7 +68,7 @@ def partition(projects: Sequence[Project], size: int) -> list[tuple[str, list[in
     for z in sorted(set(zones.tolist())):
         idx = np.flatnonzero(zones == z)
         keys = morton(lon[idx], lat[idx])
-        order = sorted(range(len(idx)), key=lambda k: (int(keys[k]), projects[idx[k]].id))
+        order = sorted(range(len(idx)), key=lambda k: (int(keys[k]), projects[int(idx[k])].id))
         ordered = [int(idx[k]) for k in order]
         for n, lo in enumerate(range(0, len(ordered), size)):
             out.append((f"z{z}-{n:05d}", ordered[lo:lo + size]))
@@ -98,7 +98,7 @@ def _worker_state(layerset: str, rules: tuple[str, ...] | None, as_of: str | Non
     from .layerset import load_layerset
     from .screening import load_rules
     ls = load_layerset(layerset)
-    stack = load_rules(list(rules) if rules else (ls.rule_packs or None),
+    stack = load_rules(list[str | Path](rules) if rules else (list[str | Path](ls.rule_packs) or None),
                        as_of=dt.date.fromisoformat(as_of) if as_of else None)
     return ls, stack, PreparedCache(cache_dir)
 

@@ -45,7 +45,7 @@ def load_entry(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray] |
 def save_entry(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write a cache entry atomically; a read-only or full cache folder only costs speed."""
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez(buf, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
     try:
         write_bytes(path, buf.getvalue())
     except InputError:

@@ -99,8 +99,9 @@ class Catalog(BaseModel):
                     continue
                 for name in [canon, *fspec.aliases]:
                     keys = [fold(name)] if pass_ == 0 else sorted(_dbf_truncations(name))
-                    src = next((folded[k] for k in keys if k in folded and folded[k] not in mapping), None)
-                    if src is not None:
+                    found = next((folded[k] for k in keys if k in folded and folded[k] not in mapping), None)
+                    if found is not None:
+                        src = found
                         mapping[src] = canon
                         taken.add(canon)
                         break

@@ -115,7 +115,7 @@ def infer_crs(xmin: float, ymin: float, xmax: float, ymax: float, *, zone: int |
         return CrsGuess(STORAGE_EPSG, "coordinates are latitude/longitude (swapped) within China; "
                         "taken as CGCS2000 (EPSG:4490)", swapped=True)
     # Which axis is the easting?
-    options = []
+    options: list[tuple[bool, tuple[int, int] | None, bool]] = []
     for e_lo, e_hi, n_lo, n_hi, easting_first in ((xmin, xmax, ymin, ymax, True), (ymin, ymax, xmin, xmax, False)):
         if not _is_northing(n_lo, n_hi):
             continue
@@ -133,7 +133,7 @@ def infer_crs(xmin: float, ymin: float, xmax: float, ymax: float, *, zone: int |
     easting_first, pz, prefixed = options[0]
     swapped = easting_first != natural_easting_first
     order = "" if not swapped else " (X and Y columns swapped relative to the usual order; corrected)"
-    if prefixed:
+    if prefixed and pz is not None:
         z, width = pz
         epsg = gk3_epsg(z, prefixed=True) if width == 3 else gk6_epsg(z, prefixed=True)
         return CrsGuess(epsg, f"eastings carry the {width}° zone prefix {z}: CGCS2000 GK zone {z} "

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 
 
-def _run(args: list[str]) -> int:
+def _run(args: list) -> int:
     print("$ " + " ".join(str(a) for a in args), flush=True)
     return subprocess.call([str(a) for a in args])
 
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     if _run([cli, "layers", "check", manifest]) == 2:
         return 2
     projects = [SAMPLE / "projects" / "projects.gpkg"] + sorted((SAMPLE / "sheets").glob("*.yaml"))
-    args = [cli, "screen", "--layerset", manifest]
+    args: list = [cli, "screen", "--layerset", manifest]
     for p in projects:
         args += ["--project", p]
     args += ["--json", out / "screening.json", "--pdf", out / "report.pdf", "--docx", out / "report.docx",

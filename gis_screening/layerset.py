@@ -89,9 +89,9 @@ def load_layerset(path: str | Path, catalog: Catalog | None = None,
         if units is None:
             raise InputError("admission_lists given but the manifest has no control_units layer", file=path,
                              field="admission_lists")
-        for entry in manifest.admission_lists:
-            table = read_admission_table(base / entry.source, entry.sheet, catalog, entry.fields)
-            units.problems += join_admission(units, table, entry.source)
+        for adm in manifest.admission_lists:
+            table = read_admission_table(base / adm.source, adm.sheet, catalog, adm.fields)
+            units.problems += join_admission(units, table, adm.source)
     ls.rule_packs = [str(base / p) for p in manifest.rule_packs]
     return ls
 

@@ -90,7 +90,9 @@ def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, sour
 def _normalise_domain(out: pd.DataFrame, column: str, domain: str, catalog: Catalog) -> list[Problem]:
     problems = []
     values = out[column].tolist()
-    new, changed, unknown = [], Counter(), Counter()
+    new: list = []
+    changed: Counter = Counter()
+    unknown: Counter = Counter()
     for v in values:
         if v is None:
             new.append(None)

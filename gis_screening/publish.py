@@ -136,7 +136,7 @@ def push_layerset(manifest_path: str | Path, target: str, manifest_out: str | Pa
         conn.commit()
     layers = []
     for entry, table, _g, _c in frames:
-        doc = {"role": entry.role, "source": dest.with_table(dest.schema, table)}
+        doc: dict[str, object] = {"role": entry.role, "source": dest.with_table(dest.schema, table)}
         if entry.name:
             doc["name"] = entry.name
         if entry.fields:

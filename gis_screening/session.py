@@ -55,7 +55,7 @@ class Session:
 
     def _view(self, layer: Layer) -> LayerView:
         view = LayerView(layer)
-        view.events.connect(lambda *_: self._view_changed(view))
+        view.events.connect(lambda *_: self._view_changed(view))  # type: ignore[attr-defined]  # psygnal evented
         return view
 
     def _view_changed(self, view: LayerView) -> None:

@@ -10,6 +10,7 @@ import math
 import threading
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from platformdirs import user_cache_dir
@@ -52,7 +53,7 @@ class TileSource:
         self.failures = 0
         self._pending: set[tuple[int, int, int]] = set()
         self._lock = threading.Lock()
-        self._pool = None
+        self._pool: ThreadPoolExecutor | None = None
 
     def url(self, z: int, x: int, y: int) -> str:
         return self.template.format(z=z, x=x, y=y, key=self.key, s=(x + y) % 8)
@@ -88,7 +89,6 @@ class TileSource:
     def fetch_async(self, tiles, arrived: Callable[[], None]) -> int:
         """Fetch the tiles of ``tiles`` not cached and not already on their way, in the background; ``arrived()`` is
         called (from a worker thread) after each tile is cached.  Returns how many were queued."""
-        from concurrent.futures import ThreadPoolExecutor
         with self._lock:
             todo = [t for t in tiles if t not in self._pending and not self.has(*t)]
             self._pending.update(todo)
@@ -102,6 +102,8 @@ class TileSource:
             finally:
                 with self._lock:
                     self._pending.discard(t)
+        pool = self._pool
         for t in todo:
-            self._pool.submit(one, t)
+            if pool is not None:
+                pool.submit(one, t)
         return len(todo)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -205,7 +205,7 @@ def main() -> None:
     """Entry point: run the Typer app.  Bad options and InputError anywhere → one line on stderr and exit 2."""
     _register_optional_commands()
     command = typer.main.get_command(app)
-    usage_error = typer.BadParameter.__mro__[1]     # click's UsageError (vendored by typer)
+    usage_error: Any = typer.BadParameter.__mro__[1]   # click's UsageError (vendored by typer)
     try:
         code = command.main(standalone_mode=False)
     except usage_error as exc:                      # bad option value, missing option, unknown command

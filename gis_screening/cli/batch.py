@@ -30,7 +30,7 @@ def batch_cmd(
     day = screening_options(search_radius, as_of)
     try:
         ls = load_layerset(layerset)                 # fail fast on bad input, before starting a cluster
-        load_rules([str(p) for p in rules] if rules else (ls.rule_packs or None), as_of=day)
+        load_rules(list[str | Path](rules) if rules else (list[str | Path](ls.rule_packs) or None), as_of=day)
         items = load_project_files(projects)
         job = Job(str(Path(layerset).resolve()), tuple(str(Path(r).resolve()) for r in rules) if rules else None,
                   as_of, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)

@@ -95,7 +95,7 @@ def screen_cmd(
             typer.echo(f"{r['project']['id']}\t{r['verdict_label']}\t{_cut(titles, 80)}")
     counts = Counter(r["verdict_label"] for r in results)
     order = ("不符合", "需人工核实", "有条件符合", "符合")
-    slowest = max(steps, key=steps.get)
+    slowest = max(steps, key=lambda k: steps[k])
     err_console.print(f"screened {len(results)} project(s): " + "，".join(f"{k} {counts[k]}" for k in order)
                       + f"; {sum(steps.values()):.1f} s, slowest step {slowest} {steps[slowest]:.1f} s; wrote "
                       + ", ".join(str(o) for o in outputs), markup=False, highlight=False)

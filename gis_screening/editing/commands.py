@@ -32,7 +32,7 @@ class _Snapshot(Command):
 
     def __init__(self, layer: EditableLayer):
         self.layer = layer
-        self.before: dict[int, object] = {}
+        self.before: dict[int, tuple[dict, object] | None] = {}
         self.added: list[int] = []
         self._created: list[int] = []     # ids of features this command created, reused on redo
 

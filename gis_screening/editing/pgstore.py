@@ -116,10 +116,12 @@ class PostgisLayer(EditBuffer):
                         old, new = self.original.get(fid), self.features.get(fid)
                         version = self.versions.get(fid)
                         if action == "insert":
+                            assert new is not None
                             row = conn.execute(insert, [*[new.attrs.get(c) for c in self.columns],
                                                         shapely.to_wkb(new.geom)]).fetchone()
-                            written, version = row[0], 1
+                            written, version = row[0] if row else None, 1
                         elif action == "update":
+                            assert new is not None and version is not None
                             cur = conn.execute(update, [*[new.attrs.get(c) for c in self.columns],
                                                         shapely.to_wkb(new.geom), fid, version])
                             written, version = fid, version + 1

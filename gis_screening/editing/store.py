@@ -284,11 +284,13 @@ class EditableLayer(EditBuffer):
             for action, fid in changes:
                 old, new = self.original.get(fid), self.features.get(fid)
                 if action == "insert":
+                    assert new is not None
                     cur = conn.execute(f'INSERT INTO "{self.table}" ("{self.geom_col}"{", " + cols if cols else ""}) '
                                        f'VALUES (?{", " + marks if marks else ""})',
                                        [gpkgblob.encode(new.geom, self.srs_id), *[new.attrs.get(c) for c in self.columns]])
-                    renumber[fid] = cur.lastrowid
+                    renumber[fid] = int(cur.lastrowid or 0)
                 elif action == "update":
+                    assert new is not None
                     sets = ", ".join([f'"{self.geom_col}"=?'] + [f'"{c}"=?' for c in self.columns])
                     conn.execute(f'UPDATE "{self.table}" SET {sets} WHERE "{self.fid_col}"=?',
                                  [gpkgblob.encode(new.geom, self.srs_id), *[new.attrs.get(c) for c in self.columns], fid])

@@ -82,7 +82,7 @@ def industry_in(code, list_text) -> bool:
     return bool(matching_codes(code, list_text))
 
 
-FUNCTIONS = {
+FUNCTIONS: dict[str, Callable[..., Any]] = {
     "industry_in": industry_in,
     "contains": lambda text, word: bool(text) and str(word) in str(text),
     "startswith": lambda text, prefix: bool(text) and str(text).startswith(str(prefix)),
@@ -197,8 +197,9 @@ def _compile(node: ast.AST) -> Compiled:
         return lambda names: [i(names) for i in items]
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS \
             and not node.keywords:
-        fn, args = FUNCTIONS[node.func.id], [_compile(a) for a in node.args]
-        return lambda names: fn(*(a(names) for a in args))
+        call = FUNCTIONS[node.func.id]
+        args = [_compile(a) for a in node.args]
+        return lambda names: call(*(a(names) for a in args))
     raise _NotCompilable(type(node).__name__)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from ..crs import metric_epsg_for_lon
 from .model import Overlap
@@ -27,7 +28,7 @@ class FootprintMetrics:
     """A footprint in its metric CRS with area (m², polygons) and length (m, lines / polygon perimeter)."""
 
     metric_epsg: int
-    geom_metric: object
+    geom_metric: BaseGeometry
     area_m2: float
     length_m: float
     centroid_lonlat: tuple[float, float]

@@ -33,12 +33,12 @@ class PreparedLayer:
     owner: np.ndarray            # feature index of each piece
     piece_area: np.ndarray       # area of each piece, m²
     ids: list[str] = field(default_factory=list)
+
     names: list[str | None] = field(default_factory=list)
-    tree: shapely.STRtree | None = None
+    tree: shapely.STRtree = field(init=False)
 
     def __post_init__(self):
-        if self.tree is None:
-            self.tree = shapely.STRtree(self.pieces)
+        self.tree = shapely.STRtree(self.pieces)
 
     @property
     def uid(self) -> str:
@@ -68,7 +68,8 @@ def subdivide(geoms: np.ndarray, max_vertices: int = 256) -> tuple[np.ndarray, n
     Returns ``(pieces, owner)`` where ``owner[i]`` is the index in ``geoms`` of piece ``i``.  Pieces of a
     polygon partition it (shared edges only), so summed areas equal the original area.
     """
-    pieces, owner = [], []
+    pieces: list = []
+    owner: list[int] = []
     counts = shapely.get_num_coordinates(geoms)
     small = counts <= max_vertices
     pieces.extend(geoms[small])
@@ -177,8 +178,8 @@ class PreparedCache:
     def _forget_old_versions(self, layer: Layer) -> None:
         for k in [k for k in self._mem if k[0] == layer.uid and k[1] != layer.version]:
             del self._mem[k]
-        for k in [k for k in self._records if k[0] == layer.uid and k[1] != layer.version]:
-            del self._records[k]
+        for r in [r for r in self._records if r[0] == layer.uid and r[1] != layer.version]:
+            del self._records[r]
 
     def _load_or_build(self, layer: Layer, epsg: int) -> PreparedLayer:
         if not self.disk:
@@ -188,7 +189,7 @@ class PreparedCache:
         if d is not None:
             try:
                 pieces = unpack_geoms(d["pieces_wkb"], d["pieces_off"])
-                ids = unpack_strings(d["ids_text"], d["ids_none"])
+                ids = [str(i) for i in unpack_strings(d["ids_text"], d["ids_none"])]   # ids are never None
                 names = unpack_strings(d["names_text"], d["names_none"])
                 n = len(layer.gdf)
                 if n == len(ids) == len(names) == len(d["dims"]) and \
@@ -201,9 +202,10 @@ class PreparedCache:
             path.unlink(missing_ok=True)
         prepared = prepare_layer(layer, epsg, self.max_vertices)
         pw, po = pack_geoms(prepared.pieces)
-        ids, names = pack_strings(prepared.ids), pack_strings(prepared.names)
+        packed_ids, packed_names = pack_strings(list[str | None](prepared.ids)), pack_strings(prepared.names)
         save_entry(path, {"pieces_wkb": pw, "pieces_off": po,
                           "dims": np.asarray(prepared.dims), "owner": prepared.owner,
-                          "piece_area": prepared.piece_area, "ids_text": ids["text"], "ids_none": ids["none"],
-                          "names_text": names["text"], "names_none": names["none"]})
+                          "piece_area": prepared.piece_area, "ids_text": packed_ids["text"],
+                          "ids_none": packed_ids["none"], "names_text": packed_names["text"],
+                          "names_none": packed_names["none"]})
         return prepared

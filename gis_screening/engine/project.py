@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from ..errors import InputError
 from ..io import read_layer
@@ -27,7 +29,7 @@ class Project:
     """One project: id, footprint in EPSG:4490 and everything known about it."""
 
     id: str
-    geometry: object
+    geometry: BaseGeometry                 # EPSG:4490
     name: str | None = None
     industry_code: str | None = None
     construction_type: str | None = None
@@ -143,7 +145,7 @@ def _unflatten(row: dict) -> dict:
         if value is None or value == "":
             continue
         parts = str(key).strip().split(".")
-        cur = out
+        cur: Any = out
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
             nxt_is_index = not last and parts[i + 1].isdigit()

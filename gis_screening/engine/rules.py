@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -92,7 +92,7 @@ class RuleStack:
     packs: list[tuple[Pack, Path]]
     rules: list[tuple[Rule, Pack]] = field(default_factory=list)
     carbon: dict = field(default_factory=dict)        # merged ``carbon:`` sections, as written
-    carbon_config: object | None = None               # the validated carbon section (gis_screening.screening)
+    carbon_config: Any = None                         # the validated carbon section (gis_screening.screening)
 
     def pack_refs(self) -> list[dict]:
         return [{"id": p.id, "version": p.version, "title": p.title} for p, _ in self.packs]

@@ -187,7 +187,7 @@ def with_construction_type(ctx: Ctx, value) -> Ctx:
     return out
 
 
-def _decide(rule: Rule, names: dict, variants: list[Ctx]) -> tuple[bool, list[str]]:
+def _decide(rule: Rule, names: dict, variants: list[Ctx]) -> tuple[bool, list]:
     """(fires, missing fields).  A required project fact that is missing is tried at each of its values
     (``variants``: the project context under each 建设性质): if the outcome is the same for all, that is the
     outcome; otherwise the rule cannot be decided (missing named)."""
@@ -254,7 +254,7 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
         mine = by_key.get(_key_of_rule(rule.layer or ""), [])
         if rule.relation == "disjoint":
             if not any(_intersects(o, fp) for o in mine):
-                apply(rule, pack, empty, layer=_layer_title(rule.layer, catalog))
+                apply(rule, pack, empty, layer=_layer_title(rule.layer or "", catalog))
             continue
         for o in mine:
             if _relation_holds(rule, o, fp):
@@ -280,7 +280,7 @@ def _layer_title(rule_layer: str, cat: Catalog) -> str:
 
 def _finding(rule: Rule, pack, names: dict, layer: str | None = None, feature_id: str | None = None,
              overlap: Overlap | None = None) -> Finding:
-    metrics = {}
+    metrics: dict[str, object] = {}
     if overlap is not None:
         metrics = {"overlap_area_m2": round(overlap.overlap_area_m2, 3), "distance_m": round(overlap.distance_m, 3)}
         if overlap.overlap_ratio is not None:

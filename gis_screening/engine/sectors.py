@@ -124,7 +124,7 @@ def gbt4754() -> dict[str, IndustryClass]:
 def industry_path(code: str | None) -> list[IndustryClass]:
     """``code`` and its ancestors, 门类 first; empty when the code is not in GB/T 4754-2017."""
     table = gbt4754()
-    c = normalize_code(code)
+    c: str | None = normalize_code(code)
     out: list[IndustryClass] = []
     while c and c in table:
         out.insert(0, table[c])
@@ -156,8 +156,8 @@ def code_text(value) -> tuple[str | None, str | None]:
     if isinstance(value, str) or isinstance(value, bool) or not isinstance(value, numbers.Real):
         c = normalize_code(value)
         return c or None, None
-    if float(value) != int(value):
+    if float(value) != int(float(value)):
         return str(value), None
-    c = str(int(value))
+    c = str(int(float(value)))
     alt = "0" + c if len(c) in (1, 3) and "0" + c in gbt4754() else None
     return c, alt

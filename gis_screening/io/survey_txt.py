@@ -43,9 +43,9 @@ def read_survey_txt(path: str | Path, encoding: str | None = None, zone: int | N
     header: dict[str, str] = {}
     section = None
     parcels: list[dict] = []
-    current = None
-    for no, raw in enumerate(lines, start=1):
-        line = raw.strip().lstrip("\ufeff")
+    current: dict | None = None
+    for no, text_line in enumerate(lines, start=1):
+        line = text_line.strip().lstrip("\ufeff")
         if not line:
             continue
         if line.startswith("[") and line.endswith("]"):
@@ -136,7 +136,7 @@ def _header_zone(header: dict[str, str]) -> int | None:
 
 def _check_prefix_mix(parcels, path) -> None:
     """Eastings that carry different zone prefixes in one file cannot be one footprint."""
-    prefixes = {}
+    prefixes: dict[int, int] = {}
     for pc in parcels:
         for no, _pt, _ring, x, y in pc["points"]:
             for v in (x, y):
@@ -150,7 +150,7 @@ def _check_prefix_mix(parcels, path) -> None:
 
 def _parcel_geometry(pc, path, lonlat: bool, swapped: bool):
     """Build the parcel's geometry as (easting, northing) or (lon, lat)."""
-    problems = []
+    problems: list[Problem] = []
     kind = pc["attrs"].get("图形属性", "") or "面"
     rings: dict[int, list] = {}
     for no, _pt, ring, x, y in pc["points"]:

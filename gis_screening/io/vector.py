@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,6 +14,7 @@ import pandas as pd
 import pyogrio
 from pyproj import CRS
 
+from ..crs import CrsGuess
 from ..encoding import EncodingGuess, detect_dbf_encoding, normalise_encoding_name
 from ..errors import InputError, Problem
 from .safezip import extract_zip
@@ -32,7 +34,7 @@ class RawRead:
     problems: list[Problem] = field(default_factory=list)
     xy_is_northing_easting: bool = False     # survey files: X is northing
     zone_hint: int | None = None              # zone declared by the file (TXT 带号)
-    inferred: object | None = None            # a CrsGuess the reader already made
+    inferred: CrsGuess | None = None          # a guess the reader already made
 
 
 def repair_dbf_field_names(shp: Path, encoding: str, workdir: Path) -> tuple[Path, list[Problem]]:
@@ -130,7 +132,7 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
                                 f"attribute encoding {guess.label}: {guess.reason}"))
     with tempfile.TemporaryDirectory(prefix="gis-screening-dbf-") as tmp:
         read_path = path
-        if suffix == ".shp":
+        if suffix == ".shp" and guess is not None:
             read_path, fixes = repair_dbf_field_names(path, guess.encoding, Path(tmp))
             problems += fixes
         frames = _read_frames(path, read_path, layer, guess)
@@ -144,6 +146,12 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
     elif suffix == ".shp":
         problems.append(Problem("warning", "no .prj file: CRS inferred from the coordinates"))
     return RawRead(gdf, gdf.crs, crs_source, guess, problems)
+
+
+def _past(deadline: float) -> bool:
+    """True once ``deadline`` (time.monotonic) has passed: SQLite then interrupts the query."""
+    import time
+    return time.monotonic() > deadline
 
 
 #: how long a GeoPackage view may take to list its rows before it is refused (a view can be endless)
@@ -165,11 +173,11 @@ def check_gpkg_views(path: Path, seconds: float = VIEW_SECONDS) -> None:
             "WHERE m.type = 'view'")]
         for view in views:
             deadline = time.monotonic() + seconds
-            conn.set_progress_handler(lambda d=deadline: time.monotonic() > d, 100_000)
+            conn.set_progress_handler(partial(_past, deadline), 100_000)
             try:
                 conn.execute('SELECT count(*) FROM "{}"'.format(view.replace('"', '""'))).fetchone()
             except sqlite3.OperationalError as exc:
-                if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT:
+                if _past(deadline):                 # our progress handler interrupted it
                     raise InputError(f"layer {view!r} is a view that did not finish listing its rows within "
                                      f"{seconds:g} s (an endless or very slow view); not read", file=path) from None
                 raise InputError(f"layer {view!r} is a view that cannot be read: {exc}", file=path) from None
@@ -184,7 +192,7 @@ def _read_frames(path: Path, read_path: Path, layer: str | None, guess: Encoding
     suffix = path.suffix.lower()
     if suffix == ".gpkg":
         check_gpkg_views(read_path)
-    layers = [layer] if layer else None
+    layers: list[str | None] | None = [layer] if layer else None
     if layers is None and suffix == ".kml":
         try:
             layers = [row[0] for row in pyogrio.list_layers(read_path)]

@@ -91,7 +91,7 @@ def write_docx(blocks: list[Block], path: str | Path) -> Path:
             p = doc.add_paragraph()
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
             _cjk(p.add_run(b.text), size=16, bold=True, color=VERDICT_COLOURS[b.data["verdict"]])
-        elif b.kind == "table":
+        elif b.kind == "table" and b.table is not None:
             t = doc.add_table(rows=1, cols=len(b.table.headers))
             t._tbl.tblStyle_val = ids["Table Grid"]
             for cell, text in zip(t.rows[0].cells, b.table.headers):
@@ -133,5 +133,5 @@ def write_docx(blocks: list[Block], path: str | Path) -> Path:
         elif b.kind == "pagebreak":
             doc.add_page_break()
     with atomic_path(path) as tmp:
-        doc.save(tmp)
+        doc.save(str(tmp))
     return Path(path)

@@ -110,7 +110,7 @@ def write_html(doc: dict, layerset, footprints: dict, path: str | Path) -> Path:
     projects.add_to(m)
     legend["项目范围"] = ("#ffeb3b", "#d50000", 0.5)
     legend["500 m / 1000 m 缓冲区"] = ("#ffffff", "#546e7a", 0.0)
-    m.get_root().html.add_child(folium.Element(_legend_html(legend)))
+    m.get_root().html.add_child(folium.Element(_legend_html(legend)))  # type: ignore[attr-defined]  # a Figure
     folium.LayerControl(collapsed=False).add_to(m)
     b = union.bounds
     m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])

@@ -139,13 +139,13 @@ def _save_geotiff(result, layerset, footprint, info: MapInfo, out_path, dpi: int
     x0, y0, x1, y1 = info.extent
     map_h_mm = info.map_width_mm * (y1 - y0) / (x1 - x0)
     fig = plt.figure(figsize=(info.map_width_mm * MM, map_h_mm * MM), dpi=dpi)
-    fig.canvas.draw_idle = lambda *a, **k: None
-    ax = fig.add_axes([0, 0, 1, 1])
+    fig.canvas.draw_idle = lambda *a, **k: None  # type: ignore[method-assign]
+    ax = fig.add_axes((0, 0, 1, 1))
     _frame(ax, info.extent)
     fp = gpd.GeoSeries([footprint], crs=4490).to_crs(info.epsg)
     _draw_layers(ax, layerset, info.extent, info.epsg, fp, result["project"]["id"], extras)
     fig.canvas.draw()
-    rgba = np.asarray(fig.canvas.buffer_rgba())
+    rgba = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]  # the Agg canvas
     plt.close(fig)
     h, w = rgba.shape[:2]
     with atomic_path(out_path) as tmp, rasterio.open(
@@ -252,10 +252,10 @@ def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=Fal
     plt.rcParams["font.family"] = [family, "DejaVu Sans"]
     plt.rcParams["axes.unicode_minus"] = False
     fig = plt.figure(figsize=(w_mm * MM, h_mm * MM))
-    fig.canvas.draw_idle = lambda *a, **k: None   # geopandas asks for a redraw after every layer: draw once, on save
+    fig.canvas.draw_idle = lambda *a, **k: None  # type: ignore[method-assign]  # geopandas redraws per layer: draw once
     margin, panel_w, top, bottom = 12.0, 58.0, 22.0, 26.0
     map_w, map_h = w_mm - 2 * margin - panel_w - 4, h_mm - top - bottom
-    ax = fig.add_axes([margin / w_mm, bottom / h_mm, map_w / w_mm, map_h / h_mm])
+    ax = fig.add_axes((margin / w_mm, bottom / h_mm, map_w / w_mm, map_h / h_mm))
     proj = result["project"]
     epsg = int(proj["metric_crs"].split(":")[1]) if "metric_crs" in proj else metric_epsg_for_lon(footprint.centroid.x)
     fp = gpd.GeoSeries([footprint], crs=4490).to_crs(epsg)
@@ -278,7 +278,7 @@ def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=Fal
     px = (margin + map_w + 4) / w_mm
     pw = panel_w / w_mm
     verdict = result.get("verdict", "compliant")
-    vb = fig.add_axes([px, 1 - (top + 22) / h_mm, pw, 20 / h_mm])
+    vb = fig.add_axes((px, 1 - (top + 22) / h_mm, pw, 20 / h_mm))
     vb.axis("off")
     vb.add_patch(Rectangle((0, 0), 1, 1, transform=vb.transAxes, facecolor=VERDICT_COLOURS.get(verdict, "#777"),
                            edgecolor="none"))
@@ -286,12 +286,12 @@ def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=Fal
             fontsize=12, transform=vb.transAxes)
     decisive = "；".join(decisive_titles(result)[:2])
     vb.text(0.5, 0.25, decisive[:40], ha="center", va="center", color="white", fontsize=5.5, transform=vb.transAxes)
-    na = fig.add_axes([px + pw * 0.35, 1 - (top + 40) / h_mm, pw * 0.3, 15 / h_mm])
+    na = fig.add_axes((px + pw * 0.35, 1 - (top + 40) / h_mm, pw * 0.3, 15 / h_mm))
     na.axis("off")
     na.add_patch(MplPolygon([(0.5, 1.0), (0.2, 0.2), (0.5, 0.4), (0.8, 0.2)], closed=True, facecolor="black",
                             transform=na.transAxes))
     na.text(0.5, -0.05, "N", ha="center", va="top", fontsize=10, transform=na.transAxes)
-    leg = fig.add_axes([px, (bottom + 58) / h_mm, pw, (map_h - 106) / h_mm])
+    leg = fig.add_axes((px, (bottom + 58) / h_mm, pw, (map_h - 106) / h_mm))
     leg.axis("off")
     leg.legend(handles=handles[:24], loc="upper left", fontsize=6.5, frameon=True, title="图例", title_fontsize=8,
                handlelength=2.2, borderaxespad=0)

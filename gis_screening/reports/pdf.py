@@ -101,7 +101,7 @@ def write_pdf(blocks: list[Block], path: str | Path, title: str = "筛查报告"
             t.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.HexColor(VERDICT_COLOURS[b.data["verdict"]])),
                                    ("TOPPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 8)]))
             story += [t, Spacer(1, 4)]
-        elif b.kind == "table":
+        elif b.kind == "table" and b.table is not None:
             tb = b.table
             w = tb.widths or [1] * len(tb.headers)
             col = [width * x / sum(w) for x in w]
