@@ -24,6 +24,7 @@ from .atomic import atomic_path, write_text
 from .crs import metric_epsg_for_lon
 from .engine.project import Project
 from .errors import InputError
+from .model import is_missing
 
 RUN_FILE = "run.json"
 
@@ -202,7 +203,7 @@ def combine(out: Path, part_ids: list[str]) -> dict[str, int]:
     cols = ["id", "name", "verdict_label", "decisive_titles", "area_m2", "length_m", "findings", "partition"]
     ws.append(["项目编号", "项目名称", "结论", "决定性规则", "面积 m²", "长度 m", "发现数", "分区"])
     for row in table[cols].itertuples(index=False):
-        ws.append([None if (isinstance(v, float) and v != v) else v for v in row])
+        ws.append([None if is_missing(v) else v for v in row])
     with atomic_path(out / "summary.xlsx") as tmp:
         wb.save(tmp)
     return {str(k): int(v) for k, v in table["verdict_label"].value_counts().items()}

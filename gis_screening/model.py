@@ -13,6 +13,11 @@ from .errors import Problem
 _SERIAL = itertools.count(1)
 
 
+def is_missing(v: object) -> bool:
+    """None or a float NaN (how pandas marks a missing value in an object column): the one missing-value test."""
+    return v is None or (isinstance(v, float) and v != v)
+
+
 def new_layer_uid() -> str:
     """A layer id unique within this process and distinct across processes (pid + serial)."""
     return f"L{os.getpid():x}-{next(_SERIAL)}"
@@ -76,7 +81,7 @@ class Layer:
         """Feature display names (the role's name field), None where absent."""
         col = self.name_field
         if col in self.gdf.columns:
-            return [None if v is None or v != v else str(v) for v in self.gdf[col]]
+            return [None if is_missing(v) else str(v) for v in self.gdf[col]]
         return [None] * len(self.gdf)
 
     def records(self) -> list[dict]:

@@ -21,6 +21,7 @@ from .errors import InputError
 from .io.pipeline import read_storage
 from .io.postgis import AUDIT, COMMITS, FID, GEOM, VERSION, connect, is_postgres, parse_source
 from .layerset import load_manifest
+from .model import is_missing
 
 #: the trigger function that bumps gs_version on updates that did not bump it themselves
 BUMP = "gis_screening_bump_version"
@@ -74,7 +75,7 @@ def _values(series: pd.Series) -> list:
         return [None if pd.isna(v) else v.to_pydatetime() for v in series]
     if kind in "biuf":
         return [None if (kind == "f" and not np.isfinite(v)) else v for v in series.tolist()]
-    return [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in series.tolist()]
+    return [None if is_missing(v) else str(v) for v in series.tolist()]
 
 
 def push_layerset(manifest_path: str | Path, target: str, manifest_out: str | Path, *,

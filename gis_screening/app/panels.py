@@ -26,6 +26,7 @@ from qtpy.QtWidgets import (
 
 from ..engine.model import LEVEL_LABELS, LEVEL_RANK, VERDICT_COLOURS, VERDICT_LABELS
 from ..engine.words import decisive_titles
+from ..model import is_missing
 from . import commands
 
 #: Verdicts in severity order (worst first), as counts and filters list them.
@@ -387,7 +388,7 @@ class IdentifyPanel(QTreeWidget):
         top = QTreeWidgetItem([layer.name, str(layer.feature_ids()[index])])
         parent.addChild(top)
         for k, v in row.items():
-            if k == layer.gdf.geometry.name or v is None or (isinstance(v, float) and v != v):
+            if k == layer.gdf.geometry.name or is_missing(v):
                 continue
             it = QTreeWidgetItem([fields[k].title if k in fields else str(k), str(v)])
             it.setToolTip(1, str(v))
@@ -412,7 +413,7 @@ class FrameModel(QAbstractTableModel):
     def data(self, index, role=Qt.DisplayRole):
         if role in (Qt.DisplayRole, Qt.ToolTipRole):
             v = self.layer.gdf.iat[index.row(), self.layer.gdf.columns.get_loc(self.cols[index.column()])]
-            return "" if v is None or (isinstance(v, float) and v != v) else str(v)
+            return "" if is_missing(v) else str(v)
         return None
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):

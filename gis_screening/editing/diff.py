@@ -7,6 +7,7 @@ import geopandas as gpd
 import numpy as np
 
 from ..crs import metric_epsg_for_lon
+from ..model import is_missing
 
 
 @dataclass
@@ -24,7 +25,7 @@ class ZoneDiff:
 
 
 def _clean(v):
-    return None if v is None or (isinstance(v, float) and v != v) else (v if isinstance(v, (int, float, bool)) else str(v))
+    return None if is_missing(v) else (v if isinstance(v, (int, float, bool)) else str(v))
 
 
 def diff_layers(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, key: str = "code", min_m2: float = 0.01) -> ZoneDiff:

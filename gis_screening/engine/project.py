@@ -18,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from ..errors import InputError
 from ..io import read_layer
 from ..io.safezip import check_workbook
-from ..model import Layer
+from ..model import Layer, is_missing
 from .sectors import code_text
 
 SHEET_SUFFIXES = {".yaml", ".yml", ".json"}
@@ -40,9 +40,7 @@ class Project:
 
 
 def _clean(v):
-    if v is None or (isinstance(v, float) and v != v):
-        return None
-    return v
+    return None if is_missing(v) else v
 
 
 def _industry_code(value, attrs: dict) -> str | None:
@@ -177,7 +175,7 @@ def read_sheet_rows(path: Path) -> list[dict]:
         raise InputError(f"cannot read project sheet table: {exc}", file=path) from None
     rows = []
     for _, r in df.iterrows():
-        d = {str(k).strip(): (None if (isinstance(v, float) and v != v) else v) for k, v in r.items()}
+        d = {str(k).strip(): _clean(v) for k, v in r.items()}
         rows.append(_unflatten(d))
     return rows
 

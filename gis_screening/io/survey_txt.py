@@ -21,6 +21,7 @@ from shapely.geometry import LineString, MultiPoint, Point, Polygon
 from ..crs import gk3_epsg, gk3_zone_for_lon, infer_crs
 from ..encoding import EncodingGuess, normalise_encoding_name, read_text
 from ..errors import InputError, Problem, ZoneRequired
+from ..model import is_missing
 from .vector import RawRead
 
 _NUM = re.compile(r"^[+-]?\d+(\.\d*)?$")
@@ -264,7 +265,7 @@ def _cell(row, col):
     if not col or col not in row.index:
         return None
     v = row[col]
-    if v is None or (isinstance(v, float) and v != v):
+    if is_missing(v):
         return None
     return str(v).replace(",", "，").strip() or None
 
