@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import InputError
+from .errors import InputError, validated
 from .resources import data_dir
 
 
@@ -189,12 +189,7 @@ def load_catalog(paths: Iterable[str | Path] | None = None) -> Catalog:
             raise InputError("layer catalog must be a mapping", file=f)
         doc.pop("extends", None)
         _merge(merged, doc)
-    try:
-        return Catalog.model_validate(merged)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        raise InputError(err["msg"], file=files[-1] if paths else files[0], where=f"key {loc}") from None
+    return validated(Catalog, merged, file=files[-1] if paths else files[0])
 
 
 @lru_cache(maxsize=1)

@@ -43,6 +43,24 @@ class ZoneRequired(InputError, ValueError):
         return ZoneRequired(self.message, file=file, where=self.where, field=self.field)
 
 
+def validated(model, data, *, file: str | Path | None = None, where: str | None = None, describe=None,
+              show_input: bool = False):
+    """``model.model_validate(data)`` (a pydantic model); the first validation error becomes a one-line
+    :class:`InputError` naming ``file``, ``where`` and the dotted key as the field.  ``describe(loc) -> (where,
+    field)`` names list items better (a rule by its id); ``show_input`` quotes the rejected value."""
+    from pydantic import ValidationError
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = list(err["loc"])
+        w, f = describe(loc) if describe else (where, ".".join(str(x) for x in loc))
+        msg = err["msg"].removeprefix("Value error, ")
+        if show_input and "input" in err:
+            msg += f" (got {err['input']!r})"
+        raise InputError(msg, file=file, where=w, field=f or None) from None
+
+
 class Cancelled(Exception):
     """The user cancelled long work (export, screening); nothing was written."""
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from .admission import join_admission, read_admission_table
 from .catalog import Catalog, default_catalog
-from .errors import InputError
+from .errors import InputError, validated
 from .io import read_layer
 from .io.postgis import is_postgres
 from .model import LayerSet
@@ -56,12 +56,7 @@ def load_manifest(path: str | Path) -> Manifest:
     doc = load_structured(path)
     if not isinstance(doc, dict):
         raise InputError("a layer-set manifest is a YAML mapping with `name` and `layers`", file=path)
-    try:
-        return Manifest.model_validate(doc)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        raise InputError(err["msg"], file=path, where=f"key {loc}") from None
+    return validated(Manifest, doc, file=path)
 
 
 def load_layerset(path: str | Path, catalog: Catalog | None = None,

@@ -2,10 +2,10 @@
 ``carbon:`` section (rules/fujian/carbon.yaml), validated by :class:`CarbonConfig`."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..engine.model import Finding, Level
-from ..errors import InputError
+from ..errors import InputError, validated
 from .calc import benchmark_status, energy_and_co2
 from .reference import benchmarks, fuel_factors, grid_factors
 from .sheet import ProjectSheet, validate_sheet
@@ -64,12 +64,7 @@ class CarbonConfig(BaseModel):
 
 def load_carbon_config(config: dict) -> CarbonConfig:
     """Validate the merged ``carbon:`` mapping of the rule stack; errors name the key."""
-    try:
-        cfg = CarbonConfig.model_validate(config)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InputError(err["msg"], where="rule packs, carbon section",
-                         field=".".join(str(x) for x in err["loc"])) from None
+    cfg = validated(CarbonConfig, config, where="rule packs, carbon section")
     if cfg.grid_factor not in grid_factors():
         raise InputError(f"unknown grid factor {cfg.grid_factor!r}", where="rule packs, carbon section",
                          field="grid_factor")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..errors import InputError
+from ..errors import validated
 
 #: A physical quantity: a finite number (inf, NaN and 1e400 are refused with the key named).
 Quantity = Annotated[float, Field(allow_inf_nan=False)] | None
@@ -97,10 +97,4 @@ class ProjectSheet(BaseModel):
 
 def validate_sheet(data: dict, where: str) -> ProjectSheet:
     """Validate a sheet mapping; the first error names ``where`` and the dotted key."""
-    try:
-        return ProjectSheet.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(x) for x in err["loc"])
-        msg = err["msg"].replace("Value error, ", "")
-        raise InputError(f"{msg} (got {err.get('input')!r})", file=where, field=key) from None
+    return validated(ProjectSheet, data, file=where, show_input=True)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..errors import InputError
+from ..errors import InputError, validated
 from ..resources import data_dir
 from .conditions import check_expression
 from .model import Level
@@ -111,17 +111,14 @@ def load_pack(path: str | Path) -> Pack:
     doc = load_structured(path)
     if not isinstance(doc, dict):
         raise InputError("a rule pack is a YAML mapping (id, title, version, level, effective, rules)", file=path)
-    try:
-        return Pack.model_validate(_version_str(doc))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = list(err["loc"])
-        where, fld = None, ".".join(str(x) for x in loc)
+    def describe(loc: list) -> tuple[str | None, str]:
+        """A rule's error names the rule by its id."""
         if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
             rules = doc.get("rules") or []
             rid = rules[loc[1]].get("id", f"#{loc[1] + 1}") if loc[1] < len(rules) and isinstance(rules[loc[1]], dict) else f"#{loc[1] + 1}"
-            where, fld = f"rule {rid}", ".".join(str(x) for x in loc[2:]) or "rule"
-        raise InputError(err["msg"], file=path, where=where, field=fld) from None
+            return f"rule {rid}", ".".join(str(x) for x in loc[2:]) or "rule"
+        return None, ".".join(str(x) for x in loc)
+    return validated(Pack, _version_str(doc), file=path, describe=describe)
 
 
 def pack_files(paths: list[str | Path] | None = None) -> list[Path]:

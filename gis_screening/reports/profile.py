@@ -6,9 +6,9 @@ import hashlib
 from pathlib import Path
 
 from platformdirs import user_config_dir
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from ..errors import InputError
+from ..errors import InputError, validated
 
 BLANK = "＿＿＿＿＿＿＿＿"
 
@@ -37,11 +37,7 @@ def load_profile(path: str | Path | None = None) -> Profile:
     doc = load_structured(p) or {}
     if not isinstance(doc, dict):
         raise InputError("a profile is a mapping (编制单位, 编制人, 校核人, 审核人, 报告编号前缀)", file=p)
-    try:
-        return Profile.model_validate({k: str(v) for k, v in doc.items()})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise InputError(err["msg"], file=p, field=".".join(map(str, err["loc"]))) from None
+    return validated(Profile, {k: str(v) for k, v in doc.items()}, file=p)
 
 
 def report_number(profile: Profile, doc: dict) -> str:
