@@ -41,6 +41,11 @@ def metric_epsg_for_lon(lon: float) -> int:
     return gk3_epsg(min(45, max(25, gk3_zone_for_lon(lon))))
 
 
+def metric_epsg_for_bounds(bounds) -> int:
+    """The 3° GK EPSG code for lon/lat ``bounds`` (x0, y0, x1, y1): the zone of their centre longitude."""
+    return metric_epsg_for_lon((float(bounds[0]) + float(bounds[2])) / 2)
+
+
 def zone_from_cm(cm: float, width: int = 3) -> int:
     """Zone number from a central meridian (degrees)."""
     return int(round(cm / 3.0)) if width == 3 else int(round((cm + 3) / 6.0))

@@ -12,6 +12,12 @@ from .errors import Problem
 
 _DIM = {"polygon": 2, "line": 1, "point": 0}
 
+#: Areas in metres² below which an overlap, gap, sliver or changed area is numerical noise of shared boundaries
+#: (1 dm²): screening does not count such an overlap as "inside", topology checks and version diffs ignore it.
+NOISE_M2 = 0.01
+#: Overlap areas below this (m²) are reported as 0: the floating-point residue of two polygons that share an edge.
+ZERO_AREA_M2 = 1e-4
+
 
 def _polygonal_part(geom):
     """Keep the polygonal parts of a (repaired) geometry."""

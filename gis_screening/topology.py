@@ -7,9 +7,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .crs import metric_epsg_for_lon
-
-MIN_AREA_M2 = 0.01  # slivers below 1 dm² are numerical noise
+from .crs import metric_epsg_for_bounds
+from .geometry import NOISE_M2
 
 
 @dataclass
@@ -47,8 +46,7 @@ def check_topology(gdf: gpd.GeoDataFrame, ids: list[str], boundary=None) -> Topo
     ``gdf`` is in EPSG:4490; areas are computed in the 3° GK zone of the layer's centre.
     ``boundary`` (a shapely geometry in EPSG:4490) makes gaps = boundary minus the union.
     """
-    cx = float(np.mean(gdf.total_bounds[[0, 2]]))
-    epsg = metric_epsg_for_lon(cx)
+    epsg = metric_epsg_for_bounds(gdf.total_bounds)
     geoms = gdf.to_crs(epsg).geometry.values
     report = TopologyReport(metric_crs=f"EPSG:{epsg}")
     report.invalid = [ids[i] for i in np.flatnonzero(~shapely.is_valid(geoms))]
@@ -64,7 +62,7 @@ def check_topology(gdf: gpd.GeoDataFrame, ids: list[str], boundary=None) -> Topo
     for a, b in zip(left[mask], right[mask]):
         inter = shapely.intersection(geoms[a], geoms[b])
         area = shapely.area(inter)
-        if area > MIN_AREA_M2:
+        if area > NOISE_M2:
             report.overlaps.append(Defect("overlap", float(area), _lonlat(inter), (ids[a], ids[b]),
                                           gpd.GeoSeries([inter], crs=epsg).to_crs(4490).iloc[0]))
     union = shapely.union_all(geoms)
@@ -79,7 +77,7 @@ def check_topology(gdf: gpd.GeoDataFrame, ids: list[str], boundary=None) -> Topo
         holes = rings
     for h in holes:
         area = shapely.area(h)
-        if area > MIN_AREA_M2:
+        if area > NOISE_M2:
             report.gaps.append(Defect("gap", float(area), _lonlat(h), (),
                                       gpd.GeoSeries([h], crs=epsg).to_crs(4490).iloc[0]))
     return report

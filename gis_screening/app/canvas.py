@@ -16,7 +16,7 @@ from qtpy.QtCore import QPointF, QRectF, Qt, Signal
 from qtpy.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF, QTransform
 from qtpy.QtWidgets import QWidget
 
-from ..crs import gk3_zone_for_lon, metric_epsg_for_lon
+from ..crs import gk3_zone_for_lon, metric_epsg_for_bounds
 
 HATCH = {"diagonal": Qt.BDiagPattern, "cross": Qt.DiagCrossPattern, "horizontal": Qt.HorPattern,
          "vertical": Qt.VerPattern}
@@ -176,7 +176,7 @@ class MapCanvas(QWidget):
         epsg = self.epsg
         if views:
             b = np.array([v.layer.gdf.total_bounds for v in views])
-            epsg = metric_epsg_for_lon(float((b[:, 0].min() + b[:, 2].max()) / 2))
+            epsg = metric_epsg_for_bounds((b[:, 0].min(), 0, b[:, 2].max(), 0))
         had = bool(self.layers) and epsg == self.epsg
         old = {(id(r.view), r.version): r for r in self.layers} if epsg == self.epsg else {}
         self.epsg = epsg

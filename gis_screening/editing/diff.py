@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import geopandas as gpd
-import numpy as np
 
-from ..crs import metric_epsg_for_lon
+from ..crs import metric_epsg_for_bounds
+from ..geometry import NOISE_M2
 from ..model import is_missing
 
 
@@ -28,9 +28,9 @@ def _clean(v):
     return None if is_missing(v) else (v if isinstance(v, (int, float, bool)) else str(v))
 
 
-def diff_layers(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, key: str = "code", min_m2: float = 0.01) -> ZoneDiff:
+def diff_layers(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, key: str = "code", min_m2: float = NOISE_M2) -> ZoneDiff:
     """Compare two versions (EPSG:4490, canonical fields) matched by ``key``; areas in the GK zone of the data."""
-    epsg = metric_epsg_for_lon(float(np.mean(old.total_bounds[[0, 2]])))
+    epsg = metric_epsg_for_bounds(old.total_bounds)
 
     def keyed(g):
         g = g.to_crs(epsg).copy()

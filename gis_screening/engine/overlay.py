@@ -17,10 +17,9 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ..crs import metric_epsg_for_lon
+from ..geometry import ZERO_AREA_M2
 from .model import Overlap
 from .prepared import PreparedLayer
-
-MIN_OVERLAP_M2 = 1e-4  # shared boundaries, not overlaps
 
 
 @dataclass
@@ -106,7 +105,7 @@ def _aggregate(pairs: dict[str, np.ndarray], prep: PreparedLayer, fp_area: np.nd
         if d > radius_m:
             continue
         fp, feat = divmod(int(key), n_feat)
-        a = float(a) if a > MIN_OVERLAP_M2 else 0.0
+        a = float(a) if a > ZERO_AREA_M2 else 0.0
         ratio = min(1.0, a / float(fp_area[fp])) if fp_area[fp] > 0 else None
         out[fp].append(Overlap(layer=prep.name, role=prep.role, layer_uid=prep.uid, feature_id=prep.ids[feat], feature_index=feat,
                                overlap_area_m2=a, distance_m=float(d), overlap_ratio=ratio,

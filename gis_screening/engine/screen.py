@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from .. import __version__
 from ..catalog import Catalog
+from ..geometry import NOISE_M2
 from ..model import LayerSet
 from .conditions import Ctx, evaluate, matching_codes, prohibition_sentence, render
 from .model import VERDICT_LABELS, Finding, Overlap, verdict_of
@@ -18,7 +19,6 @@ from .project import Project
 from .rules import Rule, RuleStack
 from .sectors import classify, industry_path, path_text, serious_water_polluter
 
-INTERSECT_M2 = 0.01       # polygon footprints: overlaps below 1 dm² are shared boundaries
 IN_PARK_SHARE = 0.99      # "in a park": (almost) wholly inside it
 
 #: 建设性质 values and how the law's wording reads them: 新建、扩建 (and 改扩建) are "new or expanded"; 改建 and
@@ -90,7 +90,7 @@ class ScreeningResult:
 
 def _intersects(o: Overlap, fp: FootprintMetrics) -> bool:
     if fp.dim == 2:
-        return o.overlap_area_m2 > INTERSECT_M2
+        return o.overlap_area_m2 > NOISE_M2
     if fp.dim == 1:
         return (o.overlap_length_m or 0) > 0 or o.distance_m == 0
     return o.distance_m == 0
