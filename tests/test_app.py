@@ -46,10 +46,20 @@ def test_import_txt_screen_and_banner(win, qtbot):
 
 
 def test_screening_in_worker_thread(win, qtbot):
+    """The engine thread's result equals the library's for the same project: verdict, findings, overlaps."""
+    from gis_screening.engine.project import load_projects
+    from gis_screening.screening import load_rules, screen
+    txt = SAMPLE / "projects" / "txt" / "P2026-001.txt"
     win.auto_screen = True
     with qtbot.waitSignal(win.session.result_changed, timeout=60_000):
-        win.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-001.txt"))
-    assert win.session.result["results"][0]["project"]["id"] == "P2026-001"
+        win.import_footprint(str(txt))
+    got = win.session.result["results"][0]
+    want = screen(load_projects(txt), win.session.layerset, load_rules()).to_json()["results"][0]
+    assert got["project"]["id"] == "P2026-001" and got["verdict"] == want["verdict"]
+    assert [(f["rule_id"], f["level"], f["message"]) for f in got["findings"]] == \
+        [(f["rule_id"], f["level"], f["message"]) for f in want["findings"]]
+    assert [(o["feature_id"], o["overlap_area_m2"]) for o in got["overlaps"]] == \
+        [(o["feature_id"], o["overlap_area_m2"]) for o in want["overlaps"]]
 
 
 def test_layer_panel_two_way_binding_and_undo(win, qtbot):
@@ -97,18 +107,52 @@ def test_finding_click_zooms_and_table_selection(win, qtbot):
         table.proxy.index(3, 0)).row()])
 
 
-def test_render_is_not_blank(win):
-    from qtpy.QtGui import QImage, QPainter
-    img = QImage(800, 600, QImage.Format_ARGB32)
-    win.canvas.resize(800, 600)
+def test_render_draws_units_in_their_catalog_style(win):
+    """Inside a control unit the canvas shows the unit's catalog fill (alpha over white); outside all units,
+    white."""
+    import geopandas as gpd
+    from qtpy.QtCore import QPointF
+    from qtpy.QtGui import QColor, QImage, QPainter
+    units = win.session.views[win.session.index_of("环境管控单元")].layer
+    for v in win.session.views:
+        v.visible = v.layer is units
     win.canvas.zoom_to_all()
+    w, h = win.canvas.width(), win.canvas.height()
+    img = QImage(w, h, QImage.Format_ARGB32)
+    img.fill(QColor("white"))
     p = QPainter(img)
     win.canvas.render_to(p)
     p.end()
-    ptr = img.bits()
-    ptr.setsize(img.byteCount())
-    arr = np.frombuffer(ptr, np.uint8).reshape(600, 800, 4)
-    assert arr[..., :3].std() > 10
+    xf = win.canvas.world_to_screen()
+    style = units.cat.style("control_units")
+    metric = units.gdf.to_crs(win.canvas.epsg)
+    checked = 0
+    for i in range(0, len(units.gdf), 7):
+        inner = metric.geometry.iloc[i].buffer(-150)                # away from outlines
+        if inner.is_empty:
+            continue
+        fill = style.for_value(units.gdf[style.by].iloc[i]).fill if style.by else style.default.fill
+        rgb = np.array([int(fill[k:k + 2], 16) for k in (1, 3, 5)])
+        a = int(fill[7:9], 16) / 255 if len(fill) == 9 else 1.0
+        want = rgb * a + 255 * (1 - a)
+        seen = []
+        # several points inside the unit: the code label (white halo) may cover one of them, not all
+        for pt in [inner.representative_point()] + [inner.exterior.interpolate(f, normalized=True)
+                                                    for f in (0.0, 0.25, 0.5, 0.75)]:
+            q = xf.map(QPointF(pt.x, pt.y))
+            if 0 <= q.x() < w and 0 <= q.y() < h:
+                c = QColor(img.pixel(int(q.x()), int(q.y())))
+                seen.append(np.abs(np.array([c.red(), c.green(), c.blue()]) - want).max())
+        if not seen:
+            continue
+        assert min(seen) <= 12, f"unit {i}: no pixel in the style {fill} (off by {seen})"
+        checked += 1
+    assert checked >= 3
+    outside = gpd.GeoSeries([units.gdf.union_all().envelope.buffer(0.02).exterior.interpolate(0)], crs=4490)
+    o = outside.to_crs(win.canvas.epsg).iloc[0]
+    s = xf.map(QPointF(o.x, o.y))
+    if 0 <= s.x() < w and 0 <= s.y() < h:
+        assert QColor(img.pixel(int(s.x()), int(s.y()))).name() == "#ffffff"
 
 
 def test_session_roundtrip(win, tmp_path):
@@ -233,6 +277,21 @@ def test_geotiff_basemap(win, tmp_path):
     win.canvas.set_basemap(str(path))
     img, (x0, y0, x1, y1) = win.canvas.basemap
     assert img.width() > 0 and x1 - x0 == pytest.approx(30_000, rel=0.05)  # 0.3° of longitude ≈ 30 km at 26°N
+    # georeferencing: a raster in thirds (50 / 150 / 250 → stretched 0 / 127 / 255) lands where its coordinates say
+    from pyproj import Transformer
+
+    from gis_screening.basemap import warp_geotiff
+    thirds = np.repeat(np.array([50, 150, 250], dtype=np.uint8), 100)[None, :].repeat(200, axis=0)
+    with rasterio.open(tmp_path / "thirds.tif", "w", driver="GTiff", width=300, height=200, count=1, dtype="uint8",
+                       crs="EPSG:4490", transform=from_origin(118.9, 26.2, 0.001, 0.001)) as dst:
+        dst.write(thirds, 1)
+    rgba, (bx0, by0, bx1, by1) = warp_geotiff(tmp_path / "thirds.tif", win.canvas.epsg)
+    to_m = Transformer.from_crs(4490, win.canvas.epsg, always_xy=True)
+    for lon, value in ((118.95, 0), (119.05, 127), (119.15, 255)):     # the middle of each third, 26.1°N
+        x, y = to_m.transform(lon, 26.1)
+        col = int((x - bx0) / (bx1 - bx0) * rgba.shape[1])
+        row = int((by1 - y) / (by1 - by0) * rgba.shape[0])
+        assert abs(int(rgba[row, col, 0]) - value) <= 3, (lon, rgba[row, col])
 
 
 def test_edit_split_undo_redo_save_through_the_ui(win, tmp_path):
@@ -346,7 +405,9 @@ def test_ui_hole_add_copy_paste_and_diff_view(win, tmp_path):
     shutil.copy(ctl.editable.path, before)
     ctl.save("test", force=True)
     d = win.diff_dialog(str(before), str(ctl.editable.path))
-    assert d.changed and win.diff_list.count() >= 1
+    assert [c["code"] for c in d.changed] == ["ZH35010220001"]
+    assert d.changed[0]["area_lost_m2"] == pytest.approx(10_000, abs=1) and d.changed[0]["area_gained_m2"] < 0.01
+    assert win.diff_list.count() == len(d.added) + len(d.removed) + len(d.changed) >= 2
 
 
 def test_ui_add_and_delete_vertex(win, tmp_path):

@@ -61,10 +61,14 @@ def _split_first_unit(path):
 
 def test_split_undo_redo_save_reopen_audit(tmp_path):
     path = make_units(tmp_path / "u.gpkg")
+    opened = EditableLayer(path).features
     lyr, stack, fid = _split_first_unit(path)
     assert len(lyr.features) == 4
-    stack.undo()
-    assert len(lyr.features) == 3
+    stack.undo()                                       # back to exactly what was opened: ids, attributes, shapes
+    assert lyr.features.keys() == opened.keys() and all(
+        lyr.features[k].attrs == opened[k].attrs and lyr.features[k].geom.equals_exact(opened[k].geom, 0)
+        for k in opened)
+    assert lyr.changes() == []
     stack.redo()
     stack.push(SetAttributes(lyr, fid, {"name": "甲（调整）"}))
     assert lyr.save(reason="2024 动态更新") == 2
@@ -95,7 +99,10 @@ def test_redo_reuses_the_ids_it_created(tmp_path):
     state = {k: (f.attrs["code"], f.attrs["name"]) for k, f in lyr.features.items()}
     for _ in range(4):
         stack.undo()
-    assert len(lyr.features) == 3
+    opened = EditableLayer(path).features             # four undos (name, add, code, split): the file as opened
+    assert lyr.features.keys() == opened.keys() and all(
+        lyr.features[k].attrs == opened[k].attrs and lyr.features[k].geom.equals_exact(opened[k].geom, 0)
+        for k in opened)
     for _ in range(4):
         stack.redo()                                     # KeyError before: the ids were new on redo
     assert {k: (f.attrs["code"], f.attrs["name"]) for k, f in lyr.features.items()} == state
