@@ -14,6 +14,7 @@ import yaml
 from gis_screening.catalog import default_catalog
 from gis_screening.engine.project import Project, load_projects
 from gis_screening.engine.result import validate
+from gis_screening.io import read_layer
 from gis_screening.layerset import load_layerset
 from gis_screening.model import Layer, LayerSet
 from gis_screening.normalize import normalise_fields
@@ -25,14 +26,20 @@ CASES = [(f.stem, i, c) for f in sorted((HERE / "golden").glob("*.yaml"))
          for i, c in enumerate(yaml.safe_load(f.read_text(encoding="utf-8"))["cases"])]
 
 
-def _layerset(spec, crs) -> LayerSet:
+def _layerset(spec, crs, tmp: Path) -> LayerSet:
     if isinstance(spec, str):
         return load_layerset(ROOT / spec)
     layers = []
-    for entry in spec:
+    for k, entry in enumerate(spec):
         rows = entry["features"]
-        gdf = gpd.GeoDataFrame([{k: v for k, v in r.items() if k != "wkt"} for r in rows],
-                               geometry=[shapely.from_wkt(r["wkt"]) for r in rows], crs=crs).to_crs(4490)
+        raw = gpd.GeoDataFrame([{k: v for k, v in r.items() if k != "wkt"} for r in rows],
+                               geometry=[shapely.from_wkt(r["wkt"]) for r in rows], crs=entry.get("crs", crs))
+        if "towgs84" in entry:      # e.g. Xian 1980: through the real import pipeline with the user's parameters
+            path = tmp / f"layer{k}.gpkg"
+            raw.to_file(path)
+            layers.append(read_layer(path, entry["role"], towgs84=entry["towgs84"]))
+            continue
+        gdf = raw.to_crs(4490)
         gdf, _ = normalise_fields(gdf, entry["role"], default_catalog(), source="golden")
         title = default_catalog().role(entry["role"]).title
         layers.append(Layer(role=entry["role"], name=entry.get("name", title), source="golden", gdf=gdf))
@@ -42,7 +49,7 @@ def _layerset(spec, crs) -> LayerSet:
 def _projects(case, crs):
     fp = case["footprint"]
     if "file" in fp:
-        return load_projects(ROOT / fp["file"])
+        return load_projects(ROOT / fp["file"], offset=fp.get("offset"), zone=fp.get("zone"))
     geom = gpd.GeoSeries([shapely.from_wkt(fp["wkt"])], crs=crs).to_crs(4490).iloc[0]
     attrs = dict(case.get("project", {}))
     sheet = attrs.pop("sheet", None)
@@ -52,9 +59,9 @@ def _projects(case, crs):
 
 
 @pytest.mark.parametrize("suite,index,case", CASES, ids=[f"{s}:{c['name']}" for s, _, c in CASES])
-def test_golden(suite, index, case):
+def test_golden(suite, index, case, tmp_path):
     crs = case.get("crs", "EPSG:4549")
-    ls = _layerset(case["layers"], crs)
+    ls = _layerset(case["layers"], crs, tmp_path)
     stack = load_rules([ROOT / p for p in case["packs"]] if "packs" in case else None)
     result = screen(_projects(case, crs), ls, stack, search_radius_m=case.get("search_radius_m", 1000))
     doc = result.to_json()
@@ -71,6 +78,9 @@ def test_golden(suite, index, case):
             assert rule_id not in got, f"{rule_id} should not fire"
         else:
             assert level in got.get(rule_id, set()), f"{rule_id}: expected {level}, got {got.get(rule_id)}"
+    if "exact_findings" in exp:     # every finding, nothing more: {rule id: level}
+        assert {r: sorted(levels) for r, levels in got.items()} == \
+            {r: [lv] if isinstance(lv, str) else sorted(lv) for r, lv in exp["exact_findings"].items()}
     for rule_id, texts in exp.get("message_contains", {}).items():
         msgs = [f["message"] for f in res["findings"] if f["rule_id"] == rule_id]
         for text in [texts] if isinstance(texts, str) else texts:

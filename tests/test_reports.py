@@ -135,8 +135,9 @@ def test_html_offline_and_escaped(screened, tmp_path):
     shot = tmp_path / "shot.png"
     subprocess.run([_chromium(), *flags, f"--screenshot={shot}", path.as_uri()], capture_output=True, timeout=120)
     from PIL import Image
-    px = np.asarray(Image.open(shot).convert("L"), dtype=float)
-    assert px.std() > 5  # not blank
+    px = np.asarray(Image.open(shot).convert("RGB"), dtype=int)
+    red = (np.abs(px - [0xd5, 0x00, 0x00]).max(axis=2) < 40).sum()       # the footprints' outline colour
+    assert red > 50, f"no footprint outline drawn ({red} red pixels)"
 
 
 RULE_ID = __import__("re").compile(r"\b(national|fujian|unit|carbon)\.[a-z_]+")

@@ -39,8 +39,11 @@ def test_shipped_packs_are_valid():
     ids = [r.id for r, _ in stack.rules]
     assert "national.redline.construction" in ids and "unit.prohibited_industry" in ids
     assert all(r.basis for r, _ in stack.rules)
-    assert [p.level for p, _ in stack.packs] == sorted([p.level for p, _ in stack.packs],
-                                                       key=["national", "provincial", "city", "unit"].index)
+    assert [(p.id, p.level) for p, _ in stack.packs] == [("national", "national"), ("fujian", "provincial"),
+                                                          ("fujian-carbon", "provincial"), ("unit-admission", "unit")]
+    assert len(ids) == len(set(ids)) >= 30
+    # every rule that forbids (不符合) cites its basis, and no citation is an internal id
+    assert all(b and not b.startswith(("national.", "fujian.", "unit.")) for r, _ in stack.rules for b in r.basis)
 
 
 def test_bad_level_names_file_rule_and_field(tmp_path):

@@ -115,8 +115,11 @@ def resolve_crs(raw: RawRead, path: str | Path, *, crs: str | int | None = None,
                              "7-parameter (or 3-parameter) transformation for your area — supply it with "
                              "--towgs84 dx,dy,dz[,rx,ry,rz,s] (manifest key towgs84); they are not treated "
                              "as CGCS2000", file=path)
+        declared = f"EPSG:{src.to_epsg()}" if src.to_epsg() else src.name
         src = CRS.from_proj4(src.to_proj4() + f" +towgs84={towgs84}")
         problems.append(Problem("warning", f"{datum} converted with user parameters +towgs84={towgs84}"))
+    else:
+        declared = None
     # Does the CRS fit the coordinates?  It does when most features land in China; the few that do not are named
     # feature by feature after field mapping (check_in_china), instead of blaming the CRS.
     if _share_in_china(gdf, src) < 0.5:
@@ -130,8 +133,8 @@ def resolve_crs(raw: RawRead, path: str | Path, *, crs: str | int | None = None,
                          f"(x {bounds[0]:.6g}…{bounds[2]:.6g}, y {bounds[1]:.6g}…{bounds[3]:.6g}){hint}; "
                          "fix the .prj or pass --crs", file=path)
     epsg = src.to_epsg()
-    label = f"EPSG:{epsg}" if epsg else src.name
-    if classify_datum(src) == "wgs84":
+    label = f"{declared} +towgs84" if declared else f"EPSG:{epsg}" if epsg else src.name
+    if classify_datum(src) == "wgs84" and not declared:
         problems.append(Problem("info", "WGS84 coordinates taken as CGCS2000 (difference well under 1 m)"))
     out = gdf.set_crs(src, allow_override=True).to_crs(STORAGE_EPSG)
     return out, label, reason, problems
