@@ -27,7 +27,7 @@ def whole(out: Path) -> float:
 
 
 def parts(out: Path) -> dict[str, float]:
-    from gis_screening.engine.project import load_projects
+    from gis_screening.io.projects import load_projects
     from gis_screening.layerset import load_layerset
     from gis_screening.reports import render_atlas
     from gis_screening.reports.content import build_report

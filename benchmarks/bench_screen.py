@@ -23,9 +23,9 @@ import shapely
 
 from gis_screening.engine.overlay import batch_overlaps, footprint_metrics, overlaps_for
 from gis_screening.engine.prepared import PreparedCache
-from gis_screening.engine.project import projects_from_layer
 from gis_screening.engine.screen import evaluate_rules
 from gis_screening.io import read_layer
+from gis_screening.io.projects import projects_from_layer
 from gis_screening.layerset import load_layerset
 from gis_screening.screening import load_rules
 

@@ -22,9 +22,8 @@ import shapely
 
 from .atomic import atomic_path, write_text
 from .crs import metric_epsg_for_lon
-from .engine.project import Project
 from .errors import InputError
-from .model import is_missing
+from .model import Project, is_missing
 
 RUN_FILE = "run.json"
 

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import InputError, validated
+from .mappings import merge_into
 from .resources import data_dir
 
 
@@ -163,17 +164,6 @@ def _dbf_truncations(name: str) -> set[str]:
     return out
 
 
-def _merge(base: dict, extra: dict) -> dict:
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        elif isinstance(value, list) and isinstance(base.get(key), list):
-            base[key] = base[key] + [v for v in value if v not in base[key]]
-        else:
-            base[key] = value
-    return base
-
-
 def load_catalog(paths: Iterable[str | Path] | None = None) -> Catalog:
     """Load ``layers/catalog.yaml`` plus any other ``layers/*.yaml`` and the given extra files, merged."""
     folder = data_dir("layers")
@@ -188,7 +178,7 @@ def load_catalog(paths: Iterable[str | Path] | None = None) -> Catalog:
         if not isinstance(doc, dict):
             raise InputError("layer catalog must be a mapping", file=f)
         doc.pop("extends", None)
-        _merge(merged, doc)
+        merge_into(merged, doc, append_lists=True)
     return validated(Catalog, merged, file=files[-1] if paths else files[0])
 
 

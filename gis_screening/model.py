@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+from shapely.geometry.base import BaseGeometry
 
 from .catalog import Catalog, default_catalog
 from .errors import Problem
@@ -99,6 +100,21 @@ class Layer:
 
     def problem_strings(self) -> list[str]:
         return [str(p) for p in self.problems]
+
+
+@dataclass
+class Project:
+    """One project: id, footprint in EPSG:4490 and everything known about it."""
+
+    id: str
+    geometry: BaseGeometry                 # EPSG:4490
+    name: str | None = None
+    industry_code: str | None = None
+    construction_type: str | None = None
+    attributes: dict = field(default_factory=dict)
+    sheet: dict | None = None
+    source: str | None = None
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -13,10 +13,9 @@ from pathlib import Path
 from .carbon import carbon_for, load_carbon_config
 from .engine.overlay import batch_overlaps, footprints_metrics
 from .engine.prepared import PreparedCache
-from .engine.project import Project
 from .engine.rules import RuleStack, load_stack
 from .engine.screen import ProjectResult, ScreeningResult, evaluate_rules
-from .model import LayerSet
+from .model import LayerSet, Project
 
 
 def check_sheets(projects: Sequence[Project]) -> None:

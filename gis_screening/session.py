@@ -13,10 +13,9 @@ from pathlib import Path
 import shapely
 from psygnal import Signal, evented
 
-from .engine.project import Project
 from .errors import InputError
 from .layerset import load_layerset
-from .model import Layer, LayerSet
+from .model import Layer, LayerSet, Project
 
 SESSION_VERSION = 1
 

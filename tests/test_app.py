@@ -47,7 +47,7 @@ def test_import_txt_screen_and_banner(win, qtbot):
 
 def test_screening_in_worker_thread(win, qtbot):
     """The engine thread's result equals the library's for the same project: verdict, findings, overlaps."""
-    from gis_screening.engine.project import load_projects
+    from gis_screening.io.projects import load_projects
     from gis_screening.screening import load_rules, screen
     txt = SAMPLE / "projects" / "txt" / "P2026-001.txt"
     win.auto_screen = True

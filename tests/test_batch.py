@@ -12,7 +12,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from gis_screening.engine.project import load_projects
+from gis_screening.io.projects import load_projects
 from gis_screening.layerset import load_layerset
 from gis_screening.screening import load_rules, screen
 

@@ -8,9 +8,10 @@ import yaml
 from gis_screening.carbon.calc import energy_and_co2
 from gis_screening.carbon.reference import benchmarks
 from gis_screening.carbon.sheet import Energy, validate_sheet
-from gis_screening.engine.project import Project, load_projects
 from gis_screening.errors import InputError
+from gis_screening.io.projects import load_projects
 from gis_screening.layerset import load_layerset
+from gis_screening.model import Project
 from gis_screening.screening import load_rules, screen
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,11 +12,11 @@ import shapely
 import yaml
 
 from gis_screening.catalog import default_catalog
-from gis_screening.engine.project import Project, load_projects
 from gis_screening.engine.result import validate
 from gis_screening.io import read_layer
+from gis_screening.io.projects import load_projects
 from gis_screening.layerset import load_layerset
-from gis_screening.model import Layer, LayerSet
+from gis_screening.model import Layer, LayerSet, Project
 from gis_screening.normalize import normalise_fields
 from gis_screening.screening import load_rules, screen
 

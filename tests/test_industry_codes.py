@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from gis_screening.engine.conditions import industry_in, matching_codes
-from gis_screening.engine.sectors import classify, code_text, gbt4754, industry_path, normalize_code, two_high_table
+from gis_screening.engine.sectors import classify, industry_path, two_high_table
+from gis_screening.industry import code_text, gbt4754, normalize_code
 from gis_screening.resources import data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +66,8 @@ def sample():
 
 
 def _findings(sample, code, **attrs):
-    from gis_screening.engine.project import Project, load_projects
+    from gis_screening.io.projects import load_projects
+    from gis_screening.model import Project
     from gis_screening.screening import screen
     ls, rules = sample
     geom = load_projects(ROOT / "sample_data" / "projects" / "projects.gpkg")[0].geometry

@@ -14,7 +14,7 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from gis_screening.engine.project import load_projects
+from gis_screening.io.projects import load_projects
 from gis_screening.layerset import load_layerset
 from gis_screening.model import Layer
 from gis_screening.reports import MapExtras, build_figure, render_map

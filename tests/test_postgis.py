@@ -50,7 +50,7 @@ def table_url(url: str, schema: str, table: str) -> str:
 
 
 def test_push_writes_tables_and_a_manifest_that_screens_like_the_geopackage(pushed, tmp_path):
-    from gis_screening.engine.project import load_projects
+    from gis_screening.io.projects import load_projects
     from gis_screening.screening import load_rules, screen
     url, schema, manifest = pushed
     doc = yaml.safe_load(manifest.read_text(encoding="utf-8"))
@@ -343,7 +343,7 @@ def test_an_update_by_another_tool_moves_the_version_on(pushed, tmp_path):
 
 
 def test_batch_from_postgis_equals_screen_and_a_layer_change_is_a_different_batch(pushed, tmp_path):
-    from gis_screening.engine.project import load_projects
+    from gis_screening.io.projects import load_projects
     from gis_screening.screening import load_rules, screen
     url, schema, manifest = pushed
     projects_file = SAMPLE / "projects" / "projects.gpkg"

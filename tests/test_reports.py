@@ -9,8 +9,8 @@ from docx import Document
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from gis_screening.engine.project import load_projects
 from gis_screening.engine.result import validate
+from gis_screening.io.projects import load_projects
 from gis_screening.layerset import load_layerset
 from gis_screening.reports import export, render_map
 from gis_screening.screening import load_rules, screen

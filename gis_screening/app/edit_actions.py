@@ -10,9 +10,9 @@ from pathlib import Path
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog, QMessageBox
 
-from ..engine.project import Project
 from ..errors import InputError
 from ..io.postgis import is_postgres
+from ..model import Project
 from . import commands
 
 #: the file-dialog filter for footprints and zone-layer versions (every format the importers read)

@@ -17,7 +17,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..engine.sectors import classify, gbt4754, industry_path, normalize_code, path_text, two_high_table
+from ..engine.sectors import classify, industry_path, path_text, two_high_table
+from ..industry import gbt4754, normalize_code
 
 CODE_ROLE = Qt.UserRole + 1
 

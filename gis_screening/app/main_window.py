@@ -20,8 +20,9 @@ from qtpy.QtWidgets import (
 )
 
 from ..engine.prepared import PreparedCache
-from ..engine.project import Project, load_projects
 from ..errors import InputError, ZoneRequired
+from ..io.projects import load_projects
+from ..model import Project
 from ..screening import check_sheets
 from ..session import Session
 from . import commands

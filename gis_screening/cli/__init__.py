@@ -43,7 +43,7 @@ def screening_options(search_radius: float, as_of: str | None):
 def load_project_files(files) -> list:
     """Projects of every file (footprints, sheets, tables); a sheet supersedes a footprint-only entry (said on
     stderr); InputError on bad input or when nothing is found."""
-    from ..engine.project import load_projects, merge_duplicates
+    from ..io.projects import load_projects, merge_duplicates
     from ..screening import check_sheets
     projects = [p for f in files for p in load_projects(f)]
     if not projects:

@@ -16,7 +16,8 @@ from typing import Any
 
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
 
-from .sectors import industry_path, normalize_code
+from ..industry import normalize_code
+from .sectors import industry_path
 
 _SPLIT = re.compile(r"[;,，；、\s]+")
 

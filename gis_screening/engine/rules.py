@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import InputError, validated
+from ..mappings import merge_into
 from ..resources import data_dir
 from .conditions import check_expression
 from .model import Level
@@ -167,14 +168,7 @@ def load_stack(paths: list[str | Path] | None = None, as_of: dt.date | None = No
                 stack.rules.append((rule, pack))
             origin[rule.id] = f
         if pack.carbon:
-            _merge(stack.carbon, pack.carbon)
+            merge_into(stack.carbon, pack.carbon)
     stack.rules = [(r, p) for r, p in stack.rules if r.enabled]
     return stack
 
-
-def _merge(base: dict, extra: dict) -> None:
-    for k, v in extra.items():
-        if isinstance(v, dict) and isinstance(base.get(k), dict):
-            _merge(base[k], v)
-        else:
-            base[k] = v

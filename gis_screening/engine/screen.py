@@ -11,11 +11,10 @@ from dataclasses import dataclass, field, replace
 from .. import __version__
 from ..catalog import Catalog
 from ..geometry import NOISE_M2
-from ..model import LayerSet
+from ..model import LayerSet, Project
 from .conditions import Ctx, evaluate, matching_codes, prohibition_sentence, render
 from .model import VERDICT_LABELS, Finding, Overlap, verdict_of
 from .overlay import FootprintMetrics
-from .project import Project
 from .rules import Rule, RuleStack
 from .sectors import classify, industry_path, path_text, serious_water_polluter
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gis_screening.engine.project import load_projects
 from gis_screening.errors import InputError
 from gis_screening.io import read_layer
+from gis_screening.io.projects import load_projects
 from gis_screening.layerset import load_layerset
 
 ROOT = Path(__file__).resolve().parents[2]

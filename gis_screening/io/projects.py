@@ -7,36 +7,19 @@ dotted column names) with a ``footprint`` column.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import shapely
-from shapely.geometry.base import BaseGeometry
 
 from ..errors import InputError
-from ..io import read_layer
-from ..io.safezip import check_workbook
-from ..model import Layer, is_missing
-from .sectors import code_text
+from ..industry import code_text
+from ..model import Layer, Project, is_missing
+from .pipeline import read_layer
+from .safezip import check_workbook
 
 SHEET_SUFFIXES = {".yaml", ".yml", ".json"}
-
-
-@dataclass
-class Project:
-    """One project: id, footprint in EPSG:4490 and everything known about it."""
-
-    id: str
-    geometry: BaseGeometry                 # EPSG:4490
-    name: str | None = None
-    industry_code: str | None = None
-    construction_type: str | None = None
-    attributes: dict = field(default_factory=dict)
-    sheet: dict | None = None
-    source: str | None = None
-    problems: list[str] = field(default_factory=list)
 
 
 def _clean(v):
