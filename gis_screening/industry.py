@@ -44,7 +44,7 @@ def gbt4754() -> dict[str, IndustryClass]:
             for r in rows}
 
 
-def normalize_code(code) -> str:
+def normalise_code(code) -> str:
     """Strip blanks and a leading 门类 letter written before digits ("C3011" → "3011")."""
     c = str(code or "").strip().upper()
     if len(c) > 1 and c[0].isalpha() and c[1:].isdigit():
@@ -61,7 +61,7 @@ def code_text(value) -> tuple[str | None, str | None]:
     if value is None or (isinstance(value, float) and value != value):
         return None, None
     if isinstance(value, str) or isinstance(value, bool) or not isinstance(value, numbers.Real):
-        c = normalize_code(value)
+        c = normalise_code(value)
         return c or None, None
     if float(value) != int(float(value)):
         return str(value), None

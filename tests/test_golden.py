@@ -17,7 +17,7 @@ from gis_screening.io import read_layer
 from gis_screening.io.projects import load_projects
 from gis_screening.layerset import load_layerset
 from gis_screening.model import Layer, LayerSet, Project
-from gis_screening.normalize import normalise_fields
+from gis_screening.normalise import normalise_fields
 from gis_screening.screening import load_rules, screen
 
 HERE = Path(__file__).parent

@@ -7,7 +7,7 @@ import pytest
 
 from gis_screening.engine.conditions import industry_in, matching_codes
 from gis_screening.engine.sectors import classify, industry_path, two_high_table
-from gis_screening.industry import code_text, gbt4754, normalize_code
+from gis_screening.industry import code_text, gbt4754, normalise_code
 from gis_screening.resources import data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def test_code_text_and_lost_leading_zero():
     assert code_text(311) == ("311", "0311")         # 311 is a 中类, but 0311 (牛的饲养) also exists
     assert code_text("311") == ("311", None)         # text is never re-padded
     assert code_text(None) == (None, None)
-    assert normalize_code(" c3011 ") == "3011"
+    assert normalise_code(" c3011 ") == "3011"
 
 
 def test_admission_lists_match_prefixes_letters_and_names():

@@ -67,7 +67,7 @@ class EditController(QObject):
 
     def refresh(self) -> None:
         """Push the edited features into the displayed layer (canonical fields) and redraw."""
-        from ..normalize import normalise_fields
+        from ..normalise import normalise_fields
         gdf = self.editable.to_gdf()
         self._fid_order = list(gdf["fid"])
         norm, _ = normalise_fields(gdf.drop(columns="fid"), self.role, self.view.layer.cat, source=self.editable.where)

@@ -18,7 +18,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..engine.sectors import classify, industry_path, path_text, two_high_table
-from ..industry import gbt4754, normalize_code
+from ..industry import gbt4754, normalise_code
 
 CODE_ROLE = Qt.UserRole + 1
 
@@ -37,7 +37,7 @@ def entry_label(code: str) -> str:
 
 def describe(code: str | None) -> tuple[str, bool]:
     """(text for the info line, ok) — the code's place in the standard and its 两高 status, or what is wrong."""
-    c = normalize_code(code)
+    c = normalise_code(code)
     if not c:
         return "未填写行业代码：无法对照准入清单禁止/限制类。", False
     path = industry_path(c)
@@ -97,11 +97,11 @@ class IndustryPicker(QWidget):
         idx = self.combo.findText(text)
         if idx > 0:
             return self.combo.itemData(idx)
-        return normalize_code(text.split(" ")[0]) if text else ""
+        return normalise_code(text.split(" ")[0]) if text else ""
 
     def set_code(self, code: str | None) -> None:
         """Show GB/T 4754-2017 code ``code`` in the picker (text, path and 两高 hint)."""
-        c = normalize_code(code)
+        c = normalise_code(code)
         idx = self.combo.findData(c) if c else 0
         if idx >= 0:
             self.combo.setCurrentIndex(idx)
@@ -156,7 +156,7 @@ class IndustryTreeDialog(QDialog):
         lay.addWidget(self.filter)
         lay.addWidget(self.tree, 1)
         lay.addWidget(bb)
-        c = normalize_code(current)
+        c = normalise_code(current)
         if c in items:
             idx = self.proxy.mapFromSource(items[c].index())
             self.tree.setCurrentIndex(idx)

@@ -16,7 +16,7 @@ from typing import Any
 
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
 
-from ..industry import normalize_code
+from ..industry import normalise_code
 from .sectors import industry_path
 
 _SPLIT = re.compile(r"[;,，；、\s]+")
@@ -39,7 +39,7 @@ def split_codes(text) -> list[str]:
 
 
 def _covers(code: str, entry: str, names: set[str]) -> bool:
-    e = normalize_code(entry)
+    e = normalise_code(entry)
     if e.isalpha():                      # a 门类 letter (C) or a class name (水泥制造)
         return e in names or entry in names
     return code.startswith(e)
@@ -54,7 +54,7 @@ def matching_codes(code, list_text) -> list[str]:
 def _matching_codes(code, list_text) -> tuple[str, ...]:
     """The entries of ``list_text`` that cover ``code``: code prefixes ("30", "C30"), 门类 letters or names of the
     code's class or any enclosing group in GB/T 4754-2017 ("水泥制造")."""
-    c = normalize_code(code)
+    c = normalise_code(code)
     if not c:
         return ()
     names = {x for e in industry_path(c) for x in (e.code, e.name)}

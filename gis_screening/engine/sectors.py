@@ -5,7 +5,7 @@ import csv
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..industry import IndustryClass, gbt4754, normalize_code
+from ..industry import IndustryClass, gbt4754, normalise_code
 from ..resources import data_dir
 
 
@@ -28,7 +28,7 @@ def serious_water_polluters() -> dict[str, dict]:
 
 def serious_water_polluter(code: str | None) -> str | None:
     """The table entry (code and name) that covers ``code``, or None."""
-    c = normalize_code(code)
+    c = normalise_code(code)
     if not c:
         return None
     for k, row in serious_water_polluters().items():
@@ -47,7 +47,7 @@ def _synonyms() -> dict[str, list[str]]:
 def industry_terms(code: str | None) -> list[str]:
     """Words a 准入清单 text may use for the industry of ``code``: the names of its 小类/中类/大类 in GB/T 4754-2017
     (also without a trailing 制造/业) and the keywords of rules/reference/industry_synonyms.csv (reviewed list)."""
-    c = normalize_code(code)
+    c = normalise_code(code)
     if not c:
         return []
     terms: list[str] = []
@@ -71,7 +71,7 @@ def two_high_table() -> dict[str, dict]:
 
 def classify(code: str | None) -> SectorMatch:
     """Is ``code`` a 两高 class?  Exact 4-digit classes match; 2–3 digit prefixes covering listed classes → None."""
-    c = normalize_code(code)
+    c = normalise_code(code)
     if not c:
         return SectorMatch(None, None, None)
     table = two_high_table()
@@ -89,7 +89,7 @@ def classify(code: str | None) -> SectorMatch:
 def industry_path(code: str | None) -> list[IndustryClass]:
     """``code`` and its ancestors, 门类 first; empty when the code is not in GB/T 4754-2017."""
     table = gbt4754()
-    c: str | None = normalize_code(code)
+    c: str | None = normalise_code(code)
     out: list[IndustryClass] = []
     while c and c in table:
         out.insert(0, table[c])

@@ -18,7 +18,7 @@ from ..crs import CHINA_LAT, CHINA_LON, STORAGE_EPSG, classify_datum, infer_crs,
 from ..errors import InputError, Problem, ZoneRequired
 from ..geometry import check_geometries
 from ..model import Layer
-from ..normalize import normalise_fields
+from ..normalise import normalise_fields
 from ..offsets import remove_offset
 from .vector import VECTOR_SUFFIXES, RawRead, read_vector
 
