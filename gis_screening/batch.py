@@ -97,7 +97,7 @@ def _worker_state(layerset: str, rules: tuple[str, ...] | None, as_of: str | Non
     from .engine.prepared import PreparedCache
     from .layerset import load_layerset
     from .screening import load_rules
-    ls = load_layerset(layerset)
+    ls = load_layerset(layerset, cache=cache_dir or True)
     stack = load_rules(list[str | Path](rules) if rules else (list[str | Path](ls.rule_packs) or None),
                        as_of=dt.date.fromisoformat(as_of) if as_of else None)
     return ls, stack, PreparedCache(cache_dir)

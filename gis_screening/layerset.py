@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,6 +11,7 @@ from .admission import join_admission, read_admission_table
 from .catalog import Catalog, default_catalog
 from .errors import InputError, validated
 from .io import read_layer
+from .io.layer_cache import cached_read_layer
 from .io.postgis import is_postgres
 from .model import LayerSet
 
@@ -60,8 +62,11 @@ def load_manifest(path: str | Path) -> Manifest:
 
 
 def load_layerset(path: str | Path, catalog: Catalog | None = None,
-                  progress: Callable[[int, int, str], None] | None = None) -> LayerSet:
-    """Load every layer of a manifest (paths relative to it) into a :class:`LayerSet`."""
+                  progress: Callable[[int, int, str], None] | None = None,
+                  cache: bool | str | Path = True) -> LayerSet:
+    """Load every layer of a manifest (paths relative to it) into a :class:`LayerSet`.  Loaded file layers are
+    cached by the signature of their files (:mod:`gis_screening.io.layer_cache`): ``cache`` is True for the user
+    cache folder, a folder, or False to always read the sources."""
     path = Path(path)
     manifest = load_manifest(path)
     catalog = catalog or default_catalog()
@@ -74,9 +79,14 @@ def load_layerset(path: str | Path, catalog: Catalog | None = None,
         if progress:
             progress(i, len(manifest.layers), entry.source)
         src = entry.source if is_postgres(entry.source) else base / entry.source
-        lyr = read_layer(src, entry.role, name=entry.name, layer=entry.layer, encoding=entry.encoding,
-                         crs=entry.crs, zone=entry.zone, offset=entry.offset, fields=entry.fields or None,
-                         towgs84=entry.towgs84, catalog=catalog)
+        options: dict[str, Any] = dict(name=entry.name, layer=entry.layer, encoding=entry.encoding, crs=entry.crs,
+                                       zone=entry.zone, offset=entry.offset, fields=entry.fields or None,
+                                       towgs84=entry.towgs84)
+        if cache is False:
+            lyr = read_layer(src, entry.role, catalog=catalog, **options)
+        else:
+            lyr = cached_read_layer(src, entry.role, catalog=catalog, folder=None if cache is True else cache,
+                                    **options)
         lyr.source = entry.source
         ls.layers.append(lyr)
     if manifest.admission_lists:

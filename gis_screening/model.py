@@ -50,10 +50,13 @@ class Layer:
     version: int = 0
     #: the catalog the layer was read with (roles, fields, styles); None for layers built by hand
     catalog: Catalog | None = field(default=None, repr=False, compare=False)
+    #: content digest of the features (engine.prepared.content_digest), remembered until ``gdf`` is replaced
+    digest: str | None = field(default=None, repr=False, compare=False)
 
     def __setattr__(self, name: str, value) -> None:
         if name == "gdf" and "gdf" in self.__dict__:
             object.__setattr__(self, "version", self.__dict__.get("version", 0) + 1)
+            object.__setattr__(self, "digest", None)
         object.__setattr__(self, name, value)
 
     @property
@@ -97,6 +100,28 @@ class Layer:
         if col in self.gdf.columns:
             return [str(v) if v is not None and v == v else f"#{i + 1}" for i, v in enumerate(self.gdf[col])]
         return [f"#{i + 1}" for i in range(len(self.gdf))]
+
+    def content_digest(self) -> str:
+        """Hash of everything a prepared layer holds or a rule may read: geometry, ids, names, every attribute,
+        the role.  Remembered (``digest``) until the features are replaced; the prepared-layer and loaded-layer
+        caches key on it."""
+        import hashlib
+
+        import pandas as pd
+        import shapely
+        if self.digest is not None:
+            return self.digest
+        h = hashlib.sha256(f"{self.role}".encode())
+        for b in shapely.to_wkb(self.gdf.geometry.values, hex=False):
+            h.update(b)
+        h.update("\x1f".join(self.feature_ids()).encode("utf-8"))
+        h.update("\x1f".join("\x00" if n is None else n for n in self.feature_names()).encode("utf-8"))
+        attrs = self.gdf.drop(columns=self.gdf.geometry.name)
+        h.update("\x1f".join(map(str, attrs.columns)).encode("utf-8"))
+        if len(attrs.columns):
+            h.update(pd.util.hash_pandas_object(attrs.astype(str), index=False).to_numpy().tobytes())
+        self.digest = h.hexdigest()[:32]
+        return self.digest
 
     def problem_strings(self) -> list[str]:
         return [str(p) for p in self.problems]

@@ -42,7 +42,7 @@ def screen_cmd(
     table: bool = typer.Option(False, "--table", help=f"print one line per project even for more than {TABLE_MAX}"),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="prepared-layer cache folder "
                                              "(default: the user cache folder or $GIS_SCREENING_CACHE)"),
-    no_cache: bool = typer.Option(False, "--no-cache", help="prepare layers in memory only"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="read the layers from their sources and prepare them in memory only"),
     profile: Optional[Path] = typer.Option(None, "--profile", help="report cover and sign-off (编制单位, 编制人, 校核人, "
                                            "审核人, 报告编号前缀; YAML); default: profile.yaml in the user config folder"),
 ) -> None:
@@ -66,7 +66,7 @@ def screen_cmd(
         t = now
 
     try:
-        ls = load_layerset(layerset)
+        ls = load_layerset(layerset, cache=False if no_cache else (cache_dir or True))
         step("load layers")
         stack = load_rules([str(p) for p in rules] if rules else (getattr(ls, "rule_packs", None) or None), as_of=day)
         projects = load_project_files(project)

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from ..cache import cache_dir, load_entry, pack_geoms, pack_strings, save_entry, unpack_geoms, unpack_strings
 from ..model import Layer
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 @dataclass
@@ -120,18 +119,9 @@ def prepare_layer(layer: Layer, epsg: int, max_vertices: int = 256) -> PreparedL
 
 
 def layer_fingerprint(layer: Layer, epsg: int, max_vertices: int) -> str:
-    """Content hash of everything a prepared layer holds or a rule may read: geometry, ids, names, every
-    attribute, the role, plus the preparation parameters."""
-    h = hashlib.sha256(f"v{CACHE_VERSION}|{epsg}|{max_vertices}|{layer.role}".encode())
-    for b in shapely.to_wkb(layer.gdf.geometry.values, hex=False):
-        h.update(b)
-    h.update("\x1f".join(layer.feature_ids()).encode("utf-8"))
-    h.update("\x1f".join("\x00" if n is None else n for n in layer.feature_names()).encode("utf-8"))
-    attrs = layer.gdf.drop(columns=layer.gdf.geometry.name)
-    h.update("\x1f".join(map(str, attrs.columns)).encode("utf-8"))
-    if len(attrs.columns):
-        h.update(pd.util.hash_pandas_object(attrs.astype(str), index=False).to_numpy().tobytes())
-    return h.hexdigest()[:32]
+    """The disk-cache key of a prepared layer: its :func:`content_digest` plus the preparation parameters."""
+    return hashlib.sha256(f"v{CACHE_VERSION}|{epsg}|{max_vertices}|{layer.content_digest()}".encode()).hexdigest()[:32]
+
 
 
 _ARRAYS = ("pieces_wkb", "pieces_off", "dims", "owner", "piece_area", "ids_text",

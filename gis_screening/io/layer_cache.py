@@ -1,0 +1,106 @@
+"""Loaded layers cached on disk by the signature of their source files, so reopening a layer set skips reading,
+CRS resolution, geometry checks and field mapping.
+
+An entry is a GeoParquet of the loaded features (EPSG:4490, canonical fields) plus a JSON of what the import found
+(problems, CRS and encoding decisions) and the content digest the prepared-layer cache keys on.  Its key is the
+source's path, the size and modification time of every file the source consists of (all parts of a shapefile), the
+read options, the catalog and the program version: any change to any of them is a different entry.  Entries are
+data only (no pickle); an unreadable one is deleted and the layer read again.  PostGIS sources are not cached.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+from .. import __version__
+from ..atomic import atomic_path, write_text
+from ..cache import cache_dir
+from ..catalog import Catalog
+from ..errors import Problem
+from ..model import Layer
+
+#: bump when the stored form of a loaded layer changes
+FORMAT = 1
+
+
+def source_signature(path: Path) -> list | None:
+    """``[(file, size, mtime_ns), …]`` of the files a source consists of; None when it is not a local file."""
+    try:
+        path = path.resolve()
+        parts = sorted(path.parent.glob(path.stem + ".*")) if path.suffix.lower() == ".shp" else [path]
+        return [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in parts if p.is_file()] or None
+    except OSError:
+        return None
+
+
+_CATALOGS: dict[int, tuple[Catalog, str]] = {}
+
+
+def _catalog_digest(catalog: Catalog) -> str:
+    """A digest of the catalog's content (roles, aliases, domains), computed once per catalog object."""
+    hit = _CATALOGS.get(id(catalog))
+    if hit is None or hit[0] is not catalog:
+        hit = _CATALOGS[id(catalog)] = (catalog, hashlib.sha256(catalog.model_dump_json().encode()).hexdigest()[:16])
+    return hit[1]
+
+
+def entry_key(path: Path, options: dict, catalog: Catalog) -> str | None:
+    """The cache key of reading ``path`` with ``options`` under ``catalog``; None when it cannot be cached."""
+    sig = source_signature(path)
+    if sig is None:
+        return None
+    doc = [FORMAT, __version__, sig, sorted((k, str(v)) for k, v in options.items()), _catalog_digest(catalog)]
+    return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def load(folder: Path, key: str, catalog: Catalog) -> Layer | None:
+    """The cached layer of ``key``, or None (a damaged entry is removed)."""
+    import geopandas as gpd
+    meta_path, data_path = folder / f"{key}.json", folder / f"{key}.parquet"
+    if not (meta_path.exists() and data_path.exists()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        gdf = gpd.read_parquet(data_path)
+        problems = [Problem(**p) for p in meta["problems"]]
+        return Layer(role=meta["role"], name=meta["name"], source=meta["source"], gdf=gdf, problems=problems,
+                     source_crs=meta["source_crs"], crs_reason=meta["crs_reason"], encoding=meta["encoding"],
+                     encoding_reason=meta["encoding_reason"], catalog=catalog, digest=meta["digest"])
+    except Exception:  # noqa: BLE001 - a damaged entry is read again from the source, never trusted
+        meta_path.unlink(missing_ok=True)
+        data_path.unlink(missing_ok=True)
+        return None
+
+
+def store(folder: Path, key: str, layer: Layer) -> None:
+    """Write ``layer`` as the entry ``key`` (data first, then its description); a failure only costs speed."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(folder / f"{key}.parquet") as tmp:
+            layer.gdf.to_parquet(tmp)
+        meta = {"role": layer.role, "name": layer.name, "source": layer.source, "source_crs": layer.source_crs,
+                "crs_reason": layer.crs_reason, "encoding": layer.encoding, "encoding_reason": layer.encoding_reason,
+                "problems": [dataclasses.asdict(p) for p in layer.problems], "digest": layer.content_digest()}
+        write_text(folder / f"{key}.json", json.dumps(meta, ensure_ascii=False))
+    except Exception:  # noqa: BLE001 - columns GeoParquet cannot hold, a full or read-only disk: read next time
+        (folder / f"{key}.parquet").unlink(missing_ok=True)
+
+
+def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str | Path | None = None,
+                      **options) -> Layer:
+    """:func:`~gis_screening.io.pipeline.read_layer` through the cache in ``folder/layers`` (default: the user
+    cache folder or ``$GIS_SCREENING_CACHE``)."""
+    from .pipeline import read_layer
+    from .postgis import is_postgres
+    key = None if is_postgres(path) else entry_key(Path(path), {"role": role, **options}, catalog)
+    where = cache_dir("layers", folder)
+    if key is not None:
+        hit = load(where, key, catalog)
+        if hit is not None:
+            return hit
+    layer = read_layer(path, role, catalog=catalog, **options)
+    if key is not None:
+        store(where, key, layer)
+    return layer

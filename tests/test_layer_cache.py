@@ -1,0 +1,77 @@
+"""Loaded layers cached by their files' signature: a second load is served from the cache with the same features,
+problems and decisions; any change to a source file, the read options or the catalog reads the source again; a
+damaged entry is read again; `cache=False` never writes."""
+import shutil
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from gis_screening.layerset import load_layerset
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+def _copy_sample(tmp_path) -> Path:
+    shutil.copytree(SAMPLE, tmp_path / "s", ignore=shutil.ignore_patterns("projects", "sheets"))
+    return tmp_path / "s" / "layerset.yaml"
+
+
+def _same(a, b) -> None:
+    assert [lyr.name for lyr in a.layers] == [lyr.name for lyr in b.layers]
+    for x, y in zip(a.layers, b.layers):
+        pd.testing.assert_frame_equal(pd.DataFrame(x.gdf.drop(columns="geometry")),
+                                      pd.DataFrame(y.gdf.drop(columns="geometry")), check_dtype=False)
+        assert x.gdf.geometry.geom_equals_exact(y.gdf.geometry, 0).all()
+        assert [str(p) for p in x.problems] == [str(p) for p in y.problems]
+        assert (x.source_crs, x.crs_reason, x.encoding, x.source) == (y.source_crs, y.crs_reason, y.encoding, y.source)
+
+
+def test_second_load_comes_from_the_cache_and_equals_the_source(tmp_path):
+    manifest = _copy_sample(tmp_path)
+    fresh = load_layerset(manifest, cache=False)
+    assert not (tmp_path / "c").exists()
+    first = load_layerset(manifest, cache=tmp_path / "c")
+    entries = sorted((tmp_path / "c" / "layers").glob("*.parquet"))
+    assert len(entries) == len(fresh.layers)                        # one entry per file layer
+    second = load_layerset(manifest, cache=tmp_path / "c")
+    # served from the cache (its stored digest), except the units, whose features the 准入清单 join then extends
+    assert [lyr.role for lyr in second.layers if lyr.digest is None] == ["control_units"]
+    _same(fresh, first)
+    _same(fresh, second)
+    assert [lyr.content_digest() for lyr in second.layers] == [
+        lyr.__class__(lyr.role, lyr.name, lyr.source, lyr.gdf).content_digest() for lyr in fresh.layers]
+
+
+def test_a_changed_source_file_is_read_again(tmp_path):
+    manifest = _copy_sample(tmp_path)
+    load_layerset(manifest, cache=tmp_path / "c")
+    red = tmp_path / "s" / "zones" / "STBHHX.gpkg"
+    gdf = gpd.read_file(red, layer="生态保护红线")
+    gdf.loc[0, "HXMC"] = "改过名字的红线"
+    time.sleep(0.01)
+    gdf.to_file(red, layer="生态保护红线", driver="GPKG")
+    again = load_layerset(manifest, cache=tmp_path / "c")
+    assert "改过名字的红线" in set(again.first("eco_redline").gdf["name"])
+
+
+def test_options_are_part_of_the_key(tmp_path):
+    manifest = _copy_sample(tmp_path)
+    a = load_layerset(manifest, cache=tmp_path / "c")
+    text = manifest.read_text(encoding="utf-8").replace("- role: other\n  name: 永久基本农田",
+                                                        "- role: other\n  name: 基本农田（另一名称）")
+    manifest.write_text(text, encoding="utf-8")
+    b = load_layerset(manifest, cache=tmp_path / "c")
+    assert a.layers[-1].name == "永久基本农田" and b.layers[-1].name == "基本农田（另一名称）"
+
+
+def test_a_damaged_entry_is_read_again(tmp_path):
+    manifest = _copy_sample(tmp_path)
+    first = load_layerset(manifest, cache=tmp_path / "c")
+    for entry in (tmp_path / "c" / "layers").glob("*.parquet"):
+        entry.write_bytes(b"PAR1 not a parquet file")
+    again = load_layerset(manifest, cache=tmp_path / "c")
+    _same(first, again)
+    assert all(p.read_bytes()[:4] == b"PAR1" and p.stat().st_size > 100
+               for p in (tmp_path / "c" / "layers").glob("*.parquet"))   # rewritten
