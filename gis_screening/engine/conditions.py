@@ -22,16 +22,16 @@ from .sectors import industry_path
 _SPLIT = re.compile(r"[;,，；、\s]+")
 
 
-class Ctx(dict):
+class Ctx(dict[str, Any]):
     """A dict whose keys read as attributes (``project.industry_code``); missing keys are ``None``."""
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         return self.get(name)
 
 
-def split_codes(text) -> list[str]:
+def split_codes(text: object) -> list[str]:
     """GB/T 4754 codes or prefixes from a list text like ``'25;26、3011'``."""
     if text is None:
         return []
@@ -45,13 +45,13 @@ def _covers(code: str, entry: str, names: set[str]) -> bool:
     return code.startswith(e)
 
 
-def matching_codes(code, list_text) -> list[str]:
+def matching_codes(code: object, list_text: object) -> list[str]:
     """The entries of ``list_text`` that cover ``code`` (see :func:`_matching_codes`)."""
     return list(_matching_codes(None if code is None else str(code), None if list_text is None else str(list_text)))
 
 
 @lru_cache(maxsize=65536)
-def _matching_codes(code, list_text) -> tuple[str, ...]:
+def _matching_codes(code: object, list_text: object) -> tuple[str, ...]:
     """The entries of ``list_text`` that cover ``code``: code prefixes ("30", "C30"), 门类 letters or names of the
     code's class or any enclosing group in GB/T 4754-2017 ("水泥制造")."""
     c = normalise_code(code)
@@ -65,7 +65,7 @@ _SENTENCE = re.compile(r"[^。；;！!\n]+")
 
 
 @lru_cache(maxsize=65536)
-def prohibition_sentence(text, code) -> str | None:
+def prohibition_sentence(text: object, code: object) -> str | None:
     """The first sentence of a 准入清单 text that prohibits (禁止 / 不得新建 / 严禁) and names the industry of
     ``code`` (see :func:`~gis_screening.engine.sectors.industry_terms`), or None."""
     from .sectors import industry_terms
@@ -74,11 +74,11 @@ def prohibition_sentence(text, code) -> str | None:
     terms = industry_terms(str(code))
     for sentence in _SENTENCE.findall(str(text)):
         if any(w in sentence for w in ("禁止", "严禁", "不得新建", "不得建设")) and any(t in sentence for t in terms):
-            return sentence.strip()
+            return str(sentence).strip()
     return None
 
 
-def industry_in(code, list_text) -> bool:
+def industry_in(code: object, list_text: object) -> bool:
     """True when ``code`` falls under any entry of ``list_text`` (see :func:`matching_codes`)."""
     return bool(matching_codes(code, list_text))
 
@@ -93,7 +93,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 
 
 @lru_cache(maxsize=512)
-def _parsed(expr: str):
+def _parsed(expr: str) -> Any:
     evaluator = EvalWithCompoundTypes(functions=FUNCTIONS)
     return evaluator.parse(expr)
 
@@ -116,13 +116,13 @@ def check_expression(expr: str) -> str | None:
 
 _local = threading.local()
 
-_CMP = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
+_CMP: dict[type, Callable[[Any, Any], Any]] = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
         ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
         ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}
-_BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+_BIN: dict[type, Callable[[Any, Any], Any]] = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
         ast.Mod: operator.mod}
 _CONST = {"True": True, "False": False, "None": None}
-Compiled = Callable[[dict], Any]
+Compiled = Callable[[dict[str, Any]], Any]
 
 
 class _NotCompilable(Exception):
@@ -148,14 +148,14 @@ def _compile(node: ast.AST) -> Compiled:
         if attr.startswith("_"):
             raise _NotCompilable(attr)
 
-        def get(names):
+        def get(names: dict[str, Any]) -> Any:
             obj = inner(names)
             return obj.get(attr) if isinstance(obj, dict) else None
         return get
     if isinstance(node, ast.BoolOp):
         parts = [_compile(v) for v in node.values]
         if isinstance(node.op, ast.And):
-            def all_(names):
+            def all_(names: dict[str, Any]) -> Any:
                 value = True
                 for p in parts:
                     value = p(names)
@@ -164,7 +164,7 @@ def _compile(node: ast.AST) -> Compiled:
                 return value
             return all_
 
-        def any_(names):
+        def any_(names: dict[str, Any]) -> Any:
             value = False
             for p in parts:
                 value = p(names)
@@ -181,7 +181,7 @@ def _compile(node: ast.AST) -> Compiled:
         left = _compile(node.left)
         pairs = [(_CMP[type(op)], _compile(c)) for op, c in zip(node.ops, node.comparators)]
 
-        def compare(names):
+        def compare(names: dict[str, Any]) -> bool:
             a = left(names)
             for fn, right in pairs:
                 b = right(names)
@@ -213,7 +213,7 @@ def compiled(expr: str) -> Compiled:
         return lambda names: _simpleeval(expr, names)
 
 
-def _simpleeval(expr: str, names: dict):
+def _simpleeval(expr: str, names: dict[str, Any]) -> Any:
     evaluator = getattr(_local, "evaluator", None)
     if evaluator is None:
         evaluator = _local.evaluator = EvalWithCompoundTypes(functions=FUNCTIONS)
@@ -224,7 +224,7 @@ def _simpleeval(expr: str, names: dict):
         evaluator.names = {}
 
 
-def evaluate(expr: str | None, names: dict) -> bool:
+def evaluate(expr: str | None, names: dict[str, Any]) -> bool:
     """Evaluate a condition (validated by :func:`check_expression` at load, compiled once); empty is true."""
     if not expr:
         return True
@@ -234,10 +234,10 @@ def evaluate(expr: str | None, names: dict) -> bool:
 _FIELD = re.compile(r"\{([A-Za-z][\w.]*)(?::([^{}]*))?\}")
 
 
-def render(template: str, names: dict) -> str:
+def render(template: str, names: dict[str, Any]) -> str:
     """Fill ``{project.name}``, ``{overlap.overlap_area_m2:,.1f}``… from ``names``; unknown → 未知."""
-    def repl(m):
-        obj = names
+    def repl(m: re.Match[str]) -> str:
+        obj: Any = names
         for part in m.group(1).split("."):
             obj = obj.get(part) if isinstance(obj, dict) else None
             if obj is None:

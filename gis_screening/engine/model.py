@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 #: The one level type of every rule and check in every pack (rules, carbon).
 Level = Literal["non_compliant", "needs_review", "conditional", "compliant", "info"]
@@ -32,7 +32,7 @@ class Overlap:
     feature_name: str | None = None
     overlap_length_m: float | None = None  # for line footprints: length inside the feature
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         d = {"layer": self.layer, "role": self.role, "layer_id": self.layer_uid, "feature_id": self.feature_id, "overlap_area_m2": round(self.overlap_area_m2, 3),
              "distance_m": round(self.distance_m, 3)}
         if self.feature_name is not None:
@@ -53,12 +53,12 @@ class Finding:
     title: str | None = None
     layer: str | None = None
     feature_id: str | None = None
-    metrics: dict = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
     dimension: str | None = None     # 准入清单 dimension or "carbon", for grouping in reports
     pack: str | None = None
 
-    def to_json(self) -> dict:
-        d: dict = {"rule_id": self.rule_id, "level": self.level, "message": self.message, "basis": list(self.basis)}
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"rule_id": self.rule_id, "level": self.level, "message": self.message, "basis": list(self.basis)}
         for key in ("title", "layer", "feature_id"):
             value = getattr(self, key)
             if value is not None:

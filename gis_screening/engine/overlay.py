@@ -34,12 +34,12 @@ class FootprintMetrics:
     dim: int
 
 
-def footprint_metrics(geom_4490, metric_epsg: int | None = None) -> FootprintMetrics:
+def footprint_metrics(geom_4490: BaseGeometry, metric_epsg: int | None = None) -> FootprintMetrics:
     """Project a footprint (EPSG:4490) to its 3° GK zone (or ``metric_epsg``) and measure it."""
     return footprints_metrics([geom_4490], metric_epsg)[0]
 
 
-def footprints_metrics(geoms_4490: Sequence, metric_epsg: int | None = None) -> list[FootprintMetrics]:
+def footprints_metrics(geoms_4490: Sequence[BaseGeometry], metric_epsg: int | None = None) -> list[FootprintMetrics]:
     """:func:`footprint_metrics` for many footprints: one projection per GK zone, measured as arrays."""
     arr = np.empty(len(geoms_4490), dtype=object)
     arr[:] = list(geoms_4490)
@@ -140,7 +140,7 @@ def batch_overlaps(fps: Sequence[FootprintMetrics], prepared: Sequence[PreparedL
     shapely.prepare(geoms)
     out: list[list[Overlap]] = [[] for _ in range(n)]
 
-    def run(bounds):
+    def run(bounds: tuple[int, int]) -> tuple[int, list[list[Overlap]]]:
         lo, hi = bounds
         part: list[list[Overlap]] = [[] for _ in range(hi - lo)]
         sub, sub_dims, sub_areas = geoms[lo:hi], dims[lo:hi], areas[lo:hi]

@@ -11,6 +11,7 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
@@ -36,7 +37,7 @@ class PreparedLayer:
     names: list[str | None] = field(default_factory=list)
     tree: shapely.STRtree = field(init=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.tree = shapely.STRtree(self.pieces)
 
     @property
@@ -67,7 +68,7 @@ def subdivide(geoms: np.ndarray, max_vertices: int = 256) -> tuple[np.ndarray, n
     Returns ``(pieces, owner)`` where ``owner[i]`` is the index in ``geoms`` of piece ``i``.  Pieces of a
     polygon partition it (shared edges only), so summed areas equal the original area.
     """
-    pieces: list = []
+    pieces: list[Any] = []
     owner: list[int] = []
     counts = shapely.get_num_coordinates(geoms)
     small = counts <= max_vertices
@@ -142,7 +143,7 @@ class PreparedCache:
         self.disk = disk
         self.max_vertices = max_vertices
         self._mem: dict[tuple[str, int, int], PreparedLayer] = {}
-        self._records: dict[tuple[str, int], list[dict]] = {}
+        self._records: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self._lock = threading.RLock()
 
     def get(self, layer: Layer, epsg: int) -> PreparedLayer:
@@ -156,7 +157,7 @@ class PreparedCache:
             self._mem[key] = prepared
             return prepared
 
-    def records(self, layer: Layer) -> list[dict]:
+    def records(self, layer: Layer) -> list[dict[str, Any]]:
         """``layer.records()`` (what rule conditions read), built once per layer version."""
         with self._lock:
             hit = self._records.get(layer.key)

@@ -9,6 +9,7 @@ import json
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -20,27 +21,28 @@ SCHEMA_PATH = Path(__file__).with_name("screening-result.schema.json")
 
 
 @lru_cache(maxsize=1)
-def schema() -> dict:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+def schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
 
 
-def validate(doc: dict) -> None:
+def validate(doc: dict[str, Any]) -> None:
     """Raise ``jsonschema.ValidationError`` when ``doc`` breaks the result contract."""
     import jsonschema
     jsonschema.validate(doc, schema(), format_checker=jsonschema.FormatChecker())
 
 
-def dumps(doc: dict, indent: bool = True) -> bytes:
+def dumps(doc: dict[str, Any], indent: bool = True) -> bytes:
     """UTF-8 JSON bytes of ``doc`` (Chinese kept as is)."""
     return orjson.dumps(doc, option=(orjson.OPT_INDENT_2 if indent else 0) | orjson.OPT_SERIALIZE_NUMPY)
 
 
-def write_json(doc: dict, path: str | Path) -> Path:
+def write_json(doc: dict[str, Any], path: str | Path) -> Path:
     """Write ``doc`` as UTF-8 JSON via a temp file + rename (never half-written)."""
     return write_bytes(path, dumps(doc))
 
 
-def write_jsonl(header: dict, results: Iterable[dict], path: str | Path) -> Path:
+def write_jsonl(header: dict[str, Any], results: Iterable[dict[str, Any]], path: str | Path) -> Path:
     """One JSON object per line: first the document without ``results`` (``"type": "header"``), then each
     project result; streamed into the temp file, renamed when complete."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
@@ -50,7 +52,7 @@ def write_jsonl(header: dict, results: Iterable[dict], path: str | Path) -> Path
     return Path(path)
 
 
-def verdict_rows(doc: dict) -> list[dict]:
+def verdict_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """One flat row per project of a result document: id, name, verdict (code and label), decisive rule titles
     (and ids, for machines), area (m²), length (m), number of findings."""
     rows = []
@@ -63,7 +65,7 @@ def verdict_rows(doc: dict) -> list[dict]:
     return rows
 
 
-def write_verdicts(doc: dict, footprints: dict, path: str | Path) -> Path:
+def write_verdicts(doc: dict[str, Any], footprints: dict[str, Any], path: str | Path) -> Path:
     """GeoPackage of the footprints (EPSG:4490) with the :func:`verdict_rows` columns, written atomically."""
     import geopandas as gpd
     path = Path(path)

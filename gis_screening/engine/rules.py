@@ -52,7 +52,7 @@ class Rule(BaseModel):
 
     @field_validator("when")
     @classmethod
-    def _condition_parses(cls, v):
+    def _condition_parses(cls, v: str | None) -> str | None:
         if v:
             err = check_expression(v)
             if err:
@@ -60,7 +60,7 @@ class Rule(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _relation_needs(self):
+    def _relation_needs(self) -> Rule:
         if self.relation == "within_distance" and not self.distance_m:
             raise ValueError("relation within_distance needs distance_m")
         if self.relation != "always" and not self.layer:
@@ -80,7 +80,7 @@ class Pack(BaseModel):
     documents: list[Document] = Field(default_factory=list)
     notes: str | None = None
     rules: list[Rule] = Field(default_factory=list)
-    carbon: dict | None = None
+    carbon: dict[str, Any] | None = None
 
     def in_force(self, day: dt.date) -> bool:
         return self.effective <= day and (self.expires is None or day < self.expires)
@@ -92,14 +92,14 @@ class RuleStack:
 
     packs: list[tuple[Pack, Path]]
     rules: list[tuple[Rule, Pack]] = field(default_factory=list)
-    carbon: dict = field(default_factory=dict)        # merged ``carbon:`` sections, as written
+    carbon: dict[str, Any] = field(default_factory=dict)        # merged ``carbon:`` sections, as written
     carbon_config: Any = None                         # the validated carbon section (gis_screening.screening)
 
-    def pack_refs(self) -> list[dict]:
+    def pack_refs(self) -> list[dict[str, Any]]:
         return [{"id": p.id, "version": p.version, "title": p.title} for p, _ in self.packs]
 
 
-def _version_str(doc: dict) -> dict:
+def _version_str(doc: dict[str, Any]) -> dict[str, Any]:
     if "version" in doc and not isinstance(doc["version"], str):
         doc["version"] = str(doc["version"])
     return doc
@@ -112,14 +112,15 @@ def load_pack(path: str | Path) -> Pack:
     doc = load_structured(path)
     if not isinstance(doc, dict):
         raise InputError("a rule pack is a YAML mapping (id, title, version, level, effective, rules)", file=path)
-    def describe(loc: list) -> tuple[str | None, str]:
+    def describe(loc: list[Any]) -> tuple[str | None, str]:
         """A rule's error names the rule by its id."""
         if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
             rules = doc.get("rules") or []
             rid = rules[loc[1]].get("id", f"#{loc[1] + 1}") if loc[1] < len(rules) and isinstance(rules[loc[1]], dict) else f"#{loc[1] + 1}"
             return f"rule {rid}", ".".join(str(x) for x in loc[2:]) or "rule"
         return None, ".".join(str(x) for x in loc)
-    return validated(Pack, _version_str(doc), file=path, describe=describe)
+    pack: Pack = validated(Pack, _version_str(doc), file=path, describe=describe)
+    return pack
 
 
 def pack_files(paths: list[str | Path] | None = None) -> list[Path]:

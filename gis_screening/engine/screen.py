@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .. import __version__
 from ..catalog import Catalog
@@ -15,7 +16,7 @@ from ..model import LayerSet, Project
 from .conditions import Ctx, evaluate, matching_codes, prohibition_sentence, render
 from .model import VERDICT_LABELS, Finding, Overlap, verdict_of
 from .overlay import FootprintMetrics
-from .rules import Rule, RuleStack
+from .rules import Pack, Rule, RuleStack
 from .sectors import classify, industry_path, path_text, serious_water_polluter
 
 IN_PARK_SHARE = 0.99      # "in a park": (almost) wholly inside it
@@ -34,8 +35,8 @@ class ProjectResult:
     metrics: FootprintMetrics
     overlaps: list[Overlap]
     findings: list[Finding]
-    context: dict
-    carbon: dict | None = None
+    context: dict[str, Any]
+    carbon: dict[str, Any] | None = None
 
     @property
     def verdict(self) -> str:
@@ -46,7 +47,7 @@ class ProjectResult:
         v = self.verdict
         return [f for f in self.findings if f.level == v] if v != "compliant" else []
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         p, m = self.project, self.metrics
         proj = {"id": p.id, "name": p.name or p.id, "industry_code": p.industry_code, "area_m2": round(m.area_m2, 3),
                 "length_m": round(m.length_m, 3), "metric_crs": f"EPSG:{m.metric_epsg}",
@@ -71,7 +72,7 @@ class ScreeningResult:
     partial: bool = False       # cancelled: ``results`` holds only the projects actually screened
     requested: int = 0          # how many projects were asked for
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The result document of contracts/screening-result.schema.json."""
         return {
             "schema_version": "1",
@@ -115,11 +116,11 @@ def _overlap_ctx(o: Overlap, fp: FootprintMetrics) -> Ctx:
                layer=o.layer, feature_id=o.feature_id, feature_name=o.feature_name)
 
 
-Records = Mapping[str, Sequence[dict]]
+Records = Mapping[str, Sequence[dict[str, Any]]]
 """Feature attribute records per layer uid (``PreparedCache.records``): what rules read about a feature."""
 
 
-def _attr(records: Records, o: Overlap, key: str):
+def _attr(records: Records, o: Overlap, key: str) -> Any:
     rows = records.get(o.layer_uid)
     return rows[o.feature_index].get(key) if rows is not None else None
 
@@ -162,7 +163,7 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
 COAL_KEYS = ("raw_coal_t", "bituminous_coal_t", "anthracite_t", "lignite_t", "washed_coal_t", "coke_t")
 
 
-def _gas_fired(sheet: dict | None) -> bool:
+def _gas_fired(sheet: dict[str, Any] | None) -> bool:
     """A power project whose sheet declares natural gas and no coal (decides 煤电 by fuel, not by class alone)."""
     energy = (sheet or {}).get("energy") or {}
     if not isinstance(energy, dict):
@@ -175,7 +176,7 @@ def _gas_fired(sheet: dict | None) -> bool:
     return gas > 0 and coal == 0
 
 
-def with_construction_type(ctx: Ctx, value) -> Ctx:
+def with_construction_type(ctx: Ctx, value: object) -> Ctx:
     """``ctx`` with ``construction_type`` and what derives from it: ``new_or_expanded`` and ``rebuild`` are True,
     False, or None when 建设性质 is missing."""
     out = Ctx(ctx)
@@ -186,11 +187,11 @@ def with_construction_type(ctx: Ctx, value) -> Ctx:
     return out
 
 
-def _decide(rule: Rule, names: dict, variants: list[Ctx]) -> tuple[bool, list]:
+def _decide(rule: Rule, names: dict[str, Any], variants: list[Ctx]) -> tuple[bool, list[str]]:
     """(fires, missing fields).  A required project fact that is missing is tried at each of its values
     (``variants``: the project context under each 建设性质): if the outcome is the same for all, that is the
     outcome; otherwise the rule cannot be decided (missing named)."""
-    missing = [f for f in rule.requires if not names["project"].get(f)]
+    missing: list[str] = [f for f in rule.requires if not names["project"].get(f)]
     if not missing:
         return evaluate(rule.when, names), []
     outcomes = {evaluate(rule.when, {**names, "project": v}) for v in variants}
@@ -217,9 +218,9 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
     by_key: dict[tuple[str, str], list[Overlap]] = {}
     for o in overlaps:
         by_key.setdefault(_rule_key(o), []).append(o)
-    feature_names: dict[int, dict] = {}
+    feature_names: dict[int, dict[str, Any]] = {}
 
-    def names_for(o: Overlap) -> dict:
+    def names_for(o: Overlap) -> dict[str, Any]:
         hit = feature_names.get(id(o))
         if hit is None:
             rows = records.get(o.layer_uid)
@@ -237,7 +238,7 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
 
     variants: list[Ctx] = []
 
-    def apply(rule, pack, names, **where) -> None:
+    def apply(rule: Rule, pack: Pack, names: dict[str, Any], **where: Any) -> None:
         if rule.requires and not variants:
             variants.extend(with_construction_type(pctx, v) for v in CONSTRUCTION_TYPES)
         fires, missing = _decide(rule, names, variants)
@@ -261,7 +262,7 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
     return findings, pctx
 
 
-def _missing_fact(rule: Rule, pack, names: dict, fields: list[str], **where) -> Finding:
+def _missing_fact(rule: Rule, pack: Pack, names: dict[str, Any], fields: list[str], **where: Any) -> Finding:
     """needs_review: the rule's outcome depends on project facts that are missing (named)."""
     f = _finding(rule, pack, names, **where)
     labels = "、".join(FIELD_LABELS.get(x, x) for x in fields)
@@ -277,7 +278,7 @@ def _layer_title(rule_layer: str, cat: Catalog) -> str:
     return cat.roles[rule_layer].title if rule_layer in cat.roles else rule_layer
 
 
-def _finding(rule: Rule, pack, names: dict, layer: str | None = None, feature_id: str | None = None,
+def _finding(rule: Rule, pack: Pack, names: dict[str, Any], layer: str | None = None, feature_id: str | None = None,
              overlap: Overlap | None = None) -> Finding:
     metrics: dict[str, object] = {}
     if overlap is not None:

@@ -19,7 +19,7 @@ class SectorMatch:
 
 
 @lru_cache(maxsize=1)
-def serious_water_polluters() -> dict[str, dict]:
+def serious_water_polluters() -> dict[str, dict[str, str]]:
     """``{code or prefix: row}`` of industries that seriously pollute water (《水污染防治法》第六十七条 准保护区),
     from rules/reference/water_serious_polluters.csv (compiled for screening, marked 未核对)."""
     with open(data_dir("rules") / "reference" / "water_serious_polluters.csv", encoding="utf-8") as fh:
@@ -63,7 +63,7 @@ def industry_terms(code: str | None) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def two_high_table() -> dict[str, dict]:
+def two_high_table() -> dict[str, dict[str, str]]:
     """``{class_code: row}`` from the reference table."""
     with open(data_dir("rules") / "reference" / "two_high_sectors.csv", encoding="utf-8") as fh:
         return {row["industry_code"].strip(): row for row in csv.DictReader(fh)}

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 
-def decisive_titles(result: dict) -> list[str]:
+def decisive_titles(result: dict[str, Any]) -> list[str]:
     """Titles of the findings that decide a project's verdict (unique, in order of the findings)."""
     decisive = set(result.get("decisive_rules", []))
     seen: dict[str, None] = {}
@@ -18,7 +19,7 @@ def decisive_titles(result: dict) -> list[str]:
     return list(seen)
 
 
-def size_text(project: dict) -> str:
+def size_text(project: dict[str, Any]) -> str:
     """Area for polygons, length for lines, “点状” for points (never “0.0 m²”)."""
     if project.get("area_m2"):
         return f"{project['area_m2']:,.1f} m²（{project['area_m2'] / 10000:,.4f} ha）"
