@@ -295,3 +295,31 @@ def test_per_project_reports_each_with_own_number_and_only_its_project(screened,
         body = "\n".join(p.text for p in Document(tmp_path / "each" / f"{pid} 筛查报告.docx").paragraphs)
         assert pid in body and not any(other in body for other in ids if other != pid)
     assert len(numbers) == len(ids)
+
+
+def test_atlas_helper_job_is_data_only_and_draws_its_pages(screened, tmp_path):
+    """The helper's job is JSON + GeoParquet (no pickle); read back it equals what was written, and the helper
+    process draws its pages from it."""
+    import subprocess
+    import sys
+
+    from gis_screening.reports import MapExtras
+    from gis_screening.reports.pages import read_job, write_job
+    from gis_screening.reports.profile import Profile
+    from gis_screening.tiles import TileSource
+    doc, ls, fps = screened
+    extras = MapExtras(None, ls.layers[0], "name", TileSource("http://127.0.0.1:9/{z}/{x}/{y}.png", "K",
+                                                              cache_dir=tmp_path / "tiles"))
+    args = (doc, ls, fps, "A4", False, 10000, tmp_path, Profile(编制单位="测试单位"), extras)
+    job = write_job(tmp_path / "job", args, range(1, 3), tmp_path / "part.pdf")
+    assert sorted(p.suffix for p in job.iterdir()) == [".json"] + [".parquet"] * (len(ls.layers) + 1)
+    back = read_job(job)
+    assert back[0] == doc and back[3:7] == ("A4", False, 10000, tmp_path) and back[7].编制单位 == "测试单位"
+    assert all(back[2][k].equals_exact(g, 0) for k, g in fps.items())
+    assert [(x.role, x.name, len(x.gdf)) for x in back[1].layers] == [(x.role, x.name, len(x.gdf)) for x in ls.layers]
+    assert back[8].labels.name == ls.layers[0].name and back[8].tiles.cache == extras.tiles.cache
+    assert back[9] == range(1, 3) and back[10] == tmp_path / "part.pdf"
+    res = subprocess.run([sys.executable, "-m", "gis_screening.reports.pages", str(job)], capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert len(PdfReader(tmp_path / "part.pdf").pages) == 2 and (tmp_path / "1.jpg").exists()

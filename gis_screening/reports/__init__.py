@@ -57,6 +57,8 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
     args = (doc, layerset, footprints, paper, landscape, scale, png_dir, profile, extras)
     with tempfile.TemporaryDirectory(prefix="gis-screening-atlas-") as tmp, atomic_path(out) as target:
         helper = _start_helper(args, range(split, n), Path(tmp)) if split < n else None
+        if helper is None:
+            split = n
         try:
             first = Path(tmp) / "part1.pdf" if helper else target
             draw_pages(*args, range(split), first, progress=progress, cancel=cancel, total=n)
@@ -79,14 +81,18 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
 
 
 def _start_helper(args, ks, tmp: Path):
-    """A helper process (``python -m gis_screening.reports.pages``) drawing pages ``ks`` into ``tmp/part2.pdf``.
-    Its inputs go through a file in our private temp folder; a fresh interpreter never re-runs the caller's script
-    (as multiprocessing's spawn would)."""
-    import pickle
+    """A helper process (``python -m gis_screening.reports.pages``) drawing pages ``ks`` into ``tmp/part2.pdf``, or
+    None when the job cannot be written (the pages are then drawn here).  Its inputs go through a data-only job
+    folder in our private temp folder; a fresh interpreter never re-runs the caller's script (as multiprocessing's
+    spawn would)."""
     import subprocess
     import sys
-    job = tmp / "part2.job"
-    job.write_bytes(pickle.dumps((*args, ks, tmp / "part2.pdf"), protocol=pickle.HIGHEST_PROTOCOL))
+
+    from .pages import write_job
+    try:
+        job = write_job(tmp / "job", args, ks, tmp / "part2.pdf")
+    except Exception:  # noqa: BLE001 - columns GeoParquet cannot hold, a full disk: one process draws everything
+        return None
     flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)          # no console window from the app on Windows
     return subprocess.Popen([sys.executable, "-m", "gis_screening.reports.pages", str(job)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
