@@ -8,7 +8,6 @@ killed client leaves nothing half-written (the server rolls the open transaction
 """
 from __future__ import annotations
 
-import copy
 import getpass
 import hashlib
 import json
@@ -152,10 +151,7 @@ class PostgisLayer(EditBuffer):
         except psycopg.Error as exc:
             raise InputError(f"the save was not written (nothing changed in the database): {pg_message(exc)}",
                              file=self.url) from None
-        self.original = copy.deepcopy(self.features)
-        self.versions = dict(self._disk_versions)
-        self.journal.unlink(missing_ok=True)
-        self._journal_id = None
+        self._saved()
         return len(changes)
 
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import sqlite3
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-class EditBuffer:
+class EditBuffer(ABC):
     """Edits of one feature layer held in memory with a crash journal, whatever the store (GeoPackage, PostGIS).
 
     Subclasses load ``features``/``original`` and implement ``save``, ``_disk_state``, ``_committed`` and
@@ -133,8 +134,17 @@ class EditBuffer:
     def discard(self) -> None:
         """Drop every unsaved edit (and the journal that would recover them)."""
         self.features = copy.deepcopy(self.original)
+        self._retire_journal()
+
+    def _retire_journal(self) -> None:
         self.journal.unlink(missing_ok=True)
         self._journal_id = None
+
+    def _saved(self) -> None:
+        """After a committed save: what we hold is the store's state, and the journal is done with."""
+        self.original = copy.deepcopy(self.features)
+        self._mark_synced()
+        self._retire_journal()
 
     def code_of(self, fid: int) -> str:
         """The unit code of ``fid`` (for messages and the audit table)."""
@@ -207,21 +217,21 @@ class EditBuffer:
                 "for the conflicts and save again (the edit journal keeps your edits meanwhile)")
 
     # ---- what each store implements -------------------------------------------------------------------
+    @abstractmethod
     def save(self, reason: str = "", user: str | None = None) -> int:
         """Write all changes and their audit rows in one transaction; returns the number of features written."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _disk_state(self) -> dict[int, Feature]:
         """The features as the store holds them now."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _committed(self, journal_id: str) -> bool:
         """Whether the store records the journal ``journal_id`` as saved."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _mark_synced(self) -> None:
-        """Remember the store's current state as the base of our edits (after a rebase)."""
-        raise NotImplementedError
+        """Remember the store's current state as the base of our edits (after a rebase or a save)."""
 
 
 class EditableLayer(EditBuffer):
@@ -319,10 +329,7 @@ class EditableLayer(EditBuffer):
             conn.close()
         for tmp, real in renumber.items():
             self.features[real] = self.features.pop(tmp)
-        self.original = copy.deepcopy(self.features)
-        self.digest = file_digest(self.path)
-        self.journal.unlink(missing_ok=True)
-        self._journal_id = None
+        self._saved()
         return len(changes)
 
     def _disk_state(self) -> dict[int, Feature]:
