@@ -17,7 +17,19 @@ from pathlib import Path
 import shapely
 
 from ..errors import InputError
-from ..io.postgis import AUDIT, CHANNEL, COMMITS, FID, VERSION, PgSource, connect, parse_source, pg_message, table_info
+from ..io.postgis import (
+    AUDIT,
+    CHANNEL,
+    COMMITS,
+    FID,
+    VERSION,
+    PgSource,
+    connect,
+    parse_source,
+    pg_message,
+    table_columns,
+    table_info,
+)
 from .store import ConcurrentModification, EditBuffer, Feature
 
 
@@ -40,9 +52,8 @@ class PostgisLayer(EditBuffer):
         self.session_id = uuid.uuid4().hex
         from psycopg import sql
         with connect(self.src) as conn:
-            self.geom_col, _srid, self.columns = table_info(conn, self.src)
-            have = {r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns WHERE "
-                                               "table_schema=%s AND table_name=%s", (self.src.schema, self.src.table))}
+            self.geom_col, _srid, self.columns, _key = table_info(conn, self.src)
+            have = set(table_columns(conn, self.src))
             if not {FID, VERSION} <= have:
                 raise InputError(f"the table has no {FID}/{VERSION} columns, so concurrent edits could not be told "
                                  "apart; publish it with `gis-screening layers push` to edit it", file=url)

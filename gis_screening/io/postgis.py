@@ -101,8 +101,9 @@ def pg_message(exc: Exception) -> str:
     return " ".join(text[0].split()) if text else type(exc).__name__
 
 
-def table_info(conn, src: PgSource) -> tuple[str, int, list[str]]:
-    """(geometry column, SRID, attribute columns in table order); InputError when the table is unusable."""
+def table_info(conn, src: PgSource) -> tuple[str, int, list[str], str | None]:
+    """(geometry column, SRID, attribute columns in table order, primary key or None); InputError when the table
+    is unusable."""
     row = conn.execute("SELECT f_geometry_column, srid FROM geometry_columns WHERE f_table_schema=%s AND "
                        "f_table_name=%s ORDER BY f_geometry_column LIMIT 1", (src.schema, src.table)).fetchone()
     if row is None:
@@ -111,11 +112,15 @@ def table_info(conn, src: PgSource) -> tuple[str, int, list[str]]:
         raise InputError("the table has no geometry column" if exists else "no such table (or no right to read it)",
                          file=src.url)
     geom, srid = row
-    cols = [r[0] for r in conn.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema=%s AND table_name=%s "
-        "ORDER BY ordinal_position", (src.schema, src.table))]
+    cols = table_columns(conn, src)
     key = primary_key(conn, src)
-    return geom, int(srid or 0), [c for c in cols if c != geom and c not in INTERNAL and c != key]
+    return geom, int(srid or 0), [c for c in cols if c != geom and c not in INTERNAL and c != key], key
+
+
+def table_columns(conn, src: PgSource) -> list[str]:
+    """Every column of the table, in table order."""
+    return [r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema=%s AND "
+                                       "table_name=%s ORDER BY ordinal_position", (src.schema, src.table))]
 
 
 def primary_key(conn, src: PgSource) -> str | None:
@@ -149,8 +154,7 @@ def read_table(url: str):
     src = parse_source(url)
     with connect(src) as conn:
         try:
-            geom, srid, cols = table_info(conn, src)
-            key = primary_key(conn, src)
+            geom, srid, cols, key = table_info(conn, src)
             crs = srid_crs(conn, srid)
             query = sql.SQL("SELECT ST_AsBinary({g}){sep}{cols} FROM {t}{order}").format(
                 g=sql.Identifier(geom), sep=sql.SQL(", " if cols else ""),
@@ -203,8 +207,7 @@ def table_state(url: str) -> tuple:
     src = parse_source(url)
     with connect(src) as conn:
         key = primary_key(conn, src)
-        have = {r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema=%s "
-                                           "AND table_name=%s", (src.schema, src.table))}
+        have = set(table_columns(conn, src))
         version = sql.SQL("coalesce(sum({}), 0)").format(sql.Identifier(VERSION)) if VERSION in have else sql.SQL("0")
         top = sql.SQL("max({})::text").format(sql.Identifier(key)) if key else sql.SQL("NULL")
         return tuple(conn.execute(sql.SQL("SELECT count(*), {v}, {k} FROM {t}").format(
