@@ -11,7 +11,7 @@ from .admission import join_admission, read_admission_table
 from .catalog import Catalog, default_catalog
 from .errors import InputError, validated
 from .io import read_layer
-from .io.layer_cache import cached_read_layer
+from .io.layer_cache import cached_read_layer, source_signature
 from .io.postgis import is_postgres
 from .model import LayerSet
 
@@ -115,10 +115,5 @@ def layerset_signature(path: str | Path) -> str:
             from .io.postgis import table_state
             h.update(repr((source, table_state(source))).encode())
             continue
-        p = path.parent / source
-        parts = sorted(p.parent.glob(p.stem + ".*")) if p.suffix.lower() == ".shp" else [p]
-        for q in parts + (sorted(p.rglob("*")) if p.is_dir() else []):
-            if q.exists():
-                st = q.stat()
-                h.update(repr((str(q), st.st_size, st.st_mtime_ns)).encode())
+        h.update(repr(source_signature(path.parent / source)).encode())
     return h.hexdigest()[:32]

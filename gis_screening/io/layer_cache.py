@@ -26,10 +26,12 @@ FORMAT = 1
 
 
 def source_signature(path: Path) -> list | None:
-    """``[(file, size, mtime_ns), …]`` of the files a source consists of; None when it is not a local file."""
+    """``[(file, size, mtime_ns), …]`` of the files a source consists of (every part of a shapefile, every file
+    under a folder); None when there is no such local file."""
     try:
         path = path.resolve()
-        parts = sorted(path.parent.glob(path.stem + ".*")) if path.suffix.lower() == ".shp" else [path]
+        parts = (sorted(path.parent.glob(path.stem + ".*")) if path.suffix.lower() == ".shp" else
+                 sorted(path.rglob("*")) if path.is_dir() else [path])
         return [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in parts if p.is_file()] or None
     except OSError:
         return None
