@@ -55,18 +55,17 @@ def tile_mosaic(source, epsg: int, bounds: tuple[float, float, float, float], ma
     (metres, EPSG:``epsg``) at a zoom matching ``max_px``, mosaicked and warped into that frame:
     ``(rgba uint8 array, bounds)``; None when no tile is cached.  Reads the cache only (no network)."""
     import io
-    import math
 
     from PIL import Image
     from pyproj import Transformer
     from rasterio.transform import from_bounds
     from rasterio.warp import Resampling, reproject
 
-    from .tiles import tile_bounds, tiles_for
+    from .tiles import tile_bounds, tiles_for, zoom_for
     x0, y0, x1, y1 = bounds
     lons, lats = Transformer.from_crs(epsg, 4326, always_xy=True).transform([x0, x1, x0, x1], [y0, y0, y1, y1])
     deg_per_px = (max(lons) - min(lons)) / max_px
-    ideal = max(0, min(18, int(round(math.log2(360 / 256 / max(deg_per_px, 1e-12))))))
+    ideal = zoom_for(deg_per_px)
     best, best_share = None, 0.0
     for z in sorted(range(max(0, ideal - 6), min(18, ideal + 3) + 1), key=lambda z: (abs(z - ideal), -z)):
         cover = tiles_for(min(lons), min(lats), max(lons), max(lats), z)    # the nearest zoom the cache covers

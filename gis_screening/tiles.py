@@ -27,6 +27,11 @@ def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     return x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)
 
 
+def zoom_for(deg_per_px: float) -> int:
+    """The XYZ zoom (0–18) whose 256-pixel tiles show about ``deg_per_px`` degrees of longitude per pixel."""
+    return max(0, min(18, int(round(math.log2(360 / 256 / max(deg_per_px, 1e-12))))))
+
+
 def tiles_for(west: float, south: float, east: float, north: float, z: int) -> list[tuple[int, int, int]]:
     """XYZ tiles covering a lon/lat box at zoom ``z``."""
     n = 2 ** z

@@ -225,12 +225,12 @@ class MapCanvas(QWidget):
         """XYZ tiles warped into the GK view (each tile mapped by its corners; exact enough at tile size)."""
         from qtpy.QtGui import QImage
 
-        from ..tiles import tile_bounds, tiles_for
+        from ..tiles import tile_bounds, tiles_for, zoom_for
         view = self.visible_box().bounds
         lons, lats = self._to_ll.transform([view[0], view[2], view[0], view[2]], [view[1], view[1], view[3], view[3]])
         lat_mid = math.radians(sum(lats) / 4)
         deg_per_px = self.res / (111_320 * math.cos(lat_mid))
-        z = max(0, min(18, int(round(math.log2(360 / 256 / deg_per_px)))))
+        z = zoom_for(deg_per_px)
         todo = tiles_for(min(lons), min(lats), max(lons), max(lats), z)
         if len(todo) > 64:
             return
