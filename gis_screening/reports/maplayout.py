@@ -118,12 +118,10 @@ def render_map(result: dict, layerset, footprint, out_path: str | Path, *, paper
                ) -> MapInfo:
     """Draw one project's screening map to ``out_path``: the sheet as .pdf/.svg (vector) or .png, or the map frame
     alone as a georeferenced GeoTIFF (.tif/.tiff, RGBA in the project's GK CRS).  Returns what was drawn."""
+    if Path(out_path).suffix.lower() in (".tif", ".tiff"):
+        return _save_geotiff(result, layerset, footprint, out_path, paper, landscape, scale, dpi, extras)
     fig, info = build_figure(result, layerset, footprint, paper=paper, landscape=landscape, scale=scale,
                              extras=extras)
-    if Path(out_path).suffix.lower() in (".tif", ".tiff"):
-        plt.close(fig)
-        _save_geotiff(result, layerset, footprint, info, out_path, dpi, extras)
-        return info
     with matplotlib.rc_context({"pdf.fonttype": 42, "svg.fonttype": "none"}), atomic_path(out_path) as tmp:
         suffix = Path(out_path).suffix.lower().lstrip(".")
         jpeg = {"pil_kwargs": {"quality": 90}} if suffix in ("jpg", "jpeg") else {}
@@ -132,29 +130,30 @@ def render_map(result: dict, layerset, footprint, out_path: str | Path, *, paper
     return info
 
 
-def _save_geotiff(result, layerset, footprint, info: MapInfo, out_path, dpi: int, extras) -> None:
-    """The map frame of ``info`` at ``dpi`` as an RGBA GeoTIFF georeferenced in EPSG:``info.epsg``."""
+def _save_geotiff(result, layerset, footprint, out_path, paper, landscape, scale, dpi: int, extras) -> MapInfo:
+    """The sheet's map frame alone at ``dpi`` as an RGBA GeoTIFF georeferenced in the project's GK CRS."""
     import rasterio
     from rasterio.transform import from_bounds
-    x0, y0, x1, y1 = info.extent
-    map_h_mm = info.map_width_mm * (y1 - y0) / (x1 - x0)
-    fig = plt.figure(figsize=(info.map_width_mm * MM, map_h_mm * MM), dpi=dpi)
+    _w, _h, map_w, map_h, epsg, fp, extent, scale = _sheet_frame(result, footprint, paper, landscape, scale)
+    x0, y0, x1, y1 = extent
+    fig = plt.figure(figsize=(map_w * MM, map_h * MM), dpi=dpi)
     fig.canvas.draw_idle = lambda *a, **k: None  # type: ignore[method-assign]
     ax = fig.add_axes((0, 0, 1, 1))
-    _frame(ax, info.extent)
-    fp = gpd.GeoSeries([footprint], crs=4490).to_crs(info.epsg)
-    _draw_layers(ax, layerset, info.extent, info.epsg, fp, result["project"]["id"], extras)
+    _frame(ax, extent)
+    _handles, visible = _draw_layers(ax, layerset, extent, epsg, fp, result["project"]["id"], extras)
+    bar_m = nice_length((x1 - x0) / 4)
     fig.canvas.draw()
     rgba = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]  # the Agg canvas
     plt.close(fig)
     h, w = rgba.shape[:2]
     with atomic_path(out_path) as tmp, rasterio.open(
-            tmp, "w", driver="GTiff", width=w, height=h, count=4, dtype="uint8", crs=f"EPSG:{info.epsg}",
+            tmp, "w", driver="GTiff", width=w, height=h, count=4, dtype="uint8", crs=f"EPSG:{epsg}",
             transform=from_bounds(x0, y0, x1, y1, w, h), photometric="RGB", compress="deflate") as dst:
         dst.write(np.moveaxis(rgba, 2, 0))
         dst.colorinterp = [rasterio.enums.ColorInterp.red, rasterio.enums.ColorInterp.green,
                            rasterio.enums.ColorInterp.blue, rasterio.enums.ColorInterp.alpha]
-        dst.update_tags(TIFFTAG_DOCUMENTNAME=f"{result['project']['id']} 筛查图 1:{info.scale}")
+        dst.update_tags(TIFFTAG_DOCUMENTNAME=f"{result['project']['id']} 筛查图 1:{scale}")
+    return MapInfo(scale, epsg, extent, bar_m, bar_m / scale * 1000, map_w, visible)
 
 
 def _frame(ax, extent) -> None:
@@ -242,30 +241,42 @@ def _place_labels(ax, layer, field: str, frame, frame_ll, epsg: int, limit: int 
     return names
 
 
-def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=False, scale=None,
-                 extras: MapExtras | None = None):
-    """The print layout as a matplotlib figure (for saving or previewing) and its :class:`MapInfo`."""
-    family = _font()
+#: sheet layout in mm: outer margin, side panel width, title band, bottom band
+MARGIN, PANEL_W, TOP, BOTTOM = 12.0, 58.0, 22.0, 26.0
+
+
+def _sheet_frame(result: dict, footprint, paper: str, landscape: bool, scale: int | None):
+    """Where a sheet's map frame is: ``(paper w, h mm, frame w, h mm, GK EPSG, footprint GeoSeries in it,
+    extent in metres, scale)``; the frame is centred on the footprint at ``scale`` (or the smallest nice scale
+    showing it with room around)."""
     w_mm, h_mm = PAPER_MM[paper.upper()]
     if landscape:
         w_mm, h_mm = h_mm, w_mm
-    plt.rcParams["font.family"] = [family, "DejaVu Sans"]
-    plt.rcParams["axes.unicode_minus"] = False
-    fig = plt.figure(figsize=(w_mm * MM, h_mm * MM))
-    fig.canvas.draw_idle = lambda *a, **k: None  # type: ignore[method-assign]  # geopandas redraws per layer: draw once
-    margin, panel_w, top, bottom = 12.0, 58.0, 22.0, 26.0
-    map_w, map_h = w_mm - 2 * margin - panel_w - 4, h_mm - top - bottom
-    ax = fig.add_axes((margin / w_mm, bottom / h_mm, map_w / w_mm, map_h / h_mm))
+    map_w, map_h = w_mm - 2 * MARGIN - PANEL_W - 4, h_mm - TOP - BOTTOM
     proj = result["project"]
     epsg = int(proj["metric_crs"].split(":")[1]) if "metric_crs" in proj else metric_epsg_for_lon(footprint.centroid.x)
     fp = gpd.GeoSeries([footprint], crs=4490).to_crs(epsg)
-    g = fp.iloc[0]
-    x0, y0, x1, y1 = g.bounds
+    x0, y0, x1, y1 = fp.iloc[0].bounds
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     ext_w, ext_h = max(x1 - x0, 1) * 1.6 + 400, max(y1 - y0, 1) * 1.6 + 400
     scale = int(scale) if scale else choose_scale(ext_w, ext_h, map_w, map_h)
     half_w, half_h = map_w / 1000 * scale / 2, map_h / 1000 * scale / 2
-    extent = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+    return w_mm, h_mm, map_w, map_h, epsg, fp, (cx - half_w, cy - half_h, cx + half_w, cy + half_h), scale
+
+
+def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=False, scale=None,
+                 extras: MapExtras | None = None):
+    """The print layout as a matplotlib figure (for saving or previewing) and its :class:`MapInfo`."""
+    family = _font()
+    w_mm, h_mm, map_w, map_h, epsg, fp, extent, scale = _sheet_frame(result, footprint, paper, landscape, scale)
+    margin, panel_w, top, bottom = MARGIN, PANEL_W, TOP, BOTTOM
+    plt.rcParams["font.family"] = [family, "DejaVu Sans"]
+    plt.rcParams["axes.unicode_minus"] = False
+    fig = plt.figure(figsize=(w_mm * MM, h_mm * MM))
+    fig.canvas.draw_idle = lambda *a, **k: None  # type: ignore[method-assign]  # geopandas redraws per layer: draw once
+    ax = fig.add_axes((margin / w_mm, bottom / h_mm, map_w / w_mm, map_h / h_mm))
+    proj = result["project"]
+    g = fp.iloc[0]
     _frame(ax, extent)
     handles, visible = _draw_layers(ax, layerset, extent, epsg, fp, proj["id"], extras)
     _graticule(ax, extent, epsg)
