@@ -112,7 +112,7 @@ def test_results_table_banner_follows_selection(win, qtbot):
     visible = table.row_ids(visible_only=True)
     assert visible and all(win.session.result_for(p)["verdict"] == "compliant" for p in visible)
     dlg = win.print_dialog()                               # printing uses the selected project
-    assert dlg.project_id == bad and dlg.result["project"]["id"] == bad
+    assert dlg.project_id == bad and dlg.sheet["project"]["id"] == bad
     dlg.close()
 
 

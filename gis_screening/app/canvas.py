@@ -7,6 +7,7 @@ fluid.  Styles come from the layer catalog (fill, outline, hatching, category co
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -16,10 +17,11 @@ from qtpy.QtCore import QPointF, QRectF, Qt, Signal
 from qtpy.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF, QTransform
 from qtpy.QtWidgets import QWidget
 
+from ..catalog import Style
 from ..crs import gk3_zone_for_lon, metric_epsg_for_bounds
 
-HATCH = {"diagonal": Qt.BDiagPattern, "cross": Qt.DiagCrossPattern, "horizontal": Qt.HorPattern,
-         "vertical": Qt.VerPattern}
+HATCH = {"diagonal": Qt.BrushStyle.BDiagPattern, "cross": Qt.BrushStyle.DiagCrossPattern, "horizontal": Qt.BrushStyle.HorPattern,
+         "vertical": Qt.BrushStyle.VerPattern}
 
 
 def qcolor(hex8: str, opacity: float = 1.0) -> QColor:
@@ -51,7 +53,7 @@ def _rings_path(geom, path: QPainterPath) -> None:
 def geometry_path(geom) -> QPainterPath:
     """A QPainterPath of a shapely geometry (polygon rings, lines, point dots) in its own coordinates."""
     path = QPainterPath()
-    path.setFillRule(Qt.OddEvenFill)
+    path.setFillRule(Qt.FillRule.OddEvenFill)
     if geom is not None and not geom.is_empty:
         _rings_path(geom, path)
     return path
@@ -69,9 +71,9 @@ class RenderLayer:
         self.sizes = np.max(shapely.bounds(self.geoms)[:, 2:] - shapely.bounds(self.geoms)[:, :2], axis=1)
         self.dims = shapely.get_dimensions(self.geoms)
         self.max_dim = int(self.dims.max()) if len(self.dims) else 2
-        self._paths: dict[int, dict[int, QPainterPath]] = {}
+        self._paths: dict[Any, dict[Any, Any]] = {}   # band → {feature → path}; ("merged", band) → {"groups": …}
         self.restyle()
-        self.labels = [v if isinstance(v, str) else "" for v in layer.gdf["code"]] \
+        self.labels: list[str] | None = [v if isinstance(v, str) else "" for v in layer.gdf["code"]] \
             if layer.role == "control_units" and "code" in layer.gdf else None
 
     def label_points(self) -> np.ndarray:
@@ -88,13 +90,12 @@ class RenderLayer:
         rs = cat.style(layer.role) if layer.role in cat.roles else None
         if self.view.style:
             base = rs.default if rs else None
-            from ..catalog import Style
             st = Style(**{**(base.model_dump() if base else {}), **self.view.style})
-            self.styles = [st] * len(self.geoms)
+            self.styles: list[Style | None] = [st] * len(self.geoms)
         elif rs and rs.by and rs.by in layer.gdf.columns:
             self.styles = [rs.for_value(v) for v in layer.gdf[rs.by]]
         else:
-            self.styles = [(rs.default if rs else None)] * len(self.geoms)
+            self.styles = [rs.default if rs else None] * len(self.geoms)
         self._paths = {k: v for k, v in self._paths.items() if not (isinstance(k, tuple) and k[0] == "merged")}
 
     def merged(self, band: int) -> list[tuple[object, QPainterPath]]:
@@ -107,7 +108,7 @@ class RenderLayer:
                 key = id(st)
                 if key not in groups:
                     path = QPainterPath()
-                    path.setFillRule(Qt.OddEvenFill)
+                    path.setFillRule(Qt.FillRule.OddEvenFill)
                     groups[key] = (st, path)
                 groups[key][1].addPath(self.path(int(i), band))
             cache["groups"] = list(groups.values())
@@ -217,7 +218,7 @@ class MapCanvas(QWidget):
         from ..basemap import warp_geotiff
         rgba, extent = warp_geotiff(path, self.epsg, max_px=max_px)
         h, w = rgba.shape[:2]
-        self.basemap = (QImage(rgba.data, w, h, 4 * w, QImage.Format_RGBA8888).copy(), extent)
+        self.basemap = (QImage(rgba.tobytes(), w, h, 4 * w, QImage.Format_RGBA8888).copy(), extent)
         self.basemap_path = str(path)
         self.update()
 
@@ -388,18 +389,18 @@ class MapCanvas(QWidget):
             pen = QPen(QColor("#d500f9"), 2)
             pen.setCosmetic(True)
             p.setPen(pen)
-            p.setBrush(QBrush(QColor(213, 0, 249, 90), Qt.SolidPattern))
+            p.setBrush(QBrush(QColor(213, 0, 249, 90), Qt.BrushStyle.SolidPattern))
             p.drawPath(geometry_path(self.overlap_highlight))
         if self._points:
-            pen = QPen(QColor("#6200ea"), 2, Qt.DashLine)
+            pen = QPen(QColor("#6200ea"), 2, Qt.PenStyle.DashLine)
             pen.setCosmetic(True)
             p.setPen(pen)
-            p.setBrush(Qt.NoBrush)
+            p.setBrush(Qt.BrushStyle.NoBrush)
             poly = QPolygonF([QPointF(x, y) for x, y in self._points])
             p.drawPolyline(poly)
         p.resetTransform()
         if self._box is not None:
-            p.setPen(QPen(QColor("#1565c0"), 1, Qt.DashLine))
+            p.setPen(QPen(QColor("#1565c0"), 1, Qt.PenStyle.DashLine))
             p.setBrush(QBrush(QColor(21, 101, 192, 40)))
             p.drawRect(self._box)
         self._draw_scale_bar(p)
@@ -412,9 +413,9 @@ class MapCanvas(QWidget):
         fm = p.fontMetrics()
         placed: list[QRectF] = []
         self.label_boxes = placed            # the boxes of the last labelled layer (screen pixels)
-        pts = rl.label_points()
+        pts, labels = rl.label_points(), rl.labels or []
         for i in sorted(idx, key=lambda k: -rl.sizes[k]):
-            text = rl.labels[i]
+            text = labels[i]
             if not text or rl.sizes[i] / self.res < fm.horizontalAdvance(text) * 0.9:
                 continue
             pt = xf.map(QPointF(*pts[i]))
@@ -433,13 +434,13 @@ class MapCanvas(QWidget):
         pen = QPen(qcolor(st.outline if st else "#000000", opacity), st.width if st else 1)
         pen.setCosmetic(True)
         p.setPen(pen)
-        p.setBrush(QBrush(qcolor(st.fill, opacity)) if (st and dim == 2) else Qt.NoBrush)
+        p.setBrush(QBrush(qcolor(st.fill, opacity)) if (st and dim == 2) else Qt.BrushStyle.NoBrush)
         p.drawPath(path)
         if st and st.hatch and dim == 2:
             hb = QBrush(qcolor(st.outline, opacity * 0.7), HATCH[st.hatch])
             hb.setTransform(xf.inverted()[0])
             p.setBrush(hb)
-            p.setPen(Qt.NoPen)
+            p.setPen(Qt.PenStyle.NoPen)
             p.drawPath(path)
 
     def _draw_scale_bar(self, p: QPainter) -> None:
@@ -465,20 +466,20 @@ class MapCanvas(QWidget):
 
     def mousePressEvent(self, e) -> None:
         w = self.to_world(e.pos().x(), e.pos().y())
-        if e.button() == Qt.LeftButton and (self.tool == "zoom_box" or e.modifiers() & Qt.ShiftModifier):
+        if e.button() == Qt.MouseButton.LeftButton and (self.tool == "zoom_box" or e.modifiers() & Qt.KeyboardModifier.ShiftModifier):
             self._drag = ("box", e.pos())
-        elif e.button() == Qt.LeftButton and self.tool in ("measure_line", "measure_area", "draw_polygon",
+        elif e.button() == Qt.MouseButton.LeftButton and self.tool in ("measure_line", "measure_area", "draw_polygon",
                                                              "draw_line"):
             self._points.append(w)
             self._report_measure()
             self.update()
-        elif e.button() == Qt.LeftButton and self.tool == "draw_point":
+        elif e.button() == Qt.MouseButton.LeftButton and self.tool == "draw_point":
             self.footprint_drawn.emit(self._to_lonlat(shapely.Point(*w)))
-        elif e.button() == Qt.LeftButton and self.tool in ("add_vertex", "delete_vertex"):
+        elif e.button() == Qt.MouseButton.LeftButton and self.tool in ("add_vertex", "delete_vertex"):
             self.vertex_clicked.emit(self.tool, *w)
-        elif e.button() == Qt.LeftButton and self.tool == "move_vertex":
+        elif e.button() == Qt.MouseButton.LeftButton and self.tool == "move_vertex":
             self._drag = ("vertex", w)
-        elif e.button() == Qt.LeftButton and self.tool == "identify":
+        elif e.button() == Qt.MouseButton.LeftButton and self.tool == "identify":
             self.identify(*w)
         else:
             self._drag = ("pan", e.pos(), self.center)
@@ -524,7 +525,7 @@ class MapCanvas(QWidget):
             self.update()
 
     def keyPressEvent(self, e) -> None:
-        if e.key() == Qt.Key_Escape:
+        if e.key() == Qt.Key.Key_Escape:
             self._points = []
             self.highlight = None
             self.update()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qtpy.QtCore import Qt
 from qtpy.QtGui import QPixmap
@@ -30,6 +31,9 @@ from ..carbon.reference import benchmarks
 from ..carbon.sheet import validate_sheet
 from ..errors import InputError
 from .industry import IndustryPicker
+
+if TYPE_CHECKING:
+    from ..reports.maplayout import MapInfo
 
 ENERGY_LABELS = {"raw_coal_t": "原煤 t", "bituminous_coal_t": "烟煤 t", "anthracite_t": "无烟煤 t", "lignite_t": "褐煤 t",
                  "washed_coal_t": "洗精煤 t", "coke_t": "焦炭 t", "crude_oil_t": "原油 t", "fuel_oil_t": "燃料油 t",
@@ -152,8 +156,8 @@ class PrintDialog(QDialog):
         from ..reports import sheet_result
         doc = session.result
         ids = [r["project"]["id"] for r in doc["results"]]
-        self.result = sheet_result(doc, session.result_for(project_id), ids.index(project_id))
-        self.geometry = session.project(project_id).geometry
+        self.sheet = sheet_result(doc, session.result_for(project_id), ids.index(project_id))
+        self.footprint = session.project(project_id).geometry
         lay = QHBoxLayout(self)
         side = QWidget()
         form = QFormLayout(side)
@@ -190,10 +194,10 @@ class PrintDialog(QDialog):
         form.addRow(export)
         self.preview = QLabel()
         self.preview.setMinimumSize(420, 560)
-        self.preview.setAlignment(Qt.AlignCenter)
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         lay.addWidget(side)
         lay.addWidget(self.preview, 1)
-        self.info = None
+        self.info: MapInfo | None = None
         self.refresh()
 
     def _fill_fields(self) -> None:
@@ -218,18 +222,14 @@ class PrintDialog(QDialog):
         return dict(paper=self.paper.currentText(), landscape=self.orient.currentIndex() == 1,
                     scale=self.scale.currentData(), extras=extras)
 
-    def _result(self):
-        return self.result, self.geometry
-
     def refresh(self) -> None:
         """Redraw the preview with the current paper, orientation, scale, basemap and labels."""
         from ..reports import render_map
-        r, geom = self._result()
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "preview.png"
-            self.info = render_map(r, self.session.layerset, geom, out, dpi=60, **self._args())
+            self.info = render_map(self.sheet, self.session.layerset, self.footprint, out, dpi=60, **self._args())
             pm = QPixmap(str(out))
-        self.preview.setPixmap(pm.scaled(self.preview.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
+        self.preview.setPixmap(pm.scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
 
     def export(self, path: str | None = None) -> None:
         """Write the sheet to ``path`` (.pdf/.png/.svg, or .tif for the georeferenced map frame); asks when None."""
@@ -239,8 +239,7 @@ class PrintDialog(QDialog):
                                                   "PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;"
                                                   + self.tr("GeoTIFF 地图框（带坐标）") + " (*.tif)")
         if path:
-            r, geom = self._result()
-            render_map(r, self.session.layerset, geom, path, **self._args())
+            render_map(self.sheet, self.session.layerset, self.footprint, path, **self._args())
 
 
 class AttributeFormDialog(QDialog):
@@ -303,7 +302,7 @@ class MergeDialog(QDialog):
     def __init__(self, items: list[dict], parent=None):
         super().__init__(parent)
         self.setWindowTitle(self.tr("文件已被他人修改 — 合并"))
-        self.prefer = None
+        self.prefer: str | None = None
         lay = QVBoxLayout(self)
         lay.addWidget(QLabel(self.tr("打开后该文件已被他人修改。下表列出双方修改的单元；冲突单元需选择保留哪一方。")))
         self.table = QTableWidget(len(items), 4)
@@ -317,8 +316,9 @@ class MergeDialog(QDialog):
         theirs = bb.addButton(self.tr("冲突处保留他人的版本"), QDialogButtonBox.AcceptRole)
         ours = bb.addButton(self.tr("冲突处保留我的版本"), QDialogButtonBox.AcceptRole)
         bb.addButton(QDialogButtonBox.Cancel)
-        theirs.clicked.connect(lambda: self._choose("theirs"))
-        ours.clicked.connect(lambda: self._choose("ours"))
+        for button, prefer in ((theirs, "theirs"), (ours, "ours")):
+            assert button is not None
+            button.clicked.connect(lambda _=False, p=prefer: self._choose(p))
         bb.rejected.connect(self.reject)
         lay.addWidget(bb)
 

@@ -6,9 +6,10 @@ through :class:`~gis_screening.app.editing.EditController`."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QFileDialog, QMessageBox
+from qtpy.QtWidgets import QFileDialog, QListWidget, QMainWindow, QMessageBox
 
 from ..errors import InputError
 from ..io.postgis import is_postgres
@@ -19,8 +20,35 @@ from . import commands
 FOOTPRINT_FILTER = "项目范围 (*.txt *.gpkg *.shp *.zip *.geojson *.json *.kml *.kmz *.fgb *.parquet *.csv *.xlsx *.yaml *.yml)"
 
 
-class EditActions:
-    """The editing and shared-layer actions of the main window."""
+if TYPE_CHECKING:
+    from qtpy.QtWidgets import QDockWidget, QLabel, QPushButton, QUndoStack
+
+    from ..session import Session
+    from .canvas import MapCanvas
+    from .editing import EditController
+    from .panels import LayerPanel
+    _Host = QMainWindow
+else:
+    _Host = object
+
+
+class EditActions(_Host):
+    """The editing and shared-layer actions of the main window (the window's parts it uses are declared below)."""
+
+    session: Session
+    canvas: MapCanvas
+    layer_panel: LayerPanel
+    undo: QUndoStack
+    lbl_msg: QLabel
+    btn_reload: QPushButton
+    editor: EditController | None
+    stale_layers: dict[str, dict[str, Any]]
+    _draw_count: int
+
+    if TYPE_CHECKING:
+        def _error(self, title: str, exc: Exception) -> None: ...
+        def _dock(self, widget: Any, title: str, area: Any, name: str) -> QDockWidget: ...
+        def set_tool(self, key: str) -> None: ...
 
     def _shared_layer_changed(self, uid: str, note: dict) -> None:
         """Another planner saved a PostGIS layer we show: say who and offer to reload it."""
@@ -53,7 +81,7 @@ class EditActions:
                     self.editor.editable.rebase("ours")
                     self.editor.refresh()
                 else:
-                    fresh = fresh or load_layerset(self.session.layerset_path)
+                    fresh = fresh or load_layerset(self.session.layerset_path or "")
                     match = [lyr for lyr in fresh.layers if lyr.source == layer.source]
                     if not match:
                         continue
@@ -74,7 +102,7 @@ class EditActions:
             item = self.layer_panel.currentItem()
             if item is None:
                 return False
-            layer_key = item.data(0, Qt.UserRole)
+            layer_key = item.data(0, Qt.ItemDataRole.UserRole)
         try:
             name = self.session.views[self.session.index_of(layer_key)].layer.name
         except StopIteration:
@@ -143,8 +171,6 @@ class EditActions:
 
     def diff_dialog(self, old: str | None = None, new: str | None = None):
         """Compare two versions of a zone layer: list added/removed/changed units and draw them on the map."""
-        from qtpy.QtWidgets import QListWidget, QListWidgetItem
-
         from ..editing.diff import diff_layers
         from ..io import read_layer
         if old is None:
@@ -158,11 +184,6 @@ class EditActions:
             self._error("无法打开", exc)
             return None
         d = diff_layers(a.gdf, b.gdf)
-        if not hasattr(self, "diff_list"):
-            self.diff_list = QListWidget()
-            self.diff_list.itemClicked.connect(self._topology_clicked)
-            self._dock(self.diff_list, self.tr("版本对比"), Qt.BottomDockWidgetArea, "diff")
-        self.diff_list.clear()
         geo_new, geo_old = b.gdf.set_index("code").geometry, a.gdf.set_index("code").geometry
         rows = [(f"＋ {x['code']} {x['name'] or ''} {x['area_m2']:,.1f} m²", geo_new.get(x["code"])) for x in d.added]
         rows += [(f"－ {x['code']} {x['name'] or ''} {x['area_m2']:,.1f} m²", geo_old.get(x["code"])) for x in d.removed]
@@ -170,11 +191,7 @@ class EditActions:
                   + "".join(f"；{k}: {v['old']} → {v['new']}" for k, v in x["attributes"].items()),
                   geo_new.get(x["code"]).symmetric_difference(geo_old.get(x["code"]))
                   if x["area_gained_m2"] or x["area_lost_m2"] else geo_new.get(x["code"])) for x in d.changed]
-        for text, geom in rows:
-            it = QListWidgetItem(text)
-            it.setData(Qt.UserRole, geom)
-            self.diff_list.addItem(it)
-        self.diff_list.parent().show()
+        self.diff_list = self._show_items(rows, self.tr("版本对比"), "diff")
         return d
 
     def show_topology(self):
@@ -182,24 +199,29 @@ class EditActions:
         if not self.editor:
             return None
         items = self.editor.topology_items()
-        self._show_items(items or [(self.tr("未发现重叠、缝隙、重复编码或无效几何"), None)], self.tr("拓扑检查"))
+        self.topo_list = self._show_items(items or [(self.tr("未发现重叠、缝隙、重复编码或无效几何"), None)],
+                                          self.tr("拓扑检查"))
         return items
 
-    def _show_items(self, items, title: str) -> None:
-        """List ``[(text, geometry EPSG:4490 | None)]`` in the topology dock; clicking one zooms to it."""
-        from qtpy.QtWidgets import QListWidget, QListWidgetItem
-        if not hasattr(self, "topo_list"):
-            self.topo_list = QListWidget()
-            self.topo_list.setWordWrap(True)
-            self.topo_list.itemClicked.connect(self._topology_clicked)
-            self._dock(self.topo_list, title, Qt.BottomDockWidgetArea, "topology")
-        self.topo_list.clear()
+    def _show_items(self, items: list[tuple[str, Any]], title: str, name: str = "topology") -> QListWidget:
+        """List ``[(text, geometry EPSG:4490 | None)]`` in the bottom dock ``name`` (made on first use, then
+        reused); clicking one zooms to it.  Returns the list widget."""
+        from qtpy.QtWidgets import QListWidgetItem
+        docks = self.__dict__.setdefault("_item_docks", {})
+        if name not in docks:
+            widget = QListWidget()
+            widget.setWordWrap(True)
+            widget.itemClicked.connect(self._topology_clicked)
+            docks[name] = (widget, self._dock(widget, title, Qt.DockWidgetArea.BottomDockWidgetArea, name))
+        widget, dock = docks[name]
+        widget.clear()
         for text, geom in items:
             it = QListWidgetItem(text)
             it.setToolTip(text)
-            it.setData(Qt.UserRole, geom)
-            self.topo_list.addItem(it)
-        self.topo_list.parent().show()
+            it.setData(Qt.ItemDataRole.UserRole, geom)
+            widget.addItem(it)
+        dock.show()
+        return widget
 
     def _topology_clicked(self, item):
         import geopandas as gpd
@@ -266,7 +288,7 @@ class EditActions:
                 defects = self.editor.edit_defects()
                 if not defects:
                     raise
-                self._show_items(defects, self.tr("拓扑检查"))
+                self.topo_list = self._show_items(defects, self.tr("拓扑检查"))
                 if not self._ask_force(str(exc)):
                     return False
                 n = self.editor.save(reason, force=True)
@@ -294,12 +316,14 @@ class EditActions:
         """The file or table changed since it was read: show theirs / ours / conflicts per unit and merge (keep theirs
         or ours), then save."""
         from .dialogs import MergeDialog
-        dlg = MergeDialog(self.editor.editable.merge_items(), self)
+        editor = self.editor
+        assert editor is not None, "merge_dialog needs an open edit"
+        dlg = MergeDialog(editor.editable.merge_items(), self)
         prefer = choose(dlg) if choose else (dlg.exec_() and dlg.prefer)
         if prefer:
-            self.editor.editable.rebase(prefer)
-            self.editor.save(reason)
-            self.editor.refresh()
+            editor.editable.rebase(prefer)
+            editor.save(reason)
+            editor.refresh()
             self.lbl_msg.setText(self.tr("已合并并保存"))
         return dlg
 

@@ -9,7 +9,7 @@ from qtpy.QtWidgets import QUndoCommand
 
 from ..editing import commands as ec
 from ..editing.pgstore import PostgisLayer
-from ..editing.store import EditableLayer, EditBuffer
+from ..editing.store import EditableLayer, EditBuffer, Feature
 from ..errors import InputError
 from ..io.postgis import is_postgres
 from ..topology import EDIT_TOLERANCE_M2, check_topology, new_defects
@@ -180,7 +180,7 @@ class EditController(QObject):
         b = np.array([g.bounds for g in geoms])
         bounds = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
 
-        def frame(feats):
+        def frame(feats: dict[int, Feature]) -> tuple[gpd.GeoDataFrame, list[str]]:
             fids = list(feats)
             gdf = gpd.GeoDataFrame(geometry=[feats[k].geom for k in fids], crs=4490)
             return gdf, [str(feats[k].attrs.get(ed.code_field) or f"#{k}") for k in fids]

@@ -20,7 +20,7 @@ from qtpy.QtWidgets import (
 from ..engine.sectors import classify, industry_path, path_text, two_high_table
 from ..industry import gbt4754, normalise_code
 
-CODE_ROLE = Qt.UserRole + 1
+CODE_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def entry_label(code: str) -> str:
@@ -131,16 +131,18 @@ class IndustryTreeDialog(QDialog):
         self.selected: str | None = None
         self.model = QStandardItemModel()
         items: dict[str, QStandardItem] = {}
+        root = self.model.invisibleRootItem()
+        assert root is not None
         for code, e in gbt4754().items():
             item = QStandardItem(entry_label(code) if e.level != "门类" else f"{e.code} {e.name}")
             item.setData(code, CODE_ROLE)
             item.setEditable(False)
-            (items[e.parent] if e.parent in items else self.model.invisibleRootItem()).appendRow(item)
+            (items[e.parent] if e.parent in items else root).appendRow(item)
             items[code] = item
         self.proxy = QSortFilterProxyModel()
         self.proxy.setSourceModel(self.model)
         self.proxy.setRecursiveFilteringEnabled(True)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseInsensitive)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.filter = QLineEdit()
         self.filter.setPlaceholderText(self.tr("输入代码或名称筛选，如 3011 或 水泥"))
         self.filter.setClearButtonEnabled(True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+_TRANSLATORS: list = []   # translators installed on the application (kept alive with it)
+
 
 def build_app(argv: list[str] | None = None, lang: str | None = None):
     """Create (or reuse) the QApplication with the CJK font and the chosen language."""
@@ -18,7 +20,7 @@ def build_app(argv: list[str] | None = None, lang: str | None = None):
     if lang == "en":
         tr = DictTranslator(EN, app)
         app.installTranslator(tr)
-        app._gs_translator = tr  # keep a reference
+        _TRANSLATORS.append(tr)  # keep a Python reference for the application's life
     return app
 
 
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.screen or args.results or args.screenshot:
         win.resize(1500, 950)
         app.processEvents()
-        win.resizeDocks([win.d_layers, win.d_results], [260, 460], Qt.Horizontal)
+        win.resizeDocks([win.d_layers, win.d_results], [260, 460], Qt.Orientation.Horizontal)
         win.screen_and_wait()
         if win.session.projects and win.session.result is None:
             print(f"error: screening failed: {win.lbl_msg.text()}", file=sys.stderr)

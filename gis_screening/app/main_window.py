@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from qtpy.QtCore import QEventLoop, QSettings, QStandardPaths, Qt, QTimer
 from qtpy.QtGui import QKeySequence
@@ -52,11 +53,11 @@ class MainWindow(EditActions, QMainWindow):
         self.results = ResultsDock(self.session)
         self.projects_panel = ProjectsPanel(self.session, self.undo)
         self.identify_panel = IdentifyPanel()
-        self.d_layers = d_layers = self._dock(self.layer_panel, self.tr("图层"), Qt.LeftDockWidgetArea, "layers")
-        self.d_projects = self._dock(self.projects_panel, self.tr("项目与结论"), Qt.RightDockWidgetArea, "projects")
-        self.d_results = d_results = self._dock(self.results, self.tr("筛查结果"), Qt.RightDockWidgetArea, "results")
-        self._dock(self.identify_panel, self.tr("要素属性"), Qt.RightDockWidgetArea, "identify")
-        self.resizeDocks([d_layers, d_results], [260, 460], Qt.Horizontal)
+        self.d_layers = d_layers = self._dock(self.layer_panel, self.tr("图层"), Qt.DockWidgetArea.LeftDockWidgetArea, "layers")
+        self.d_projects = self._dock(self.projects_panel, self.tr("项目与结论"), Qt.DockWidgetArea.RightDockWidgetArea, "projects")
+        self.d_results = d_results = self._dock(self.results, self.tr("筛查结果"), Qt.DockWidgetArea.RightDockWidgetArea, "results")
+        self._dock(self.identify_panel, self.tr("要素属性"), Qt.DockWidgetArea.RightDockWidgetArea, "identify")
+        self.resizeDocks([d_layers, d_results], [260, 460], Qt.Orientation.Horizontal)
         self.tables: dict[str, AttributeTable] = {}
         self._actions()
         self._status()
@@ -225,7 +226,7 @@ class MainWindow(EditActions, QMainWindow):
         self.settings.setValue("recent", [str(path)] + recent[:7])
         self._refresh_recent()
         self.undo.clear()
-        self.lbl_msg.setText(f"{self.session.layerset.name}")
+        self.lbl_msg.setText(self.session.layerset.name if self.session.layerset else "")
         return True
 
     def _refresh_recent(self):
@@ -410,7 +411,7 @@ class MainWindow(EditActions, QMainWindow):
             self.worker.cancel()
         self.worker = w = screening_job(self.session.projects, self.session.layerset, cache=self.cache)
         w.setParent(self)
-        w.progress.connect(lambda d, n: (self.progress.setMaximum(n), self.progress.setValue(d)))
+        w.progress.connect(self._show_progress)
         w.finished.connect(lambda doc, me=w: self._screened(me, doc))
         w.failed.connect(lambda msg, me=w: self._failed(me, msg))
         self.progress.setValue(0)
@@ -428,8 +429,8 @@ class MainWindow(EditActions, QMainWindow):
 
         from qtpy.QtCore import QCoreApplication
         deadline = time.monotonic() + timeout_s
-        while not getattr(job, "delivered", False) and time.monotonic() < deadline:
-            QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
+        while not job.delivered and time.monotonic() < deadline:
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
             time.sleep(0.002)
 
     def screen_and_wait(self) -> dict | None:
@@ -576,10 +577,11 @@ class MainWindow(EditActions, QMainWindow):
             self._error("无法导出", InputError(f"projects removed since screening: {', '.join(missing[:5])}; "
                                                 "screen again"))
             return None
+        outputs: dict[str, Any] = {ext: path}
         job = Job(lambda progress, cancelled: export(doc, ls, fps, progress=progress, cancel=cancelled,
-                                                     **{ext: path}), self)
+                                                     **outputs), self)
         self.export_job = job
-        job.progress.connect(lambda d, n: (self.progress.setMaximum(n), self.progress.setValue(d)))
+        job.progress.connect(self._show_progress)
         job.finished.connect(lambda _w, me=job: self._exported(me, f"{self.tr('已导出')} {path}"))
         job.failed.connect(lambda msg, me=job: self._exported(me, f"{self.tr('导出失败')}：{msg}"))
         self.btn_cancel.clicked.connect(job.cancel)
@@ -588,6 +590,10 @@ class MainWindow(EditActions, QMainWindow):
         self.btn_cancel.show()
         self.lbl_msg.setText(self.tr("正在导出报告…"))
         return job.start()
+
+    def _show_progress(self, done: int, total: int) -> None:
+        self.progress.setMaximum(total)
+        self.progress.setValue(done)
 
     def _exported(self, job: Job, message: str) -> None:
         job.delivered = True

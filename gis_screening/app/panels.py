@@ -5,6 +5,7 @@ from qtpy.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel,
 from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -33,6 +34,13 @@ from . import commands
 SEVERITY = ("non_compliant", "needs_review", "conditional", "compliant")
 
 
+def _style() -> QStyle:
+    """The application's style (Qt always has one once a QApplication exists)."""
+    style = QApplication.style()
+    assert style is not None
+    return style
+
+
 class LayerPanel(QTreeWidget):
     """Layer list: check = visibility, drag = order, context menu = zoom / table / opacity; two-way bound."""
 
@@ -59,14 +67,14 @@ class LayerPanel(QTreeWidget):
         self.clear()
         for v in self.session.views:
             it = QTreeWidgetItem([self._label(v)])
-            it.setFlags(it.flags() | Qt.ItemIsUserCheckable | Qt.ItemIsDragEnabled)
-            it.setFlags(it.flags() & ~Qt.ItemIsDropEnabled)
-            it.setCheckState(0, Qt.Checked if v.visible else Qt.Unchecked)
-            it.setData(0, Qt.UserRole, v.layer.uid)
+            it.setFlags(it.flags() | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsDragEnabled)
+            it.setFlags(it.flags() & ~Qt.ItemFlags(Qt.ItemFlag.ItemIsDropEnabled))
+            it.setCheckState(0, Qt.CheckState.Checked if v.visible else Qt.CheckState.Unchecked)
+            it.setData(0, Qt.ItemDataRole.UserRole, v.layer.uid)
             it.setToolTip(0, f"{v.layer.name}\n{v.layer.source}")
             problems = [p for p in v.layer.problems if p.level in ("warning", "error")]
             if problems:
-                it.setIcon(0, self.style().standardIcon(QStyle.SP_MessageBoxWarning))
+                it.setIcon(0, _style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
                 it.setToolTip(0, "\n".join(str(p) for p in problems[:15]))
             self.addTopLevelItem(it)
         self._updating = False
@@ -86,14 +94,14 @@ class LayerPanel(QTreeWidget):
         if it is None:
             return
         self._updating = True
-        it.setCheckState(0, Qt.Checked if self.session.views[index].visible else Qt.Unchecked)
+        it.setCheckState(0, Qt.CheckState.Checked if self.session.views[index].visible else Qt.CheckState.Unchecked)
         self._updating = False
 
     def _item_changed(self, item, _col) -> None:
         if self._updating:
             return
-        i = self.session.index_of(item.data(0, Qt.UserRole))
-        visible = item.checkState(0) == Qt.Checked
+        i = self.session.index_of(item.data(0, Qt.ItemDataRole.UserRole))
+        visible = item.checkState(0) == Qt.CheckState.Checked
         if visible != self.session.views[i].visible:
             self.undo.push(commands.SetVisibility(self.session, i, visible))
 
@@ -108,7 +116,7 @@ class LayerPanel(QTreeWidget):
         it = self.itemAt(pos)
         if it is None:
             return
-        name = it.data(0, Qt.UserRole)
+        name = it.data(0, Qt.ItemDataRole.UserRole)
         m = QMenu(self)
         m.addAction(self.tr("缩放到图层"), lambda: self.zoom_requested.emit(name))
         m.addAction(self.tr("打开属性表"), lambda: self.table_requested.emit(name))
@@ -116,7 +124,7 @@ class LayerPanel(QTreeWidget):
         m.addAction(self.tr("样式…"), lambda: self._style(name))
         m.addAction(self.tr("恢复默认样式"), lambda: self.undo.push(commands.SetStyle(
             self.session, self.session.index_of(name), None)))
-        m.exec_(self.viewport().mapToGlobal(pos))
+        m.exec_(self.mapToGlobal(pos) if (vp := self.viewport()) is None else vp.mapToGlobal(pos))
 
     def _style(self, name: str) -> None:
         from qtpy.QtWidgets import QColorDialog
@@ -227,10 +235,10 @@ class ProjectsPanel(QWidget):
                                -LEVEL_RANK.get(verdict, -1) if verdict else 1),
                      _SortItem(text, amount), _SortItem(titles, titles)]
             for col, it in enumerate(cells):
-                it.setData(Qt.UserRole, p.id)
+                it.setData(Qt.ItemDataRole.UserRole, p.id)
                 it.setToolTip(it.text())
                 self.table.setItem(row, col, it)
-            cells[2].setForeground(QBrush(QColor(VERDICT_COLOURS.get(verdict, "#78909c"))))
+            cells[2].setForeground(QBrush(QColor(VERDICT_COLOURS.get(str(verdict), "#78909c"))))
         self.table.setSortingEnabled(True)
         self.table.resizeColumnsToContents()
         self.counts.setText("；".join(f"{self.tr(VERDICT_LABELS[v])} {tally[v]}" for v in SEVERITY)
@@ -241,7 +249,7 @@ class ProjectsPanel(QWidget):
 
     def row_ids(self, visible_only: bool = False) -> list[str]:
         """Project ids in the table's current (sorted) order."""
-        return [self.table.item(r, 0).data(Qt.UserRole) for r in range(self.table.rowCount())
+        return [self.table.item(r, 0).data(Qt.ItemDataRole.UserRole) for r in range(self.table.rowCount())
                 if not (visible_only and self.table.isRowHidden(r))]
 
     def _apply_filter(self, *_):
@@ -259,12 +267,12 @@ class ProjectsPanel(QWidget):
             return
         items = self.table.selectedItems()
         if items:
-            self.session.select_project(items[0].data(Qt.UserRole))
+            self.session.select_project(items[0].data(Qt.ItemDataRole.UserRole))
 
     def _select_row(self, pid) -> None:
         self._updating = True
         for r in range(self.table.rowCount()):
-            if self.table.item(r, 0).data(Qt.UserRole) == pid:
+            if self.table.item(r, 0).data(Qt.ItemDataRole.UserRole) == pid:
                 self.table.selectRow(r)
                 break
         else:
@@ -338,7 +346,7 @@ class ResultsDock(QWidget):
                                       "；".join(f["basis"])])
                 it.setToolTip(0, f"{f.get('title') or ''}\n{f['message']}")
                 it.setToolTip(1, "\n".join(f["basis"]))
-                it.setData(0, Qt.UserRole, (f.get("layer"), f.get("feature_id")))
+                it.setData(0, Qt.ItemDataRole.UserRole, (f.get("layer"), f.get("feature_id")))
                 grp.addChild(it)
             grp.setExpanded(level != "info")
 
@@ -349,7 +357,7 @@ class ResultsDock(QWidget):
         self.banner.setProperty("verdict", verdict)
 
     def _clicked(self, item, _col) -> None:
-        data = item.data(0, Qt.UserRole)
+        data = item.data(0, Qt.ItemDataRole.UserRole)
         if data and data[0] and data[1]:
             self.finding_clicked.emit(data[0], data[1])
 

@@ -21,7 +21,7 @@ class SharedLayerWatch(QObject):
         self.listeners: dict[str, ChangeListener] = {}
         self.tables: dict[tuple[str, str, str], str] = {}      # (server, schema, table) → layer uid
         self.timer = QTimer(self)
-        self.timer.timeout.connect(self.poll)
+        self.timer.timeout.connect(self.poll)   # type: ignore[arg-type]  # Qt drops the slot's return value
         self.interval_ms = interval_ms
 
     def track(self, layers) -> None:
@@ -56,7 +56,7 @@ class SharedLayerWatch(QObject):
                 self.failed.emit(f"{server}: {' '.join(str(exc).split())}")
                 continue
             for note in notes:
-                uid = self.tables.get((server, note.get("schema"), note.get("table")))
+                uid = self.tables.get((server, str(note.get("schema")), str(note.get("table"))))
                 if uid is not None and note.get("session") not in own:
                     self.changed.emit(uid, note)
                     n += 1

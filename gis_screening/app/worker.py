@@ -42,6 +42,7 @@ class Job(QObject):
         self.fn = fn
         self._cancel = threading.Event()
         self.future: Future | None = None
+        self.delivered = False      # set by the receiver once it has handled finished/failed
 
     def start(self) -> Job:
         """Start the job on the engine thread."""

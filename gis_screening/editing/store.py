@@ -16,6 +16,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from ..errors import InputError
 from . import gpkgblob
@@ -30,7 +31,7 @@ COMMITS = "gis_screening_commits"
 class Feature:
     """One feature in an edit buffer: source attributes and an EPSG:4490 geometry."""
     attrs: dict
-    geom: object
+    geom: BaseGeometry
 
 
 class ConcurrentModification(InputError):
@@ -59,6 +60,7 @@ class EditBuffer(ABC):
 
     features: dict[int, Feature]
     original: dict[int, Feature]
+    columns: list[str]            # attribute columns of the store (no key, no geometry)
     journal: Path
     where: str
 
