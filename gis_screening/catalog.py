@@ -12,10 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import InputError, validated
+from .limits import load_structured
 from .mappings import merge_into
 from .resources import data_dir
 
@@ -171,10 +171,7 @@ def load_catalog(paths: Iterable[str | Path] | None = None) -> Catalog:
     files += [Path(p) for p in (paths or [])]
     merged: dict = {}
     for f in files:
-        try:
-            doc = yaml.safe_load(Path(f).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise InputError(f"cannot read layer catalog: {exc}", file=f) from None
+        doc = load_structured(f) or {}
         if not isinstance(doc, dict):
             raise InputError("layer catalog must be a mapping", file=f)
         doc.pop("extends", None)

@@ -53,7 +53,7 @@ class Manifest(BaseModel):
 
 def load_manifest(path: str | Path) -> Manifest:
     """Parse and validate a manifest file; errors name the file and the key."""
-    from .io.limits import check_input_file, load_structured
+    from .limits import check_input_file, load_structured
     path = check_input_file(path, "layer-set manifest")
     doc = load_structured(path)
     if not isinstance(doc, dict):

@@ -189,7 +189,7 @@ class Session:
     def load(self, path: str | Path) -> list[str]:
         """Open a saved session (layer set reloaded from its manifest).  What is valid is opened and what was
         dropped is returned as notes; a file that is not a session, or of a newer version, is an InputError."""
-        from .io.limits import load_structured
+        from .limits import load_structured
         path = Path(path)
         doc = load_structured(path, fmt="json")
         if not isinstance(doc, dict):

@@ -103,7 +103,7 @@ def screen_cmd(
 
 def _map_extras(ls, basemap, place_labels, label_field):
     """The basemap and place-label layer the maps add (None when neither is asked for)."""
-    from ..io.limits import check_input_file
+    from ..limits import check_input_file
     from ..reports import MapExtras
     if not basemap and not place_labels:
         return None

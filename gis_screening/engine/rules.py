@@ -107,7 +107,7 @@ def _version_str(doc: dict[str, Any]) -> dict[str, Any]:
 
 def load_pack(path: str | Path) -> Pack:
     """Load and validate one pack file; errors name the file, rule id and field."""
-    from ..io.limits import check_input_file, load_structured
+    from ..limits import check_input_file, load_structured
     path = check_input_file(path, "rule pack")
     doc = load_structured(path)
     if not isinstance(doc, dict):

@@ -178,7 +178,7 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
     """Projects from a geometry file, a project sheet, or a table of sheets (see module docstring).
 
     ``zone`` (GK zone for unprefixed eastings) and ``offset`` (gcj02 / bd09) apply to a geometry file."""
-    from ..io.limits import check_input_file, load_structured
+    from ..limits import check_input_file, load_structured
     path = check_input_file(path, "project file")
     suffix = path.suffix.lower()
     if suffix in SHEET_SUFFIXES:

@@ -28,7 +28,7 @@ def default_profile_path() -> Path:
 
 def load_profile(path: str | Path | None = None) -> Profile:
     """The profile at ``path`` (errors name the key), else the user's default file, else blanks to sign by hand."""
-    from ..io.limits import load_structured
+    from ..limits import load_structured
     p = Path(path) if path else default_profile_path()
     if not p.exists():
         if path:
