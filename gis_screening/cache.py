@@ -60,12 +60,6 @@ def pack_geoms(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(b"".join(wkb), dtype=np.uint8), offsets
 
 
-def unpack_geoms(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    raw = blob.tobytes()
-    wkb = np.array([raw[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)], dtype=object)
-    return shapely.from_wkb(wkb)
-
-
 def pack_strings(values: list[str | None]) -> dict[str, np.ndarray]:
     """Optional strings → a unicode array plus a None mask (no object arrays)."""
     return {"text": np.array(["" if v is None else v for v in values], dtype=str),

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from .catalog import Catalog, default_catalog
@@ -24,6 +27,32 @@ def new_layer_uid() -> str:
     return f"L{os.getpid():x}-{next(_SERIAL)}"
 
 
+class FeatureRecords(Sequence[dict]):
+    """The attribute dicts of a layer's features (what rules read), each built when first asked for: screening
+    a few projects against 20,000 red-line polygons builds a few dicts.  Missing values (NaN, NaT, NA) → None."""
+
+    def __init__(self, attributes: pd.DataFrame):
+        self._keys = list(attributes.columns)
+        self._columns = [attributes[c].to_numpy(dtype=object) for c in attributes.columns]
+        self._missing = attributes.isna().to_numpy()
+        self._rows: dict[int, dict] = {}
+
+    def __len__(self) -> int:
+        return len(self._missing)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        row = self._rows.get(i)
+        if row is None:
+            if not -len(self) <= i < len(self):
+                raise IndexError(i)
+            gone = self._missing[i]
+            row = self._rows[i] = {k: None if gone[j] else col[i] for j, (k, col) in enumerate(zip(self._keys,
+                                                                                                  self._columns))}
+        return row
+
+
 @dataclass
 class Layer:
     """One loaded layer: features in EPSG:4490 with canonical field names, plus what import found.
@@ -35,6 +64,9 @@ class Layer:
     Identity: ``uid`` is unique per loaded layer (two layers may share a role or a name); ``version`` goes up
     whenever ``gdf`` is replaced (an edit), so caches keyed by ``(uid, version)`` never serve a stale layer.
     Replace ``gdf`` rather than mutating it in place.
+
+    A layer from the loaded-layer cache is *deferred* (:meth:`deferred`): its attributes are at hand and its
+    geometry is read on the first use of ``gdf``, so screening from prepared layers never decodes it.
     """
 
     role: str
@@ -54,10 +86,39 @@ class Layer:
     digest: str | None = field(default=None, repr=False, compare=False)
 
     def __setattr__(self, name: str, value) -> None:
-        if name == "gdf" and "gdf" in self.__dict__:
+        if name == "gdf" and ("gdf" in self.__dict__ or "_load_gdf" in self.__dict__):
             object.__setattr__(self, "version", self.__dict__.get("version", 0) + 1)
             object.__setattr__(self, "digest", None)
+            self.__dict__.pop("_load_gdf", None)
+            self.__dict__.pop("_attributes", None)
         object.__setattr__(self, name, value)
+
+    @classmethod
+    def deferred(cls, attributes: pd.DataFrame, load_gdf: Callable[[], gpd.GeoDataFrame], **fields: Any) -> Layer:
+        """A layer whose attributes (no geometry) are given and whose ``gdf`` is ``load_gdf()``, called on first
+        use; ``fields`` as for the constructor (give ``digest``: computing it would read the geometry)."""
+        layer = cls(gdf=None, **fields)
+        del layer.__dict__["gdf"]
+        layer.__dict__.update(_attributes=attributes, _load_gdf=load_gdf)
+        return layer
+
+    def __getattr__(self, name: str) -> Any:
+        # called only for names not set: the ``gdf`` of a deferred layer, read now (once; a race reads twice)
+        load = self.__dict__.get("_load_gdf") if name == "gdf" else None
+        if load is None:
+            raise AttributeError(name)
+        gdf = load()
+        gdf = self.__dict__.setdefault("gdf", gdf)
+        self.__dict__.pop("_load_gdf", None)
+        self.__dict__.pop("_attributes", None)
+        return gdf
+
+    @property
+    def attributes(self) -> pd.DataFrame:
+        """The features' attributes without geometry (a deferred layer's are served without reading geometry)."""
+        if "gdf" not in self.__dict__ and "_attributes" in self.__dict__:
+            return self.__dict__["_attributes"]
+        return pd.DataFrame(self.gdf.drop(columns=self.gdf.geometry.name))
 
     @property
     def key(self) -> tuple[str, int]:
@@ -66,7 +127,7 @@ class Layer:
 
     @property
     def feature_count(self) -> int:
-        return len(self.gdf)
+        return len(self.attributes)
 
     @property
     def cat(self) -> Catalog:
@@ -83,23 +144,21 @@ class Layer:
 
     def feature_names(self) -> list[str | None]:
         """Feature display names (the role's name field), None where absent."""
-        col = self.name_field
-        if col in self.gdf.columns:
-            return [None if is_missing(v) else str(v) for v in self.gdf[col]]
-        return [None] * len(self.gdf)
+        col, attrs = self.name_field, self.attributes
+        if col in attrs.columns:
+            return [None if is_missing(v) else str(v) for v in attrs[col]]
+        return [None] * len(attrs)
 
-    def records(self) -> list[dict]:
-        """Every feature's attributes (no geometry) as plain dicts, NaN → None."""
-        import pandas as pd
-        df = pd.DataFrame(self.gdf.drop(columns=self.gdf.geometry.name))
-        return df.astype(object).where(df.notna(), None).to_dict("records")
+    def records(self) -> FeatureRecords:
+        """Every feature's attributes (no geometry) as plain dicts, NaN → None, each built on first access."""
+        return FeatureRecords(self.attributes)
 
     def feature_ids(self) -> list[str]:
         """Feature identifiers (the role's id field, or the row number when absent), as strings."""
-        col = self.id_field
-        if col in self.gdf.columns:
-            return [str(v) if v is not None and v == v else f"#{i + 1}" for i, v in enumerate(self.gdf[col])]
-        return [f"#{i + 1}" for i in range(len(self.gdf))]
+        col, attrs = self.id_field, self.attributes
+        if col in attrs.columns:
+            return [str(v) if v is not None and v == v else f"#{i + 1}" for i, v in enumerate(attrs[col])]
+        return [f"#{i + 1}" for i in range(len(attrs))]
 
     def content_digest(self) -> str:
         """Hash of everything a prepared layer holds or a rule may read: geometry, ids, names, every attribute,
@@ -107,7 +166,6 @@ class Layer:
         caches key on it."""
         import hashlib
 
-        import pandas as pd
         import shapely
         if self.digest is not None:
             return self.digest
@@ -116,7 +174,7 @@ class Layer:
             h.update(b)
         h.update("\x1f".join(self.feature_ids()).encode("utf-8"))
         h.update("\x1f".join("\x00" if n is None else n for n in self.feature_names()).encode("utf-8"))
-        attrs = self.gdf.drop(columns=self.gdf.geometry.name)
+        attrs = self.attributes
         h.update("\x1f".join(map(str, attrs.columns)).encode("utf-8"))
         if len(attrs.columns):
             h.update(pd.util.hash_pandas_object(attrs.astype(str), index=False).to_numpy().tobytes())

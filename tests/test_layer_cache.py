@@ -75,3 +75,28 @@ def test_a_damaged_entry_is_read_again(tmp_path):
     _same(first, again)
     assert all(p.read_bytes()[:4] == b"PAR1" and p.stat().st_size > 100
                for p in (tmp_path / "c" / "layers").glob("*.parquet"))   # rewritten
+
+
+def test_cached_layers_read_geometry_only_when_used(tmp_path):
+    """A cached layer serves attributes, records and counts without reading its geometry; the geometry is read
+    on first use (from the entry, or from the source if the entry went away meanwhile); replacing the features of
+    a layer not yet read is an edit (new version, no remembered digest)."""
+    manifest = _copy_sample(tmp_path)
+    fresh = load_layerset(manifest, cache=False)
+    load_layerset(manifest, cache=tmp_path / "c")
+    cached = load_layerset(manifest, cache=tmp_path / "c")
+    lazy = [lyr for lyr in cached.layers if "gdf" not in vars(lyr)]
+    assert len(lazy) == len(cached.layers) - 1                     # all but the units (the 准入清单 join edits them)
+    for x in lazy:
+        y = next(lyr for lyr in fresh.layers if lyr.source == x.source)
+        assert x.feature_count == len(y.gdf) and list(x.records()) == list(y.records())
+        assert x.feature_ids() == y.feature_ids() and x.content_digest() == y.content_digest()
+        assert "gdf" not in vars(x)                                # none of the above read the geometry
+    first, second = lazy[0], lazy[1]
+    for entry in (tmp_path / "c" / "layers").glob("*.parquet"):
+        entry.unlink()                                             # cache cleaned between load and use
+    y = next(lyr for lyr in fresh.layers if lyr.source == first.source)
+    assert first.gdf.geometry.geom_equals_exact(y.gdf.geometry, 0).all() and first.version == 0
+    v = second.version
+    second.gdf = y.gdf
+    assert second.version == v + 1 and second.digest is None and second.gdf is y.gdf

@@ -123,11 +123,27 @@ def test_disk_cache_roundtrip(tmp_path, big_layer):
         assert "pieces_wkb" in z.files
     again = PreparedCache(tmp_path).get(big_layer, 4549)
     assert len(again.pieces) == len(first.pieces)
-    assert shapely.equals_exact(again.pieces, first.pieces, tolerance=0).all()
+    assert all(g is None for g in again.pieces)             # read lazily: nothing decoded before a query
+    everything = np.arange(len(first.pieces))
+    assert shapely.equals_exact(again.piece_geoms(everything), first.pieces, tolerance=0).all()
+    assert (again.piece_bounds == first.piece_bounds).all()
     assert again.ids == first.ids == ["F0", "F1", "F2", "F3"] and again.names == first.names
     edited = _layer([box(CX, CY, CX + 10, CY + 10)])
     PreparedCache(tmp_path).get(edited, 4549)
     assert len(list((tmp_path / "prepared").glob("*.npz"))) == 2  # new content → new key, never stale
+
+
+def test_cached_pieces_decoded_only_where_queried(tmp_path, big_layer):
+    """A layer read from the disk cache decodes only the pieces a query reaches, with the same overlaps."""
+    fresh = PreparedCache(tmp_path).get(big_layer, 4549)
+    cached = PreparedCache(tmp_path).get(big_layer, 4549)
+    fp = footprint_metrics(big_layer.gdf.geometry.iloc[3].centroid.buffer(1e-4), 4549)   # on the small box F3
+    want = overlaps_for(fp, [fresh], 50.0)
+    got = overlaps_for(fp, [cached], 50.0)
+    assert [(o.feature_id, o.overlap_area_m2, o.distance_m) for o in got] == \
+        [(o.feature_id, o.overlap_area_m2, o.distance_m) for o in want] and want
+    decoded = sum(g is not None for g in cached.pieces)
+    assert 0 < decoded < len(cached.pieces) // 4
 
 
 def test_disk_cache_keys_names_and_attributes(tmp_path):
@@ -148,7 +164,7 @@ def test_corrupt_cache_entry_is_rebuilt(tmp_path, big_layer):
     entry = next((tmp_path / "prepared").glob("*.npz"))
     entry.write_bytes(entry.read_bytes()[:1000])          # truncated by a crash or a full disk
     again = PreparedCache(tmp_path).get(big_layer, 4549)
-    assert shapely.equals_exact(again.pieces, first.pieces, tolerance=0).all()
+    assert shapely.equals_exact(again.piece_geoms(np.arange(len(first.pieces))), first.pieces, tolerance=0).all()
     entry.write_bytes(b"not an npz at all")
     assert len(PreparedCache(tmp_path).get(big_layer, 4549).pieces) == len(first.pieces)
     with np.load(entry, allow_pickle=False) as z:          # rewritten whole

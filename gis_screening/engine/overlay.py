@@ -63,7 +63,7 @@ def _pair_metrics(fps: np.ndarray, fp_dims: np.ndarray, fp_idx: np.ndarray, piec
                   prep: PreparedLayer) -> dict[str, np.ndarray]:
     """Per (footprint, piece) candidate pair: overlap area, overlap length, distance, intersects."""
     g = fps[fp_idx]
-    p = prep.pieces[piece_idx]
+    p = prep.piece_geoms(piece_idx)
     inter = shapely.intersects(g, p)
     area = np.zeros(len(fp_idx))
     length = np.zeros(len(fp_idx))
@@ -121,7 +121,7 @@ def overlaps_for(fp: FootprintMetrics, prepared: Sequence[PreparedLayer], radius
     for prep in prepared:
         if prep.epsg != fp.metric_epsg:
             raise ValueError(f"layer {prep.name} prepared in EPSG:{prep.epsg}, footprint in EPSG:{fp.metric_epsg}")
-        fp_idx, piece_idx = prep.tree.query(fps, predicate="dwithin", distance=radius_m)
+        fp_idx, piece_idx = prep.query(fps, radius_m)
         df = _pair_metrics(fps, np.array([fp.dim]), fp_idx, piece_idx, prep)
         result += _aggregate(df, prep, np.array([fp.area_m2]), radius_m, 1)[0]
     return result
@@ -145,7 +145,7 @@ def batch_overlaps(fps: Sequence[FootprintMetrics], prepared: Sequence[PreparedL
         part: list[list[Overlap]] = [[] for _ in range(hi - lo)]
         sub, sub_dims, sub_areas = geoms[lo:hi], dims[lo:hi], areas[lo:hi]
         for prep in prepared:
-            fp_idx, piece_idx = prep.tree.query(sub, predicate="dwithin", distance=radius_m)
+            fp_idx, piece_idx = prep.query(sub, radius_m)
             df = _pair_metrics(sub, sub_dims, fp_idx, piece_idx, prep)
             for i, lst in enumerate(_aggregate(df, prep, sub_areas, radius_m, hi - lo)):
                 part[i] += lst

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,29 +17,61 @@ from typing import Any
 import numpy as np
 import shapely
 
-from ..cache import cache_dir, load_entry, pack_geoms, pack_strings, save_entry, unpack_geoms, unpack_strings
+from ..cache import cache_dir, load_entry, pack_geoms, pack_strings, save_entry, unpack_strings
 from ..model import Layer
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 
 @dataclass
 class PreparedLayer:
-    """A layer ready for overlay queries in one metric CRS (EPSG ``epsg``, metres)."""
+    """A layer ready for overlay queries in one metric CRS (EPSG ``epsg``, metres).
+
+    The STRtree indexes the pieces' bounding boxes, so a layer read from the disk cache keeps its pieces as WKB
+    (``wkb``) and decodes only those a query reaches (:meth:`piece_geoms`): one project near one red line does
+    not decode the province."""
 
     layer: Layer
     epsg: int
     dims: np.ndarray             # 0 point, 1 line, 2 polygon, per feature
-    pieces: np.ndarray           # subdivided pieces, metric
+    pieces: np.ndarray           # subdivided pieces, metric (object array; None = not decoded yet)
     owner: np.ndarray            # feature index of each piece
     piece_area: np.ndarray       # area of each piece, m²
     ids: list[str] = field(default_factory=list)
 
     names: list[str | None] = field(default_factory=list)
+    piece_bounds: np.ndarray | None = None          # (n, 4) xmin, ymin, xmax, ymax; computed when None
+    wkb: tuple[bytes, np.ndarray] | None = None     # (blob, offsets) of pieces not decoded yet
     tree: shapely.STRtree = field(init=False)
 
     def __post_init__(self) -> None:
-        self.tree = shapely.STRtree(self.pieces)
+        if self.piece_bounds is None:
+            self.piece_bounds = shapely.bounds(self.pieces)
+        boxes = shapely.box(*self.piece_bounds.T)
+        boxes[np.isnan(self.piece_bounds).any(axis=1)] = None        # empty pieces are never found
+        self.tree = shapely.STRtree(boxes)
+        self._todo = np.array([g is None for g in self.pieces], dtype=bool) if self.wkb is not None else None
+
+    def piece_geoms(self, idx: np.ndarray) -> np.ndarray:
+        """The pieces at ``idx``, decoding those not decoded yet (thread-safe: a race decodes a piece twice)."""
+        todo = self._todo
+        if todo is not None and self.wkb is not None:
+            need = np.unique(idx[todo[idx]])
+            if len(need):
+                raw, off = self.wkb
+                self.pieces[need] = shapely.from_wkb([raw[off[i]:off[i + 1]] for i in need])
+                todo[need] = False
+        out: np.ndarray = self.pieces[idx]
+        return out
+
+    def query(self, geoms: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """``(footprint index, piece index)`` of every piece within ``radius_m`` of each of ``geoms``: candidates
+        from the box tree, then the exact distance test on the decoded pieces."""
+        fp_idx, piece_idx = self.tree.query(geoms, predicate="dwithin", distance=radius_m)
+        if len(fp_idx):
+            near = shapely.dwithin(geoms[fp_idx], self.piece_geoms(piece_idx), radius_m)
+            fp_idx, piece_idx = fp_idx[near], piece_idx[near]
+        return fp_idx, piece_idx
 
     @property
     def uid(self) -> str:
@@ -125,7 +158,7 @@ def layer_fingerprint(layer: Layer, epsg: int, max_vertices: int) -> str:
 
 
 
-_ARRAYS = ("pieces_wkb", "pieces_off", "dims", "owner", "piece_area", "ids_text",
+_ARRAYS = ("pieces_wkb", "pieces_off", "piece_bounds", "dims", "owner", "piece_area", "ids_text",
            "ids_none", "names_text", "names_none")
 
 
@@ -143,7 +176,7 @@ class PreparedCache:
         self.disk = disk
         self.max_vertices = max_vertices
         self._mem: dict[tuple[str, int, int], PreparedLayer] = {}
-        self._records: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        self._records: dict[tuple[str, int], Sequence[dict[str, Any]]] = {}
         self._lock = threading.RLock()
 
     def get(self, layer: Layer, epsg: int) -> PreparedLayer:
@@ -157,7 +190,7 @@ class PreparedCache:
             self._mem[key] = prepared
             return prepared
 
-    def records(self, layer: Layer) -> list[dict[str, Any]]:
+    def records(self, layer: Layer) -> Sequence[dict[str, Any]]:
         """``layer.records()`` (what rule conditions read), built once per layer version."""
         with self._lock:
             hit = self._records.get(layer.key)
@@ -179,15 +212,17 @@ class PreparedCache:
         d = load_entry(path, _ARRAYS)
         if d is not None:
             try:
-                pieces = unpack_geoms(d["pieces_wkb"], d["pieces_off"])
+                off = d["pieces_off"]
                 ids = [str(i) for i in unpack_strings(d["ids_text"], d["ids_none"])]   # ids are never None
                 names = unpack_strings(d["names_text"], d["names_none"])
-                n = len(layer.gdf)
+                n = layer.feature_count
                 if n == len(ids) == len(names) == len(d["dims"]) and \
-                        len(pieces) == len(d["owner"]) == len(d["piece_area"]) and \
+                        len(off) - 1 == len(d["owner"]) == len(d["piece_area"]) == len(d["piece_bounds"]) and \
+                        off[0] == 0 and off[-1] == len(d["pieces_wkb"]) and bool((np.diff(off) > 0).all()) and \
                         (len(d["owner"]) == 0 or 0 <= d["owner"].min() <= d["owner"].max() < n):
-                    return PreparedLayer(layer, epsg, d["dims"], pieces, d["owner"], d["piece_area"],
-                                         ids, names)
+                    return PreparedLayer(layer, epsg, d["dims"], np.full(len(off) - 1, None, dtype=object),
+                                         d["owner"], d["piece_area"], ids, names, d["piece_bounds"],
+                                         (d["pieces_wkb"].tobytes(), off))
             except Exception:  # noqa: BLE001 - a damaged entry is rebuilt, never trusted
                 pass
             path.unlink(missing_ok=True)
@@ -196,6 +231,7 @@ class PreparedCache:
         packed_ids, packed_names = pack_strings(list[str | None](prepared.ids)), pack_strings(prepared.names)
         save_entry(path, {"pieces_wkb": pw, "pieces_off": po,
                           "dims": np.asarray(prepared.dims), "owner": prepared.owner,
+                          "piece_bounds": np.asarray(prepared.piece_bounds),
                           "piece_area": prepared.piece_area, "ids_text": packed_ids["text"],
                           "ids_none": packed_ids["none"], "names_text": packed_names["text"],
                           "names_none": packed_names["none"]})

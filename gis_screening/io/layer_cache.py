@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..atomic import atomic_path, write_text
@@ -20,6 +22,9 @@ from ..cache import cache_dir
 from ..catalog import Catalog
 from ..errors import Problem
 from ..model import Layer
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: bump when the stored form of a loaded layer changes
 FORMAT = 1
@@ -57,23 +62,40 @@ def entry_key(path: Path, options: dict, catalog: Catalog) -> str | None:
     return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
-def load(folder: Path, key: str, catalog: Catalog) -> Layer | None:
-    """The cached layer of ``key``, or None (a damaged entry is removed)."""
-    import geopandas as gpd
+def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer]) -> Layer | None:
+    """The cached layer of ``key``, or None (a damaged entry is removed).  The layer is deferred: its attributes
+    are read now, its geometry on first use of ``gdf`` (from the entry, or by ``reread()`` of the source when the
+    entry has gone or is damaged by then)."""
+    import pyarrow.parquet as pq
     meta_path, data_path = folder / f"{key}.json", folder / f"{key}.parquet"
     if not (meta_path.exists() and data_path.exists()):
         return None
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        gdf = gpd.read_parquet(data_path)
+        schema = pq.read_schema(data_path)
+        geo = json.loads(schema.metadata[b"geo"])
+        columns = [c for c in schema.names if c not in geo["columns"] and not c.startswith("__index_level_")]
+        attributes = pq.read_table(data_path, columns=columns, use_pandas_metadata=True).to_pandas()
         problems = [Problem(**p) for p in meta["problems"]]
-        return Layer(role=meta["role"], name=meta["name"], source=meta["source"], gdf=gdf, problems=problems,
-                     source_crs=meta["source_crs"], crs_reason=meta["crs_reason"], encoding=meta["encoding"],
-                     encoding_reason=meta["encoding_reason"], catalog=catalog, digest=meta["digest"])
+        fields = dict(role=meta["role"], name=meta["name"], source=meta["source"], problems=problems,
+                      source_crs=meta["source_crs"], crs_reason=meta["crs_reason"], encoding=meta["encoding"],
+                      encoding_reason=meta["encoding_reason"], catalog=catalog, digest=meta["digest"])
     except Exception:  # noqa: BLE001 - a damaged entry is read again from the source, never trusted
         meta_path.unlink(missing_ok=True)
         data_path.unlink(missing_ok=True)
         return None
+
+    def geometry() -> gpd.GeoDataFrame:
+        import geopandas as gpd
+        try:
+            gdf = gpd.read_parquet(data_path)
+            if len(gdf) == len(attributes) and list(gdf.columns.drop(gdf.geometry.name)) == list(attributes.columns):
+                return gdf
+        except Exception:  # noqa: BLE001 - removed or damaged since: read the source again
+            pass
+        data_path.unlink(missing_ok=True)
+        return reread().gdf
+    return Layer.deferred(attributes, geometry, **fields)
 
 
 def store(folder: Path, key: str, layer: Layer) -> None:
@@ -98,11 +120,13 @@ def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str |
     from .postgis import is_postgres
     key = None if is_postgres(path) else entry_key(Path(path), {"role": role, **options}, catalog)
     where = cache_dir("layers", folder)
+    def reread() -> Layer:
+        return read_layer(path, role, catalog=catalog, **options)
     if key is not None:
-        hit = load(where, key, catalog)
+        hit = load(where, key, catalog, reread)
         if hit is not None:
             return hit
-    layer = read_layer(path, role, catalog=catalog, **options)
+    layer = reread()
     if key is not None:
         store(where, key, layer)
     return layer
