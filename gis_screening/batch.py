@@ -110,7 +110,8 @@ def screen_partition(job: Job, part_id: str, projects: list[Project]) -> str:
     from .engine.result import verdict_rows, write_jsonl
     from .screening import screen
     ls, stack, cache = _worker_state(job.layerset, job.rules, job.as_of, job.cache_dir)
-    doc = screen(projects, ls, stack, search_radius_m=job.radius_m, cache=cache).to_json()
+    # one thread: the cluster gives each worker process one core (threads_per_worker=1); more would oversubscribe
+    doc = screen(projects, ls, stack, search_radius_m=job.radius_m, cache=cache, threads=1).to_json()
     parts = Path(job.out) / "parts"
     write_jsonl({k: v for k, v in doc.items() if k != "results"}, doc["results"], parts / f"{part_id}.jsonl")
     rows = verdict_rows(doc)
@@ -155,8 +156,12 @@ def prepare_run(projects: Sequence[Project], job: Job, size: int) -> str:
 def run_batch(projects: Sequence[Project], job: Job, client, size: int = 2000,
               progress: Callable[[int, int], None] | None = None) -> dict:
     """Screen ``projects`` on the dask ``client``'s cluster, resuming a run in the same folder.  Returns a summary
-    ``{"partitions", "skipped", "projects", "counts"}``; writes ``results.jsonl`` and ``summary.xlsx``."""
+    ``{"partitions", "skipped", "projects", "counts"}``; writes ``results.jsonl`` and ``summary.xlsx``.
+
+    The outputs are combined while the cluster works: each partition is appended (in partition order) as soon as
+    it and those before it have finished, so only the last partitions' combining is left after the screening."""
     import time
+    from contextlib import ExitStack
 
     from distributed import as_completed
     t0 = time.perf_counter()
@@ -170,39 +175,66 @@ def run_batch(projects: Sequence[Project], job: Job, client, size: int = 2000,
     finished = len(parts) - len(todo)
     if progress:
         progress(finished, len(parts))
-    for fut in as_completed(futures):
-        fut.result()                       # re-raises a worker's InputError here
-        finished += 1
-        if progress:
-            progress(finished, len(parts))
-    t1 = time.perf_counter()
-    counts = combine(out, [pid for pid, _ in parts])
+    with ExitStack() as stack:
+        tmp = stack.enter_context(atomic_path(out / "results.jsonl"))
+        combiner = Combiner(out, [pid for pid, _ in parts], stack.enter_context(open(tmp, "wb")))
+        for pid in done:
+            combiner.add(pid)
+        for fut in as_completed(futures):
+            combiner.add(fut.result())     # re-raises a worker's InputError here
+            finished += 1
+            if progress:
+                progress(finished, len(parts))
+        t1 = time.perf_counter()
+        counts = combiner.finish()
     return {"partitions": len(parts), "skipped": len(parts) - len(todo), "projects": len(projects),
             "counts": counts, "screen_s": round(t1 - t0, 2), "combine_s": round(time.perf_counter() - t1, 2)}
 
 
-def combine(out: Path, part_ids: list[str]) -> dict[str, int]:
-    """``results.jsonl`` (header once, then every project, in partition order) and ``summary.xlsx`` (one row per
-    project), both written atomically; returns counts per verdict label."""
-    import geopandas as gpd
-    from openpyxl import Workbook
-    parts = out / "parts"
-    with atomic_path(out / "results.jsonl") as tmp, open(tmp, "wb") as fh:
-        for k, pid in enumerate(part_ids):
-            with open(parts / f"{pid}.jsonl", "rb") as src:
-                header = src.readline()
-                if k == 0:
-                    fh.write(header)
-                for line in src:
-                    fh.write(line)
-    frames = [gpd.read_parquet(parts / f"{pid}.parquet") for pid in part_ids]
-    table = frames[0].iloc[0:0] if not frames else gpd.pd.concat(frames, ignore_index=True)
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("汇总")
-    cols = ["id", "name", "verdict_label", "decisive_titles", "area_m2", "length_m", "findings", "partition"]
-    ws.append(["项目编号", "项目名称", "结论", "决定性规则", "面积 m²", "长度 m", "发现数", "分区"])
-    for row in table[cols].itertuples(index=False):
-        ws.append([None if is_missing(v) else v for v in row])
-    with atomic_path(out / "summary.xlsx") as tmp:
-        wb.save(tmp)
-    return {str(k): int(v) for k, v in table["verdict_label"].value_counts().items()}
+SUMMARY_COLUMNS = {"id": "项目编号", "name": "项目名称", "verdict_label": "结论", "decisive_titles": "决定性规则",
+                   "area_m2": "面积 m²", "length_m": "长度 m", "findings": "发现数", "partition": "分区"}
+
+
+class Combiner:
+    """Builds ``results.jsonl`` (header once, then every project in partition order) into ``jsonl`` and the rows
+    of ``summary.xlsx`` (one per project), from committed partitions handed to :meth:`add` in any order."""
+
+    def __init__(self, out: Path, order: list[str], jsonl) -> None:
+        from openpyxl import Workbook
+        self.out, self.parts, self.order, self.jsonl = out, out / "parts", order, jsonl
+        self.ready: set[str] = set()
+        self.next = 0
+        self.workbook = Workbook(write_only=True)
+        self.sheet = self.workbook.create_sheet("汇总")
+        self.sheet.append(list(SUMMARY_COLUMNS.values()))
+        self.counts: dict[str, int] = {}
+
+    def add(self, part_id: str) -> None:
+        """Partition ``part_id`` is committed: append it and any waiting ones that now follow in order."""
+        self.ready.add(part_id)
+        while self.next < len(self.order) and self.order[self.next] in self.ready:
+            self._append(self.order[self.next], first=self.next == 0)
+            self.next += 1
+
+    def _append(self, part_id: str, first: bool) -> None:
+        import pyarrow.parquet as pq
+        with open(self.parts / f"{part_id}.jsonl", "rb") as src:
+            header = src.readline()
+            if first:
+                self.jsonl.write(header)
+            while chunk := src.read(1 << 20):
+                self.jsonl.write(chunk)
+        table = pq.read_table(self.parts / f"{part_id}.parquet", columns=list(SUMMARY_COLUMNS)).to_pylist()
+        for row in table:
+            self.sheet.append([None if is_missing(v) else v for v in row.values()])
+            label = str(row["verdict_label"])
+            self.counts[label] = self.counts.get(label, 0) + 1
+
+    def finish(self) -> dict[str, int]:
+        """Write ``summary.xlsx`` atomically (``results.jsonl`` is committed by its caller); returns counts per
+        verdict label."""
+        if self.next != len(self.order):
+            raise RuntimeError(f"partition {self.order[self.next]} was never committed")
+        with atomic_path(self.out / "summary.xlsx") as tmp:
+            self.workbook.save(tmp)
+        return self.counts

@@ -66,6 +66,9 @@ def test_batch_equals_screen_across_two_zones(two_zones, tmp_path):
     from openpyxl import load_workbook
     ws = load_workbook(out / "summary.xlsx").worksheets[0]
     assert ws.max_row == 51 and ws.cell(1, 3).value == "结论"
+    xl = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    assert [r[0] for r in xl] == [json.loads(line)["project"]["id"] for line in lines[1:]]   # same order
+    assert {r[0]: r[2] for r in xl} == {p: r["verdict_label"] for p, r in expected.items()}
 
 
 def test_batch_resumes_after_sigkill_with_one_row_per_project(two_zones, tmp_path):
@@ -86,6 +89,9 @@ def test_batch_resumes_after_sigkill_with_one_row_per_project(two_zones, tmp_pat
     rows = _rows(out)
     assert rows["id"].is_unique and len(rows) == 50
     assert f"({first} already done)" in res.stderr          # committed partitions are skipped, not redone
+    lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    ids = [json.loads(line)["project"]["id"] for line in lines[1:]]
+    assert len(ids) == len(set(ids)) == 50 and sorted(ids) == sorted(rows["id"])
     assert not list((out / "parts").glob(".*tmp*"))
     other = tmp_path / "other.gpkg"
     gpd.read_file(two_zones).iloc[:5].to_file(other, driver="GPKG")
