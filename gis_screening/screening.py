@@ -41,14 +41,12 @@ def load_rules(paths: list[str | Path] | None = None, as_of: dt.date | None = No
 
 def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *, search_radius_m: float = 1000.0,
            cache: PreparedCache | None = None, progress: Callable[[int, int], None] | None = None,
-           cancel: Callable[[], bool] | None = None, carbon: bool = True,
-           threads: int | None = None) -> ScreeningResult:
+           cancel: Callable[[], bool] | None = None, carbon: bool = True) -> ScreeningResult:
     """Screen ``projects`` against every layer of ``layerset`` with the stacked ``rules``.
 
     Areas and distances are in metres in each project's 3° GK zone.  ``progress(done, total)`` is called after
     each step of :data:`CHUNK` projects; when ``cancel()`` returns True the result holds only the projects
     screened so far and is marked ``partial`` (never a verdict for a project that was not overlaid).
-    ``threads`` caps the overlay's threads (default: up to 4; a batch worker uses its one core: 1).
     """
     cache = cache or PreparedCache(disk=False)
     records = {lyr.uid: cache.records(lyr) for lyr in layerset.layers}
@@ -67,8 +65,7 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
                 partial = True
                 break
             part = idx[lo:lo + CHUNK]
-            overlaps = batch_overlaps([fps[i] for i in part], prepared, search_radius_m, workers=threads,
-                                      chunk=CHUNK // 2)
+            overlaps = batch_overlaps([fps[i] for i in part], prepared, search_radius_m, chunk=CHUNK // 2)
             for i, ovs in zip(part, overlaps):
                 ovs.sort(key=lambda o: (o.distance_m, -o.overlap_area_m2))
                 done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon, layerset.cat)
