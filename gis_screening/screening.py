@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .carbon import carbon_for, load_carbon_config
+from .engine.collector import collector_paused
 from .engine.overlay import batch_overlaps, footprints_metrics
 from .engine.prepared import PreparedCache
 from .engine.rules import RuleStack, load_stack
@@ -48,29 +49,30 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
     each step of :data:`CHUNK` projects; when ``cancel()`` returns True the result holds only the projects
     screened so far and is marked ``partial`` (never a verdict for a project that was not overlaid).
     """
-    cache = cache or PreparedCache(disk=False)
-    records = {lyr.uid: cache.records(lyr) for lyr in layerset.layers}
-    fps = footprints_metrics([p.geometry for p in projects])
-    by_zone: dict[int, list[int]] = {}
-    for i, fp in enumerate(fps):
-        by_zone.setdefault(fp.metric_epsg, []).append(i)
-    done: dict[int, ProjectResult] = {}
-    partial = False
-    for epsg, idx in by_zone.items():
-        if partial:
-            break
-        prepared = [cache.get(lyr, epsg) for lyr in layerset.layers]
-        for lo in range(0, len(idx), CHUNK):
-            if cancel is not None and cancel():
-                partial = True
+    with collector_paused():
+        cache = cache or PreparedCache(disk=False)
+        records = {lyr.uid: cache.records(lyr) for lyr in layerset.layers}
+        fps = footprints_metrics([p.geometry for p in projects])
+        by_zone: dict[int, list[int]] = {}
+        for i, fp in enumerate(fps):
+            by_zone.setdefault(fp.metric_epsg, []).append(i)
+        done: dict[int, ProjectResult] = {}
+        partial = False
+        for epsg, idx in by_zone.items():
+            if partial:
                 break
-            part = idx[lo:lo + CHUNK]
-            overlaps = batch_overlaps([fps[i] for i in part], prepared, search_radius_m, chunk=CHUNK // 2)
-            for i, ovs in zip(part, overlaps):
-                ovs.sort(key=lambda o: (o.distance_m, -o.overlap_area_m2))
-                done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon, layerset.cat)
-            if progress:
-                progress(len(done), len(projects))
+            prepared = [cache.get(lyr, epsg) for lyr in layerset.layers]
+            for lo in range(0, len(idx), CHUNK):
+                if cancel is not None and cancel():
+                    partial = True
+                    break
+                part = idx[lo:lo + CHUNK]
+                overlaps = batch_overlaps([fps[i] for i in part], prepared, search_radius_m, chunk=CHUNK // 2)
+                for i, ovs in zip(part, overlaps):
+                    ovs.sort(key=lambda o: (o.distance_m, -o.overlap_area_m2))
+                    done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon, layerset.cat)
+                if progress:
+                    progress(len(done), len(projects))
     results = [done[i] for i in sorted(done)]
     return ScreeningResult(results, layerset, rules, search_radius_m, partial=partial, requested=len(projects))
 

@@ -13,6 +13,7 @@ from .. import __version__
 from ..catalog import Catalog
 from ..geometry import NOISE_M2
 from ..model import LayerSet, Project
+from .collector import collector_paused
 from .conditions import Ctx, evaluate, matching_codes, prohibition_sentence, render
 from .model import VERDICT_LABELS, Finding, Overlap, verdict_of
 from .overlay import FootprintMetrics
@@ -84,8 +85,12 @@ class ScreeningResult:
                         "feature_count": lyr.feature_count, "problems": lyr.problem_strings()}
                        for lyr in self.layerset.layers],
             **({"partial": True, "projects_requested": self.requested} if self.partial else {}),
-            "results": [r.to_json() for r in self.results],
+            "results": self._results_json(),
         }
+
+    def _results_json(self) -> list[dict[str, Any]]:
+        with collector_paused():
+            return [r.to_json() for r in self.results]
 
 
 def _intersects(o: Overlap, fp: FootprintMetrics) -> bool:
