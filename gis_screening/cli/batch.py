@@ -42,7 +42,8 @@ def batch_cmd(
     err_console.print(f"screened {summary['projects']} project(s) in {summary['partitions']} partition(s) "
                       f"({summary['skipped']} already done): "
                       + "，".join(f"{k} {summary['counts'].get(k, 0)}" for k in order)
-                      + f"; screening {summary['screen_s']} s, combining {summary['combine_s']} s; wrote {out}/parts/*.parquet, {out}/results.jsonl, {out}/summary.xlsx",
+                      + f"; screening {summary['screen_s']} s (workers' own time {summary['task_s']} s), "
+                      + f"combining {summary['combine_s']} s; wrote {out}/parts/*.parquet, {out}/results.jsonl, {out}/summary.xlsx",
                       markup=False, highlight=False)
 
 
