@@ -53,3 +53,24 @@ def test_bad_input_exit_2(tmp_path, args, needle):
     assert res.returncode == 2
     assert needle in res.stderr and "Traceback" not in res.stderr and res.stderr.count("\n") == 1
     assert not (tmp_path / "r.json").exists()
+
+
+def test_warm_runs_equal_the_cold_run(tmp_path):
+    """The second and third runs read layers, prepared pieces and records lazily from the caches the first run
+    wrote: their whole result documents equal the first one's (apart from the time and the per-process layer ids)."""
+    import os
+    import re
+    env = {**os.environ, "GIS_SCREENING_CACHE": str(tmp_path / "cache")}
+    docs = []
+    for k in range(3):
+        out = tmp_path / f"r{k}.json"
+        res = subprocess.run(CLI + ["--project", str(SAMPLE / "projects" / "projects.gpkg"), "--json", str(out)],
+                             capture_output=True, text=True, env=env)
+        assert res.returncode == 0, res.stderr
+        doc = json.loads(out.read_text(encoding="utf-8"))
+        doc.pop("generated_at")
+        docs.append(re.sub(r'"L[0-9a-f]+-\d+"', '"L"', json.dumps(doc, ensure_ascii=False)))
+    assert len(list((tmp_path / "cache" / "prepared").glob("*.npz"))) >= 7      # every layer, prepared once
+    assert len(list((tmp_path / "cache" / "layers").glob("*.parquet"))) >= 6    # every file layer, loaded once
+    assert docs[0] == docs[1] == docs[2]
+    assert '"overlap_area_m2"' in docs[0] and "不符合" in docs[0]
