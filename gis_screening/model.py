@@ -18,8 +18,9 @@ _SERIAL = itertools.count(1)
 
 
 def is_missing(v: object) -> bool:
-    """None or a float NaN (how pandas marks a missing value in an object column): the one missing-value test."""
-    return v is None or (isinstance(v, float) and v != v)
+    """None, a float NaN (how pandas marks a missing value in an object column), ``pd.NA`` or ``pd.NaT``: the one
+    missing-value test."""
+    return v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT
 
 
 def new_layer_uid() -> str:
@@ -157,7 +158,7 @@ class Layer:
         """Feature identifiers (the role's id field, or the row number when absent), as strings."""
         col, attrs = self.id_field, self.attributes
         if col in attrs.columns:
-            return [str(v) if v is not None and v == v else f"#{i + 1}" for i, v in enumerate(attrs[col])]
+            return [f"#{i + 1}" if is_missing(v) else str(v) for i, v in enumerate(attrs[col])]
         return [f"#{i + 1}" for i in range(len(attrs))]
 
     def content_digest(self) -> str:

@@ -48,7 +48,8 @@ class EditActions(_Host):
     if TYPE_CHECKING:
         def _error(self, title: str, exc: Exception) -> None: ...
         def _dock(self, widget: Any, title: str, area: Any, name: str) -> QDockWidget: ...
-        def set_tool(self, key: str) -> None: ...
+        def set_tool(self, key: str) -> None:
+            """Switch the map tool (the window's)."""
 
     def _shared_layer_changed(self, uid: str, note: dict) -> None:
         """Another planner saved a PostGIS layer we show: say who and offer to reload it."""

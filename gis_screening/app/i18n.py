@@ -57,7 +57,9 @@ class DictTranslator(QTranslator):
         self.table = table
 
     def translate(self, context, source, disambiguation=None, n=-1):  # noqa: D401 - Qt signature
+        """The English text of Chinese ``source`` from the table; "" (keep the source) when it has none."""
         return self.table.get(source, "") if source else ""
 
     def isEmpty(self) -> bool:
+        """Never empty (Qt skips empty translators)."""
         return False

@@ -273,6 +273,7 @@ class UndoStack:
         self.undone: list[Command] = []
 
     def push(self, cmd: Command) -> Command:
+        """Do ``cmd`` and put it on the undo list (clears the redo list); returns it."""
         cmd.do()
         self.done.append(cmd)
         self.undone.clear()

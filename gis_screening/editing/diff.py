@@ -34,7 +34,7 @@ def diff_layers(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, key: str = "code",
 
     def keyed(g):
         g = g.to_crs(epsg).copy()
-        g[key] = [str(v) if v is not None and v == v else f"(无编码 #{i + 1})" for i, v in enumerate(g[key])]
+        g[key] = [f"(无编码 #{i + 1})" if is_missing(v) else str(v) for i, v in enumerate(g[key])]
         # one row per code: a code on several rows (a multi-part unit, a pasted copy) is compared as one
         return g.dissolve(by=key, aggfunc="first") if g[key].duplicated().any() else g.set_index(key)
 

@@ -17,7 +17,7 @@ from ..catalog import Catalog, default_catalog
 from ..crs import CHINA_LAT, CHINA_LON, STORAGE_EPSG, classify_datum, infer_crs, needs_datum_parameters, parse_crs
 from ..errors import InputError, Problem, ZoneRequired
 from ..geometry import check_geometries
-from ..model import Layer
+from ..model import Layer, is_missing
 from ..normalise import normalise_fields
 from ..offsets import remove_offset
 from .vector import VECTOR_SUFFIXES, RawRead, read_vector
@@ -231,5 +231,5 @@ def _pre_ids(gdf, role, catalog) -> list[str]:
         mapping = catalog.match_fields(role, gdf.columns)
         for src, canon in mapping.items():
             if canon == spec.id_field:
-                return [str(v) if v is not None and v == v else f"#{i + 1}" for i, v in enumerate(gdf[src])]
+                return [f"#{i + 1}" if is_missing(v) else str(v) for i, v in enumerate(gdf[src])]
     return [f"#{i + 1}" for i in range(len(gdf))]
