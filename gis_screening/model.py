@@ -104,14 +104,17 @@ class Layer:
         return layer
 
     def __getattr__(self, name: str) -> Any:
-        # called only for names not set: the ``gdf`` of a deferred layer, read now (once; a race reads twice)
-        load = self.__dict__.get("_load_gdf") if name == "gdf" else None
+        # called only for names not set: the ``gdf`` of a deferred layer, read now (two threads may both read it;
+        # the first stored wins, and it is stored before the loader is dropped)
+        state = self.__dict__
+        load = state.get("_load_gdf") if name == "gdf" else None
         if load is None:
+            if name == "gdf" and "gdf" in state:        # another thread has just read it
+                return state["gdf"]
             raise AttributeError(name)
-        gdf = load()
-        gdf = self.__dict__.setdefault("gdf", gdf)
-        self.__dict__.pop("_load_gdf", None)
-        self.__dict__.pop("_attributes", None)
+        gdf = state.setdefault("gdf", load())
+        state.pop("_load_gdf", None)
+        state.pop("_attributes", None)
         return gdf
 
     @property

@@ -100,3 +100,27 @@ def test_cached_layers_read_geometry_only_when_used(tmp_path):
     v = second.version
     second.gdf = y.gdf
     assert second.version == v + 1 and second.digest is None and second.gdf is y.gdf
+
+
+def test_deferred_geometry_read_by_many_threads_at_once():
+    """Threads asking a deferred layer for its features at the same moment all get the one stored frame."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shapely.geometry import Point
+
+    from gis_screening.model import Layer
+    full = gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[Point(119, 26), Point(119.1, 26)], crs=4490)
+    go = threading.Event()
+
+    def slow_read():
+        go.wait(5)
+        return full.copy()
+    lyr = Layer.deferred(pd.DataFrame(full.drop(columns="geometry")), slow_read, role="eco_redline", name="红线",
+                         source="x.gpkg", digest="d")
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(lambda: lyr.gdf) for _ in range(8)]
+        time.sleep(0.05)
+        go.set()
+        frames = [f.result() for f in futures]
+    assert all(f is lyr.gdf for f in frames) and lyr.version == 0 and list(lyr.gdf["code"]) == ["A", "B"]
