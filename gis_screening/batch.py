@@ -81,11 +81,12 @@ def run_fingerprint(projects: Sequence[Project], job: Job, size: int) -> str:
     from .layerset import layerset_signature
     h = hashlib.sha256(json.dumps([job.layerset, layerset_signature(job.layerset), job.rules, job.as_of, job.radius_m,
                                    size]).encode())
-    for p in projects:
+    wkbs = shapely.to_wkb(np.array([p.geometry for p in projects], dtype=object))
+    for p, wkb in zip(projects, wkbs):
         h.update(p.id.encode("utf-8"))
-        h.update(shapely.to_wkb(p.geometry))
-        h.update(json.dumps(p.sheet, sort_keys=True, default=str).encode("utf-8"))
-        h.update(json.dumps([p.industry_code, p.construction_type], default=str).encode("utf-8"))
+        h.update(wkb)
+    h.update(json.dumps([[p.sheet, p.industry_code, p.construction_type] for p in projects], sort_keys=True,
+                        default=str).encode("utf-8"))
     return h.hexdigest()[:32]
 
 
@@ -159,20 +160,21 @@ def prepare_run(projects: Sequence[Project], job: Job, size: int) -> str:
 
 
 def run_batch(projects: Sequence[Project], job: Job, client, size: int = 2000,
-              progress: Callable[[int, int], None] | None = None) -> dict:
+              progress: Callable[[int, int], None] | None = None, fingerprint: str | None = None) -> dict:
     """Screen ``projects`` on the dask ``client``'s cluster, resuming a run in the same folder.  Returns a summary
     ``{"partitions", "skipped", "projects", "counts", "screen_s", "combine_s", "task_s"}`` (seconds: the
     screening phase, combining after it, and the workers' own time summed over partitions); writes ``results.jsonl`` and ``summary.xlsx``.
 
     The outputs are combined while the cluster works: each partition is appended (in partition order) as soon as
-    it and those before it have finished, so only the last partitions' combining is left after the screening."""
+    it and those before it have finished, so only the last partitions' combining is left after the screening.
+    ``fingerprint``: what :func:`prepare_run` returned for this folder, when the caller has called it already."""
     import time
     from contextlib import ExitStack
 
     from distributed import as_completed
     t0 = time.perf_counter()
     out = Path(job.out)
-    fp = prepare_run(projects, job, size)
+    fp = fingerprint or prepare_run(projects, job, size)
     parts = partition(projects, size)
     done = done_partitions(out)
     todo = [(pid, idx) for pid, idx in parts if pid not in done]

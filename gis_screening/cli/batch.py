@@ -34,8 +34,8 @@ def batch_cmd(
         items = load_project_files(projects)
         job = Job(str(Path(layerset).resolve()), tuple(str(Path(r).resolve()) for r in rules) if rules else None,
                   as_of, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)
-        prepare_run(items, job, partition_size)      # refuse another batch's folder before starting a cluster
-        summary = _run(items, job, workers, scheduler, partition_size)
+        fp = prepare_run(items, job, partition_size)   # refuse another batch's folder before starting a cluster
+        summary = _run(items, job, workers, scheduler, partition_size, fp)
     except InputError as exc:
         fail(str(exc))
     order = ("不符合", "需人工核实", "有条件符合", "符合")
@@ -47,7 +47,7 @@ def batch_cmd(
                       markup=False, highlight=False)
 
 
-def _run(items, job, workers: int, scheduler: str | None, size: int) -> dict:
+def _run(items, job, workers: int, scheduler: str | None, size: int, fingerprint: str) -> dict:
     from distributed import Client, LocalCluster
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -65,7 +65,7 @@ def _run(items, job, workers: int, scheduler: str | None, size: int) -> dict:
         with Progress(TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
             task = bar.add_task("batch", total=None)
-            return run_batch(items, job, client, size,
+            return run_batch(items, job, client, size, fingerprint=fingerprint,
                              progress=lambda done, total: bar.update(task, completed=done, total=total))
     finally:
         client.close()
