@@ -163,7 +163,8 @@ def run_batch(projects: Sequence[Project], job: Job, client, size: int = 2000,
               progress: Callable[[int, int], None] | None = None, fingerprint: str | None = None) -> dict:
     """Screen ``projects`` on the dask ``client``'s cluster, resuming a run in the same folder.  Returns a summary
     ``{"partitions", "skipped", "projects", "counts", "screen_s", "combine_s", "task_s"}`` (seconds: the
-    screening phase, combining after it, and the workers' own time summed over partitions); writes ``results.jsonl`` and ``summary.xlsx``.
+    screening phase, combining after it, and the workers' own time summed over partitions); writes
+    ``results.jsonl`` and ``summary.xlsx``.
 
     The outputs are combined while the cluster works: each partition is appended (in partition order) as soon as
     it and those before it have finished, so only the last partitions' combining is left after the screening.
