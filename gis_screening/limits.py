@@ -91,7 +91,7 @@ def _packaged(path: Path) -> bool:
     try:
         real = path.resolve()
         return any(real.is_relative_to(data_dir(name)) for name in ("layers", "rules"))
-    except (OSError, FileNotFoundError):
+    except OSError:          # no such file, or no package data folder
         return False
 
 

@@ -117,12 +117,18 @@ class Layer:
         state.pop("_attributes", None)
         return gdf
 
+    def _frame(self) -> pd.DataFrame:
+        """Where the attributes are: a deferred layer's attribute frame (no geometry read), else ``gdf`` itself."""
+        if "gdf" not in self.__dict__ and "_attributes" in self.__dict__:
+            return self.__dict__["_attributes"]
+        return self.gdf
+
     @property
     def attributes(self) -> pd.DataFrame:
         """The features' attributes without geometry (a deferred layer's are served without reading geometry)."""
-        if "gdf" not in self.__dict__ and "_attributes" in self.__dict__:
-            return self.__dict__["_attributes"]
-        return pd.DataFrame(self.gdf.drop(columns=self.gdf.geometry.name))
+        frame = self._frame()
+        return frame if not isinstance(frame, gpd.GeoDataFrame) else pd.DataFrame(
+            frame.drop(columns=frame.geometry.name))
 
     @property
     def key(self) -> tuple[str, int]:
@@ -131,7 +137,7 @@ class Layer:
 
     @property
     def feature_count(self) -> int:
-        return len(self.attributes)
+        return len(self._frame())
 
     @property
     def cat(self) -> Catalog:
@@ -148,7 +154,7 @@ class Layer:
 
     def feature_names(self) -> list[str | None]:
         """Feature display names (the role's name field), None where absent."""
-        col, attrs = self.name_field, self.attributes
+        col, attrs = self.name_field, self._frame()
         if col in attrs.columns:
             return [None if is_missing(v) else str(v) for v in attrs[col]]
         return [None] * len(attrs)
@@ -159,7 +165,7 @@ class Layer:
 
     def feature_ids(self) -> list[str]:
         """Feature identifiers (the role's id field, or the row number when absent), as strings."""
-        col, attrs = self.id_field, self.attributes
+        col, attrs = self.id_field, self._frame()
         if col in attrs.columns:
             return [f"#{i + 1}" if is_missing(v) else str(v) for i, v in enumerate(attrs[col])]
         return [f"#{i + 1}" for i in range(len(attrs))]

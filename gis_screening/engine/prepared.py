@@ -28,8 +28,8 @@ class PreparedLayer:
     """A layer ready for overlay queries in one metric CRS (EPSG ``epsg``, metres).
 
     The STRtree indexes the pieces' bounding boxes, so a layer read from the disk cache keeps its pieces as WKB
-    (``wkb``) and decodes only those a query reaches (:meth:`piece_geoms`): one project near one red line does
-    not decode the province."""
+    (``wkb``) and decodes only those whose boxes a query reaches (:meth:`piece_geoms`): one project near one red
+    line does not decode the province."""
 
     layer: Layer
     epsg: int
@@ -65,12 +65,10 @@ class PreparedLayer:
         return out
 
     def query(self, geoms: np.ndarray, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
-        """``(footprint index, piece index)`` of every piece within ``radius_m`` of each of ``geoms``: candidates
-        from the box tree, then the exact distance test on the decoded pieces."""
+        """``(footprint index, piece index)`` of every piece whose box is within ``radius_m`` of each of ``geoms``:
+        a superset of the pieces within ``radius_m`` (a box is never farther than its piece); the overlay measures
+        the exact distance of each pair anyway and drops features beyond the radius."""
         fp_idx, piece_idx = self.tree.query(geoms, predicate="dwithin", distance=radius_m)
-        if len(fp_idx):
-            near = shapely.dwithin(geoms[fp_idx], self.piece_geoms(piece_idx), radius_m)
-            fp_idx, piece_idx = fp_idx[near], piece_idx[near]
         return fp_idx, piece_idx
 
     @property

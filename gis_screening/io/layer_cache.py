@@ -120,6 +120,7 @@ def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str |
     from .postgis import is_postgres
     key = None if is_postgres(path) else entry_key(Path(path), {"role": role, **options}, catalog)
     where = cache_dir("layers", folder)
+
     def reread() -> Layer:
         return read_layer(path, role, catalog=catalog, **options)
     if key is not None:
