@@ -32,6 +32,16 @@ def _polygonal_part(geom):
     return None
 
 
+def _finite_coordinates(geoms: np.ndarray) -> np.ndarray:
+    """Per geometry: are all its x/y coordinates finite (False for a missing geometry)?"""
+    counts = shapely.get_num_coordinates(geoms)
+    coords = shapely.get_coordinates(geoms)
+    bad = ~np.isfinite(coords).all(axis=1)
+    owner = np.repeat(np.arange(len(geoms)), counts)
+    ok = np.bincount(owner[bad], minlength=len(geoms)) == 0
+    return ok & ~shapely.is_missing(geoms)
+
+
 def check_geometries(gdf: gpd.GeoDataFrame, ids: list[str], expected: str = "any"
                      ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Drop empty / non-finite geometries, repair invalid ones with ``make_valid``.
@@ -45,8 +55,7 @@ def check_geometries(gdf: gpd.GeoDataFrame, ids: list[str], expected: str = "any
     keep = np.ones(len(gdf), dtype=bool)
     new = np.array(geoms, dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    coords_ok = np.array([bool(np.isfinite(shapely.get_coordinates(g)).all()) if g is not None else False
-                          for g in geoms]) if len(gdf) else np.zeros(0, bool)
+    coords_ok = _finite_coordinates(geoms)
     valid = shapely.is_valid(geoms)
     want_dim = _DIM.get(expected)
     for i in range(len(gdf)):

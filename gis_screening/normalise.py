@@ -21,6 +21,22 @@ def _as_text(value):
     return text or None
 
 
+def _texts(values: list) -> list:
+    """:func:`_as_text` of every value, worked out once per distinct (type, value): 1, 1.0 and True differ."""
+    seen: dict = {}
+    out = []
+    for v in values:
+        key = (v.__class__, v)
+        try:
+            t = seen[key]
+        except KeyError:
+            t = seen[key] = _as_text(v)
+        except TypeError:           # unhashable cell (a list from GeoJSON): not cached
+            t = _as_text(v)
+        out.append(t)
+    return out
+
+
 def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, source: str | Path,
                      explicit: dict[str, str] | None = None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Rename fields to canonical names for ``role``, normalise domain values, check ids.
@@ -59,7 +75,7 @@ def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, sour
                              file=source, field=canon)
     for canon in spec.fields:
         if canon in out.columns:
-            out[canon] = [_as_text(v) for v in out[canon]]
+            out[canon] = _texts(out[canon].tolist())
     id_field = spec.id_field
     if role == "projects" and id_field not in out.columns:
         stem = Path(str(source)).stem
@@ -93,11 +109,12 @@ def _normalise_domain(out: pd.DataFrame, column: str, domain: str, catalog: Cata
     new: list = []
     changed: Counter = Counter()
     unknown: Counter = Counter()
+    known: dict = {}
     for v in values:
         if v is None:
             new.append(None)
             continue
-        canon = catalog.normalise_value(domain, v)
+        canon = known[v] if v in known else known.setdefault(v, catalog.normalise_value(domain, v))
         if canon is None:
             unknown[v] += 1
             new.append(v)

@@ -99,3 +99,31 @@ def test_rules_check_cli(tmp_path):
     res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "rules", "check", str(bad)],
                          capture_output=True, text=True)
     assert res.returncode == 2 and "x.level" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_missing_construction_type_decided_like_trying_every_value():
+    """A rule needing 建设性质 on a project without it: one trial that never read the fact stands for all three
+    values; otherwise each is tried.  Checked against trying all three on every shipped rule that needs it."""
+    import random
+
+    from gis_screening.engine.screen import CONSTRUCTION_TYPES, _decide, _plan, with_construction_type
+    steps = [s for s in _plan(load_rules()) if s.rule.requires and s.rule.when]
+    assert steps and all(s.watch for s in steps)
+    rng = random.Random(3)
+    values = {"two_high": [True, False, None], "sector": [None, "化工", "钢铁"], "in_park": [True, False],
+              "in_chemical_park": [True, False], "industry_code": ["2614", "3011", "4411", None],
+              "industry_section": ["B", "C", "D", None]}
+    feature_values = {"category": ["优先保护单元", "重点管控单元"], "grade": ["一级保护区", "准保护区"]}
+    decided = undecided = 0
+    for _ in range(400):
+        pctx = with_construction_type(Ctx({k: rng.choice(v) for k, v in values.items()}), None)
+        names = {"project": pctx, "feature": Ctx({k: rng.choice(v) for k, v in feature_values.items()}),
+                 "overlap": Ctx()}
+        variants = [with_construction_type(pctx, v) for v in CONSTRUCTION_TYPES]
+        for step in steps:
+            outcomes = {bool(step.test({**names, "project": v})) for v in variants}
+            expected = (outcomes.pop(), []) if len(outcomes) == 1 else (False, ["construction_type"])
+            assert _decide(step, names, variants) == expected, (step.rule.id, pctx)
+            decided += not expected[1]
+            undecided += bool(expected[1])
+    assert decided and undecided

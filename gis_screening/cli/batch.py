@@ -31,13 +31,17 @@ def batch_cmd(
     try:
         ls = load_layerset(layerset)                 # fail fast on bad input, before starting a cluster
         load_rules(list[str | Path](rules) if rules else (list[str | Path](ls.rule_packs) or None), as_of=day)
-        items = load_project_files(projects)
-        job = Job(str(Path(layerset).resolve()), tuple(str(Path(r).resolve()) for r in rules) if rules else None,
-                  as_of, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)
-        fp = prepare_run(items, job, partition_size)   # refuse another batch's folder before starting a cluster
-        summary = _run(items, job, workers, scheduler, partition_size, fp)
     except InputError as exc:
         fail(str(exc))
+    with _Cluster(workers, scheduler) as cluster:    # starts while the projects load (workers import meanwhile)
+        try:
+            items = load_project_files(projects)
+            job = Job(str(Path(layerset).resolve()), tuple(str(Path(r).resolve()) for r in rules) if rules else None,
+                      as_of, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)
+            fp = prepare_run(items, job, partition_size)   # refuse another batch's folder before any work
+            summary = _run(items, job, cluster.client(), partition_size, fp)
+        except InputError as exc:
+            fail(str(exc))
     order = ("不符合", "需人工核实", "有条件符合", "符合")
     err_console.print(f"screened {summary['projects']} project(s) in {summary['partitions']} partition(s) "
                       f"({summary['skipped']} already done): "
@@ -47,30 +51,60 @@ def batch_cmd(
                       markup=False, highlight=False)
 
 
-def _run(items, job, workers: int, scheduler: str | None, size: int, fingerprint: str) -> dict:
-    from distributed import Client, LocalCluster
+class _Cluster:
+    """A dask client (a LocalCluster of processes, or an existing scheduler) connected in a background thread, so
+    the cluster starts while this process loads the projects; closed on leaving the block, also after an error."""
+
+    def __init__(self, workers: int, scheduler: str | None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+        self.workers, self.scheduler = workers, scheduler
+        self.cluster = self._client = None
+        self._pool = ThreadPoolExecutor(1)
+        self._start = self._pool.submit(self._connect)
+
+    def _connect(self):
+        from distributed import Client, LocalCluster
+        if self.scheduler:
+            return Client(self.scheduler)
+        import importlib.util
+        dashboard = ":0" if importlib.util.find_spec("bokeh") else None
+        self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                    dashboard_address=dashboard)
+        return Client(self.cluster)
+
+    def client(self):
+        """The connected client (waits for the cluster to start)."""
+        if self._client is None:
+            try:
+                self._client = self._start.result()
+            except OSError as exc:      # dask's connection timeouts are OSErrors
+                raise InputError(f"cannot start or reach the dask cluster {self.scheduler or ''}: {exc}") from None
+        return self._client
+
+    def __enter__(self) -> _Cluster:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if self._start.exception() is None:
+                self._start.result().close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+            self._pool.shutdown()
+
+
+def _run(items, job, client, size: int, fingerprint: str) -> dict:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ..batch import run_batch
-    if scheduler:
-        cluster, client = None, Client(scheduler)
-    else:
-        import importlib.util
-        dashboard = ":0" if importlib.util.find_spec("bokeh") else None
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=dashboard)
-        client = Client(cluster)
-    try:
-        if client.dashboard_link and _dashboard_served(client):
-            err_console.print(f"dask dashboard: {client.dashboard_link}", markup=False, highlight=False)
-        with Progress(TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
-            task = bar.add_task("batch", total=None)
-            return run_batch(items, job, client, size, fingerprint=fingerprint,
-                             progress=lambda done, total: bar.update(task, completed=done, total=total))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    if client.dashboard_link and _dashboard_served(client):
+        err_console.print(f"dask dashboard: {client.dashboard_link}", markup=False, highlight=False)
+    with Progress(TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
+        task = bar.add_task("batch", total=None)
+        return run_batch(items, job, client, size, fingerprint=fingerprint,
+                         progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
 def _dashboard_served(client) -> bool:

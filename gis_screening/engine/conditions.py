@@ -213,6 +213,30 @@ def compiled(expr: str) -> Compiled:
         return lambda names: _simpleeval(expr, names)
 
 
+def is_compiled(expr: str) -> bool:
+    """Is ``expr`` in the compiled subset (every dict read goes through ``.get``), not left to simpleeval?"""
+    try:
+        _compile(_parsed(expr))
+    except _NotCompilable:
+        return False
+    return True
+
+
+@lru_cache(maxsize=1024)
+def project_fields(expr: str) -> frozenset[str] | None:
+    """The ``project.<field>`` names ``expr`` reads, or None when it uses ``project`` in another way (as a whole)."""
+    tree = _parsed(expr)
+    fields = set()
+    whole = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "project":
+            fields.add(node.attr)
+            whole -= 1          # this Name node is read through an attribute
+        elif isinstance(node, ast.Name) and node.id == "project":
+            whole += 1
+    return None if whole > 0 else frozenset(fields)
+
+
 def _simpleeval(expr: str, names: dict[str, Any]) -> Any:
     evaluator = getattr(_local, "evaluator", None)
     if evaluator is None:
@@ -236,17 +260,37 @@ _FIELD = re.compile(r"\{([A-Za-z][\w.]*)(?::([^{}]*))?\}")
 
 def render(template: str, names: dict[str, Any]) -> str:
     """Fill ``{project.name}``, ``{overlap.overlap_area_m2:,.1f}``… from ``names``; unknown → 未知."""
-    def repl(m: re.Match[str]) -> str:
+    parts = _template(template)
+    if len(parts) == 1:
+        return template
+    out = [parts[0]]
+    for k in range(1, len(parts), 3):
+        path, fmt, text = parts[k], parts[k + 1], parts[k + 2]
         obj: Any = names
-        for part in m.group(1).split("."):
+        for part in path:
             obj = obj.get(part) if isinstance(obj, dict) else None
             if obj is None:
-                return "未知"
-        fmt = m.group(2)
-        if fmt:
+                break
+        if obj is None:
+            out.append("未知")
+        elif fmt:
             try:
-                return format(obj, fmt)
+                out.append(format(obj, fmt))
             except (ValueError, TypeError):
-                return str(obj)
-        return str(obj)
-    return _FIELD.sub(repl, template)
+                out.append(str(obj))
+        else:
+            out.append(str(obj))
+        out.append(text)
+    return "".join(out)
+
+
+@lru_cache(maxsize=1024)
+def _template(template: str) -> tuple[Any, ...]:
+    """``template`` split once: literal, then (field path, format, literal) for each ``{field:format}``."""
+    parts: list[Any] = []
+    pos = 0
+    for m in _FIELD.finditer(template):
+        parts += [template[pos:m.start()], tuple(m.group(1).split(".")), m.group(2)]
+        pos = m.end()
+    parts.append(template[pos:])
+    return tuple(parts)

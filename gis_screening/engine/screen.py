@@ -14,7 +14,16 @@ from ..catalog import Catalog
 from ..geometry import NOISE_M2
 from ..model import LayerSet, Project
 from .collector import collector_paused
-from .conditions import Ctx, evaluate, matching_codes, prohibition_sentence, render
+from .conditions import (
+    Compiled,
+    Ctx,
+    compiled,
+    is_compiled,
+    matching_codes,
+    prohibition_sentence,
+    project_fields,
+    render,
+)
 from .model import VERDICT_LABELS, Finding, Overlap, verdict_of
 from .overlay import FootprintMetrics
 from .rules import Pack, Rule, RuleStack
@@ -192,17 +201,74 @@ def with_construction_type(ctx: Ctx, value: object) -> Ctx:
     return out
 
 
-def _decide(rule: Rule, names: dict[str, Any], variants: list[Ctx]) -> tuple[bool, list[str]]:
+#: Project facts that :func:`with_construction_type` derives from 建设性质.
+CONSTRUCTION_FIELDS = frozenset({"construction_type", "new_or_expanded", "rebuild"})
+
+
+@dataclass(frozen=True)
+class _Step:
+    """A rule prepared once per stack: its layer key, compiled condition and what a missing fact can change."""
+
+    rule: Rule
+    pack: Pack
+    key: tuple[str, str]
+    test: Compiled | None            # None: no condition (always true)
+    varies: bool                     # a missing required fact can change the outcome (the condition reads it)
+    watch: bool                      # reads of the fact can be watched (compiled, ``project`` read by field only)
+
+
+def _plan(stack: RuleStack) -> list[_Step]:
+    """The stack's rules as steps, built once per rule list (rebuilt when ``stack.rules`` is replaced)."""
+    cached = stack.__dict__.get("_plan")
+    if cached is not None and cached[0] is stack.rules and cached[2] == len(stack.rules):
+        plan: list[_Step] = cached[1]
+        return plan
+    steps = []
+    for rule, pack in stack.rules:
+        test = compiled(rule.when) if rule.when else None
+        reads = project_fields(rule.when) if rule.when else frozenset()
+        varies = bool(rule.requires) and (reads is None or bool(reads & CONSTRUCTION_FIELDS))
+        steps.append(_Step(rule, pack, _key_of_rule(rule.layer or "") if rule.relation != "always" else ("", ""),
+                           test, varies, reads is not None and bool(rule.when) and is_compiled(rule.when or "")))
+    stack.__dict__["_plan"] = (stack.rules, steps, len(steps))
+    return steps
+
+
+class _Watched(Ctx):
+    """A project context that notes whether a 建设性质 field was read (so one trial can stand for all)."""
+
+    read_construction = False
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in CONSTRUCTION_FIELDS:
+            self.read_construction = True
+        return super().get(key, default)
+
+
+def _decide(step: _Step, names: dict[str, Any], variants: list[Ctx]) -> tuple[bool, list[str]]:
     """(fires, missing fields).  A required project fact that is missing is tried at each of its values
     (``variants``: the project context under each 建设性质): if the outcome is the same for all, that is the
-    outcome; otherwise the rule cannot be decided (missing named)."""
-    missing: list[str] = [f for f in rule.requires if not names["project"].get(f)]
+    outcome; otherwise the rule cannot be decided (missing named).  A first trial that never read the fact
+    decides for all values (evaluation is deterministic, so the others would take the same path)."""
+    test = step.test
+    if test is None:
+        return True, []
+    if not step.varies:
+        return bool(test(names)), []
+    project = names["project"]
+    missing: list[str] = [f for f in step.rule.requires if not project.get(f)]
     if not missing:
-        return evaluate(rule.when, names), []
-    outcomes = {evaluate(rule.when, {**names, "project": v}) for v in variants}
-    if len(outcomes) == 1:
-        return outcomes.pop(), []
-    return False, missing
+        return bool(test(names)), []
+    trial = dict(names)
+    first = trial["project"] = _Watched(variants[0])
+    outcome = bool(test(trial))
+    if step.watch and not first.read_construction:
+        return outcome, []
+    for v in variants[1:]:
+        trial["project"] = v
+        if bool(test(trial)) != outcome:
+            return False, missing
+    return outcome, []
 
 
 def _rule_key(o: Overlap) -> tuple[str, str]:
@@ -240,30 +306,30 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
 
     empty = {"project": pctx, "feature": Ctx(), "overlap": Ctx()}
     findings: list[Finding] = []
-
     variants: list[Ctx] = []
+    if not pctx.get("construction_type"):
+        variants.extend(with_construction_type(pctx, v) for v in CONSTRUCTION_TYPES)
 
-    def apply(rule: Rule, pack: Pack, names: dict[str, Any], **where: Any) -> None:
-        if rule.requires and not variants:
-            variants.extend(with_construction_type(pctx, v) for v in CONSTRUCTION_TYPES)
-        fires, missing = _decide(rule, names, variants)
+    def apply(step: _Step, names: dict[str, Any], **where: Any) -> None:
+        fires, missing = _decide(step, names, variants)
         if missing:
-            findings.append(_missing_fact(rule, pack, names, missing, **where))
+            findings.append(_missing_fact(step.rule, step.pack, names, missing, **where))
         elif fires:
-            findings.append(_finding(rule, pack, names, **where))
+            findings.append(_finding(step.rule, step.pack, names, **where))
 
-    for rule, pack in stack.rules:
+    for step in _plan(stack):
+        rule = step.rule
         if rule.relation == "always":
-            apply(rule, pack, empty)
+            apply(step, empty)
             continue
-        mine = by_key.get(_key_of_rule(rule.layer or ""), [])
+        mine = by_key.get(step.key)
         if rule.relation == "disjoint":
-            if not any(_intersects(o, fp) for o in mine):
-                apply(rule, pack, empty, layer=_layer_title(rule.layer or "", catalog))
+            if not mine or not any(_intersects(o, fp) for o in mine):
+                apply(step, empty, layer=_layer_title(rule.layer or "", catalog))
             continue
-        for o in mine:
+        for o in mine or ():
             if _relation_holds(rule, o, fp):
-                apply(rule, pack, names_for(o), layer=o.layer, feature_id=o.feature_id, overlap=o)
+                apply(step, names_for(o), layer=o.layer, feature_id=o.feature_id, overlap=o)
     return findings, pctx
 
 

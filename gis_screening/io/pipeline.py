@@ -231,5 +231,5 @@ def _pre_ids(gdf, role, catalog) -> list[str]:
         mapping = catalog.match_fields(role, gdf.columns)
         for src, canon in mapping.items():
             if canon == spec.id_field:
-                return [f"#{i + 1}" if is_missing(v) else str(v) for i, v in enumerate(gdf[src])]
+                return [f"#{i + 1}" if is_missing(v) else str(v) for i, v in enumerate(gdf[src].tolist())]
     return [f"#{i + 1}" for i in range(len(gdf))]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -45,21 +46,25 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
     else:
         for i, pid in enumerate(ids):
             groups.setdefault(pid, []).append(i)
-    geoms = gdf.geometry.values
+    geoms = np.asarray(gdf.geometry.values)       # shapely objects; indexing a GeometryArray per row is slow
     records = layer.records()
     # import problems each project carries into its result: the file's own, its feature's, and every footprint
     # of the file that was skipped (said on every project of that file, never silently lost)
     shared = [str(p) for p in layer.problems if p.feature is None or p.feature not in groups]
+    by_feature: dict[str, list[str]] = {}
+    for p in layer.problems:
+        if p.feature is not None and p.feature in groups:
+            by_feature.setdefault(p.feature, []).append(str(p))
+    has_sheet = any(str(c).split(".")[0] in SHEET_KEYS for c in gdf.columns)
     out = []
     for pid, rows in groups.items():
         geom = geoms[rows[0]] if len(rows) == 1 else shapely.union_all(geoms[rows])
         attrs = dict(records[rows[0]])
         code = _industry_code(attrs.pop("industry_code", None), attrs)
-        own = shared + [str(p) for p in layer.problems if p.feature == pid]
         proj = Project(id=str(pid), geometry=geom, name=_clean(attrs.pop("name", None)), industry_code=code,
                        construction_type=_clean(attrs.pop("construction_type", None)),
-                       attributes=attrs, source=layer.source, problems=own)
-        proj.sheet = sheet_from_attributes(proj)
+                       attributes=attrs, source=layer.source, problems=shared + by_feature.get(pid, []))
+        proj.sheet = sheet_from_attributes(proj) if has_sheet else None
         out.append(proj)
     return out
 
