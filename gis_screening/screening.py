@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .carbon import carbon_for, load_carbon_config
@@ -57,24 +58,36 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
         for i, fp in enumerate(fps):
             by_zone.setdefault(fp.metric_epsg, []).append(i)
         done: dict[int, ProjectResult] = {}
-        partial = False
-        for epsg, idx in by_zone.items():
-            if partial:
-                break
-            prepared = [cache.get(lyr, epsg) for lyr in layerset.layers]
-            for lo in range(0, len(idx), CHUNK):
-                if cancel is not None and cancel():
-                    partial = True
-                    break
-                part = idx[lo:lo + CHUNK]
-                overlaps = batch_overlaps([fps[i] for i in part], prepared, search_radius_m, chunk=CHUNK // 2)
-                for i, ovs in zip(part, overlaps):
-                    ovs.sort(key=lambda o: (o.distance_m, -o.overlap_area_m2))
-                    done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon, layerset.cat)
-                if progress:
-                    progress(len(done), len(projects))
+        # every zone's layers are prepared at once (reprojecting, clipping and writing release the GIL), the
+        # first zone's rules run while later zones are still being prepared
+        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="prepare")
+        ready = {epsg: [pool.submit(cache.get, lyr, epsg) for lyr in layerset.layers] for epsg in by_zone}
+        try:
+            _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, search_radius_m, carbon,
+                          progress, cancel, done)
+        finally:
+            pool.shutdown(cancel_futures=True)
+        partial = len(done) < len(projects)
     results = [done[i] for i in sorted(done)]
     return ScreeningResult(results, layerset, rules, search_radius_m, partial=partial, requested=len(projects))
+
+
+def _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, search_radius_m, carbon, progress,
+                  cancel, done) -> None:
+    """Overlay, rules and carbon checks zone by zone, :data:`CHUNK` projects at a time, into ``done``; stops
+    (leaving the rest out) when ``cancel()`` says so."""
+    for epsg, idx in by_zone.items():
+        prepared = [f.result() for f in ready[epsg]]
+        for lo in range(0, len(idx), CHUNK):
+            if cancel is not None and cancel():
+                return
+            part = idx[lo:lo + CHUNK]
+            overlaps = batch_overlaps([fps[i] for i in part], prepared, search_radius_m, chunk=CHUNK // 2)
+            for i, ovs in zip(part, overlaps):
+                ovs.sort(key=lambda o: (o.distance_m, -o.overlap_area_m2))
+                done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon, layerset.cat)
+            if progress:
+                progress(len(done), len(projects))
 
 
 def _project_result(project, fp, overlaps, rules: RuleStack, records, carbon: bool, catalog) -> ProjectResult:

@@ -183,3 +183,44 @@ def test_memory_cache_follows_layer_version(tmp_path):
     b = cache.get(lyr, 4549)
     assert b is not a and b.piece_area.sum() == pytest.approx(5_000, rel=1e-6)
     assert cache.records(lyr)[0]["code"] == "F0"
+
+
+def test_threads_prepare_each_layer_and_zone_once(tmp_path, big_layer):
+    """Threads asking for the same prepared layer at once share one build; different zones build side by side;
+    a failed build reaches every thread waiting for it and the next request builds again."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = PreparedCache(tmp_path)
+    built: list[int] = []
+    inside = threading.Barrier(2, timeout=30)       # both zones' builds must be running at the same time
+    real = cache._load_or_build
+
+    def counted(layer, epsg):
+        built.append(epsg)
+        inside.wait()
+        return real(layer, epsg)
+    cache._load_or_build = counted
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda k: cache.get(big_layer, (4548, 4549)[k % 2]), range(16)))
+    assert sorted(built) == [4548, 4549]
+    assert all(g is got[0] for g in got[::2]) and all(g is got[1] for g in got[1::2])
+    assert got[0].epsg == 4548 and got[1].epsg == 4549
+
+    broken = threading.Event()
+    broken.set()
+
+    def failing(layer, epsg):
+        if broken.is_set():
+            time.sleep(0.2)                         # the other thread comes to wait for this build
+            raise RuntimeError("disk gone")
+        return real(layer, epsg)
+    cache._load_or_build = failing
+    with ThreadPoolExecutor(2) as pool:
+        tries = [pool.submit(cache.get, big_layer, 4547) for _ in range(2)]
+        for t in tries:
+            with pytest.raises(RuntimeError, match="disk gone"):
+                t.result()
+    broken.clear()
+    assert cache.get(big_layer, 4547).epsg == 4547   # nothing stale left behind: built again

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,52 +94,52 @@ class PreparedLayer:
         return self.layer.role
 
 
+def _clip_by_rects(geoms: np.ndarray, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> np.ndarray:
+    """``shapely.clip_by_rect`` of each geometry by its own box.  The public function takes one box for all, the
+    ufunc under it (``shapely.lib.clip_by_rect``, shapely 2.x) broadcasts boxes too; one call each otherwise."""
+    ufunc = getattr(shapely.lib, "clip_by_rect", None)
+    if isinstance(ufunc, np.ufunc):
+        out: np.ndarray = ufunc(geoms, x0, y0, x1, y1)
+        return out
+    return np.array([shapely.clip_by_rect(g, *b) for g, *b in zip(geoms, x0, y0, x1, y1)], dtype=object)
+
+
 def subdivide(geoms: np.ndarray, max_vertices: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Split geometries with more than ``max_vertices`` vertices into box-clipped pieces.
 
     Returns ``(pieces, owner)`` where ``owner[i]`` is the index in ``geoms`` of piece ``i``.  Pieces of a
     polygon partition it (shared edges only), so summed areas equal the original area.
     """
-    pieces: list[Any] = []
-    owner: list[int] = []
     counts = shapely.get_num_coordinates(geoms)
     small = counts <= max_vertices
-    pieces.extend(geoms[small])
-    owner.extend(np.flatnonzero(small))
-    todo = [(g, int(i)) for i, g in zip(np.flatnonzero(~small), geoms[~small])]
-    while todo:
-        nxt = []
-        boxes_a, boxes_b, src, own = [], [], [], []
-        for g, i in todo:
-            x0, y0, x1, y1 = g.bounds
-            if (x1 - x0) >= (y1 - y0):
-                xm = (x0 + x1) / 2
-                boxes_a.append((x0, y0, xm, y1))
-                boxes_b.append((xm, y0, x1, y1))
-            else:
-                ym = (y0 + y1) / 2
-                boxes_a.append((x0, y0, x1, ym))
-                boxes_b.append((x0, ym, x1, y1))
-            src.append(g)
-            own.append(i)
-        for boxes in (boxes_a, boxes_b):
-            parts = [shapely.clip_by_rect(g, *bx) for g, bx in zip(src, boxes)]
-            for part, i in zip(parts, own):
-                if part is None or part.is_empty:
-                    continue
-                n = shapely.get_num_coordinates(part)
-                if n > max_vertices and part.area > 0 and max(part.bounds[2] - part.bounds[0],
-                                                                part.bounds[3] - part.bounds[1]) > 1e-3:
-                    nxt.append((part, i))
-                else:
-                    pieces.append(part)
-                    owner.append(i)
-        todo = nxt
-    pieces_arr = np.array(pieces, dtype=object)
+    pieces: list[np.ndarray] = [geoms[small]]
+    owner: list[np.ndarray] = [np.flatnonzero(small)]
+    todo, todo_owner = geoms[~small], np.flatnonzero(~small)
+    while len(todo):            # halve each along its longer side, all of one level at once
+        x0, y0, x1, y1 = shapely.bounds(todo).T
+        wide = (x1 - x0) >= (y1 - y0)
+        xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+        halves = ((x0, y0, np.where(wide, xm, x1), np.where(wide, y1, ym)),
+                  (np.where(wide, xm, x0), np.where(wide, y0, ym), x1, y1))
+        nxt, nxt_owner = [], []
+        for box in halves:
+            parts = _clip_by_rects(todo, *box)
+            kept = ~(shapely.is_missing(parts) | shapely.is_empty(parts))
+            px0, py0, px1, py1 = shapely.bounds(parts).T
+            again = kept & (shapely.get_num_coordinates(parts) > max_vertices) & (shapely.area(parts) > 0) & \
+                (np.fmax(px1 - px0, py1 - py0) > 1e-3)
+            done = kept & ~again
+            pieces.append(parts[done])
+            owner.append(todo_owner[done])
+            nxt.append(parts[again])
+            nxt_owner.append(todo_owner[again])
+        todo, todo_owner = np.concatenate(nxt), np.concatenate(nxt_owner)
+    pieces_arr = np.concatenate(pieces).astype(object)
+    owner_arr = np.concatenate(owner).astype(np.int64)
     bad = ~shapely.is_valid(pieces_arr)
     if bad.any():  # clip_by_rect may leave invalid rings on degenerate input
         pieces_arr[bad] = shapely.make_valid(pieces_arr[bad])
-    return pieces_arr, np.asarray(owner, dtype=np.int64)
+    return pieces_arr, owner_arr
 
 
 def prepare_layer(layer: Layer, epsg: int, max_vertices: int = 256) -> PreparedLayer:
@@ -175,18 +176,36 @@ class PreparedCache:
         self.max_vertices = max_vertices
         self._mem: dict[tuple[str, int, int], PreparedLayer] = {}
         self._records: dict[tuple[str, int], Sequence[dict[str, Any]]] = {}
+        self._building: dict[tuple[str, int, int], Future[PreparedLayer]] = {}
         self._lock = threading.RLock()
 
     def get(self, layer: Layer, epsg: int) -> PreparedLayer:
+        """``layer`` prepared in ``epsg``: from memory, the disk cache, or built.  Threads asking for different
+        layers or zones prepare them at once; a thread asking for one being prepared waits for it."""
         key = (*layer.key, epsg)
         with self._lock:
             hit = self._mem.get(key)
             if hit is not None:
                 return hit
-            self._forget_old_versions(layer)
+            pending = self._building.get(key)
+            mine = pending is None
+            if pending is None:
+                self._forget_old_versions(layer)
+                pending = self._building[key] = Future()
+        if not mine:
+            return pending.result()
+        try:
             prepared = self._load_or_build(layer, epsg)
+        except BaseException as exc:
+            with self._lock:
+                del self._building[key]
+            pending.set_exception(exc)
+            raise
+        with self._lock:
             self._mem[key] = prepared
-            return prepared
+            del self._building[key]
+        pending.set_result(prepared)
+        return prepared
 
     def records(self, layer: Layer) -> Sequence[dict[str, Any]]:
         """``layer.records()`` (what rule conditions read), built once per layer version."""
