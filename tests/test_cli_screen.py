@@ -24,6 +24,11 @@ def test_batch_screen_writes_valid_json(tmp_path):
     assert len(verdicts) == 25
     assert verdicts["P2026-002"] == "不符合" and verdicts["P2026-006"] == "符合"
     assert "P2026-002\t不符合" in res.stdout
+    # the process ends without the interpreter's teardown (cli.hard_exit): every table line and the summary
+    # still reach the pipes, in order
+    lines = res.stdout.splitlines()
+    assert [line.split("\t")[:2] for line in lines] == [[r["project"]["id"], r["verdict_label"]] for r in doc["results"]]
+    assert res.stderr.startswith("screened 25 project(s)") and str(out) in res.stderr
     units = [o for r in doc["results"] if r["project"]["id"] == "P2026-011" for o in r["overlaps"]
              if o["layer"] == "环境管控单元" and o["overlap_area_m2"] > 0]
     assert len(units) == 2 and sum(o["overlap_ratio"] for o in units) == pytest.approx(1.0, abs=1e-6)

@@ -221,7 +221,32 @@ def main() -> None:
     except InputError as exc:  # pragma: no cover - commands catch their own
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if _fast_exit:
+        hard_exit(code)
+    sys.exit(code)
+
+
+_fast_exit = False
+
+
+def exit_without_teardown() -> None:
+    """Let :func:`main` end the process without freeing every object (called by commands that hold many results
+    once their outputs are written; freeing 10,000 results alone takes a quarter of a second)."""
+    global _fast_exit
+    _fast_exit = True
+
+
+def hard_exit(code: int) -> None:
+    """Flush the console streams and end the process at once (``os._exit``): every output file is already written
+    and synced (atomic writes), so nothing is lost by skipping the interpreter's teardown."""
+    import os
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":

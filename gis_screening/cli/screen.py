@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import InputError
-from . import app, err_console, fail, load_project_files, screening_options
+from . import app, err_console, exit_without_teardown, fail, load_project_files, screening_options
 
 TABLE_MAX = 50   # print the per-project table up to this many projects (or with --table)
 
@@ -99,6 +99,7 @@ def screen_cmd(
     err_console.print(f"screened {len(results)} project(s): " + "，".join(f"{k} {counts[k]}" for k in order)
                       + f"; {sum(steps.values()):.1f} s, slowest step {slowest} {steps[slowest]:.1f} s; wrote "
                       + ", ".join(str(o) for o in outputs), markup=False, highlight=False)
+    exit_without_teardown()
 
 
 def _map_extras(ls, basemap, place_labels, label_field):
