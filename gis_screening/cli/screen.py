@@ -99,7 +99,7 @@ def screen_cmd(
     err_console.print(f"screened {len(results)} project(s): " + "，".join(f"{k} {counts[k]}" for k in order)
                       + f"; {sum(steps.values()):.1f} s, slowest step {slowest} {steps[slowest]:.1f} s; wrote "
                       + ", ".join(str(o) for o in outputs), markup=False, highlight=False)
-    exit_without_teardown()
+    exit_without_teardown(doc, result, projects, ls, cache)
 
 
 def _map_extras(ls, basemap, place_labels, label_field):
