@@ -59,16 +59,18 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"rule_id": self.rule_id, "level": self.level, "message": self.message, "basis": list(self.basis)}
-        for key in ("title", "layer", "feature_id"):
-            value = getattr(self, key)
-            if value is not None:
-                d[key] = value
-        metrics = dict(self.metrics)
-        if self.dimension:
-            metrics["dimension"] = self.dimension
-        if self.pack:
-            metrics["pack"] = self.pack
-        if metrics:
+        if self.title is not None:
+            d["title"] = self.title
+        if self.layer is not None:
+            d["layer"] = self.layer
+        if self.feature_id is not None:
+            d["feature_id"] = self.feature_id
+        if self.metrics or self.dimension or self.pack:
+            metrics = dict(self.metrics)
+            if self.dimension:
+                metrics["dimension"] = self.dimension
+            if self.pack:
+                metrics["pack"] = self.pack
             d["metrics"] = metrics
         return d
 

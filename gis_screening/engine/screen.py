@@ -66,8 +66,10 @@ class ProjectResult:
                 "sector": self.context.get("sector"), "industry_name": self.context.get("industry_name"),
                 "industry_level": self.context.get("industry_level"), "source": p.source,
                 "import_problems": [s for s in p.problems if s.startswith(("[warning]", "[error]"))]}
-        return {"project": proj, "verdict": self.verdict, "verdict_label": VERDICT_LABELS[self.verdict],
-                "decisive_rules": sorted({f.rule_id for f in self.decisive()}),
+        verdict = self.verdict
+        decisive = sorted({f.rule_id for f in self.findings if f.level == verdict}) if verdict != "compliant" else []
+        return {"project": proj, "verdict": verdict, "verdict_label": VERDICT_LABELS[verdict],
+                "decisive_rules": decisive,
                 "findings": [f.to_json() for f in self.findings],
                 "overlaps": [o.to_json() for o in self.overlaps], "carbon": self.carbon}
 
