@@ -66,7 +66,7 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
             _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, search_radius_m, carbon,
                           progress, cancel, done)
         finally:
-            pool.shutdown(cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)   # a cancel does not wait for later zones
         partial = len(done) < len(projects)
     results = [done[i] for i in sorted(done)]
     return ScreeningResult(results, layerset, rules, search_radius_m, partial=partial, requested=len(projects))

@@ -79,3 +79,33 @@ def test_warm_runs_equal_the_cold_run(tmp_path):
     assert len(list((tmp_path / "cache" / "layers").glob("*.parquet"))) >= 6    # every file layer, loaded once
     assert docs[0] == docs[1] == docs[2]
     assert '"overlap_area_m2"' in docs[0] and "不符合" in docs[0]
+
+
+def test_cancel_returns_only_the_projects_screened():
+    """A cancelled screening holds exactly the projects it overlaid (with the same verdicts as a full run), is
+    marked partial in its document, and never gives a verdict for a project it did not screen."""
+    import dataclasses
+
+    import shapely
+
+    from gis_screening.io.projects import load_projects
+    from gis_screening.layerset import load_layerset
+    from gis_screening.screening import CHUNK, load_rules, screen
+    base = load_projects(SAMPLE / "projects" / "projects.gpkg")
+    # enough projects for three steps, across two GK zones (copies moved 0.8° west fall in zone 39)
+    projects = [dataclasses.replace(p, id=f"{p.id}-{k}", geometry=shapely.transform(p.geometry, lambda c, k=k: c - [0.8 * (k % 2), 0]))
+                for k in range(2 * CHUNK // len(base) + 2) for p in base]
+    ls, rules = load_layerset(SAMPLE / "layerset.yaml"), load_rules()
+    full = {r["project"]["id"]: r["verdict"] for r in screen(projects, ls, rules).to_json()["results"]}
+    asked = []
+
+    def cancel() -> bool:
+        asked.append(1)
+        return len(asked) > 1          # stop before the second step
+    part = screen(projects, ls, rules, cancel=cancel)
+    doc = part.to_json()
+    got = {r["project"]["id"]: r["verdict"] for r in doc["results"]}
+    assert part.partial and doc["partial"] is True and doc["projects_requested"] == len(projects)
+    assert len(got) == CHUNK and all(full[pid] == v for pid, v in got.items())
+    assert [r.project.id for r in part.results] == [p.id for p in projects if p.id in got]   # input order kept
+    validate(doc)
