@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -125,7 +126,7 @@ def _partition_from(wkb: np.ndarray, rows: list[tuple[Any, ...]]) -> Partition:
                       for g, (pid, name, code, ctype, attrs, sheet, source, problems) in zip(geoms, rows)])
 
 
-def screen_partition(job: Job, part_id: str, part: Partition) -> tuple[str, float]:
+def screen_partition(job: Job, part_id: str, payload: bytes) -> tuple[str, float]:
     """Screen one partition and commit it: JSONL of full results, then GeoParquet of verdict rows (the marker).
     Returns the partition id and the seconds the worker spent on it (the batch benchmark's model uses them)."""
     import time
@@ -135,7 +136,7 @@ def screen_partition(job: Job, part_id: str, part: Partition) -> tuple[str, floa
 
     from .engine.result import verdict_rows, write_jsonl
     from .screening import screen
-    projects = part.projects
+    projects = pickle.loads(payload).projects       # a Partition pickled by run_batch in this batch's client
     ls, stack, cache = _worker_state(job.layerset, job.rules, job.as_of, job.cache_dir)
     # the overlay's few threads (shapely releases the GIL) measured faster than one per worker, even with
     # two workers on two cores (benchmarks/README.md)
@@ -201,8 +202,10 @@ def run_batch(projects: Sequence[Project], job: Job, client, size: int = 2000,
     parts = partition(projects, size)
     done = done_partitions(out)
     todo = [(pid, idx) for pid, idx in parts if pid not in done]
-    futures = [client.submit(screen_partition, job, pid, Partition([projects[i] for i in idx]), key=f"screen-{fp[:8]}-{pid}",
-                             pure=False) for pid, idx in todo]
+    # each task's projects travel as one pickled blob: dask's scheduler unpickles the graph it is sent, and a blob
+    # stays a blob there (the projects themselves were ~1 s of the scheduler's time per 100,000)
+    futures = [client.submit(screen_partition, job, pid, pickle.dumps(Partition([projects[i] for i in idx]), protocol=5),
+                             key=f"screen-{fp[:8]}-{pid}", pure=False) for pid, idx in todo]
     finished = len(parts) - len(todo)
     if progress:
         progress(finished, len(parts))
