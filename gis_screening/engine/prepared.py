@@ -202,7 +202,8 @@ class PreparedCache:
             pending.set_exception(exc)
             raise
         with self._lock:
-            self._mem[key] = prepared
+            if layer.key == key[:2]:        # not edited meanwhile (a build left running by a cancel, say)
+                self._mem[key] = prepared
             del self._building[key]
         pending.set_result(prepared)
         return prepared
