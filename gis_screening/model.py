@@ -41,6 +41,14 @@ class FeatureRecords(Sequence[dict]):
     def __len__(self) -> int:
         return len(self._missing)
 
+    def every(self) -> list[dict]:
+        """All the dicts at once, built column by column (for callers that need every feature, e.g. projects)."""
+        if not self._keys:
+            return [{} for _ in range(len(self))]
+        cols = [[None if gone else v for v, gone in zip(col.tolist(), missing.tolist())]
+                for col, missing in zip(self._columns, self._missing.T)]
+        return [dict(zip(self._keys, values)) for values in zip(*cols)]
+
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(len(self)))]
@@ -167,7 +175,7 @@ class Layer:
         """Feature identifiers (the role's id field, or the row number when absent), as strings."""
         col, attrs = self.id_field, self._frame()
         if col in attrs.columns:
-            return [f"#{i + 1}" if is_missing(v) else str(v) for i, v in enumerate(attrs[col])]
+            return [f"#{i + 1}" if is_missing(v) else str(v) for i, v in enumerate(attrs[col].tolist())]
         return [f"#{i + 1}" for i in range(len(attrs))]
 
     def content_digest(self) -> str:

@@ -47,7 +47,7 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
         for i, pid in enumerate(ids):
             groups.setdefault(pid, []).append(i)
     geoms = np.asarray(gdf.geometry.values)       # shapely objects; indexing a GeometryArray per row is slow
-    records = layer.records()
+    records = layer.records().every()
     # import problems each project carries into its result: the file's own, its feature's, and every footprint
     # of the file that was skipped (said on every project of that file, never silently lost)
     shared = [str(p) for p in layer.problems if p.feature is None or p.feature not in groups]
@@ -56,11 +56,16 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
         if p.feature is not None and p.feature in groups:
             by_feature.setdefault(p.feature, []).append(str(p))
     has_sheet = any(str(c).split(".")[0] in SHEET_KEYS for c in gdf.columns)
+    codes: dict[tuple[type, object], tuple[str | None, str | None]] = {}     # code_text per distinct cell
     out = []
     for pid, rows in groups.items():
         geom = geoms[rows[0]] if len(rows) == 1 else shapely.union_all(geoms[rows])
-        attrs = dict(records[rows[0]])
-        code = _industry_code(attrs.pop("industry_code", None), attrs)
+        attrs = records[rows[0]]
+        cell = attrs.pop("industry_code", None)
+        key = (cell.__class__, cell)
+        code, alt = codes[key] if key in codes else codes.setdefault(key, code_text(cell))
+        if alt:
+            attrs["industry_code_alt"] = alt
         proj = Project(id=str(pid), geometry=geom, name=_clean(attrs.pop("name", None)), industry_code=code,
                        construction_type=_clean(attrs.pop("construction_type", None)),
                        attributes=attrs, source=layer.source, problems=shared + by_feature.get(pid, []))
