@@ -70,8 +70,8 @@ def partition(projects: Sequence[Project], size: int) -> list[tuple[str, list[in
     for z in sorted(set(zones.tolist())):
         idx = np.flatnonzero(zones == z)
         keys = morton(lon[idx], lat[idx])
-        order = sorted(range(len(idx)), key=lambda k: (int(keys[k]), projects[int(idx[k])].id))
-        ordered = [int(idx[k]) for k in order]
+        ids = np.array([projects[int(i)].id for i in idx], dtype=str)
+        ordered = idx[np.lexsort((ids, keys))].tolist()          # Morton key, then id
         for n, lo in enumerate(range(0, len(ordered), size)):
             out.append((f"z{z}-{n:05d}", ordered[lo:lo + size]))
     return out
