@@ -126,6 +126,12 @@ def _partition_from(wkb: np.ndarray, rows: list[tuple[Any, ...]]) -> Partition:
                       for g, (pid, name, code, ctype, attrs, sheet, source, problems) in zip(geoms, rows)])
 
 
+def warm_worker(layerset: str, rules: tuple[str, ...] | None, as_of: str | None, cache_dir: str | None) -> None:
+    """Load a worker's state (modules, layer set, rule stack) before its first task; run on every worker while the
+    client is still loading the projects."""
+    _worker_state(layerset, rules, as_of, cache_dir)
+
+
 def screen_partition(job: Job, part_id: str, payload: bytes) -> tuple[str, float]:
     """Screen one partition and commit it: JSONL of full results, then GeoParquet of verdict rows (the marker).
     Returns the partition id and the seconds the worker spent on it (the batch benchmark's model uses them)."""

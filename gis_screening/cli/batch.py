@@ -33,11 +33,11 @@ def batch_cmd(
         load_rules(list[str | Path](rules) if rules else (list[str | Path](ls.rule_packs) or None), as_of=day)
     except InputError as exc:
         fail(str(exc))
-    with _Cluster(workers, scheduler) as cluster:    # starts while the projects load (workers import meanwhile)
+    job = Job(str(Path(layerset).resolve()), tuple(str(Path(r).resolve()) for r in rules) if rules else None,
+              as_of, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)
+    with _Cluster(workers, scheduler, job) as cluster:   # starts, and loads its workers, while the projects load
         try:
             items = load_project_files(projects)
-            job = Job(str(Path(layerset).resolve()), tuple(str(Path(r).resolve()) for r in rules) if rules else None,
-                      as_of, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)
             fp = prepare_run(items, job, partition_size)   # refuse another batch's folder before any work
             summary = _run(items, job, cluster.client(), partition_size, fp)
         except InputError as exc:
@@ -55,22 +55,31 @@ class _Cluster:
     """A dask client (a LocalCluster of processes, or an existing scheduler) connected in a background thread, so
     the cluster starts while this process loads the projects; closed on leaving the block, also after an error."""
 
-    def __init__(self, workers: int, scheduler: str | None) -> None:
+    def __init__(self, workers: int, scheduler: str | None, job) -> None:
         from concurrent.futures import ThreadPoolExecutor
-        self.workers, self.scheduler = workers, scheduler
+        self.workers, self.scheduler, self.job = workers, scheduler, job
         self.cluster = self._client = None
         self._pool = ThreadPoolExecutor(1)
         self._start = self._pool.submit(self._connect)
 
     def _connect(self):
         from distributed import Client, LocalCluster
+
+        from ..batch import warm_worker
         if self.scheduler:
-            return Client(self.scheduler)
-        import importlib.util
-        dashboard = ":0" if importlib.util.find_spec("bokeh") else None
-        self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                    dashboard_address=dashboard)
-        return Client(self.cluster)
+            client = Client(self.scheduler)
+        else:
+            import importlib.util
+            dashboard = ":0" if importlib.util.find_spec("bokeh") else None
+            self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=dashboard)
+            client = Client(self.cluster)
+        job = self.job
+        try:
+            client.run(warm_worker, job.layerset, job.rules, job.as_of, job.cache_dir)
+        except Exception:  # noqa: BLE001 - only a head start: a task meeting the same problem reports it
+            pass
+        return client
 
     def client(self):
         """The connected client (waits for the cluster to start)."""
