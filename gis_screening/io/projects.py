@@ -27,9 +27,14 @@ def _clean(v):
     return None if is_missing(v) else v
 
 
-def _industry_code(value, attrs: dict) -> str | None:
-    """The industry code as text; a numeric cell that may have lost a leading 0 sets ``industry_code_alt``."""
-    code, alt = code_text(value)
+def _industry_code(value, attrs: dict, seen: dict | None = None) -> str | None:
+    """The industry code as text; a numeric cell that may have lost a leading 0 sets ``industry_code_alt``.
+    ``seen``: readings of earlier cells (text or numbers, keyed by type and value), for many rows at once."""
+    if seen is None:
+        code, alt = code_text(value)
+    else:
+        key = (value.__class__, value)
+        code, alt = seen[key] if key in seen else seen.setdefault(key, code_text(value))
     if alt:
         attrs["industry_code_alt"] = alt
     return code
@@ -56,16 +61,12 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
         if p.feature is not None and p.feature in groups:
             by_feature.setdefault(p.feature, []).append(str(p))
     has_sheet = any(str(c).split(".")[0] in SHEET_KEYS for c in gdf.columns)
-    codes: dict[tuple[type, object], tuple[str | None, str | None]] = {}     # code_text per distinct cell
+    codes: dict = {}             # industry-code cells read so far (the column holds text or None)
     out = []
     for pid, rows in groups.items():
         geom = geoms[rows[0]] if len(rows) == 1 else shapely.union_all(geoms[rows])
         attrs = records[rows[0]]
-        cell = attrs.pop("industry_code", None)
-        key = (cell.__class__, cell)
-        code, alt = codes[key] if key in codes else codes.setdefault(key, code_text(cell))
-        if alt:
-            attrs["industry_code_alt"] = alt
+        code = _industry_code(attrs.pop("industry_code", None), attrs, codes)
         proj = Project(id=str(pid), geometry=geom, name=_clean(attrs.pop("name", None)), industry_code=code,
                        construction_type=_clean(attrs.pop("construction_type", None)),
                        attributes=attrs, source=layer.source, problems=shared + by_feature.get(pid, []))
