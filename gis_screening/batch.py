@@ -10,16 +10,19 @@ with verdict columns), ``results.jsonl`` (full per-project results, as ``screen 
 """
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import hashlib
 import json
-import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import shapely
 
 from .atomic import atomic_path, write_text
@@ -106,24 +109,79 @@ def _worker_state(layerset: str, rules: tuple[str, ...] | None, as_of: str | Non
     return ls, stack, PreparedCache(cache_dir)
 
 
-class Partition:
-    """The projects of one task.  Pickled with one vectorised WKB conversion of all footprints (shapely pickles
-    each geometry on its own, ~10 µs apiece: a second of the client's time for 100,000 projects)."""
-
-    def __init__(self, projects: list[Project]) -> None:
-        self.projects = projects
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        wkb = shapely.to_wkb(np.array([p.geometry for p in self.projects], dtype=object))
-        rows = [(p.id, p.name, p.industry_code, p.construction_type, p.attributes, p.sheet, p.source, p.problems)
-                for p in self.projects]
-        return _partition_from, (wkb, rows)
+#: the key marking a value JSON has no type for (a date, bytes…) in a packed partition
+_TAG = "\x00gis-screening-type"
 
 
-def _partition_from(wkb: np.ndarray, rows: list[tuple[Any, ...]]) -> Partition:
-    geoms = shapely.from_wkb(wkb)
-    return Partition([Project(pid, g, name, code, ctype, attrs, sheet, source, problems)
-                      for g, (pid, name, code, ctype, attrs, sheet, source, problems) in zip(geoms, rows)])
+def pack_projects(projects: Sequence[Project]) -> bytes:
+    """The projects of one task as data-only bytes (JSON, footprints as hex WKB converted in one call): a blob that
+    dask's scheduler passes along without reading it, and that cannot run code when a worker reads it
+    (:func:`unpack_projects`).  Dates, times, timestamps, bytes and decimals in attributes or sheets keep their
+    type; NumPy values become plain numbers and lists; any other type is refused (InputError naming the
+    project and the type)."""
+    wkb = shapely.to_wkb(np.array([p.geometry for p in projects], dtype=object), hex=True)
+    rows = [[p.id, w, p.name, p.industry_code, p.construction_type, p.attributes, p.sheet, p.source, p.problems]
+            for p, w in zip(projects, wkb)]
+    try:
+        return _json(rows)
+    except orjson.JSONEncodeError:
+        for p in projects:                  # name the project holding the value
+            try:
+                _json([p.attributes, p.sheet])
+            except orjson.JSONEncodeError as exc:
+                raise InputError(f"project {p.id}: {exc.__cause__ or exc}", file=p.source) from None
+        raise
+
+
+def _json(obj: Any) -> bytes:
+    return orjson.dumps(obj, default=_tagged, option=orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_SERIALIZE_NUMPY
+                        | orjson.OPT_NON_STR_KEYS)
+
+
+def unpack_projects(payload: bytes) -> list[Project]:
+    """The projects :func:`pack_projects` packed."""
+    rows = orjson.loads(payload)
+    if b"gis-screening-type" in payload:    # only then is there a tagged value to restore
+        rows = _untagged(rows)
+    geoms = shapely.from_wkb([r[1] for r in rows])
+    return [Project(pid, g, name, code, ctype, attrs, sheet, source, problems)
+            for g, (pid, _, name, code, ctype, attrs, sheet, source, problems) in zip(geoms, rows)]
+
+
+def _tagged(value: Any) -> dict[str, str]:
+    """orjson's ``default``: a value JSON has no type for, as ``{_TAG: kind, "v": text}``."""
+    import pandas as pd
+    kinds: tuple[tuple[type | tuple[type, ...], str, Callable[[Any], str]], ...] = (
+        (pd.Timestamp, "timestamp", lambda v: v.isoformat()), (dt.datetime, "datetime", lambda v: v.isoformat()),
+        (dt.date, "date", lambda v: v.isoformat()), (dt.time, "time", lambda v: v.isoformat()),
+        (dt.timedelta, "timedelta", lambda v: f"{v.days} {v.seconds} {v.microseconds}"),
+        ((bytes, bytearray, memoryview), "bytes", lambda v: base64.b64encode(bytes(v)).decode("ascii")),
+        (Decimal, "decimal", str))
+    for kind, name, text in kinds:
+        if isinstance(value, kind):
+            return {_TAG: name, "v": text(value)}
+    raise TypeError(f"a {type(value).__name__} value cannot be sent to a worker")
+
+
+def _untagged(obj: Any) -> Any:
+    if isinstance(obj, list):
+        return [_untagged(v) for v in obj]
+    if isinstance(obj, dict):
+        if _TAG in obj and len(obj) == 2:
+            return _UNTAG[obj[_TAG]](obj["v"])
+        return {k: _untagged(v) for k, v in obj.items()}
+    return obj
+
+
+def _timestamp(text: str) -> Any:
+    import pandas as pd
+    return pd.Timestamp(text)
+
+
+_UNTAG: dict[str, Callable[[str], Any]] = {
+    "timestamp": _timestamp, "datetime": dt.datetime.fromisoformat, "date": dt.date.fromisoformat,
+    "time": dt.time.fromisoformat, "bytes": base64.b64decode, "decimal": Decimal,
+    "timedelta": lambda t: dt.timedelta(*map(int, t.split()))}
 
 
 def warm_worker(layerset: str, rules: tuple[str, ...] | None, as_of: str | None, cache_dir: str | None) -> None:
@@ -142,7 +200,7 @@ def screen_partition(job: Job, part_id: str, payload: bytes) -> tuple[str, float
 
     from .engine.result import verdict_rows, write_jsonl
     from .screening import screen
-    projects = pickle.loads(payload).projects       # a Partition pickled by run_batch in this batch's client
+    projects = unpack_projects(payload)
     ls, stack, cache = _worker_state(job.layerset, job.rules, job.as_of, job.cache_dir)
     # the overlay's few threads (shapely releases the GIL) measured faster than one per worker, even with
     # two workers on two cores (benchmarks/README.md)
@@ -208,9 +266,9 @@ def run_batch(projects: Sequence[Project], job: Job, client, size: int = 2000,
     parts = partition(projects, size)
     done = done_partitions(out)
     todo = [(pid, idx) for pid, idx in parts if pid not in done]
-    # each task's projects travel as one pickled blob: dask's scheduler unpickles the graph it is sent, and a blob
+    # each task's projects travel as one data-only blob: dask's scheduler unpickles the graph it is sent, and a blob
     # stays a blob there (the projects themselves were ~1 s of the scheduler's time per 100,000)
-    futures = [client.submit(screen_partition, job, pid, pickle.dumps(Partition([projects[i] for i in idx]), protocol=5),
+    futures = [client.submit(screen_partition, job, pid, pack_projects([projects[i] for i in idx]),
                              key=f"screen-{fp[:8]}-{pid}", pure=False) for pid, idx in todo]
     finished = len(parts) - len(todo)
     if progress:

@@ -98,3 +98,37 @@ def test_batch_resumes_after_sigkill_with_one_row_per_project(two_zones, tmp_pat
     res = subprocess.run(CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--projects", str(other),
                                 "--out", str(out)], capture_output=True, text=True, timeout=120, env=_env(tmp_path))
     assert res.returncode == 2 and "different batch" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_partition_payload_is_data_only_and_keeps_every_value():
+    """A task's projects travel as JSON (never pickle): read back they equal what was sent — footprints exactly,
+    and dates, timestamps, times, durations, bytes and decimals in attributes and sheets with their types."""
+    import datetime as dt
+    from decimal import Decimal
+
+    import orjson
+
+    from gis_screening.batch import pack_projects, unpack_projects
+    from gis_screening.model import Project
+    sample = load_projects(SAMPLE / "projects" / "projects.gpkg")
+    odd = Project("X-1", shapely.Polygon([(119.1, 26.1, 5.0), (119.2, 26.1, 6.0), (119.2, 26.2, 7.0)]), "奇特项目",
+                  "3011", None,
+                  attributes={"批复日期": dt.date(2024, 3, 1), "stamp": gpd.pd.Timestamp("2024-03-01 08:09:10.123456789"),
+                              "at": dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+                              "time": dt.time(8, 30), "span": dt.timedelta(days=2, seconds=5, microseconds=7),
+                              "raw": b"\x00\xff", "amount": Decimal("12.30"), "nested": [1, 2.5, None, "字"]},
+                  sheet={"energy": {"raw_coal_t": 1200.5}, "products": [{"name": "水泥熟料", "output_t": 1e6}]},
+                  source="x.yaml", problems=["[warning] 测试"])
+    projects = [*sample, odd]
+    payload = pack_projects(projects)
+    assert isinstance(orjson.loads(payload), list)                       # plain JSON
+    back = unpack_projects(payload)
+    for a, b in zip(projects, back, strict=True):
+        assert a.geometry.equals_exact(b.geometry, 0) and a.geometry.has_z == b.geometry.has_z
+        assert (a.id, a.name, a.industry_code, a.construction_type, a.sheet, a.source, a.problems) == \
+            (b.id, b.name, b.industry_code, b.construction_type, b.sheet, b.source, b.problems)
+        assert a.attributes == b.attributes
+        assert [type(v) for v in a.attributes.values()] == [type(v) for v in b.attributes.values()]
+    from gis_screening.errors import InputError
+    with pytest.raises(InputError, match="project Y: a set value cannot be sent to a worker"):
+        pack_projects([odd, Project("Y", odd.geometry, attributes={"tags": {"a"}}, source="y.gpkg")])
