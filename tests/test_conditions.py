@@ -1,4 +1,5 @@
-"""Rule conditions are compiled once into closures; they must agree with simpleeval on every input."""
+"""Rule conditions are compiled once into Python functions; they must agree with simpleeval on every input."""
+import ast
 import random
 
 import pytest
@@ -25,6 +26,14 @@ def _outcome(fn):
         return "error", type(exc).__name__
 
 
+def _agreed(expr: str, names: dict) -> tuple:
+    """The compiled condition's outcome on ``names``, checked equal to simpleeval's (an error type counts)."""
+    a = _outcome(lambda: compiled(expr)(names))
+    b = _outcome(lambda: _simpleeval(expr, names))
+    assert a[0] == b[0] and (a[0] == "error" or a == b), (expr, names, a, b)
+    return a
+
+
 @pytest.mark.parametrize("expr", EXPRS)
 def test_compiled_conditions_agree_with_simpleeval(expr):
     rng = random.Random(7)
@@ -34,11 +43,29 @@ def test_compiled_conditions_agree_with_simpleeval(expr):
         names = {"project": Ctx({k: rng.choice(VALUES) for k in KEYS}),
                  "feature": Ctx({k: rng.choice(VALUES) for k in ("grade", "prohibited_industries")}),
                  "overlap": Ctx()}
-        a = _outcome(lambda names=names: compiled(expr)(names))
-        b = _outcome(lambda names=names: _simpleeval(expr, names))
-        assert a[0] == b[0] and (a[0] == "error" or a == b), (expr, names, a, b)
-        seen.add(a)
+        seen.add(_agreed(expr, names))
     assert ("ok", True) in seen and ("ok", False) in seen   # the inputs exercise both outcomes
+
+
+def test_every_shipped_condition_agrees_with_simpleeval():
+    """Each shipped rule's condition, on random values of exactly the fields it reads."""
+    from gis_screening.screening import load_rules
+    rng = random.Random(11)
+    conditions = {r.when for r, _ in load_rules().rules if r.when}
+    assert len(conditions) >= 25
+    for expr in sorted(conditions):
+        reads: dict[str, set[str]] = {"project": set(), "feature": set(), "overlap": set()}
+        values = [None, True, False, "2511", "4411", "C", 0]     # plus the expression's constants
+        for node in ast.walk(ast.parse(expr)):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                reads[node.value.id].add(node.attr)
+            elif isinstance(node, ast.Constant):
+                values.append(node.value)
+        outcomes = set()
+        for _ in range(1000):
+            names = {k: Ctx({f: rng.choice(values) for f in sorted(fields)}) for k, fields in sorted(reads.items())}
+            outcomes.add(_agreed(expr, names))
+        assert ("ok", True) in outcomes or len(reads["project"] | reads["feature"]) == 0, expr
 
 
 def test_unknown_names_and_functions_are_refused_at_load():
