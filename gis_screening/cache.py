@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,17 @@ def pack_geoms(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lengths = np.fromiter((len(b) for b in wkb), dtype=np.int64, count=len(wkb))
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     return np.frombuffer(b"".join(wkb), dtype=np.uint8), offsets
+
+
+def offsets_fit(offsets: np.ndarray, blob_size: int) -> bool:
+    """Do ``offsets`` (from :func:`pack_geoms`) cut a blob of ``blob_size`` bytes into non-empty pieces?"""
+    return len(offsets) >= 1 and offsets[0] == 0 and offsets[-1] == blob_size and bool((np.diff(offsets) > 0).all())
+
+
+def unpack_geoms(raw: bytes, offsets: np.ndarray, idx: Iterable[int] | None = None) -> np.ndarray:
+    """The geometries at ``idx`` (default: all) of a blob and offsets made by :func:`pack_geoms`."""
+    idx = range(len(offsets) - 1) if idx is None else idx
+    return np.asarray(shapely.from_wkb([raw[offsets[i]:offsets[i + 1]] for i in idx]), dtype=object)
 
 
 def pack_strings(values: list[str | None]) -> dict[str, np.ndarray]:

@@ -123,7 +123,7 @@ def test_missing_construction_type_decided_like_trying_every_value():
         for step in steps:
             outcomes = {bool(step.test({**names, "project": v})) for v in variants}
             expected = (outcomes.pop(), []) if len(outcomes) == 1 else (False, ["construction_type"])
-            assert _decide(step, names, variants) == expected, (step.rule.id, pctx)
+            assert _decide(step, names, lambda v=variants: v) == expected, (step.rule.id, pctx)
             decided += not expected[1]
             undecided += bool(expected[1])
     assert decided and undecided

@@ -19,6 +19,7 @@ from qtpy.QtWidgets import QWidget
 
 from ..catalog import Style
 from ..crs import gk3_zone_for_lon, metric_epsg_for_bounds
+from ..engine.projected import layer_bounds, projected_geoms
 
 HATCH = {"diagonal": Qt.BrushStyle.BDiagPattern, "cross": Qt.BrushStyle.DiagCrossPattern, "horizontal": Qt.BrushStyle.HorPattern,
          "vertical": Qt.BrushStyle.VerPattern}
@@ -66,15 +67,16 @@ class RenderLayer:
         self.view = view
         layer = view.layer
         self.version = layer.version
-        self.geoms = np.asarray(layer.gdf.to_crs(epsg).geometry.values, dtype=object)
+        self.geoms = projected_geoms(layer, epsg)
         self.tree = shapely.STRtree(self.geoms)
         self.sizes = np.max(shapely.bounds(self.geoms)[:, 2:] - shapely.bounds(self.geoms)[:, :2], axis=1)
         self.dims = shapely.get_dimensions(self.geoms)
         self.max_dim = int(self.dims.max()) if len(self.dims) else 2
         self._paths: dict[Any, dict[Any, Any]] = {}   # band → {feature → path}; ("merged", band) → {"groups": …}
         self.restyle()
-        self.labels: list[str] | None = [v if isinstance(v, str) else "" for v in layer.gdf["code"]] \
-            if layer.role == "control_units" and "code" in layer.gdf else None
+        attrs = layer.attributes
+        self.labels: list[str] | None = [v if isinstance(v, str) else "" for v in attrs["code"]] \
+            if layer.role == "control_units" and "code" in attrs.columns else None
 
     def label_points(self) -> np.ndarray:
         """(x, y) inside each feature where its label goes (computed once)."""
@@ -92,8 +94,8 @@ class RenderLayer:
             base = rs.default if rs else None
             st = Style(**{**(base.model_dump() if base else {}), **self.view.style})
             self.styles: list[Style | None] = [st] * len(self.geoms)
-        elif rs and rs.by and rs.by in layer.gdf.columns:
-            self.styles = [rs.for_value(v) for v in layer.gdf[rs.by]]
+        elif rs and rs.by and rs.by in (attrs := layer.attributes).columns:
+            self.styles = [rs.for_value(v) for v in attrs[rs.by]]
         else:
             self.styles = [rs.default if rs else None] * len(self.geoms)
         self._paths = {k: v for k, v in self._paths.items() if not (isinstance(k, tuple) and k[0] == "merged")}
@@ -176,7 +178,7 @@ class MapCanvas(QWidget):
         views = self.session.views
         epsg = self.epsg
         if views:
-            b = np.array([v.layer.gdf.total_bounds for v in views])
+            b = np.array([layer_bounds(v.layer) for v in views])
             epsg = metric_epsg_for_bounds((b[:, 0].min(), 0, b[:, 2].max(), 0))
         had = bool(self.layers) and epsg == self.epsg
         old = {(id(r.view), r.version): r for r in self.layers} if epsg == self.epsg else {}

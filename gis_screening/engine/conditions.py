@@ -155,14 +155,14 @@ class _Source:
             self.temps += 1
             return f"({t}.get({self.value(node.attr)}) if isinstance({t} := {inner}, dict) else None)"
         if isinstance(node, ast.BoolOp):
-            op = " and " if isinstance(node.op, ast.And) else " or "
-            return "(" + op.join(self.of(v) for v in node.values) + ")"
+            joint = " and " if isinstance(node.op, ast.And) else " or "
+            return "(" + joint.join(self.of(v) for v in node.values) + ")"
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub)):
             return f"({'not ' if isinstance(node.op, ast.Not) else '-'}{self.of(node.operand)})"
         if isinstance(node, ast.Compare) and all(type(op) in _CMP_OPS for op in node.ops):
             parts = [self.of(node.left)]
-            for op, right in zip(node.ops, node.comparators):
-                parts += [_CMP_OPS[type(op)], self.of(right)]
+            for cmp, right in zip(node.ops, node.comparators):
+                parts += [_CMP_OPS[type(cmp)], self.of(right)]
             return "(" + " ".join(parts) + ")"
         if isinstance(node, ast.BinOp) and type(node.op) in _BIN_OPS:
             return f"({self.of(node.left)} {_BIN_OPS[type(node.op)]} {self.of(node.right)})"

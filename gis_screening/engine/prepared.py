@@ -18,7 +18,16 @@ from typing import Any
 import numpy as np
 import shapely
 
-from ..cache import cache_dir, load_entry, pack_geoms, pack_strings, save_entry, unpack_strings
+from ..cache import (
+    cache_dir,
+    load_entry,
+    offsets_fit,
+    pack_geoms,
+    pack_strings,
+    save_entry,
+    unpack_geoms,
+    unpack_strings,
+)
 from ..model import Layer
 
 CACHE_VERSION = 4
@@ -59,8 +68,7 @@ class PreparedLayer:
         if todo is not None and self.wkb is not None:
             need = np.unique(idx[todo[idx]])
             if len(need):
-                raw, off = self.wkb
-                self.pieces[need] = shapely.from_wkb([raw[off[i]:off[i + 1]] for i in need])
+                self.pieces[need] = unpack_geoms(*self.wkb, need)
                 todo[need] = False
         out: np.ndarray = self.pieces[idx]
         return out
@@ -236,7 +244,7 @@ class PreparedCache:
                 n = layer.feature_count
                 if n == len(ids) == len(names) == len(d["dims"]) and \
                         len(off) - 1 == len(d["owner"]) == len(d["piece_area"]) == len(d["piece_bounds"]) and \
-                        off[0] == 0 and off[-1] == len(d["pieces_wkb"]) and bool((np.diff(off) > 0).all()) and \
+                        offsets_fit(off, len(d["pieces_wkb"])) and \
                         (len(d["owner"]) == 0 or 0 <= d["owner"].min() <= d["owner"].max() < n):
                     return PreparedLayer(layer, epsg, d["dims"], np.full(len(off) - 1, None, dtype=object),
                                          d["owner"], d["piece_area"], ids, names, d["piece_bounds"],

@@ -5,7 +5,7 @@ The orchestrator that runs overlay → rules → carbon over many projects is :f
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -112,15 +112,19 @@ def _intersects(o: Overlap, fp: FootprintMetrics) -> bool:
     return o.distance_m == 0
 
 
-def _relation_holds(rule: Rule, o: Overlap, fp: FootprintMetrics) -> bool:
-    inter = _intersects(o, fp)
-    if rule.relation == "intersects":
+def _relation_holds(rule: Rule, o: Overlap, fp: FootprintMetrics, inter: bool | None = None) -> bool:
+    """Does ``rule``'s relation hold between the footprint and the feature of ``o``?  ``inter``: whether they
+    intersect (:func:`_intersects`), when already known."""
+    if inter is None:
+        inter = _intersects(o, fp)
+    relation = rule.relation
+    if relation == "intersects":
         return inter
-    if rule.relation == "within":
+    if relation == "within":
         if fp.dim == 2:
             return (o.overlap_ratio or 0) >= 0.9999
         return inter and (fp.dim == 0 or (o.overlap_length_m or 0) >= 0.9999 * fp.length_m)
-    if rule.relation == "within_distance":
+    if relation == "within_distance":
         return not inter and o.distance_m <= (rule.distance_m or 0)
     return False
 
@@ -173,7 +177,8 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
                industry_section=path[0].code if path else None,
                serious_water_polluter=project.attributes.get("serious_water_pollution") or
                serious_water_polluter(project.industry_code))
-    return with_construction_type(ctx, project.construction_type)
+    _set_construction_type(ctx, project.construction_type)
+    return ctx
 
 
 COAL_KEYS = ("raw_coal_t", "bituminous_coal_t", "anthracite_t", "lignite_t", "washed_coal_t", "coke_t")
@@ -196,11 +201,14 @@ def with_construction_type(ctx: Ctx, value: object) -> Ctx:
     """``ctx`` with ``construction_type`` and what derives from it: ``new_or_expanded`` and ``rebuild`` are True,
     False, or None when 建设性质 is missing."""
     out = Ctx(ctx)
-    value = str(value).strip() if value is not None and str(value).strip() else None
-    out.update(construction_type=value,
-               new_or_expanded=None if value is None else value in NEW_OR_EXPANDED,
-               rebuild=None if value is None else value in REBUILD)
+    _set_construction_type(out, value)
     return out
+
+
+def _set_construction_type(ctx: Ctx, value: object) -> None:
+    value = str(value).strip() if value is not None and str(value).strip() else None
+    ctx.update(construction_type=value, new_or_expanded=None if value is None else value in NEW_OR_EXPANDED,
+               rebuild=None if value is None else value in REBUILD)
 
 
 #: Project facts that :func:`with_construction_type` derives from 建设性质.
@@ -247,9 +255,9 @@ class _Watched(Ctx):
         return super().get(key, default)
 
 
-def _decide(step: _Step, names: dict[str, Any], variants: list[Ctx]) -> tuple[bool, list[str]]:
+def _decide(step: _Step, names: dict[str, Any], variants: Callable[[], list[Ctx]]) -> tuple[bool, list[str]]:
     """(fires, missing fields).  A required project fact that is missing is tried at each of its values
-    (``variants``: the project context under each 建设性质): if the outcome is the same for all, that is the
+    (``variants()``: the project context under each 建设性质): if the outcome is the same for all, that is the
     outcome; otherwise the rule cannot be decided (missing named).  A first trial that never read the fact
     decides for all values (evaluation is deterministic, so the others would take the same path)."""
     test = step.test
@@ -261,12 +269,13 @@ def _decide(step: _Step, names: dict[str, Any], variants: list[Ctx]) -> tuple[bo
     missing: list[str] = [f for f in step.rule.requires if not project.get(f)]
     if not missing:
         return bool(test(names)), []
+    tried = variants()
     trial = dict(names)
-    first = trial["project"] = _Watched(variants[0])
+    first = trial["project"] = _Watched(tried[0])
     outcome = bool(test(trial))
     if step.watch and not first.read_construction:
         return outcome, []
-    for v in variants[1:]:
+    for v in tried[1:]:
         trial["project"] = v
         if bool(test(trial)) != outcome:
             return False, missing
@@ -288,9 +297,9 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
 
     Feature contexts are built once per overlap (not per rule), from records built once per layer."""
     pctx = project_context(project, fp, overlaps, records)
-    by_key: dict[tuple[str, str], list[Overlap]] = {}
+    by_key: dict[tuple[str, str], list[tuple[Overlap, bool]]] = {}      # overlaps, and whether each intersects
     for o in overlaps:
-        by_key.setdefault(_rule_key(o), []).append(o)
+        by_key.setdefault(_rule_key(o), []).append((o, _intersects(o, fp)))
     feature_names: dict[int, dict[str, Any]] = {}
 
     def names_for(o: Overlap) -> dict[str, Any]:
@@ -308,15 +317,24 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
 
     empty = {"project": pctx, "feature": Ctx(), "overlap": Ctx()}
     findings: list[Finding] = []
-    variants: list[Ctx] = []
-    if not pctx.get("construction_type"):
-        variants.extend(with_construction_type(pctx, v) for v in CONSTRUCTION_TYPES)
+    tried: list[Ctx] = []
+
+    def variants() -> list[Ctx]:
+        """The project context under each 建设性质 (built on first need)."""
+        if not tried:
+            tried.extend(with_construction_type(pctx, v) for v in CONSTRUCTION_TYPES)
+        return tried
 
     def apply(step: _Step, names: dict[str, Any], **where: Any) -> None:
-        fires, missing = _decide(step, names, variants)
-        if missing:
-            findings.append(_missing_fact(step.rule, step.pack, names, missing, **where))
-        elif fires:
+        test = step.test
+        if test is not None and step.varies:
+            fires, missing = _decide(step, names, variants)
+            if missing:
+                findings.append(_missing_fact(step.rule, step.pack, names, missing, **where))
+                return
+        else:
+            fires = test is None or bool(test(names))
+        if fires:
             findings.append(_finding(step.rule, step.pack, names, **where))
 
     for step in _plan(stack):
@@ -326,11 +344,11 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
             continue
         mine = by_key.get(step.key)
         if rule.relation == "disjoint":
-            if not mine or not any(_intersects(o, fp) for o in mine):
+            if not mine or not any(inter for _, inter in mine):
                 apply(step, empty, layer=_layer_title(rule.layer or "", catalog))
             continue
-        for o in mine or ():
-            if _relation_holds(rule, o, fp):
+        for o, inter in mine or ():
+            if _relation_holds(rule, o, fp, inter):
                 apply(step, names_for(o), layer=o.layer, feature_id=o.feature_id, overlap=o)
     return findings, pctx
 
