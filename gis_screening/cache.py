@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
@@ -25,6 +27,28 @@ def cache_dir(kind: str, folder: str | Path | None = None) -> Path:
     """``folder/kind``; default folder: ``$GIS_SCREENING_CACHE`` or the platform's user cache folder."""
     base = Path(folder) if folder else Path(os.environ.get(ENV_DIR) or user_cache_dir("gis-screening"))
     return base / kind
+
+
+_writes: list[threading.Thread] = []
+_writes_lock = threading.Lock()
+
+
+def write_behind(write: Callable[..., None], *args: Any) -> None:
+    """Run the cache write ``write(*args)`` in a thread of its own while the caller goes on (entries are written
+    atomically, so a reader sees the old state or the new).  :func:`finish_writes` waits for them all."""
+    thread = threading.Thread(target=write, args=args, name="cache-write")
+    with _writes_lock:
+        _writes[:] = [t for t in _writes if t.is_alive()]
+        _writes.append(thread)
+    thread.start()
+
+
+def finish_writes() -> None:
+    """Wait for every cache write started by :func:`write_behind` (before a process ends without teardown)."""
+    with _writes_lock:
+        pending = list(_writes)
+    for thread in pending:
+        thread.join()
 
 
 def load_entry(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray] | None:

@@ -36,6 +36,15 @@ def gk6_epsg(zone: int, prefixed: bool = False) -> int:
     return (4491 if prefixed else 4502) + zone - 13
 
 
+def gk3_band(epsg: int) -> tuple[float, float] | None:
+    """Longitudes (west, east) of the 3° band of a CGCS2000 3° GK code without zone prefix (4534–4554); None for
+    any other code."""
+    if not 4534 <= epsg <= 4554:
+        return None
+    cm = 3.0 * (epsg - 4534 + 25)
+    return cm - 1.5, cm + 1.5
+
+
 def metric_epsg_for_lon(lon: float) -> int:
     """The CGCS2000 3° GK EPSG code (no prefix) used for metrics at longitude ``lon``."""
     return gk3_epsg(min(45, max(25, gk3_zone_for_lon(lon))))

@@ -11,10 +11,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
+import shapely
+
 from .carbon import carbon_for, load_carbon_config
 from .engine.collector import collector_paused
 from .engine.overlay import batch_overlaps, footprints_metrics
-from .engine.prepared import PreparedCache
+from .engine.prepared import PreparedCache, reach_for
 from .engine.rules import RuleStack, load_stack
 from .engine.screen import ProjectResult, ScreeningResult, evaluate_rules
 from .model import LayerSet, Project
@@ -57,11 +60,13 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
         by_zone: dict[int, list[int]] = {}
         for i, fp in enumerate(fps):
             by_zone.setdefault(fp.metric_epsg, []).append(i)
+        bounds = shapely.bounds(np.array([p.geometry for p in projects], dtype=object))
         done: dict[int, ProjectResult] = {}
-        # every zone's layers are prepared at once (reprojecting, clipping and writing release the GIL), the
-        # first zone's rules run while later zones are still being prepared
+        # every zone's layers are prepared at once (reprojecting, clipping and writing release the GIL), each only
+        # as far as its footprints and the radius reach; the first zone's rules run while later zones are prepared
         pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="prepare")
-        ready = {epsg: [pool.submit(cache.get, lyr, epsg) for lyr in layerset.layers] for epsg in by_zone}
+        ready = {epsg: [pool.submit(cache.get, lyr, epsg, reach_for(bounds[idx], epsg, search_radius_m))
+                        for lyr in layerset.layers] for epsg, idx in by_zone.items()}
         try:
             _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, search_radius_m, carbon,
                           progress, cancel, done)

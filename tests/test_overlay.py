@@ -197,10 +197,10 @@ def test_threads_prepare_each_layer_and_zone_once(tmp_path, big_layer):
     inside = threading.Barrier(2, timeout=30)       # both zones' builds must be running at the same time
     real = cache._load_or_build
 
-    def counted(layer, epsg):
+    def counted(layer, epsg, reach):
         built.append(epsg)
         inside.wait()
-        return real(layer, epsg)
+        return real(layer, epsg, reach)
     cache._load_or_build = counted
     with ThreadPoolExecutor(8) as pool:
         got = list(pool.map(lambda k: cache.get(big_layer, (4548, 4549)[k % 2]), range(16)))
@@ -211,11 +211,11 @@ def test_threads_prepare_each_layer_and_zone_once(tmp_path, big_layer):
     broken = threading.Event()
     broken.set()
 
-    def failing(layer, epsg):
+    def failing(layer, epsg, reach):
         if broken.is_set():
             time.sleep(0.2)                         # the other thread comes to wait for this build
             raise RuntimeError("disk gone")
-        return real(layer, epsg)
+        return real(layer, epsg, reach)
     cache._load_or_build = failing
     with ThreadPoolExecutor(2) as pool:
         tries = [pool.submit(cache.get, big_layer, 4547) for _ in range(2)]
@@ -224,3 +224,35 @@ def test_threads_prepare_each_layer_and_zone_once(tmp_path, big_layer):
                 t.result()
     broken.clear()
     assert cache.get(big_layer, 4547).epsg == 4547   # nothing stale left behind: built again
+
+
+def test_each_zone_prepares_only_what_its_footprints_can_reach(tmp_path, monkeypatch):
+    """screen() prepares a GK zone's layers only as far past the zone's band as its footprints plus the radius
+    reach.  Same results as whole layers, for footprints on both sides of a band edge (118.5° E), features just
+    past the narrow reach, and radii that need the wide reach or the whole layer."""
+    import gis_screening.screening as screening
+    from gis_screening.engine.prepared import reach_for
+    from gis_screening.model import LayerSet, Project
+    lons = np.round(np.arange(116.0, 122.0, 0.02), 3)
+    red = Layer(role="eco_redline", name="生态保护红线", source="mem", gdf=gpd.GeoDataFrame(
+        {"code": [f"H{i:03d}" for i in range(len(lons))], "name": [f"红线{x}" for x in lons]},
+        geometry=[box(x, 26.0, x + 0.005, 26.005) for x in lons], crs=4490))
+    ls = LayerSet(name="t", layers=[red])
+    rules = screening.load_rules()
+    at = [117.0, 118.45, 118.49, 118.51, 118.55, 120.0, 121.4]
+    projects = [Project(f"P{i}", box(x, 26.001, x + 0.003, 26.004), None, "3011", "新建", source="mem")
+                for i, x in enumerate(at)]
+    bounds = shapely.bounds(np.array([p.geometry for p in projects], dtype=object))
+    whole = screening.reach_for
+    for radius, reach in ((1000, 0.1), (20_000, 1.0), (300_000, None)):
+        assert {whole(bounds[z], epsg, radius) for z, epsg in ((slice(0, 3), 4548), (slice(3, 7), 4549))} == {reach}
+        near = screening.screen(projects, ls, rules, search_radius_m=radius, cache=PreparedCache(tmp_path / "a"))
+        monkeypatch.setattr(screening, "reach_for", lambda *a: None)
+        full = screening.screen(projects, ls, rules, search_radius_m=radius, cache=PreparedCache(tmp_path / "b"))
+        monkeypatch.setattr(screening, "reach_for", whole)
+        assert [r.to_json() for r in near.results] == [r.to_json() for r in full.results]
+        if radius == 20_000:       # P2 (zone 39) reaches red lines past 118.6° E, beyond the narrow reach
+            far = [o for o in near.results[2].overlaps if float(o.feature_name[2:]) > 118.6]
+            assert far and all(o.distance_m <= radius for o in far)
+    narrow = PreparedCache(tmp_path / "a").get(red, 4548, reach_for(bounds[:3], 4548, 1000))
+    assert 0 < len(narrow.pieces) < len(PreparedCache(tmp_path / "b").get(red, 4548).pieces) / 2

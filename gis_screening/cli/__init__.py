@@ -242,8 +242,12 @@ def exit_without_teardown(*keep: object) -> None:
 
 def hard_exit(code: int) -> None:
     """Flush the console streams and end the process at once (``os._exit``): every output file is already written
-    and synced (atomic writes), so nothing is lost by skipping the interpreter's teardown."""
+    and synced (atomic writes) and the cache writes still running are waited for, so nothing is lost by skipping
+    the interpreter's teardown."""
     import os
+
+    from ..cache import finish_writes
+    finish_writes()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -8,6 +8,7 @@ does not grow with the vertex count of the red-line polygons a footprint touches
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -28,9 +29,10 @@ from ..cache import (
     unpack_geoms,
     unpack_strings,
 )
+from ..crs import gk3_band
 from ..model import Layer
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 
 
 @dataclass
@@ -150,18 +152,53 @@ def subdivide(geoms: np.ndarray, max_vertices: int = 256) -> tuple[np.ndarray, n
     return pieces_arr, owner_arr
 
 
-def prepare_layer(layer: Layer, epsg: int, max_vertices: int = 256) -> PreparedLayer:
-    """Project ``layer`` (EPSG:4490) to ``epsg``, subdivide and index it."""
-    metric = layer.gdf.to_crs(epsg).geometry.values
-    geoms = np.asarray(metric, dtype=object)
-    pieces, owner = subdivide(geoms, max_vertices)
-    return PreparedLayer(layer, epsg, shapely.get_dimensions(geoms), pieces, owner,
+#: How far past its 3° band (degrees of longitude) a zone's prepared layer may reach: :func:`reach_for` picks the
+#: smallest that holds every footprint of the zone widened by the search radius, else the whole layer is prepared.
+REACHES_DEG = (0.1, 1.0)
+#: metres per degree, a lower bound for latitude and for longitude at the equator (so distances convert safely)
+_M_PER_DEG = 110_000.0
+
+
+def reach_for(bounds: np.ndarray, epsg: int, radius_m: float) -> float | None:
+    """The reach (:data:`REACHES_DEG`) a zone's prepared layers need for footprints with EPSG:4490 ``bounds``
+    (n × 4) screened in ``epsg`` with ``radius_m``; None: the whole layer (``epsg`` not a 3° GK zone, footprints
+    reaching far out of the band, or a large radius).
+
+    A feature within ``radius_m`` (GK metres, never less than the true distance: the GK scale factor is ≥ 1) of a
+    footprint has a point within ``radius_m / (110 km · cos φ)`` degrees of longitude of the footprint's extent;
+    the reach must hold that for every footprint."""
+    band = gk3_band(epsg)
+    if band is None or not len(bounds) or not np.isfinite(bounds).all():
+        return None
+    lat = float(np.abs(bounds[:, [1, 3]]).max()) + radius_m / _M_PER_DEG
+    if lat >= 89.0:
+        return None
+    pad = radius_m / (_M_PER_DEG * math.cos(math.radians(lat))) + 1e-6
+    west, east = float(bounds[:, 0].min()) - pad, float(bounds[:, 2].max()) + pad
+    return next((r for r in REACHES_DEG if band[0] - r <= west and east <= band[1] + r), None)
+
+
+def prepare_layer(layer: Layer, epsg: int, max_vertices: int = 256, reach: float | None = None) -> PreparedLayer:
+    """Project ``layer`` (EPSG:4490) to ``epsg``, subdivide and index it.  With ``reach`` (degrees, see
+    :func:`reach_for`) only the features whose extent meets the zone's band widened by ``reach`` are prepared (the
+    others are never within the radius of the footprints that asked for it); features keep their indices."""
+    geoms4490 = np.asarray(layer.gdf.geometry.values, dtype=object)
+    keep = np.arange(len(geoms4490))
+    band = gk3_band(epsg)
+    if band is not None and reach is not None:
+        b = shapely.bounds(geoms4490)
+        keep = np.flatnonzero((b[:, 2] >= band[0] - reach) & (b[:, 0] <= band[1] + reach))
+    metric = layer.gdf.iloc[keep].to_crs(epsg).geometry.values if len(keep) < len(geoms4490) else \
+        layer.gdf.to_crs(epsg).geometry.values
+    pieces, owner = subdivide(np.asarray(metric, dtype=object), max_vertices)
+    return PreparedLayer(layer, epsg, shapely.get_dimensions(geoms4490), pieces, keep[owner],
                          shapely.area(pieces), layer.feature_ids(), layer.feature_names())
 
 
-def layer_fingerprint(layer: Layer, epsg: int, max_vertices: int) -> str:
+def layer_fingerprint(layer: Layer, epsg: int, max_vertices: int, reach: float | None = None) -> str:
     """The disk-cache key of a prepared layer: its :func:`content_digest` plus the preparation parameters."""
-    return hashlib.sha256(f"v{CACHE_VERSION}|{epsg}|{max_vertices}|{layer.content_digest()}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"v{CACHE_VERSION}|{epsg}|{max_vertices}|{reach}|{layer.content_digest()}".encode()
+                          ).hexdigest()[:32]
 
 
 
@@ -182,19 +219,22 @@ class PreparedCache:
         self.folder = cache_dir("prepared", folder)
         self.disk = disk
         self.max_vertices = max_vertices
-        self._mem: dict[tuple[str, int, int], PreparedLayer] = {}
+        self._mem: dict[tuple[str, int, int, float | None], PreparedLayer] = {}
         self._records: dict[tuple[str, int], Sequence[dict[str, Any]]] = {}
-        self._building: dict[tuple[str, int, int], Future[PreparedLayer]] = {}
+        self._building: dict[tuple[str, int, int, float | None], Future[PreparedLayer]] = {}
         self._lock = threading.RLock()
 
-    def get(self, layer: Layer, epsg: int) -> PreparedLayer:
-        """``layer`` prepared in ``epsg``: from memory, the disk cache, or built.  Threads asking for different
-        layers or zones prepare them at once; a thread asking for one being prepared waits for it."""
-        key = (*layer.key, epsg)
+    def get(self, layer: Layer, epsg: int, reach: float | None = None) -> PreparedLayer:
+        """``layer`` prepared in ``epsg`` (for footprints within ``reach``, see :func:`reach_for`; None: all):
+        from memory (also one prepared for a wider reach), the disk cache, or built.  Threads asking for
+        different layers or zones prepare them at once; a thread asking for one being prepared waits for it."""
+        key = (*layer.key, epsg, reach)
+        wider = [r for r in REACHES_DEG if reach is not None and r >= reach] + [None]
         with self._lock:
-            hit = self._mem.get(key)
-            if hit is not None:
-                return hit
+            for r in wider:
+                hit = self._mem.get((*layer.key, epsg, r))
+                if hit is not None:
+                    return hit
             pending = self._building.get(key)
             mine = pending is None
             if pending is None:
@@ -203,7 +243,7 @@ class PreparedCache:
         if not mine:
             return pending.result()
         try:
-            prepared = self._load_or_build(layer, epsg)
+            prepared = self._load_or_build(layer, epsg, reach)
         except BaseException as exc:
             with self._lock:
                 del self._building[key]
@@ -231,10 +271,10 @@ class PreparedCache:
         for r in [r for r in self._records if r[0] == layer.uid and r[1] != layer.version]:
             del self._records[r]
 
-    def _load_or_build(self, layer: Layer, epsg: int) -> PreparedLayer:
+    def _load_or_build(self, layer: Layer, epsg: int, reach: float | None) -> PreparedLayer:
         if not self.disk:
-            return prepare_layer(layer, epsg, self.max_vertices)
-        path = self.folder / f"{layer_fingerprint(layer, epsg, self.max_vertices)}.npz"
+            return prepare_layer(layer, epsg, self.max_vertices, reach)
+        path = self.folder / f"{layer_fingerprint(layer, epsg, self.max_vertices, reach)}.npz"
         d = load_entry(path, _ARRAYS)
         if d is not None:
             try:
@@ -252,7 +292,7 @@ class PreparedCache:
             except Exception:  # noqa: BLE001 - a damaged entry is rebuilt, never trusted
                 pass
             path.unlink(missing_ok=True)
-        prepared = prepare_layer(layer, epsg, self.max_vertices)
+        prepared = prepare_layer(layer, epsg, self.max_vertices, reach)
         pw, po = pack_geoms(prepared.pieces)
         packed_ids, packed_names = pack_strings(list[str | None](prepared.ids)), pack_strings(prepared.names)
         save_entry(path, {"pieces_wkb": pw, "pieces_off": po,

@@ -10,13 +10,12 @@ deleted and rebuilt, and a full or read-only disk only costs speed.
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 import shapely
 
-from ..cache import cache_dir, load_entry, offsets_fit, pack_geoms, save_entry, unpack_geoms
+from ..cache import cache_dir, load_entry, offsets_fit, pack_geoms, save_entry, unpack_geoms, write_behind
 from ..model import Layer
 
 #: bump when the stored form changes
@@ -55,8 +54,7 @@ def projected_geoms(layer: Layer, epsg: int, folder: str | Path | None = None) -
     geoms = np.asarray(layer.gdf.to_crs(epsg).geometry.values, dtype=object)
     if path is not None and not shapely.is_missing(geoms).any():
         bounds = np.asarray(layer.gdf.total_bounds, dtype=float)
-        # written behind the caller's back (a non-daemon thread: the process finishes it before exiting)
-        threading.Thread(target=_store, args=(path, geoms, bounds, epsg), name="projected-cache").start()
+        write_behind(_store, path, geoms, bounds, epsg)
     return geoms
 
 
