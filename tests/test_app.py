@@ -523,3 +523,24 @@ def test_industry_picker_search_browse_and_validation(qtbot):
     assert dlg.proxy.rowCount() == 1                           # only 门类 C survives the filter
     dlg._choose()                                              # the first match is selected
     assert dlg.selected == "3041"
+
+
+def test_geometry_paths_hold_every_vertex_in_order():
+    """Canvas paths carry each ring and line vertex by vertex (rings closed, lines open, holes kept)."""
+    import shapely
+
+    from gis_screening.app.canvas import geometry_path, simplified
+    hole = shapely.Polygon([(0, 0), (10, 0), (10, 10), (0, 10)], [[(2, 2), (4, 2), (4, 4), (2, 4)]])
+    line = shapely.LineString([(20, 0), (21.5, 3.25), (25, 1)])
+    for geom, rings in ((hole, [hole.exterior, hole.interiors[0]]), (line, [line]),
+                        (shapely.MultiPolygon([hole, shapely.box(30, 0, 31, 1)]),
+                         [hole.exterior, hole.interiors[0], shapely.box(30, 0, 31, 1).exterior])):
+        path = geometry_path(geom)
+        got = [(path.elementAt(k).x, path.elementAt(k).y) for k in range(path.elementCount())]
+        want = [xy for r in rings for xy in r.coords]
+        assert got == want, geom.geom_type
+        assert [path.elementAt(k).isMoveTo() for k in range(path.elementCount())] == \
+            [k == 0 for r in rings for k in range(len(r.coords))]
+    tiny = shapely.Polygon([(0, 0), *[(np.cos(t), np.sin(t)) for t in np.linspace(0, 6, 30)]])
+    small, same = simplified(np.array([tiny, hole], dtype=object), 1e6)
+    assert small.equals(tiny.envelope) and same is hole     # simplified to nothing → its envelope; ≤ 16 kept

@@ -32,23 +32,47 @@ def qcolor(hex8: str, opacity: float = 1.0) -> QColor:
     return QColor(int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), int(a * opacity))
 
 
+def _polygon(xy: np.ndarray) -> QPolygonF:
+    """A QPolygonF of the (n, 2) coordinates ``xy``, copied straight into its buffer (PyQt5's QPolygonF is a
+    contiguous array of (x, y) doubles, as pyqtgraph uses it); point by point where the binding has no buffer."""
+    poly = QPolygonF(len(xy))
+    if not len(xy):
+        return poly
+    try:
+        buf: Any = poly.data()
+        buf.setsize(16 * len(xy))
+        np.frombuffer(buf, dtype=np.float64)[:] = np.ascontiguousarray(xy, dtype=np.float64).ravel()
+    except (AttributeError, TypeError):
+        poly = QPolygonF([QPointF(x, y) for x, y in xy])
+    return poly
+
+
 def _rings_path(geom, path: QPainterPath) -> None:
     t = geom.geom_type
     if t == "Polygon":
         for ring in [geom.exterior, *geom.interiors]:
-            c = np.asarray(ring.coords)
-            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in c]))
+            path.addPolygon(_polygon(np.asarray(ring.coords)))
             path.closeSubpath()
     elif t in ("LineString", "LinearRing"):
-        c = np.asarray(geom.coords)
-        path.moveTo(c[0, 0], c[0, 1])
-        for x, y in c[1:]:
-            path.lineTo(x, y)
+        path.addPolygon(_polygon(np.asarray(geom.coords)))        # an open subpath: the line itself
     elif t == "Point":
         path.addEllipse(QPointF(geom.x, geom.y), 0.5, 0.5)
     else:
         for part in geom.geoms:
             _rings_path(part, path)
+
+
+def simplified(geoms: np.ndarray, tolerance: float) -> np.ndarray:
+    """Geometries with more than 16 vertices simplified to ``tolerance`` (canvas metres) in one call; one that
+    simplifies to nothing is drawn as its envelope."""
+    out = geoms.copy()
+    big = np.flatnonzero(shapely.get_num_coordinates(geoms) > 16)
+    if len(big):
+        s = shapely.simplify(geoms[big], tolerance, preserve_topology=False)
+        gone = shapely.is_empty(s)
+        s[gone] = shapely.envelope(geoms[big[gone]])
+        out[big] = s
+    return out
 
 
 def geometry_path(geom) -> QPainterPath:
@@ -105,7 +129,9 @@ class RenderLayer:
         cache = self._paths.setdefault(("merged", band), {})
         if "groups" not in cache:
             groups: dict[int, tuple[object, QPainterPath]] = {}
-            for i in np.flatnonzero(self.sizes >= 2.0 ** (band + 1)):
+            shown = np.flatnonzero(self.sizes >= 2.0 ** (band + 1))
+            self._build_paths(shown, band)
+            for i in shown:
                 st = self.styles[i]
                 key = id(st)
                 if key not in groups:
@@ -118,17 +144,19 @@ class RenderLayer:
 
     def path(self, i: int, band: int) -> QPainterPath:
         """The cached QPainterPath of feature ``i`` at level-of-detail ``band`` (canvas metres, GK)."""
-        cache = self._paths.setdefault(band, {})
-        p = cache.get(i)
+        p = self._paths.setdefault(band, {}).get(i)
         if p is None:
-            tol = 2.0 ** band
-            g = self.geoms[i]
-            if shapely.get_num_coordinates(g) > 16:
-                g = shapely.simplify(g, tol, preserve_topology=False)
-                if g.is_empty:
-                    g = self.geoms[i].envelope
-            p = cache[i] = geometry_path(g)
+            self._build_paths(np.array([i]), band)
+            p = self._paths[band][i]
         return p
+
+    def _build_paths(self, idx: np.ndarray, band: int) -> None:
+        """Cache the paths of features ``idx`` at ``band`` that are not cached yet (simplified in one call)."""
+        cache = self._paths.setdefault(band, {})
+        todo = [i for i in idx.tolist() if i not in cache]
+        if todo:
+            for i, g in zip(todo, simplified(self.geoms[todo], 2.0 ** band)):
+                cache[i] = geometry_path(g)
 
 
 class MapCanvas(QWidget):
