@@ -2,13 +2,16 @@
 
 Entries are keyed by content hashes, written atomically, and never trusted: an entry that cannot be read or
 does not have the expected arrays is deleted and the caller rebuilds it.  Nothing here can execute code when
-read (no pickle).
+read (no pickle).  The folder is bounded: after each write the least recently used entries are removed until the
+entries take at most ``$GIS_SCREENING_CACHE_MAX`` (default 4 GiB) — every saved edit of a province layer would
+otherwise leave a few hundred MB behind.  A removed entry is rebuilt when next needed.
 """
 from __future__ import annotations
 
 import io
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -21,12 +24,86 @@ from .atomic import write_bytes
 from .errors import InputError
 
 ENV_DIR = "GIS_SCREENING_CACHE"
+ENV_MAX = "GIS_SCREENING_CACHE_MAX"
+DEFAULT_MAX_BYTES = 4 * 1024 ** 3
+#: the folders of content-keyed entries under the cache folder, bounded together
+KINDS = ("layers", "prepared", "projected")
+STALE_TEMP_S = 24 * 3600       # a temp file this old is left by a killed write, never by one still running
+_UNITS = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
 
 
 def cache_dir(kind: str, folder: str | Path | None = None) -> Path:
-    """``folder/kind``; default folder: ``$GIS_SCREENING_CACHE`` or the platform's user cache folder."""
+    """``folder/kind``; default folder: ``$GIS_SCREENING_CACHE`` or the platform's user cache folder.  Checks
+    ``$GIS_SCREENING_CACHE_MAX`` (:func:`cache_limit`) so a bad value is reported before any work."""
+    cache_limit()
     base = Path(folder) if folder else Path(os.environ.get(ENV_DIR) or user_cache_dir("gis-screening"))
     return base / kind
+
+
+def cache_limit() -> int:
+    """Bytes the cache entries may take: ``$GIS_SCREENING_CACHE_MAX`` (bytes, or a number with K, M or G), by
+    default 4 GiB.  A value that is not a size is an InputError naming the variable."""
+    raw = os.environ.get(ENV_MAX, "").strip()
+    if not raw:
+        return DEFAULT_MAX_BYTES
+    text = raw.upper().removesuffix("B").removesuffix("I")
+    try:
+        value = float(text[:-1]) * _UNITS[text[-1]] if text and text[-1] in _UNITS else float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise InputError(f"${ENV_MAX}={raw!r} is not a size; give bytes or e.g. 500M, 4G")
+    return int(value)
+
+
+def touch(path: Path) -> None:
+    """Mark a cache entry as just used (its modification time), so that trimming removes it last."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def trim(base: Path, keep: Path | None = None, limit: int | None = None) -> None:
+    """Remove the least recently used entries of the cache folder ``base`` (the files of one key together) until
+    they take at most ``limit`` bytes (default :func:`cache_limit`), never the entry ``keep`` (just written), and
+    temp files that writes killed more than a day ago left behind.  Files in use elsewhere are skipped."""
+    try:
+        limit = cache_limit() if limit is None else limit
+    except InputError:
+        limit = DEFAULT_MAX_BYTES       # reported by cache_dir already
+    now = time.time()
+    entries: dict[tuple[str, str], list[tuple[str, int, float]]] = {}
+    for kind in KINDS:
+        try:
+            found = list(os.scandir(base / kind))
+        except OSError:
+            continue
+        for e in found:
+            try:
+                st = e.stat()
+            except OSError:
+                continue
+            if e.name.startswith("."):
+                if now - st.st_mtime > STALE_TEMP_S:
+                    _remove(e.path)
+                continue
+            entries.setdefault((kind, e.name.split(".", 1)[0]), []).append((e.path, st.st_size, st.st_mtime))
+    total = sum(size for files in entries.values() for _, size, _ in files)
+    kept = (keep.parent.name, keep.name.split(".", 1)[0]) if keep is not None else None
+    for key, files in sorted(entries.items(), key=lambda kv: max(m for _, _, m in kv[1])):
+        if total <= limit:
+            break
+        if key != kept:
+            total -= sum(size for path, size, _ in files if _remove(path))
+
+
+def _remove(path: str) -> bool:
+    try:
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
 
 
 _writes: list[threading.Thread] = []
@@ -60,6 +137,7 @@ def load_entry(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray] |
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
         if all(k in data for k in required):
+            touch(path)
             return data
     except Exception:  # noqa: BLE001 - any damage means "rebuild", never "trust"
         pass
@@ -74,7 +152,8 @@ def save_entry(path: Path, arrays: dict[str, np.ndarray]) -> None:
     try:
         write_bytes(path, buf.getvalue())
     except InputError:
-        pass
+        return
+    trim(path.parent.parent, keep=path)
 
 
 def pack_geoms(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..atomic import atomic_path, write_text
-from ..cache import cache_dir
+from ..cache import cache_dir, touch, trim
 from ..catalog import Catalog
 from ..errors import Problem
 from ..model import Layer
@@ -72,6 +72,8 @@ def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer]) 
         return None
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        touch(meta_path)
+        touch(data_path)
         schema = pq.read_schema(data_path)
         geo = json.loads(schema.metadata[b"geo"])
         columns = [c for c in schema.names if c not in geo["columns"] and not c.startswith("__index_level_")]
@@ -110,6 +112,8 @@ def store(folder: Path, key: str, layer: Layer) -> None:
         write_text(folder / f"{key}.json", json.dumps(meta, ensure_ascii=False))
     except Exception:  # noqa: BLE001 - columns GeoParquet cannot hold, a full or read-only disk: read next time
         (folder / f"{key}.parquet").unlink(missing_ok=True)
+        return
+    trim(folder.parent, keep=folder / f"{key}.json")
 
 
 def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str | Path | None = None,
