@@ -112,11 +112,9 @@ def _intersects(o: Overlap, fp: FootprintMetrics) -> bool:
     return o.distance_m == 0
 
 
-def _relation_holds(rule: Rule, o: Overlap, fp: FootprintMetrics, inter: bool | None = None) -> bool:
+def _relation_holds(rule: Rule, o: Overlap, fp: FootprintMetrics, inter: bool) -> bool:
     """Does ``rule``'s relation hold between the footprint and the feature of ``o``?  ``inter``: whether they
-    intersect (:func:`_intersects`), when already known."""
-    if inter is None:
-        inter = _intersects(o, fp)
+    intersect (:func:`_intersects`)."""
     relation = rule.relation
     if relation == "intersects":
         return inter
