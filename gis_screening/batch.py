@@ -27,6 +27,7 @@ import shapely
 
 from .atomic import atomic_path, write_text
 from .crs import metric_epsg_for_lon
+from .engine.model import VERDICT_LABELS
 from .errors import InputError
 from .model import Project, is_missing
 
@@ -293,13 +294,15 @@ def run_batch(projects: Sequence[Project], job: Job, client, size: int = 2000,
             "task_s": round(sum(task_s), 2)}
 
 
+#: the per-project columns of ``summary.xlsx`` (what a reviewer reads; the partition stays in the GeoParquet)
 SUMMARY_COLUMNS = {"id": "项目编号", "name": "项目名称", "verdict_label": "结论", "decisive_titles": "决定性规则",
-                   "area_m2": "面积 m²", "length_m": "长度 m", "findings": "发现数", "partition": "分区"}
+                   "area_m2": "面积 m²", "length_m": "长度 m", "findings": "发现数"}
 
 
 class Combiner:
-    """Builds ``results.jsonl`` (header once, then every project in partition order) into ``jsonl`` and the rows
-    of ``summary.xlsx`` (one per project), from committed partitions handed to :meth:`add` in any order."""
+    """Builds ``results.jsonl`` (header once, then every project in partition order) into ``jsonl`` and
+    ``summary.xlsx``: a sheet 统计 (projects per verdict) and a sheet 汇总 (one row per project), from committed
+    partitions handed to :meth:`add` in any order."""
 
     def __init__(self, out: Path, order: list[str], jsonl) -> None:
         from openpyxl import Workbook
@@ -307,6 +310,7 @@ class Combiner:
         self.ready: set[str] = set()
         self.next = 0
         self.workbook = Workbook(write_only=True)
+        self.totals = self.workbook.create_sheet("统计")     # first sheet; filled when every partition is in
         self.sheet = self.workbook.create_sheet("汇总")
         self.sheet.append(list(SUMMARY_COLUMNS.values()))
         self.counts: dict[str, int] = {}
@@ -337,6 +341,10 @@ class Combiner:
         verdict label."""
         if self.next != len(self.order):
             raise RuntimeError(f"partition {self.order[self.next]} was never committed")
+        self.totals.append(["结论", "项目数"])
+        for label in VERDICT_LABELS.values():
+            self.totals.append([label, self.counts.get(label, 0)])
+        self.totals.append(["合计", sum(self.counts.values())])
         with atomic_path(self.out / "summary.xlsx") as tmp:
             self.workbook.save(tmp)
         return self.counts

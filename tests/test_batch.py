@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import geopandas as gpd
@@ -64,8 +65,14 @@ def test_batch_equals_screen_across_two_zones(two_zones, tmp_path):
     assert dict(zip(rows["id"], rows["verdict"])) == {p: r["verdict"] for p, r in expected.items()}
     assert rows.crs.to_epsg() == 4490 and set(rows["partition"].str[:5]) == {"z4548", "z4549"}
     from openpyxl import load_workbook
-    ws = load_workbook(out / "summary.xlsx").worksheets[0]
-    assert ws.max_row == 51 and ws.cell(1, 3).value == "结论"
+    book = load_workbook(out / "summary.xlsx")
+    assert book.sheetnames == ["统计", "汇总"]
+    counts = Counter(r["verdict_label"] for r in expected.values())
+    assert [[c.value for c in r] for r in book["统计"].iter_rows()] == [
+        ["结论", "项目数"], *([k, counts[k]] for k in ("不符合", "需人工核实", "有条件符合", "符合")), ["合计", 50]]
+    ws = book["汇总"]
+    assert ws.max_row == 51 and [c.value for c in ws[1]] == ["项目编号", "项目名称", "结论", "决定性规则", "面积 m²",
+                                                              "长度 m", "发现数"]
     xl = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
     assert [r[0] for r in xl] == [json.loads(line)["project"]["id"] for line in lines[1:]]   # same order
     assert {r[0]: r[2] for r in xl} == {p: r["verdict_label"] for p, r in expected.items()}
