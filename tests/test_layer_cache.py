@@ -102,6 +102,30 @@ def test_cached_layers_read_geometry_only_when_used(tmp_path):
     assert second.version == v + 1 and second.digest is None and second.gdf is y.gdf
 
 
+def test_a_source_changed_after_open_is_refused_not_mixed(tmp_path):
+    """A cached layer whose entry goes (evicted, cleaned) before its geometry is used is read from its source —
+    and if that source changed meanwhile, using it is one clear error instead of old attributes on new features."""
+    import pytest
+
+    from gis_screening.errors import InputError
+    manifest = _copy_sample(tmp_path)
+    load_layerset(manifest, cache=tmp_path / "c")
+    opened = load_layerset(manifest, cache=tmp_path / "c")
+    red, other = opened.first("eco_redline"), opened.layers[-1]
+    assert "gdf" not in vars(red) and "gdf" not in vars(other)
+    for entry in (tmp_path / "c" / "layers").glob("*.parquet"):
+        entry.unlink()
+    path = tmp_path / "s" / "zones" / "STBHHX.gpkg"
+    gdf = gpd.read_file(path, layer="生态保护红线")
+    gdf.loc[0, "geometry"] = gdf.geometry[0].buffer(0.001)
+    time.sleep(0.01)
+    gdf.to_file(path, layer="生态保护红线", driver="GPKG")
+    with pytest.raises(InputError, match="changed since the layer set was opened") as err:
+        _ = red.gdf
+    assert "STBHHX.gpkg" in str(err.value)
+    assert len(other.gdf) == other.feature_count          # an unchanged source is simply read again
+
+
 def test_deferred_geometry_read_by_many_threads_at_once():
     """Threads asking a deferred layer for its features at the same moment all get the one stored frame."""
     import threading

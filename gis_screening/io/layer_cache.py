@@ -20,7 +20,7 @@ from .. import __version__
 from ..atomic import atomic_path, write_text
 from ..cache import cache_dir, touch, trim
 from ..catalog import Catalog
-from ..errors import Problem
+from ..errors import InputError, Problem
 from ..model import Layer
 
 if TYPE_CHECKING:
@@ -65,7 +65,8 @@ def entry_key(path: Path, options: dict, catalog: Catalog) -> str | None:
 def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer]) -> Layer | None:
     """The cached layer of ``key``, or None (a damaged entry is removed).  The layer is deferred: its attributes
     are read now, its geometry on first use of ``gdf`` (from the entry, or by ``reread()`` of the source when the
-    entry has gone or is damaged by then)."""
+    entry has gone or is damaged by then — an InputError if the source no longer holds the features whose
+    attributes were read)."""
     import pyarrow.parquet as pq
     meta_path, data_path = folder / f"{key}.json", folder / f"{key}.parquet"
     if not (meta_path.exists() and data_path.exists()):
@@ -96,7 +97,11 @@ def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer]) 
         except Exception:  # noqa: BLE001 - removed or damaged since: read the source again
             pass
         data_path.unlink(missing_ok=True)
-        return reread().gdf
+        fresh = reread()
+        if fresh.content_digest() != meta["digest"]:      # the source changed since the attributes were read
+            raise InputError("the layer's source file changed since the layer set was opened; open the layer set "
+                             "again", file=meta["source"])
+        return fresh.gdf
     return Layer.deferred(attributes, geometry, **fields)
 
 
