@@ -2,9 +2,11 @@
 (benchmarks/baseline_geopandas.py), in the same run, on the province set (benchmarks/generate_province.py).
 
 Reports medians of ``--repeats`` runs: baseline; ours cold (empty cache folder each run); ours warm; a single
-project warm; peak RSS of each (``/usr/bin/time -v``).  No timing assertions anywhere: figures go to
+project warm; peak RSS of each (``/usr/bin/time -v``).  With ``--diverse``, also warm on the same footprints with
+industry codes drawn from every GB/T 4754 小类 and 建设性质 新建/扩建/改建/missing (the province projects carry 4
+codes and no 建设性质), to check the rule figures are not flattered.  No timing assertions anywhere: figures go to
 benchmarks/README.md.
-Run: .venv/bin/python benchmarks/bench_cli.py --repeats 3
+Run: .venv/bin/python benchmarks/bench_cli.py --repeats 3 [--diverse]
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ def run(cmd: list, env: dict | None = None) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--diverse", action="store_true", help="also warm runs on projects with diverse codes and 建设性质")
     args = ap.parse_args()
     if not (DATA / "layerset.yaml").exists():
         subprocess.run([sys.executable, HERE / "generate_province.py"], check=True)
@@ -48,6 +51,18 @@ def main() -> None:
     gpd.read_file(DATA / "projects.gpkg", rows=1).to_file(single, driver="GPKG")
     screen = [BIN / "gis-screening", "screen", "--layerset", DATA / "layerset.yaml"]
     results: dict[str, list[tuple[float, float]]] = {k: [] for k in ("baseline", "cold", "warm", "single")}
+    diverse = out / "diverse.gpkg"
+    if args.diverse:
+        import numpy as np
+
+        from gis_screening.industry import gbt4754
+        codes = sorted(c for c in gbt4754() if len(c) == 4)
+        gdf = gpd.read_file(DATA / "projects.gpkg")
+        rng = np.random.default_rng(3)
+        gdf["industry_code"] = rng.choice(codes, len(gdf))
+        gdf["construction_type"] = rng.choice(np.array(["新建", "扩建", "改建", None], dtype=object), len(gdf))
+        gdf.to_file(diverse, driver="GPKG")
+        results["diverse"] = []
     warm_cache = out / "warm-cache"
     run([*screen, "--project", DATA / "projects.gpkg", "--json", out / "w.json"], {"GIS_SCREENING_CACHE": str(warm_cache)})
     for _ in range(args.repeats):
@@ -60,11 +75,14 @@ def main() -> None:
                                    {"GIS_SCREENING_CACHE": str(warm_cache)}))
         results["single"].append(run([*screen, "--project", single, "--json", out / "s.json"],
                                      {"GIS_SCREENING_CACHE": str(warm_cache)}))
+        if args.diverse:
+            results["diverse"].append(run([*screen, "--project", diverse, "--json", out / "d.json"],
+                                          {"GIS_SCREENING_CACHE": str(warm_cache)}))
     med = {k: (statistics.median(w for w, _ in v), max(r for _, r in v)) for k, v in results.items()}
     base = med["baseline"][0]
     print(f"{'run':<10}{'median s':>10}{'peak RSS MiB':>14}{'baseline ÷ ours':>17}")
     for k, (w, r) in med.items():
-        ratio = "" if k in ("baseline", "single") else f"{base / w:.2f}×"
+        ratio = "" if k in ("baseline", "single") else f"{base / w:.2f}×"    # diverse: warm, other projects
         print(f"{k:<10}{w:>10.2f}{r:>14.0f}{ratio:>17}")
     shutil.rmtree(out, ignore_errors=True)
 
