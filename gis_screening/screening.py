@@ -56,11 +56,12 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
     with collector_paused():
         cache = cache or PreparedCache(disk=False)
         records = {lyr.uid: cache.records(lyr) for lyr in layerset.layers}
-        fps = footprints_metrics([p.geometry for p in projects])
+        geoms = [p.geometry for p in projects]
+        fps = footprints_metrics(geoms)
         by_zone: dict[int, list[int]] = {}
         for i, fp in enumerate(fps):
             by_zone.setdefault(fp.metric_epsg, []).append(i)
-        bounds = shapely.bounds(np.array([p.geometry for p in projects], dtype=object))
+        bounds = shapely.bounds(np.array(geoms, dtype=object))
         done: dict[int, ProjectResult] = {}
         # every zone's layers are prepared at once (reprojecting, clipping and writing release the GIL), each only
         # as far as its footprints and the radius reach; the first zone's rules run while later zones are prepared

@@ -254,15 +254,13 @@ class _Watched(Ctx):
 
 
 def _decide(step: _Step, names: dict[str, Any], variants: Callable[[], list[Ctx]]) -> tuple[bool, list[str]]:
-    """(fires, missing fields).  A required project fact that is missing is tried at each of its values
-    (``variants()``: the project context under each 建设性质): if the outcome is the same for all, that is the
-    outcome; otherwise the rule cannot be decided (missing named).  A first trial that never read the fact
-    decides for all values (evaluation is deterministic, so the others would take the same path)."""
+    """(fires, missing fields) of a step with a condition that requires project facts.  A required fact that is
+    missing is tried at each of its values (``variants()``: the project context under each 建设性质): if the
+    outcome is the same for all, that is the outcome; otherwise the rule cannot be decided (missing named).  A first
+    trial that never read the fact decides for all values (evaluation is deterministic, so the others would take
+    the same path)."""
     test = step.test
-    if test is None:
-        return True, []
-    if not step.varies:
-        return bool(test(names)), []
+    assert test is not None, step.rule.id
     project = names["project"]
     missing: list[str] = [f for f in step.rule.requires if not project.get(f)]
     if not missing:
