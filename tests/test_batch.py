@@ -1,5 +1,6 @@
 """`gis-screening batch` on a real dask LocalCluster (processes, loopback only): same results as `screen`,
 across two GK zones; resumable after SIGKILL of the client with exactly one row per project."""
+import importlib.util
 import json
 import os
 import signal
@@ -48,6 +49,8 @@ def test_batch_equals_screen_across_two_zones(two_zones, tmp_path):
                                 "--out", str(out), "--workers", "2", "--partition-size", "9"],
                          capture_output=True, text=True, timeout=300, env=_env(tmp_path))
     assert res.returncode == 0, res.stderr[-3000:]
+    # the dashboard address is printed only where the dashboard is served (it needs bokeh, not installed here)
+    assert ("dask dashboard:" in res.stderr) == (importlib.util.find_spec("bokeh") is not None)
     projects = load_projects(two_zones)
     expected = {r["project"]["id"]: r for r in
                 screen(projects, load_layerset(SAMPLE / "layerset.yaml"), load_rules()).to_json()["results"]}

@@ -69,10 +69,9 @@ class _Cluster:
         if self.scheduler:
             client = Client(self.scheduler)
         else:
-            import importlib.util
-            dashboard = ":0" if importlib.util.find_spec("bokeh") else None
+            # any free port: dask's 8787 may be another run's (its HTTP server starts even without bokeh)
             self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=dashboard)
+                                        dashboard_address=":0")
             client = Client(self.cluster)
         job = self.job
         try:
@@ -117,8 +116,11 @@ def _run(items, job, client, size: int, fingerprint: str) -> dict:
 
 
 def _dashboard_served(client) -> bool:
-    """Is the dashboard really served (bokeh installed on the scheduler)?"""
+    """Is the dashboard really served?  dask's scheduler answers on its HTTP port even without bokeh, but the
+    dashboard's pages exist only where it could load its bokeh part (asked of the scheduler itself; a lambda
+    travels by value, so a scheduler without gis-screening installed can run it)."""
     try:
-        return bool(client.scheduler_info().get("services", {}).get("dashboard"))
+        return bool(client.run_on_scheduler(
+            lambda: __import__("sys").modules.get("distributed.dashboard.scheduler") is not None))
     except Exception:  # noqa: BLE001 - the address is only a convenience
         return False
