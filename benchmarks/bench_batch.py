@@ -8,6 +8,8 @@ themselves and summed by `batch`), P partitions, o the scheduler overhead per ta
 of the screening phase of the 1-worker run (worker start-up and loading, waiting) = S1 − P·t − P·o.  The 2-worker
 run checks the model; on a cluster every worker has its own core, so the 16-worker projection uses t from the
 1-worker run.
+It also reads the CPU seconds of the client process (which hosts the LocalCluster's scheduler) and of the worker
+processes from /proc: their sum over the machine's cores bounds how fast any run of that work can be here.
 Run: .venv/bin/python benchmarks/bench_batch.py [--projects 100000]
 """
 from __future__ import annotations
@@ -49,17 +51,15 @@ def main() -> None:
     env = dict(os.environ, GIS_SCREENING_CACHE=str(tmp / "cache"))
     subprocess.run(CLI + ["screen", "--layerset", DATA / "layerset.yaml", "--project", DATA / "projects.gpkg",
                           "--json", tmp / "warm.json"], check=True, env=env, capture_output=True)
-    times, phases = {}, {}
+    times, phases, cpus = {}, {}, {}
     for workers in (1, 2):
         out = tmp / f"out{workers}"
         shutil.rmtree(out, ignore_errors=True)
-        t = time.perf_counter()
-        res = subprocess.run(CLI + ["batch", "--layerset", DATA / "layerset.yaml", "--projects", projects, "--out",
-                                    out, "--workers", str(workers), "--partition-size", str(args.partition_size)],
-                             check=True, env=env, capture_output=True, text=True)
-        times[workers] = time.perf_counter() - t
+        times[workers], stderr, cpus[workers] = run_with_cpu(
+            CLI + ["batch", "--layerset", DATA / "layerset.yaml", "--projects", projects, "--out", out, "--workers",
+                   str(workers), "--partition-size", str(args.partition_size)], env)
         import re
-        m = re.search(r"screening ([\d.]+) s \(workers' own time ([\d.]+) s\), combining ([\d.]+) s", res.stderr)
+        m = re.search(r"screening ([\d.]+) s \(workers' own time ([\d.]+) s\), combining ([\d.]+) s", stderr)
         phases[workers] = (float(m.group(1)), float(m.group(3)), float(m.group(2)))
     parts = len(list((tmp / "out1" / "parts").glob("z*.parquet")))
     overhead = 0.001
@@ -80,7 +80,52 @@ def main() -> None:
     print(f"model: C = {client:.1f} s, W = {fixed:.1f} s, t = {t:.2f} s per partition, o = {overhead * 1000:.0f} ms; "
           f"predicts 2 workers {model(2):.1f} s (measured {t2:.1f} s); 16 workers ≈ {model(16):.1f} s "
           f"({t1 / model(16):.1f}× one worker)")
+    for workers in (1, 2):
+        client, rest = cpus[workers]
+        print(f"CPU seconds, {workers} worker(s): client (with the scheduler) {client:.1f} s, worker processes "
+              f"{rest:.1f} s; on this machine's {os.cpu_count()} cores even a perfect use of every core cannot finish "
+              f"the {workers}-worker run's work in less than {(client + rest) / (os.cpu_count() or 1):.1f} s")
+    bound = t1 / (sum(cpus[2]) / (os.cpu_count() or 1))
+    print(f"so the second worker can give at most {bound:.2f}× here with this much work (the 1-worker run already "
+          f"uses {sum(cpus[1]) / t1:.2f} cores: the client's work and each worker's overlay threads run beside it)")
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_with_cpu(cmd: list, env: dict) -> tuple[float, str, tuple[float, float]]:
+    """Run ``cmd``; return its wall seconds, its stderr, and the CPU seconds (user + system) of the command's own
+    process and of all its descendants (the dask workers, the nannies), read from /proc every 0.1 s."""
+    tick = os.sysconf("SC_CLK_TCK")
+    seen: dict[int, float] = {}
+
+    def tree(pid: int) -> list[int]:
+        out = [pid]
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as fh:
+                    out += [q for c in fh.read().split() for q in tree(int(c))]
+        except OSError:
+            pass
+        return out
+
+    t = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([str(c) for c in cmd], env=env, stdout=subprocess.DEVNULL, stderr=err, text=True)
+        while proc.poll() is None:
+            for pid in tree(proc.pid):
+                try:
+                    with open(f"/proc/{pid}/stat") as fh:
+                        fields = fh.read().rsplit(")", 1)[1].split()
+                    seen[pid] = (int(fields[11]) + int(fields[12])) / tick
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        wall = time.perf_counter() - t
+        err.seek(0)
+        stderr = err.read()
+    if proc.returncode:
+        raise SystemExit(f"{cmd[1]} failed: {stderr[-2000:]}")
+    client = seen.pop(proc.pid, 0.0)
+    return wall, stderr, (client, sum(seen.values()))
 
 
 if __name__ == "__main__":

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import pandas as pd
 
 from .catalog import Catalog
 from .errors import InputError, Problem
+
+T = TypeVar("T")
 
 
 def _as_text(value):
@@ -21,20 +25,21 @@ def _as_text(value):
     return text or None
 
 
-def _texts(values: list) -> list:
-    """:func:`_as_text` of every value, worked out once per distinct (type, value): 1, 1.0 and True differ."""
-    seen: dict = {}
-    out = []
-    for v in values:
-        key = (v.__class__, v)
+def per_value(fn: Callable[[Any], T]) -> Callable[[Any], T]:
+    """``fn`` worked out once per distinct (type, value) of the cells it is given (1, 1.0 and True differ); an
+    unhashable cell (a list from GeoJSON) is worked out each time.  One memo per column or per run."""
+    seen: dict[tuple[type, Any], T] = {}
+
+    def once(value: Any) -> T:
+        key = (value.__class__, value)
         try:
-            t = seen[key]
+            return seen[key]
         except KeyError:
-            t = seen[key] = _as_text(v)
-        except TypeError:           # unhashable cell (a list from GeoJSON): not cached
-            t = _as_text(v)
-        out.append(t)
-    return out
+            out = seen[key] = fn(value)
+            return out
+        except TypeError:
+            return fn(value)
+    return once
 
 
 def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, source: str | Path,
@@ -75,7 +80,7 @@ def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, sour
                              file=source, field=canon)
     for canon in spec.fields:
         if canon in out.columns:
-            out[canon] = _texts(out[canon].tolist())
+            out[canon] = list(map(per_value(_as_text), out[canon].tolist()))
     id_field = spec.id_field
     if role == "projects" and id_field not in out.columns:
         stem = Path(str(source)).stem

@@ -7,6 +7,7 @@ dotted column names) with a ``footprint`` column.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import shapely
 from ..errors import InputError
 from ..industry import code_text
 from ..model import Layer, Project, is_missing
+from ..normalise import per_value
 from .pipeline import read_layer
 from .safezip import check_workbook
 
@@ -27,14 +29,11 @@ def _clean(v):
     return None if is_missing(v) else v
 
 
-def _industry_code(value, attrs: dict, seen: dict | None = None) -> str | None:
+def _industry_code(value, attrs: dict, read: Callable[[Any], tuple[str | None, str | None]] = code_text
+                   ) -> str | None:
     """The industry code as text; a numeric cell that may have lost a leading 0 sets ``industry_code_alt``.
-    ``seen``: readings of earlier cells (text or numbers, keyed by type and value), for many rows at once."""
-    if seen is None:
-        code, alt = code_text(value)
-    else:
-        key = (value.__class__, value)
-        code, alt = seen[key] if key in seen else seen.setdefault(key, code_text(value))
+    ``read``: :func:`~gis_screening.industry.code_text`, or one remembering earlier cells, for many rows at once."""
+    code, alt = read(value)
     if alt:
         attrs["industry_code_alt"] = alt
     return code
@@ -61,7 +60,7 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
         if p.feature is not None and p.feature in groups:
             by_feature.setdefault(p.feature, []).append(str(p))
     has_sheet = any(str(c).split(".")[0] in SHEET_KEYS for c in gdf.columns)
-    codes: dict = {}             # industry-code cells read so far (the column holds text or None)
+    codes = per_value(code_text)     # the column holds few distinct codes
     out = []
     for pid, rows in groups.items():
         geom = geoms[rows[0]] if len(rows) == 1 else shapely.union_all(geoms[rows])
