@@ -1,11 +1,15 @@
 """`gis-screening batch` on the province set: 100,000 projects with 1 and 2 local workers, and a projection for a
 16-worker cluster from the measured figures.  Warm prepared-layer cache (built once before timing).
 
-Model: T(n) = C + W + ⌈P / n⌉·t + P·o, with C the client's own work outside the screening phase (loading and
+Model: T(n) = C + W + max(⌈P / n⌉·t + P·o, K), with C the client's own work outside the screening phase (loading and
 partitioning the projects, starting the cluster, the combining left after the last partition: the whole command
 minus the screening phase, measured), t the mean time a worker spends on one partition (measured by the workers
 themselves and summed by `batch`), P partitions, o the scheduler overhead per task (dask's ~1 ms), and W the rest
-of the screening phase of the 1-worker run (worker start-up and loading, waiting) = S1 − P·t − P·o.  The 2-worker
+of the screening phase of the 1-worker run (worker start-up and loading, waiting) = S1 − P·t − P·o; K is the CPU
+time the client spends combining the partitions into results.jsonl and summary.xlsx (measured by `batch` on its
+combining thread): it combines each partition as it arrives, so however many workers deliver, the phase cannot end
+before the client has done K seconds of combining (an upper estimate by at most the tail already counted in C).
+The 2-worker
 run checks the model; on a cluster every worker has its own core, so the 16-worker projection uses t from the
 1-worker run.
 It also reads the CPU seconds of the client process (which hosts the LocalCluster's scheduler) and of the worker
@@ -59,8 +63,9 @@ def main() -> None:
             CLI + ["batch", "--layerset", DATA / "layerset.yaml", "--projects", projects, "--out", out, "--workers",
                    str(workers), "--partition-size", str(args.partition_size)], env)
         import re
-        m = re.search(r"screening ([\d.]+) s \(workers' own time ([\d.]+) s\), combining ([\d.]+) s", stderr)
-        phases[workers] = (float(m.group(1)), float(m.group(3)), float(m.group(2)))
+        m = re.search(r"screening ([\d.]+) s \(workers' own time ([\d.]+) s\), combining ([\d.]+) s after it "
+                      r"\(([\d.]+) s CPU in all\)", stderr)
+        phases[workers] = (float(m.group(1)), float(m.group(3)), float(m.group(2)), float(m.group(4)))
     parts = len(list((tmp / "out1" / "parts").glob("z*.parquet")))
     overhead = 0.001
     t1, t2 = times[1], times[2]
@@ -69,15 +74,17 @@ def main() -> None:
     t = work1 / parts
     client = t1 - s1
     fixed = s1 - work1 - parts * overhead
+    combine = phases[1][3]
 
     def model(n: int) -> float:
-        return client + fixed + -(-parts // n) * t + parts * overhead
+        return client + fixed + max(-(-parts // n) * t + parts * overhead, combine)
     print(f"{n:,} projects, {parts} partitions of {args.partition_size}")
     print(f"1 worker {t1:.1f} s, 2 workers {t2:.1f} s → {t1 / t2:.2f}× from the second worker (whole command)")
     print(f"screening phase: 1 worker {s1:.1f} s, 2 workers {s2:.1f} s → {s1 / s2:.2f}×; combining after it "
           f"{phases[1][1]:.1f} s / {phases[2][1]:.1f} s; workers' own time {work1:.1f} s / {work2:.1f} s "
           f"({work2 / work1:.2f}× inflated by sharing two cores with the client and the scheduler)")
-    print(f"model: C = {client:.1f} s, W = {fixed:.1f} s, t = {t:.2f} s per partition, o = {overhead * 1000:.0f} ms; "
+    print(f"model: C = {client:.1f} s, W = {fixed:.1f} s, t = {t:.2f} s per partition, o = {overhead * 1000:.0f} ms, "
+          f"K = {combine:.1f} s; "
           f"predicts 2 workers {model(2):.1f} s (measured {t2:.1f} s); 16 workers ≈ {model(16):.1f} s "
           f"({t1 / model(16):.1f}× one worker)")
     for workers in (1, 2):

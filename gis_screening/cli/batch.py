@@ -47,7 +47,7 @@ def batch_cmd(
                       f"({summary['skipped']} already done): "
                       + "，".join(f"{k} {summary['counts'].get(k, 0)}" for k in order)
                       + f"; screening {summary['screen_s']} s (workers' own time {summary['task_s']} s), "
-                      + f"combining {summary['combine_s']} s; wrote {out}/parts/*.parquet, {out}/results.jsonl, {out}/summary.xlsx",
+                      + f"combining {summary['combine_s']} s after it ({summary['combine_cpu_s']} s CPU in all); wrote {out}/parts/*.parquet, {out}/results.jsonl, {out}/summary.xlsx",
                       markup=False, highlight=False)
 
 
