@@ -1,5 +1,6 @@
-"""`gis-screening batch` on a real dask LocalCluster (processes, loopback only): same results as `screen`,
-across two GK zones; resumable after SIGKILL of the client with exactly one row per project."""
+"""`gis-screening batch` on a real dask LocalCluster (processes, loopback only) and on a scheduler and workers
+started on their own: same results as `screen`, across two GK zones; resumable after SIGKILL of the client, and
+finishing after SIGKILL of a worker, with exactly one row per project."""
 import importlib.util
 import json
 import os
@@ -142,3 +143,50 @@ def test_partition_payload_is_data_only_and_keeps_every_value():
     from gis_screening.errors import InputError
     with pytest.raises(InputError, match="project Y: a set value cannot be sent to a worker"):
         pack_projects([odd, Project("Y", odd.geometry, attributes={"tags": {"a"}}, source="y.gpkg")])
+
+
+def test_batch_on_a_started_cluster_finishes_after_a_worker_is_killed(two_zones, tmp_path):
+    """``--scheduler``: a `dask scheduler` and two `dask worker` processes started on their own (loopback), as on
+    machines of a cluster.  One worker is SIGKILLed mid-run: dask gives its work to the other, and the same command
+    ends with every project exactly once, with the verdicts `screen` gives."""
+    env = dict(_env(tmp_path), PYTHONPATH=str(ROOT))
+    scheduler = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    worker = [sys.executable, "-m", "distributed.cli.dask_worker"]
+    info = tmp_path / "scheduler.json"
+    procs = [subprocess.Popen(scheduler + ["--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file",
+                                      str(info)], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        deadline = time.time() + 60
+        while not info.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        address = json.loads(info.read_text())["address"]
+        procs += [subprocess.Popen(worker + [address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                                             "--local-directory", str(tmp_path / f"w{i}")], env=env, cwd=ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                  for i in range(2)]
+        out = tmp_path / "run"
+        batch = subprocess.Popen(CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--projects",
+                                        str(two_zones), "--out", str(out), "--scheduler", address,
+                                        "--partition-size", "1"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        while time.time() < deadline + 120 and not list((out / "parts").glob("z*.parquet")):
+            time.sleep(0.02)
+        committed = len(list((out / "parts").glob("z*.parquet")))
+        os.kill(procs[1].pid, signal.SIGKILL)                # one worker, mid-run (no nanny brings it back)
+        assert 1 <= committed < 50 and batch.poll() is None  # it really was mid-run
+        _, stderr = batch.communicate(timeout=300)
+        assert batch.returncode == 0, stderr[-3000:]
+        assert "dask dashboard:" not in stderr                # --no-dashboard: no address to print
+        expected = {r["project"]["id"]: r["verdict"] for r in
+                    screen(load_projects(two_zones), load_layerset(SAMPLE / "layerset.yaml"),
+                           load_rules()).to_json()["results"]}
+        rows = _rows(out)
+        assert rows["id"].is_unique and dict(zip(rows["id"], rows["verdict"])) == expected
+        lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()[1:]
+        assert sorted(json.loads(line)["project"]["id"] for line in lines) == sorted(expected)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
