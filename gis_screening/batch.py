@@ -191,6 +191,16 @@ def warm_worker(layerset: str, rules: tuple[str, ...] | None, as_of: str | None,
     _worker_state(layerset, rules, as_of, cache_dir)
 
 
+def ignore_interrupts() -> None:
+    """On a worker of the local cluster: Ctrl-C reaches every process of the terminal's foreground group; the client
+    stops the run and closes the cluster, so its workers ignore the signal instead of each printing a traceback,
+    and do not log the tasks that closing cancels."""
+    import logging
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
+
+
 def screen_partition(job: Job, part_id: str, payload: bytes) -> tuple[str, float]:
     """Screen one partition and commit it: JSONL of full results, then GeoParquet of verdict rows (the marker).
     Returns the partition id and the seconds the worker spent on it (the batch benchmark's model uses them)."""
@@ -278,6 +288,7 @@ def run_batch(projects: Sequence[Project], job: Job, client, size: int = 2000,
     with ExitStack() as stack:
         tmp = stack.enter_context(atomic_path(out / "results.jsonl"))
         combiner = Combiner(out, [pid for pid, _ in parts], stack.enter_context(open(tmp, "wb")))
+        stack.callback(combiner.discard)
         for pid in done:
             combiner.add(pid)
         task_s: list[float] = []
@@ -341,6 +352,13 @@ class Combiner:
             self.sheet.append([None if is_missing(v) else v for v in row.values()])
             label = str(row["verdict_label"])
             self.counts[label] = self.counts.get(label, 0) + 1
+
+    def discard(self) -> None:
+        """Stopped before :meth:`finish` (an error, Ctrl-C): end the unsaved sheets' writers cleanly (left open, they
+        complain when collected); nothing is written."""
+        for sheet in (self.totals, self.sheet):
+            if not sheet.closed:
+                sheet.close()
 
     def finish(self) -> dict[str, int]:
         """Write ``summary.xlsx`` atomically (``results.jsonl`` is committed by its caller); returns counts per

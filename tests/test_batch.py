@@ -111,6 +111,34 @@ def test_batch_resumes_after_sigkill_with_one_row_per_project(two_zones, tmp_pat
     assert res.returncode == 2 and "different batch" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
+def test_ctrl_c_stops_a_batch_with_one_line_and_the_rerun_continues(two_zones, tmp_path):
+    """Ctrl-C (SIGINT to the whole foreground group: the client and its local workers) ends the run with exit 130
+    and one line saying how far it got — no worker tracebacks, no dask notes — and the same command continues."""
+    import re
+    out = tmp_path / "run"
+    args = CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--projects", str(two_zones),
+                  "--out", str(out), "--workers", "2", "--partition-size", "1"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env(tmp_path),
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((out / "parts").glob("z*.parquet")):
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    m = re.fullmatch(rf"interrupted: (\d+) partition\(s\) committed in {re.escape(str(out))}; run the same "
+                     r"command again to continue", stderr.strip())
+    assert m, stderr[-3000:]
+    committed = int(m.group(1))
+    assert 1 <= committed < 50 and len(list((out / "parts").glob("z*.parquet"))) == committed
+    res = subprocess.run(args, capture_output=True, text=True, timeout=300, env=_env(tmp_path))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert f"({committed} already done)" in res.stderr
+    rows = _rows(out)
+    assert rows["id"].is_unique and len(rows) == 50
+
+
 def test_partition_payload_is_data_only_and_keeps_every_value():
     """A task's projects travel as JSON (never pickle): read back they equal what was sent — footprints exactly,
     and dates, timestamps, times, durations, bytes and decimals in attributes and sheets with their types."""

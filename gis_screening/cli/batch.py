@@ -35,13 +35,20 @@ def batch_cmd(
         fail(str(exc))
     job = Job(str(Path(layerset).resolve()), tuple(str(Path(r).resolve()) for r in rules) if rules else None,
               as_of, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)
-    with _Cluster(workers, scheduler, job) as cluster:   # starts, and loads its workers, while the projects load
-        try:
-            items = load_project_files(projects)
-            fp = prepare_run(items, job, partition_size)   # refuse another batch's folder before any work
-            summary = _run(items, job, cluster.client(), partition_size, fp)
-        except InputError as exc:
-            fail(str(exc))
+    try:
+        with _Cluster(workers, scheduler, job) as cluster:   # starts, and loads its workers, while the projects load
+            try:
+                items = load_project_files(projects)
+                fp = prepare_run(items, job, partition_size)   # refuse another batch's folder before any work
+                summary = _run(items, job, cluster.client(), partition_size, fp)
+            except InputError as exc:
+                fail(str(exc))
+    except KeyboardInterrupt:       # Ctrl-C: committed partitions stay; the same command continues from them
+        from ..batch import done_partitions
+        committed = len(done_partitions(out)) if out.is_dir() else 0
+        err_console.print(f"interrupted: {committed} partition(s) committed in {out}; run the same command again to "
+                          "continue", markup=False, highlight=False)
+        raise typer.Exit(130) from None
     order = ("不符合", "需人工核实", "有条件符合", "符合")
     err_console.print(f"screened {summary['projects']} project(s) in {summary['partitions']} partition(s) "
                       f"({summary['skipped']} already done): "
@@ -65,7 +72,7 @@ class _Cluster:
     def _connect(self):
         from distributed import Client, LocalCluster
 
-        from ..batch import warm_worker
+        from ..batch import ignore_interrupts, warm_worker
         if self.scheduler:
             client = Client(self.scheduler)
         else:
@@ -73,6 +80,7 @@ class _Cluster:
             self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                         dashboard_address=":0")
             client = Client(self.cluster)
+            client.run(ignore_interrupts)
         job = self.job
         try:
             client.run(warm_worker, job.layerset, job.rules, job.as_of, job.cache_dir)
@@ -92,7 +100,10 @@ class _Cluster:
     def __enter__(self) -> _Cluster:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is not None:    # stopped early: dask's notes on the tasks it drops are no news to the user
+            import logging
+            logging.getLogger("distributed").setLevel(logging.ERROR)
         try:
             if self._start.exception() is None:
                 self._start.result().close()
