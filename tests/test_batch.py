@@ -111,9 +111,11 @@ def test_batch_resumes_after_sigkill_with_one_row_per_project(two_zones, tmp_pat
     assert res.returncode == 2 and "different batch" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
-def test_ctrl_c_stops_a_batch_with_one_line_and_the_rerun_continues(two_zones, tmp_path):
-    """Ctrl-C (SIGINT to the whole foreground group: the client and its local workers) ends the run with exit 130
-    and one line saying how far it got — no worker tracebacks, no dask notes — and the same command continues."""
+@pytest.mark.parametrize("how", ["ctrl-c", "kill"])
+def test_ctrl_c_or_kill_stops_a_batch_with_one_line_and_the_rerun_continues(two_zones, tmp_path, how):
+    """Ctrl-C (SIGINT to the whole foreground group: the client and its local workers) ends the run with exit 130,
+    `kill` (SIGTERM to the client) with 143, and one line saying how far it got — no worker tracebacks, no dask or
+    multiprocessing notes — and the same command continues."""
     import re
     out = tmp_path / "run"
     args = CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--projects", str(two_zones),
@@ -124,9 +126,12 @@ def test_ctrl_c_stops_a_batch_with_one_line_and_the_rerun_continues(two_zones, t
     deadline = time.time() + 120
     while time.time() < deadline and not list((out / "parts").glob("z*.parquet")):
         time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGINT)
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.terminate()
     _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130
+    assert proc.returncode == (130 if how == "ctrl-c" else 143)
     m = re.fullmatch(rf"interrupted: (\d+) partition\(s\) committed in {re.escape(str(out))}; run the same "
                      r"command again to continue", stderr.strip())
     assert m, stderr[-3000:]

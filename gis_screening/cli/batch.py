@@ -1,6 +1,7 @@
 """``gis-screening batch``: screen many projects on dask.distributed (a LocalCluster of processes or a scheduler)."""
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import List, Optional
 
@@ -35,6 +36,13 @@ def batch_cmd(
         fail(str(exc))
     job = Job(str(Path(layerset).resolve()), tuple(str(Path(r).resolve()) for r in rules) if rules else None,
               as_of, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)
+    stopped_by = signal.SIGINT
+
+    def stop(signum, _frame) -> None:           # `kill`, a service manager: stop as on Ctrl-C
+        nonlocal stopped_by
+        stopped_by = signal.Signals(signum)
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
     try:
         with _Cluster(workers, scheduler, job) as cluster:   # starts, and loads its workers, while the projects load
             try:
@@ -48,7 +56,7 @@ def batch_cmd(
         committed = len(done_partitions(out)) if out.is_dir() else 0
         err_console.print(f"interrupted: {committed} partition(s) committed in {out}; run the same command again to "
                           "continue", markup=False, highlight=False)
-        raise typer.Exit(130) from None
+        raise typer.Exit(128 + stopped_by) from None
     order = ("不符合", "需人工核实", "有条件符合", "符合")
     err_console.print(f"screened {summary['projects']} project(s) in {summary['partitions']} partition(s) "
                       f"({summary['skipped']} already done): "
