@@ -220,6 +220,7 @@ class _Step:
     rule: Rule
     pack: Pack
     key: tuple[str, str]
+    relation: str                    # ``rule.relation``, read once per project and rule
     test: Compiled | None            # None: no condition (always true)
     varies: bool                     # a missing required fact can change the outcome (the condition reads it)
     watch: bool                      # reads of the fact can be watched (compiled, ``project`` read by field only)
@@ -237,7 +238,8 @@ def _plan(stack: RuleStack) -> list[_Step]:
         reads = project_fields(rule.when) if rule.when else frozenset()
         varies = bool(rule.requires) and (reads is None or bool(reads & CONSTRUCTION_FIELDS))
         steps.append(_Step(rule, pack, _key_of_rule(rule.layer or "") if rule.relation != "always" else ("", ""),
-                           test, varies, reads is not None and bool(rule.when) and is_compiled(rule.when or "")))
+                           rule.relation, test, varies,
+                           reads is not None and bool(rule.when) and is_compiled(rule.when or "")))
     stack.__dict__["_plan"] = (stack.rules, steps, len(steps))
     return steps
 
@@ -334,18 +336,25 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
             findings.append(_finding(step.rule, step.pack, names, **where))
 
     for step in _plan(stack):
-        rule = step.rule
-        if rule.relation == "always":
+        relation = step.relation
+        if relation == "always":
             apply(step, empty)
             continue
         mine = by_key.get(step.key)
-        if rule.relation == "disjoint":
+        if relation == "disjoint":
             if not mine or not any(inter for _, inter in mine):
-                apply(step, empty, layer=_layer_title(rule.layer or "", catalog))
+                apply(step, empty, layer=_layer_title(step.rule.layer or "", catalog))
             continue
-        for o, inter in mine or ():
-            if _relation_holds(rule, o, fp, inter):
-                apply(step, names_for(o), layer=o.layer, feature_id=o.feature_id, overlap=o)
+        if not mine:
+            continue
+        test = step.test
+        for o, inter in mine:       # the common case (no missing fact to try) inline: per overlap, calls add up
+            if inter if relation == "intersects" else _relation_holds(step.rule, o, fp, inter):
+                names = names_for(o)
+                if step.varies:
+                    apply(step, names, layer=o.layer, feature_id=o.feature_id, overlap=o)
+                elif test is None or test(names):
+                    findings.append(_finding(step.rule, step.pack, names, o.layer, o.feature_id, o))
     return findings, pctx
 
 
