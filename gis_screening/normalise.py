@@ -11,13 +11,14 @@ import pandas as pd
 
 from .catalog import Catalog
 from .errors import InputError, Problem
+from .model import is_missing
 
 T = TypeVar("T")
 
 
 def _as_text(value):
     """Cell value as clean text: None for blanks, integral floats without '.0', whitespace trimmed."""
-    if value is None or (isinstance(value, float) and value != value):
+    if is_missing(value):           # None, NaN, pd.NA, NaT: never the text "<NA>" or "NaT"
         return None
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -27,10 +28,13 @@ def _as_text(value):
 
 def per_value(fn: Callable[[Any], T]) -> Callable[[Any], T]:
     """``fn`` worked out once per distinct (type, value) of the cells it is given (1, 1.0 and True differ); an
-    unhashable cell (a list from GeoJSON) is worked out each time.  One memo per column or per run."""
+    unhashable cell (a list from GeoJSON) or a missing one (a NaN equals nothing, so it would never be found again)
+    is worked out each time and not remembered.  One memo per column or per run."""
     seen: dict[tuple[type, Any], T] = {}
 
     def once(value: Any) -> T:
+        if is_missing(value):
+            return fn(value)
         key = (value.__class__, value)
         try:
             return seen[key]

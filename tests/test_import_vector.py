@@ -243,3 +243,25 @@ def test_catalog_extra_aliases(tmp_path):
     assert cat.match_fields("control_units", ["DY_CODE", "名称"]) == {"DY_CODE": "code", "名称": "name"}
     assert "name" in cat.roles["control_units"].fields  # merged, not replaced
     assert default_catalog().normalise_value("unit_category", "1") == "优先保护单元"
+
+
+def test_per_value_memo_works_each_value_out_once_and_never_keeps_missing_or_unhashable_cells():
+    """Field normalisation reads each distinct (type, value) once; missing cells become None (never "<NA>"); NaN
+    cells (each equal to nothing), NA and unhashable cells (lists, arrays from list fields) are worked out each
+    time and not kept, so a column of a million NaNs does not grow the memo."""
+    import numpy as np
+    import pandas as pd
+
+    from gis_screening.normalise import _as_text, per_value
+    seen: list = []
+
+    def text(v):
+        seen.append(v)
+        return _as_text(v)
+    once = per_value(text)
+    cells = [3011, 3011, 3011.0, True, " 化工 ", " 化工 ", float("nan"), float("nan"), pd.NA, None, [1, 2],
+             np.array([1, 2])]
+    assert [once(c) for c in cells] == ["3011", "3011", "3011", "True", "化工", "化工", None, None, None, None,
+                                        "[1, 2]", "[1 2]"]
+    assert len(seen) == 10                         # 3011, 3011.0, True, " 化工 ", then the six never kept
+    assert once(3011) == "3011" and len(seen) == 10
