@@ -68,14 +68,23 @@ def batch_cmd(
 
 class _Cluster:
     """A dask client (a LocalCluster of processes, or an existing scheduler) connected in a background thread, so
-    the cluster starts while this process loads the projects; closed on leaving the block, also after an error."""
+    the cluster starts while this process loads the projects; closed on leaving the block, also after an error.
+    The thread is a daemon: stopped (Ctrl-C) while still reaching a scheduler, the command does not wait for
+    dask's connect timeout."""
 
     def __init__(self, workers: int, scheduler: str | None, job) -> None:
-        from concurrent.futures import ThreadPoolExecutor
+        import threading
+        from concurrent.futures import Future
         self.workers, self.scheduler, self.job = workers, scheduler, job
         self.cluster = self._client = None
-        self._pool = ThreadPoolExecutor(1)
-        self._start = self._pool.submit(self._connect)
+        self._start: Future = Future()
+        threading.Thread(target=self._connect_into, args=(self._start,), name="dask-connect", daemon=True).start()
+
+    def _connect_into(self, future) -> None:
+        try:
+            future.set_result(self._connect())
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that asks for the client
+            future.set_exception(exc)
 
     def _connect(self):
         from distributed import Client, LocalCluster
@@ -112,13 +121,14 @@ class _Cluster:
         if exc_type is not None:    # stopped early: dask's notes on the tasks it drops are no news to the user
             import logging
             logging.getLogger("distributed").setLevel(logging.ERROR)
+            if self.scheduler and not self._start.done():
+                return              # still reaching a remote scheduler: nothing of ours to close yet
         try:
             if self._start.exception() is None:
                 self._start.result().close()
         finally:
             if self.cluster is not None:
                 self.cluster.close()
-            self._pool.shutdown()
 
 
 def _run(items, job, client, size: int, fingerprint: str) -> dict:
