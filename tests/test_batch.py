@@ -144,6 +144,24 @@ def test_ctrl_c_or_kill_stops_a_batch_with_one_line_and_the_rerun_continues(two_
     assert rows["id"].is_unique and len(rows) == 50
 
 
+def test_ctrl_c_while_reaching_a_scheduler_does_not_wait_for_the_connect_timeout(tmp_path):
+    """A scheduler address nobody answers: dask tries for 30 s; Ctrl-C in that time ends the command at once."""
+    import socket
+    with socket.socket() as s:              # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--projects",
+                                   str(SAMPLE / "projects" / "projects.gpkg"), "--out", str(tmp_path / "run"),
+                                   "--scheduler", f"tcp://127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env(tmp_path),
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(3)                           # loading done, connecting
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=20)    # well before dask's 30-s connect timeout
+    assert proc.returncode == 130
+    assert stderr.strip().startswith("interrupted: 0 partition(s) committed") and len(stderr.strip().splitlines()) == 1
+
+
 def test_partition_payload_is_data_only_and_keeps_every_value():
     """A task's projects travel as JSON (never pickle): read back they equal what was sent — footprints exactly,
     and dates, timestamps, times, durations, bytes and decimals in attributes and sheets with their types."""
