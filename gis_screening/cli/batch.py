@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import List, Optional
 
@@ -36,19 +37,13 @@ def batch_cmd(
         fail(str(exc))
     job = Job(str(Path(layerset).resolve()), tuple(str(Path(r).resolve()) for r in rules) if rules else None,
               as_of, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)
-    stopped_by = signal.SIGINT
-
-    def stop(signum, _frame) -> None:           # `kill`, a service manager: stop as on Ctrl-C
-        nonlocal stopped_by
-        stopped_by = signal.Signals(signum)
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, stop)
+    stop = _Stop()
     try:
         with _Cluster(workers, scheduler, job) as cluster:   # starts, and loads its workers, while the projects load
             try:
                 items = load_project_files(projects)
                 fp = prepare_run(items, job, partition_size)   # refuse another batch's folder before any work
-                summary = _run(items, job, cluster.client(), partition_size, fp)
+                summary = _run(items, job, cluster.client(), partition_size, fp, stop.check)
             except InputError as exc:
                 fail(str(exc))
     except KeyboardInterrupt:       # Ctrl-C: committed partitions stay; the same command continues from them
@@ -56,7 +51,9 @@ def batch_cmd(
         committed = len(done_partitions(out)) if out.is_dir() else 0
         err_console.print(f"interrupted: {committed} partition(s) committed in {out}; run the same command again to "
                           "continue", markup=False, highlight=False)
-        raise typer.Exit(128 + stopped_by) from None
+        raise typer.Exit(128 + (stop.signum or signal.SIGINT)) from None
+    finally:
+        stop.restore()
     order = ("不符合", "需人工核实", "有条件符合", "符合")
     err_console.print(f"screened {summary['projects']} project(s) in {summary['partitions']} partition(s) "
                       f"({summary['skipped']} already done): "
@@ -64,6 +61,39 @@ def batch_cmd(
                       + f"; screening {summary['screen_s']} s (workers' own time {summary['task_s']} s), "
                       + f"combining {summary['combine_s']} s after it ({summary['combine_cpu_s']} s CPU in all); wrote {out}/parts/*.parquet, {out}/results.jsonl, {out}/summary.xlsx",
                       markup=False, highlight=False)
+
+
+class _Stop:
+    """Ctrl-C (SIGINT) and SIGTERM (`kill`, a service manager) stop a batch: the handler raises KeyboardInterrupt in
+    the main thread, and :meth:`check` (called as partitions complete) raises it again in case Python swallowed it —
+    an exception raised while a garbage-collector callback or a ``__del__`` runs is only printed, and dask's
+    scheduler in this process keeps a collector callback."""
+
+    def __init__(self) -> None:
+        import sys
+        self.signum = 0
+        self._hook = sys.unraisablehook
+        sys.unraisablehook = self._unraisable
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._raise)
+
+    def _raise(self, signum, _frame) -> None:
+        self.signum = signum
+        raise KeyboardInterrupt
+
+    def _unraisable(self, info) -> None:
+        if not (self.signum and isinstance(info.exc_value, KeyboardInterrupt)):   # ours: raised again by check()
+            self._hook(info)
+
+    def check(self) -> None:
+        if self.signum:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        import sys
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        sys.unraisablehook = self._hook
 
 
 class _Cluster:
@@ -108,8 +138,14 @@ class _Cluster:
     def client(self):
         """The connected client (waits for the cluster to start)."""
         if self._client is None:
+            from concurrent.futures import TimeoutError as NotYet
             try:
-                self._client = self._start.result()
+                try:
+                    self._client = self._start.result(timeout=3 if self.scheduler else None)
+                except NotYet:              # a slow or wrong address: say what it waits for (dask tries for 30 s)
+                    err_console.print(f"waiting for the dask scheduler {self.scheduler} …", markup=False,
+                                      highlight=False)
+                    self._client = self._start.result()
             except OSError as exc:      # dask's connection timeouts are OSErrors
                 raise InputError(f"cannot start or reach the dask cluster {self.scheduler or ''}: {exc}") from None
         return self._client
@@ -131,7 +167,8 @@ class _Cluster:
                 self.cluster.close()
 
 
-def _run(items, job, client, size: int, fingerprint: str) -> dict:
+def _run(items, job, client, size: int, fingerprint: str, check: Callable[[], None]) -> dict:
+    """``run_batch`` with a progress bar; ``check()`` after each partition (raises to stop)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ..batch import run_batch
@@ -140,8 +177,11 @@ def _run(items, job, client, size: int, fingerprint: str) -> dict:
     with Progress(TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
         task = bar.add_task("batch", total=None)
-        return run_batch(items, job, client, size, fingerprint=fingerprint,
-                         progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+        def progress(done: int, total: int) -> None:
+            check()
+            bar.update(task, completed=done, total=total)
+        return run_batch(items, job, client, size, fingerprint=fingerprint, progress=progress)
 
 
 def _dashboard_served(client) -> bool:
