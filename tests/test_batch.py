@@ -163,6 +163,17 @@ def test_ctrl_c_while_reaching_a_scheduler_does_not_wait_for_the_connect_timeout
     assert len(lines) == 1 and lines[0].startswith("interrupted: 0 partition(s) committed"), stderr
 
 
+def test_a_bad_scheduler_address_is_one_line(tmp_path):
+    res = subprocess.run(CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--projects",
+                                str(SAMPLE / "projects" / "projects.gpkg"), "--out", str(tmp_path / "run"),
+                                "--scheduler", "htp://127.0.0.1:8786"],
+                         capture_output=True, text=True, timeout=120, env=_env(tmp_path))
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == 2 and len(lines) == 1, res.stderr      # one line, no traceback
+    assert lines[0].startswith("error: cannot start or reach the dask cluster htp://127.0.0.1:8786: unknown address "
+                               "scheme 'htp' (known schemes: ") and "'tcp'" in lines[0]
+
+
 def test_partition_payload_is_data_only_and_keeps_every_value():
     """A task's projects travel as JSON (never pickle): read back they equal what was sent — footprints exactly,
     and dates, timestamps, times, durations, bytes and decimals in attributes and sheets with their types."""

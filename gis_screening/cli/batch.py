@@ -151,7 +151,7 @@ class _Cluster:
                     err_console.print(f"waiting for the dask scheduler {self.scheduler} …", markup=False,
                                       highlight=False)
                     self._client = self._start.result()
-            except OSError as exc:      # dask's connection timeouts are OSErrors
+            except (OSError, ValueError) as exc:    # connection timeouts are OSErrors; a bad address a ValueError
                 raise InputError(f"cannot start or reach the dask cluster {self.scheduler or ''}: {exc}") from None
         return self._client
 
