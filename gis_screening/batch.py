@@ -233,6 +233,28 @@ def done_partitions(out: Path) -> set[str]:
     return {p.stem for p in parts.glob("z*.parquet") if (parts / f"{p.stem}.jsonl").exists()}
 
 
+def completed_counts(out: Path) -> dict[str, int] | None:
+    """Projects per verdict label of a run in ``out`` that finished (its ``results.jsonl`` and ``summary.xlsx`` are
+    there), else None."""
+    try:
+        run = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    done = run.get("counts") if isinstance(run, dict) else None
+    if isinstance(done, dict) and (out / "results.jsonl").exists() and (out / "summary.xlsx").exists():
+        return {str(k): int(v) for k, v in done.items()}
+    return None
+
+
+def mark_complete(out: Path, fingerprint: str, projects: int, counts: dict[str, int]) -> None:
+    """``results.jsonl`` and ``summary.xlsx`` are committed: record the run as finished (with its counts), then
+    remove the partitions' JSONL, whose every line ``results.jsonl`` now holds — a large batch does not keep its
+    results twice on disk.  A kill in between leaves some of them: harmless, the next run removes them."""
+    write_text(out / RUN_FILE, json.dumps({"fingerprint": fingerprint, "projects": projects, "counts": counts}))
+    for part in (out / "parts").glob("z*.jsonl"):
+        part.unlink(missing_ok=True)
+
+
 def prepare_run(projects: Sequence[Project], job: Job, size: int) -> str:
     """Create or check the output folder: a folder of another batch is refused (InputError) before any work.
     Returns the run fingerprint."""
@@ -263,7 +285,7 @@ def run_batch(projects: Sequence[Project], job: Job, client, size: int = 2000,
     ``{"partitions", "skipped", "projects", "counts", "screen_s", "combine_s", "combine_cpu_s", "task_s"}``
     (seconds: the screening phase, combining after it, the CPU time this process spent combining in all, and the
     workers' own time summed over partitions); writes
-    ``results.jsonl`` and ``summary.xlsx``.
+    ``results.jsonl`` and ``summary.xlsx``; a run already finished in this folder is not redone.
 
     The outputs are combined while the cluster works: each partition is appended (in partition order) as soon as
     it and those before it have finished, so only the last partitions' combining is left after the screening.
@@ -276,6 +298,11 @@ def run_batch(projects: Sequence[Project], job: Job, client, size: int = 2000,
     out = Path(job.out)
     fp = fingerprint or prepare_run(projects, job, size)
     parts = partition(projects, size)
+    finished_before = completed_counts(out)
+    if finished_before is not None:         # the same command again after it finished: nothing to do
+        mark_complete(out, fp, len(projects), finished_before)
+        return {"partitions": len(parts), "skipped": len(parts), "projects": len(projects),
+                "counts": finished_before, "screen_s": 0.0, "combine_s": 0.0, "combine_cpu_s": 0.0, "task_s": 0.0}
     done = done_partitions(out)
     todo = [(pid, idx) for pid, idx in parts if pid not in done]
     # each task's projects travel as one data-only blob: dask's scheduler unpickles the graph it is sent, and a blob
@@ -301,6 +328,7 @@ def run_batch(projects: Sequence[Project], job: Job, client, size: int = 2000,
                 progress(finished, len(parts))
         t1 = time.perf_counter()
         counts = combiner.finish()
+    mark_complete(out, fp, len(projects), counts)
     return {"partitions": len(parts), "skipped": len(parts) - len(todo), "projects": len(projects),
             "counts": counts, "screen_s": round(t1 - t0, 2), "combine_s": round(time.perf_counter() - t1, 2),
             "combine_cpu_s": round(combiner.cpu_s, 2),

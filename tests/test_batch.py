@@ -80,6 +80,15 @@ def test_batch_equals_screen_across_two_zones(two_zones, tmp_path):
     xl = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
     assert [r[0] for r in xl] == [json.loads(line)["project"]["id"] for line in lines[1:]]   # same order
     assert {r[0]: r[2] for r in xl} == {p: r["verdict_label"] for p, r in expected.items()}
+    # finished: the partitions' JSONL are gone (results.jsonl holds them: not kept twice), the GeoParquet stays;
+    # the same command again does nothing and says so, the outputs untouched
+    assert not list((out / "parts").glob("*.jsonl")) and len(list((out / "parts").glob("z*.parquet"))) == 6
+    before = {f: (out / f).read_bytes() for f in ("results.jsonl", "summary.xlsx")}
+    again = subprocess.run(res.args, capture_output=True, text=True, timeout=300, env=_env(tmp_path))
+    assert again.returncode == 0 and "screened 50 project(s) in 6 partition(s) (6 already done): 不符合 " \
+        f"{counts['不符合']}，需人工核实 {counts['需人工核实']}，有条件符合 {counts['有条件符合']}，符合 {counts['符合']}" \
+        in again.stderr, again.stderr
+    assert {f: (out / f).read_bytes() for f in before} == before
 
 
 def test_batch_resumes_after_sigkill_with_one_row_per_project(two_zones, tmp_path):
