@@ -14,7 +14,8 @@ import base64
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -32,6 +33,7 @@ from .errors import InputError
 from .model import Project, is_missing
 
 RUN_FILE = "run.json"
+LOCK_FILE = "run.lock"
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,27 @@ def done_partitions(out: Path) -> set[str]:
     """Partitions whose GeoParquet (the commit marker) and JSONL both exist."""
     parts = out / "parts"
     return {p.stem for p in parts.glob("z*.parquet") if (parts / f"{p.stem}.jsonl").exists()}
+
+
+@contextmanager
+def folder_lock(out: Path) -> Iterator[None]:
+    """Held while a batch runs in ``out``: a second batch in the same folder (the command started twice, an
+    overlapping scheduled run) is refused with an InputError instead of both combining the same outputs.  The
+    operating system releases it when the process ends, also on a kill."""
+    from filelock import FileLock, Timeout
+    if out.exists() and not out.is_dir():
+        raise InputError("--out must be a folder", file=out)
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out / LOCK_FILE, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise InputError("another batch is running in this folder; wait for it to end, or use another --out folder",
+                         file=out) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def completed_counts(out: Path) -> dict[str, int] | None:

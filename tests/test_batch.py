@@ -183,6 +183,25 @@ def test_a_bad_scheduler_address_is_one_line(tmp_path):
                                "scheme 'htp' (known schemes: ") and "'tcp'" in lines[0]
 
 
+def test_a_second_batch_in_the_same_folder_is_refused_while_the_first_runs(tmp_path):
+    """The folder's lock held (as by a batch still running there — here by this test, through the same lock file):
+    the command is refused in one line before any work; once it is free, the same command runs."""
+    from filelock import FileLock
+
+    from gis_screening.batch import LOCK_FILE
+    out = tmp_path / "run"
+    out.mkdir()
+    args = CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--projects",
+                  str(SAMPLE / "projects" / "projects.gpkg"), "--out", str(out), "--workers", "1"]
+    with FileLock(out / LOCK_FILE):
+        res = subprocess.run(args, capture_output=True, text=True, timeout=120, env=_env(tmp_path))
+    assert res.returncode == 2 and res.stderr.strip().splitlines() == [
+        f"error: {out}: another batch is running in this folder; wait for it to end, or use another --out folder"]
+    assert not (out / "run.json").exists()                      # nothing was started
+    res = subprocess.run(args, capture_output=True, text=True, timeout=300, env=_env(tmp_path))
+    assert res.returncode == 0 and "screened 25 project(s)" in res.stderr, res.stderr[-3000:]
+
+
 def test_partition_payload_is_data_only_and_keeps_every_value():
     """A task's projects travel as JSON (never pickle): read back they equal what was sent — footprints exactly,
     and dates, timestamps, times, durations, bytes and decimals in attributes and sheets with their types."""

@@ -26,7 +26,7 @@ def batch_cmd(
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="prepared-layer cache shared by workers"),
 ) -> None:
     """Screen every project on a dask cluster; same verdicts as `screen`; partitions committed atomically."""
-    from ..batch import Job, prepare_run
+    from ..batch import Job, folder_lock, prepare_run
     from ..layerset import load_layerset
     from ..screening import load_rules
     day = screening_options(search_radius, as_of)
@@ -39,13 +39,13 @@ def batch_cmd(
               as_of, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)
     stop = _Stop()
     try:
-        with _Cluster(workers, scheduler, job) as cluster:   # starts, and loads its workers, while the projects load
-            try:
-                items = load_project_files(projects)
-                fp = prepare_run(items, job, partition_size)   # refuse another batch's folder before any work
-                summary = _run(items, job, cluster.client(), partition_size, fp, stop.check)
-            except InputError as exc:
-                fail(str(exc))
+        # one batch at a time in a folder; the cluster starts, and loads its workers, while the projects load
+        with folder_lock(out), _Cluster(workers, scheduler, job) as cluster:
+            items = load_project_files(projects)
+            fp = prepare_run(items, job, partition_size)   # refuse another batch's folder before any work
+            summary = _run(items, job, cluster.client(), partition_size, fp, stop.check)
+    except InputError as exc:
+        fail(str(exc))
     except KeyboardInterrupt:       # Ctrl-C: committed partitions stay; the same command continues from them
         from ..batch import done_partitions
         committed = len(done_partitions(out)) if out.is_dir() else 0
