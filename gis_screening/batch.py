@@ -6,7 +6,8 @@ CLI and the app, with prepared layers from the content-keyed disk cache (built o
 the cache folder).  Each partition is committed atomically (its JSONL, then its GeoParquet, whose presence marks
 the partition done), so rerunning the same command resumes and yields exactly one row per project even after a
 SIGKILL of the client or a worker.  Outputs under ``DIR``: ``parts/*.parquet`` (GeoParquet, one row per project
-with verdict columns), ``results.jsonl`` (full per-project results, as ``screen --jsonl``), ``summary.xlsx``.
+with verdict columns), ``results.jsonl`` (full per-project results, as ``screen --jsonl``), ``summary.xlsx``; once
+they are written the run is marked finished and the partitions' JSONL removed.  One batch at a time per folder.
 """
 from __future__ import annotations
 
