@@ -133,6 +133,17 @@ def test_disk_cache_roundtrip(tmp_path, big_layer):
     assert len(list((tmp_path / "prepared").glob("*.npz"))) == 2  # new content → new key, never stale
 
 
+def test_a_wider_build_replaces_the_narrower_in_memory(big_layer):
+    """A later screening that needs a wider reach builds the layer again; the narrower build is then dropped from
+    memory (the wider one serves both), so a long app session does not hold the province red lines twice."""
+    cache = PreparedCache(disk=False)
+    narrow = cache.get(big_layer, 4549, 0.1)
+    assert cache.get(big_layer, 4549, 0.1) is narrow
+    whole = cache.get(big_layer, 4549, None)
+    assert whole is not narrow and list(cache._mem.values()) == [whole]
+    assert cache.get(big_layer, 4549, 0.1) is whole and cache.get(big_layer, 4549, 1.0) is whole
+
+
 def test_cached_pieces_decoded_only_where_queried(tmp_path, big_layer):
     """A layer read from the disk cache decodes only the pieces a query reaches, with the same overlaps."""
     fresh = PreparedCache(tmp_path).get(big_layer, 4549)

@@ -252,6 +252,9 @@ class PreparedCache:
         with self._lock:
             if layer.key == key[:2]:        # not edited meanwhile (a build left running by a cancel, say)
                 self._mem[key] = prepared
+                for r in REACHES_DEG:       # a narrower build of the same layer and zone: this one serves it now
+                    if reach is None or r < reach:
+                        self._mem.pop((*layer.key, epsg, r), None)
             del self._building[key]
         pending.set_result(prepared)
         return prepared
