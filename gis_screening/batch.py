@@ -242,9 +242,7 @@ def folder_lock(out: Path) -> Iterator[None]:
     overlapping scheduled run) is refused with an InputError instead of both combining the same outputs.  The
     operating system releases it when the process ends, also on a kill."""
     from filelock import FileLock, Timeout
-    if out.exists() and not out.is_dir():
-        raise InputError("--out must be a folder", file=out)
-    out.mkdir(parents=True, exist_ok=True)
+    _make_folder(out)
     lock = FileLock(out / LOCK_FILE, timeout=0)
     try:
         lock.acquire()
@@ -257,14 +255,31 @@ def folder_lock(out: Path) -> Iterator[None]:
         lock.release()
 
 
-def completed_counts(out: Path) -> dict[str, int] | None:
-    """Projects per verdict label of a run in ``out`` that finished (its ``results.jsonl`` and ``summary.xlsx`` are
-    there), else None."""
+def _make_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError("--out must be a folder", file=out)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _read_run(out: Path) -> dict[str, Any]:
+    """``run.json`` of the folder: the run's fingerprint and size, and its counts once it finished; {} when there
+    is none or it cannot be read."""
     try:
         run = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    done = run.get("counts") if isinstance(run, dict) else None
+        return {}
+    return run if isinstance(run, dict) else {}
+
+
+def _write_run(out: Path, fingerprint: str, projects: int, counts: dict[str, int] | None = None) -> None:
+    write_text(out / RUN_FILE, json.dumps({"fingerprint": fingerprint, "projects": projects,
+                                           **({"counts": counts} if counts is not None else {})}))
+
+
+def completed_counts(out: Path) -> dict[str, int] | None:
+    """Projects per verdict label of a run in ``out`` that finished (its ``results.jsonl`` and ``summary.xlsx`` are
+    there), else None."""
+    done = _read_run(out).get("counts")
     if isinstance(done, dict) and (out / "results.jsonl").exists() and (out / "summary.xlsx").exists():
         return {str(k): int(v) for k, v in done.items()}
     return None
@@ -274,7 +289,7 @@ def mark_complete(out: Path, fingerprint: str, projects: int, counts: dict[str, 
     """``results.jsonl`` and ``summary.xlsx`` are committed: record the run as finished (with its counts), then
     remove the partitions' JSONL, whose every line ``results.jsonl`` now holds — a large batch does not keep its
     results twice on disk.  A kill in between leaves some of them: harmless, the next run removes them."""
-    write_text(out / RUN_FILE, json.dumps({"fingerprint": fingerprint, "projects": projects, "counts": counts}))
+    _write_run(out, fingerprint, projects, counts)
     for part in (out / "parts").glob("z*.jsonl"):
         part.unlink(missing_ok=True)
 
@@ -284,22 +299,15 @@ def prepare_run(projects: Sequence[Project], job: Job, size: int) -> str:
     Returns the run fingerprint."""
     out = Path(job.out)
     fp = run_fingerprint(projects, job, size)
-    run_file = out / RUN_FILE
-    if run_file.exists():
-        try:
-            prev = json.loads(run_file.read_text(encoding="utf-8")).get("fingerprint")
-        except ValueError:
-            prev = None
-        if prev != fp:
+    if (out / RUN_FILE).exists():
+        if _read_run(out).get("fingerprint") != fp:
             raise InputError("this folder holds a different batch (other projects, layers, rules or parameters); "
                              "use a new --out folder", file=out)
         for stale in (out / "parts").glob(".*.tmp*"):    # temp files of a killed run: never committed
             stale.unlink(missing_ok=True)
     else:
-        if out.exists() and not out.is_dir():
-            raise InputError("--out must be a folder", file=out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_text(run_file, json.dumps({"fingerprint": fp, "projects": len(projects)}))
+        _make_folder(out)
+        _write_run(out, fp, len(projects))
     return fp
 
 
