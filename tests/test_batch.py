@@ -202,6 +202,24 @@ def test_a_second_batch_in_the_same_folder_is_refused_while_the_first_runs(tmp_p
     assert res.returncode == 0 and "screened 25 project(s)" in res.stderr, res.stderr[-3000:]
 
 
+def test_batch_of_several_project_files_equals_screen_of_the_same(tmp_path):
+    """`--projects` repeated (footprints and 两高 project sheets, some naming the same project): the same projects
+    and verdicts as `screen` given the same files."""
+    from gis_screening.cli import load_project_files
+    files = [SAMPLE / "projects" / "projects.gpkg", *sorted((SAMPLE / "sheets").glob("*.yaml"))]
+    out = tmp_path / "run"
+    res = subprocess.run(CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--out", str(out),
+                                "--workers", "1", "--partition-size", "7"]
+                         + [a for f in files for a in ("--projects", str(f))],
+                         capture_output=True, text=True, timeout=300, env=_env(tmp_path))
+    assert res.returncode == 0, res.stderr[-3000:]
+    expected = {r["project"]["id"]: r["verdict"] for r in
+                screen(load_project_files(files), load_layerset(SAMPLE / "layerset.yaml"),
+                       load_rules()).to_json()["results"]}
+    rows = _rows(out)
+    assert rows["id"].is_unique and dict(zip(rows["id"], rows["verdict"])) == expected
+
+
 def test_partition_payload_is_data_only_and_keeps_every_value():
     """A task's projects travel as JSON (never pickle): read back they equal what was sent — footprints exactly,
     and dates, timestamps, times, durations, bytes and decimals in attributes and sheets with their types."""
