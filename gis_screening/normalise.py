@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from .catalog import Catalog
@@ -24,6 +25,23 @@ def _as_text(value):
         return str(int(value))
     text = " ".join(str(value).split()) if "\n" not in str(value) else str(value).strip()
     return text or None
+
+
+#: every character ``str.split()`` splits on (Unicode whitespace, the ideographic space U+3000 among them), as a
+#: regular-expression class that Python's ``re`` and Arrow's RE2 read alike (literal characters, none special)
+_WHITESPACE = "[" + "".join(c for c in map(chr, range(0x3001)) if c.isspace()) + "]"
+
+
+def text_column(column: pd.Series) -> list[str | None]:
+    """:func:`_as_text` of every cell of ``column``.  A text column (pandas' string dtype) is checked at once:
+    only its missing, empty or whitespace-holding cells are worked out one by one, the rest are already clean."""
+    if not isinstance(column.dtype, pd.StringDtype):
+        return list(map(per_value(_as_text), column.tolist()))
+    out = column.tolist()
+    odd = column.isna() | column.str.contains(_WHITESPACE, regex=True, na=False) | (column.str.len() == 0)
+    for i in np.flatnonzero(odd.to_numpy(dtype=bool)).tolist():
+        out[i] = _as_text(out[i])
+    return out
 
 
 def per_value(fn: Callable[[Any], T]) -> Callable[[Any], T]:
@@ -84,7 +102,7 @@ def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, sour
                              file=source, field=canon)
     for canon in spec.fields:
         if canon in out.columns:
-            out[canon] = list(map(per_value(_as_text), out[canon].tolist()))
+            out[canon] = text_column(out[canon])
     id_field = spec.id_field
     if role == "projects" and id_field not in out.columns:
         stem = Path(str(source)).stem

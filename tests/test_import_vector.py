@@ -8,6 +8,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Polygon, box
 
 from gis_screening.catalog import default_catalog
@@ -265,3 +267,18 @@ def test_per_value_memo_works_each_value_out_once_and_never_keeps_missing_or_unh
                                         "[1, 2]", "[1 2]"]
     assert len(seen) == 10                         # 3011, 3011.0, True, " 化工 ", then the six never kept
     assert once(3011) == "3011" and len(seen) == 10
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from(list("ab化工 \t\n\u3000\xa0\u2003\r,")),
+                                             max_size=6)), min_size=1, max_size=30),
+       st.sampled_from(["pyarrow", "python"]))
+def test_a_text_column_is_cleaned_as_each_cell_would_be(cells, storage):
+    """The column-at-once path (only cells with whitespace, blanks and missing ones one by one) gives what
+    ``_as_text`` gives each cell: Unicode whitespace (U+3000, NBSP, em space) trimmed and collapsed like ASCII."""
+    import pandas as pd
+
+    from gis_screening.normalise import _as_text, text_column
+    column = pd.Series(cells, dtype=pd.StringDtype(storage, na_value=float("nan")))
+    assert text_column(column) == [_as_text(c) for c in cells]
+    assert text_column(pd.Series(cells, dtype=object)) == [_as_text(c) for c in cells]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from .. import __version__
@@ -145,11 +147,6 @@ def _attr(records: Records, o: Overlap, key: str) -> Any:
 
 def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overlap], records: Records) -> Ctx:
     """What rules may ask about a project: its attributes plus derived facts (两高 sector, in a park…)."""
-    match = classify(project.industry_code)
-    if match.sector == "煤电" and _gas_fired(project.sheet):   # 4411/4412 burning gas is not 煤电
-        match = replace(match, two_high=False, sector=None)
-    path = industry_path(project.industry_code)
-    alt = industry_path(project.attributes.get("industry_code_alt"))
     parks = [o for o in overlaps if o.role == "industrial_parks" and _intersects(o, fp)]
     park_share = 1.0 if fp.dim < 2 and parks else min(1.0, sum(o.overlap_ratio or 0 for o in parks))
     in_park = park_share >= IN_PARK_SHARE
@@ -158,25 +155,37 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
     for o in overlaps:
         if o.role == "control_units" and _intersects(o, fp):
             admin = _attr(records, o, "admin_code") or admin
+    alt = project.attributes.get("industry_code_alt")
     ctx = Ctx({k: v for k, v in project.attributes.items() if isinstance(k, str)})
     ctx.update(id=project.id, name=project.name, industry_code=project.industry_code,
-               construction_type=project.construction_type, two_high=match.two_high, sector=match.sector,
-               industry_name=path[-1].name if path else match.class_name,
-               industry_level=path[-1].level if path else None,
-               industry_path=path_text(path) or None,
-               industry_alt_name=alt[-1].name if alt else None, in_park=in_park, in_chemical_park=any(
+               construction_type=project.construction_type, in_park=in_park, in_chemical_park=any(
                    t and "化工" in str(t) for t in park_types), park_names=[o.feature_name for o in parks],
                admin_code=admin, city_code=str(admin)[:4] if admin else None,
                area_m2=round(fp.area_m2, 2), area_ha=round(fp.area_m2 / 10_000, 4), length_m=round(fp.length_m, 1),
                geometry_type=project.geometry.geom_type,
                park_share_pct=round(100 * park_share, 2),
                park_outside_m2=round(fp.area_m2 * (1 - park_share), 1) if fp.dim == 2 else None,
-               park_outside_pct=round(100 * (1 - park_share), 2),
-               industry_section=path[0].code if path else None,
-               serious_water_polluter=project.attributes.get("serious_water_pollution") or
-               serious_water_polluter(project.industry_code))
+               park_outside_pct=round(100 * (1 - park_share), 2))
+    ctx.update(_industry_facts(project.industry_code, alt if alt is None or isinstance(alt, str) else str(alt),
+                               _gas_fired(project.sheet)))
+    ctx["serious_water_polluter"] = project.attributes.get("serious_water_pollution") or ctx["serious_water_polluter"]
     _set_construction_type(ctx, project.construction_type)
     return ctx
+
+
+@lru_cache(maxsize=4096)
+def _industry_facts(code: str | None, alt: str | None, gas_fired: bool) -> Mapping[str, Any]:
+    """The project facts that follow from its industry code (and alternative code, and whether its sheet burns
+    gas only), worked out once per code: 两高 sector, GB/T 4754 names and path, serious water polluter."""
+    match = classify(code)
+    if match.sector == "煤电" and gas_fired:      # 4411/4412 burning gas is not 煤电
+        match = replace(match, two_high=False, sector=None)
+    path, alt_path = industry_path(code), industry_path(alt)
+    return MappingProxyType(dict(
+        two_high=match.two_high, sector=match.sector, industry_name=path[-1].name if path else match.class_name,
+        industry_level=path[-1].level if path else None, industry_path=path_text(path) or None,
+        industry_alt_name=alt_path[-1].name if alt_path else None, industry_section=path[0].code if path else None,
+        serious_water_polluter=serious_water_polluter(code)))
 
 
 COAL_KEYS = ("raw_coal_t", "bituminous_coal_t", "anthracite_t", "lignite_t", "washed_coal_t", "coke_t")
