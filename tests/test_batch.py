@@ -153,6 +153,48 @@ def test_ctrl_c_or_kill_stops_a_batch_with_one_line_and_the_rerun_continues(two_
     assert rows["id"].is_unique and len(rows) == 50
 
 
+def _session(sid: int) -> list[str]:
+    """Command lines of the processes of session ``sid`` (the client started with a session of its own, and
+    everything it started)."""
+    found = []
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and int((d / "stat").read_text().rsplit(")", 1)[1].split()[3]) == sid:
+                found.append((d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except (OSError, ValueError, IndexError):
+            pass                # ended meanwhile
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_ctrl_c_while_the_local_workers_start_is_one_line_and_leaves_no_process(two_zones, tmp_path):
+    """Ctrl-C while the local workers are still starting (importing) reaches them too: before, each printed a
+    KeyboardInterrupt traceback from its start-up.  Now they are forked from a server that ignores SIGINT, so the
+    command prints its one line, exits 130 and leaves no process behind."""
+    import re
+    out = tmp_path / "run"
+    proc = subprocess.Popen(CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--projects", str(two_zones),
+                                   "--out", str(out), "--workers", "2", "--partition-size", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env(tmp_path),
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 60
+    while time.time() < deadline:    # the worker processes exist (spawned ones, or the fork server and a worker)
+        started = [c for c in _session(proc.pid) if "multiprocessing" in c and "resource_tracker" not in c]
+        if len(started) >= 2:
+            break
+        time.sleep(0.01)
+    time.sleep(0.3)      # into their start-up (imports), where a fresh worker would print a traceback (forked ones
+    os.killpg(proc.pid, signal.SIGINT)      # come preloaded and may have committed a partition or two by now)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-3000:]
+    assert re.fullmatch(rf"interrupted: \d+ partition\(s\) committed in {re.escape(str(out))}; run the same command "
+                        r"again to continue", stderr.strip()), stderr[-3000:]
+    deadline = time.time() + 10
+    while _session(proc.pid) and time.time() < deadline:
+        time.sleep(0.05)
+    assert _session(proc.pid) == []
+
+
 def test_ctrl_c_while_reaching_a_scheduler_does_not_wait_for_the_connect_timeout(tmp_path):
     """A scheduler address nobody answers: dask tries for 30 s; Ctrl-C in that time ends the command at once."""
     import socket

@@ -114,6 +114,7 @@ class _Cluster:
         from concurrent.futures import Future
         self.workers, self.scheduler, self.job = workers, scheduler, job
         self.cluster = self._client = None
+        self.forkserver = not scheduler and _start_forkserver_deaf_to_ctrl_c()
         self._start: Future = Future()
         threading.Thread(target=self._connect_into, args=(self._start,), name="dask-connect", daemon=True).start()
 
@@ -130,6 +131,9 @@ class _Cluster:
         if self.scheduler:
             client = Client(self.scheduler)
         else:
+            if self.forkserver:
+                import dask
+                dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
             # any free port: dask's 8787 may be another run's (its HTTP server starts even without bokeh)
             self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                         dashboard_address=":0")
@@ -176,6 +180,34 @@ class _Cluster:
         finally:
             if self.cluster is not None:
                 self.cluster.close()
+
+
+#: what the fork server imports once, so every local worker starts with it loaded (``dask``'s own list is replaced)
+FORKSERVER_PRELOAD = ["distributed", "gis_screening.batch", "gis_screening.screening", "geopandas", "pyarrow.parquet"]
+
+
+def _start_forkserver_deaf_to_ctrl_c() -> bool:
+    """Start the fork server the local workers are forked from with Ctrl-C ignored (where there is one: not on
+    Windows); returns whether it runs.
+
+    Ctrl-C reaches every process of the terminal's group.  A worker spawned afresh gets Python's KeyboardInterrupt
+    handler and, stopped while it is still importing (the first seconds), prints a traceback before it can be told
+    to ignore the signal.  A process started while SIGINT is ignored keeps it ignored (Python leaves an inherited
+    "ignore" alone), and the fork server hands that to every worker it forks, so no worker ever reacts to Ctrl-C;
+    the client stops the run and closes them.  SIGINT is ignored here only while the server process is created
+    (a few milliseconds, in the main thread, where a signal handler can be set).  Workers forked from one server
+    that has already imported :data:`FORKSERVER_PRELOAD` also start faster and import it once, not once each."""
+    import multiprocessing
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    from multiprocessing import forkserver
+    multiprocessing.get_context("forkserver").set_forkserver_preload(FORKSERVER_PRELOAD)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return True
 
 
 def _run(items, job, client, size: int, fingerprint: str, check: Callable[[], None]) -> dict:
