@@ -72,3 +72,14 @@ def test_unknown_names_and_functions_are_refused_at_load():
     assert "unknown" in (check_expression("projet.two_high") or "").lower() or check_expression("projet.two_high")
     assert check_expression("open('x')")
     assert check_expression("project.__class__")
+
+
+def test_a_condition_outside_the_compiled_subset_is_left_to_simpleeval_and_said_so():
+    """``is_compiled`` tells the rule planner whether reads of a project fact can be watched (compiled: every read
+    goes through ``.get``); a condition simpleeval alone understands (here a conditional expression) still works."""
+    from gis_screening.engine.conditions import is_compiled
+    assert is_compiled("project.sector == '钢铁' and not project.in_park")
+    inline_if = "(1 if project.in_park else 2) == 2"
+    assert check_expression(inline_if) is None and not is_compiled(inline_if)
+    assert compiled(inline_if)({"project": Ctx(in_park=False)}) is True
+    assert compiled(inline_if)({"project": Ctx(in_park=True)}) is False

@@ -185,22 +185,28 @@ def _compile(node: ast.AST) -> Compiled:
     return fn
 
 
+class _ViaSimpleeval:
+    """A condition outside the compiled subset, evaluated by simpleeval each time."""
+
+    def __init__(self, expr: str) -> None:
+        self.expr = expr
+
+    def __call__(self, names: dict[str, Any]) -> Any:
+        return _simpleeval(self.expr, names)
+
+
 @lru_cache(maxsize=1024)
 def compiled(expr: str) -> Compiled:
     """The condition ``expr`` compiled once: one Python function for the safe subset, else a simpleeval call."""
     try:
         return _compile(_parsed(expr))
     except _NotCompilable:
-        return lambda names: _simpleeval(expr, names)
+        return _ViaSimpleeval(expr)
 
 
 def is_compiled(expr: str) -> bool:
     """Is ``expr`` in the compiled subset (every dict read goes through ``.get``), not left to simpleeval?"""
-    try:
-        _compile(_parsed(expr))
-    except _NotCompilable:
-        return False
-    return True
+    return not isinstance(compiled(expr), _ViaSimpleeval)
 
 
 @lru_cache(maxsize=1024)
