@@ -205,6 +205,8 @@ def _start_forkserver_deaf_to_ctrl_c() -> bool:
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         forkserver.ensure_running()
+    except OSError:             # no socket or process to spare: the workers are spawned as dask does by default
+        return False
     finally:
         signal.signal(signal.SIGINT, previous)
     return True
