@@ -15,9 +15,22 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 
 
-def _run(args: list) -> int:
+def _run(args: list, env: dict[str, str] | None = None) -> int:
+    """Run ``args`` after printing them (the demo shows the commands a user would type)."""
     print("$ " + " ".join(str(a) for a in args), flush=True)
-    return subprocess.call([str(a) for a in args])
+    return subprocess.call([str(a) for a in args], env=env)
+
+
+def sample_projects() -> list[Path]:
+    """What the demo screens, in the CLI and in the app alike: the sample footprints and the 两高 project sheets
+    (the sheets carry the energy and 建设性质 facts some verdicts depend on)."""
+    return [SAMPLE / "projects" / "projects.gpkg"] + sorted((SAMPLE / "sheets").glob("*.yaml"))
+
+
+def _with_projects(args: list) -> list:
+    for p in sample_projects():
+        args += ["--project", p]
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,10 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     cli = bindir / "gis-screening"
     if _run([cli, "layers", "check", manifest]) == 2:
         return 2
-    projects = [SAMPLE / "projects" / "projects.gpkg"] + sorted((SAMPLE / "sheets").glob("*.yaml"))
-    args: list = [cli, "screen", "--layerset", manifest]
-    for p in projects:
-        args += ["--project", p]
+    args = _with_projects([cli, "screen", "--layerset", manifest])
     args += ["--json", out / "screening.json", "--pdf", out / "report.pdf", "--docx", out / "report.docx",
              "--xlsx", out / "summary.xlsx", "--html", out / "map.html", "--map", out / "map.pdf"]
     code = _run(args)
@@ -47,12 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     if importlib.util.find_spec("gis_screening.app.main") is None or importlib.util.find_spec("qtpy") is None:
         return 0
     has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform == "win32"
+    app_args = _with_projects([app, "--layerset", manifest])     # the same projects and sheets: the same verdicts
     if app.exists() and has_display and os.environ.get("CI") != "true":
-        return _run([app, "--layerset", manifest, "--project", SAMPLE / "projects" / "projects.gpkg"])
+        return _run(app_args)
     if app.exists():
-        env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-        subprocess.call([str(app), "--layerset", str(manifest), "--project",
-                         str(SAMPLE / "projects" / "projects.gpkg"), "--screenshot", str(out / "app.png")], env=env)
+        _run(app_args + ["--screenshot", out / "app.png"], env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
         print(f"no display: saved a screenshot of the app to {out / 'app.png'}")
     return 0
 
