@@ -50,6 +50,7 @@ def test_sheet_with_txt_footprint_and_merge(tmp_path):
 @pytest.mark.parametrize("args,needle", [
     (["--project", "missing.gpkg"], "missing.gpkg"),
     (["--project", "{sample}/projects/projects.gpkg", "--as-of", "yesterday"], "--as-of"),
+    (["--project", "{sample}/projects/projects.gpkg", "--as-of", "2000-01-01"], "no rule pack is in force on 2000-01-01"),
     (["--project", "{sample}/projects/projects.gpkg", "--rules", "{tmp}/none.yaml"], "none.yaml"),
 ])
 def test_bad_input_exit_2(tmp_path, args, needle):

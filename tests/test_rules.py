@@ -80,6 +80,21 @@ def test_as_of_picks_packs_in_force(tmp_path):
     assert sorted(r.id for r, _ in load_rules([old, new], as_of=dt.date(2025, 6, 1)).rules) == ["r.new", "r.old"]
 
 
+def test_a_date_no_pack_covers_is_refused_and_packs_not_in_force_are_named(tmp_path):
+    """With no pack in force every project would come out 符合 (no rule to break): refused, naming the date and
+    when the packs are in force.  Packs found but not in force are named (their rules are not applied)."""
+    old = _pack(tmp_path, "old", rid="r.old", effective="2020-01-01")
+    new = _pack(tmp_path, "new", rid="r.new", effective="2025-01-01")
+    with pytest.raises(InputError, match=r"no rule pack is in force on 2019-06-01 \(old from 2020-01-01; new from "
+                                         r"2025-01-01\)"):
+        load_rules([old, new], as_of=dt.date(2019, 6, 1))
+    stack = load_rules([old, new], as_of=dt.date(2024, 6, 1))
+    assert [p.id for p, _ in stack.not_in_force] == ["new"]
+    assert stack.not_in_force_note(dt.date(2024, 6, 1)) == ("note: rule packs not in force on 2024-06-01, their "
+                                                            "rules not applied: new (in force from 2025-01-01)")
+    assert load_rules([old, new], as_of=dt.date(2025, 6, 1)).not_in_force_note(None) is None
+
+
 def test_conditions_are_safe_and_useful():
     names = {"project": Ctx(industry_code="3011", two_high=True), "feature": Ctx(prohibited_industries="25;26、30")}
     assert evaluate("industry_in(project.industry_code, feature.prohibited_industries)", names)

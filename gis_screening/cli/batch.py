@@ -33,9 +33,11 @@ def batch_cmd(
     day = screening_options(search_radius, as_of)
     try:
         ls = load_layerset(layerset)                 # fail fast on bad input, before starting a cluster
-        load_rules(list[str | Path](rules) if rules else (list[str | Path](ls.rule_packs) or None), as_of=day)
+        stack = load_rules(list[str | Path](rules) if rules else (list[str | Path](ls.rule_packs) or None), as_of=day)
     except InputError as exc:
         fail(str(exc))
+    if note := stack.not_in_force_note(day):
+        err_console.print(note, markup=False, highlight=False)
     job = Job(str(Path(layerset).resolve()), tuple(str(Path(r).resolve()) for r in rules) if rules else None,
               as_of, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)
     stop = _Stop()

@@ -36,3 +36,5 @@ def rules_check(paths: Optional[List[Path]] = typer.Argument(None, help="pack fi
         table.add_row(rule.id, pack.id, rule.layer or "-", rel, rule.level, rule.basis[0])
     console.print(table)
     console.print(f"{len(stack.packs)} packs, {len(stack.rules)} rules: all valid")
+    if note := stack.not_in_force_note(dt.date.fromisoformat(as_of) if as_of else None):
+        console.print(note, markup=False, highlight=False)

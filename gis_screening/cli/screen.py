@@ -69,6 +69,8 @@ def screen_cmd(
         ls = load_layerset(layerset, cache=False if no_cache else (cache_dir or True))
         step("load layers")
         stack = load_rules([str(p) for p in rules] if rules else (getattr(ls, "rule_packs", None) or None), as_of=day)
+        if note := stack.not_in_force_note(day):
+            err_console.print(note, markup=False, highlight=False)
         projects = load_project_files(project)
         step("load projects")
         cache = PreparedCache(cache_dir, disk=not no_cache)

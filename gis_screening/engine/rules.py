@@ -94,9 +94,18 @@ class RuleStack:
     rules: list[tuple[Rule, Pack]] = field(default_factory=list)
     carbon: dict[str, Any] = field(default_factory=dict)        # merged ``carbon:`` sections, as written
     carbon_config: Any = None                         # the validated carbon section (gis_screening.screening)
+    not_in_force: list[tuple[Pack, Path]] = field(default_factory=list)   # packs found but not in force that day
 
     def pack_refs(self) -> list[dict[str, Any]]:
         return [{"id": p.id, "version": p.version, "title": p.title} for p, _ in self.packs]
+
+    def not_in_force_note(self, day: dt.date | None) -> str | None:
+        """One line naming the packs found but not in force on ``day`` (their rules are not applied), or None."""
+        if not self.not_in_force:
+            return None
+        packs = "; ".join(f"{p.id} (in force from {p.effective}" + (f" to {p.expires})" if p.expires else ")")
+                          for p, _ in self.not_in_force)
+        return f"note: rule packs not in force on {(day or dt.date.today()).isoformat()}, their rules not applied: {packs}"
 
 
 def _version_str(doc: dict[str, Any]) -> dict[str, Any]:
@@ -153,8 +162,13 @@ def load_stack(paths: list[str | Path] | None = None, as_of: dt.date | None = No
             raise InputError(f"pack id {pack.id!r} also used by {seen_ids[pack.id]}", file=f, field="id")
         seen_ids[pack.id] = f
     active = [(p, f) for p, f in loaded if p.in_force(day)]
+    if loaded and not active:       # screening with no rule at all would call every project 符合
+        spans = "; ".join(f"{p.id} from {p.effective}" + (f" to {p.expires}" if p.expires else "")
+                          for p, _ in sorted(loaded, key=lambda pf: pf[0].effective))
+        raise InputError(f"no rule pack is in force on {day.isoformat()} ({spans}); give a date the packs cover "
+                         "(--as-of YYYY-MM-DD)", file=Path(paths[0]) if paths else data_dir("rules"))
     active.sort(key=lambda pf: (LEVEL_ORDER[pf[0].level], pf[0].order, str(pf[1])))
-    stack = RuleStack(packs=active)
+    stack = RuleStack(packs=active, not_in_force=[(p, f) for p, f in loaded if not p.in_force(day)])
     by_id: dict[str, int] = {}
     origin: dict[str, Path] = {}
     for pack, f in active:
