@@ -40,6 +40,17 @@ def screening_options(search_radius: float, as_of: str | None):
         fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
 
 
+def missing_layers_note(stack, layerset) -> str | None:
+    """One line naming the layers the rules refer to that the layer set lacks (`screen` and `batch`), or None."""
+    from ..engine.screen import layers_missing
+    missing = layers_missing(stack, layerset)
+    if not missing:
+        return None
+    return ("note: the layer set has no layer for " + "、".join(m["title"] for m in missing) + ": the rules on "
+            f"{'it' if len(missing) == 1 else 'them'} were not checked, and a 符合 verdict does not cover "
+            f"{'it' if len(missing) == 1 else 'them'} (the result document and the reports say so)")
+
+
 def load_project_files(files) -> list:
     """Projects of every file (footprints, sheets, tables); a sheet supersedes a footprint-only entry (said on
     stderr); InputError on bad input or when nothing is found."""

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import InputError
-from . import app, err_console, exit_without_teardown, fail, load_project_files, screening_options
+from . import app, err_console, exit_without_teardown, fail, load_project_files, missing_layers_note, screening_options
 
 TABLE_MAX = 50   # print the per-project table up to this many projects (or with --table)
 
@@ -69,8 +69,9 @@ def screen_cmd(
         ls = load_layerset(layerset, cache=False if no_cache else (cache_dir or True))
         step("load layers")
         stack = load_rules([str(p) for p in rules] if rules else (getattr(ls, "rule_packs", None) or None), as_of=day)
-        if note := stack.not_in_force_note(day):
-            err_console.print(note, markup=False, highlight=False)
+        for note in (stack.not_in_force_note(day), missing_layers_note(stack, ls)):
+            if note:
+                err_console.print(note, markup=False, highlight=False)
         projects = load_project_files(project)
         step("load projects")
         cache = PreparedCache(cache_dir, disk=not no_cache)

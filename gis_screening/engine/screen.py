@@ -98,12 +98,27 @@ class ScreeningResult:
                         "feature_count": lyr.feature_count, "problems": lyr.problem_strings()}
                        for lyr in self.layerset.layers],
             **({"partial": True, "projects_requested": self.requested} if self.partial else {}),
+            **({"layers_missing": missing} if (missing := layers_missing(self.rules, self.layerset)) else {}),
             "results": self._results_json(),
         }
 
     def _results_json(self) -> list[dict[str, Any]]:
         with collector_paused():
             return [r.to_json() for r in self.results]
+
+
+def layers_missing(stack: RuleStack, layerset: LayerSet) -> list[dict[str, Any]]:
+    """The layers the rules refer to that the layer set does not have: ``[{"role", "title", "rules"}]`` (rules: how
+    many rules on it could not be checked).  A 符合 verdict does not cover them, and the outputs say so."""
+    present = {_rule_key_of_layer(lyr.role, lyr.name) for lyr in layerset.layers}
+    counts: dict[tuple[str, str], int] = {}
+    for rule, _ in stack.rules:
+        if rule.relation != "always" and rule.layer and rule.level != "info":
+            key = _key_of_rule(rule.layer)
+            if key not in present:
+                counts[key] = counts.get(key, 0) + 1
+    return [{"role": role if role != "other" else f"other:{name}", "title": _layer_title(
+        role if role != "other" else f"other:{name}", layerset.cat), "rules": n} for (role, name), n in counts.items()]
 
 
 def _intersects(o: Overlap, fp: FootprintMetrics) -> bool:
@@ -290,7 +305,12 @@ def _decide(step: _Step, names: dict[str, Any], variants: Callable[[], list[Ctx]
 
 
 def _rule_key(o: Overlap) -> tuple[str, str]:
-    return ("other", o.layer) if o.role == "other" else (o.role, "")
+    return _rule_key_of_layer(o.role, o.layer)
+
+
+def _rule_key_of_layer(role: str, name: str) -> tuple[str, str]:
+    """How rules name a layer: by role, or ``other:<manifest name>`` (as ``(role, name)``)."""
+    return ("other", name) if role == "other" else (role, "")
 
 
 def _key_of_rule(rule_layer: str) -> tuple[str, str]:

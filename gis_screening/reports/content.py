@@ -185,6 +185,9 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
     blocks.append(Block("p", f"筛查结论：{result['verdict_label']}。" + (
         "决定性规则：" + "；".join(f"{f.get('title') or '未命名规则'}（{'；'.join(f['basis'])}）" for f in decisive[:8])
         if decisive else "未发现不符合或须核实的情形。")))
+    if doc.get("layers_missing"):
+        blocks.append(Block("p", "本次筛查未加载" + "、".join(f"“{m['title']}”" for m in doc["layers_missing"]) +
+                            "图层，与之相关的规则未能核对；上述结论不涵盖这些方面，须补充图层后重新筛查或人工核实。"))
     review = [f for f in findings if f["level"] == "needs_review"]
     if review:
         blocks.append(Block("p", "需人工核实事项：", data={"bold": True}))
