@@ -320,3 +320,22 @@ def test_recovery_says_what_it_restores(win, qtbot, tmp_path):
     assert win.start_editing("环境管控单元")
     assert "恢复了 1 处未保存的修改" in win.lbl_msg.text()
     assert win.editor.editable.features[fid].attrs["name"] == "崩溃前的修改"
+
+
+def test_a_layer_set_lacking_layers_the_rules_need_is_said_after_every_screening(win, qtbot, tmp_path):
+    """Opened on a layer set with only the control units, the app's screenings (the first, and again after the full
+    set is opened and then the partial one again) say in the status bar which layers were not loaded; with the
+    full set it says 就绪."""
+    manifest = tmp_path / "units-only.yaml"
+    manifest.write_text(f"name: units only\nlayers:\n- role: control_units\n  source: "
+                        f"{SAMPLE / 'zones' / '环境管控单元.shp'}\n", encoding="utf-8")
+    for path, missing in ((manifest, True), (SAMPLE / "layerset.yaml", False), (manifest, True)):
+        assert win.open_layerset(str(path))
+        assert win.import_footprint(str(TXT[0]))
+        doc = _wait_result(win, qtbot)
+        assert ("layers_missing" in doc) is missing
+        text = win.lbl_msg.text()
+        if missing:
+            assert text.startswith("未加载图层，相关规则未核对（“符合”不涵盖）：生态保护红线、自然保护地、饮用水水源保护区"), text
+        else:
+            assert text == "就绪"

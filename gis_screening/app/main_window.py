@@ -453,7 +453,9 @@ class MainWindow(EditActions, QMainWindow):
         self.progress.hide()
         self.btn_cancel.hide()
         self.session.set_result(doc)
-        self.lbl_msg.setText(self.tr("就绪"))
+        missing = "、".join(m["title"] for m in doc.get("layers_missing") or [])
+        self.lbl_msg.setText(self.tr("就绪") if not missing else
+                             f"{self.tr('未加载图层，相关规则未核对（“符合”不涵盖）')}：{missing}")
 
     def _failed(self, worker, msg):
         worker.delivered = True
