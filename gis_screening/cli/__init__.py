@@ -40,8 +40,15 @@ def screening_options(search_radius: float, as_of: str | None):
         fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
 
 
-def missing_layers_note(stack, layerset) -> str | None:
-    """One line naming the layers the rules refer to that the layer set lacks (`screen` and `batch`), or None."""
+def say_screening_notes(stack, layerset, day) -> None:
+    """What `screen` and `batch` say before screening: rule packs found but not in force on ``day``, and layers the
+    rules refer to that the layer set lacks (one line each, on stderr)."""
+    for note in (stack.not_in_force_note(day), _missing_layers_note(stack, layerset)):
+        if note:
+            err_console.print(note, markup=False, highlight=False)
+
+
+def _missing_layers_note(stack, layerset) -> str | None:
     from ..engine.screen import layers_missing
     missing = layers_missing(stack, layerset)
     if not missing:

@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import InputError
-from . import app, err_console, fail, load_project_files, missing_layers_note, screening_options
+from . import app, err_console, fail, load_project_files, say_screening_notes, screening_options
 
 
 @app.command("batch")
@@ -36,9 +36,7 @@ def batch_cmd(
         stack = load_rules(list[str | Path](rules) if rules else (list[str | Path](ls.rule_packs) or None), as_of=day)
     except InputError as exc:
         fail(str(exc))
-    for note in (stack.not_in_force_note(day), missing_layers_note(stack, ls)):
-        if note:
-            err_console.print(note, markup=False, highlight=False)
+    say_screening_notes(stack, ls, day)
     job = Job(str(Path(layerset).resolve()), tuple(str(Path(r).resolve()) for r in rules) if rules else None,
               as_of, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)
     stop = _Stop()

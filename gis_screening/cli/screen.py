@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import InputError
-from . import app, err_console, exit_without_teardown, fail, load_project_files, missing_layers_note, screening_options
+from . import app, err_console, exit_without_teardown, fail, load_project_files, say_screening_notes, screening_options
 
 TABLE_MAX = 50   # print the per-project table up to this many projects (or with --table)
 
@@ -69,9 +69,7 @@ def screen_cmd(
         ls = load_layerset(layerset, cache=False if no_cache else (cache_dir or True))
         step("load layers")
         stack = load_rules([str(p) for p in rules] if rules else (getattr(ls, "rule_packs", None) or None), as_of=day)
-        for note in (stack.not_in_force_note(day), missing_layers_note(stack, ls)):
-            if note:
-                err_console.print(note, markup=False, highlight=False)
+        say_screening_notes(stack, ls, day)
         projects = load_project_files(project)
         step("load projects")
         cache = PreparedCache(cache_dir, disk=not no_cache)

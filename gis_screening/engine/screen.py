@@ -108,17 +108,14 @@ class ScreeningResult:
 
 
 def layers_missing(stack: RuleStack, layerset: LayerSet) -> list[dict[str, Any]]:
-    """The layers the rules refer to that the layer set does not have: ``[{"role", "title", "rules"}]`` (rules: how
-    many rules on it could not be checked).  A 符合 verdict does not cover them, and the outputs say so."""
-    present = {_rule_key_of_layer(lyr.role, lyr.name) for lyr in layerset.layers}
-    counts: dict[tuple[str, str], int] = {}
+    """The layers the rules refer to that the layer set does not have: ``[{"role", "title", "rules"}]`` (``role`` as
+    the rules name it, ``rules``: how many rules refer to it).  A 符合 verdict does not cover them; the outputs say so."""
+    present = {f"other:{lyr.name}" if lyr.role == "other" else lyr.role for lyr in layerset.layers}
+    counts: dict[str, int] = {}
     for rule, _ in stack.rules:
-        if rule.relation != "always" and rule.layer and rule.level != "info":
-            key = _key_of_rule(rule.layer)
-            if key not in present:
-                counts[key] = counts.get(key, 0) + 1
-    return [{"role": role if role != "other" else f"other:{name}", "title": _layer_title(
-        role if role != "other" else f"other:{name}", layerset.cat), "rules": n} for (role, name), n in counts.items()]
+        if rule.relation != "always" and rule.layer and rule.level != "info" and rule.layer not in present:
+            counts[rule.layer] = counts.get(rule.layer, 0) + 1
+    return [{"role": layer, "title": _layer_title(layer, layerset.cat), "rules": n} for layer, n in counts.items()]
 
 
 def _intersects(o: Overlap, fp: FootprintMetrics) -> bool:
@@ -305,12 +302,7 @@ def _decide(step: _Step, names: dict[str, Any], variants: Callable[[], list[Ctx]
 
 
 def _rule_key(o: Overlap) -> tuple[str, str]:
-    return _rule_key_of_layer(o.role, o.layer)
-
-
-def _rule_key_of_layer(role: str, name: str) -> tuple[str, str]:
-    """How rules name a layer: by role, or ``other:<manifest name>`` (as ``(role, name)``)."""
-    return ("other", name) if role == "other" else (role, "")
+    return ("other", o.layer) if o.role == "other" else (o.role, "")
 
 
 def _key_of_rule(rule_layer: str) -> tuple[str, str]:
