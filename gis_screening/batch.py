@@ -387,6 +387,7 @@ class Combiner:
         self.sheet = self.workbook.create_sheet("汇总")
         self.sheet.append(list(SUMMARY_COLUMNS.values()))
         self.counts: dict[str, int] = {}
+        self.missing: list[dict] = []      # the run's layers_missing (from the first partition's header)
         self.cpu_s = 0.0            # CPU seconds of the combining thread (it bounds a large cluster's throughput)
 
     def add(self, part_id: str) -> None:
@@ -405,6 +406,7 @@ class Combiner:
             header = src.readline()
             if first:
                 self.jsonl.write(header)
+                self.missing = orjson.loads(header).get("layers_missing") or []
             while chunk := src.read(1 << 20):
                 self.jsonl.write(chunk)
         table = pq.read_table(self.parts / f"{part_id}.parquet", columns=list(SUMMARY_COLUMNS)).to_pylist()
@@ -431,6 +433,10 @@ class Combiner:
         for label in VERDICT_LABELS.values():
             self.totals.append([label, self.counts.get(label, 0)])
         self.totals.append(["合计", sum(self.counts.values())])
+        if self.missing:            # what 符合 does not cover (as the reports say)
+            from .engine.words import missing_layers_text
+            self.totals.append([])
+            self.totals.append([missing_layers_text(self.missing)])
         with atomic_path(self.out / "summary.xlsx") as tmp:
             self.workbook.save(tmp)
         self.cpu_s += time.thread_time() - t

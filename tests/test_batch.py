@@ -341,3 +341,25 @@ def test_batch_on_a_started_cluster_finishes_after_a_worker_is_killed(two_zones,
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
             p.wait()
+
+
+def test_a_batch_on_a_layer_set_lacking_layers_says_what_its_verdicts_do_not_cover(tmp_path):
+    """As `screen` does: one line on stderr, `layers_missing` in the results' header line, and the 统计 sheet of
+    summary.xlsx (the sheet it opens on) says which layers were not loaded."""
+    from openpyxl import load_workbook
+    manifest = tmp_path / "units-only.yaml"
+    manifest.write_text(f"name: units only\nlayers:\n- role: control_units\n  source: "
+                        f"{SAMPLE / 'zones' / '环境管控单元.shp'}\n", encoding="utf-8")
+    out = tmp_path / "run"
+    res = subprocess.run(CLI + ["batch", "--layerset", str(manifest), "--projects",
+                                str(SAMPLE / "projects" / "projects.gpkg"), "--out", str(out), "--workers", "1"],
+                         capture_output=True, text=True, timeout=300, env=_env(tmp_path))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "note: the layer set has no layer for 生态保护红线、自然保护地、饮用水水源保护区" in res.stderr
+    with open(out / "results.jsonl", encoding="utf-8") as fh:
+        header = json.loads(fh.readline())
+    titles = [m["title"] for m in header["layers_missing"]]
+    assert titles[:3] == ["生态保护红线", "自然保护地", "饮用水水源保护区"]
+    sheet = load_workbook(out / "summary.xlsx")["统计"]
+    cells = [c for row in sheet.iter_rows(values_only=True) for c in row if c]
+    assert any(str(c).startswith("本次筛查未加载" + "、".join(f"“{t}”" for t in titles) + "图层") for c in cells)

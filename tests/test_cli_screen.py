@@ -115,17 +115,18 @@ def test_cancel_returns_only_the_projects_screened():
 def test_a_layer_set_without_layers_the_rules_need_says_so_everywhere(tmp_path):
     """A layer set with only the control units (no red lines, protected areas, water sources, parks…): the rules on
     the absent layers cannot be checked, so a 符合 verdict does not cover them — the command says so in one line,
-    the result document lists them (role, title, how many rules), and every project's report conclusion says so.
+    the result document lists them (role, title, how many rules), every project's report conclusion says so, and
+    the summary workbook opens on a sheet 说明 saying so.
     The full sample set lists nothing."""
     from docx import Document
     manifest = tmp_path / "units-only.yaml"
     manifest.write_text(f"name: units only\nlayers:\n- role: control_units\n  source: "
                         f"{SAMPLE / 'zones' / '环境管控单元.shp'}\nadmission_lists:\n- source: {SAMPLE / '准入清单.xlsx'}\n"
                         "  key: code\n", encoding="utf-8")
-    out, report = tmp_path / "r.json", tmp_path / "r.docx"
+    out, report, xlsx = tmp_path / "r.json", tmp_path / "r.docx", tmp_path / "r.xlsx"
     res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "screen", "--layerset", str(manifest), "--project",
-                          str(SAMPLE / "sheets" / "P2026-001.yaml"), "--json", str(out), "--docx", str(report)],
-                         capture_output=True, text=True)
+                          str(SAMPLE / "sheets" / "P2026-001.yaml"), "--json", str(out), "--docx", str(report),
+                          "--xlsx", str(xlsx)], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     titles = ["生态保护红线", "自然保护地", "饮用水水源保护区", "永久基本农田", "产业园区", "大气环境质量达标区"]
     assert f"note: the layer set has no layer for {'、'.join(titles)}: the rules on them were not checked" in res.stderr
@@ -135,9 +136,19 @@ def test_a_layer_set_without_layers_the_rules_need_says_so_everywhere(tmp_path):
         ["eco_redline", "protected_areas", "water_sources", "other:永久基本农田", "industrial_parks", "air_quality"], titles))
     assert all(m["rules"] >= 1 for m in doc["layers_missing"])
     body = "\n".join(p.text for p in Document(report).paragraphs)
-    assert "本次筛查未加载" + "、".join(f"“{t}”" for t in titles) + "图层，与之相关的规则未能核对" in body
+    sentence = "本次筛查未加载" + "、".join(f"“{t}”" for t in titles) + "图层，与之相关的规则未能核对，筛查结论不涵盖这些方面"
+    assert sentence in body
+    from openpyxl import load_workbook
+    wb = load_workbook(xlsx)
+    assert wb.sheetnames[0] == "说明" and wb.active.title == "说明"       # what the workbook opens on
+    rows = [[c for c in r if c is not None] for r in wb["说明"].iter_rows(values_only=True)]
+    assert rows[0][0].startswith(sentence) and rows[2] == ["未加载的图层", "类型", "涉及规则数"]
+    assert [r[0] for r in rows[3:]] == titles
     full = tmp_path / "full.json"
     res = subprocess.run(CLI + ["--project", str(SAMPLE / "sheets" / "P2026-001.yaml"), "--json", str(full)],
                          capture_output=True, text=True)
     assert res.returncode == 0 and "has no layer" not in res.stderr
     assert "layers_missing" not in json.loads(full.read_text(encoding="utf-8"))
+    from gis_screening.reports.xlsx import write_xlsx
+    assert load_workbook(write_xlsx(json.loads(full.read_text(encoding="utf-8")), tmp_path / "f.xlsx")).sheetnames == [
+        "汇总", "发现"]

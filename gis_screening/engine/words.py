@@ -9,6 +9,12 @@ from pathlib import Path
 from typing import Any
 
 
+def missing_layers_text(missing: list[dict[str, Any]]) -> str:
+    """What the outputs say when the layer set lacked layers the rules refer to (``layers_missing`` of a result)."""
+    names = "、".join(f"“{m['title']}”" for m in missing)
+    return f"本次筛查未加载{names}图层，与之相关的规则未能核对，筛查结论不涵盖这些方面；须补充图层后重新筛查或人工核实。"
+
+
 def decisive_titles(result: dict[str, Any]) -> list[str]:
     """Titles of the findings that decide a project's verdict (unique, in order of the findings)."""
     decisive = set(result.get("decisive_rules", []))

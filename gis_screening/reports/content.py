@@ -13,7 +13,7 @@ import shapely
 
 from ..crs import gk3_epsg
 from ..engine.model import LEVEL_LABELS
-from ..engine.words import chinese_datetime, decisive_titles, display_path, size_text
+from ..engine.words import chinese_datetime, decisive_titles, display_path, missing_layers_text, size_text
 
 DIMENSIONS = ["空间布局约束", "污染物排放管控", "环境风险防控", "资源开发效率要求"]
 SENSITIVE_ROLES = ("eco_redline", "protected_areas", "water_sources", "other", "industrial_parks")
@@ -186,8 +186,7 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
         "决定性规则：" + "；".join(f"{f.get('title') or '未命名规则'}（{'；'.join(f['basis'])}）" for f in decisive[:8])
         if decisive else "未发现不符合或须核实的情形。")))
     if doc.get("layers_missing"):
-        blocks.append(Block("p", "本次筛查未加载" + "、".join(f"“{m['title']}”" for m in doc["layers_missing"]) +
-                            "图层，与之相关的规则未能核对；上述结论不涵盖这些方面，须补充图层后重新筛查或人工核实。"))
+        blocks.append(Block("p", missing_layers_text(doc["layers_missing"])))
     review = [f for f in findings if f["level"] == "needs_review"]
     if review:
         blocks.append(Block("p", "需人工核实事项：", data={"bold": True}))

@@ -9,7 +9,7 @@ from openpyxl.utils import get_column_letter
 
 from ..atomic import atomic_path
 from ..engine.model import LEVEL_LABELS
-from ..engine.words import decisive_titles
+from ..engine.words import decisive_titles, missing_layers_text
 
 FILLS = {"不符合": "FFCDD2", "需人工核实": "FFE0B2", "有条件符合": "FFF9C4", "符合": "C8E6C9"}
 
@@ -59,6 +59,25 @@ def write_xlsx(doc: dict, path: str | Path) -> Path:
                           m.get("distance_m"), f["message"], "；".join(f["basis"]), m.get("pack")])
     _sheet(wf, ["项目编号", "规则名称", "结论", "维度", "图层", "要素编码", "重叠面积 m²", "距离 m", "说明", "依据", "规则包"],
            frows, [12, 30, 10, 12, 14, 16, 12, 10, 60, 40, 14])
+    if doc.get("layers_missing"):
+        _missing_layers_sheet(wb, doc["layers_missing"])
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return Path(path)
+
+
+def _missing_layers_sheet(wb: Workbook, missing: list[dict]) -> None:
+    """A first sheet 说明 naming the layers the rules refer to that the layer set lacked (what 符合 does not cover),
+    so it is what the workbook opens on."""
+    ws = wb.create_sheet("说明", 0)
+    ws.append([missing_layers_text(missing)])
+    ws["A1"].font = Font(bold=True, color="C62828")
+    ws.append([])
+    ws.append(["未加载的图层", "类型", "涉及规则数"])
+    for c in ws[3]:
+        c.font = Font(bold=True)
+    for m in missing:
+        ws.append([m["title"], m["role"], m["rules"]])
+    for col, width in zip("ABC", (24, 22, 12)):
+        ws.column_dimensions[col].width = width
+    wb.active = 0
