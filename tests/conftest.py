@@ -19,6 +19,17 @@ def fujian_counties() -> Path:
     return DATA / "fujian_counties" / "fujian_counties.shp"
 
 
+@pytest.fixture
+def units_only_layerset(tmp_path) -> Path:
+    """A layer set of the sample control units (with their 准入清单) alone: the rules on every other layer the shipped
+    packs refer to cannot be checked."""
+    manifest = tmp_path / "units-only.yaml"
+    manifest.write_text(f"name: units only\nlayers:\n- role: control_units\n  source: "
+                        f"{SAMPLE / 'zones' / '环境管控单元.shp'}\nadmission_lists:\n- source: {SAMPLE / '准入清单.xlsx'}\n"
+                        "  key: code\n", encoding="utf-8")
+    return manifest
+
+
 @pytest.fixture(scope="session")
 def pg_cluster():
     """A real PostgreSQL + PostGIS server for this test session (tests/pgcluster.py), stopped afterwards."""

@@ -322,13 +322,11 @@ def test_recovery_says_what_it_restores(win, qtbot, tmp_path):
     assert win.editor.editable.features[fid].attrs["name"] == "崩溃前的修改"
 
 
-def test_a_layer_set_lacking_layers_the_rules_need_is_said_after_every_screening(win, qtbot, tmp_path):
+def test_a_layer_set_lacking_layers_the_rules_need_is_said_after_every_screening(win, qtbot, units_only_layerset):
     """Opened on a layer set with only the control units, the app's screenings (the first, and again after the full
     set is opened and then the partial one again) say in the status bar which layers were not loaded; with the
     full set it says 就绪."""
-    manifest = tmp_path / "units-only.yaml"
-    manifest.write_text(f"name: units only\nlayers:\n- role: control_units\n  source: "
-                        f"{SAMPLE / 'zones' / '环境管控单元.shp'}\n", encoding="utf-8")
+    manifest = units_only_layerset
     for path, missing in ((manifest, True), (SAMPLE / "layerset.yaml", False), (manifest, True)):
         assert win.open_layerset(str(path))
         assert win.import_footprint(str(TXT[0]))

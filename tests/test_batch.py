@@ -343,13 +343,11 @@ def test_batch_on_a_started_cluster_finishes_after_a_worker_is_killed(two_zones,
             p.wait()
 
 
-def test_a_batch_on_a_layer_set_lacking_layers_says_what_its_verdicts_do_not_cover(tmp_path):
+def test_a_batch_on_a_layer_set_lacking_layers_says_what_its_verdicts_do_not_cover(tmp_path, units_only_layerset):
     """As `screen` does: one line on stderr, `layers_missing` in the results' header line, and the 统计 sheet of
     summary.xlsx (the sheet it opens on) says which layers were not loaded."""
     from openpyxl import load_workbook
-    manifest = tmp_path / "units-only.yaml"
-    manifest.write_text(f"name: units only\nlayers:\n- role: control_units\n  source: "
-                        f"{SAMPLE / 'zones' / '环境管控单元.shp'}\n", encoding="utf-8")
+    manifest = units_only_layerset
     out = tmp_path / "run"
     res = subprocess.run(CLI + ["batch", "--layerset", str(manifest), "--projects",
                                 str(SAMPLE / "projects" / "projects.gpkg"), "--out", str(out), "--workers", "1"],

@@ -112,17 +112,14 @@ def test_cancel_returns_only_the_projects_screened():
     validate(doc)
 
 
-def test_a_layer_set_without_layers_the_rules_need_says_so_everywhere(tmp_path):
+def test_a_layer_set_without_layers_the_rules_need_says_so_everywhere(tmp_path, units_only_layerset):
     """A layer set with only the control units (no red lines, protected areas, water sources, parks…): the rules on
     the absent layers cannot be checked, so a 符合 verdict does not cover them — the command says so in one line,
     the result document lists them (role, title, how many rules), every project's report conclusion says so, and
     the summary workbook opens on a sheet 说明 saying so.
     The full sample set lists nothing."""
     from docx import Document
-    manifest = tmp_path / "units-only.yaml"
-    manifest.write_text(f"name: units only\nlayers:\n- role: control_units\n  source: "
-                        f"{SAMPLE / 'zones' / '环境管控单元.shp'}\nadmission_lists:\n- source: {SAMPLE / '准入清单.xlsx'}\n"
-                        "  key: code\n", encoding="utf-8")
+    manifest = units_only_layerset
     out, report, xlsx = tmp_path / "r.json", tmp_path / "r.docx", tmp_path / "r.xlsx"
     res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "screen", "--layerset", str(manifest), "--project",
                           str(SAMPLE / "sheets" / "P2026-001.yaml"), "--json", str(out), "--docx", str(report),

@@ -53,9 +53,9 @@ def _missing_layers_note(stack, layerset) -> str | None:
     missing = layers_missing(stack, layerset)
     if not missing:
         return None
-    return ("note: the layer set has no layer for " + "、".join(m["title"] for m in missing) + ": the rules on "
-            f"{'it' if len(missing) == 1 else 'them'} were not checked, and a 符合 verdict does not cover "
-            f"{'it' if len(missing) == 1 else 'them'} (the result document and the reports say so)")
+    them = "it" if len(missing) == 1 else "them"
+    return ("note: the layer set has no layer for " + "、".join(m["title"] for m in missing) + f": the rules on {them} "
+            f"were not checked, and a 符合 verdict does not cover {them} (the result document and the reports say so)")
 
 
 def load_project_files(files) -> list:
