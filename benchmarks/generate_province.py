@@ -71,7 +71,10 @@ def main(out: Path = OUT) -> None:
     projects.to_file(out / "projects.gpkg", layer="projects", driver="GPKG")
     (out / "layerset.yaml").write_text(
         "name: 省级基准数据（合成）\nlayers:\n  - {role: control_units, source: units.gpkg}\n"
-        "  - {role: eco_redline, source: redline.gpkg}\n", encoding="utf-8")
+        "  - {role: eco_redline, source: redline.gpkg}\n"
+        "# the synthetic province has no zone of these kinds (rules on them find nothing)\n"
+        "absent: [protected_areas, water_sources, industrial_parks, air_quality, 'other:永久基本农田']\n",
+        encoding="utf-8")
     nv = int(shapely.get_num_coordinates(geoms).sum())
     print(f"{len(units)} units, {len(red)} red lines ({nv:,} vertices), {len(projects)} projects "
           f"in {time.time() - t0:.1f} s → {out}")

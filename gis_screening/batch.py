@@ -433,7 +433,7 @@ class Combiner:
         for label in VERDICT_LABELS.values():
             self.totals.append([label, self.counts.get(label, 0)])
         self.totals.append(["合计", sum(self.counts.values())])
-        if self.missing:            # what 符合 does not cover (as the reports say)
+        if self.missing:            # rules left undecided for lack of layers (as the reports say)
             from .engine.words import missing_layers_text
             self.totals.append([])
             self.totals.append([missing_layers_text(self.missing)])

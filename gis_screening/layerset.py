@@ -48,6 +48,8 @@ class Manifest(BaseModel):
     layers: list[LayerEntry]
     admission_lists: list[AdmissionListEntry] = Field(default_factory=list)
     rule_packs: list[str] = Field(default_factory=list)
+    #: layers (roles, or ``other:<name>``) this area has no feature of, declared by whoever compiled the set
+    absent: list[str] = Field(default_factory=list)
     description: str | None = None
 
 
@@ -98,7 +100,23 @@ def load_layerset(path: str | Path, catalog: Catalog | None = None,
             table = read_admission_table(base / adm.source, adm.sheet, catalog, adm.fields)
             units.problems += join_admission(units, table, adm.source)
     ls.rule_packs = [str(base / p) for p in manifest.rule_packs]
+    ls.absent = _absent(manifest, ls, catalog, path)
     return ls
+
+
+def _absent(manifest: Manifest, ls: LayerSet, catalog: Catalog, path: Path) -> list[str]:
+    """The manifest's ``absent`` layers, checked: a catalog role or ``other:<name>``, not also a layer of the set."""
+    present = {f"other:{lyr.name}" if lyr.role == "other" else lyr.role for lyr in ls.layers}
+    for i, name in enumerate(manifest.absent):
+        where = f"absent[{i}]"
+        zone_roles = [r for r in catalog.roles if r not in ("other", "projects")]
+        if not (name in zone_roles or name.startswith("other:") and name[6:].strip()):
+            raise InputError(f"{name!r} is neither a zone layer role ({', '.join(zone_roles)}) "
+                             "nor other:<layer name>", file=path, where=where, field="absent")
+        if name in present:
+            raise InputError(f"{name!r} is declared absent but the set has that layer", file=path, where=where,
+                             field="absent")
+    return list(manifest.absent)
 
 
 def layerset_signature(path: str | Path) -> str:

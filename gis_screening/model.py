@@ -226,6 +226,9 @@ class LayerSet:
     layers: list[Layer] = field(default_factory=list)
     manifest_path: str | None = None
     rule_packs: list[str] = field(default_factory=list)   # packs named by the manifest (paths)
+    #: layers (roles, or ``other:<name>``) the set declares its area has no feature of: rules on them find nothing
+    #: instead of being left undecided (:func:`gis_screening.engine.screen.layers_missing`)
+    absent: list[str] = field(default_factory=list)
     #: the catalog the layers were read with; None: the shipped one
     catalog: Catalog | None = field(default=None, repr=False, compare=False)
 

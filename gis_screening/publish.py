@@ -155,5 +155,7 @@ def push_layerset(manifest_path: str | Path, target: str, manifest_out: str | Pa
                                   for a in manifest.admission_lists]
     if manifest.rule_packs:
         out["rule_packs"] = [rel(p) for p in manifest.rule_packs]
+    if manifest.absent:
+        out["absent"] = list(manifest.absent)
     write_text(manifest_out, yaml.safe_dump(out, allow_unicode=True, sort_keys=False))
     return published

@@ -19,7 +19,7 @@ from .engine.collector import collector_paused
 from .engine.overlay import batch_overlaps, footprints_metrics
 from .engine.prepared import PreparedCache, reach_for
 from .engine.rules import RuleStack, load_stack
-from .engine.screen import ProjectResult, ScreeningResult, evaluate_rules
+from .engine.screen import ProjectResult, ScreeningResult, evaluate_rules, layers_missing
 from .model import LayerSet, Project
 
 
@@ -63,13 +63,14 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
             by_zone.setdefault(fp.metric_epsg, []).append(i)
         bounds = shapely.bounds(np.array(geoms, dtype=object))
         done: dict[int, ProjectResult] = {}
+        missing = {m["role"]: m["title"] for m in layers_missing(rules, layerset)}
         # every zone's layers are prepared at once (reprojecting, clipping and writing release the GIL), each only
         # as far as its footprints and the radius reach; the first zone's rules run while later zones are prepared
         pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="prepare")
         ready = {epsg: [pool.submit(cache.get, lyr, epsg, reach_for(bounds[idx], epsg, search_radius_m))
                         for lyr in layerset.layers] for epsg, idx in by_zone.items()}
         try:
-            _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, search_radius_m, carbon,
+            _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, missing, search_radius_m, carbon,
                           progress, cancel, done)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)   # a cancel does not wait for later zones
@@ -78,8 +79,8 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
     return ScreeningResult(results, layerset, rules, search_radius_m, partial=partial, requested=len(projects))
 
 
-def _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, search_radius_m, carbon, progress,
-                  cancel, done) -> None:
+def _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, missing, search_radius_m, carbon,
+                  progress, cancel, done) -> None:
     """Overlay, rules and carbon checks zone by zone, :data:`CHUNK` projects at a time, into ``done``; stops
     (leaving the rest out) when ``cancel()`` says so."""
     for epsg, idx in by_zone.items():
@@ -91,14 +92,15 @@ def _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, searc
             overlaps = batch_overlaps([fps[i] for i in part], prepared, search_radius_m, chunk=CHUNK // 2)
             for i, ovs in zip(part, overlaps):
                 ovs.sort(key=lambda o: (o.distance_m, -o.overlap_area_m2))
-                done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon, layerset.cat)
+                done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon, layerset.cat, missing)
             if progress:
                 progress(len(done), len(projects))
 
 
-def _project_result(project, fp, overlaps, rules: RuleStack, records, carbon: bool, catalog) -> ProjectResult:
-    """Rules then carbon checks for one project whose overlaps are known."""
-    findings, ctx = evaluate_rules(project, fp, overlaps, rules, records, catalog)
+def _project_result(project, fp, overlaps, rules: RuleStack, records, carbon: bool, catalog,
+                    missing: dict[str, str]) -> ProjectResult:
+    """Rules then carbon checks for one project whose overlaps are known (``missing``: see ``evaluate_rules``)."""
+    findings, ctx = evaluate_rules(project, fp, overlaps, rules, records, catalog, missing)
     block = None
     if carbon and rules.carbon_config is not None:
         block, more = carbon_for(project, ctx, rules.carbon_config, overlaps, records)

@@ -324,8 +324,8 @@ def test_recovery_says_what_it_restores(win, qtbot, tmp_path):
 
 def test_a_layer_set_lacking_layers_the_rules_need_is_said_after_every_screening(win, qtbot, units_only_layerset):
     """Opened on a layer set with only the control units, the app's screenings (the first, and again after the full
-    set is opened and then the partial one again) say in the status bar which layers were not loaded; with the
-    full set it says 就绪."""
+    set is opened and then the partial one again) say in the status bar which layers were not loaded, and no
+    project is 符合 (the red-line rules could apply to any); with the full set it says 就绪."""
     manifest = units_only_layerset
     for path, missing in ((manifest, True), (SAMPLE / "layerset.yaml", False), (manifest, True)):
         assert win.open_layerset(str(path))
@@ -334,6 +334,7 @@ def test_a_layer_set_lacking_layers_the_rules_need_is_said_after_every_screening
         assert ("layers_missing" in doc) is missing
         text = win.lbl_msg.text()
         if missing:
-            assert text.startswith("未加载图层，相关规则未核对（“符合”不涵盖）：生态保护红线、自然保护地、饮用水水源保护区"), text
+            assert text.startswith("未加载图层，相关规则未能核对（列为需人工核实）：生态保护红线、自然保护地、饮用水水源保护区"), text
+            assert all(r["verdict"] != "compliant" for r in doc["results"])   # the red-line rules could apply to all
         else:
             assert text == "就绪"

@@ -344,8 +344,9 @@ def test_batch_on_a_started_cluster_finishes_after_a_worker_is_killed(two_zones,
 
 
 def test_a_batch_on_a_layer_set_lacking_layers_says_what_its_verdicts_do_not_cover(tmp_path, units_only_layerset):
-    """As `screen` does: one line on stderr, `layers_missing` in the results' header line, and the 统计 sheet of
-    summary.xlsx (the sheet it opens on) says which layers were not loaded."""
+    """As `screen` does: one line on stderr, `layers_missing` in the results' header line, the 统计 sheet of
+    summary.xlsx (the sheet it opens on) says which layers were not loaded, and no project is 符合 (the red-line
+    rules could apply to every one)."""
     from openpyxl import load_workbook
     manifest = units_only_layerset
     out = tmp_path / "run"
@@ -356,8 +357,10 @@ def test_a_batch_on_a_layer_set_lacking_layers_says_what_its_verdicts_do_not_cov
     assert "note: the layer set has no layer for 生态保护红线、自然保护地、饮用水水源保护区" in res.stderr
     with open(out / "results.jsonl", encoding="utf-8") as fh:
         header = json.loads(fh.readline())
+        rows = [json.loads(line) for line in fh]
     titles = [m["title"] for m in header["layers_missing"]]
     assert titles[:3] == ["生态保护红线", "自然保护地", "饮用水水源保护区"]
+    assert rows and all(r["verdict"] in ("non_compliant", "needs_review") for r in rows)
     sheet = load_workbook(out / "summary.xlsx")["统计"]
     cells = [c for row in sheet.iter_rows(values_only=True) for c in row if c]
     assert any(str(c).startswith("本次筛查未加载" + "、".join(f"“{t}”" for t in titles) + "图层") for c in cells)

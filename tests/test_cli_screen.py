@@ -114,10 +114,11 @@ def test_cancel_returns_only_the_projects_screened():
 
 def test_a_layer_set_without_layers_the_rules_need_says_so_everywhere(tmp_path, units_only_layerset):
     """A layer set with only the control units (no red lines, protected areas, water sources, parks…): the rules on
-    the absent layers cannot be checked, so a 符合 verdict does not cover them — the command says so in one line,
-    the result document lists them (role, title, how many rules), every project's report conclusion says so, and
-    the summary workbook opens on a sheet 说明 saying so.
-    The full sample set lists nothing."""
+    the missing layers cannot be checked, so the project gets a 需人工核实 finding per missing layer naming its rules
+    (never 符合 read from the missing layers) — the command says so in one line, the result document lists them
+    (role, title, how many rules), every project's report conclusion says so, and the summary workbook opens on a
+    sheet 说明 saying so.  Declared `absent:` in the manifest, they are not missing: the verdict is the one the rules
+    on the loaded layers give.  The full sample set lists nothing."""
     from docx import Document
     manifest = units_only_layerset
     out, report, xlsx = tmp_path / "r.json", tmp_path / "r.docx", tmp_path / "r.xlsx"
@@ -126,14 +127,21 @@ def test_a_layer_set_without_layers_the_rules_need_says_so_everywhere(tmp_path, 
                           "--xlsx", str(xlsx)], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     titles = ["生态保护红线", "自然保护地", "饮用水水源保护区", "永久基本农田", "产业园区", "大气环境质量达标区"]
-    assert f"note: the layer set has no layer for {'、'.join(titles)}: the rules on them were not checked" in res.stderr
+    assert f"note: the layer set has no layer for {'、'.join(titles)}: the rules that need them cannot be checked" \
+        in res.stderr
     doc = json.loads(out.read_text(encoding="utf-8"))
     validate(doc)
+    (res1,) = doc["results"]
+    assert res1["verdict_label"] == "需人工核实"
+    undecided = [f for f in res1["findings"] if f["title"].startswith("未加载")]
+    assert [f["title"] for f in undecided] == [f"未加载“{t}”图层，相关规则未能核对" for t in titles]
+    assert all(f["level"] == "needs_review" and f["basis"] for f in undecided)
+    assert "“生态保护红线内禁止开发性、生产性建设活动”" in undecided[0]["message"]
     assert [(m["role"], m["title"]) for m in doc["layers_missing"]] == list(zip(
         ["eco_redline", "protected_areas", "water_sources", "other:永久基本农田", "industrial_parks", "air_quality"], titles))
     assert all(m["rules"] >= 1 for m in doc["layers_missing"])
     body = "\n".join(p.text for p in Document(report).paragraphs)
-    sentence = "本次筛查未加载" + "、".join(f"“{t}”" for t in titles) + "图层，与之相关的规则未能核对，筛查结论不涵盖这些方面"
+    sentence = "本次筛查未加载" + "、".join(f"“{t}”" for t in titles) + "图层，依赖这些图层的规则未能核对；可能适用于项目的，已列为需人工核实事项"
     assert sentence in body
     from openpyxl import load_workbook
     wb = load_workbook(xlsx)
@@ -146,6 +154,16 @@ def test_a_layer_set_without_layers_the_rules_need_says_so_everywhere(tmp_path, 
                          capture_output=True, text=True)
     assert res.returncode == 0 and "has no layer" not in res.stderr
     assert "layers_missing" not in json.loads(full.read_text(encoding="utf-8"))
+    declared = tmp_path / "declared.yaml"
+    declared.write_text(manifest.read_text(encoding="utf-8") + "absent: [eco_redline, protected_areas, water_sources, "
+                        "industrial_parks, air_quality, 'other:永久基本农田']\n", encoding="utf-8")
+    res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "screen", "--layerset", str(declared),
+                          "--project", str(SAMPLE / "sheets" / "P2026-001.yaml"), "--json", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and "has no layer" not in res.stderr, res.stderr
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert "layers_missing" not in doc
+    assert not [f for f in doc["results"][0]["findings"] if f["title"].startswith("未加载")]
     from gis_screening.reports.xlsx import write_xlsx
     assert load_workbook(write_xlsx(json.loads(full.read_text(encoding="utf-8")), tmp_path / "f.xlsx")).sheetnames == [
         "汇总", "发现"]

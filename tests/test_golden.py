@@ -13,6 +13,7 @@ import yaml
 
 from gis_screening.catalog import default_catalog
 from gis_screening.engine.result import validate
+from gis_screening.engine.screen import layers_missing
 from gis_screening.io import read_layer
 from gis_screening.io.projects import load_projects
 from gis_screening.layerset import load_layerset
@@ -63,6 +64,8 @@ def test_golden(suite, index, case, tmp_path):
     crs = case.get("crs", "EPSG:4549")
     ls = _layerset(case["layers"], crs, tmp_path)
     stack = load_rules([ROOT / p for p in case["packs"]] if "packs" in case else None)
+    if case.get("layers_complete", True):     # a case's layers are all its area has (unless it says otherwise)
+        ls.absent = [m["role"] for m in layers_missing(stack, ls)]
     result = screen(_projects(case, crs), ls, stack, search_radius_m=case.get("search_radius_m", 1000))
     doc = result.to_json()
     validate(doc)

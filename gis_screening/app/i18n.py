@@ -17,7 +17,7 @@ EN = {
     "取消": "Cancel", "导出报告…": "Export report…", "图层": "Layers", "筛查结果": "Screening results",
     "要素属性": "Feature attributes", "属性表": "Attribute table", "缩放到图层": "Zoom to layer",
     "打开属性表": "Open attribute table", "透明度…": "Opacity…", "筛查中…": "Screening…", "就绪": "Ready",
-    "未加载图层，相关规则未核对（“符合”不涵盖）": "Layers not loaded, their rules not checked (“Compliant” does not cover them)",
+    "未加载图层，相关规则未能核对（列为需人工核实）": "Layers not loaded, their rules not checked (listed as needs review)",
     "比例尺": "Scale", "坐标系": "CRS", "不符合": "Non-compliant", "需人工核实": "Needs review",
     "有条件符合": "Conditionally compliant", "符合": "Compliant", "提示": "Info", "尚未筛查": "Not screened yet",
     "无法打开": "Cannot open", "无法导入": "Cannot import", "筛查失败": "Screening failed", "筛选…": "Filter…",

@@ -455,7 +455,7 @@ class MainWindow(EditActions, QMainWindow):
         self.session.set_result(doc)
         missing = "、".join(m["title"] for m in doc.get("layers_missing") or [])
         self.lbl_msg.setText(self.tr("就绪") if not missing else
-                             f"{self.tr('未加载图层，相关规则未核对（“符合”不涵盖）')}：{missing}")
+                             f"{self.tr('未加载图层，相关规则未能核对（列为需人工核实）')}：{missing}")
 
     def _failed(self, worker, msg):
         worker.delivered = True

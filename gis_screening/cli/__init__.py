@@ -54,8 +54,9 @@ def _missing_layers_note(stack, layerset) -> str | None:
     if not missing:
         return None
     them = "it" if len(missing) == 1 else "them"
-    return ("note: the layer set has no layer for " + "、".join(m["title"] for m in missing) + f": the rules on {them} "
-            f"were not checked, and a 符合 verdict does not cover {them} (the result document and the reports say so)")
+    return ("note: the layer set has no layer for " + "、".join(m["title"] for m in missing) + f": the rules that need "
+            f"{them} cannot be checked, and each project they could apply to gets a 需人工核实 finding; load the "
+            f"layer(s), or list under `absent:` in the manifest the ones this area has none of")
 
 
 def load_project_files(files) -> list:

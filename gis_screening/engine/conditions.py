@@ -224,6 +224,18 @@ def project_fields(expr: str) -> frozenset[str] | None:
     return None if whole > 0 else frozenset(fields)
 
 
+@lru_cache(maxsize=1024)
+def project_part(expr: str) -> str | None:
+    """The part of ``expr`` that reads the project alone: its top-level ``and`` terms that read neither ``feature``
+    nor ``overlap`` (all of ``expr`` when it reads neither), or None when no term does.  A rule on a layer the layer
+    set lacks could fire only for a project for which this part holds."""
+    tree = _parsed(expr)
+    node = tree.value if isinstance(tree, ast.Expr) else tree
+    terms = node.values if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And) else [node]
+    kept = [t for t in terms if not {n.id for n in ast.walk(t) if isinstance(n, ast.Name)} & {"feature", "overlap"}]
+    return " and ".join(f"({ast.unparse(t)})" for t in kept) or None
+
+
 def _simpleeval(expr: str, names: dict[str, Any]) -> Any:
     evaluator = getattr(_local, "evaluator", None)
     if evaluator is None:

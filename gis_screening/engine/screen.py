@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from types import MappingProxyType
 from typing import Any
 
@@ -24,6 +24,7 @@ from .conditions import (
     matching_codes,
     prohibition_sentence,
     project_fields,
+    project_part,
     render,
 )
 from .model import VERDICT_LABELS, Finding, Overlap, verdict_of
@@ -108,13 +109,14 @@ class ScreeningResult:
 
 
 def layers_missing(stack: RuleStack, layerset: LayerSet) -> list[dict[str, Any]]:
-    """The layers the rules refer to that the layer set does not have: ``[{"role", "title", "rules"}]`` (``role`` as
-    the rules name it, ``rules``: how many rules refer to it).  A 符合 verdict does not cover them; the outputs say so."""
-    present = {f"other:{lyr.name}" if lyr.role == "other" else lyr.role for lyr in layerset.layers}
+    """The layers the rules need that the layer set neither has nor declares absent (``LayerSet.absent``):
+    ``[{"role", "title", "rules"}]`` (``role`` as the rules name it, ``rules``: how many rules need it).  Each rule
+    that could apply to a project is a 需人工核实 finding of that project (:func:`evaluate_rules`)."""
+    known = {f"other:{lyr.name}" if lyr.role == "other" else lyr.role for lyr in layerset.layers} | set(layerset.absent)
     counts: dict[str, int] = {}
-    for rule, _ in stack.rules:
-        if rule.relation != "always" and rule.layer and rule.level != "info" and rule.layer not in present:
-            counts[rule.layer] = counts.get(rule.layer, 0) + 1
+    for step in _plan(stack):
+        if step.needs and step.needs not in known:
+            counts[step.needs] = counts.get(step.needs, 0) + 1
     return [{"role": layer, "title": _layer_title(layer, layerset.cat), "rules": n} for layer, n in counts.items()]
 
 
@@ -216,6 +218,11 @@ def _gas_fired(sheet: dict[str, Any] | None) -> bool:
     return gas > 0 and coal == 0
 
 
+def _construction_variants(ctx: Ctx) -> list[Ctx]:
+    """``ctx`` under each 建设性质 (for a rule that requires it when the project lacks it)."""
+    return [with_construction_type(ctx, v) for v in CONSTRUCTION_TYPES]
+
+
 def with_construction_type(ctx: Ctx, value: object) -> Ctx:
     """``ctx`` with ``construction_type`` and what derives from it: ``new_or_expanded`` and ``rebuild`` are True,
     False, or None when 建设性质 is missing."""
@@ -233,6 +240,22 @@ def _set_construction_type(ctx: Ctx, value: object) -> None:
 #: Project facts that :func:`with_construction_type` derives from 建设性质.
 CONSTRUCTION_FIELDS = frozenset({"construction_type", "new_or_expanded", "rebuild"})
 
+#: Project facts :func:`project_context` derives from a layer, per layer: without the layer they are not known.
+LAYER_FACTS = {"industrial_parks": frozenset({"in_park", "in_chemical_park", "park_names", "park_share_pct",
+                                              "park_outside_m2", "park_outside_pct"})}
+
+
+def _park_variants(ctx: Ctx, area_m2: float) -> list[Ctx]:
+    """``ctx`` outside any park, in a park, and in a chemical park: what the park facts may be when the layer set
+    has no park layer."""
+    out = []
+    for in_park, chemical in ((False, False), (True, False), (True, True)):
+        v = Ctx(ctx)
+        v.update(in_park=in_park, in_chemical_park=chemical, park_names=[], park_share_pct=100.0 if in_park else 0.0,
+                 park_outside_m2=0.0 if in_park else area_m2, park_outside_pct=0.0 if in_park else 100.0)
+        out.append(v)
+    return out
+
 
 @dataclass(frozen=True)
 class _Step:
@@ -245,6 +268,8 @@ class _Step:
     test: Compiled | None            # None: no condition (always true)
     varies: bool                     # a missing required fact can change the outcome (the condition reads it)
     watch: bool                      # reads of the fact can be watched (compiled, ``project`` read by field only)
+    needs: str | None = None         # the layer (as rules name it) without which the rule cannot be decided
+    gate: _Step | None = None        # the condition's project-only part (:func:`project_part`), as a step
 
 
 def _plan(stack: RuleStack) -> list[_Step]:
@@ -255,14 +280,27 @@ def _plan(stack: RuleStack) -> list[_Step]:
         return plan
     steps = []
     for rule, pack in stack.rules:
-        test = compiled(rule.when) if rule.when else None
-        reads = project_fields(rule.when) if rule.when else frozenset()
-        varies = bool(rule.requires) and (reads is None or bool(reads & CONSTRUCTION_FIELDS))
-        steps.append(_Step(rule, pack, _key_of_rule(rule.layer or "") if rule.relation != "always" else ("", ""),
-                           rule.relation, test, varies,
-                           reads is not None and bool(rule.when) and is_compiled(rule.when or "")))
+        step = _step(rule, pack, rule.when, rule.relation)
+        if rule.level == "info":
+            pass
+        elif rule.relation != "always" and rule.layer:
+            part = project_part(rule.when) if rule.when else None
+            step = replace(step, needs=rule.layer, gate=_step(rule, pack, part, "always") if part else None)
+        elif rule.when:
+            reads = project_fields(rule.when)
+            step = replace(step, needs=next((layer for layer, facts in LAYER_FACTS.items()
+                                             if reads is None or reads & facts), None))
+        steps.append(step)
     stack.__dict__["_plan"] = (stack.rules, steps, len(steps))
     return steps
+
+
+def _step(rule: Rule, pack: Pack, when: str | None, relation: str) -> _Step:
+    test = compiled(when) if when else None
+    reads = project_fields(when) if when else frozenset()
+    varies = bool(rule.requires) and (reads is None or bool(reads & CONSTRUCTION_FIELDS))
+    return _Step(rule, pack, _key_of_rule(rule.layer or "") if relation != "always" else ("", ""), relation, test,
+                 varies, reads is not None and bool(when) and is_compiled(when or ""))
 
 
 class _Watched(Ctx):
@@ -310,9 +348,13 @@ def _key_of_rule(rule_layer: str) -> tuple[str, str]:
 
 
 def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overlap], stack: RuleStack,
-                   records: Records, catalog: Catalog) -> tuple[list[Finding], Ctx]:
+                   records: Records, catalog: Catalog, missing: Mapping[str, str] | None = None
+                   ) -> tuple[list[Finding], Ctx]:
     """Apply every rule of the stack to one project; returns its findings and the project context.
-    ``catalog`` names the roles of rules that found no feature (the layer set's catalog).
+    ``catalog`` names the roles of rules that found no feature (the layer set's catalog).  ``missing``: the layers
+    the rules need that the layer set lacks (rule layer name → title, from :func:`layers_missing`); the rules that
+    need one and could apply to the project are one 需人工核实 finding per layer, never a verdict read from the
+    absence of the layer.
 
     Feature contexts are built once per overlap (not per rule), from records built once per layer."""
     pctx = project_context(project, fp, overlaps, records)
@@ -341,7 +383,7 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
     def variants() -> list[Ctx]:
         """The project context under each 建设性质 (built on first need)."""
         if not tried:
-            tried.extend(with_construction_type(pctx, v) for v in CONSTRUCTION_TYPES)
+            tried.extend(_construction_variants(pctx))
         return tried
 
     def apply(step: _Step, names: dict[str, Any], **where: Any) -> None:
@@ -356,7 +398,12 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
         if fires:
             findings.append(_finding(step.rule, step.pack, names, **where))
 
+    undecided: dict[str, list[_Step]] = {}        # missing layer → the rules it leaves undecided
     for step in _plan(stack):
+        if missing and step.needs is not None and step.needs in missing:
+            if _could_apply(step, pctx, fp, variants):
+                undecided.setdefault(step.needs, []).append(step)
+            continue
         relation = step.relation
         if relation == "always":
             apply(step, empty)
@@ -376,7 +423,46 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
                     apply(step, names, layer=o.layer, feature_id=o.feature_id, overlap=o)
                 elif test is None or test(names):
                     findings.append(_finding(step.rule, step.pack, names, o.layer, o.feature_id, o))
+    for layer, steps in undecided.items():
+        findings.append(_missing_layer(steps, missing[layer] if missing else layer, empty))
     return findings, pctx
+
+
+def _could_apply(step: _Step, pctx: Ctx, fp: FootprintMetrics, variants: Callable[[], list[Ctx]]) -> bool:
+    """Could ``step``, which needs a layer the layer set lacks, fire for this project?  A rule on that layer: when
+    its condition's project-only part holds (or is undecided for a missing fact).  A rule reading facts derived from
+    the layer (in a park…): unless it does not fire whatever those facts are."""
+    if step.relation != "always":
+        if step.gate is None:
+            return True
+        names = {"project": pctx, "feature": Ctx(), "overlap": Ctx()}
+        if step.gate.varies:
+            fires, undecided = _decide(step.gate, names, variants)
+            return fires or bool(undecided)
+        return bool(step.gate.test(names)) if step.gate.test is not None else True
+    for v in _park_variants(pctx, fp.area_m2):
+        names = {"project": v, "feature": Ctx(), "overlap": Ctx()}
+        if step.varies:
+            fires, undecided = _decide(step, names, partial(_construction_variants, v))
+            if fires or undecided:
+                return True
+        elif step.test is None or step.test(names):
+            return True
+    return False
+
+
+def _missing_layer(steps: list[_Step], title: str, names: dict[str, Any]) -> Finding:
+    """needs_review: the rules in ``steps`` could apply to the project but need the layer ``title``, which the
+    layer set lacks (one finding for the layer, naming each rule and citing their bases)."""
+    first = steps[0]
+    basis = list(dict.fromkeys(render(b, names) for s in steps for b in s.rule.basis))
+    rules = "；".join(f"“{s.rule.title or s.rule.id}”" for s in steps)
+    return Finding(rule_id=first.rule.id, level="needs_review", title=f"未加载“{title}”图层，相关规则未能核对",
+                   message=f"本次筛查未加载“{title}”图层，无法核对：{rules}。请加载该图层后重新筛查；若本区域确无此类"
+                           f"区域，在图层集中声明（absent）后重新筛查。",
+                   basis=basis, layer=title, metrics={"missing_layer": first.needs,
+                                                      "rule_ids": [s.rule.id for s in steps]},
+                   dimension=first.rule.dimension, pack=first.pack.id)
 
 
 def _missing_fact(rule: Rule, pack: Pack, names: dict[str, Any], fields: list[str], **where: Any) -> Finding:

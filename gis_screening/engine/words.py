@@ -10,9 +10,10 @@ from typing import Any
 
 
 def missing_layers_text(missing: list[dict[str, Any]]) -> str:
-    """What the outputs say when the layer set lacked layers the rules refer to (``layers_missing`` of a result)."""
+    """What the outputs say when the layer set lacked layers the rules need (``layers_missing`` of a result)."""
     names = "、".join(f"“{m['title']}”" for m in missing)
-    return f"本次筛查未加载{names}图层，与之相关的规则未能核对，筛查结论不涵盖这些方面；须补充图层后重新筛查或人工核实。"
+    return (f"本次筛查未加载{names}图层，依赖这些图层的规则未能核对；可能适用于项目的，已列为需人工核实事项。"
+            "须补充图层后重新筛查，或人工核实。")
 
 
 def decisive_titles(result: dict[str, Any]) -> list[str]:

@@ -67,7 +67,7 @@ def write_xlsx(doc: dict, path: str | Path) -> Path:
 
 
 def _missing_layers_sheet(wb: Workbook, missing: list[dict]) -> None:
-    """A first sheet 说明 naming the layers the rules refer to that the layer set lacked (what 符合 does not cover),
+    """A first sheet 说明 naming the layers the rules need that the layer set lacked (their rules left undecided),
     so it is what the workbook opens on."""
     ws = wb.create_sheet("说明", 0)
     ws.append([missing_layers_text(missing)])
