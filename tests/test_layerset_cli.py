@@ -68,6 +68,27 @@ def test_cli_layers_check(tmp_path):
     assert ok.returncode == 0, ok.stdout + ok.stderr
 
 
+def test_absent_kinds_are_checked_and_listed(tmp_path):
+    """`absent:` names zone kinds the area has none of: a role or other:<name>, never one the set loads; `layers
+    check` lists them.  A wrong entry is one line naming the manifest and the entry."""
+    manifest = _grid(tmp_path)
+    base = manifest.read_text(encoding="utf-8")
+    manifest.write_text(base + "absent: [water_sources, 'other:永久基本农田']\n", encoding="utf-8")
+    assert load_layerset(manifest).absent == ["water_sources", "other:永久基本农田"]
+    res = subprocess.run(CLI + ["layers", "check", str(manifest)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "declared absent (no such zone in this area; rules on them find nothing): 饮用水水源保护区（water_sources）、" \
+           "永久基本农田" in res.stdout.replace("\n", "")
+    for entry, says in (("[water_source]", "'water_source' is neither a zone layer role"),
+                        ("[projects]", "'projects' is neither a zone layer role"),
+                        ("['other:']", "'other:' is neither"),
+                        ("[control_units]", "'control_units' is declared absent but the set has that layer")):
+        manifest.write_text(base + f"absent: {entry}\n", encoding="utf-8")
+        res = subprocess.run(CLI + ["layers", "check", str(manifest)], capture_output=True, text=True)
+        assert res.returncode == 2 and res.stderr.count("\n") == 1, res.stderr
+        assert says in res.stderr and "set.yaml" in res.stderr and "absent[0]" in res.stderr, res.stderr
+
+
 def test_cli_bad_input_exit_2(tmp_path):
     res = subprocess.run(CLI + ["layers", "check", str(tmp_path / "missing.yaml")], capture_output=True, text=True)
     assert res.returncode == 2

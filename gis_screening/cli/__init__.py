@@ -40,6 +40,10 @@ def screening_options(search_radius: float, as_of: str | None):
         fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
 
 
+def _absent_title(name: str, cat) -> str:
+    return name.split(":", 1)[1] if name.startswith("other:") else f"{cat.roles[name].title}（{name}）"
+
+
 def say_screening_notes(stack, layerset, day) -> None:
     """What `screen` and `batch` say before screening: rule packs found but not in force on ``day``, and layers the
     rules refer to that the layer set lacks (one line each, on stderr)."""
@@ -94,6 +98,9 @@ def layers_check(manifest: Path = typer.Argument(..., help="layer-set manifest (
                       f"{lyr.source_crs} → EPSG:4490", lyr.encoding or "-",
                       f"{n_err} errors, {n_warn} warnings" if (n_err or n_warn) else "none")
     console.print(table)
+    if ls.absent:
+        console.print("declared absent (no such zone in this area; rules on them find nothing): "
+                      + "、".join(_absent_title(a, ls.cat) for a in ls.absent), markup=False)
     errors += _report_triggers(ls)
     for lyr in ls.layers:
         if lyr.problems or lyr.crs_reason:
