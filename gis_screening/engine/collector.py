@@ -13,12 +13,18 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
-    """Disable the cyclic collector inside the block, restoring its previous state after (nestable)."""
+def collector_paused(freeze: bool = False) -> Iterator[None]:
+    """Disable the cyclic collector inside the block, restoring its previous state after (nestable).
+
+    ``freeze``: on leaving, move every object alive to the permanent generation first (:func:`gc.freeze`), so the
+    collector never walks them again — for a command-line process that keeps them to its end; without it the first
+    collection after the block walks every object the block left alive."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if freeze:
+            gc.freeze()
         if was:
             gc.enable()
