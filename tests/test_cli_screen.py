@@ -143,6 +143,10 @@ def test_a_layer_set_without_layers_the_rules_need_says_so_everywhere(tmp_path, 
     body = "\n".join(p.text for p in Document(report).paragraphs)
     sentence = "本次筛查未加载" + "、".join(f"“{t}”" for t in titles) + "图层，依赖这些图层的规则未能核对；可能适用于项目的，已列为需人工核实事项"
     assert sentence in body
+    # section 三 never says "no red line nearby" when no red-line layer was looked at
+    assert "搜索半径内无生态保护红线" not in body
+    assert "本次筛查未加载“生态保护红线”、“自然保护地”、“饮用水水源保护区”、“永久基本农田”、“产业园区”图层，搜索半径内是否有" \
+           "此类敏感区未能判断。" in body
     from openpyxl import load_workbook
     wb = load_workbook(xlsx)
     assert wb.sheetnames[0] == "说明" and wb.active.title == "说明"       # what the workbook opens on

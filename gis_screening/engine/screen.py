@@ -459,7 +459,7 @@ def _missing_layer(steps: list[_Step], title: str, names: dict[str, Any]) -> Fin
     rules = "；".join(f"“{s.rule.title or s.rule.id}”" for s in steps)
     return Finding(rule_id=first.rule.id, level="needs_review", title=f"未加载“{title}”图层，相关规则未能核对",
                    message=f"本次筛查未加载“{title}”图层，无法核对：{rules}。请加载该图层后重新筛查；若本区域确无此类"
-                           f"区域，在图层集中声明（absent）后重新筛查。",
+                           f"区域，在图层集清单中注明后重新筛查。",
                    basis=basis, layer=title, metrics={"missing_layer": first.needs,
                                                       "rule_ids": [s.rule.id for s in steps]},
                    dimension=first.rule.dimension, pack=first.pack.id)

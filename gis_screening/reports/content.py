@@ -116,6 +116,7 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
                   Block("p", "项目未与任何已加载的环境管控单元重叠。"))
     # 3 敏感区
     sens = [o for o in result["overlaps"] if roles.get(o["layer"]) in SENSITIVE_ROLES]
+    unloaded = [m["title"] for m in doc.get("layers_missing") or [] if m["role"].split(":")[0] in SENSITIVE_ROLES]
     rules_by_feature: dict = {}
     for f in findings:
         if f.get("feature_id"):
@@ -127,7 +128,11 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
     blocks.append(Block("h2", "三、敏感区叠加与邻近情况（搜索半径 " + f"{doc.get('search_radius_m', 1000):g} m）"))
     blocks.append(Block("table", table=Table(["类型", "编码", "名称", "重叠面积 m²", "最近距离 m", "适用规则"], sens_rows,
                                              [1.6, 1.8, 2.4, 1.3, 1.2, 3])) if sens_rows else
-                  Block("p", "搜索半径内无生态保护红线、自然保护地、饮用水水源保护区等敏感区。"))
+                  Block("p", "搜索半径内无生态保护红线、自然保护地、饮用水水源保护区等敏感区。" if not unloaded else
+                        "搜索半径内无已加载图层中的敏感区。"))
+    if unloaded:        # never "none" for a kind of zone that was not looked at
+        blocks.append(Block("p", "本次筛查未加载" + "、".join(f"“{t}”" for t in unloaded)
+                            + "图层，搜索半径内是否有此类敏感区未能判断。"))
     # 4 准入要求逐条对照
     blocks.append(Block("h2", "四、生态环境准入要求逐条对照"))
     for dim in DIMENSIONS:
