@@ -215,6 +215,8 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
                     why = (f"所在区域{'、'.join(failing)}不达标，相关污染物倍量削减" if failing else
                            "所在区域大气环境质量不达标（超标因子未注明，按全部污染物倍量削减，须核实）")
                     ratio = off.non_attainment_ratio
+                elif non_att is None and off.non_attainment_ratio > ratio:   # never "等量" as if attainment were known
+                    why += "；所在区域大气环境质量是否达标未知（无达标区图层要素覆盖项目），不达标则须倍量削减，须核实"
                 rows.append({"pollutant": key, "name": name, "new_t": qty, "ratio": ratio, "offset_t": round(qty * ratio, 3),
                              "reason": why})
             if rows:
