@@ -171,3 +171,19 @@ def test_a_layer_set_without_layers_the_rules_need_says_so_everywhere(tmp_path, 
     from gis_screening.reports.xlsx import write_xlsx
     assert load_workbook(write_xlsx(json.loads(full.read_text(encoding="utf-8")), tmp_path / "f.xlsx")).sheetnames == [
         "汇总", "发现"]
+
+
+def test_a_search_radius_below_a_rules_distance_is_raised_and_said(tmp_path):
+    """`--search-radius 100` with a rule that looks 500 m out (protected-area core zones): the command says it raised
+    the radius, naming the rule, and the result records the radius used; the default radius says nothing."""
+    out = tmp_path / "r.json"
+    res = subprocess.run(CLI + ["--project", str(SAMPLE / "projects" / "projects.gpkg"), "--search-radius", "100",
+                                "--json", str(out)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "note: search radius 100 m raised to 500 m: the rule “项目邻近自然保护地核心保护区” " \
+           "(national.pa.core_proximity) looks 500 m out" in res.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["search_radius_m"] == 500
+    res = subprocess.run(CLI + ["--project", str(SAMPLE / "projects" / "projects.gpkg"), "--json", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and "raised" not in res.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["search_radius_m"] == 1000

@@ -44,12 +44,21 @@ def _absent_title(name: str, cat) -> str:
     return name.split(":", 1)[1] if name.startswith("other:") else f"{cat.roles[name].title}（{name}）"
 
 
-def say_screening_notes(stack, layerset, day) -> None:
-    """What `screen` and `batch` say before screening: rule packs found but not in force on ``day``, and layers the
-    rules refer to that the layer set lacks (one line each, on stderr)."""
-    for note in (stack.not_in_force_note(day), _missing_layers_note(stack, layerset)):
+def say_screening_notes(stack, layerset, day, radius: float) -> None:
+    """What `screen` and `batch` say before screening: rule packs found but not in force on ``day``, layers the
+    rules refer to that the layer set lacks, and a search ``radius`` (m) raised for a rule (one line each, on
+    stderr)."""
+    for note in (stack.not_in_force_note(day), _missing_layers_note(stack, layerset), _radius_note(stack, radius)):
         if note:
             err_console.print(note, markup=False, highlight=False)
+
+
+def _radius_note(stack, radius: float) -> str | None:
+    reach, rule = stack.reach()
+    if reach <= radius or rule is None:
+        return None
+    return (f"note: search radius {radius:g} m raised to {reach:g} m: the rule “{rule.title}” ({rule.id}) looks "
+            f"{reach:g} m out")
 
 
 def _missing_layers_note(stack, layerset) -> str | None:

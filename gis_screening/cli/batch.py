@@ -36,7 +36,7 @@ def batch_cmd(
         stack = load_rules(list[str | Path](rules) if rules else (list[str | Path](ls.rule_packs) or None), as_of=day)
     except InputError as exc:
         fail(str(exc))
-    say_screening_notes(stack, ls, day)
+    say_screening_notes(stack, ls, day, search_radius)
     job = Job(str(Path(layerset).resolve()), tuple(str(Path(r).resolve()) for r in rules) if rules else None,
               as_of, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)
     stop = _Stop()

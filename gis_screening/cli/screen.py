@@ -76,7 +76,7 @@ def screen_cmd(
             step("load layers")
             stack = load_rules([str(p) for p in rules] if rules else (getattr(ls, "rule_packs", None) or None),
                                as_of=day)
-            say_screening_notes(stack, ls, day)
+            say_screening_notes(stack, ls, day, search_radius)
             projects = load_project_files(project)
             step("load projects")
             cache = PreparedCache(cache_dir, disk=not no_cache)

@@ -99,6 +99,14 @@ class RuleStack:
     def pack_refs(self) -> list[dict[str, Any]]:
         return [{"id": p.id, "version": p.version, "title": p.title} for p, _ in self.packs]
 
+    def reach(self) -> tuple[float, Rule | None]:
+        """How far out (metres) the rules that can change a verdict look for features, and the rule that looks
+        farthest (``within_distance`` rules above ``info``; 0 and None when there are none): a screening must search
+        at least this far."""
+        far = max((r for r, _ in self.rules if r.relation == "within_distance" and r.level != "info"),
+                  key=lambda r: r.distance_m or 0, default=None)
+        return (float(far.distance_m or 0), far) if far is not None else (0.0, None)
+
     def not_in_force_note(self, day: dt.date | None) -> str | None:
         """One line naming the packs found but not in force on ``day`` (their rules are not applied), or None."""
         if not self.not_in_force:
