@@ -7,6 +7,7 @@ the other.  ``load_rules`` validates every section of the packs (rules and ``car
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -82,22 +83,41 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
     return ScreeningResult(results, layerset, rules, search_radius_m, partial=partial, requested=len(projects))
 
 
+#: The GIL hand-over interval (s) while steps are screened: the overlay thread needs the GIL only between its array
+#: calls, and gets it back without waiting the default 5 ms for which the rules would otherwise keep it.
+SWITCH_INTERVAL_S = 0.0005
+
+
 def _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, missing, search_radius_m, carbon,
                   progress, cancel, done) -> None:
-    """Overlay, rules and carbon checks zone by zone, :data:`CHUNK` projects at a time, into ``done``; stops
-    (leaving the rest out) when ``cancel()`` says so."""
-    for epsg, idx in by_zone.items():
-        prepared = [f.result() for f in ready[epsg]]
-        for lo in range(0, len(idx), CHUNK):
+    """Overlay, rules and carbon checks zone by zone, :data:`CHUNK` projects at a time, into ``done``: the next
+    step's overlay (array work that releases the GIL) runs in a thread while this step's rules run.  Stops (leaving
+    the rest out) when ``cancel()`` says so."""
+    steps = [(epsg, idx[lo:lo + CHUNK]) for epsg, idx in by_zone.items() for lo in range(0, len(idx), CHUNK)]
+
+    def overlay(k: int) -> list:
+        epsg, part = steps[k]
+        return batch_overlaps([fps[i] for i in part], [f.result() for f in ready[epsg]], search_radius_m,
+                              workers=1, chunk=CHUNK)
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="overlay")
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
+    try:
+        following = ahead.submit(overlay, 0) if steps else None
+        for k, (_, part) in enumerate(steps):
             if cancel is not None and cancel():
                 return
-            part = idx[lo:lo + CHUNK]
-            overlaps = batch_overlaps([fps[i] for i in part], prepared, search_radius_m, chunk=CHUNK // 2)
+            assert following is not None
+            overlaps = following.result()
+            following = ahead.submit(overlay, k + 1) if k + 1 < len(steps) else None
             for i, ovs in zip(part, overlaps):
                 ovs.sort(key=lambda o: (o.distance_m, -o.overlap_area_m2))
                 done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon, layerset.cat, missing)
             if progress:
                 progress(len(done), len(projects))
+    finally:
+        sys.setswitchinterval(switch)
+        ahead.shutdown(wait=False, cancel_futures=True)    # a cancel does not wait for the step overlaid ahead
 
 
 def _project_result(project, fp, overlaps, rules: RuleStack, records, carbon: bool, catalog,
