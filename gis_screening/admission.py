@@ -44,12 +44,16 @@ def read_admission_table(path: str | Path, sheet: str | None, catalog: Catalog,
 
 
 def join_admission(units: Layer, table: pd.DataFrame, source: str) -> list[Problem]:
-    """Fill the units' 准入清单 fields from ``table`` by unit code; report what matched and what did not."""
+    """Fill the units' 准入清单 fields from ``table`` by unit code; report what matched and what did not.  Each unit's
+    ``admission_listed`` says whether a joined table has its row (a rule makes a unit without one 需人工核实
+    rather than read its empty fields as "nothing prohibited")."""
     gdf = units.gdf
     by_code = table.drop_duplicates("code", keep="last").set_index("code")
     dups = table["code"][table["code"].duplicated()].unique().tolist()
     codes = gdf["code"].astype(str).tolist()
     matched = [c for c in codes if c in by_code.index]
+    before = gdf["admission_listed"].tolist() if "admission_listed" in gdf.columns else [False] * len(codes)
+    gdf["admission_listed"] = [bool(b) or c in by_code.index for b, c in zip(before, codes)]
     problems = [Problem("info", f"准入清单 {source}: {len(matched)} of {len(codes)} units joined by code")]
     for col in JOIN_FIELDS:
         if col not in by_code.columns or col == "name":

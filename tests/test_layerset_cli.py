@@ -124,3 +124,32 @@ def test_admission_list_join(tmp_path):
     assert row["spatial_constraints"] == "禁止新建化工项目。" and row["prohibited_industries"] == "26"
     text = " ".join(map(str, units.problems))
     assert "1 of 3 units joined" in text and "ZH99999999999" in text and "no row for 2 unit(s)" in text
+    assert units.gdf["admission_listed"].tolist() == [True, False, False]
+
+
+def test_a_unit_without_a_row_in_the_joined_admission_list_is_not_read_as_unrestricted(tmp_path):
+    """A project in a unit the joined 准入清单 has no row for cannot be checked against that unit's list: 需人工核实
+    naming the unit (never 符合 read from its empty fields); a project in a listed unit is judged by its row."""
+    from openpyxl import Workbook
+
+    from gis_screening.model import Project
+    from gis_screening.screening import load_rules, screen
+    manifest = _grid(tmp_path)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["环境管控单元编码", "空间布局约束", "禁止类行业代码"])
+    ws.append(["ZH35010220001", "禁止新建化工项目。", "26"])
+    ws.append(["ZH35010220002", "（无特别要求）", ""])
+    wb.save(tmp_path / "清单.xlsx")
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "admission_lists:\n  - source: 清单.xlsx\n"
+                        "absent: [eco_redline, protected_areas, water_sources, industrial_parks, air_quality, "
+                        "'other:永久基本农田']\n", encoding="utf-8")
+    ls = load_layerset(manifest)
+    cells = [box(430_100 + i * 1000, 2_885_100, 430_200 + i * 1000, 2_885_200) for i in range(3)]
+    geoms = gpd.GeoSeries(cells, crs=4549).to_crs(4490).tolist()
+    projects = [Project(id=f"P{i}", geometry=g, industry_code="7010", construction_type="新建")
+                for i, g in enumerate(geoms)]
+    res = {r.project.id: r for r in screen(projects, ls, load_rules()).results}
+    assert [res[f"P{i}"].verdict for i in range(3)] == ["compliant", "compliant", "needs_review"]
+    (finding,) = [f for f in res["P2"].findings if f.level == "needs_review"]
+    assert finding.rule_id == "unit.admission_row_missing" and "ZH35010230001（丙）" in finding.message
