@@ -108,17 +108,23 @@ def test_cli_convert_gcj_to_gpkg_and_geojson(tmp_path, fujian_counties):
     assert json.loads(gj.read_text(encoding="utf-8"))["features"][0]["properties"]["name"]
 
 
-def test_admission_list_join(tmp_path):
+def _with_admission_list(tmp_path, second_row: list[str], more: str = "") -> Path:
+    """The grid's manifest joined to a 准入清单 workbook with a row for ZH35010220001 and ``second_row``."""
     from openpyxl import Workbook
     manifest = _grid(tmp_path)
     wb = Workbook()
     ws = wb.active
     ws.append(["环境管控单元编码", "空间布局约束", "禁止类行业代码"])
     ws.append(["ZH35010220001", "禁止新建化工项目。", "26"])
-    ws.append(["ZH99999999999", "不存在的单元", ""])
+    ws.append(second_row)
     wb.save(tmp_path / "清单.xlsx")
-    manifest.write_text(manifest.read_text(encoding="utf-8") + "admission_lists:\n  - source: 清单.xlsx\n",
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "admission_lists:\n  - source: 清单.xlsx\n" + more,
                         encoding="utf-8")
+    return manifest
+
+
+def test_admission_list_join(tmp_path):
+    manifest = _with_admission_list(tmp_path, ["ZH99999999999", "不存在的单元", ""])
     units = load_layerset(manifest).first("control_units")
     row = units.gdf.set_index("code").loc["ZH35010220001"]
     assert row["spatial_constraints"] == "禁止新建化工项目。" and row["prohibited_industries"] == "26"
@@ -130,20 +136,11 @@ def test_admission_list_join(tmp_path):
 def test_a_unit_without_a_row_in_the_joined_admission_list_is_not_read_as_unrestricted(tmp_path):
     """A project in a unit the joined 准入清单 has no row for cannot be checked against that unit's list: 需人工核实
     naming the unit (never 符合 read from its empty fields); a project in a listed unit is judged by its row."""
-    from openpyxl import Workbook
-
     from gis_screening.model import Project
     from gis_screening.screening import load_rules, screen
-    manifest = _grid(tmp_path)
-    wb = Workbook()
-    ws = wb.active
-    ws.append(["环境管控单元编码", "空间布局约束", "禁止类行业代码"])
-    ws.append(["ZH35010220001", "禁止新建化工项目。", "26"])
-    ws.append(["ZH35010220002", "（无特别要求）", ""])
-    wb.save(tmp_path / "清单.xlsx")
-    manifest.write_text(manifest.read_text(encoding="utf-8") + "admission_lists:\n  - source: 清单.xlsx\n"
-                        "absent: [eco_redline, protected_areas, water_sources, industrial_parks, air_quality, "
-                        "'other:永久基本农田']\n", encoding="utf-8")
+    manifest = _with_admission_list(tmp_path, ["ZH35010220002", "（无特别要求）", ""],
+                                    "absent: [eco_redline, protected_areas, water_sources, industrial_parks, "
+                                    "air_quality, 'other:永久基本农田']\n")
     ls = load_layerset(manifest)
     cells = [box(430_100 + i * 1000, 2_885_100, 430_200 + i * 1000, 2_885_200) for i in range(3)]
     geoms = gpd.GeoSeries(cells, crs=4549).to_crs(4490).tolist()
