@@ -106,10 +106,10 @@ def load_layerset(path: str | Path, catalog: Catalog | None = None,
 
 def _absent(manifest: Manifest, ls: LayerSet, catalog: Catalog, path: Path) -> list[str]:
     """The manifest's ``absent`` layers, checked: a catalog role or ``other:<name>``, not also a layer of the set."""
-    present = {f"other:{lyr.name}" if lyr.role == "other" else lyr.role for lyr in ls.layers}
+    present = ls.rule_layers()
+    zone_roles = [r for r in catalog.roles if r not in ("other", "projects")]
     for i, name in enumerate(manifest.absent):
         where = f"absent[{i}]"
-        zone_roles = [r for r in catalog.roles if r not in ("other", "projects")]
         if not (name in zone_roles or name.startswith("other:") and name[6:].strip()):
             raise InputError(f"{name!r} is neither a zone layer role ({', '.join(zone_roles)}) "
                              "nor other:<layer name>", file=path, where=where, field="absent")

@@ -237,6 +237,10 @@ class LayerSet:
         """The layer set's catalog; the shipped one for sets assembled by hand."""
         return self.catalog or default_catalog()
 
+    def rule_layers(self) -> set[str]:
+        """The set's layers as rules name them: the role, or ``other:<name>``."""
+        return {f"other:{lyr.name}" if lyr.role == "other" else lyr.role for lyr in self.layers}
+
     def by_role(self, role: str) -> list[Layer]:
         return [lyr for lyr in self.layers if lyr.role == role]
 

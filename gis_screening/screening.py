@@ -52,9 +52,9 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
 
     Areas and distances are in metres in each project's 3° GK zone.  The search radius is raised to the distance
     the farthest-looking rule that can change a verdict needs (:meth:`RuleStack.reach`; the result records the
-    radius used), so no such rule misses a feature for a small ``search_radius_m``.  ``progress(done, total)`` is called after each step of
-    :data:`CHUNK` projects; when ``cancel()`` returns True the result holds only the projects screened so far and
-    is marked ``partial`` (never a verdict for a project that was not overlaid).
+    radius used), so no such rule misses a feature for a small ``search_radius_m``.  ``progress(done, total)`` is
+    called after each step of :data:`CHUNK` projects; when ``cancel()`` returns True the result holds only the
+    projects screened so far and is marked ``partial`` (never a verdict for a project that was not overlaid).
     """
     search_radius_m = max(search_radius_m, rules.reach()[0])
     with collector_paused():

@@ -112,7 +112,7 @@ def layers_missing(stack: RuleStack, layerset: LayerSet) -> list[dict[str, Any]]
     """The layers the rules need that the layer set neither has nor declares absent (``LayerSet.absent``):
     ``[{"role", "title", "rules"}]`` (``role`` as the rules name it, ``rules``: how many rules need it).  Each rule
     that could apply to a project is a 需人工核实 finding of that project (:func:`evaluate_rules`)."""
-    known = {f"other:{lyr.name}" if lyr.role == "other" else lyr.role for lyr in layerset.layers} | set(layerset.absent)
+    known = layerset.rule_layers() | set(layerset.absent)
     counts: dict[str, int] = {}
     for step in _plan(stack):
         if step.needs and step.needs not in known:
@@ -240,11 +240,6 @@ def _set_construction_type(ctx: Ctx, value: object) -> None:
 #: Project facts that :func:`with_construction_type` derives from 建设性质.
 CONSTRUCTION_FIELDS = frozenset({"construction_type", "new_or_expanded", "rebuild"})
 
-#: Project facts :func:`project_context` derives from a layer, per layer: without the layer they are not known.
-LAYER_FACTS = {"industrial_parks": frozenset({"in_park", "in_chemical_park", "park_names", "park_share_pct",
-                                              "park_outside_m2", "park_outside_pct"})}
-
-
 def _park_variants(ctx: Ctx, area_m2: float) -> list[Ctx]:
     """``ctx`` outside any park, in a park, and in a chemical park: what the park facts may be when the layer set
     has no park layer."""
@@ -255,6 +250,13 @@ def _park_variants(ctx: Ctx, area_m2: float) -> list[Ctx]:
                  park_outside_m2=0.0 if in_park else area_m2, park_outside_pct=0.0 if in_park else 100.0)
         out.append(v)
     return out
+
+
+#: Project facts :func:`project_context` derives from a layer, per layer, and what they may be without the layer
+#: (the project context under each possibility, given the footprint's area in m²).
+LAYER_FACTS: dict[str, tuple[frozenset[str], Callable[[Ctx, float], list[Ctx]]]] = {
+    "industrial_parks": (frozenset({"in_park", "in_chemical_park", "park_names", "park_share_pct", "park_outside_m2",
+                                    "park_outside_pct"}), _park_variants)}
 
 
 @dataclass(frozen=True)
@@ -288,7 +290,7 @@ def _plan(stack: RuleStack) -> list[_Step]:
             step = replace(step, needs=rule.layer, gate=_step(rule, pack, part, "always") if part else None)
         elif rule.when:
             reads = project_fields(rule.when)
-            step = replace(step, needs=next((layer for layer, facts in LAYER_FACTS.items()
+            step = replace(step, needs=next((layer for layer, (facts, _) in LAYER_FACTS.items()
                                              if reads is None or reads & facts), None))
         steps.append(step)
     stack.__dict__["_plan"] = (stack.rules, steps, len(steps))
@@ -439,8 +441,9 @@ def _could_apply(step: _Step, pctx: Ctx, fp: FootprintMetrics, variants: Callabl
         if step.gate.varies:
             fires, undecided = _decide(step.gate, names, variants)
             return fires or bool(undecided)
-        return bool(step.gate.test(names)) if step.gate.test is not None else True
-    for v in _park_variants(pctx, fp.area_m2):
+        return step.gate.test is None or bool(step.gate.test(names))
+    assert step.needs is not None
+    for v in LAYER_FACTS[step.needs][1](pctx, fp.area_m2):
         names = {"project": v, "feature": Ctx(), "overlap": Ctx()}
         if step.varies:
             fires, undecided = _decide(step, names, partial(_construction_variants, v))
