@@ -361,3 +361,17 @@ def test_batch_from_postgis_equals_screen_and_a_layer_change_is_a_different_batc
         conn.execute(f'UPDATE "{schema}".control_units SET "HJZHGKDYMC"=%s WHERE gs_fid=1', ("改",))
     res = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
     assert res.returncode == 2 and "different batch" in res.stderr
+
+
+def test_push_keeps_the_kinds_a_manifest_declares_absent(pg_schema, tmp_path, units_only_layerset):
+    """`absent:` (the kinds of zone the area has none of) is part of what a layer set says: the published manifest
+    keeps it, so screening against the tables leaves the same rules undecided as against the files."""
+    url, schema = pg_schema
+    manifest = tmp_path / "declared.yaml"
+    manifest.write_text(units_only_layerset.read_text(encoding="utf-8") + "absent: [eco_redline, water_sources]\n",
+                        encoding="utf-8")
+    out = tmp_path / "pg" / "layerset.yaml"
+    r = push(url, schema, manifest, out)
+    assert r.returncode == 0, r.stderr
+    assert yaml.safe_load(out.read_text(encoding="utf-8"))["absent"] == ["eco_redline", "water_sources"]
+    assert load_layerset(out).absent == load_layerset(manifest).absent == ["eco_redline", "water_sources"]
