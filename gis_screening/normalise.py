@@ -64,6 +64,21 @@ def per_value(fn: Callable[[Any], T]) -> Callable[[Any], T]:
     return once
 
 
+#: the 准入清单 fields of a control unit: a unit layer with none of them was loaded without its list
+ADMISSION_FIELDS = ("spatial_constraints", "emission_controls", "risk_controls", "resource_efficiency",
+                    "prohibited_industries", "restricted_industries")
+
+
+def mark_unlisted(gdf: pd.DataFrame) -> Problem | None:
+    """A control-unit frame with none of the :data:`ADMISSION_FIELDS` has no 准入清单: every unit is marked
+    ``admission_listed`` False (a rule makes projects in it 需人工核实 until a list is joined); the warning says so."""
+    if any(c in gdf.columns for c in ADMISSION_FIELDS):
+        return None
+    gdf["admission_listed"] = False
+    return Problem("warning", "no 准入清单 fields (禁止类/限制类行业, 空间布局约束…): projects in these units are "
+                   "需人工核实 until a 准入清单 is joined (admission_lists in the manifest)")
+
+
 def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, source: str | Path,
                      explicit: dict[str, str] | None = None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Rename fields to canonical names for ``role``, normalise domain values, check ids.

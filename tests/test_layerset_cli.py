@@ -133,6 +133,25 @@ def test_admission_list_join(tmp_path):
     assert units.gdf["admission_listed"].tolist() == [True, False, False]
 
 
+def test_units_loaded_without_any_admission_list_are_not_read_as_unrestricted(tmp_path):
+    """A control-unit layer with none of the 准入清单 fields and no list joined: `layers check` warns, and a project
+    in a unit is 需人工核实 naming the unit (never 符合 read from the missing list)."""
+    from gis_screening.model import Project
+    from gis_screening.screening import load_rules, screen
+    manifest = _grid(tmp_path)
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "absent: [eco_redline, protected_areas, water_sources, "
+                        "industrial_parks, air_quality, 'other:永久基本农田']\n", encoding="utf-8")
+    res = subprocess.run(CLI + ["layers", "check", str(manifest)], capture_output=True, text=True)
+    assert "[warning] no 准入清单 fields (禁止类/限制类行业, 空间布局约束…): projects in these units are 需人工核实 until a " \
+           "准入清单 is joined" in res.stdout.replace("\n", ""), res.stdout
+    ls = load_layerset(manifest)
+    geom = gpd.GeoSeries([box(430_100, 2_885_100, 430_200, 2_885_200)], crs=4549).to_crs(4490).iloc[0]
+    (result,) = screen([Project(id="P", geometry=geom, industry_code="7010", construction_type="新建")], ls,
+                       load_rules()).results
+    assert result.verdict == "needs_review"
+    assert [f.rule_id for f in result.findings if f.level == "needs_review"] == ["unit.admission_missing"]
+
+
 def test_a_unit_without_a_row_in_the_joined_admission_list_is_not_read_as_unrestricted(tmp_path):
     """A project in a unit the joined 准入清单 has no row for cannot be checked against that unit's list: 需人工核实
     naming the unit (never 符合 read from its empty fields); a project in a listed unit is judged by its row."""
@@ -149,4 +168,4 @@ def test_a_unit_without_a_row_in_the_joined_admission_list_is_not_read_as_unrest
     res = {r.project.id: r for r in screen(projects, ls, load_rules()).results}
     assert [res[f"P{i}"].verdict for i in range(3)] == ["compliant", "compliant", "needs_review"]
     (finding,) = [f for f in res["P2"].findings if f.level == "needs_review"]
-    assert finding.rule_id == "unit.admission_row_missing" and "ZH35010230001（丙）" in finding.message
+    assert finding.rule_id == "unit.admission_missing" and "ZH35010230001（丙）" in finding.message

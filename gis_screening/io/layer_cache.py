@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 #: bump when the stored form of a loaded layer changes
-FORMAT = 1
+FORMAT = 2
 
 
 def source_signature(path: Path) -> list | None:

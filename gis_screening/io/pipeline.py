@@ -18,7 +18,7 @@ from ..crs import CHINA_LAT, CHINA_LON, STORAGE_EPSG, classify_datum, infer_crs,
 from ..errors import InputError, Problem, ZoneRequired
 from ..geometry import check_geometries
 from ..model import Layer, is_missing
-from ..normalise import normalise_fields
+from ..normalise import mark_unlisted, normalise_fields
 from ..offsets import remove_offset
 from .vector import VECTOR_SUFFIXES, RawRead, read_vector
 
@@ -215,6 +215,8 @@ def read_layer(path: str | Path, role: str | None = None, *, name: str | None = 
     if role:
         gdf, field_problems = normalise_fields(gdf, role, catalog, source=path, explicit=fields)
         problems += field_problems
+    if role == "control_units":
+        problems += [p for p in (mark_unlisted(gdf),) if p is not None]
     ids = _pre_ids(gdf, role, catalog)
     check_in_china(gdf, ids, path)
     title = catalog.role(role).title if role else Path(path).stem
