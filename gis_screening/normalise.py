@@ -69,14 +69,14 @@ ADMISSION_FIELDS = ("spatial_constraints", "emission_controls", "risk_controls",
                     "prohibited_industries", "restricted_industries")
 
 
-def mark_unlisted(gdf: pd.DataFrame) -> Problem | None:
+def mark_unlisted(gdf: pd.DataFrame) -> list[Problem]:
     """A control-unit frame with none of the :data:`ADMISSION_FIELDS` has no 准入清单: every unit is marked
     ``admission_listed`` False (a rule makes projects in it 需人工核实 until a list is joined); the warning says so."""
     if any(c in gdf.columns for c in ADMISSION_FIELDS):
-        return None
+        return []
     gdf["admission_listed"] = False
-    return Problem("warning", "no 准入清单 fields (禁止类/限制类行业, 空间布局约束…): projects in these units are "
-                   "需人工核实 until a 准入清单 is joined (admission_lists in the manifest)")
+    return [Problem("warning", "no 准入清单 fields (禁止类/限制类行业, 空间布局约束…): projects in these units are "
+                   "需人工核实 until a 准入清单 is joined (admission_lists in the manifest)")]
 
 
 def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, source: str | Path,

@@ -67,7 +67,8 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
             by_zone.setdefault(fp.metric_epsg, []).append(i)
         bounds = shapely.bounds(np.array(geoms, dtype=object))
         done: dict[int, ProjectResult] = {}
-        missing = {m["role"]: m["title"] for m in layers_missing(rules, layerset)}
+        missing_layers = layers_missing(rules, layerset)
+        missing = {m["role"]: m["title"] for m in missing_layers}
         # every zone's layers are prepared at once (reprojecting, clipping and writing release the GIL), each only
         # as far as its footprints and the radius reach; the first zone's rules run while later zones are prepared
         pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="prepare")
@@ -80,7 +81,8 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
             pool.shutdown(wait=False, cancel_futures=True)   # a cancel does not wait for later zones
         partial = len(done) < len(projects)
     results = [done[i] for i in sorted(done)]
-    return ScreeningResult(results, layerset, rules, search_radius_m, partial=partial, requested=len(projects))
+    return ScreeningResult(results, layerset, rules, search_radius_m, partial=partial, requested=len(projects),
+                           missing_layers=missing_layers)
 
 
 #: The GIL hand-over interval (s) while steps are screened: the overlay thread needs the GIL only between its array

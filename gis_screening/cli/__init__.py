@@ -41,7 +41,8 @@ def screening_options(search_radius: float, as_of: str | None):
 
 
 def _absent_title(name: str, cat) -> str:
-    return name.split(":", 1)[1] if name.startswith("other:") else f"{cat.roles[name].title}（{name}）"
+    from ..engine.screen import layer_title
+    return layer_title(name, cat) if name.startswith("other:") else f"{layer_title(name, cat)}（{name}）"
 
 
 def say_screening_notes(stack, layerset, day, radius: float) -> None:

@@ -86,6 +86,7 @@ class ScreeningResult:
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).astimezone())
     partial: bool = False       # cancelled: ``results`` holds only the projects actually screened
     requested: int = 0          # how many projects were asked for
+    missing_layers: list[dict[str, Any]] = field(default_factory=list)   # :func:`layers_missing` of the screening
 
     def to_json(self) -> dict[str, Any]:
         """The result document of contracts/screening-result.schema.json."""
@@ -99,7 +100,7 @@ class ScreeningResult:
                         "feature_count": lyr.feature_count, "problems": lyr.problem_strings()}
                        for lyr in self.layerset.layers],
             **({"partial": True, "projects_requested": self.requested} if self.partial else {}),
-            **({"layers_missing": missing} if (missing := layers_missing(self.rules, self.layerset)) else {}),
+            **({"layers_missing": self.missing_layers} if self.missing_layers else {}),
             "results": self._results_json(),
         }
 
@@ -117,7 +118,7 @@ def layers_missing(stack: RuleStack, layerset: LayerSet) -> list[dict[str, Any]]
     for step in _plan(stack):
         if step.needs and step.needs not in known:
             counts[step.needs] = counts.get(step.needs, 0) + 1
-    return [{"role": layer, "title": _layer_title(layer, layerset.cat), "rules": n} for layer, n in counts.items()]
+    return [{"role": layer, "title": layer_title(layer, layerset.cat), "rules": n} for layer, n in counts.items()]
 
 
 def _intersects(o: Overlap, fp: FootprintMetrics) -> bool:
@@ -413,7 +414,7 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
         mine = by_key.get(step.key)
         if relation == "disjoint":
             if not mine or not any(inter for _, inter in mine):
-                apply(step, empty, layer=_layer_title(step.rule.layer or "", catalog))
+                apply(step, empty, layer=layer_title(step.rule.layer or "", catalog))
             continue
         if not mine:
             continue
@@ -478,7 +479,8 @@ def _missing_fact(rule: Rule, pack: Pack, names: dict[str, Any], fields: list[st
     return f
 
 
-def _layer_title(rule_layer: str, cat: Catalog) -> str:
+def layer_title(rule_layer: str, cat: Catalog) -> str:
+    """What officials call a layer a rule names (a role's title, or the name after ``other:``)."""
     if rule_layer.startswith("other:"):
         return rule_layer.split(":", 1)[1]
     return cat.roles[rule_layer].title if rule_layer in cat.roles else rule_layer

@@ -216,7 +216,7 @@ def read_layer(path: str | Path, role: str | None = None, *, name: str | None = 
         gdf, field_problems = normalise_fields(gdf, role, catalog, source=path, explicit=fields)
         problems += field_problems
     if role == "control_units":
-        problems += [p for p in (mark_unlisted(gdf),) if p is not None]
+        problems += mark_unlisted(gdf)
     ids = _pre_ids(gdf, role, catalog)
     check_in_china(gdf, ids, path)
     title = catalog.role(role).title if role else Path(path).stem
