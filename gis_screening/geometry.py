@@ -34,10 +34,11 @@ def _polygonal_part(geom):
 
 def _finite_coordinates(geoms: np.ndarray) -> np.ndarray:
     """Per geometry: are all its x/y coordinates finite (False for a missing geometry)?"""
-    counts = shapely.get_num_coordinates(geoms)
     coords = shapely.get_coordinates(geoms)
     bad = ~np.isfinite(coords).all(axis=1)
-    owner = np.repeat(np.arange(len(geoms)), counts)
+    if not bad.any():
+        return ~shapely.is_missing(geoms)
+    owner = np.repeat(np.arange(len(geoms)), shapely.get_num_coordinates(geoms))
     ok = np.bincount(owner[bad], minlength=len(geoms)) == 0
     return ok & ~shapely.is_missing(geoms)
 
@@ -58,7 +59,10 @@ def check_geometries(gdf: gpd.GeoDataFrame, ids: list[str], expected: str = "any
     coords_ok = _finite_coordinates(geoms)
     valid = shapely.is_valid(geoms)
     want_dim = _DIM.get(expected)
-    for i in range(len(gdf)):
+    flagged = missing | ~coords_ok | ~valid
+    if want_dim is not None:
+        flagged |= shapely.get_dimensions(geoms) != want_dim
+    for i in np.flatnonzero(flagged).tolist():          # the features that are not fine as they are
         fid = ids[i]
         if missing[i]:
             problems.append(Problem("error", "feature has no geometry; skipped", feature=fid))

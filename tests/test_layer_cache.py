@@ -148,3 +148,29 @@ def test_deferred_geometry_read_by_many_threads_at_once():
         go.set()
         frames = [f.result() for f in futures]
     assert all(f is lyr.gdf for f in frames) and lyr.version == 0 and list(lyr.gdf["code"]) == ["A", "B"]
+
+
+def test_an_entry_holds_every_kind_of_column_and_3d_geometry_as_geopandas_would(tmp_path):
+    """The entry's GeoParquet is written from the geometries encoded once (for it and the digest): it reads back
+    exactly as geopandas' own writer would give it — dtypes, missing values, Z coordinates, CRS."""
+    import datetime as dt
+
+    from shapely.geometry import Polygon
+
+    from gis_screening.catalog import default_catalog
+    from gis_screening.io.layer_cache import cached_read_layer
+    rings = [[(119.0 + i / 10, 26.0, 5.0), (119.05 + i / 10, 26.0, 6.0), (119.05 + i / 10, 26.05, 7.0)]
+             for i in range(3)]
+    src = gpd.GeoDataFrame({"code": ["A", None, "C"], "name": ["甲", "乙", None], "n": [1, 2, 3],
+                            "x": [1.5, float("nan"), 2.5], "ok": [True, False, True],
+                            "day": pd.to_datetime([dt.datetime(2024, 1, 2), None, dt.datetime(2025, 3, 4)])},
+                           geometry=[Polygon(r) for r in rings], crs=4490)
+    src.to_file(tmp_path / "z.gpkg", driver="GPKG")
+    first = cached_read_layer(tmp_path / "z.gpkg", "eco_redline", catalog=default_catalog(), folder=tmp_path / "c")
+    second = cached_read_layer(tmp_path / "z.gpkg", "eco_redline", catalog=default_catalog(), folder=tmp_path / "c")
+    assert second.digest == first.content_digest()                      # served from the entry
+    first.gdf.to_parquet(tmp_path / "by_geopandas.parquet")
+    expected = gpd.read_parquet(tmp_path / "by_geopandas.parquet")
+    pd.testing.assert_frame_equal(second.gdf, expected)
+    assert second.gdf.crs == expected.crs and second.gdf.geometry.has_z.all()
+    assert second.gdf.geometry.geom_equals_exact(first.gdf.geometry, 0).all()

@@ -106,19 +106,51 @@ def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer]) 
 
 
 def store(folder: Path, key: str, layer: Layer) -> None:
-    """Write ``layer`` as the entry ``key`` (data first, then its description); a failure only costs speed."""
+    """Write ``layer`` as the entry ``key`` (data first, then its description); a failure only costs speed.
+    The geometries are encoded once, for the GeoParquet and the content digest alike."""
+    import shapely
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        wkb = shapely.to_wkb(layer.gdf.geometry.values)
         with atomic_path(folder / f"{key}.parquet") as tmp:
-            layer.gdf.to_parquet(tmp)
+            _write_geoparquet(layer.gdf, wkb, tmp)
         meta = {"role": layer.role, "name": layer.name, "source": layer.source, "source_crs": layer.source_crs,
                 "crs_reason": layer.crs_reason, "encoding": layer.encoding, "encoding_reason": layer.encoding_reason,
-                "problems": [dataclasses.asdict(p) for p in layer.problems], "digest": layer.content_digest()}
+                "problems": [dataclasses.asdict(p) for p in layer.problems], "digest": layer.content_digest(wkb)}
         write_text(folder / f"{key}.json", json.dumps(meta, ensure_ascii=False))
     except Exception:  # noqa: BLE001 - columns GeoParquet cannot hold, a full or read-only disk: read next time
         (folder / f"{key}.parquet").unlink(missing_ok=True)
         return
     trim(folder.parent, keep=folder / f"{key}.json")
+
+
+#: GeoParquet names of shapely's geometry type ids
+_GEOMETRY_TYPES = {0: "Point", 1: "LineString", 2: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+                   6: "MultiPolygon", 7: "GeometryCollection"}
+
+
+def _write_geoparquet(gdf: gpd.GeoDataFrame, wkb, path: Path) -> None:
+    """``gdf`` as GeoParquet 1.0 (what ``gpd.read_parquet`` reads back equal), its geometry column from ``wkb``
+    (``shapely.to_wkb`` of it) rather than encoded again as ``GeoDataFrame.to_parquet`` would."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import shapely
+    name = gdf.geometry.name
+    geoms = gdf.geometry.values
+    table = pa.Table.from_pandas(pd.DataFrame(gdf.drop(columns=name)))
+    table = table.add_column(list(gdf.columns).index(name), pa.field(name, pa.binary()), pa.array(wkb, pa.binary()))
+    present = geoms[~shapely.is_missing(geoms)]
+    types = sorted({_GEOMETRY_TYPES[t] + (" Z" if z else "") for t, z in zip(shapely.get_type_id(present).tolist(),
+                                                                             shapely.has_z(present).tolist())})
+    column = {"encoding": "WKB", "geometry_types": types,
+              "crs": gdf.crs.to_json_dict() if gdf.crs is not None else None}
+    if len(gdf):
+        column["bbox"] = [float(v) for v in gdf.total_bounds]
+    geo = {"version": "1.0.0", "primary_column": name, "columns": {name: column},
+           "creator": {"library": "gis-screening", "version": __version__}}
+    pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()}),
+                   path)
 
 
 def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str | Path | None = None,
