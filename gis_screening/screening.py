@@ -69,16 +69,20 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
         done: dict[int, ProjectResult] = {}
         missing_layers = layers_missing(rules, layerset)
         missing = {m["role"]: m["title"] for m in missing_layers}
-        # every zone's layers are prepared at once (reprojecting, clipping and writing release the GIL), each only
-        # as far as its footprints and the radius reach; the first zone's rules run while later zones are prepared
-        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="prepare")
+        # the zones' layers are prepared one after another in the background, each only as far as its footprints
+        # and the radius reach, each large one on every core (reprojecting and clipping release the GIL): the first
+        # zone is ready soonest, and its rules run while later zones are prepared
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
         ready = {epsg: [pool.submit(cache.get, lyr, epsg, reach_for(bounds[idx], epsg, search_radius_m))
                         for lyr in layerset.layers] for epsg, idx in by_zone.items()}
+        finished = False
         try:
             _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, missing, search_radius_m, carbon,
                           progress, cancel, done)
+            finished = len(done) == len(projects)
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)   # a cancel does not wait for later zones
+            # a finished screening waits for the cache entries still being written; a cancel waits for nothing
+            pool.shutdown(wait=finished, cancel_futures=True)
         partial = len(done) < len(projects)
     results = [done[i] for i in sorted(done)]
     return ScreeningResult(results, layerset, rules, search_radius_m, partial=partial, requested=len(projects),

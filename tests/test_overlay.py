@@ -267,3 +267,19 @@ def test_each_zone_prepares_only_what_its_footprints_can_reach(tmp_path, monkeyp
             assert far and all(o.distance_m <= radius for o in far)
     narrow = PreparedCache(tmp_path / "a").get(red, 4548, reach_for(bounds[:3], 4548, 1000))
     assert 0 < len(narrow.pieces) < len(PreparedCache(tmp_path / "b").get(red, 4548).pieces) / 2
+
+
+def test_a_large_layer_prepared_by_several_threads_is_the_one_prepared_by_one():
+    """A large layer's features are projected and subdivided in shares, one per thread: the pieces, their owners
+    and areas come out the same, in the same order, whatever the number of threads (so results and cache entries
+    never depend on it)."""
+    from gis_screening.engine.prepared import _shares
+    layer = _layer([_star(CX + (i % 8) * 2_500, CY + (i // 8) * 2_500, 1_000, 4_000, i, hole=i % 3 == 0)
+                    for i in range(60)])
+    assert len(_shares(shapely.get_num_coordinates(layer.gdf.geometry.values), 3)) == 3
+    one = prepare_layer(layer, 4549, threads=1)
+    for threads in (2, 3):
+        many = prepare_layer(layer, 4549, threads=threads)
+        assert len(many.pieces) == len(one.pieces) > 60 * 10
+        assert shapely.equals_exact(many.pieces, one.pieces, 0).all()
+        assert (many.owner == one.owner).all() and (many.piece_area == one.piece_area).all()

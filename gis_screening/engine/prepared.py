@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
-from collections.abc import Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from ..cache import (
 from ..crs import gk3_band
 from ..model import Layer
 
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 
 
 @dataclass
@@ -178,21 +179,54 @@ def reach_for(bounds: np.ndarray, epsg: int, radius_m: float) -> float | None:
     return next((r for r in REACHES_DEG if band[0] - r <= west and east <= band[1] + r), None)
 
 
-def prepare_layer(layer: Layer, epsg: int, max_vertices: int = 256, reach: float | None = None) -> PreparedLayer:
+#: Threads that project and subdivide one large layer, each a share of its features (PROJ and GEOS release the
+#: GIL): the first zone's layers are ready sooner when its layers get both cores, one after another.
+PREPARE_THREADS = 2
+#: A layer with fewer vertices than this is prepared in one thread (starting threads would cost more).
+_SPLIT_VERTICES = 200_000
+
+
+def prepare_layer(layer: Layer, epsg: int, max_vertices: int = 256, reach: float | None = None,
+                  threads: int = 1) -> PreparedLayer:
     """Project ``layer`` (EPSG:4490) to ``epsg``, subdivide and index it.  With ``reach`` (degrees, see
     :func:`reach_for`) only the features whose extent meets the zone's band widened by ``reach`` are prepared (the
-    others are never within the radius of the footprints that asked for it); features keep their indices."""
+    others are never within the radius of the footprints that asked for it); features keep their indices.
+    ``threads``: how many threads share a large layer's features.  The pieces are in feature order (each feature's
+    pieces in the order :func:`subdivide` makes them) whatever the threads, so the result never depends on them."""
     geoms4490 = np.asarray(layer.gdf.geometry.values, dtype=object)
     keep = np.arange(len(geoms4490))
     band = gk3_band(epsg)
     if band is not None and reach is not None:
         b = shapely.bounds(geoms4490)
         keep = np.flatnonzero((b[:, 2] >= band[0] - reach) & (b[:, 0] <= band[1] + reach))
-    metric = layer.gdf.iloc[keep].to_crs(epsg).geometry.values if len(keep) < len(geoms4490) else \
-        layer.gdf.to_crs(epsg).geometry.values
-    pieces, owner = subdivide(np.asarray(metric, dtype=object), max_vertices)
+    frame = layer.gdf.iloc[keep] if len(keep) < len(geoms4490) else layer.gdf
+
+    def project_and_subdivide(share: slice) -> tuple[np.ndarray, np.ndarray]:
+        part = frame if share == slice(None) else frame.iloc[share]
+        pieces, owner = subdivide(np.asarray(part.to_crs(epsg).geometry.values, dtype=object), max_vertices)
+        return pieces, owner + (share.start or 0)
+    shares = _shares(shapely.get_num_coordinates(geoms4490[keep]), threads)
+    if len(shares) == 1:
+        done = [project_and_subdivide(shares[0])]
+    else:
+        with ThreadPoolExecutor(len(shares), thread_name_prefix="prepare-share") as pool:
+            done = list(pool.map(project_and_subdivide, shares))
+    pieces, owner = np.concatenate([d[0] for d in done]), np.concatenate([d[1] for d in done])
+    order = np.argsort(owner, kind="stable")
+    pieces, owner = pieces[order], owner[order]
     return PreparedLayer(layer, epsg, shapely.get_dimensions(geoms4490), pieces, keep[owner],
                          shapely.area(pieces), layer.feature_ids(), layer.feature_names())
+
+
+def _shares(vertices: np.ndarray, threads: int) -> list[slice]:
+    """Consecutive slices of features with about equal vertex counts, one per thread (one slice for a small
+    layer)."""
+    total = int(vertices.sum())
+    if threads <= 1 or total < _SPLIT_VERTICES or len(vertices) < threads:
+        return [slice(None)]
+    cuts = np.searchsorted(np.cumsum(vertices), [total * k / threads for k in range(1, threads)])
+    bounds = [0, *sorted({int(c) + 1 for c in cuts if 0 < int(c) + 1 < len(vertices)}), len(vertices)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
 def layer_fingerprint(layer: Layer, epsg: int, max_vertices: int, reach: float | None = None) -> str:
@@ -215,10 +249,12 @@ class PreparedCache:
     everything in memory.  Thread-safe.
     """
 
-    def __init__(self, folder: str | Path | None = None, disk: bool = True, max_vertices: int = 256):
+    def __init__(self, folder: str | Path | None = None, disk: bool = True, max_vertices: int = 256,
+                 threads: int = PREPARE_THREADS):
         self.folder = cache_dir("prepared", folder)
         self.disk = disk
         self.max_vertices = max_vertices
+        self.threads = threads
         self._mem: dict[tuple[str, int, int, float | None], PreparedLayer] = {}
         self._records: dict[tuple[str, int], Sequence[dict[str, Any]]] = {}
         self._building: dict[tuple[str, int, int, float | None], Future[PreparedLayer]] = {}
@@ -243,7 +279,7 @@ class PreparedCache:
         if not mine:
             return pending.result()
         try:
-            prepared = self._load_or_build(layer, epsg, reach)
+            prepared, save = self._load_or_build(layer, epsg, reach)
         except BaseException as exc:
             with self._lock:
                 del self._building[key]
@@ -257,6 +293,8 @@ class PreparedCache:
                         self._mem.pop((*layer.key, epsg, r), None)
             del self._building[key]
         pending.set_result(prepared)
+        if save is not None:
+            save()          # after it is published: whoever waits for the layer does not wait for the disk
         return prepared
 
     def records(self, layer: Layer) -> Sequence[dict[str, Any]]:
@@ -274,9 +312,11 @@ class PreparedCache:
         for r in [r for r in self._records if r[0] == layer.uid and r[1] != layer.version]:
             del self._records[r]
 
-    def _load_or_build(self, layer: Layer, epsg: int, reach: float | None) -> PreparedLayer:
+    def _load_or_build(self, layer: Layer, epsg: int, reach: float | None
+                       ) -> tuple[PreparedLayer, Callable[[], None] | None]:
+        """The prepared layer (from the disk entry, or built) and, for one built, what writes its entry."""
         if not self.disk:
-            return prepare_layer(layer, epsg, self.max_vertices, reach)
+            return prepare_layer(layer, epsg, self.max_vertices, reach, self.threads), None
         path = self.folder / f"{layer_fingerprint(layer, epsg, self.max_vertices, reach)}.npz"
         d = load_entry(path, _ARRAYS)
         if d is not None:
@@ -291,17 +331,19 @@ class PreparedCache:
                         (len(d["owner"]) == 0 or 0 <= d["owner"].min() <= d["owner"].max() < n):
                     return PreparedLayer(layer, epsg, d["dims"], np.full(len(off) - 1, None, dtype=object),
                                          d["owner"], d["piece_area"], ids, names, d["piece_bounds"],
-                                         (d["pieces_wkb"].tobytes(), off))
+                                         (d["pieces_wkb"].tobytes(), off)), None
             except Exception:  # noqa: BLE001 - a damaged entry is rebuilt, never trusted
                 pass
             path.unlink(missing_ok=True)
-        prepared = prepare_layer(layer, epsg, self.max_vertices, reach)
-        pw, po = pack_geoms(prepared.pieces)
-        packed_ids, packed_names = pack_strings(list[str | None](prepared.ids)), pack_strings(prepared.names)
-        save_entry(path, {"pieces_wkb": pw, "pieces_off": po,
-                          "dims": np.asarray(prepared.dims), "owner": prepared.owner,
-                          "piece_bounds": np.asarray(prepared.piece_bounds),
-                          "piece_area": prepared.piece_area, "ids_text": packed_ids["text"],
-                          "ids_none": packed_ids["none"], "names_text": packed_names["text"],
-                          "names_none": packed_names["none"]})
-        return prepared
+        prepared = prepare_layer(layer, epsg, self.max_vertices, reach, self.threads)
+        return prepared, partial(_save, path, prepared)
+
+
+def _save(path: Path, prepared: PreparedLayer) -> None:
+    """Write ``prepared`` as the disk entry ``path`` (a full or read-only disk only costs speed)."""
+    pw, po = pack_geoms(prepared.pieces)
+    packed_ids, packed_names = pack_strings(list[str | None](prepared.ids)), pack_strings(prepared.names)
+    save_entry(path, {"pieces_wkb": pw, "pieces_off": po, "dims": np.asarray(prepared.dims), "owner": prepared.owner,
+                      "piece_bounds": np.asarray(prepared.piece_bounds), "piece_area": prepared.piece_area,
+                      "ids_text": packed_ids["text"], "ids_none": packed_ids["none"],
+                      "names_text": packed_names["text"], "names_none": packed_names["none"]})
