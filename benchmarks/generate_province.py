@@ -44,7 +44,10 @@ def main(out: Path = OUT) -> None:
     units = gpd.GeoDataFrame({"code": [f"ZH35{i:04d}{'123'[['优先保护单元', '重点管控单元', '一般管控单元'].index(c)]}0001"
                                        for i, c in enumerate(cats)],
                               "name": [f"单元{i}" for i in range(len(cells))], "category": cats,
-                              "prohibited_industries": np.where(cats == "优先保护单元", "25;26;30;31;32", "")},
+                              # every unit has a list (a unit with all list fields blank is 需人工核实): codes only,
+                              # the restricted ones (原油加工、炼焦) carried by no benchmark project but by --diverse ones
+                              "prohibited_industries": np.where(cats == "优先保护单元", "25;26;30;31;32", ""),
+                              "restricted_industries": np.where(cats == "优先保护单元", "", "2511;2521")},
                              geometry=cells, crs=4490)
     units.to_file(out / "units.gpkg", layer="units", driver="GPKG")
     # red lines: 20,000 of ~200 vertices, plus 4 giants of 60,000 vertices

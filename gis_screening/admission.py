@@ -44,15 +44,14 @@ def read_admission_table(path: str | Path, sheet: str | None, catalog: Catalog,
 
 
 def join_admission(units: Layer, table: pd.DataFrame, source: str) -> list[Problem]:
-    """Fill the units' 准入清单 fields from ``table`` by unit code; report what matched and what did not.  Each unit's
-    ``admission_listed`` says whether it has a list: a row in a joined table, or list fields of its own (a rule
-    makes a unit without one 需人工核实 rather than read its empty fields as "nothing prohibited")."""
+    """Fill the units' 准入清单 fields from ``table`` by unit code (a blank cell keeps the unit's own value); report
+    what matched and what did not.  A unit left with every list field blank is one without its list
+    (:func:`~gis_screening.normalise.has_admission_list`)."""
     gdf = units.gdf
     by_code = table.drop_duplicates("code", keep="last").set_index("code")
     dups = table["code"][table["code"].duplicated()].unique().tolist()
     codes = gdf["code"].astype(str).tolist()
     matched = [c for c in codes if c in by_code.index]
-    before = gdf["admission_listed"].tolist() if "admission_listed" in gdf.columns else [False] * len(codes)
     problems = [Problem("info", f"准入清单 {source}: {len(matched)} of {len(codes)} units joined by code")]
     for col in JOIN_FIELDS:
         if col not in by_code.columns or col == "name":
@@ -61,9 +60,6 @@ def join_admission(units: Layer, table: pd.DataFrame, source: str) -> list[Probl
         old = gdf[col].tolist() if col in gdf.columns else [None] * len(gdf)
         gdf[col] = [values.get(c) if isinstance(values.get(c), str) and values.get(c).strip() else o
                     for c, o in zip(codes, old)]
-    own = [any(isinstance(v, str) and v.strip() for v in row)
-           for row in gdf[[c for c in ADMISSION_FIELDS if c in gdf.columns]].itertuples(index=False)]
-    gdf["admission_listed"] = [bool(b) or c in by_code.index or o for b, c, o in zip(before, codes, own)]
     missing = [c for c in codes if c not in by_code.index]
     if missing:
         problems.append(Problem("warning", f"准入清单 {source}: no row for {len(missing)} unit(s): "

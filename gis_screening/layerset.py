@@ -14,6 +14,7 @@ from .io import read_layer
 from .io.layer_cache import cached_read_layer, source_signature
 from .io.postgis import is_postgres
 from .model import LayerSet
+from .normalise import unlisted_problems
 
 
 class LayerEntry(BaseModel):
@@ -96,9 +97,11 @@ def load_layerset(path: str | Path, catalog: Catalog | None = None,
         if units is None:
             raise InputError("admission_lists given but the manifest has no control_units layer", file=path,
                              field="admission_lists")
+        unlisted = unlisted_problems(units.gdf)          # said when the layer was read: said again after the joins
         for adm in manifest.admission_lists:
             table = read_admission_table(base / adm.source, adm.sheet, catalog, adm.fields)
             units.problems += join_admission(units, table, adm.source)
+        units.problems = [p for p in units.problems if p not in unlisted] + unlisted_problems(units.gdf)
     ls.rule_packs = [str(base / p) for p in manifest.rule_packs]
     ls.absent = _absent(manifest, ls, catalog, path)
     return ls

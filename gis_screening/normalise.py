@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,14 +69,27 @@ ADMISSION_FIELDS = ("spatial_constraints", "emission_controls", "risk_controls",
                     "prohibited_industries", "restricted_industries")
 
 
-def mark_unlisted(gdf: pd.DataFrame) -> list[Problem]:
-    """A control-unit frame with none of the :data:`ADMISSION_FIELDS` has no 准入清单: every unit is marked
-    ``admission_listed`` False (a rule makes projects in it 需人工核实 until a list is joined); the warning says so."""
-    if any(c in gdf.columns for c in ADMISSION_FIELDS):
+def has_admission_list(record: Mapping[str, object]) -> bool:
+    """Does a control unit's record carry any of its 准入清单 (a non-blank :data:`ADMISSION_FIELDS` value)?  Every
+    unit has a list in four dimensions, so a unit with all of them blank was loaded, joined or drawn without it:
+    a rule makes a project in it 需人工核实 instead of reading its blank fields as "nothing prohibited"."""
+    return any(not is_missing(v) and str(v).strip() for v in (record.get(f) for f in ADMISSION_FIELDS))
+
+
+def unlisted_problems(gdf: pd.DataFrame) -> list[Problem]:
+    """A warning for a control-unit frame loaded without its 准入清单: no list fields at all, or units whose list
+    fields are all blank (named, up to five)."""
+    if not any(c in gdf.columns for c in ADMISSION_FIELDS):
+        return [Problem("warning", "no 准入清单 fields (禁止类/限制类行业, 空间布局约束…): projects in these units are "
+                        "需人工核实 until a 准入清单 is joined (admission_lists in the manifest)")]
+    fields = [c for c in ADMISSION_FIELDS if c in gdf.columns]
+    blank = [str(code) for code, *values in gdf[["code", *fields]].itertuples(index=False, name=None)
+             if not has_admission_list(dict(zip(fields, values)))]
+    if not blank:
         return []
-    gdf["admission_listed"] = False
-    return [Problem("warning", "no 准入清单 fields (禁止类/限制类行业, 空间布局约束…): projects in these units are "
-                   "需人工核实 until a 准入清单 is joined (admission_lists in the manifest)")]
+    return [Problem("warning", f"{len(blank)} unit(s) with every 准入清单 field blank: {', '.join(blank[:5])}"
+                    f"{' …' if len(blank) > 5 else ''}; projects in them are 需人工核实 until their list is joined",
+                    field="code")]
 
 
 def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, source: str | Path,

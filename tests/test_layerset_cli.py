@@ -130,7 +130,12 @@ def test_admission_list_join(tmp_path):
     assert row["spatial_constraints"] == "禁止新建化工项目。" and row["prohibited_industries"] == "26"
     text = " ".join(map(str, units.problems))
     assert "1 of 3 units joined" in text and "ZH99999999999" in text and "no row for 2 unit(s)" in text
-    assert units.gdf["admission_listed"].tolist() == [True, False, False]
+    # the read-time warning (no list fields) is replaced by what the join left blank
+    assert "no 准入清单 fields" not in text
+    assert "[warning] 2 unit(s) with every 准入清单 field blank: ZH35010220002, ZH35010230001; projects in them are " \
+           "需人工核实 until their list is joined" in text
+    from gis_screening.normalise import has_admission_list
+    assert [has_admission_list(r) for r in units.records()] == [True, False, False]
 
 
 def test_units_loaded_without_any_admission_list_are_not_read_as_unrestricted(tmp_path):

@@ -15,6 +15,7 @@ from .. import __version__
 from ..catalog import Catalog
 from ..geometry import NOISE_M2
 from ..model import LayerSet, Project
+from ..normalise import has_admission_list
 from .collector import collector_paused
 from .conditions import (
     Compiled,
@@ -376,6 +377,7 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
                     "restricted_industries")))
             if o.role == "control_units":
                 feat["prohibition_text"] = prohibition_sentence(feat.get("spatial_constraints"), project.industry_code)
+                feat["admission_listed"] = has_admission_list(feat)
             hit = feature_names[id(o)] = {"project": pctx, "feature": feat, "overlap": _overlap_ctx(o, fp)}
         return hit
 

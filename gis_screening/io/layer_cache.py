@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 #: bump when the stored form of a loaded layer changes
-FORMAT = 2
+FORMAT = 3
 
 
 def source_signature(path: Path) -> list | None:

@@ -18,7 +18,7 @@ from ..crs import CHINA_LAT, CHINA_LON, STORAGE_EPSG, classify_datum, infer_crs,
 from ..errors import InputError, Problem, ZoneRequired
 from ..geometry import check_geometries
 from ..model import Layer, is_missing
-from ..normalise import mark_unlisted, normalise_fields
+from ..normalise import normalise_fields, unlisted_problems
 from ..offsets import remove_offset
 from .vector import VECTOR_SUFFIXES, RawRead, read_vector
 
@@ -216,7 +216,7 @@ def read_layer(path: str | Path, role: str | None = None, *, name: str | None = 
         gdf, field_problems = normalise_fields(gdf, role, catalog, source=path, explicit=fields)
         problems += field_problems
     if role == "control_units":
-        problems += mark_unlisted(gdf)
+        problems += unlisted_problems(gdf)
     ids = _pre_ids(gdf, role, catalog)
     check_in_china(gdf, ids, path)
     title = catalog.role(role).title if role else Path(path).stem
