@@ -338,3 +338,40 @@ def test_a_layer_set_lacking_layers_the_rules_need_is_said_after_every_screening
             assert all(r["verdict"] != "compliant" for r in doc["results"])   # the red-line rules could apply to all
         else:
             assert text == "就绪"
+
+
+def test_a_unit_whose_list_is_cleared_is_needs_review_until_its_list_is_typed_in(win, qtbot, tmp_path):
+    """A planner splits a unit whose 准入清单 comes from the joined workbook: the new part's code has no row there.
+    Screening after the save says the new unit has no list (需人工核实, naming it) instead of reading its blank fields
+    as "nothing prohibited"; after the planner types its 空间布局约束 and saves, the next screening no longer does."""
+    from shapely.geometry import LineString
+    assert win.open_layerset(str(_gpkg_layerset(tmp_path)))
+    win.auto_screen = False
+    win.import_projects(SAMPLE / "projects" / "txt" / "P2026-002.txt")
+    before = win.screen_and_wait()
+    assert "unit.admission_missing" not in {f["rule_id"] for f in before["results"][0]["findings"]}
+    unit_ov = [o for o in before["results"][0]["overlaps"] if o["role"] == "control_units" and o["overlap_area_m2"] > 0]
+    code = max(unit_ov, key=lambda o: o["overlap_area_m2"])["feature_id"]
+    assert win.start_editing("环境管控单元")
+    ctl = win.editor
+    fid = next(f for f in ctl.fids() if str(ctl.editable.features[f].attrs.get(ctl.editable.code_field)) == code)
+    ctl.selected = [fid]
+    c = win.session.projects[0].geometry.centroid
+    ctl.split_selected(LineString([(c.x, c.y - 0.2), (c.x, c.y + 0.2)]))
+    new_fid = next(f for f in ctl.fids() if f < 0)
+    new_code = code[:-4] + "9999"
+    lists = [k for k in ctl.editable.features[new_fid].attrs if k in (
+        "spatial_constraints", "emission_controls", "risk_controls", "resource_efficiency", "prohibited_industries",
+        "restricted_industries")]
+    ctl.set_attributes(new_fid, {ctl.editable.code_field: new_code, **{k: None for k in lists}})
+    assert win.save_edits("分割单元（测试）")
+    missing = [f for f in win.screen_and_wait()["results"][0]["findings"] if f["rule_id"] == "unit.admission_missing"]
+    assert [f["level"] for f in missing] == ["needs_review"] and new_code in missing[0]["message"]
+    assert win.start_editing("环境管控单元")
+    ctl = win.editor
+    fid = next(f for f in ctl.fids() if str(ctl.editable.features[f].attrs.get(ctl.editable.code_field)) == new_code)
+    ctl.set_attributes(fid, {"spatial_constraints": "执行所在县总体准入要求。"})
+    assert win.save_edits("补充准入清单（测试）")
+    again = win.screen_and_wait()["results"][0]
+    assert "unit.admission_missing" not in {f["rule_id"] for f in again["findings"]}
+    assert any(f["rule_id"] == "unit.text.spatial" and "执行所在县总体准入要求。" in f["message"] for f in again["findings"])
