@@ -7,6 +7,7 @@ aliases and domain spellings are merged, so a city adds its field names without 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -111,24 +112,28 @@ class Catalog(BaseModel):
     def guess_role(self, columns: Iterable[str], name: str = "") -> list[tuple[str, float]]:
         """Rank roles for a dropped file: fields matched (required count double) plus name keywords.
 
-        Returns ``[(role, score), …]`` best first, only roles with a positive score; the UI asks the user
-        to confirm the first.
+        Returns ``[(role, score), …]`` best first, only roles the file shows signs of: a keyword of the role in
+        its name, or a field of the role that other roles do not have — a ``name`` and a ``level`` say nothing of
+        what the features are (a county boundary file has them too).  The UI asks the user to confirm the first.
         """
         cols = list(columns)
         folded_name = fold(name)
+        counts = Counter(f for role, spec in self.roles.items() if role != "other" for f in spec.fields)
+        shared = {f for f, n in counts.items() if n > 1}          # code, name, level…: in several roles
         scores = []
         for role, spec in self.roles.items():
             if role == "other":
                 continue
             mapped = set(self.match_fields(role, cols).values())
             required = [f for f, fs in spec.fields.items() if fs.required]
-            score = sum(2.0 if spec.fields[f].required else 1.0 for f in mapped if f not in ("code", "name"))
-            score += 0.5 * len(mapped & {"code", "name"})
-            if required and all(f in mapped for f in required):
+            telling = sum(2.0 if spec.fields[f].required else 1.0 for f in mapped - shared)
+            keywords = sum(1 for k in spec.keywords if fold(k) in folded_name)
+            if not telling and not keywords:
+                continue
+            score = telling + 0.5 * len(mapped & shared) + 3.0 * keywords
+            if set(required) - shared and all(f in mapped for f in required):
                 score += 2.0
-            score += 3.0 * sum(1 for k in spec.keywords if fold(k) in folded_name)
-            if score > 0:
-                scores.append((role, score))
+            scores.append((role, score))
         return sorted(scores, key=lambda rs: -rs[1])
 
     def normalise_value(self, domain: str, value: object) -> str | None:

@@ -36,3 +36,13 @@ def test_broken_catalog_names_key(tmp_path):
 ])
 def test_guess_role(columns, name, role):
     assert default_catalog().guess_role(columns, name)[0][0] == role
+
+
+@pytest.mark.parametrize("columns,name", [
+    (["name", "adcode", "level", "citycode"], "fujian_counties.shp"),      # shared/testdata: county boundaries
+    (["name", "code"], "layer.geojson"),
+    (["OBJECTID", "Shape_Area"], "新建图层.shp"),
+])
+def test_no_role_is_guessed_from_fields_every_role_has(columns, name):
+    """A name, a code and a level say nothing of what the features are: no role is offered first for them."""
+    assert default_catalog().guess_role(columns, name) == []

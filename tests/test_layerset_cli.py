@@ -102,6 +102,9 @@ def test_cli_convert_gcj_to_gpkg_and_geojson(tmp_path, fujian_counties):
     assert res.returncode == 0, res.stderr
     gdf = gpd.read_file(out)
     assert gdf.crs.to_epsg() == 4490 and len(gdf) == 85 and "寿宁县" in set(gdf["name"])
+    # county boundaries are no zone layer: their own fields are kept (not mapped as 产业园区 for `name` and `level`)
+    assert "fujian_counties.shp: no layer role recognised from the file name or fields; source fields kept" in res.stderr
+    assert {"adcode", "level", "citycode"} <= set(gdf.columns) and "park_type" not in gdf.columns
     gj = tmp_path / "c.geojson"
     assert subprocess.run(CLI + ["convert", str(out), str(gj)], capture_output=True).returncode == 0
     assert np.allclose(gpd.read_file(gj).total_bounds, gdf.total_bounds, atol=1e-9)

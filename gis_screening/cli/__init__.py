@@ -223,6 +223,8 @@ def _guess_role(path: Path, layer: str | None, encoding: str | None) -> str:
             err_console.print(f"{path.name}: fields mapped as role {r} ({cat.roles[r].title}); "
                               "use --role to choose another or --role none", markup=False, highlight=False)
             return r
+    err_console.print(f"{path.name}: no layer role recognised from the file name or fields; source fields kept "
+                      "(use --role to map them to a role's canonical names)", markup=False, highlight=False)
     return "none"
 
 
