@@ -187,3 +187,29 @@ def test_a_search_radius_below_a_rules_distance_is_raised_and_said(tmp_path):
                          capture_output=True, text=True)
     assert res.returncode == 0 and "raised" not in res.stderr
     assert json.loads(out.read_text(encoding="utf-8"))["search_radius_m"] == 1000
+
+
+def test_a_folder_of_project_files_is_every_file_in_it(tmp_path):
+    """`--project FOLDER` screens the project files directly in it (sorted by name; an Office lock file and other
+    files left out), the same results as naming each file; a folder with no project file is a one-line error."""
+    folder = tmp_path / "送审项目"
+    folder.mkdir()
+    txts = sorted((SAMPLE / "projects" / "txt").glob("*.txt"))[:3]
+    for f in txts:
+        (folder / f.name).write_bytes(f.read_bytes())
+    sheet = SAMPLE / "sheets" / "P2026-001.yaml"
+    (folder / "说明.docx").write_bytes(b"not a project")
+    (folder / "~$说明.xlsx").write_bytes(b"lock")
+
+    def verdicts(*args):
+        res = subprocess.run(CLI + [a for p in args for a in ("--project", str(p))] + ["--json", str(tmp_path / "r.json")],
+                             capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        return [(r["project"]["id"], r["verdict"], [f["rule_id"] for f in r["findings"]])
+                for r in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]]
+    assert verdicts(folder, sheet) == verdicts(*txts, sheet)
+    assert [v[0] for v in verdicts(folder)] == [f.stem for f in txts]
+    (tmp_path / "空").mkdir()
+    res = subprocess.run(CLI + ["--project", str(tmp_path / "空"), "--json", str(tmp_path / "e.json")],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "空: folder holds no project file" in res.stderr

@@ -74,11 +74,11 @@ def _missing_layers_note(stack, layerset) -> str | None:
 
 
 def load_project_files(files) -> list:
-    """Projects of every file (footprints, sheets, tables); a sheet supersedes a footprint-only entry (said on
-    stderr); InputError on bad input or when nothing is found."""
-    from ..io.projects import load_projects, merge_duplicates
+    """Projects of every file (footprints, sheets, tables; a folder: the project files in it); a sheet supersedes a
+    footprint-only entry (said on stderr); InputError on bad input or when nothing is found."""
+    from ..io.projects import load_projects, merge_duplicates, project_files
     from ..screening import check_sheets
-    projects = [p for f in files for p in load_projects(f)]
+    projects = [p for f in project_files(files) for p in load_projects(f)]
     if not projects:
         raise InputError("no project found in the given files")
     check_sheets(projects)

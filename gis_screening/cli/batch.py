@@ -16,7 +16,7 @@ from . import app, err_console, fail, load_project_files, say_screening_notes, s
 @app.command("batch")
 def batch_cmd(
     layerset: Path = typer.Option(..., "--layerset", help="layer-set manifest (YAML), readable by every worker"),
-    projects: List[Path] = typer.Option(..., "--projects", help="footprints, sheets or tables; repeatable"),
+    projects: List[Path] = typer.Option(..., "--projects", help="footprints, sheets or tables, or folders of them; repeatable"),
     out: Path = typer.Option(..., "--out", help="output folder (resumable: rerun the same command to continue)"),
     workers: int = typer.Option(2, "--workers", min=1, help="worker processes of the local cluster"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="existing cluster, e.g. tcp://host:8786"),

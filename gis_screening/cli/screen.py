@@ -17,7 +17,7 @@ TABLE_MAX = 50   # print the per-project table up to this many projects (or with
 @app.command("screen")
 def screen_cmd(
     layerset: Path = typer.Option(..., "--layerset", help="layer-set manifest (YAML)"),
-    project: List[Path] = typer.Option(..., "--project", help="footprint file, project sheet (YAML/JSON/XLSX); repeatable"),
+    project: List[Path] = typer.Option(..., "--project", help="footprint file, project sheet (YAML/JSON/XLSX), or a folder of them; repeatable"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="result JSON (screening-result.schema.json)"),
     jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="result as JSON lines: a header, then one project per line"),
     gpkg: Optional[Path] = typer.Option(None, "--gpkg", help="GeoPackage of footprints with verdict columns"),

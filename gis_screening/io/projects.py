@@ -7,7 +7,7 @@ dotted column names) with a ``footprint`` column.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +182,25 @@ def is_sheet_table(path: Path) -> bool:
     except Exception:
         return False
     return "footprint" in {str(c).strip() for c in head.columns}
+
+
+def project_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files ``paths`` name, a folder standing for the project files directly in it (footprints, sheets and
+    tables by suffix, sorted by name; hidden files and Office lock files ``~$…`` left out).  InputError for a
+    folder holding none."""
+    from .pipeline import SUPPORTED_SUFFIXES
+    wanted = SUPPORTED_SUFFIXES | SHEET_SUFFIXES
+    out: list[Path] = []
+    for given in map(Path, paths):
+        if not given.is_dir() or given.suffix.lower() == ".gdb":
+            out.append(given)
+            continue
+        found = sorted(f for f in given.iterdir() if f.suffix.lower() in wanted and f.is_file()
+                       and not f.name.startswith((".", "~$")))
+        if not found:
+            raise InputError("folder holds no project file (" + ", ".join(sorted(wanted)) + ")", file=given)
+        out += found
+    return out
 
 
 def load_projects(path: str | Path, *, zone: int | None = None, offset: str | None = None) -> list[Project]:
