@@ -196,11 +196,13 @@ def test_ctrl_c_while_the_local_workers_start_is_one_line_and_leaves_no_process(
 
 
 def test_ctrl_c_while_reaching_a_scheduler_does_not_wait_for_the_connect_timeout(tmp_path):
-    """A scheduler address nobody answers: dask tries for 30 s; Ctrl-C in that time ends the command at once."""
+    """A scheduler address that takes the connection but never answers: dask tries for 30 s; Ctrl-C in that time
+    ends the command at once."""
     import socket
-    with socket.socket() as s:              # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    silent = socket.socket()                # listens (the kernel completes the handshake), never speaks
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
     proc = subprocess.Popen(CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--projects",
                                    str(SAMPLE / "projects" / "projects.gpkg"), "--out", str(tmp_path / "run"),
                                    "--scheduler", f"tcp://127.0.0.1:{port}"],
@@ -210,8 +212,30 @@ def test_ctrl_c_while_reaching_a_scheduler_does_not_wait_for_the_connect_timeout
     os.killpg(proc.pid, signal.SIGINT)
     _, stderr = proc.communicate(timeout=20)    # well before dask's 30-s connect timeout
     assert proc.returncode == 130
+    silent.close()
     lines = [line for line in stderr.strip().splitlines() if not line.startswith("waiting for the dask scheduler")]
     assert len(lines) == 1 and lines[0].startswith("interrupted: 0 partition(s) committed"), stderr
+
+
+def test_a_scheduler_address_nothing_listens_at_is_said_at_once(tmp_path):
+    """A refused connection (no scheduler running there, or a wrong port) and an unknown host are one line at once,
+    not after dask's 30-s connect timeout."""
+    import socket
+    with socket.socket() as s:              # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for address, said in ((f"tcp://127.0.0.1:{port}", f"nothing listens at 127.0.0.1:{port} (connection refused): is "
+                           "the scheduler running, and is the address right?"),
+                          ("tcp://no-such-host.invalid:8786", "unknown host 'no-such-host.invalid'")):
+        t = time.monotonic()
+        res = subprocess.run(CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--projects",
+                                    str(SAMPLE / "projects" / "projects.gpkg"), "--out", str(tmp_path / "run"),
+                                    "--scheduler", address], capture_output=True, text=True, timeout=60,
+                             env=_env(tmp_path))
+        assert time.monotonic() - t < 20            # not dask's 30 s
+        lines = res.stderr.strip().splitlines()
+        assert res.returncode == 2 and len(lines) == 1, res.stderr
+        assert lines[0].startswith(f"error: cannot start or reach the dask cluster {address}: {said}"), lines[0]
 
 
 def test_a_bad_scheduler_address_is_one_line(tmp_path):

@@ -104,6 +104,27 @@ class _Stop:
         sys.unraisablehook = self._hook
 
 
+def _check_reachable(address: str, seconds: float = 5.0) -> None:
+    """OSError at once when nothing listens at a TCP scheduler ``address`` (refused, or an unknown host): dask would
+    keep trying for 30 s.  A host that does not answer within ``seconds`` is left to dask."""
+    import socket
+
+    from distributed.comm import parse_address, parse_host_port
+    scheme, loc = parse_address(address)
+    if scheme not in ("tcp", "tls"):
+        return
+    host, port = parse_host_port(loc)
+    try:
+        socket.create_connection((host, port), timeout=seconds).close()
+    except ConnectionRefusedError:
+        raise OSError(f"nothing listens at {host}:{port} (connection refused): is the scheduler running, and is "
+                      "the address right?") from None
+    except socket.gaierror as exc:
+        raise OSError(f"unknown host {host!r} ({exc.strerror})") from None
+    except OSError:
+        pass                    # no answer yet: dask waits for it
+
+
 class _Cluster:
     """A dask client (a LocalCluster of processes, or an existing scheduler) connected in a background thread, so
     the cluster starts while this process loads the projects; closed on leaving the block, also after an error.
@@ -130,6 +151,7 @@ class _Cluster:
 
         from ..batch import ignore_interrupts, warm_worker
         if self.scheduler:
+            _check_reachable(self.scheduler)
             client = Client(self.scheduler)
         else:
             if self.forkserver:
