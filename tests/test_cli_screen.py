@@ -213,3 +213,30 @@ def test_a_folder_of_project_files_is_every_file_in_it(tmp_path):
     res = subprocess.run(CLI + ["--project", str(tmp_path / "空"), "--json", str(tmp_path / "e.json")],
                          capture_output=True, text=True)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "空: folder holds no project file" in res.stderr
+
+
+def test_construction_type_as_the_eia_forms_spell_it(tmp_path):
+    """建设性质 as the EIA forms' boxes spell it is read (新建（迁建） → 新建, 技改 → 技术改造) in a footprint file and in a
+    sheet alike; a value that is none of them is kept, warned about, and makes the rules that need it 需人工核实
+    naming it — never read as "not 新建、扩建"."""
+    import geopandas as gpd
+    gdf = gpd.read_file(SAMPLE / "projects" / "projects.gpkg").iloc[:3].copy()
+    gdf["建设性质"] = ["新建（迁建）", "技改", "迁扩"]
+    gdf["行业代码"] = "3011"
+    gdf.to_file(tmp_path / "p.gpkg", driver="GPKG")
+    sheet = (SAMPLE / "sheets" / "P2026-001.yaml").read_text(encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(sheet.replace("construction_type: 新建", "construction_type: 新建(迁建)").replace(
+        "id: P2026-001", "id: S1").replace("../projects/", str(SAMPLE / "projects") + "/"), encoding="utf-8")
+    res = subprocess.run(CLI + ["--project", str(tmp_path / "p.gpkg"), "--project", str(tmp_path / "s.yaml"),
+                                "--json", str(tmp_path / "r.json")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    by_id = {r["project"]["id"]: r for r in doc["results"]}
+    ids = gdf["项目编号"].tolist()
+    assert [by_id[i]["project"]["construction_type"] for i in ids] + [by_id["S1"]["project"]["construction_type"]] == \
+        ["新建", "技术改造", "迁扩", "新建"]
+    assert any("'迁扩' not recognised" in p for p in by_id[ids[2]]["project"]["import_problems"])
+    unknown = [f for f in by_id[ids[2]]["findings"] if "建设性质“迁扩”不是" in f["message"]]
+    assert unknown and {f["level"] for f in unknown} == {"needs_review"}
+    assert not any("建设性质" in f["message"] and f["level"] == "needs_review" and "missing_fields" in f["metrics"]
+                   for i in (ids[0], ids[1], "S1") for f in by_id[i]["findings"])

@@ -64,7 +64,7 @@ class SheetDialog(QDialog):
         self.industry = IndustryPicker()
         self.industry.set_code(sheet.get("industry_code") or project.industry_code)
         self.ctype = QComboBox()
-        self.ctype.addItems(["", "新建", "改建", "扩建", "改扩建"])
+        self.ctype.addItems(["", "新建", "改建", "扩建", "改扩建", "技术改造"])
         self.ctype.setCurrentText(sheet.get("construction_type") or project.construction_type or "")
         self.kiln = QComboBox()
         self.kiln.addItems(["", "coal", "gas", "electricity", "biomass", "oil", "none"])

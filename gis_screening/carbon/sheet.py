@@ -79,7 +79,7 @@ class ProjectSheet(BaseModel):
     id: str | None = None
     name: str | None = None
     industry_code: str | None = None
-    construction_type: Literal["新建", "改建", "扩建", "改扩建"] | None = None
+    construction_type: Literal["新建", "改建", "扩建", "改扩建", "技术改造"] | None = None
     footprint: str | dict | None = None
     products: list[Product] = Field(default_factory=list)
     energy: Energy | None = None

@@ -234,9 +234,14 @@ def with_construction_type(ctx: Ctx, value: object) -> Ctx:
 
 
 def _set_construction_type(ctx: Ctx, value: object) -> None:
-    value = str(value).strip() if value is not None and str(value).strip() else None
-    ctx.update(construction_type=value, new_or_expanded=None if value is None else value in NEW_OR_EXPANDED,
-               rebuild=None if value is None else value in REBUILD)
+    """Set 建设性质 and what derives from it.  A value that is none of :data:`NEW_OR_EXPANDED` and :data:`REBUILD`
+    (say 迁扩) is no answer to "新建、扩建?": it counts as missing (a rule that needs it is 需人工核实), and is kept
+    as ``construction_type_given`` for the message."""
+    text = str(value).strip() if value is not None else ""
+    known = text if text in NEW_OR_EXPANDED or text in REBUILD else None
+    ctx.update(construction_type=known, new_or_expanded=None if known is None else known in NEW_OR_EXPANDED,
+               rebuild=None if known is None else known in REBUILD,
+               construction_type_given=text if text and known is None else None)
 
 
 #: Project facts that :func:`with_construction_type` derives from 建设性质.
@@ -476,7 +481,12 @@ def _missing_fact(rule: Rule, pack: Pack, names: dict[str, Any], fields: list[st
     f = _finding(rule, pack, names, **where)
     labels = "、".join(FIELD_LABELS.get(x, x) for x in fields)
     f.level = "needs_review"
-    f.message = f"无法判定“{rule.title}”：项目未填写{labels}，而本条是否适用取决于它。请补充后重新筛查。"
+    given = names["project"].get("construction_type_given")
+    if given and "construction_type" in fields:
+        f.message = (f"无法判定“{rule.title}”：项目的建设性质“{given}”不是{'、'.join(NEW_OR_EXPANDED + REBUILD)}"
+                     f"之一，而本条是否适用取决于它。请更正后重新筛查。")
+    else:
+        f.message = f"无法判定“{rule.title}”：项目未填写{labels}，而本条是否适用取决于它。请补充后重新筛查。"
     f.metrics["missing_fields"] = list(fields)
     return f
 

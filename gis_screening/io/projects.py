@@ -110,11 +110,21 @@ def _resolve_footprint(ref, base: Path, where: str) -> list[Project]:
     return projects
 
 
+def _with_construction_type_spelled(sheet: dict) -> dict:
+    """``sheet`` with its 建设性质 spelled as the catalog's domain does, as for a footprint file's (新建（迁建）、
+    迁建 → 新建, 技改 → 技术改造, stray spaces); an unknown one is left for the sheet's validation to name."""
+    from ..catalog import default_catalog
+    value = sheet.get("construction_type")
+    canon = default_catalog().normalise_value("construction_type", value) if isinstance(value, str) else None
+    return {**sheet, "construction_type": canon} if canon and canon != value else sheet
+
+
 def project_from_sheet(sheet: dict, base: Path, where: str) -> Project:
     """A project from a sheet mapping (contracts/project-sheet.md) with its footprint resolved."""
     if "footprint" not in sheet or sheet["footprint"] in (None, ""):
         raise InputError("project sheet has no footprint (a geometry file path or inline GeoJSON)", file=where,
                          field="footprint")
+    sheet = _with_construction_type_spelled(sheet)
     found = _resolve_footprint(sheet["footprint"], base, where)
     if len(found) != 1:
         geom = shapely.union_all([p.geometry for p in found])
