@@ -46,3 +46,16 @@ def test_guess_role(columns, name, role):
 def test_no_role_is_guessed_from_fields_every_role_has(columns, name):
     """A name, a code and a level say nothing of what the features are: no role is offered first for them."""
     assert default_catalog().guess_role(columns, name) == []
+
+
+@pytest.mark.parametrize("domain,value,canon", [
+    ("water_grade", "一级保护区（陆域）", "一级保护区"), ("water_grade", "二级水域", "二级保护区"),
+    ("water_grade", "准保护区(陆域)", "准保护区"), ("water_grade", "三级保护区", None),
+    ("construction_type", "新建（迁建）", "新建"), ("construction_type", "迁建", "新建"),
+    ("construction_type", "技改", "技术改造"), ("construction_type", "改扩建", "改扩建"),
+    ("construction_type", "迁扩", None),
+])
+def test_spellings_of_the_values_rules_read(domain, value, canon):
+    """The spellings data and forms use for the values rules decide on; an unknown one stays unknown (a rule then
+    says it cannot read it)."""
+    assert default_catalog().normalise_value(domain, value) == canon
