@@ -77,17 +77,22 @@ def _f(rule: str, check: Check, message: str, **metrics) -> Finding:
                    dimension="carbon", pack="carbon")
 
 
-def _non_attainment(overlaps, records) -> tuple[bool | None, list[str]]:
+def _non_attainment(overlaps, records) -> tuple[bool | None, list[str], str]:
+    """(is the project in a non-attainment area, the failing pollutants, why that is unknown): True when a covering
+    air-quality feature says 不达标; None when none covers it, or one covering it says neither 达标 nor 不达标
+    (unknown, never read as attained)."""
     air = [o for o in overlaps if o.role == "air_quality" and (o.overlap_area_m2 > 0 or o.distance_m == 0)]
     if not air:
-        return None, []
-    failing, bad = [], False
+        return None, [], "无达标区图层要素覆盖项目"
+    failing, bad, unknown = [], False, False
     for o in air:
         row = records[o.layer_uid][o.feature_index] if o.layer_uid in records else {}
         if row.get("attainment") == "不达标":
             bad = True
             failing += [p for p in str(row.get("failing_pollutants") or "").replace("，", ",").split(",") if p]
-    return bad, failing
+        elif row.get("attainment") != "达标":
+            unknown = True
+    return (True if bad else None if unknown else False), failing, "覆盖项目的达标区要素未注明是否达标"
 
 
 def _related_pollutants(failing: list[str]) -> set[str]:
@@ -200,7 +205,7 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
         # pollutant offsets
         if sheet.emissions_t is not None and (two_high or any(v for v in sheet.emissions_t.model_dump().values())):
             off = cfg.offsets
-            non_att, failing = _non_attainment(overlaps, records)
+            non_att, failing, unknown_why = _non_attainment(overlaps, records)
             related = _related_pollutants(failing) if non_att else set()
             city = ctx.get("city_code")
             rows = []
@@ -216,7 +221,7 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
                            "所在区域大气环境质量不达标（超标因子未注明，按全部污染物倍量削减，须核实）")
                     ratio = off.non_attainment_ratio
                 elif non_att is None and off.non_attainment_ratio > ratio:   # never "等量" as if attainment were known
-                    why += "；所在区域大气环境质量是否达标未知（无达标区图层要素覆盖项目），不达标则须倍量削减，须核实"
+                    why += f"；所在区域大气环境质量是否达标未知（{unknown_why}），不达标则须倍量削减，须核实"
                 rows.append({"pollutant": key, "name": name, "new_t": qty, "ratio": ratio, "offset_t": round(qty * ratio, 3),
                              "reason": why})
             if rows:
