@@ -167,6 +167,9 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
     park_share = 1.0 if fp.dim < 2 and parks else min(1.0, sum(o.overlap_ratio or 0 for o in parks))
     in_park = park_share >= IN_PARK_SHARE
     park_types = [_attr(records, o, "park_type") for o in parks]
+    # a park of no stated type may or may not be a chemical park: unknown (None), never "not a chemical park"
+    chemical = True if any(t and "化工" in str(t) for t in park_types) else \
+        None if any(t is None or not str(t).strip() for t in park_types) else False
     admin = None
     for o in overlaps:
         if o.role == "control_units" and _intersects(o, fp):
@@ -174,8 +177,8 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
     alt = project.attributes.get("industry_code_alt")
     ctx = Ctx({k: v for k, v in project.attributes.items() if isinstance(k, str)})
     ctx.update(id=project.id, name=project.name, industry_code=project.industry_code,
-               construction_type=project.construction_type, in_park=in_park, in_chemical_park=any(
-                   t and "化工" in str(t) for t in park_types), park_names=[o.feature_name for o in parks],
+               construction_type=project.construction_type, in_park=in_park, in_chemical_park=chemical, park_names="、".join(
+                   o.feature_name or o.feature_id for o in parks),
                admin_code=admin, city_code=str(admin)[:4] if admin else None,
                area_m2=round(fp.area_m2, 2), area_ha=round(fp.area_m2 / 10_000, 4), length_m=round(fp.length_m, 1),
                geometry_type=project.geometry.geom_type,
@@ -253,7 +256,7 @@ def _park_variants(ctx: Ctx, area_m2: float) -> list[Ctx]:
     out = []
     for in_park, chemical in ((False, False), (True, False), (True, True)):
         v = Ctx(ctx)
-        v.update(in_park=in_park, in_chemical_park=chemical, park_names=[], park_share_pct=100.0 if in_park else 0.0,
+        v.update(in_park=in_park, in_chemical_park=chemical, park_names="", park_share_pct=100.0 if in_park else 0.0,
                  park_outside_m2=0.0 if in_park else area_m2, park_outside_pct=0.0 if in_park else 100.0)
         out.append(v)
     return out
