@@ -170,10 +170,12 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
     # a park of no stated type may or may not be a chemical park: unknown (None), never "not a chemical park"
     chemical = True if any(t and "化工" in str(t) for t in park_types) else \
         None if any(t is None or not str(t).strip() for t in park_types) else False
-    admin = None
+    admin, unit_share = None, 0.0
     for o in overlaps:
         if o.role == "control_units" and _intersects(o, fp):
             admin = _attr(records, o, "admin_code") or admin
+            unit_share += 1.0 if fp.dim < 2 else (o.overlap_ratio or 0)
+    unit_share = min(1.0, unit_share)         # units do not overlap; where they do, topology checks say so
     alt = project.attributes.get("industry_code_alt")
     ctx = Ctx({k: v for k, v in project.attributes.items() if isinstance(k, str)})
     ctx.update(id=project.id, name=project.name, industry_code=project.industry_code,
@@ -184,7 +186,9 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
                geometry_type=project.geometry.geom_type,
                park_share_pct=round(100 * park_share, 2),
                park_outside_m2=round(fp.area_m2 * (1 - park_share), 1) if fp.dim == 2 else None,
-               park_outside_pct=round(100 * (1 - park_share), 2))
+               park_outside_pct=round(100 * (1 - park_share), 2),
+               unit_outside_m2=round(fp.area_m2 * (1 - unit_share), 1) if fp.dim == 2 else 0.0,
+               unit_outside_pct=round(100 * (1 - unit_share), 2) if unit_share else 0.0)
     ctx.update(_industry_facts(project.industry_code, alt if alt is None or isinstance(alt, str) else str(alt),
                                _gas_fired(project.sheet)))
     ctx["serious_water_polluter"] = project.attributes.get("serious_water_pollution") or ctx["serious_water_polluter"]
