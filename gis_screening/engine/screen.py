@@ -174,7 +174,8 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
     for o in overlaps:
         if o.role == "control_units" and _intersects(o, fp):
             admin = _attr(records, o, "admin_code") or admin
-            unit_share += 1.0 if fp.dim < 2 else (o.overlap_ratio or 0)
+            unit_share += (o.overlap_ratio or 0) if fp.dim == 2 else \
+                (o.overlap_length_m or 0) / fp.length_m if fp.dim == 1 and fp.length_m else 1.0
     unit_share = min(1.0, unit_share)         # units do not overlap; where they do, topology checks say so
     alt = project.attributes.get("industry_code_alt")
     ctx = Ctx({k: v for k, v in project.attributes.items() if isinstance(k, str)})
@@ -187,8 +188,9 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
                park_share_pct=round(100 * park_share, 2),
                park_outside_m2=round(fp.area_m2 * (1 - park_share), 1) if fp.dim == 2 else None,
                park_outside_pct=round(100 * (1 - park_share), 2),
-               unit_outside_m2=round(fp.area_m2 * (1 - unit_share), 1) if fp.dim == 2 else 0.0,
-               unit_outside_pct=round(100 * (1 - unit_share), 2) if unit_share else 0.0)
+               unit_outside_pct=round(100 * (1 - unit_share), 2) if unit_share else 0.0,
+               unit_outside=f"{fp.area_m2 * (1 - unit_share):,.1f} m²" if fp.dim == 2 else
+               f"{fp.length_m * (1 - unit_share):,.1f} m" if fp.dim == 1 else "")
     ctx.update(_industry_facts(project.industry_code, alt if alt is None or isinstance(alt, str) else str(alt),
                                _gas_fired(project.sheet)))
     ctx["serious_water_polluter"] = project.attributes.get("serious_water_pollution") or ctx["serious_water_polluter"]
