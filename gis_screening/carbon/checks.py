@@ -194,8 +194,10 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
                 findings.append(_f("captive_coal_power", cfg.captive_coal_power,
                                    "新建、扩建项目含燃煤自备电厂；除国家政策允许的情形外，不得新（扩）建燃煤自备电厂。"))
             elif new is None:
+                given = ctx.get("construction_type_given")
+                why = f"建设性质“{given}”无法识别" if given else "未填写建设性质（construction_type）"
                 findings.append(_f("captive_coal_power", cfg.captive_coal_power.model_copy(
-                    update={"level": "needs_review"}), "项目含燃煤自备电厂，但未填写建设性质（construction_type）："
+                    update={"level": "needs_review"}), f"项目含燃煤自备电厂，但{why}："
                     "新建、扩建的不得建设，须补充建设性质后判定。", missing_fields=["construction_type"]))
         if sheet.kiln_fuel in ("coal", "oil"):   # 新改扩建工业炉窑: every construction type
             fuel = {"coal": "煤", "oil": "油"}[sheet.kiln_fuel]
