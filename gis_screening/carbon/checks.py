@@ -232,9 +232,16 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
                                    f"{r['offset_t']:g} t/a" for r in rows)
                 findings.append(_f("offsets", off, f"主要污染物区域削减替代：{detail}。比例依据：{off.ratio_status}。",
                                    city_code=city, non_attainment=non_att, failing_pollutants=failing or None))
-    if two_high and new and any(code.startswith(c) for c in cfg.capacity_swap.industry_codes):
-        findings.append(_f("capacity_swap", cfg.capacity_swap, f"{sector}项目（行业代码 {code}）属产能置换行业，"
-                           "新建、扩建须实施产能等量或减量置换，并提供置换方案。"))
+    if two_high and new is not False and any(code.startswith(c) for c in cfg.capacity_swap.industry_codes):
+        if new:
+            findings.append(_f("capacity_swap", cfg.capacity_swap, f"{sector}项目（行业代码 {code}）属产能置换行业，"
+                               "新建、扩建须实施产能等量或减量置换，并提供置换方案。"))
+        else:               # 建设性质 missing or unreadable: the requirement may apply
+            given = ctx.get("construction_type_given")
+            why = f"建设性质“{given}”无法识别" if given else "未填写建设性质（construction_type）"
+            findings.append(_f("capacity_swap", cfg.capacity_swap.model_copy(update={"level": "needs_review"}),
+                               f"{sector}项目（行业代码 {code}）属产能置换行业，新建、扩建须实施产能等量或减量置换，"
+                               f"但{why}，须补充建设性质后判定。", missing_fields=["construction_type"]))
     for target in cfg.targets:
         if sector and any(s in sector for s in target.sectors) or any(code.startswith(s) for s in target.sectors):
             findings.append(_f(f"target.{target.sectors[0]}", target, target.text))
