@@ -95,6 +95,12 @@ def _non_attainment(overlaps, records) -> tuple[bool | None, list[str], str]:
     return (True if bad else None if unknown else False), failing, "覆盖项目的达标区要素未注明是否达标"
 
 
+def _construction_unknown(ctx) -> str:
+    """Why 建设性质 cannot be read, for a message: unreadable (the value given) or not filled in."""
+    given = ctx.get("construction_type_given")
+    return f"建设性质“{given}”无法识别" if given else "未填写建设性质（construction_type）"
+
+
 def _related_pollutants(failing: list[str]) -> set[str]:
     """Pollutant keys related to the failing air-quality parameters (rules/reference/related_pollutants.csv)."""
     from .reference import related_pollutants
@@ -194,10 +200,8 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
                 findings.append(_f("captive_coal_power", cfg.captive_coal_power,
                                    "新建、扩建项目含燃煤自备电厂；除国家政策允许的情形外，不得新（扩）建燃煤自备电厂。"))
             elif new is None:
-                given = ctx.get("construction_type_given")
-                why = f"建设性质“{given}”无法识别" if given else "未填写建设性质（construction_type）"
                 findings.append(_f("captive_coal_power", cfg.captive_coal_power.model_copy(
-                    update={"level": "needs_review"}), f"项目含燃煤自备电厂，但{why}："
+                    update={"level": "needs_review"}), f"项目含燃煤自备电厂，但{_construction_unknown(ctx)}："
                     "新建、扩建的不得建设，须补充建设性质后判定。", missing_fields=["construction_type"]))
         if sheet.kiln_fuel in ("coal", "oil"):   # 新改扩建工业炉窑: every construction type
             fuel = {"coal": "煤", "oil": "油"}[sheet.kiln_fuel]
@@ -237,11 +241,10 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
             findings.append(_f("capacity_swap", cfg.capacity_swap, f"{sector}项目（行业代码 {code}）属产能置换行业，"
                                "新建、扩建须实施产能等量或减量置换，并提供置换方案。"))
         else:               # 建设性质 missing or unreadable: the requirement may apply
-            given = ctx.get("construction_type_given")
-            why = f"建设性质“{given}”无法识别" if given else "未填写建设性质（construction_type）"
             findings.append(_f("capacity_swap", cfg.capacity_swap.model_copy(update={"level": "needs_review"}),
                                f"{sector}项目（行业代码 {code}）属产能置换行业，新建、扩建须实施产能等量或减量置换，"
-                               f"但{why}，须补充建设性质后判定。", missing_fields=["construction_type"]))
+                               f"但{_construction_unknown(ctx)}，须补充建设性质后判定。",
+                               missing_fields=["construction_type"]))
     for target in cfg.targets:
         if sector and any(s in sector for s in target.sectors) or any(code.startswith(s) for s in target.sectors):
             findings.append(_f(f"target.{target.sectors[0]}", target, target.text))
