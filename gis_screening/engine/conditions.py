@@ -258,29 +258,39 @@ _FIELD = re.compile(r"\{([A-Za-z][\w.]*)(?::([^{}]*))?\}")
 
 
 def render(template: str, names: dict[str, Any]) -> str:
-    """Fill ``{project.name}``, ``{overlap.overlap_area_m2:,.1f}``… from ``names``; unknown → 未知."""
+    """Fill ``{project.name}``, ``{overlap.overlap_area_m2:,.1f}``… from ``names``; unknown → 未知.  Each template is
+    compiled once into one expression (:func:`_renderer`): ~87,000 messages for 10,000 projects."""
+    return _renderer(template)(names)
+
+
+def _formatted(value: Any, fmt: str) -> str:
+    """``value`` in ``fmt`` (its plain text when the format does not fit it); 未知 for None."""
+    if value is None:
+        return "未知"
+    try:
+        return format(value, fmt)
+    except (ValueError, TypeError):
+        return str(value)
+
+
+@lru_cache(maxsize=1024)
+def _renderer(template: str) -> Callable[[dict[str, Any]], str]:
+    """``template`` as one generated expression: each ``{a.b}`` is ``names["a"]["b"]`` read with ``get`` (None, and
+    so 未知, where a level is missing or not a mapping), formatted as its ``:format`` says."""
     parts = _template(template)
     if len(parts) == 1:
-        return template
-    out = [parts[0]]
+        return lambda names: template
+    items = [repr(parts[0])]
     for k in range(1, len(parts), 3):
         path, fmt, text = parts[k], parts[k + 1], parts[k + 2]
-        obj: Any = names
+        value = "names"
         for part in path:
-            obj = obj.get(part) if isinstance(obj, dict) else None
-            if obj is None:
-                break
-        if obj is None:
-            out.append("未知")
-        elif fmt:
-            try:
-                out.append(format(obj, fmt))
-            except (ValueError, TypeError):
-                out.append(str(obj))
-        else:
-            out.append(str(obj))
-        out.append(text)
-    return "".join(out)
+            value = f"(_t.get({part!r}) if isinstance(_t := {value}, dict) else None)"
+        items.append(f"_formatted({value}, {fmt!r})" if fmt else f"('未知' if (_v := {value}) is None else str(_v))")
+        items.append(repr(text))
+    code = compile(f"lambda names: ''.join(({', '.join(items)},))", "<message template>", "eval")
+    fn: Callable[[dict[str, Any]], str] = eval(code, {"_formatted": _formatted})   # noqa: S307 - our own source
+    return fn
 
 
 @lru_cache(maxsize=1024)
