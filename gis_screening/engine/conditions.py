@@ -60,6 +60,28 @@ def _matching_codes(code: object, list_text: object) -> tuple[str, ...]:
     return tuple(e for e in split_codes(list_text) if _covers(c, e, names))
 
 
+@lru_cache(maxsize=1)
+def _gbt_words() -> frozenset[str]:
+    """Every GB/T 4754-2017 code and class name: what a 禁止类/限制类 entry may be (besides a code prefix)."""
+    from ..industry import gbt4754
+    return frozenset(w for c in gbt4754().values() for w in (c.code, c.name))
+
+
+@lru_cache(maxsize=65536)
+def unreadable_mentions(list_text: object, code: object) -> str:
+    """The entries of a 禁止类/限制类 list that are no GB/T 4754 code, 门类 letter or class name (say 水泥, 化工项目)
+    but name the industry of ``code`` (see :func:`~gis_screening.engine.sectors.industry_terms`), joined with 、;
+    "" when there are none.  :func:`industry_in` cannot read such an entry, so whether it covers the project is a
+    question for a person."""
+    from .sectors import industry_terms
+    if not list_text or not code:
+        return ""
+    words = _gbt_words()
+    terms = industry_terms(str(code))
+    return "、".join(e for e in split_codes(list_text)
+                    if normalise_code(e) not in words and e not in words and any(t in e for t in terms))
+
+
 _SENTENCE = re.compile(r"[^。；;！!\n]+")
 
 

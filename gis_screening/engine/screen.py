@@ -27,6 +27,7 @@ from .conditions import (
     project_fields,
     project_part,
     render,
+    unreadable_mentions,
 )
 from .model import VERDICT_LABELS, Finding, Overlap, verdict_of
 from .overlay import FootprintMetrics
@@ -392,6 +393,10 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
             if o.role == "control_units":
                 feat["prohibition_text"] = prohibition_sentence(feat.get("spatial_constraints"), project.industry_code)
                 feat["admission_listed"] = has_admission_list(feat)
+                feat["prohibited_unreadable"] = unreadable_mentions(feat.get("prohibited_industries"),
+                                                                    project.industry_code)
+                feat["restricted_unreadable"] = unreadable_mentions(feat.get("restricted_industries"),
+                                                                    project.industry_code)
             hit = feature_names[id(o)] = {"project": pctx, "feature": feat, "overlap": _overlap_ctx(o, fp)}
         return hit
 
