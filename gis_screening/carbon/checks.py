@@ -222,6 +222,9 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
                 ratio, why = off.default_ratio, "等量"
                 if key in off.multiple_pollutants and city in off.multiple_city_codes:
                     ratio, why = off.multiple_ratio, f"{off.multiple_city_codes[city]}倍量替代"
+                elif key in off.multiple_pollutants and city is None:     # never "等量" as if the city were known
+                    why += (f"；所在设区市未知（管控单元无行政区划代码），位于{'、'.join(off.multiple_city_codes.values())}"
+                            "的须倍量替代，须核实")
                 if non_att and (key in related or not failing) and off.non_attainment_ratio > ratio:
                     why = (f"所在区域{'、'.join(failing)}不达标，相关污染物倍量削减" if failing else
                            "所在区域大气环境质量不达标（超标因子未注明，按全部污染物倍量削减，须核实）")
