@@ -64,6 +64,28 @@ def per_value(fn: Callable[[Any], T]) -> Callable[[Any], T]:
     return once
 
 
+#: how a yes/no is written in sheets and tables (after folding case and blanks)
+_YES = frozenset({"true", "yes", "y", "1", "是", "有", "√", "✓", "对", "t"})
+_NO = frozenset({"false", "no", "n", "0", "否", "无", "×", "✗", "不是", "f"})
+
+
+def yes_no(value: object) -> bool | None:
+    """A yes/no cell as a bool: True/False, 1/0, 是/否, 有/无, yes/no, √/×; None for an empty cell.  ValueError
+    for anything else (a text such as 待定 is no answer, and a non-empty text must never read as yes)."""
+    if is_missing(value) or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise ValueError(f"{value!r} is not a yes/no value (是/否, 有/无, true/false, 1/0)")
+
+
 #: the 准入清单 fields of a control unit: a unit layer with none of them was loaded without its list
 ADMISSION_FIELDS = ("spatial_constraints", "emission_controls", "risk_controls", "resource_efficiency",
                     "prohibited_industries", "restricted_industries")

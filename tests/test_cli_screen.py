@@ -240,3 +240,27 @@ def test_construction_type_as_the_eia_forms_spell_it(tmp_path):
     assert unknown and {f["level"] for f in unknown} == {"needs_review"}
     assert not any("建设性质" in f["message"] and f["level"] == "needs_review" and "missing_fields" in f["metrics"]
                    for i in (ids[0], ids[1], "S1") for f in by_id[i]["findings"])
+
+
+def test_yes_no_flags_are_read_as_reviewers_write_them(tmp_path):
+    """A sheet's limited_activity written 否 (or 无, 0, false) is a no: a project in a red line is 不符合 by the red-line
+    rule; 是 is a yes (the exception is for a person to check: 需人工核实); a text that is no yes/no is a one-line
+    error naming file and field — it used to be read as yes, since a non-empty text is true."""
+    footprint = SAMPLE / "projects" / "txt" / "P2026-002.txt"           # inside a red line
+
+    def run(value):
+        sheet = tmp_path / "s.yaml"
+        sheet.write_text(f"id: F1\nindustry_code: '7869'\nconstruction_type: 新建\nlimited_activity: {value}\n"
+                         f"footprint: {footprint.as_posix()}\n", encoding="utf-8")
+        res = subprocess.run(CLI + ["--project", str(sheet), "--json", str(tmp_path / "r.json")],
+                             capture_output=True, text=True)
+        if res.returncode:
+            return res
+        (r,) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]
+        return r["verdict"], sorted({f["rule_id"] for f in r["findings"] if "redline" in f["rule_id"]})
+    for no in ("否", "无", "0", "false"):
+        assert run(no) == ("non_compliant", ["national.redline.construction", "national.redline.escape_routes"]), no
+    assert run("是") == ("needs_review", ["national.redline.escape_routes"])
+    bad = run("待定")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "s.yaml, field 'limited_activity': '待定' is not a yes/no value" in bad.stderr

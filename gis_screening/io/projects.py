@@ -18,7 +18,7 @@ import shapely
 from ..errors import InputError
 from ..industry import code_text
 from ..model import Layer, Project, is_missing
-from ..normalise import per_value
+from ..normalise import per_value, yes_no
 from .pipeline import read_layer
 from .safezip import check_workbook
 
@@ -64,7 +64,7 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
     out = []
     for pid, rows in groups.items():
         geom = geoms[rows[0]] if len(rows) == 1 else shapely.union_all(geoms[rows])
-        attrs = records[rows[0]]
+        attrs = _read_flags(records[rows[0]], f"{layer.source} feature {pid}")
         code = _industry_code(attrs.pop("industry_code", None), attrs, codes)
         proj = Project(id=str(pid), geometry=geom, name=_clean(attrs.pop("name", None)), industry_code=code,
                        construction_type=_clean(attrs.pop("construction_type", None)),
@@ -75,6 +75,21 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
 
 
 SHEET_KEYS = ("products", "energy", "emissions_t", "captive_coal_power", "kiln_fuel")
+#: project flags rules read as yes/no (docs/rule-packs.md): read with one reader, so 否 never counts as yes
+RULE_FLAGS = ("limited_activity", "national_major", "water_supply_related", "discharges_pollutants", "sewage_outfall",
+              "serious_water_pollution")
+
+
+def _read_flags(attrs: dict, where: str) -> dict:
+    """``attrs`` with its :data:`RULE_FLAGS` as True/False/None (:func:`~gis_screening.normalise.yes_no`);
+    InputError naming ``where`` and the field for a value that is no yes/no."""
+    for key in RULE_FLAGS:
+        if key in attrs:
+            try:
+                attrs[key] = yes_no(attrs[key])
+            except ValueError as exc:
+                raise InputError(str(exc), file=where, field=key) from None
+    return attrs
 
 
 def sheet_from_attributes(project: Project) -> dict | None:
@@ -132,8 +147,8 @@ def project_from_sheet(sheet: dict, base: Path, where: str) -> Project:
     else:
         fp = found[0]
     pid = str(sheet.get("id") or fp.id or Path(where).stem)
-    attrs = {**fp.attributes, **{k: v for k, v in sheet.items() if k not in ("id", "name", "industry_code",
-                                                                                "construction_type", "footprint")}}
+    attrs = _read_flags({**fp.attributes, **{k: v for k, v in sheet.items() if k not in (
+        "id", "name", "industry_code", "construction_type", "footprint")}}, where)
     code = _industry_code(sheet["industry_code"], attrs) if "industry_code" in sheet else fp.industry_code
     return Project(id=pid, geometry=fp.geometry, name=sheet.get("name") or fp.name, industry_code=code,
                    construction_type=sheet.get("construction_type") or fp.construction_type,
