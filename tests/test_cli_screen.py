@@ -264,3 +264,21 @@ def test_yes_no_flags_are_read_as_reviewers_write_them(tmp_path):
     bad = run("待定")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "s.yaml, field 'limited_activity': '待定' is not a yes/no value" in bad.stderr
+
+
+def test_yes_no_flags_under_chinese_column_names_in_a_footprint_file(tmp_path):
+    """A footprint table whose reviewer wrote the flags as Chinese columns (是否有限人为活动 = 否) is read through the
+    catalog's aliases and the one yes/no reader."""
+    import geopandas as gpd
+    gdf = gpd.read_file(SAMPLE / "projects" / "projects.gpkg")
+    gdf = gdf[gdf["项目编号"] == "P2026-002"].copy()              # inside a red line
+    gdf["行业代码"] = "7869"
+    for value, verdict in (("否", "non_compliant"), ("是", "needs_review")):
+        gdf["是否有限人为活动"] = value
+        gdf.to_file(tmp_path / "p.gpkg", driver="GPKG")
+        res = subprocess.run(CLI + ["--project", str(tmp_path / "p.gpkg"), "--json", str(tmp_path / "r.json")],
+                             capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        (r,) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]
+        assert r["verdict"] == verdict and ("national.redline.construction" in {f["rule_id"] for f in r["findings"]}) \
+            == (value == "否"), value
