@@ -544,3 +544,30 @@ def test_geometry_paths_hold_every_vertex_in_order():
     tiny = shapely.Polygon([(0, 0), *[(np.cos(t), np.sin(t)) for t in np.linspace(0, 6, 30)]])
     small, same = simplified(np.array([tiny, hole], dtype=object), 1e6)
     assert small.equals(tiny.envelope) and same is hole     # simplified to nothing → its envelope; ≤ 16 kept
+
+
+def test_sheet_form_sets_the_yes_no_facts_rules_read(win, qtbot):
+    """The 建设项目信息表 form sets 有限人为活动 (and the other yes/no facts rules read) as 未说明 / 是 / 否: a project in a
+    red line is 不符合 with 否, 需人工核实 with 是 (the exception for a person to check); undo restores the footprint's."""
+    from gis_screening.app.dialogs import SheetDialog
+    win.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-002.txt"))       # inside a red line
+
+    def screen_with(choice):
+        dlg = SheetDialog(win.session.projects[0], win, win.session.cat)
+        dlg.industry.set_code("7869")
+        dlg.ctype.setCurrentText("新建")
+        combo = dlg.flags["limited_activity"]
+        combo.setCurrentIndex(combo.findText(choice))
+        win.apply_sheet(0, dlg.sheet())
+        win.run_screening(wait=True)
+        (r,) = win.session.result["results"]
+        return r["verdict"], sorted(f["rule_id"] for f in r["findings"] if "redline" in f["rule_id"])
+    assert screen_with("否") == ("non_compliant", ["national.redline.construction", "national.redline.escape_routes"])
+    assert win.session.projects[0].attributes["limited_activity"] is False
+    assert screen_with("是") == ("needs_review", ["national.redline.escape_routes"])
+    dlg = SheetDialog(win.session.projects[0], win, win.session.cat)
+    assert dlg.flags["limited_activity"].currentText() == "是"          # the form shows what was set
+    assert screen_with("未说明")[1] == ["national.redline.construction", "national.redline.escape_routes"]
+    assert "limited_activity" not in win.session.projects[0].attributes
+    win.undo.undo()
+    assert win.session.projects[0].attributes["limited_activity"] is True

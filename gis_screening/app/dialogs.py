@@ -54,7 +54,9 @@ def _spin() -> QDoubleSpinBox:
 class SheetDialog(QDialog):
     """建设项目信息表 form over the ProjectSheet model; ``sheet()`` returns a validated dict."""
 
-    def __init__(self, project, parent=None):
+    def __init__(self, project, parent=None, catalog=None):
+        from ..catalog import default_catalog
+        from ..io.projects import RULE_FLAGS
         super().__init__(parent)
         self.setWindowTitle(self.tr("建设项目信息表") + f" — {project.id}")
         self.project = project
@@ -75,6 +77,17 @@ class SheetDialog(QDialog):
         form.addRow(self.tr("建设性质"), self.ctype)
         form.addRow(self.tr("工业炉窑燃料"), self.kiln)
         form.addRow("", self.captive)
+        # the yes/no facts the screening rules read (有限人为活动, 国家重大项目 …): 未说明 / 是 / 否
+        fields = (catalog or default_catalog()).role("projects").fields
+        self.flags: dict[str, QComboBox] = {}
+        for key in RULE_FLAGS:
+            combo = QComboBox()
+            for text, value in ((self.tr("未说明"), None), (self.tr("是"), True), (self.tr("否"), False)):
+                combo.addItem(text, value)
+            known = sheet.get(key, project.attributes.get(key))
+            combo.setCurrentIndex({None: 0, True: 1, False: 2}.get(known if isinstance(known, bool) else None, 0))
+            self.flags[key] = combo
+            form.addRow(fields[key].title if key in fields else key, combo)
         lay.addLayout(form)
         self.energy, self.emissions = {}, {}
         for title, labels, store, key in (("年能源消费量", ENERGY_LABELS, self.energy, "energy"),
@@ -120,7 +133,8 @@ class SheetDialog(QDialog):
              "industry_code": code or None, "construction_type": self.ctype.currentText() or None,
              "kiln_fuel": self.kiln.currentText() or None, "captive_coal_power": self.captive.isChecked(),
              "energy": {k: s.value() for k, s in self.energy.items() if s.value() > 0} or None,
-             "emissions_t": {k: s.value() for k, s in self.emissions.items() if s.value() > 0} or None}
+             "emissions_t": {k: s.value() for k, s in self.emissions.items() if s.value() > 0} or None,
+             **{k: combo.currentData() for k, combo in self.flags.items()}}
         prods = []
         for r in range(self.products.rowCount()):
             def num(col, r=r):

@@ -369,7 +369,7 @@ class MainWindow(EditActions, QMainWindow):
             ids = [q.id for q in self.session.projects]
             project_index = ids.index(self.session.selected_project) if self.session.selected_project in ids else 0
         p = self.session.projects[project_index]
-        dlg = SheetDialog(p, self)
+        dlg = SheetDialog(p, self, self.session.cat)
         if dlg.exec_() and dlg.result_sheet is not None:
             self.apply_sheet(project_index, dlg.result_sheet)
         return dlg
@@ -377,12 +377,18 @@ class MainWindow(EditActions, QMainWindow):
     def apply_sheet(self, project_index: int, sheet: dict) -> None:
         """Attach a project sheet to a project (one undoable command; re-screens)."""
         import copy
+
+        from ..io.projects import RULE_FLAGS
         projects = copy.copy(self.session.projects)
         old = projects[project_index]
+        # the sheet says each yes/no fact the rules read, or leaves it unsaid (then it is unsaid, whatever the
+        # footprint file said)
+        attributes = {k: v for k, v in old.attributes.items() if k not in RULE_FLAGS}
+        attributes.update({k: sheet[k] for k in RULE_FLAGS if k in sheet})
         projects[project_index] = Project(id=old.id, geometry=old.geometry, name=old.name,
                                           industry_code=sheet.get("industry_code") or old.industry_code,
                                           construction_type=sheet.get("construction_type") or old.construction_type,
-                                          attributes=old.attributes, sheet=sheet, source=old.source)
+                                          attributes=attributes, sheet=sheet, source=old.source)
         self.undo.push(commands.SetProjects(self.session, projects, self.tr("建设项目信息表") + f" {old.id}"))
 
     def print_dialog(self):
