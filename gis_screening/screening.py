@@ -83,9 +83,8 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
         finally:
             # a finished screening waits for the cache entries still being written; a cancel waits for nothing
             pool.shutdown(wait=finished, cancel_futures=True)
-        partial = len(done) < len(projects)
     results = [done[i] for i in sorted(done)]
-    return ScreeningResult(results, layerset, rules, search_radius_m, partial=partial, requested=len(projects),
+    return ScreeningResult(results, layerset, rules, search_radius_m, partial=not finished, requested=len(projects),
                            missing_layers=missing_layers)
 
 
