@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import numbers
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -56,15 +57,66 @@ def code_text(value) -> tuple[str | None, str | None]:
     """An industry code cell as text, plus the code it was if a spreadsheet or numeric field dropped a leading 0.
 
     ``3011`` → ("3011", None); ``301`` read from a number → ("301", "0301") because 0301 (牛的饲养) is also a class;
-    text cells are never re-padded.  Returns (None, None) for empty cells.
+    text cells are never re-padded.  A code written with its name as the EIA forms do (``C3011 水泥制造``,
+    ``3011水泥制造``, ``水泥制造（3011）``) or a GB/T 4754-2017 name alone (``水泥制造``) is read as its code
+    (:func:`code_in_text`); any other text is kept as written (the rules name it an unknown code).  Returns
+    (None, None) for empty cells.
     """
     if value is None or (isinstance(value, float) and value != value):
         return None, None
     if isinstance(value, str) or isinstance(value, bool) or not isinstance(value, numbers.Real):
         c = normalise_code(value)
-        return c or None, None
+        return (code_in_text(c) or c) or None, None
     if float(value) != int(float(value)):
         return str(value), None
     c = str(int(float(value)))
     alt = "0" + c if len(c) in (1, 3) and "0" + c in gbt4754() else None
     return c, alt
+
+
+_CODE_THEN_NAME = re.compile(r"([A-T])?\s*(\d{2,4})\s*[、,，:：\-—_\s]*([^\d]*?)")
+_NAME_THEN_CODE = re.compile(r"([^\d]*?)\s*[（(]\s*([A-T])?\s*(\d{2,4})\s*[)）]")
+
+
+def code_in_text(text: str) -> str | None:
+    """The GB/T 4754-2017 code a cell names with words around it, or None.  ``C3011 水泥制造`` / ``水泥制造（3011）``
+    → 3011 when 3011 is in the standard, its 门类 letter (if written) is C, and the name is not the standard's name
+    of another entry (a descriptive name such as 水泥熟料制造 is fine); a name alone → its code when the standard
+    gives that name to one entry (or one chain, such as 中类 161 and 小类 1610 卷烟制造: the deepest).  Text
+    naming two codes, or a code and a contradicting name, is no code (None)."""
+    t = text.strip().upper()
+    m = _CODE_THEN_NAME.fullmatch(t)
+    letter, code, name = (m.group(1), m.group(2), m.group(3)) if m else (None, None, None)
+    if m is None and (m2 := _NAME_THEN_CODE.fullmatch(t)):
+        name, letter, code = m2.group(1), m2.group(2), m2.group(3)
+    table = gbt4754()
+    if code is None:
+        return _code_by_name().get(text.strip())
+    if code not in table:
+        return None
+    chain = set()
+    c: str | None = code
+    while c is not None:
+        chain.add(c)
+        c = parent_code(c)
+    if letter and letter not in chain:
+        return None
+    named = _code_by_name().get((name or "").strip())
+    if named is not None and named not in chain and not named.startswith(code):
+        return None
+    return code
+
+
+@lru_cache(maxsize=1)
+def _code_by_name() -> dict[str, str]:
+    """GB/T 4754-2017 name → code, for names the standard gives to one entry or to one chain of entries (the
+    deepest code); names given to unrelated entries are left out."""
+    codes: dict[str, list[str]] = {}
+    for code, entry in gbt4754().items():
+        codes.setdefault(entry.name, []).append(code)
+    out = {}
+    for name, found in codes.items():
+        deepest = max(found, key=len)
+        if all(deepest.startswith(c) for c in found):
+            out[name] = deepest
+    return out

@@ -162,7 +162,7 @@ def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, sour
     for canon, fspec in spec.fields.items():
         if fspec.domain and canon in out.columns:
             problems += _normalise_domain(out, canon, fspec.domain, catalog)
-    ids = out[id_field].tolist()
+    ids = [None if is_missing(v) else v for v in out[id_field].tolist()]   # a blank is NaN in a text column
     blanks = [i + 1 for i, v in enumerate(ids) if v is None]
     if blanks:
         problems.append(Problem("warning", f"{len(blanks)} feature(s) have no {id_field}; "
@@ -182,7 +182,7 @@ def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, sour
 
 def _normalise_domain(out: pd.DataFrame, column: str, domain: str, catalog: Catalog) -> list[Problem]:
     problems = []
-    values = out[column].tolist()
+    values = [None if is_missing(v) else v for v in out[column].tolist()]
     new: list = []
     changed: Counter = Counter()
     unknown: Counter = Counter()

@@ -282,3 +282,29 @@ def test_yes_no_flags_under_chinese_column_names_in_a_footprint_file(tmp_path):
         (r,) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]
         assert r["verdict"] == verdict and ("national.redline.construction" in {f["rule_id"] for f in r["findings"]}) \
             == (value == "否"), value
+
+
+def test_industry_column_as_the_eia_forms_name_and_write_it_and_skipped_footprints_said(tmp_path):
+    """A footprint file whose industry column is 国民经济行业分类 holding ``C3011 水泥制造`` is read as 3011 (the
+    two-high rules fire as for ``3011``); footprints without geometry are said on stderr (not only inside each
+    result); features sharing an id are one project of several parcels, said as a warning, never a traceback."""
+    import geopandas as gpd
+    src = gpd.read_file(SAMPLE / "projects" / "projects.gpkg").set_index("项目编号").geometry
+    cells = {"P2026-001": "C3011 水泥制造", "P2026-007": "水泥熟料制造（3011）", "P2026-002": "C3011 平板玻璃制造"}
+    rows = [{"项目编号": k, "国民经济行业分类": v, "建设性质": "新建", "geometry": src[k]} for k, v in cells.items()]
+    rows += [{"项目编号": "N1", "geometry": None}, {"项目编号": "D1", "geometry": src["P2026-005"]},
+             {"项目编号": "D1", "geometry": src["P2026-006"]}]
+    gpd.GeoDataFrame(rows, crs=src.crs).to_file(tmp_path / "p.gpkg", driver="GPKG")
+    res = subprocess.run(CLI + ["--project", str(tmp_path / "p.gpkg"), "--json", str(tmp_path / "r.json")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "p.gpkg: [error] feature has no geometry; skipped (feature N1)" in res.stderr
+    assert "p.gpkg: [warning] 2 features share the id D1: screened as one project of 2 parcels" in res.stderr
+    by_id = {r["project"]["id"]: r for r in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]}
+    assert sorted(by_id) == ["D1", "P2026-001", "P2026-002", "P2026-007"]
+    assert [by_id[i]["project"]["industry_code"] for i in ("P2026-001", "P2026-007")] == ["3011", "3011"]
+    assert by_id["P2026-001"]["project"]["two_high"] and by_id["P2026-007"]["project"]["sector"] == "建材"
+    rules = {i: {f["rule_id"] for f in r["findings"]} for i, r in by_id.items()}
+    assert "fujian.two_high.priority_unit" in rules["P2026-007"] and by_id["P2026-007"]["verdict"] == "non_compliant"
+    assert "unit.industry_code_unknown" in rules["P2026-002"] and "unit.industry_code_unknown" not in rules["P2026-001"]
+    assert by_id["D1"]["project"]["area_m2"] > max(by_id[i]["project"]["area_m2"] for i in cells) / 100

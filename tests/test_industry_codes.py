@@ -87,3 +87,28 @@ def test_unknown_coarse_and_numeric_codes_need_review(sample):
     assert res.to_json()["project"]["industry_name"] == "水泥制造"
     res, f = _findings(sample, "311", industry_code_alt="0311")
     assert "0311（牛的饲养）" in f["unit.industry_code_leading_zero"].message
+
+
+def test_a_code_written_with_its_name_is_read_as_the_eia_forms_write_it():
+    """国民经济行业类别 as the EIA forms write it (the code with its name, either order, with or without the 门类
+    letter) or a GB/T name alone is read as its code; a name contradicting the code, a wrong 门类 letter, or two
+    codes in one cell stay unread (the rules then say the code is unknown: 需人工核实)."""
+    for cell in ("C3011 水泥制造", "C3011水泥熟料制造", "3011-水泥制造", "水泥制造（3011）", "水泥制造(C3011)", "c 3011 水泥制造",
+                 "水泥制造"):
+        assert code_text(cell) == ("3011", None), cell
+    assert code_text("卷烟制造") == ("1620", None)        # 中类 162 and 小类 1620 share the name: the deepest
+    assert code_text("非金属矿物制品业") == ("30", None)    # a 大类: read, and the rules then ask for the 小类
+    for cell in ("C3011 平板玻璃制造", "B3011 水泥制造", "3011,3021", "2511/2521", "3O11", "水泥"):
+        code, _ = code_text(cell)
+        assert code not in gbt4754(), cell
+
+
+def test_admission_list_entries_written_with_names_are_read():
+    """A 禁止类/限制类 entry written as code and name (C3011水泥制造；C3041平板玻璃制造) covers that code; it is no
+    longer an unreadable mention (which made a prohibited project only 需人工核实)."""
+    from gis_screening.engine.conditions import unreadable_mentions
+    listed = "C3011水泥制造；C3041平板玻璃制造"
+    assert matching_codes("3011", listed) == ["C3011水泥制造"] and industry_in("3041", listed)
+    assert not industry_in("3021", listed) and unreadable_mentions(listed, "3011") == ""
+    assert matching_codes("3011", "3011（水泥制造）、3041") == ["3011（水泥制造）"]
+    assert not industry_in("3011", "B3011水泥制造") and unreadable_mentions("B3011水泥制造", "3011") == "B3011水泥制造"

@@ -73,6 +73,9 @@ def _missing_layers_note(stack, layerset) -> str | None:
             f"layer(s), or list under `absent:` in the manifest the ones this area has none of")
 
 
+NOTES_MAX = 30   # import problems printed on stderr; the rest are in the results
+
+
 def load_project_files(files) -> list:
     """Projects of every file (footprints, sheets, tables; a folder: the project files in it); a sheet supersedes a
     footprint-only entry (said on stderr); InputError on bad input or when nothing is found."""
@@ -83,8 +86,14 @@ def load_project_files(files) -> list:
         raise InputError("no project found in the given files")
     check_sheets(projects)
     projects, notes = merge_duplicates(projects)
-    for note in notes:
-        err_console.print(note, markup=False, highlight=False)
+    said = dict.fromkeys(f"{p.source}: {problem}" for p in projects for problem in p.problems
+                         if problem.startswith(("[error]", "[warning]")))
+    lines = [*said, *notes]       # a footprint skipped or repaired is said once, not only inside each result
+    for note in lines[:NOTES_MAX]:
+        err_console.print(note, markup=False, highlight=False, soft_wrap=True)
+    if len(lines) > NOTES_MAX:
+        err_console.print(f"… and {len(lines) - NOTES_MAX} more (each project's result lists its own)",
+                          markup=False, highlight=False)
     return projects
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from simpleeval import EvalWithCompoundTypes, InvalidExpression
 
-from ..industry import normalise_code
+from ..industry import code_in_text, normalise_code
 from .sectors import industry_path
 
 _SPLIT = re.compile(r"[;,，；、\s]+")
@@ -41,7 +41,10 @@ def _covers(code: str, entry: str, names: set[str]) -> bool:
     e = normalise_code(entry)
     if e.isalpha():                      # a 门类 letter (C) or a class name (水泥制造)
         return e in names or entry in names
-    return code.startswith(e)
+    if e.isdigit():
+        return code.startswith(e)
+    read = code_in_text(entry)           # a code written with its name: C3011水泥制造, 水泥制造（3011）
+    return read is not None and (read in names if read.isalpha() else code.startswith(read))
 
 
 def matching_codes(code: object, list_text: object) -> list[str]:
@@ -78,8 +81,8 @@ def unreadable_mentions(list_text: object, code: object) -> str:
         return ""
     words = _gbt_words()
     terms = industry_terms(str(code))
-    return "、".join(e for e in split_codes(list_text)
-                    if normalise_code(e) not in words and e not in words and any(t in e for t in terms))
+    return "、".join(e for e in split_codes(list_text) if normalise_code(e) not in words and e not in words
+                    and code_in_text(e) is None and any(t in e for t in terms))
 
 
 _SENTENCE = re.compile(r"[^。；;！!\n]+")

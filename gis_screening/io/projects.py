@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from ..errors import InputError
-from ..industry import code_text
+from ..industry import code_text, gbt4754, normalise_code
 from ..model import Layer, Project, is_missing
 from ..normalise import per_value, yes_no
 from .pipeline import read_layer
@@ -29,13 +29,17 @@ def _clean(v):
     return None if is_missing(v) else v
 
 
-def _industry_code(value, attrs: dict, read: Callable[[Any], tuple[str | None, str | None]] = code_text
-                   ) -> str | None:
-    """The industry code as text; a numeric cell that may have lost a leading 0 sets ``industry_code_alt``.
-    ``read``: :func:`~gis_screening.industry.code_text`, or one remembering earlier cells, for many rows at once."""
+def _industry_code(value, attrs: dict, notes: list[str],
+                   read: Callable[[Any], tuple[str | None, str | None]] = code_text) -> str | None:
+    """The industry code as text; a numeric cell that may have lost a leading 0 sets ``industry_code_alt``; a code
+    read out of words (``C3011 水泥制造``, a GB/T name) is said in ``notes``.  ``read``:
+    :func:`~gis_screening.industry.code_text`, or one remembering earlier cells, for many rows at once."""
     code, alt = read(value)
     if alt:
         attrs["industry_code_alt"] = alt
+    if isinstance(value, str) and code and code != normalise_code(value):
+        entry = gbt4754().get(code)
+        notes.append(f"[info] industry code {value.strip()!r} read as {code}" + (f" ({entry.name})" if entry else ""))
     return code
 
 
@@ -65,10 +69,14 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
     for pid, rows in groups.items():
         geom = geoms[rows[0]] if len(rows) == 1 else shapely.union_all(geoms[rows])
         attrs = _read_flags(records[rows[0]], f"{layer.source} feature {pid}")
-        code = _industry_code(attrs.pop("industry_code", None), attrs, codes)
+        notes = shared + by_feature.get(pid, [])
+        if len(rows) > 1 and not one_project:
+            notes.append(f"[warning] {len(rows)} features share the id {pid}: screened as one project of "
+                         f"{len(rows)} parcels")
+        code = _industry_code(attrs.pop("industry_code", None), attrs, notes, codes)
         proj = Project(id=str(pid), geometry=geom, name=_clean(attrs.pop("name", None)), industry_code=code,
                        construction_type=_clean(attrs.pop("construction_type", None)),
-                       attributes=attrs, source=layer.source, problems=shared + by_feature.get(pid, []))
+                       attributes=attrs, source=layer.source, problems=notes)
         proj.sheet = sheet_from_attributes(proj) if has_sheet else None
         out.append(proj)
     return out
@@ -149,10 +157,11 @@ def project_from_sheet(sheet: dict, base: Path, where: str) -> Project:
     pid = str(sheet.get("id") or fp.id or Path(where).stem)
     attrs = _read_flags({**fp.attributes, **{k: v for k, v in sheet.items() if k not in (
         "id", "name", "industry_code", "construction_type", "footprint")}}, where)
-    code = _industry_code(sheet["industry_code"], attrs) if "industry_code" in sheet else fp.industry_code
+    notes = list(fp.problems)
+    code = _industry_code(sheet["industry_code"], attrs, notes) if "industry_code" in sheet else fp.industry_code
     return Project(id=pid, geometry=fp.geometry, name=sheet.get("name") or fp.name, industry_code=code,
                    construction_type=sheet.get("construction_type") or fp.construction_type,
-                   attributes=attrs, sheet=sheet, source=where, problems=fp.problems)
+                   attributes=attrs, sheet=sheet, source=where, problems=notes)
 
 
 def _unflatten(row: dict) -> dict:
