@@ -29,6 +29,15 @@ def gk3_epsg(zone: int, prefixed: bool = False) -> int:
     return (4513 if prefixed else 4534) + zone - 25
 
 
+def gk3_zone_of_epsg(epsg: int) -> int | None:
+    """The 3° zone (25–45) of a CGCS2000 3° GK code, with zone prefix (4513–4533) or without (4534–4554); None for
+    any other code."""
+    for first in (4513, 4534):
+        if first <= epsg <= first + 20:
+            return epsg - first + 25
+    return None
+
+
 def gk6_epsg(zone: int, prefixed: bool = False) -> int:
     """EPSG code of the CGCS2000 6° GK zone ``zone`` (13–23)."""
     if not 13 <= zone <= 23:

@@ -308,3 +308,29 @@ def test_industry_column_as_the_eia_forms_name_and_write_it_and_skipped_footprin
     assert "fujian.two_high.priority_unit" in rules["P2026-007"] and by_id["P2026-007"]["verdict"] == "non_compliant"
     assert "unit.industry_code_unknown" in rules["P2026-002"] and "unit.industry_code_unknown" not in rules["P2026-001"]
     assert by_id["D1"]["project"]["area_m2"] > max(by_id[i]["project"]["area_m2"] for i in cells) / 100
+
+
+def test_footprints_without_a_zone_prefix_are_screened_with_zone_or_crs(tmp_path):
+    """A coordinate table in GK metres without the zone prefix cannot say its zone: `screen` says to give it, and
+    `--zone 40` or `--crs EPSG:4549` (the zone's CGCS2000 code) screen it at the same place; the same table with
+    the prefix needs neither.  A wrong encoding name is one line, not a traceback."""
+    rows = [(2886000.0, 410000.0), (2886000.0, 410300.0), (2885700.0, 410300.0), (2885700.0, 410000.0)]
+    plain, prefixed = tmp_path / "plain.csv", tmp_path / "prefixed.csv"
+    plain.write_text("点号,X,Y\n" + "".join(f"J{i},{x},{y}\n" for i, (x, y) in enumerate(rows, 1)), encoding="utf-8")
+    prefixed.write_text("点号,X,Y\n" + "".join(f"J{i},{x},{y + 40e6}\n" for i, (x, y) in enumerate(rows, 1)),
+                        encoding="utf-8")
+
+    def run(path, *extra):
+        res = subprocess.run(CLI + ["--project", str(path), *extra, "--json", str(tmp_path / "r.json")],
+                             capture_output=True, text=True)
+        if res.returncode:
+            return res.returncode, res.stderr.strip()
+        (r,) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]
+        return r["project"]["area_m2"], r["project"]["centroid_lonlat"], r["project"]["metric_crs"]
+    code, message = run(plain)
+    assert code == 2 and "without a zone prefix" in message and "--zone N or --crs EPSG:N" in message
+    expected = run(prefixed)
+    assert expected[0] == 90000.0 and expected[2] == "EPSG:4549"
+    assert run(plain, "--zone", "40") == expected == run(plain, "--crs", "EPSG:4549")
+    code, message = run(prefixed, "--encoding", "nosuch")
+    assert code == 2 and message == f"error: {prefixed}: unknown encoding 'nosuch' (try gbk, utf-8, gb18030)"

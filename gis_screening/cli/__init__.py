@@ -76,12 +76,13 @@ def _missing_layers_note(stack, layerset) -> str | None:
 NOTES_MAX = 30   # import problems printed on stderr; the rest are in the results
 
 
-def load_project_files(files) -> list:
+def load_project_files(files, **read) -> list:
     """Projects of every file (footprints, sheets, tables; a folder: the project files in it); a sheet supersedes a
-    footprint-only entry (said on stderr); InputError on bad input or when nothing is found."""
+    footprint-only entry (said on stderr); InputError on bad input or when nothing is found.  ``read``: how to read
+    the footprint files (:func:`~gis_screening.io.projects.load_projects`: zone, crs, offset, encoding)."""
     from ..io.projects import load_projects, merge_duplicates, project_files
     from ..screening import check_sheets
-    projects = [p for f in project_files(files) for p in load_projects(f)]
+    projects = [p for f in project_files(files) for p in load_projects(f, **read)]
     if not projects:
         raise InputError("no project found in the given files")
     check_sheets(projects)
@@ -208,7 +209,7 @@ def convert(
     from ..io.writers import write_layer
     try:
         if role == "auto":
-            role = _guess_role(input, layer, encoding)
+            role = _guess_role(input, layer, encoding, zone, crs)
         lyr = read_layer(input, None if role == "none" else role, layer=layer, encoding=encoding, crs=crs, zone=zone,
                          offset=source_offset, towgs84=towgs84)
         written = write_layer(lyr, output)
@@ -219,12 +220,12 @@ def convert(
     console.print(f"wrote {lyr.feature_count} features to {output} ({written})", markup=False)
 
 
-def _guess_role(path: Path, layer: str | None, encoding: str | None) -> str:
+def _guess_role(path: Path, layer: str | None, encoding: str | None, zone: int | None, crs: str | None) -> str:
     """The catalog role whose required fields the file has (best guess), or 'none'; said on stderr."""
     from ..catalog import default_catalog
     from ..io.pipeline import read_raw
     cat = default_catalog()
-    cols = list(read_raw(path, layer=layer, encoding=encoding).gdf.columns)
+    cols = list(read_raw(path, layer=layer, encoding=encoding, zone=zone, crs=crs).gdf.columns)
     for r, _score in cat.guess_role(cols, path.name):
         required = [f for f, spec in cat.roles[r].fields.items() if spec.required]
         mapped = set(cat.match_fields(r, cols).values())

@@ -20,6 +20,13 @@ def batch_cmd(
     out: Path = typer.Option(..., "--out", help="output folder (resumable: rerun the same command to continue)"),
     workers: int = typer.Option(2, "--workers", min=1, help="worker processes of the local cluster"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="existing cluster, e.g. tcp://host:8786"),
+    zone: Optional[int] = typer.Option(None, "--zone", help="3° GK zone of footprint eastings written without the "
+                                       "zone prefix (Fujian: 39 or 40)"),
+    crs: Optional[str] = typer.Option(None, "--crs", help="CRS of footprint files that do not state theirs, e.g. "
+                                      "EPSG:4528"),
+    source_offset: Optional[str] = typer.Option(None, "--source-offset", help="footprints in web-map coordinates: "
+                                                "gcj02 or bd09"),
+    encoding: Optional[str] = typer.Option(None, "--encoding", help="text encoding of footprint files, e.g. gbk"),
     search_radius: float = typer.Option(1000.0, "--search-radius", min=0, help="metres"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="date (YYYY-MM-DD) whose rule packs apply"),
     rules: Optional[List[Path]] = typer.Option(None, "--rules", help="rule pack files/folders"),
@@ -43,7 +50,7 @@ def batch_cmd(
     try:
         # one batch at a time in a folder; the cluster starts, and loads its workers, while the projects load
         with folder_lock(out), _Cluster(workers, scheduler, job) as cluster:
-            items = load_project_files(projects)
+            items = load_project_files(projects, zone=zone, crs=crs, offset=source_offset, encoding=encoding)
             fp = prepare_run(items, job, partition_size)   # refuse another batch's folder before any work
             summary = _run(items, job, cluster.client(), partition_size, fp, stop.check)
     except InputError as exc:

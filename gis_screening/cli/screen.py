@@ -21,6 +21,13 @@ def screen_cmd(
     json_out: Optional[Path] = typer.Option(None, "--json", help="result JSON (screening-result.schema.json)"),
     jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="result as JSON lines: a header, then one project per line"),
     gpkg: Optional[Path] = typer.Option(None, "--gpkg", help="GeoPackage of footprints with verdict columns"),
+    zone: Optional[int] = typer.Option(None, "--zone", help="3° GK zone of footprint eastings written without the "
+                                       "zone prefix (Fujian: 39 or 40)"),
+    crs: Optional[str] = typer.Option(None, "--crs", help="CRS of footprint files that do not state theirs, e.g. "
+                                      "EPSG:4528"),
+    source_offset: Optional[str] = typer.Option(None, "--source-offset", help="footprints in web-map coordinates: "
+                                                "gcj02 or bd09"),
+    encoding: Optional[str] = typer.Option(None, "--encoding", help="text encoding of footprint files, e.g. gbk"),
     search_radius: float = typer.Option(1000.0, "--search-radius", min=0, help="metres"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="date (YYYY-MM-DD) whose rule packs apply"),
     rules: Optional[List[Path]] = typer.Option(None, "--rules", help="rule pack files/folders (default: shipped rules/)"),
@@ -77,7 +84,7 @@ def screen_cmd(
             stack = load_rules([str(p) for p in rules] if rules else (getattr(ls, "rule_packs", None) or None),
                                as_of=day)
             say_screening_notes(stack, ls, day, search_radius)
-            projects = load_project_files(project)
+            projects = load_project_files(project, zone=zone, crs=crs, offset=source_offset, encoding=encoding)
             step("load projects")
             cache = PreparedCache(cache_dir, disk=not no_cache)
             result = _screen_with_progress(screen, projects, ls, stack, search_radius, cache)

@@ -14,7 +14,17 @@ import shapely
 from pyproj import CRS
 
 from ..catalog import Catalog, default_catalog
-from ..crs import CHINA_LAT, CHINA_LON, STORAGE_EPSG, classify_datum, infer_crs, needs_datum_parameters, parse_crs
+from ..crs import (
+    CHINA_LAT,
+    CHINA_LON,
+    STORAGE_EPSG,
+    classify_datum,
+    gk3_zone_of_epsg,
+    infer_crs,
+    needs_datum_parameters,
+    parse_crs,
+)
+from ..encoding import normalise_encoding_name
 from ..errors import InputError, Problem, ZoneRequired
 from ..geometry import check_geometries
 from ..model import Layer, is_missing
@@ -28,8 +38,9 @@ SUPPORTED_SUFFIXES = VECTOR_SUFFIXES | TEXT_SUFFIXES | TABLE_SUFFIXES
 
 
 def read_raw(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
-             zone: int | None = None) -> RawRead:
-    """Dispatch on the file extension (or a ``postgresql://`` address) to the format reader."""
+             zone: int | None = None, crs: str | int | None = None) -> RawRead:
+    """Dispatch on the file extension (or a ``postgresql://`` address) to the format reader.  ``zone`` (or the
+    zone of a CGCS2000 3° GK ``crs``) tells a coordinate table or TXT the zone of unprefixed eastings."""
     from .postgis import is_postgres
     if is_postgres(path):
         from .postgis import read_table
@@ -38,6 +49,16 @@ def read_raw(path: str | Path, *, layer: str | None = None, encoding: str | None
     suffix = p.suffix.lower()
     if not p.exists():
         raise InputError("file not found", file=p)
+    if encoding:
+        try:
+            normalise_encoding_name(encoding)
+        except ValueError as exc:
+            raise InputError(f"{exc} (try gbk, utf-8, gb18030)", file=p) from None
+    if zone is None and crs is not None:
+        try:
+            zone = gk3_zone_of_epsg(parse_crs(crs).to_epsg() or 0)
+        except ValueError as exc:
+            raise InputError(str(exc), file=p) from None
     if suffix in TEXT_SUFFIXES:
         from .survey_txt import read_survey_txt
         return read_survey_txt(p, encoding=encoding, zone=zone)
@@ -175,7 +196,7 @@ def read_storage(path: str | Path, *, layer: str | None = None, encoding: str | 
     """The source's features with their own field names, in EPSG:4490 (CRS resolved, web-map offset removed):
     ``(raw, gdf, source CRS label, CRS reason, problems)``.  What ``read_layer`` checks and normalises, and
     what ``layers push`` publishes."""
-    raw = read_raw(path, layer=layer, encoding=encoding, zone=zone)
+    raw = read_raw(path, layer=layer, encoding=encoding, zone=zone, crs=crs)
     problems = list(raw.problems)
     if len(raw.gdf) == 0:
         raise InputError("layer is empty: it holds no features", file=path)

@@ -111,7 +111,7 @@ def sheet_from_attributes(project: Project) -> dict | None:
     return {k: v for k, v in sheet.items() if v is not None}
 
 
-def _resolve_footprint(ref, base: Path, where: str) -> list[Project]:
+def _resolve_footprint(ref, base: Path, where: str, read: dict[str, Any]) -> list[Project]:
     if isinstance(ref, dict):  # inline GeoJSON
         try:
             geom = shapely.geometry.shape(ref.get("geometry", ref))
@@ -124,7 +124,7 @@ def _resolve_footprint(ref, base: Path, where: str) -> list[Project]:
     if not path.exists():
         raise InputError(f"footprint file {path_text!r} not found (relative to the sheet)", file=where,
                          field="footprint")
-    layer = read_layer(path, "projects")
+    layer = read_layer(path, "projects", **read)
     projects = projects_from_layer(layer, one_project=path.suffix.lower() == ".txt")
     if fid:
         projects = [p for p in projects if p.id == fid]
@@ -142,13 +142,14 @@ def _with_construction_type_spelled(sheet: dict) -> dict:
     return {**sheet, "construction_type": canon} if canon and canon != value else sheet
 
 
-def project_from_sheet(sheet: dict, base: Path, where: str) -> Project:
-    """A project from a sheet mapping (contracts/project-sheet.md) with its footprint resolved."""
+def project_from_sheet(sheet: dict, base: Path, where: str, read: dict[str, Any] | None = None) -> Project:
+    """A project from a sheet mapping (contracts/project-sheet.md) with its footprint resolved (``read``: the
+    options of :func:`load_projects` for reading the footprint file)."""
     if "footprint" not in sheet or sheet["footprint"] in (None, ""):
         raise InputError("project sheet has no footprint (a geometry file path or inline GeoJSON)", file=where,
                          field="footprint")
     sheet = _with_construction_type_spelled(sheet)
-    found = _resolve_footprint(sheet["footprint"], base, where)
+    found = _resolve_footprint(sheet["footprint"], base, where, read or {})
     if len(found) != 1:
         geom = shapely.union_all([p.geometry for p in found])
         fp = Project(id="", geometry=geom, source=where)
@@ -237,28 +238,32 @@ def project_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-def load_projects(path: str | Path, *, zone: int | None = None, offset: str | None = None) -> list[Project]:
+def load_projects(path: str | Path, *, zone: int | None = None, offset: str | None = None, crs: str | None = None,
+                  encoding: str | None = None) -> list[Project]:
     """Projects from a geometry file, a project sheet, or a table of sheets (see module docstring).
 
-    ``zone`` (GK zone for unprefixed eastings) and ``offset`` (gcj02 / bd09) apply to a geometry file."""
+    ``zone`` (GK zone for unprefixed eastings), ``offset`` (gcj02 / bd09), ``crs`` (overrides the file's) and
+    ``encoding`` (of its text) apply to every geometry file read: the file itself or the footprints sheets name."""
+    read = {k: v for k, v in dict(zone=zone, offset=offset, crs=crs, encoding=encoding).items() if v is not None}
     from ..limits import check_input_file, load_structured
     path = check_input_file(path, "project file")
     suffix = path.suffix.lower()
     if suffix in SHEET_SUFFIXES:
         doc = load_structured(path)
         if isinstance(doc, dict) and doc.get("type") in ("FeatureCollection", "Feature"):
-            return projects_from_layer(read_layer(path, "projects"))
+            return projects_from_layer(read_layer(path, "projects", **read))
         sheets = doc if isinstance(doc, list) else [doc]
         out = []
         for i, sheet in enumerate(sheets):
             if not isinstance(sheet, dict):
                 raise InputError("a project sheet is a mapping of keys (id, name, industry_code, footprint …)",
                                  file=path, where=f"item {i + 1}")
-            out.append(project_from_sheet(sheet, path.parent, str(path)))
+            out.append(project_from_sheet(sheet, path.parent, str(path), read))
         return out
     if suffix in (".xlsx", ".xls", ".csv") and is_sheet_table(path):
-        return [project_from_sheet(row, path.parent, f"{path} row {i + 2}") for i, row in enumerate(read_sheet_rows(path))]
-    layer = read_layer(path, "projects", zone=zone, offset=offset)
+        return [project_from_sheet(row, path.parent, f"{path} row {i + 2}", read)
+                for i, row in enumerate(read_sheet_rows(path))]
+    layer = read_layer(path, "projects", **read)
     return projects_from_layer(layer, one_project=suffix == ".txt" or suffix in (".csv", ".xlsx", ".xls"))
 
 
