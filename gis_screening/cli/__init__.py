@@ -73,6 +73,13 @@ def _missing_layers_note(stack, layerset) -> str | None:
             f"layer(s), or list under `absent:` in the manifest the ones this area has none of")
 
 
+#: How `screen` and `batch` read the footprint files (each option one object, shared by both commands).
+FOOTPRINT_ZONE = typer.Option(None, "--zone", help="3° GK zone of footprint eastings written without the zone "
+                              "prefix (Fujian: 39 or 40)")
+FOOTPRINT_CRS = typer.Option(None, "--crs", help="CRS of footprint files that do not state theirs, e.g. EPSG:4528")
+FOOTPRINT_OFFSET = typer.Option(None, "--source-offset", help="footprints in web-map coordinates: gcj02 or bd09")
+FOOTPRINT_ENCODING = typer.Option(None, "--encoding", help="text encoding of footprint files, e.g. gbk")
+
 NOTES_MAX = 30   # import problems printed on stderr; the rest are in the results
 
 

@@ -10,7 +10,18 @@ from typing import List, Optional
 import typer
 
 from ..errors import InputError
-from . import app, err_console, fail, load_project_files, say_screening_notes, screening_options
+from . import (
+    FOOTPRINT_CRS,
+    FOOTPRINT_ENCODING,
+    FOOTPRINT_OFFSET,
+    FOOTPRINT_ZONE,
+    app,
+    err_console,
+    fail,
+    load_project_files,
+    say_screening_notes,
+    screening_options,
+)
 
 
 @app.command("batch")
@@ -20,13 +31,10 @@ def batch_cmd(
     out: Path = typer.Option(..., "--out", help="output folder (resumable: rerun the same command to continue)"),
     workers: int = typer.Option(2, "--workers", min=1, help="worker processes of the local cluster"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="existing cluster, e.g. tcp://host:8786"),
-    zone: Optional[int] = typer.Option(None, "--zone", help="3° GK zone of footprint eastings written without the "
-                                       "zone prefix (Fujian: 39 or 40)"),
-    crs: Optional[str] = typer.Option(None, "--crs", help="CRS of footprint files that do not state theirs, e.g. "
-                                      "EPSG:4528"),
-    source_offset: Optional[str] = typer.Option(None, "--source-offset", help="footprints in web-map coordinates: "
-                                                "gcj02 or bd09"),
-    encoding: Optional[str] = typer.Option(None, "--encoding", help="text encoding of footprint files, e.g. gbk"),
+    zone: Optional[int] = FOOTPRINT_ZONE,
+    crs: Optional[str] = FOOTPRINT_CRS,
+    source_offset: Optional[str] = FOOTPRINT_OFFSET,
+    encoding: Optional[str] = FOOTPRINT_ENCODING,
     search_radius: float = typer.Option(1000.0, "--search-radius", min=0, help="metres"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="date (YYYY-MM-DD) whose rule packs apply"),
     rules: Optional[List[Path]] = typer.Option(None, "--rules", help="rule pack files/folders"),

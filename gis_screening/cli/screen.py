@@ -9,7 +9,19 @@ from typing import List, Optional
 import typer
 
 from ..errors import InputError
-from . import app, err_console, exit_without_teardown, fail, load_project_files, say_screening_notes, screening_options
+from . import (
+    FOOTPRINT_CRS,
+    FOOTPRINT_ENCODING,
+    FOOTPRINT_OFFSET,
+    FOOTPRINT_ZONE,
+    app,
+    err_console,
+    exit_without_teardown,
+    fail,
+    load_project_files,
+    say_screening_notes,
+    screening_options,
+)
 
 TABLE_MAX = 50   # print the per-project table up to this many projects (or with --table)
 
@@ -21,13 +33,10 @@ def screen_cmd(
     json_out: Optional[Path] = typer.Option(None, "--json", help="result JSON (screening-result.schema.json)"),
     jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="result as JSON lines: a header, then one project per line"),
     gpkg: Optional[Path] = typer.Option(None, "--gpkg", help="GeoPackage of footprints with verdict columns"),
-    zone: Optional[int] = typer.Option(None, "--zone", help="3° GK zone of footprint eastings written without the "
-                                       "zone prefix (Fujian: 39 or 40)"),
-    crs: Optional[str] = typer.Option(None, "--crs", help="CRS of footprint files that do not state theirs, e.g. "
-                                      "EPSG:4528"),
-    source_offset: Optional[str] = typer.Option(None, "--source-offset", help="footprints in web-map coordinates: "
-                                                "gcj02 or bd09"),
-    encoding: Optional[str] = typer.Option(None, "--encoding", help="text encoding of footprint files, e.g. gbk"),
+    zone: Optional[int] = FOOTPRINT_ZONE,
+    crs: Optional[str] = FOOTPRINT_CRS,
+    source_offset: Optional[str] = FOOTPRINT_OFFSET,
+    encoding: Optional[str] = FOOTPRINT_ENCODING,
     search_radius: float = typer.Option(1000.0, "--search-radius", min=0, help="metres"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="date (YYYY-MM-DD) whose rule packs apply"),
     rules: Optional[List[Path]] = typer.Option(None, "--rules", help="rule pack files/folders (default: shipped rules/)"),
