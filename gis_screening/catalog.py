@@ -65,6 +65,8 @@ class Catalog(BaseModel):
     version: int = 1
     roles: dict[str, RoleSpec]
     domains: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    # words that name one canonical value inside a longer spelling (重点管控单元（工业园区类） → 重点管控单元)
+    domain_terms: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
     styles: dict[str, RoleStyle] = Field(default_factory=dict)
 
     # ---- lookups -------------------------------------------------------------------------
@@ -147,6 +149,18 @@ class Catalog(BaseModel):
             if text == fold(canon) or text in {fold(s) for s in spellings}:
                 return canon
         return None
+
+    def value_by_terms(self, domain: str, value: object) -> tuple[str, str] | None:
+        """(canonical value, the word read) for a spelling :meth:`normalise_value` does not know that contains the
+        words (``domain_terms``) of exactly one canonical value of ``domain``: ``重点管控单元（工业园区类）`` →
+        重点管控单元 by 重点管控, ``地表水一级保护区`` → 一级保护区 by 一级.  None when it contains none, or words of
+        two values (``一级、二级保护区``)."""
+        if value is None:
+            return None
+        text = fold(str(value))
+        found = {canon: word for canon, words in self.domain_terms.get(domain, {}).items()
+                 for word in words if fold(word) in text}
+        return next(iter(found.items())) if len(found) == 1 else None
 
 
 _WS = re.compile(r"\s+")

@@ -186,6 +186,7 @@ def _normalise_domain(out: pd.DataFrame, column: str, domain: str, catalog: Cata
     new: list = []
     changed: Counter = Counter()
     unknown: Counter = Counter()
+    by_terms: Counter = Counter()
     known: dict = {}
     for v in values:
         if v is None:
@@ -193,8 +194,13 @@ def _normalise_domain(out: pd.DataFrame, column: str, domain: str, catalog: Cata
             continue
         canon = known[v] if v in known else known.setdefault(v, catalog.normalise_value(domain, v))
         if canon is None:
-            unknown[v] += 1
-            new.append(v)
+            term = catalog.value_by_terms(domain, v)
+            if term is None:
+                unknown[v] += 1
+                new.append(v)
+                continue
+            by_terms[(v, *term)] += 1
+            new.append(term[0])
         else:
             if canon != v:
                 changed[(v, canon)] += 1
@@ -202,6 +208,10 @@ def _normalise_domain(out: pd.DataFrame, column: str, domain: str, catalog: Cata
     out[column] = new
     for (old, canon), n in changed.items():
         problems.append(Problem("info", f"{column}: {old!r} normalised to {canon} ({n} features)", field=column))
+    for (old, canon, word), n in by_terms.items():
+        problems.append(Problem("warning", f"{column}: {old!r} read as {canon} by the words {word!r} it contains "
+                                f"({n} features); add the spelling to the catalog's domains if that is wrong",
+                                field=column))
     allowed = " / ".join(catalog.domains.get(domain, {}))
     if len(unknown) > 5:
         sample = ", ".join(repr(v) for v in list(unknown)[:5])

@@ -59,3 +59,18 @@ def test_spellings_of_the_values_rules_read(domain, value, canon):
     """The spellings data and forms use for the values rules decide on; an unknown one stays unknown (a rule then
     says it cannot read it)."""
     assert default_catalog().normalise_value(domain, value) == canon
+
+
+@pytest.mark.parametrize("domain,value,canon", [
+    ("unit_category", "重点管控单元（工业园区类）", "重点管控单元"), ("unit_category", "海域优先保护单元", "优先保护单元"),
+    ("unit_category", "优先保护单元、重点管控单元", None), ("water_grade", "地表水一级保护区", "一级保护区"),
+    ("water_grade", "Ⅱ级保护区", "二级保护区"), ("water_grade", "一级、二级保护区", None),
+    ("pa_zone", "一般控制区（实验区）", "一般控制区"), ("pa_zone", "核心区（含缓冲区）", "核心保护区"), ("pa_zone", "核心景区", None),
+])
+def test_a_value_with_a_qualifier_is_read_by_the_words_of_one_value(domain, value, canon):
+    """A spelling the domains do not list reads as the one canonical value whose words it contains; the words of two
+    values, or of none, leave it unread."""
+    cat = default_catalog()
+    assert cat.normalise_value(domain, value) is None
+    found = cat.value_by_terms(domain, value)
+    assert (found[0] if found else None) == canon

@@ -282,3 +282,18 @@ def test_a_text_column_is_cleaned_as_each_cell_would_be(cells, storage):
     column = pd.Series(cells, dtype=pd.StringDtype(storage, na_value=float("nan")))
     assert text_column(column) == [_as_text(c) for c in cells]
     assert text_column(pd.Series(cells, dtype=object)) == [_as_text(c) for c in cells]
+
+
+def test_a_category_with_a_qualifier_is_read_by_its_words_and_said(tmp_path):
+    """重点管控单元（工业园区类） is stored as 重点管控单元 with a warning naming the value and the words read; two
+    categories in one cell stay as written, warned as not recognised."""
+    gdf = _units()
+    gdf["ZHGKDYFL"] = ["重点管控单元（工业园区类）", "优先保护单元、重点管控单元", "重点管控单元（工业园区类）"]
+    path = tmp_path / "u.gpkg"
+    gdf.to_file(path)
+    lyr = read_layer(path, "control_units")
+    assert lyr.gdf["category"].tolist() == ["重点管控单元", "优先保护单元、重点管控单元", "重点管控单元"]
+    said = [p.message for p in lyr.problems if p.level == "warning"]
+    assert "category: '重点管控单元（工业园区类）' read as 重点管控单元 by the words '重点管控' it contains (2 features); " \
+        "add the spelling to the catalog's domains if that is wrong" in said
+    assert any("'优先保护单元、重点管控单元' not recognised" in m for m in said)
