@@ -199,7 +199,7 @@ def _normalise_domain(out: pd.DataFrame, column: str, domain: str, catalog: Cata
                 unknown[v] += 1
                 new.append(v)
                 continue
-            by_terms[(v, *term)] += 1
+            by_terms[(v, term[0], term[1])] += 1
             new.append(term[0])
         else:
             if canon != v:

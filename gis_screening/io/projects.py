@@ -244,7 +244,8 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
 
     ``zone`` (GK zone for unprefixed eastings), ``offset`` (gcj02 / bd09), ``crs`` (overrides the file's) and
     ``encoding`` (of its text) apply to every geometry file read: the file itself or the footprints sheets name."""
-    read = {k: v for k, v in dict(zone=zone, offset=offset, crs=crs, encoding=encoding).items() if v is not None}
+    read: dict[str, Any] = {k: v for k, v in dict(zone=zone, offset=offset, crs=crs, encoding=encoding).items()
+                            if v is not None}
     from ..limits import check_input_file, load_structured
     path = check_input_file(path, "project file")
     suffix = path.suffix.lower()
