@@ -21,7 +21,8 @@ MAX_ALIASES = 1000                     # YAML alias uses (anchors are fine; expo
 
 
 def check_input_file(path: str | Path, what: str = "file") -> Path:
-    """``path`` as a Path when it is a readable regular file; otherwise InputError naming it and why."""
+    """``path`` as a Path when it is a readable regular file (or an ESRI File Geodatabase folder, ``*.gdb``);
+    otherwise InputError naming it and why."""
     path = Path(path)
     try:
         st = path.stat()
@@ -29,8 +30,10 @@ def check_input_file(path: str | Path, what: str = "file") -> Path:
         raise InputError(f"{what} not found", file=path) from None
     except OSError as exc:
         raise InputError(f"cannot open {what}: {exc.strerror}", file=path) from None
-    if stat.S_ISDIR(st.st_mode):
+    if stat.S_ISDIR(st.st_mode) and path.suffix.lower() != ".gdb":      # a File Geodatabase is a folder
         raise InputError(f"{what} is a folder; give a file", file=path)
+    if stat.S_ISDIR(st.st_mode):
+        return path
     if not stat.S_ISREG(st.st_mode):
         raise InputError(f"{what} is not a regular file (a FIFO, device or socket)", file=path)
     if not os.access(path, os.R_OK):

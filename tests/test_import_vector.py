@@ -297,3 +297,32 @@ def test_a_category_with_a_qualifier_is_read_by_its_words_and_said(tmp_path):
     assert "category: '重点管控单元（工业园区类）' read as 重点管控单元 by the words '重点管控' it contains (2 features); " \
         "add the spelling to the catalog's domains if that is wrong" in said
     assert any("'优先保护单元、重点管控单元' not recognised" in m for m in said)
+
+
+def test_an_esri_file_geodatabase_is_read_by_layer(tmp_path):
+    """三线一单 results often come as a File Geodatabase (a ``.gdb`` folder, often zipped): it is read like a
+    GeoPackage; one of several layers must be named (never the first taken silently), a file picked inside the
+    folder stands for the folder, and attribute-only tables (QGIS ``layer_styles``) do not count as layers."""
+    import shutil
+
+    import pandas as pd
+    import pyogrio
+    gdf = _units()
+    gdb = tmp_path / "成果.gdb"
+    gdf.to_file(gdb, driver="OpenFileGDB", layer="HJGKDY", promote_to_multi=True)
+    gdf.iloc[:1].to_file(gdb, driver="OpenFileGDB", layer="STBHHX", promote_to_multi=True)
+    with pytest.raises(InputError, match=r"holds 2 layers \(HJGKDY, STBHHX\); name the one to read"):
+        read_layer(gdb, "control_units")
+    with pytest.raises(InputError, match="no layer 'HJGKDY1'; its layers are: HJGKDY, STBHHX"):
+        read_layer(gdb, "control_units", layer="HJGKDY1")
+    lyr = read_layer(gdb, "control_units", layer="HJGKDY")
+    assert lyr.gdf["code"].tolist() == gdf["HJZHGKDYBM"].tolist() and lyr.feature_count == 3
+    inside = next(p for p in gdb.iterdir() if p.name == "gdb")
+    assert read_layer(inside, "control_units", layer="HJGKDY").gdf["code"].tolist() == lyr.gdf["code"].tolist()
+    shutil.make_archive(str(tmp_path / "成果"), "zip", tmp_path, gdb.name)
+    zipped = read_layer(tmp_path / "成果.zip", "control_units", layer="STBHHX")
+    assert zipped.gdf["code"].tolist() == gdf["HJZHGKDYBM"].tolist()[:1]
+    gpkg = tmp_path / "u.gpkg"
+    gdf.to_file(gpkg, layer="units")
+    pyogrio.write_dataframe(pd.DataFrame({"styleName": ["x"]}), gpkg, layer="layer_styles")
+    assert read_layer(gpkg, "control_units").feature_count == 3

@@ -13,6 +13,7 @@ from ..errors import InputError
 from . import (
     FOOTPRINT_CRS,
     FOOTPRINT_ENCODING,
+    FOOTPRINT_LAYER,
     FOOTPRINT_OFFSET,
     FOOTPRINT_ZONE,
     app,
@@ -35,6 +36,7 @@ def batch_cmd(
     crs: Optional[str] = FOOTPRINT_CRS,
     source_offset: Optional[str] = FOOTPRINT_OFFSET,
     encoding: Optional[str] = FOOTPRINT_ENCODING,
+    footprint_layer: Optional[str] = FOOTPRINT_LAYER,
     search_radius: float = typer.Option(1000.0, "--search-radius", min=0, help="metres"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="date (YYYY-MM-DD) whose rule packs apply"),
     rules: Optional[List[Path]] = typer.Option(None, "--rules", help="rule pack files/folders"),
@@ -58,7 +60,8 @@ def batch_cmd(
     try:
         # one batch at a time in a folder; the cluster starts, and loads its workers, while the projects load
         with folder_lock(out), _Cluster(workers, scheduler, job) as cluster:
-            items = load_project_files(projects, zone=zone, crs=crs, offset=source_offset, encoding=encoding)
+            items = load_project_files(projects, zone=zone, crs=crs, offset=source_offset, encoding=encoding,
+                                         layer=footprint_layer)
             fp = prepare_run(items, job, partition_size)   # refuse another batch's folder before any work
             summary = _run(items, job, cluster.client(), partition_size, fp, stop.check)
     except InputError as exc:

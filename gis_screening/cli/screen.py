@@ -12,6 +12,7 @@ from ..errors import InputError
 from . import (
     FOOTPRINT_CRS,
     FOOTPRINT_ENCODING,
+    FOOTPRINT_LAYER,
     FOOTPRINT_OFFSET,
     FOOTPRINT_ZONE,
     app,
@@ -37,6 +38,7 @@ def screen_cmd(
     crs: Optional[str] = FOOTPRINT_CRS,
     source_offset: Optional[str] = FOOTPRINT_OFFSET,
     encoding: Optional[str] = FOOTPRINT_ENCODING,
+    footprint_layer: Optional[str] = FOOTPRINT_LAYER,
     search_radius: float = typer.Option(1000.0, "--search-radius", min=0, help="metres"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="date (YYYY-MM-DD) whose rule packs apply"),
     rules: Optional[List[Path]] = typer.Option(None, "--rules", help="rule pack files/folders (default: shipped rules/)"),
@@ -93,7 +95,8 @@ def screen_cmd(
             stack = load_rules([str(p) for p in rules] if rules else (getattr(ls, "rule_packs", None) or None),
                                as_of=day)
             say_screening_notes(stack, ls, day, search_radius)
-            projects = load_project_files(project, zone=zone, crs=crs, offset=source_offset, encoding=encoding)
+            projects = load_project_files(project, zone=zone, crs=crs, offset=source_offset, encoding=encoding,
+                                         layer=footprint_layer)
             step("load projects")
             cache = PreparedCache(cache_dir, disk=not no_cache)
             result = _screen_with_progress(screen, projects, ls, stack, search_radius, cache)

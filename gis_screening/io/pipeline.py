@@ -46,6 +46,8 @@ def read_raw(path: str | Path, *, layer: str | None = None, encoding: str | None
         from .postgis import read_table
         return read_table(str(path))
     p = Path(path)
+    if p.parent.suffix.lower() == ".gdb" and p.is_file():     # a file picked inside a File Geodatabase folder
+        p = p.parent
     suffix = p.suffix.lower()
     if not p.exists():
         raise InputError("file not found", file=p)

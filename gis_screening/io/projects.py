@@ -239,13 +239,14 @@ def project_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def load_projects(path: str | Path, *, zone: int | None = None, offset: str | None = None, crs: str | None = None,
-                  encoding: str | None = None) -> list[Project]:
+                  encoding: str | None = None, layer: str | None = None) -> list[Project]:
     """Projects from a geometry file, a project sheet, or a table of sheets (see module docstring).
 
     ``zone`` (GK zone for unprefixed eastings), ``offset`` (gcj02 / bd09), ``crs`` (overrides the file's) and
-    ``encoding`` (of its text) apply to every geometry file read: the file itself or the footprints sheets name."""
-    read: dict[str, Any] = {k: v for k, v in dict(zone=zone, offset=offset, crs=crs, encoding=encoding).items()
-                            if v is not None}
+    ``encoding`` (of its text) apply to every geometry file read: the file itself or the footprints sheets name;
+    ``layer`` names the layer to read in a GeoPackage or File Geodatabase holding several."""
+    read: dict[str, Any] = {k: v for k, v in dict(zone=zone, offset=offset, crs=crs, encoding=encoding,
+                                                  layer=layer).items() if v is not None}
     from ..limits import check_input_file, load_structured
     path = check_input_file(path, "project file")
     suffix = path.suffix.lower()
@@ -264,8 +265,8 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
     if suffix in (".xlsx", ".xls", ".csv") and is_sheet_table(path):
         return [project_from_sheet(row, path.parent, f"{path} row {i + 2}", read)
                 for i, row in enumerate(read_sheet_rows(path))]
-    layer = read_layer(path, "projects", **read)
-    return projects_from_layer(layer, one_project=suffix == ".txt" or suffix in (".csv", ".xlsx", ".xls"))
+    return projects_from_layer(read_layer(path, "projects", **read),
+                               one_project=suffix == ".txt" or suffix in (".csv", ".xlsx", ".xls"))
 
 
 def merge_duplicates(projects: list[Project]) -> tuple[list[Project], list[str]]:

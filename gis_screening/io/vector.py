@@ -1,4 +1,4 @@
-"""Read GIS vector files through GDAL (pyogrio): GeoPackage, Shapefile (plain or zipped), GeoJSON,
+"""Read GIS vector files through GDAL (pyogrio): GeoPackage, ESRI File Geodatabase, Shapefile (plain or zipped), GeoJSON,
 KML/KMZ, FlatGeobuf, GeoParquet.  Returns features in the file's own CRS (or none) for the
 CRS step in :mod:`gis_screening.io.pipeline`."""
 from __future__ import annotations
@@ -20,7 +20,9 @@ from ..errors import InputError, Problem
 from .safezip import extract_zip
 
 VECTOR_SUFFIXES = {".gpkg", ".shp", ".zip", ".geojson", ".json", ".kml", ".kmz", ".fgb", ".parquet",
-                   ".geoparquet"}
+                   ".geoparquet", ".gdb"}
+#: sources that hold several layers, one of which is read: it must be named when there are several
+MULTI_LAYER_SUFFIXES = {".gpkg", ".gdb"}
 
 
 @dataclass
@@ -80,6 +82,9 @@ def repair_dbf_field_names(shp: Path, encoding: str, workdir: Path) -> tuple[Pat
 
 
 def _find_in_folder(folder: Path, path: Path) -> Path:
+    gdb = sorted(p for p in folder.rglob("*.gdb") if p.is_dir())
+    if gdb:
+        return gdb[0]
     for suffix in (".shp", ".gpkg", ".geojson", ".kml", ".fgb", ".parquet"):
         found = sorted(folder.rglob(f"*{suffix}"))
         if found:
@@ -87,7 +92,8 @@ def _find_in_folder(folder: Path, path: Path) -> Path:
                 names = ", ".join(p.name for p in found)
                 raise InputError(f"zip holds several shapefiles ({names}); unzip it and choose one", file=path)
             return found[0]
-    raise InputError("zip holds no shapefile, GeoPackage, GeoJSON, KML, FlatGeobuf or GeoParquet", file=path)
+    raise InputError("zip holds no shapefile, File Geodatabase, GeoPackage, GeoJSON, KML, FlatGeobuf or GeoParquet",
+                     file=path)
 
 
 def read_vector(path: str | Path, layer: str | None = None, encoding: str | None = None) -> RawRead:
@@ -140,7 +146,8 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
                                                                crs=frames[0].crs)
     crs_source = None
     if gdf.crs is not None:
-        crs_source = {".shp": ".prj", ".gpkg": "GeoPackage metadata"}.get(suffix, "file metadata")
+        crs_source = {".shp": ".prj", ".gpkg": "GeoPackage metadata", ".gdb": "File Geodatabase metadata"}.get(
+            suffix, "file metadata")
         if suffix in (".geojson", ".json", ".kml") and gdf.crs.to_epsg() == 4326:
             crs_source = "GeoJSON/KML default (WGS84)"
     elif suffix == ".shp":
@@ -193,6 +200,14 @@ def _read_frames(path: Path, read_path: Path, layer: str | None, guess: Encoding
     if suffix == ".gpkg":
         check_gpkg_views(read_path)
     layers: list[str | None] | None = [layer] if layer else None
+    if layers is None and suffix in MULTI_LAYER_SUFFIXES:
+        spatial = _spatial_layers(read_path, path)
+        if len(spatial) > 1:
+            raise InputError(f"holds {len(spatial)} layers ({', '.join(spatial[:8])}{' …' if len(spatial) > 8 else ''})"
+                             "; name the one to read (manifest `layer:`, or --layer)", file=path)
+        layers = [spatial[0]] if spatial else None
+    elif layer and suffix in MULTI_LAYER_SUFFIXES and layer not in (names := _spatial_layers(read_path, path)):
+        raise InputError(f"no layer {layer!r}; its layers are: {', '.join(names)}", file=path)
     if layers is None and suffix == ".kml":
         try:
             layers = [row[0] for row in pyogrio.list_layers(read_path)]
@@ -211,6 +226,15 @@ def _read_frames(path: Path, read_path: Path, layer: str | None, guess: Encoding
     if not frames:
         raise InputError("layer is empty: it holds no features", file=path, where=f"layer {layer}" if layer else None)
     return frames
+
+
+def _spatial_layers(read_path: Path, path: Path) -> list[str]:
+    """The layers of a GeoPackage or File Geodatabase that hold geometries (not attribute-only tables such as
+    QGIS's ``layer_styles``)."""
+    try:
+        return [str(name) for name, kind in pyogrio.list_layers(read_path) if kind is not None]
+    except Exception as exc:
+        raise InputError(f"cannot open: {_gdal_message(exc)}", file=path) from None
 
 
 def _check_shp_length(shp: Path) -> None:
