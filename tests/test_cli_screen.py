@@ -334,3 +334,32 @@ def test_footprints_without_a_zone_prefix_are_screened_with_zone_or_crs(tmp_path
     assert run(plain, "--zone", "40") == expected == run(plain, "--crs", "EPSG:4549")
     code, message = run(prefixed, "--encoding", "nosuch")
     assert code == 2 and message == f"error: {prefixed}: unknown encoding 'nosuch' (try gbk, utf-8, gb18030)"
+
+
+def test_a_footprint_with_altitudes_is_reported_and_converted(tmp_path):
+    """KML from Google Earth or a CAD export carries a Z on every vertex: the report's 界址点 list and the 勘测定界
+    TXT list X/Y only (both failed unpacking three values), and the areas are those of the flat footprint."""
+    import geopandas as gpd
+    import shapely
+    gdf = gpd.read_file(SAMPLE / "projects" / "projects.gpkg")
+    gdf = gdf[gdf["项目编号"] == "P2026-005"].copy()
+    ring = " ".join(f"{x},{y},35" for x, y in gdf.geometry.iloc[0].exterior.coords)
+    kml = tmp_path / "p.kml"
+    kml.write_text('<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+                   '<Placemark><name>K1</name><Polygon><outerBoundaryIs><LinearRing><coordinates>' + ring +
+                   '</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark></Document></kml>',
+                   encoding="utf-8")
+    res = subprocess.run(CLI + ["--project", str(kml), "--json", str(tmp_path / "r.json"), "--docx",
+                                str(tmp_path / "r.docx")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    (r,) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]
+    flat = gpd.GeoSeries([shapely.force_2d(gdf.geometry.iloc[0])], crs=4490).to_crs(r["project"]["metric_crs"])
+    assert abs(r["project"]["area_m2"] - flat.area.iloc[0]) < 0.01
+    import docx
+    cells = [c.text for t in docx.Document(str(tmp_path / "r.docx")).tables for row in t.rows for c in row.cells]
+    assert "J1" in cells
+    conv = subprocess.run([sys.executable, "-m", "gis_screening.cli", "convert", str(kml), str(tmp_path / "p.txt")],
+                          capture_output=True, text=True)
+    assert conv.returncode == 0, conv.stderr
+    lines = (tmp_path / "p.txt").read_text(encoding="utf-8").splitlines()
+    assert lines[lines.index("[地块坐标]") + 2].startswith("J1,1,") and lines[-1].count(",") == 3

@@ -337,6 +337,30 @@ def test_insert_and_delete_vertex_topologically(tmp_path):
     assert {len(f.geom.exterior.coords) for f in lyr.features.values()} == {5}
 
 
+def test_vertex_edits_on_a_3d_layer_keep_its_z(tmp_path):
+    """A zone layer with Z (exported from CAD or KML, altitude on every vertex) takes vertex inserts, moves and
+    deletes; the new vertex gets the Z between its neighbours and is saved with it (was a numpy broadcast error)."""
+    from gis_screening.editing.commands import DeleteVertex, InsertVertex
+    path = make_units(tmp_path / "u.gpkg")
+    gdf = gpd.read_file(path, layer="units")
+    gdf.geometry = shapely.force_3d(gdf.geometry.values, 50.0)
+    gdf.to_file(path, layer="units", driver="GPKG")
+    lyr = EditableLayer(path)
+    st = UndoStack()
+    fid = next(k for k, f in lyr.features.items() if f.attrs["code"] == "ZH35010220001")
+    shared = _ll(X0 + 1000, Y0 + 500)
+    st.push(InsertVertex(lyr, fid, shared, topological=True, tol=1e-7))
+    coords = shapely.get_coordinates(lyr.features[fid].geom, include_z=True)
+    assert len(coords) == 6 and set(coords[:, 2].tolist()) == {50.0}
+    st.push(MoveVertex(lyr, fid, shared, _ll(X0 + 1200, Y0 + 500), topological=True, tol=1e-7))
+    lyr.save()
+    saved = _read(path)
+    assert saved.geometry.has_z.all() and len(saved.geometry.iloc[0].exterior.coords) == 6
+    st.undo()
+    st.push(DeleteVertex(lyr, fid, shared, topological=True, tol=1e-7))
+    assert {len(f.geom.exterior.coords) for f in lyr.features.values()} == {5}
+
+
 @pytest.mark.parametrize("prefer,expect", [("theirs", "他们改的"), ("ours", "我改的")])
 def test_merge_after_concurrent_modification(tmp_path, prefer, expect):
     path = make_units(tmp_path / "u.gpkg")

@@ -93,9 +93,9 @@ def _replace_vertex(geom, old, new, tol):
     def fn(coords):
         d = np.hypot(coords[:, 0] - old[0], coords[:, 1] - old[1])
         out = coords.copy()
-        out[d <= tol] = new
+        out[d <= tol, :2] = new             # a Z stays as it was
         return out
-    return shapely.transform(geom, fn)
+    return shapely.transform(geom, fn, include_z=bool(shapely.has_z(geom)))
 
 
 class MoveVertex(_Snapshot):
@@ -155,7 +155,8 @@ class InsertVertex(_Snapshot):
             def insert(c, reach=reach):
                 seg_d = [shapely.LineString([c[i], c[(i + 1) % len(c)]]).distance(p) for i in range(len(c))]
                 i = int(np.argmin(seg_d))
-                return np.insert(c, i + 1, self.at, axis=0) if seg_d[i] <= reach else c
+                z = (c[i, 2:] + c[(i + 1) % len(c), 2:]) / 2         # a 3D ring: the new vertex between its ends
+                return np.insert(c, i + 1, np.concatenate([self.at, z]), axis=0) if seg_d[i] <= reach else c
             new = _edit_ring(f.geom, insert)
             if not shapely.equals_exact(new, f.geom, 0):
                 self._touch(fid)

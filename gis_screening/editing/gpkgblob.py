@@ -9,12 +9,12 @@ import shapely
 
 
 def encode(geom, srs_id: int) -> bytes:
-    """shapely geometry → GPKG blob (little endian, XY envelope; empty flag for empty geometries)."""
+    """shapely geometry → GPKG blob (little endian, XY envelope; empty flag for empty geometries); a Z is kept."""
     if geom is None or geom.is_empty:
         return b"GP" + bytes([0, 0x01 | 0x10]) + struct.pack("<i", srs_id) + shapely.to_wkb(geom or shapely.Point(), byte_order=1)
     minx, miny, maxx, maxy = geom.bounds
     return b"GP" + bytes([0, 0x03]) + struct.pack("<i4d", srs_id, minx, maxx, miny, maxy) + \
-        shapely.to_wkb(geom, byte_order=1, output_dimension=2)
+        shapely.to_wkb(geom, byte_order=1, output_dimension=3 if geom.has_z else 2)
 
 
 def _header(blob: bytes) -> tuple[int, bool, tuple | None]:

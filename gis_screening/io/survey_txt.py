@@ -250,7 +250,7 @@ def write_survey_txt(gdf: gpd.GeoDataFrame, path: str | Path, *, zone: int | Non
         j = 0
         for ring_no, ring in enumerate(rings, start=1):
             first = j + 1
-            for k, (e, n) in enumerate(ring):
+            for k, (e, n, *_z) in enumerate(ring):          # a Z (KML altitude) is not written
                 closing = kind == "面" and k == len(ring) - 1
                 label = f"J{first}" if closing else f"J{j + 1}"
                 if not closing:

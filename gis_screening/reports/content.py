@@ -11,7 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
-from ..crs import gk3_epsg
+from ..crs import gk3_epsg, gk3_zone_of_epsg
 from ..engine.model import LEVEL_LABELS
 from ..engine.words import chinese_datetime, decisive_titles, display_path, missing_layers_text, size_text
 
@@ -54,8 +54,8 @@ def appendix_name(report_path) -> str:
 def coordinate_rows(footprint, metric_crs: str, limit: int | None = None) -> tuple[str, list[list[str]]]:
     """Footprint vertices as 点号 / 圈号 / X(北) / Y(东, with zone prefix) in metres (3 decimals); at most
     ``limit`` rows."""
-    epsg = int(metric_crs.split(":")[1])
-    zone = epsg - 4534 + 25
+    zone = gk3_zone_of_epsg(int(metric_crs.split(":")[1]))
+    assert zone is not None, metric_crs
     g = gpd.GeoSeries([footprint], crs=4490).to_crs(gk3_epsg(zone, prefixed=True)).iloc[0]
     rows, n = [], 0
     rings = []
@@ -67,7 +67,7 @@ def coordinate_rows(footprint, metric_crs: str, limit: int | None = None) -> tup
     for ring_no, ring in enumerate(rings, start=1):
         coords = list(ring.coords)
         first = n + 1
-        for k, (e, nn) in enumerate(coords):
+        for k, (e, nn, *_z) in enumerate(coords):        # a Z (KML altitude) is not listed
             closing = ring.geom_type == "LinearRing" and k == len(coords) - 1
             label = f"J{first}" if closing else f"J{n + 1}"
             if not closing:
