@@ -250,7 +250,8 @@ def write_survey_txt(gdf: gpd.GeoDataFrame, path: str | Path, *, zone: int | Non
         j = 0
         for ring_no, ring in enumerate(rings, start=1):
             first = j + 1
-            for k, (e, n, *_z) in enumerate(ring):          # a Z (KML altitude) is not written
+            for k, point in enumerate(ring):
+                e, n = point[0], point[1]                    # a Z (KML altitude) is not written
                 closing = kind == "面" and k == len(ring) - 1
                 label = f"J{first}" if closing else f"J{j + 1}"
                 if not closing:
@@ -270,8 +271,8 @@ def _cell(row, col):
     return str(v).replace(",", "，").strip() or None
 
 
-def _rings(geom) -> list[list[tuple[float, float]]]:
-    """Coordinate rings of a geometry in write order (exterior then holes, part by part)."""
+def _rings(geom) -> list[list[tuple[float, ...]]]:
+    """Coordinate rings of a geometry in write order (exterior then holes, part by part); (x, y) or (x, y, z)."""
     if geom.geom_type == "Polygon":
         return [list(geom.exterior.coords)] + [list(r.coords) for r in geom.interiors]
     if geom.geom_type.startswith("Multi") or geom.geom_type == "GeometryCollection":
