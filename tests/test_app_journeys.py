@@ -375,3 +375,38 @@ def test_a_unit_whose_list_is_cleared_is_needs_review_until_its_list_is_typed_in
     again = win.screen_and_wait()["results"][0]
     assert "unit.admission_missing" not in {f["rule_id"] for f in again["findings"]}
     assert any(f["rule_id"] == "unit.text.spatial" and "执行所在县总体准入要求。" in f["message"] for f in again["findings"])
+
+
+def test_a_layer_set_with_z_coordinates_is_drawn_screened_edited_and_saved(win, qtbot, tmp_path):
+    """Zone layers exported from CAD or KML carry a Z: the canvas draws them (it copied three columns into a
+    two-column buffer), screening gives the 2D answer, and a vertex moved in the app is saved with its Z (the
+    GeoPackage writer forced 2D)."""
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+    path = _gpkg_layerset(tmp_path)
+    units = tmp_path / "zones" / "units.gpkg"
+    win.auto_screen = False
+    assert win.open_layerset(str(path))
+    win.import_projects(SAMPLE / "projects" / "txt" / "P2026-002.txt")
+    flat = win.screen_and_wait()
+    gdf = gpd.read_file(units, layer="units")
+    gdf.geometry = shapely.force_3d(gdf.geometry.values, 12.5)
+    gdf.to_file(units, layer="units", driver="GPKG")
+    assert win.open_layerset(str(path))
+    win.import_projects(SAMPLE / "projects" / "txt" / "P2026-002.txt")
+    assert not win.canvas.grab().toImage().isNull()          # paints (an exception in paintEvent fails the test)
+    raised = win.screen_and_wait()
+    unit_rows = [[(o["feature_id"], o["overlap_area_m2"]) for o in d["results"][0]["overlaps"]
+                  if o["role"] == "control_units"] for d in (flat, raised)]
+    assert unit_rows[0] == unit_rows[1] and raised["results"][0]["verdict"] == flat["results"][0]["verdict"]
+    assert win.start_editing("环境管控单元")
+    ctl = win.editor
+    fid = ctl.fids()[0]
+    ctl.selected = [fid]
+    x, y, z = shapely.get_coordinates(ctl.editable.features[fid].geom, include_z=True)[0]
+    assert z == 12.5
+    assert ctl.move_vertex((x, y), (x + 1e-4, y), 1e-6)
+    assert win.save_edits("移动节点（测试）")
+    saved = pyogrio.read_dataframe(units, layer="units")
+    assert saved.geometry.has_z.all() and len(saved) == len(gdf)

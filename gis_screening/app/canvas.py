@@ -33,7 +33,7 @@ def qcolor(hex8: str, opacity: float = 1.0) -> QColor:
 
 
 def _polygon(xy: np.ndarray) -> QPolygonF:
-    """A QPolygonF of the (n, 2) coordinates ``xy``, copied straight into its buffer (PyQt5's QPolygonF is a
+    """A QPolygonF of the (n, 2) coordinates ``xy`` (a third column, Z, is left out), copied straight into its buffer (PyQt5's QPolygonF is a
     contiguous array of (x, y) doubles, as pyqtgraph uses it); point by point where the binding has no buffer."""
     poly = QPolygonF(len(xy))
     if not len(xy):
@@ -41,9 +41,9 @@ def _polygon(xy: np.ndarray) -> QPolygonF:
     try:
         buf: Any = poly.data()
         buf.setsize(16 * len(xy))
-        np.frombuffer(buf, dtype=np.float64)[:] = np.ascontiguousarray(xy, dtype=np.float64).ravel()
+        np.frombuffer(buf, dtype=np.float64)[:] = np.ascontiguousarray(xy[:, :2], dtype=np.float64).ravel()
     except (AttributeError, TypeError):
-        poly = QPolygonF([QPointF(x, y) for x, y in xy])
+        poly = QPolygonF([QPointF(p[0], p[1]) for p in xy])
     return poly
 
 
