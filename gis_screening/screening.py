@@ -10,6 +10,7 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from .engine.overlay import batch_overlaps, footprints_metrics
 from .engine.prepared import PreparedCache, reach_for
 from .engine.rules import RuleStack, load_stack
 from .engine.screen import ProjectResult, ScreeningResult, evaluate_rules, layers_missing
+from .forked import Forked, can_fork
 from .model import LayerSet, Project
 
 
@@ -35,6 +37,12 @@ def check_sheets(projects: Sequence[Project]) -> None:
 
 #: Projects per step of the pipeline: progress is reported and cancel is checked after each.
 CHUNK = 500
+#: From this many projects a screening with its layers at hand splits between two processes (below it, forking
+#: and sending results back cost more than the second core saves).
+SPLIT_MIN_PROJECTS = 2000
+#: The child's share of the projects: a little under half, as it also pickles its results (and this process
+#: unpickles them while the child exits).
+CHILD_SHARE = 0.45
 
 
 def load_rules(paths: list[str | Path] | None = None, as_of: dt.date | None = None) -> RuleStack:
@@ -47,7 +55,7 @@ def load_rules(paths: list[str | Path] | None = None, as_of: dt.date | None = No
 
 def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *, search_radius_m: float = 1000.0,
            cache: PreparedCache | None = None, progress: Callable[[int, int], None] | None = None,
-           cancel: Callable[[], bool] | None = None, carbon: bool = True) -> ScreeningResult:
+           cancel: Callable[[], bool] | None = None, carbon: bool = True, split: bool = False) -> ScreeningResult:
     """Screen ``projects`` against every layer of ``layerset`` with the stacked ``rules``.
 
     Areas and distances are in metres in each project's 3° GK zone.  The search radius is raised to the distance
@@ -55,6 +63,9 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
     radius used), so no such rule misses a feature for a small ``search_radius_m``.  ``progress(done, total)`` is
     called after each step of :data:`CHUNK` projects; when ``cancel()`` returns True the result holds only the
     projects screened so far and is marked ``partial`` (never a verdict for a project that was not overlaid).
+    ``split``: a run of :data:`SPLIT_MIN_PROJECTS` or more, without ``cancel``, in a process running no other
+    thread, whose layers are all prepared already (a warm cache), gives a share of its projects to a forked copy
+    of itself (:mod:`gis_screening.forked`; the CLI asks for it).  The result is the same either way.
     """
     search_radius_m = max(search_radius_m, rules.reach()[0])
     with collector_paused():
@@ -72,13 +83,23 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
         # the zones' layers are prepared one after another in the background, each only as far as its footprints
         # and the radius reach, each large one on every core (reprojecting and clipping release the GIL): the first
         # zone is ready soonest, and its rules run while later zones are prepared
+        reach = {epsg: reach_for(bounds[idx], epsg, search_radius_m) for epsg, idx in by_zone.items()}
+        # a large screening in a single-threaded process whose layers are all prepared already (a warm cache)
+        # gives half its projects to a forked copy of itself: the rules are Python and hold the GIL
+        split = split and cancel is None and len(projects) >= SPLIT_MIN_PROJECTS and can_fork() and \
+            all(cache.at_hand(lyr, epsg, reach[epsg]) for epsg in by_zone for lyr in layerset.layers)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
-        ready = {epsg: [pool.submit(cache.get, lyr, epsg, reach_for(bounds[idx], epsg, search_radius_m))
-                        for lyr in layerset.layers] for epsg, idx in by_zone.items()}
+        ready = {epsg: [pool.submit(cache.get, lyr, epsg, reach[epsg]) for lyr in layerset.layers]
+                 for epsg in by_zone}
+        if split:           # load them all, then no other thread runs: the fork copies no lock held elsewhere
+            for f in [f for fs in ready.values() for f in fs]:
+                f.result()
+            pool.shutdown(wait=True)
+            split = can_fork()
         finished = False
         try:
             _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, missing, search_radius_m, carbon,
-                          progress, cancel, done)
+                          progress, cancel, done, split)
             finished = len(done) == len(projects)
         finally:
             # a finished screening waits for the cache entries still being written; a cancel waits for nothing
@@ -94,11 +115,55 @@ SWITCH_INTERVAL_S = 0.0005
 
 
 def _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, missing, search_radius_m, carbon,
-                  progress, cancel, done) -> None:
-    """Overlay, rules and carbon checks zone by zone, :data:`CHUNK` projects at a time, into ``done``: the next
-    step's overlay (array work that releases the GIL) runs in a thread while this step's rules run.  Stops (leaving
-    the rest out) when ``cancel()`` says so."""
+                  progress, cancel, done, split: bool = False) -> None:
+    """Overlay, rules and carbon checks zone by zone, :data:`CHUNK` projects at a time, into ``done``.  ``split``:
+    the later half of the steps is screened by a forked child (:mod:`~gis_screening.forked`) while this process
+    screens the first; a child that fails leaves its half to this process.  Same results either way."""
     steps = [(epsg, idx[lo:lo + CHUNK]) for epsg, idx in by_zone.items() for lo in range(0, len(idx), CHUNK)]
+    run = partial(_screen_steps, projects=projects, fps=fps, ready=ready, layerset=layerset, rules=rules,
+                  records=records, missing=missing, search_radius_m=search_radius_m, carbon=carbon)
+    if not split or len(steps) < 2:
+        run(steps, progress=progress, cancel=cancel, done=done)
+        return
+    mine, others = _split_steps(steps, round(len(projects) * (1 - CHILD_SHARE)))
+    child = Forked(partial(_screened_in_child, run, others))
+    run(mine, progress=progress, cancel=None, done=done)
+    theirs = child.result()
+    if theirs is None:          # the child failed: its share is screened here
+        run(others, progress=progress, cancel=None, done=done)
+        return
+    for i, (overlaps, findings, context, block) in theirs.items():
+        done[i] = ProjectResult(projects[i], fps[i], overlaps, findings, context, block)
+    if progress:
+        progress(len(done), len(projects))
+
+
+def _split_steps(steps: list, first: int) -> tuple[list, list]:
+    """``steps`` (zone, project indices) cut after the ``first`` projects (a step may be cut in two)."""
+    head, seen = [], 0
+    for k, (epsg, part) in enumerate(steps):
+        if seen + len(part) >= first:
+            take = first - seen
+            head += [(epsg, part[:take])] if take else []
+            return head, ([(epsg, part[take:])] if take < len(part) else []) + steps[k + 1:]
+        head.append((epsg, part))
+        seen += len(part)
+    return head, []
+
+
+def _screened_in_child(run, steps) -> dict[int, tuple]:
+    """What a forked child sends back for ``steps``: per project index, its overlaps, findings, context and
+    carbon block (the parent has the project and its footprint metrics)."""
+    done: dict[int, ProjectResult] = {}
+    run(steps, progress=None, cancel=None, done=done)
+    return {i: (r.overlaps, r.findings, r.context, r.carbon) for i, r in done.items()}
+
+
+def _screen_steps(steps, *, projects, fps, ready, layerset, rules, records, missing, search_radius_m, carbon,
+                  progress, cancel, done) -> None:
+    """Overlay, rules and carbon checks for ``steps`` (zone, project indices) into ``done``: the next step's
+    overlay (array work that releases the GIL) runs in a thread while this step's rules run.  Stops (leaving the
+    rest out) when ``cancel()`` says so."""
 
     def overlay(k: int) -> list:
         epsg, part = steps[k]

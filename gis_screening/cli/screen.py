@@ -154,13 +154,16 @@ def _cut(text: str, n: int) -> str:
 
 
 def _screen_with_progress(screen, projects, ls, stack, radius, cache):
-    """Run ``screen`` with a rich progress bar on stderr (shown on a terminal, for runs over about a second)."""
+    """Run ``screen`` with a rich progress bar on stderr (shown on a terminal, for runs over about a second).  The
+    bar is redrawn on progress, not by a refresh thread: a single-threaded process may split its screening with a
+    forked copy of itself (:mod:`gis_screening.forked`)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     with Progress(TextColumn("screening"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
+                  console=err_console, transient=True, disable=not err_console.is_terminal,
+                  auto_refresh=False) as bar:
         task = bar.add_task("screen", total=len(projects))
-        return screen(projects, ls, stack, search_radius_m=radius, cache=cache,
-                      progress=lambda done, total: bar.update(task, completed=done))
+        return screen(projects, ls, stack, search_radius_m=radius, cache=cache, split=True,
+                      progress=lambda done, total: bar.update(task, completed=done, refresh=True))
 
 
 def _write_results(doc: dict, json_out, jsonl, gpkg, projects) -> list[Path]:

@@ -265,9 +265,8 @@ class PreparedCache:
         from memory (also one prepared for a wider reach), the disk cache, or built.  Threads asking for
         different layers or zones prepare them at once; a thread asking for one being prepared waits for it."""
         key = (*layer.key, epsg, reach)
-        wider = [r for r in REACHES_DEG if reach is not None and r >= reach] + [None]
         with self._lock:
-            for r in wider:
+            for r in _wider(reach):
                 hit = self._mem.get((*layer.key, epsg, r))
                 if hit is not None:
                     return hit
@@ -296,6 +295,13 @@ class PreparedCache:
         if save is not None:
             save()          # after it is published: whoever waits for the layer does not wait for the disk
         return prepared
+
+    def at_hand(self, layer: Layer, epsg: int, reach: float | None = None) -> bool:
+        """Is ``layer`` prepared for ``epsg`` and ``reach`` in memory or on disk (nothing to build)?"""
+        with self._lock:
+            if any((*layer.key, epsg, r) in self._mem for r in _wider(reach)):
+                return True
+        return self.disk and (self.folder / f"{layer_fingerprint(layer, epsg, self.max_vertices, reach)}.npz").is_file()
 
     def records(self, layer: Layer) -> Sequence[dict[str, Any]]:
         """``layer.records()`` (what rule conditions read), built once per layer version."""
@@ -337,6 +343,11 @@ class PreparedCache:
             path.unlink(missing_ok=True)
         prepared = prepare_layer(layer, epsg, self.max_vertices, reach, self.threads)
         return prepared, partial(_save, path, prepared)
+
+
+def _wider(reach: float | None) -> list[float | None]:
+    """The reaches whose prepared layer also serves ``reach`` (None: the whole layer serves every reach)."""
+    return [r for r in REACHES_DEG if reach is not None and r >= reach] + [None]
 
 
 def _save(path: Path, prepared: PreparedLayer) -> None:

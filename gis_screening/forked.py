@@ -1,0 +1,69 @@
+"""Work done in a forked copy of this process, its result read back: the second core for GIL-bound Python work
+(rule evaluation) without starting an interpreter or loading the layers again.
+
+Only where ``os.fork`` exists and the process runs no other thread (a fork copies a lock another thread holds,
+and the copy never sees it released): the CLI's screening, not the desktop app's worker thread or a dask worker.
+The child's result travels back through a pipe as a pickle made by this very program a moment before (no file,
+nothing persisted); a child that fails or dies is no error: the caller does the work itself.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+def can_fork() -> bool:
+    """Can work be given to a forked child safely (POSIX fork, and no other thread running)?"""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+class Forked:
+    """``fn()`` run in a forked child; :meth:`result` waits for it and returns its (picklable) value, or None when
+    the child failed (an exception, a signal, a value that would not pickle)."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._chunks: list[bytes] = []
+        self._pid: int | None = None
+        try:
+            read, write = os.pipe()
+        except OSError:                             # no descriptor to be had (a limit): the caller does the work
+            return
+        try:
+            self._pid = os.fork()
+        except OSError:                             # no process to be had: likewise
+            os.close(read)
+            os.close(write)
+            return
+        if self._pid == 0:                          # the child: work, write, leave without any teardown
+            code = 1
+            try:
+                os.close(read)
+                data = pickle.dumps(fn(), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write, "wb") as out:
+                    out.write(data)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self._reader = threading.Thread(target=self._drain, args=(read,), name="forked-result", daemon=True)
+        self._reader.start()                        # the child never blocks on a full pipe
+
+    def _drain(self, fd: int) -> None:
+        with os.fdopen(fd, "rb") as src:
+            while chunk := src.read(1 << 20):
+                self._chunks.append(chunk)
+
+    def result(self) -> Any | None:
+        if self._pid is None:
+            return None
+        _, status = os.waitpid(self._pid, 0)
+        self._reader.join()
+        if os.waitstatus_to_exitcode(status) != 0:
+            return None
+        try:
+            return pickle.loads(b"".join(self._chunks))
+        except Exception:  # noqa: BLE001 - a short or damaged stream: the caller redoes the work
+            return None
