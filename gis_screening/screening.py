@@ -85,21 +85,19 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
         # zone is ready soonest, and its rules run while later zones are prepared
         reach = {epsg: reach_for(bounds[idx], epsg, search_radius_m) for epsg, idx in by_zone.items()}
         # a large screening in a single-threaded process whose layers are all prepared already (a warm cache)
-        # gives half its projects to a forked copy of itself: the rules are Python and hold the GIL
+        # gives a share of its projects to a forked copy of itself: the rules are Python and hold the GIL
         split = split and cancel is None and len(projects) >= SPLIT_MIN_PROJECTS and can_fork() and \
             all(cache.at_hand(lyr, epsg, reach[epsg]) for epsg in by_zone for lyr in layerset.layers)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
-        ready = {epsg: [pool.submit(cache.get, lyr, epsg, reach[epsg]) for lyr in layerset.layers]
-                 for epsg in by_zone}
-        if split:           # load them all, then no other thread runs: the fork copies no lock held elsewhere
-            for f in [f for fs in ready.values() for f in fs]:
-                f.result()
-            pool.shutdown(wait=True)
-            split = can_fork()
+
+        def prepare(zones) -> dict[int, list]:
+            """Each zone's prepared layers, as futures (built or loaded in the background, zone by zone)."""
+            return {epsg: [pool.submit(cache.get, lyr, epsg, reach[epsg]) for lyr in layerset.layers]
+                    for epsg in zones}
         finished = False
         try:
-            _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, missing, search_radius_m, carbon,
-                          progress, cancel, done, split)
+            _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, missing, search_radius_m,
+                          carbon, progress, cancel, done, split)
             finished = len(done) == len(projects)
         finally:
             # a finished screening waits for the cache entries still being written; a cancel waits for nothing
@@ -114,23 +112,24 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
 SWITCH_INTERVAL_S = 0.0005
 
 
-def _screen_zones(projects, fps, by_zone, ready, layerset, rules, records, missing, search_radius_m, carbon,
+def _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, missing, search_radius_m, carbon,
                   progress, cancel, done, split: bool = False) -> None:
-    """Overlay, rules and carbon checks zone by zone, :data:`CHUNK` projects at a time, into ``done``.  ``split``:
-    the later half of the steps is screened by a forked child (:mod:`~gis_screening.forked`) while this process
-    screens the first; a child that fails leaves its half to this process.  Same results either way."""
+    """Overlay, rules and carbon checks zone by zone, :data:`CHUNK` projects at a time, into ``done``, with the
+    layers ``prepare(zones)`` gives.  ``split``: the later steps (:data:`CHILD_SHARE` of the projects) are screened
+    by a forked child (:mod:`~gis_screening.forked`), which loads its zones' layers itself, while this process
+    screens the first; a child that fails leaves its share to this process.  Same results either way."""
     steps = [(epsg, idx[lo:lo + CHUNK]) for epsg, idx in by_zone.items() for lo in range(0, len(idx), CHUNK)]
-    run = partial(_screen_steps, projects=projects, fps=fps, ready=ready, layerset=layerset, rules=rules,
-                  records=records, missing=missing, search_radius_m=search_radius_m, carbon=carbon)
-    if not split or len(steps) < 2:
-        run(steps, progress=progress, cancel=cancel, done=done)
+    run = partial(_screen_steps, projects=projects, fps=fps, layerset=layerset, rules=rules, records=records,
+                  missing=missing, search_radius_m=search_radius_m, carbon=carbon)
+    if not split or len(steps) < 2 or not can_fork():
+        run(steps, prepare(by_zone), progress=progress, cancel=cancel, done=done)
         return
     mine, others = _split_steps(steps, round(len(projects) * (1 - CHILD_SHARE)))
-    child = Forked(partial(_screened_in_child, run, others))
-    run(mine, progress=progress, cancel=None, done=done)
+    child = Forked(partial(_screened_in_child, run, others, prepare))       # forked before any thread starts
+    run(mine, prepare(dict.fromkeys(e for e, _ in mine)), progress=progress, cancel=None, done=done)
     theirs = child.result()
     if theirs is None:          # the child failed: its share is screened here
-        run(others, progress=progress, cancel=None, done=done)
+        run(others, prepare(dict.fromkeys(e for e, _ in others)), progress=progress, cancel=None, done=done)
         return
     for i, (overlaps, findings, context, block) in theirs.items():
         done[i] = ProjectResult(projects[i], fps[i], overlaps, findings, context, block)
@@ -151,17 +150,18 @@ def _split_steps(steps: list, first: int) -> tuple[list, list]:
     return head, []
 
 
-def _screened_in_child(run, steps) -> dict[int, tuple]:
+def _screened_in_child(run, steps, prepare) -> dict[int, tuple]:
     """What a forked child sends back for ``steps``: per project index, its overlaps, findings, context and
     carbon block (the parent has the project and its footprint metrics)."""
     done: dict[int, ProjectResult] = {}
-    run(steps, progress=None, cancel=None, done=done)
+    run(steps, prepare(dict.fromkeys(e for e, _ in steps)), progress=None, cancel=None, done=done)
     return {i: (r.overlaps, r.findings, r.context, r.carbon) for i, r in done.items()}
 
 
-def _screen_steps(steps, *, projects, fps, ready, layerset, rules, records, missing, search_radius_m, carbon,
+def _screen_steps(steps, ready, *, projects, fps, layerset, rules, records, missing, search_radius_m, carbon,
                   progress, cancel, done) -> None:
-    """Overlay, rules and carbon checks for ``steps`` (zone, project indices) into ``done``: the next step's
+    """Overlay, rules and carbon checks for ``steps`` (zone, project indices) into ``done``, with each zone's
+    prepared layers (futures) in ``ready``: the next step's
     overlay (array work that releases the GIL) runs in a thread while this step's rules run.  Stops (leaving the
     rest out) when ``cancel()`` says so."""
 
