@@ -10,6 +10,7 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -89,11 +90,7 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
         split = split and cancel is None and len(projects) >= SPLIT_MIN_PROJECTS and can_fork() and \
             all(cache.at_hand(lyr, epsg, reach[epsg]) for epsg in by_zone for lyr in layerset.layers)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
-
-        def prepare(zones) -> dict[int, list]:
-            """Each zone's prepared layers, as futures (built or loaded in the background, zone by zone)."""
-            return {epsg: [pool.submit(cache.get, lyr, epsg, reach[epsg]) for lyr in layerset.layers]
-                    for epsg in zones}
+        prepare = _Preparer(pool, cache, layerset, reach)
         finished = False
         try:
             _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, missing, search_radius_m,
@@ -105,6 +102,24 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
     results = [done[i] for i in sorted(done)]
     return ScreeningResult(results, layerset, rules, search_radius_m, partial=not finished, requested=len(projects),
                            missing_layers=missing_layers)
+
+
+@dataclass
+class _Preparer:
+    """Each zone's prepared layers, as futures: loaded or built in the background, zone by zone, in ``pool``."""
+
+    pool: ThreadPoolExecutor
+    cache: PreparedCache
+    layerset: LayerSet
+    reach: dict[int, float | None]
+
+    def __call__(self, zones) -> dict[int, list]:
+        return {epsg: [self.pool.submit(self.cache.get, lyr, epsg, self.reach[epsg]) for lyr in self.layerset.layers]
+                for epsg in zones}
+
+    def finish(self) -> None:
+        """Wait for the layers still being prepared and their cache entries still being written."""
+        self.pool.shutdown(wait=True)
 
 
 #: The GIL hand-over interval (s) while steps are screened: the overlay thread needs the GIL only between its array
@@ -155,6 +170,7 @@ def _screened_in_child(run, steps, prepare) -> dict[int, tuple]:
     carbon block (the parent has the project and its footprint metrics)."""
     done: dict[int, ProjectResult] = {}
     run(steps, prepare(dict.fromkeys(e for e, _ in steps)), progress=None, cancel=None, done=done)
+    prepare.finish()            # a layer it had to rebuild (a damaged entry) is written before the child ends
     return {i: (r.overlaps, r.findings, r.context, r.carbon) for i, r in done.items()}
 
 

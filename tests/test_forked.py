@@ -1,6 +1,7 @@
 """A large CLI screening with its layers prepared already splits its projects with a forked copy of itself
 (gis_screening.forked): the results must be those of one process, and a child that fails must cost nothing but
-time.  Run in a fresh interpreter (one thread, as the CLI is)."""
+time, and a layer the child has to rebuild is written out before it ends.  Run in a fresh interpreter (one
+thread, as the CLI is)."""
 import json
 import subprocess
 import sys
@@ -35,15 +36,23 @@ if mode == "fail":                      # the child dies before it sends anythin
 cache = PreparedCache(cache_dir)
 one = S.screen(projects, ls, rules, cache=cache).to_json()        # prepares the layers (nothing at hand: no split)
 assert not forks
+if mode == "damaged":                   # an entry on disk but unreadable: the child rebuilds it and writes it out
+    import pathlib
+    entries = sorted(pathlib.Path(cache_dir).rglob("*.npz"), key=lambda p: p.stat().st_size)
+    entries[-1].write_bytes(entries[-1].read_bytes()[:100])
 two = S.screen(projects, ls, rules, cache=PreparedCache(cache_dir), split=True).to_json()
 for doc in (one, two):
     doc.pop("generated_at")
+if mode == "damaged":
+    import numpy as np
+    with np.load(entries[-1], allow_pickle=False) as z:
+        assert len(z.files) > 5
 print(json.dumps({"forks": len(forks), "same": one == two, "n": len(two["results"]),
                   "ids_in_order": [r["project"]["id"] for r in two["results"]] == [p.id for p in projects]}))
 """
 
 
-@pytest.mark.parametrize("mode", ["ok", "fail"])
+@pytest.mark.parametrize("mode", ["ok", "fail", "damaged"])
 def test_a_split_screening_equals_one_process(tmp_path, mode):
     res = subprocess.run([sys.executable, "-c", SCRIPT, str(ROOT), str(tmp_path / "cache"), mode],
                          capture_output=True, text=True, timeout=600)
