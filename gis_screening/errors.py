@@ -43,6 +43,15 @@ class ZoneRequired(InputError, ValueError):
         return ZoneRequired(self.message, file=file, where=self.where, field=self.field)
 
 
+class LayerRequired(InputError):
+    """A GeoPackage or File Geodatabase holding several layers and none named: the caller must choose one of
+    ``layers`` (the app asks; the CLI says which option names it)."""
+
+    def __init__(self, message: str, layers: list[str], *, file: str | Path | None = None):
+        super().__init__(message, file=file)
+        self.layers = layers
+
+
 def validated(model, data, *, file: str | Path | None = None, where: str | None = None, describe=None,
               show_input: bool = False):
     """``model.model_validate(data)`` (a pydantic model); the first validation error becomes a one-line

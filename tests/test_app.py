@@ -202,6 +202,27 @@ def test_drop_files_guess_role_and_confirm(win, tmp_path):
     assert win.session.views[-1].layer.role == "control_units" and win.session.projects[0].id == "P2026-007"
 
 
+def test_a_source_with_several_layers_asks_which_one(win, tmp_path):
+    """A GeoPackage (or File Geodatabase) holding several layers is never read by its first layer: the app asks
+    which one, for a footprint import and for a dropped zone layer; declining imports nothing."""
+    import geopandas as gpd
+    gdf = gpd.read_file(SAMPLE / "projects" / "projects.gpkg")
+    both = tmp_path / "两个图层.gpkg"
+    gdf.iloc[:2].to_file(both, layer="一期")
+    gdf.iloc[2:5].to_file(both, layer="二期")
+    asked = []
+    assert win.import_footprint(str(both), ask_layer=lambda path, layers: asked.append(layers) or "二期")
+    assert asked == [["一期", "二期"]] and [p.id for p in win.session.projects] == gdf["项目编号"].tolist()[2:5]
+    assert not win.import_footprint(str(both), ask_layer=lambda path, layers: None)
+    units = gpd.read_file(SAMPLE / "zones" / "环境管控单元.shp", encoding="gbk")
+    zones = tmp_path / "成果.gpkg"
+    units.to_file(zones, layer="环境管控单元")
+    units.iloc[:3].to_file(zones, layer="旧版单元")
+    roles = win.add_files([str(zones)], choose_role=lambda path, ranked: "control_units",
+                          choose_layer=lambda path, layers: "旧版单元")
+    assert roles == ["control_units"] and win.session.views[-1].layer.feature_count == 3
+
+
 def test_sheet_form_roundtrip_and_rescreen(win, qtbot):
     win.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-001.txt"))
     import yaml

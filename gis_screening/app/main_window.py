@@ -21,7 +21,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..engine.prepared import PreparedCache
-from ..errors import InputError, ZoneRequired
+from ..errors import InputError, LayerRequired, ZoneRequired
 from ..io.projects import load_projects
 from ..model import Project
 from ..screening import check_sheets
@@ -241,16 +241,24 @@ class MainWindow(EditActions, QMainWindow):
             self.open_layerset(path)
 
     def import_footprint(self, path: str, zone: int | None = None, offset: str | None = None,
-                         ask=None) -> bool:
+                         ask=None, layer: str | None = None, ask_layer=None) -> bool:
         """Import a footprint file; asks for the GK zone when the coordinates cannot tell it
-        (``ask(message) -> zone or None``; a dialog by default)."""
+        (``ask(message) -> zone or None``; a dialog by default), and for the layer of a GeoPackage or File
+        Geodatabase holding several (``ask_layer(path, layers) -> layer or None``)."""
         try:
-            projects = load_projects(path, zone=zone, offset=offset)
+            projects = load_projects(path, zone=zone, offset=offset, layer=layer)
             check_sheets(projects)
         except ZoneRequired as exc:
             z = (ask or self._ask_zone)(str(exc)) if zone is None else None
             if z:
-                return self.import_footprint(path, zone=z, offset=offset, ask=ask)
+                return self.import_footprint(path, zone=z, offset=offset, ask=ask, layer=layer, ask_layer=ask_layer)
+            self._error("无法导入", exc)
+            return False
+        except LayerRequired as exc:
+            chosen = (ask_layer or self._ask_layer)(path, exc.layers) if layer is None else None
+            if chosen:
+                return self.import_footprint(path, zone=zone, offset=offset, ask=ask, layer=chosen,
+                                             ask_layer=ask_layer)
             self._error("无法导入", exc)
             return False
         except InputError as exc:
@@ -269,6 +277,11 @@ class MainWindow(EditActions, QMainWindow):
     def import_projects(self, path: str, zone: int | None = None) -> bool:
         """Scripting API: add the projects of ``path`` (footprints, sheets, XLSX tables) to the project list."""
         return self.import_footprint(str(path), zone=zone, ask=lambda _m: zone)
+
+    def _ask_layer(self, path, layers: list[str]):
+        from qtpy.QtWidgets import QInputDialog
+        item, ok = QInputDialog.getItem(self, self.tr("选择图层"), f"{Path(path).name}", layers, 0, False)
+        return item if ok else None
 
     def _ask_zone(self, message: str):
         from qtpy.QtWidgets import QInputDialog
@@ -290,16 +303,25 @@ class MainWindow(EditActions, QMainWindow):
         if ok:
             self.import_footprint_dialog(offset="gcj02" if item.startswith("GCJ") else "bd09")
 
-    def add_files(self, paths, choose_role=None) -> list[str]:
+    def add_files(self, paths, choose_role=None, choose_layer=None) -> list[str]:
         """Add dropped files as layers: the role is guessed from names and fields and confirmed by
-        ``choose_role(path, ranked_roles) -> role or None`` (a dialog by default).  Footprints go to projects."""
+        ``choose_role(path, ranked_roles) -> role or None`` (a dialog by default), the layer of a GeoPackage or
+        File Geodatabase holding several by ``choose_layer(path, layers) -> layer or None``.  Footprints go to
+        projects."""
         from ..io import read_layer
         from ..io.pipeline import read_raw
         cat = self.session.cat
         added = []
         for path in paths:
+            layer = None
             try:
-                cols = list(read_raw(path).gdf.columns)
+                try:
+                    cols = list(read_raw(path).gdf.columns)
+                except LayerRequired as exc:
+                    layer = (choose_layer or self._ask_layer)(path, exc.layers)
+                    if not layer:
+                        continue
+                    cols = list(read_raw(path, layer=layer).gdf.columns)
             except InputError as exc:
                 self._error("无法导入", exc)
                 continue
@@ -309,11 +331,11 @@ class MainWindow(EditActions, QMainWindow):
             if not role:
                 continue
             if role == "projects":
-                self.import_footprint(path)
+                self.import_footprint(path, layer=layer)
             else:
                 try:
                     self.session.add_layer(read_layer(path, role, name=Path(path).stem if role == "other" else None,
-                                                      catalog=cat))
+                                                      catalog=cat, layer=layer))
                 except InputError as exc:
                     self._error("无法导入", exc)
                     continue

@@ -16,7 +16,7 @@ from pyproj import CRS
 
 from ..crs import CrsGuess
 from ..encoding import EncodingGuess, detect_dbf_encoding, normalise_encoding_name
-from ..errors import InputError, Problem
+from ..errors import InputError, LayerRequired, Problem
 from .safezip import extract_zip
 
 VECTOR_SUFFIXES = {".gpkg", ".shp", ".zip", ".geojson", ".json", ".kml", ".kmz", ".fgb", ".parquet",
@@ -203,8 +203,9 @@ def _read_frames(path: Path, read_path: Path, layer: str | None, guess: Encoding
     if layers is None and suffix in MULTI_LAYER_SUFFIXES:
         spatial = _spatial_layers(read_path, path)
         if len(spatial) > 1:
-            raise InputError(f"holds {len(spatial)} layers ({', '.join(spatial[:8])}{' …' if len(spatial) > 8 else ''})"
-                             "; name the one to read (manifest `layer:`, or --layer)", file=path)
+            raise LayerRequired(f"holds {len(spatial)} layers ({', '.join(spatial[:8])}"
+                                f"{' …' if len(spatial) > 8 else ''}); name the one to read (manifest `layer:`, "
+                                "or --layer)", spatial, file=path)
         layers = [spatial[0]] if spatial else None
     elif layer and suffix in MULTI_LAYER_SUFFIXES and layer not in (names := _spatial_layers(read_path, path)):
         raise InputError(f"no layer {layer!r}; its layers are: {', '.join(names)}", file=path)
