@@ -1,4 +1,5 @@
 """Reports: PDF text and embedded CJK font, DOCX/XLSX cells, print-layout scale bar, offline HTML in Chromium."""
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -323,3 +324,39 @@ def test_atlas_helper_job_is_data_only_and_draws_its_pages(screened, tmp_path):
                          text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert len(PdfReader(tmp_path / "part.pdf").pages) == 2 and (tmp_path / "1.jpg").exists()
+
+
+def test_import_problems_read_in_chinese_in_the_report(tmp_path):
+    """An official's report says in Chinese what the import did to a footprint (skipped, repaired, parcels merged,
+    建设性质 not read), naming the feature and the field by its Chinese title; the CLI and the JSON keep the
+    reader's words."""
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+    src = gpd.read_file(SAMPLE / "projects" / "projects.gpkg").set_index("项目编号").geometry
+    c = src["P2026-006"].centroid
+    bow = Polygon([(c.x - 1e-3, c.y - 1e-3), (c.x + 1e-3, c.y + 1e-3), (c.x + 1e-3, c.y - 1e-3),
+                   (c.x - 1e-3, c.y + 1e-3)])
+    rows = [{"项目编号": "A", "建设性质": "迁扩", "geometry": src["P2026-006"]},
+            {"项目编号": "B", "geometry": bow},
+            {"项目编号": "C", "geometry": None},
+            {"项目编号": "D", "geometry": src["P2026-005"]}, {"项目编号": "D", "geometry": src["P2026-004"]}]
+    gpd.GeoDataFrame(rows, crs=4490).to_file(tmp_path / "p.gpkg")
+    projects = load_projects(tmp_path / "p.gpkg")
+    ls = load_layerset(SAMPLE / "layerset.yaml")
+    doc = screen(projects, ls, load_rules()).to_json()
+    english = {r["project"]["id"]: r["project"]["import_problems"] for r in doc["results"]}
+    assert any("not recognised" in s for s in english["A"]) and any("make_valid" in s for s in english["B"])
+    export(doc, ls, {p.id: p.geometry for p in projects}, docx=tmp_path / "r.docx")
+    rows_zh = {}
+    for t in Document(str(tmp_path / "r.docx")).tables:
+        cells = [[c.text for c in row.cells] for row in t.rows]
+        ids = [r[1] for r in cells if r[0] == "项目编号"]
+        notes = [r[1] for r in cells if r[0] == "导入问题"]
+        if ids and notes:
+            rows_zh[ids[0]] = notes[0]
+    assert "注意：建设性质“迁扩”无法识别，按未填写处理（字段 建设性质）" in rows_zh["A"]
+    assert "错误：该要素没有几何，未筛查（要素 C）" in rows_zh["A"]
+    assert "注意：几何无效（自相交，位于 " in rows_zh["B"] and "已自动修复" in rows_zh["B"]
+    assert "注意：2 个要素的项目编号同为 D，作为同一项目的 2 个地块合并筛查" in rows_zh["D"]
+    for text in rows_zh.values():
+        assert not re.search(r"[A-Za-z]{4,}", text), text

@@ -14,6 +14,7 @@ import shapely
 from ..crs import gk3_epsg, gk3_zone_of_epsg
 from ..engine.model import LEVEL_LABELS
 from ..engine.words import chinese_datetime, decisive_titles, display_path, missing_layers_text, size_text
+from .import_notes import import_note_zh
 
 DIMENSIONS = ["空间布局约束", "污染物排放管控", "环境风险防控", "资源开发效率要求"]
 SENSITIVE_ROLES = ("eco_redline", "protected_areas", "water_sources", "other", "industrial_parks")
@@ -98,7 +99,7 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
             ["用地面积 / 长度", size_text(p)],
             ["来源文件", display_path(p.get("source"), base)],
             ["计算坐标系", p["metric_crs"]],
-            ["导入问题", "；".join(p.get("import_problems") or []) or "无"],
+            ["导入问题", "；".join(map(import_note_zh, p.get("import_problems") or [])) or "无"],
             ["中心点经纬度", ", ".join(f"{v:.6f}" for v in p.get("centroid_lonlat", []))]]
     blocks += [Block("h2", "一、项目概况"), Block("table", table=Table(["项目", "内容"], info, [1, 3]))]
     # 2 空间叠加
