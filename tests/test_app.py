@@ -223,6 +223,18 @@ def test_a_source_with_several_layers_asks_which_one(win, tmp_path):
     assert roles == ["control_units"] and win.session.views[-1].layer.feature_count == 3
 
 
+def test_import_problem_in_the_status_bar_reads_in_the_ui_language(win, tmp_path):
+    """The status bar names the first import problem as the report does: in Chinese in the Chinese UI."""
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+    c = gpd.read_file(SAMPLE / "projects" / "projects.gpkg").geometry.iloc[5].centroid
+    bow = Polygon([(c.x - 1e-3, c.y - 1e-3), (c.x + 1e-3, c.y + 1e-3), (c.x + 1e-3, c.y - 1e-3),
+                   (c.x - 1e-3, c.y + 1e-3)])
+    gpd.GeoDataFrame({"项目编号": ["B"]}, geometry=[bow], crs=4490).to_file(tmp_path / "bow.gpkg")
+    assert win.import_footprint(str(tmp_path / "bow.gpkg"))
+    assert win.lbl_msg.text().startswith("导入问题：注意：几何无效（自相交，位于 ")
+
+
 def test_sheet_form_roundtrip_and_rescreen(win, qtbot):
     win.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-001.txt"))
     import yaml

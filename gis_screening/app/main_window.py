@@ -270,7 +270,10 @@ class MainWindow(EditActions, QMainWindow):
             self.session.select_project(projects[0].id)
         problems = notes + [s for p in projects for s in p.problems if s.startswith(("[warning]", "[error]"))]
         if problems:
-            self.lbl_msg.setText(f"{self.tr('导入问题')}：{problems[0]}")
+            from ..reports.import_notes import import_note_zh
+            label = self.tr("导入问题")
+            first = import_note_zh(problems[0]) if label == "导入问题" else problems[0]    # the UI's language
+            self.lbl_msg.setText(f"{label}：{first}")
         self.canvas.zoom_to_projects()
         return True
 
