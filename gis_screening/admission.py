@@ -16,31 +16,66 @@ JOIN_FIELDS = (*ADMISSION_FIELDS, "name")
 
 def read_admission_table(path: str | Path, sheet: str | None, catalog: Catalog,
                          fields: dict[str, str] | None = None) -> pd.DataFrame:
-    """Rows of a 准入清单 workbook with canonical column names (code + the four dimensions …)."""
+    """Rows of a 准入清单 workbook with canonical column names (code + the four dimensions …).  The header is the
+    first row (of the first :data:`HEADER_ROWS`) naming a unit-code column, so a title row above it is skipped
+    (said in ``df.attrs["note"]``); a two-row header, as published tables have it (生态环境准入清单 merged above
+    空间布局约束 | 污染物排放管控 …), takes the lower row's names where the upper row has none of its own."""
     path = Path(path)
     if not path.exists():
         raise InputError("准入清单 file not found", file=path)
     try:
         if path.suffix.lower() in (".xlsx", ".xls"):
             check_workbook(path)
-            df = pd.read_excel(path, sheet_name=sheet or 0, dtype=str)
+            raw = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, header=None)
         else:
             import io
 
             from .encoding import read_text
             text, _ = read_text(path)
-            df = pd.read_csv(io.StringIO(text), dtype=str)
+            raw = pd.read_csv(io.StringIO(text), dtype=str, header=None)
     except InputError:
         raise
     except Exception as exc:
         raise InputError(f"cannot read 准入清单 table: {exc}", file=path) from None
-    mapping = catalog.match_fields("control_units", df.columns, fields or None)
-    df = df.rename(columns=mapping)
-    if "code" not in df.columns:
-        raise InputError("准入清单 has no unit-code column (环境管控单元编码 / HJZHGKDYBM …); columns are: "
-                         + ", ".join(map(str, df.columns)), file=path, field="code")
+    rows = [_named([_cell(v) for v in row]) for row in raw.head(HEADER_ROWS + 1).itertuples(index=False)]
+
+    def mapped(row: list[str]) -> dict[str, str]:
+        return catalog.match_fields("control_units", row, fields or None)
+    at = next((i for i, row in enumerate(rows[:HEADER_ROWS]) if "code" in mapped(row).values()), None)
+    if at is None:
+        first = [c for c in (rows[0] if rows else []) if not c.startswith("#")]
+        raise InputError("准入清单 has no unit-code column (环境管控单元编码 / HJZHGKDYBM …) in its first "
+                         f"{HEADER_ROWS} rows; its first row is: " + ", ".join(first), file=path, field="code")
+    names, start = rows[at], at + 1
+    if at + 1 < len(rows):
+        upper, lower = mapped(names), mapped(rows[at + 1])
+        if any(v in ADMISSION_FIELDS for v in lower.values()):      # a second header row: the dimensions' names
+            names = [lo if lo in lower and up not in upper else up for up, lo in zip(names, rows[at + 1])]
+            start = at + 2
+    df = raw.iloc[start:].reset_index(drop=True)
+    df.columns = names
+    df = df.rename(columns=mapped(names))
+    df = df.loc[:, ~df.columns.duplicated()]
+    df = df[df["code"].notna() & (df["code"].astype(str).str.strip() != "")]
     df["code"] = df["code"].astype(str).str.strip()
+    if at:
+        header = f"rows {at + 1}–{at + 2}" if start == at + 2 else f"row {at + 1}"
+        df.attrs["note"] = f"header on {header}; the {at} row(s) above it skipped"
     return df[[c for c in ("code", *JOIN_FIELDS) if c in df.columns]]
+
+
+#: Rows searched for a 准入清单 table's header (title rows above it are skipped).
+HEADER_ROWS = 10
+
+
+def _cell(value) -> str:
+    """A header cell as text ("" for an empty or merged-away cell)."""
+    return "" if value is None or (isinstance(value, float) and value != value) else " ".join(str(value).split())
+
+
+def _named(row: list[str]) -> list[str]:
+    """Header cells as column names: an empty one becomes ``#n`` (its position), so every column has a name."""
+    return [c or f"#{k + 1}" for k, c in enumerate(row)]
 
 
 def join_admission(units: Layer, table: pd.DataFrame, source: str) -> list[Problem]:
@@ -53,6 +88,8 @@ def join_admission(units: Layer, table: pd.DataFrame, source: str) -> list[Probl
     codes = gdf["code"].astype(str).tolist()
     matched = [c for c in codes if c in by_code.index]
     problems = [Problem("info", f"准入清单 {source}: {len(matched)} of {len(codes)} units joined by code")]
+    if table.attrs.get("note"):
+        problems.append(Problem("info", f"准入清单 {source}: {table.attrs['note']}"))
     for col in JOIN_FIELDS:
         if col not in by_code.columns or col == "name":
             continue

@@ -177,3 +177,42 @@ def test_a_unit_without_a_row_in_the_joined_admission_list_is_not_read_as_unrest
     assert [res[f"P{i}"].verdict for i in range(3)] == ["compliant", "compliant", "needs_review"]
     (finding,) = [f for f in res["P2"].findings if f.level == "needs_review"]
     assert finding.rule_id == "unit.admission_missing" and "ZH35010230001（丙）" in finding.message
+
+
+def test_an_admission_list_published_with_a_title_and_a_two_row_header(tmp_path):
+    """A 准入清单 workbook as published: a title row, then a header whose 生态环境准入清单 cell is merged above the
+    four dimensions (序号 | 编码 | 名称 merged over two rows); the header is found, the dimensions named by the lower
+    row, the rows above skipped (said), the join equal to a plain table's.  No unit-code column in the first rows is
+    one line naming the first row."""
+    from openpyxl import Workbook
+    manifest = _grid(tmp_path)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["示范县生态环境准入清单（2024 年版）"])
+    ws.merge_cells("A1:F1")
+    ws.append(["序号", "环境管控单元编码", "生态环境准入清单", None, None, "禁止类行业代码"])
+    ws.merge_cells("C2:E2")
+    ws.append([None, None, "空间布局约束", "污染物排放管控", "环境风险防控", None])
+    ws.append(["1", "ZH35010220001", "禁止新建化工项目。", "污水纳管。", "", "26"])
+    ws.append(["2", "ZH35010220002", "（无特别要求）", "", "设置事故池。", ""])
+    ws.append(["注：本清单自发布之日起施行。"])
+    wb.save(tmp_path / "清单.xlsx")
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "admission_lists:\n  - source: 清单.xlsx\n",
+                        encoding="utf-8")
+    units = load_layerset(manifest).first("control_units")
+    rows = units.gdf.set_index("code")
+    assert rows.loc["ZH35010220001", "spatial_constraints"] == "禁止新建化工项目。"
+    assert rows.loc["ZH35010220001", "emission_controls"] == "污水纳管。"
+    assert rows.loc["ZH35010220001", "prohibited_industries"] == "26"
+    assert rows.loc["ZH35010220002", "risk_controls"] == "设置事故池。"
+    text = " ".join(map(str, units.problems))
+    assert "[info] 准入清单 清单.xlsx: header on rows 2–3; the 1 row(s) above it skipped" in text
+    assert "2 of 3 units joined" in text
+    wb = Workbook()
+    wb.active.append(["说明"])
+    wb.active.append(["单元", "内容"])
+    wb.save(tmp_path / "清单.xlsx")
+    res = subprocess.run(CLI + ["layers", "check", str(manifest)], capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert "准入清单 has no unit-code column (环境管控单元编码 / HJZHGKDYBM …) in its first 10 rows; its first row " \
+           "is: 说明" in res.stderr
