@@ -363,3 +363,49 @@ def test_a_footprint_with_altitudes_is_reported_and_converted(tmp_path):
     assert conv.returncode == 0, conv.stderr
     lines = (tmp_path / "p.txt").read_text(encoding="utf-8").splitlines()
     assert lines[lines.index("[地块坐标]") + 2].startswith("J1,1,") and lines[-1].count(",") == 3
+
+
+def test_a_sheet_table_with_the_chinese_headers_reviewers_write(tmp_path):
+    """A 建设项目信息表 table as a reviewer fills it in WPS: Chinese column headers with their units (原煤（万吨）,
+    外购电力（万kWh）), 是/否 and 燃煤 as written, saved as XLSX or as a GBK CSV; read as the English-keyed sample sheet
+    is (quantities converted to the sheet's units), so the carbon block is the same.  A quantity in a unit that
+    cannot be converted, or two columns for one field, is one line naming the column."""
+    import yaml
+    from openpyxl import Workbook
+    sheet = yaml.safe_load((SAMPLE / "sheets" / "P2026-001.yaml").read_text(encoding="utf-8"))
+    footprint = str(SAMPLE / "projects" / "txt" / "P2026-001.txt")
+    header = ["序号", "项目编号", "项目名称", "国民经济行业分类", "建设性质", "用地范围文件", "原煤（万吨）", "柴油(t)",
+              "外购电力（万kWh）", "是否燃煤自备电厂", "工业炉窑燃料", "二氧化硫（t/a）", "氮氧化物（吨/年）", "颗粒物",
+              "挥发性有机物", "products.0.benchmark", "products.0.capacity", "products.0.unit_energy", "备注", "联系人"]
+    e, em, p = sheet["energy"], sheet["emissions_t"], sheet["products"][0]
+    row = ["1", "P2026-001", sheet["name"], "C3011 水泥制造", sheet["construction_type"], footprint,
+           e["raw_coal_t"] / 10_000, e["diesel_t"], e["electricity_mwh"] / 10, "否", "燃煤", em["so2"], em["nox"],
+           em["pm"], em["vocs"], p["benchmark"], p["capacity"], p["unit_energy"], "", "张三"]
+    wb = Workbook()
+    wb.active.append(header)
+    wb.active.append(row)
+    wb.save(tmp_path / "信息表.xlsx")
+    import csv
+    with open(tmp_path / "信息表.csv", "w", encoding="gbk", newline="") as fh:
+        csv.writer(fh).writerows([header, row])
+
+    def carbon_of(path):
+        res = subprocess.run(CLI + ["--project", str(path), "--json", str(tmp_path / "r.json")],
+                             capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        (r,) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]
+        return r, res.stderr
+    expected, _ = carbon_of(SAMPLE / "sheets" / "P2026-001.yaml")
+    for name in ("信息表.xlsx", "信息表.csv"):
+        got, stderr = carbon_of(tmp_path / name)
+        assert got["carbon"] == expected["carbon"] and got["verdict"] == expected["verdict"], name
+        assert f"columns of {name} that are no project-sheet field, not read: 联系人" in stderr
+    header[6] = "原煤（kg）"
+    wb = Workbook()
+    wb.active.append(header)
+    wb.active.append(row)
+    wb.save(tmp_path / "坏表.xlsx")
+    res = subprocess.run(CLI + ["--project", str(tmp_path / "坏表.xlsx"), "--json", str(tmp_path / "r.json")],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert "field '原煤（kg）': column '原煤（kg）': unit 'kg' is not one energy.raw_coal_t can be given in" in res.stderr

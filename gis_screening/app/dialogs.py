@@ -30,18 +30,11 @@ from qtpy.QtWidgets import (
 from ..carbon.reference import benchmarks
 from ..carbon.sheet import validate_sheet
 from ..errors import InputError
+from ..sheet_columns import EMISSION_LABELS, ENERGY_LABELS, KILN_FUELS, kiln_fuel
 from .industry import IndustryPicker
 
 if TYPE_CHECKING:
     from ..reports.maplayout import MapInfo
-
-ENERGY_LABELS = {"raw_coal_t": "原煤 t", "bituminous_coal_t": "烟煤 t", "anthracite_t": "无烟煤 t", "lignite_t": "褐煤 t",
-                 "washed_coal_t": "洗精煤 t", "coke_t": "焦炭 t", "crude_oil_t": "原油 t", "fuel_oil_t": "燃料油 t",
-                 "gasoline_t": "汽油 t", "diesel_t": "柴油 t", "kerosene_t": "煤油 t", "lng_t": "液化天然气 t",
-                 "lpg_t": "液化石油气 t", "refinery_gas_t": "炼厂干气 t", "natural_gas_10k_nm3": "天然气 万Nm³",
-                 "electricity_mwh": "外购电力 MWh", "heat_gj": "外购热力 GJ"}
-EMISSION_LABELS = {"so2": "二氧化硫 t/a", "nox": "氮氧化物 t/a", "pm": "颗粒物 t/a", "vocs": "挥发性有机物 t/a"}
-
 
 def _spin() -> QDoubleSpinBox:
     s = QDoubleSpinBox()
@@ -69,8 +62,10 @@ class SheetDialog(QDialog):
         self.ctype.addItems(["", "新建", "改建", "扩建", "改扩建", "技术改造"])
         self.ctype.setCurrentText(sheet.get("construction_type") or project.construction_type or "")
         self.kiln = QComboBox()
-        self.kiln.addItems(["", "coal", "gas", "electricity", "biomass", "oil", "none"])
-        self.kiln.setCurrentText(sheet.get("kiln_fuel") or "")
+        self.kiln.addItem("", None)
+        for value, label in KILN_FUELS.items():
+            self.kiln.addItem(self.tr(label), value)
+        self.kiln.setCurrentIndex(max(0, self.kiln.findData(kiln_fuel(sheet.get("kiln_fuel")))))
         self.captive = QCheckBox(self.tr("含燃煤自备电厂"))
         self.captive.setChecked(bool(sheet.get("captive_coal_power")))
         form.addRow(self.tr("国民经济行业代码"), self.industry)
@@ -131,7 +126,7 @@ class SheetDialog(QDialog):
         code = self.industry.code()
         d = {**(self.project.sheet or {}), "id": self.project.id, "name": self.project.name,
              "industry_code": code or None, "construction_type": self.ctype.currentText() or None,
-             "kiln_fuel": self.kiln.currentText() or None, "captive_coal_power": self.captive.isChecked(),
+             "kiln_fuel": self.kiln.currentData(), "captive_coal_power": self.captive.isChecked(),
              "energy": {k: s.value() for k, s in self.energy.items() if s.value() > 0} or None,
              "emissions_t": {k: s.value() for k, s in self.emissions.items() if s.value() > 0} or None,
              **{k: combo.currentData() for k, combo in self.flags.items()}}

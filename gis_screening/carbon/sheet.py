@@ -87,6 +87,18 @@ class ProjectSheet(BaseModel):
     kiln_fuel: Literal["coal", "gas", "electricity", "biomass", "oil", "none"] | None = None
     emissions_t: Emissions | None = None
 
+    @field_validator("captive_coal_power", mode="before")
+    @classmethod
+    def _yes_no(cls, v):
+        from ..normalise import yes_no
+        return yes_no(v)          # 是/否, 有/无, true/false, 1/0 (ValueError for any other text, named)
+
+    @field_validator("kiln_fuel", mode="before")
+    @classmethod
+    def _fuel(cls, v):
+        from ..sheet_columns import kiln_fuel
+        return kiln_fuel(v)       # 燃煤 → coal, 天然气 → gas … as a table or form may say it
+
     @field_validator("industry_code", "id", mode="before")
     @classmethod
     def _as_text(cls, v):

@@ -15,10 +15,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..catalog import default_catalog
 from ..errors import InputError
 from ..industry import code_text, gbt4754, normalise_code
 from ..model import Layer, Project, is_missing
 from ..normalise import per_value, yes_no
+from ..sheet_columns import sheet_column
 from .pipeline import read_layer
 from .safezip import check_workbook
 
@@ -136,7 +138,6 @@ def _resolve_footprint(ref, base: Path, where: str, read: dict[str, Any]) -> lis
 def _with_construction_type_spelled(sheet: dict) -> dict:
     """``sheet`` with its 建设性质 spelled as the catalog's domain does, as for a footprint file's (新建（迁建）、
     迁建 → 新建, 技改 → 技术改造, stray spaces); an unknown one is left for the sheet's validation to name."""
-    from ..catalog import default_catalog
     value = sheet.get("construction_type")
     canon = default_catalog().normalise_value("construction_type", value) if isinstance(value, str) else None
     return {**sheet, "construction_type": canon} if canon and canon != value else sheet
@@ -193,30 +194,87 @@ def _unflatten(row: dict) -> dict:
     return out
 
 
-def read_sheet_rows(path: Path) -> list[dict]:
-    """Rows of an XLSX/CSV sheet table as nested dicts (dotted column names unflattened)."""
-    check_workbook(path)
-    try:
-        df = pd.read_excel(path, dtype=object) if path.suffix.lower() in (".xlsx", ".xls") else \
-            pd.read_csv(path, dtype=object, encoding="utf-8-sig")
-    except Exception as exc:
-        raise InputError(f"cannot read project sheet table: {exc}", file=path) from None
+def read_sheet_rows(path: Path) -> tuple[list[dict], list[str]]:
+    """Rows of an XLSX/CSV sheet table as nested dicts (dotted column names unflattened), and notes for every
+    project of it.  A column is a dotted key (``energy.raw_coal_t``) or what reviewers call it
+    (:func:`~gis_screening.sheet_columns.sheet_column`: ``原煤（万吨）``, ``用地范围文件``, ``是否燃煤自备电厂`` …; a
+    quantity in another unit is converted); a Chinese column naming no sheet field is kept under its own name
+    and said in the notes."""
+    df = _sheet_table(path)
+    columns: dict[str, tuple[str, float]] = {}
+    unread = []
+    for column in df.columns:
+        name = str(column).strip()
+        try:
+            found = (name, 1.0) if name.isascii() else sheet_column(name, default_catalog())
+        except ValueError as exc:
+            raise InputError(str(exc), file=path, field=name) from None
+        if found is None:
+            found = (name, 1.0)
+            if name not in NOT_SHEET_COLUMNS:
+                unread.append(name)
+        twin = next((c for c, (k, _) in columns.items() if k == found[0]), None)
+        if twin is not None:
+            raise InputError(f"columns {twin!r} and {name!r} both give {found[0]}; keep one", file=path)
+        columns[column] = found
     rows = []
     for _, r in df.iterrows():
-        d = {str(k).strip(): _clean(v) for k, v in r.items()}
+        d = {key: _scaled(_clean(r[c]), factor) for c, (key, factor) in columns.items()}
         rows.append(_unflatten(d))
-    return rows
+    notes = [f"[warning] columns of {path.name} that are no project-sheet field, not read: {', '.join(unread)}"] \
+        if unread else []
+    return rows, notes
+
+
+#: columns of a sheet table that are no data (not said as unread)
+NOT_SHEET_COLUMNS = {"序号", "备注", "说明"}
+
+
+def _scaled(value, factor: float):
+    """A quantity cell converted to the sheet's unit (``factor``); other cells as they are."""
+    if factor == 1.0 or value is None or isinstance(value, bool):
+        return value
+    try:
+        return float(value) * factor
+    except (TypeError, ValueError):
+        return value            # the sheet's validation names a value that is no number
+
+
+def _sheet_table(path: Path, nrows: int | None = None) -> pd.DataFrame:
+    """An XLSX/CSV sheet table (a CSV in UTF-8 or GBK, as Excel and WPS save it)."""
+    check_workbook(path)
+    try:
+        if path.suffix.lower() in (".xlsx", ".xls"):
+            return pd.read_excel(path, dtype=object, nrows=nrows)
+        import io
+
+        from ..encoding import read_text
+        text, _ = read_text(path)
+        return pd.read_csv(io.StringIO(text), dtype=object, nrows=nrows)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"cannot read project sheet table: {exc}", file=path) from None
 
 
 def is_sheet_table(path: Path) -> bool:
-    """Does an XLSX/CSV hold project sheets (a ``footprint`` column) rather than coordinates?"""
-    check_workbook(path)
+    """Does an XLSX/CSV hold project sheets (a ``footprint`` column, or one reviewers call so: 用地范围文件 …)
+    rather than coordinates?"""
     try:
-        head = pd.read_excel(path, nrows=0) if path.suffix.lower() in (".xlsx", ".xls") else \
-            pd.read_csv(path, nrows=0, encoding="utf-8-sig")
-    except Exception:
+        head = _sheet_table(path, nrows=0)
+    except InputError:
         return False
-    return "footprint" in {str(c).strip() for c in head.columns}
+    return any(_names_footprint(str(c).strip()) for c in head.columns)
+
+
+def _names_footprint(header: str) -> bool:
+    if header == "footprint" or header.isascii():
+        return header == "footprint"
+    try:
+        found = sheet_column(header, default_catalog())
+    except ValueError:
+        return False
+    return found is not None and found[0] == "footprint"
 
 
 def project_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -263,8 +321,11 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
             out.append(project_from_sheet(sheet, path.parent, str(path), read))
         return out
     if suffix in (".xlsx", ".xls", ".csv") and is_sheet_table(path):
-        return [project_from_sheet(row, path.parent, f"{path} row {i + 2}", read)
-                for i, row in enumerate(read_sheet_rows(path))]
+        rows, notes = read_sheet_rows(path)
+        out = [project_from_sheet(row, path.parent, f"{path} row {i + 2}", read) for i, row in enumerate(rows)]
+        for p in out:
+            p.problems += notes
+        return out
     return projects_from_layer(read_layer(path, "projects", **read),
                                one_project=suffix == ".txt" or suffix in (".csv", ".xlsx", ".xls"))
 
