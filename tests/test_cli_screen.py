@@ -409,3 +409,27 @@ def test_a_sheet_table_with_the_chinese_headers_reviewers_write(tmp_path):
                          capture_output=True, text=True)
     assert res.returncode == 2 and res.stderr.count("\n") == 1
     assert "field '原煤（kg）': column '原煤（kg）': unit 'kg' is not one energy.raw_coal_t can be given in" in res.stderr
+
+
+def test_an_other_layer_under_another_name_is_pointed_out(tmp_path):
+    """Rules find an `other` layer by its manifest name (永久基本农田): loaded as 基本农田保护区, the farmland rules
+    cannot be checked (需人工核实, never a 符合 read from it), and the note names the set's other layers and the fix."""
+    shutil_copy_sample(tmp_path)
+    text = (tmp_path / "layerset.yaml").read_text(encoding="utf-8").replace("name: 永久基本农田", "name: 基本农田保护区")
+    (tmp_path / "layerset.yaml").write_text(text, encoding="utf-8")
+    res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "screen", "--layerset",
+                          str(tmp_path / "layerset.yaml"), "--project", str(SAMPLE / "projects" / "projects.gpkg"),
+                          "--json", str(tmp_path / "r.json")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "rules find an `other` layer by its name, and this set's are named 基本农田保护区 (give the layer that " \
+           "name with `name:` in the manifest)" in res.stderr
+    doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert [m["title"] for m in doc["layers_missing"]] == ["永久基本农田"]
+
+
+def shutil_copy_sample(tmp_path):
+    """The sample layer set (manifest, zones, 准入清单) copied into ``tmp_path``."""
+    import shutil
+    shutil.copytree(SAMPLE / "zones", tmp_path / "zones")
+    shutil.copy(SAMPLE / "layerset.yaml", tmp_path / "layerset.yaml")
+    shutil.copy(SAMPLE / "准入清单.xlsx", tmp_path / "准入清单.xlsx")

@@ -68,9 +68,13 @@ def _missing_layers_note(stack, layerset) -> str | None:
     if not missing:
         return None
     them = "it" if len(missing) == 1 else "them"
+    others = [lyr.name for lyr in layerset.layers if lyr.role == "other"]
+    named = any(m["role"].startswith("other:") for m in missing) and others
     return ("note: the layer set has no layer for " + "、".join(m["title"] for m in missing) + f": the rules that need "
             f"{them} cannot be checked, and each project they could apply to gets a 需人工核实 finding; load the "
-            f"layer(s), or list under `absent:` in the manifest the ones this area has none of")
+            f"layer(s), or list under `absent:` in the manifest the ones this area has none of"
+            + (f"; rules find an `other` layer by its name, and this set's are named {'、'.join(others)} (give the "
+               "layer that name with `name:` in the manifest)" if named else ""))
 
 
 #: How `screen` and `batch` read the footprint files (each option one object, shared by both commands).
