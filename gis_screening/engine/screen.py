@@ -165,19 +165,15 @@ def _attr(records: Records, o: Overlap, key: str) -> Any:
 def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overlap], records: Records) -> Ctx:
     """What rules may ask about a project: its attributes plus derived facts (两高 sector, in a park…)."""
     parks = [o for o in overlaps if o.role == "industrial_parks" and _intersects(o, fp)]
-    park_share = 1.0 if fp.dim < 2 and parks else min(1.0, sum(o.overlap_ratio or 0 for o in parks))
+    park_share = _share_inside(parks, fp)
     in_park = park_share >= IN_PARK_SHARE
     park_types = [_attr(records, o, "park_type") for o in parks]
     # a park of no stated type may or may not be a chemical park: unknown (None), never "not a chemical park"
     chemical = True if any(t and "化工" in str(t) for t in park_types) else \
         None if any(t is None or not str(t).strip() for t in park_types) else False
-    admin, unit_share = None, 0.0
-    for o in overlaps:
-        if o.role == "control_units" and _intersects(o, fp):
-            admin = _attr(records, o, "admin_code") or admin
-            unit_share += (o.overlap_ratio or 0) if fp.dim == 2 else \
-                (o.overlap_length_m or 0) / fp.length_m if fp.dim == 1 and fp.length_m else 1.0
-    unit_share = min(1.0, unit_share)         # units do not overlap; where they do, topology checks say so
+    units = [o for o in overlaps if o.role == "control_units" and _intersects(o, fp)]
+    admin = next((a for a in (_attr(records, o, "admin_code") for o in reversed(units)) if a), None)
+    unit_share = _share_inside(units, fp)
     alt = project.attributes.get("industry_code_alt")
     ctx = Ctx({k: v for k, v in project.attributes.items() if isinstance(k, str)})
     ctx.update(id=project.id, name=project.name, industry_code=project.industry_code,
@@ -188,15 +184,34 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
                geometry_type=project.geometry.geom_type,
                park_share_pct=round(100 * park_share, 2),
                park_outside_m2=round(fp.area_m2 * (1 - park_share), 1) if fp.dim == 2 else None,
-               park_outside_pct=round(100 * (1 - park_share), 2),
+               park_outside=_outside_text(fp, park_share), park_outside_pct=round(100 * (1 - park_share), 2),
                unit_outside_pct=round(100 * (1 - unit_share), 2) if unit_share else 0.0,
-               unit_outside=f"{fp.area_m2 * (1 - unit_share):,.1f} m²" if fp.dim == 2 else
-               f"{fp.length_m * (1 - unit_share):,.1f} m" if fp.dim == 1 else "")
+               unit_outside=_outside_text(fp, unit_share))
     ctx.update(_industry_facts(project.industry_code, alt if alt is None or isinstance(alt, str) else str(alt),
                                _gas_fired(project.sheet)))
     ctx["serious_water_polluter"] = project.attributes.get("serious_water_pollution") or ctx["serious_water_polluter"]
     _set_construction_type(ctx, project.construction_type)
     return ctx
+
+
+def _share_inside(inside: list[Overlap], fp: FootprintMetrics) -> float:
+    """The share (0–1) of a footprint inside the features of ``inside`` (of one kind, which do not overlap each
+    other; where they do, topology checks say so): by area for a polygon, by length for a line; a point is in."""
+    if not inside:
+        return 0.0
+    if fp.dim == 2:
+        return min(1.0, sum(o.overlap_ratio or 0 for o in inside))
+    if fp.dim == 1 and fp.length_m:
+        return min(1.0, sum(o.overlap_length_m or 0 for o in inside) / fp.length_m)
+    return 1.0
+
+
+def _outside_text(fp: FootprintMetrics, share: float) -> str:
+    """The part of a footprint outside (1 − ``share``) as a message says it: ``1,234.5 m²`` (polygon), ``120.0 m``
+    (line), 项目点位 (point)."""
+    if fp.dim == 2:
+        return f"{fp.area_m2 * (1 - share):,.1f} m²"
+    return f"{fp.length_m * (1 - share):,.1f} m" if fp.dim == 1 else "项目点位"
 
 
 @lru_cache(maxsize=4096)
@@ -264,7 +279,8 @@ def _park_variants(ctx: Ctx, area_m2: float) -> list[Ctx]:
     for in_park, chemical in ((False, False), (True, False), (True, True)):
         v = Ctx(ctx)
         v.update(in_park=in_park, in_chemical_park=chemical, park_names="", park_share_pct=100.0 if in_park else 0.0,
-                 park_outside_m2=0.0 if in_park else area_m2, park_outside_pct=0.0 if in_park else 100.0)
+                 park_outside_m2=0.0 if in_park else area_m2, park_outside_pct=0.0 if in_park else 100.0,
+                 park_outside="0.0 m²" if in_park else f"{area_m2:,.1f} m²")
         out.append(v)
     return out
 
@@ -273,7 +289,7 @@ def _park_variants(ctx: Ctx, area_m2: float) -> list[Ctx]:
 #: (the project context under each possibility, given the footprint's area in m²).
 LAYER_FACTS: dict[str, tuple[frozenset[str], Callable[[Ctx, float], list[Ctx]]]] = {
     "industrial_parks": (frozenset({"in_park", "in_chemical_park", "park_names", "park_share_pct", "park_outside_m2",
-                                    "park_outside_pct"}), _park_variants)}
+                                    "park_outside", "park_outside_pct"}), _park_variants)}
 
 
 @dataclass(frozen=True)
