@@ -74,7 +74,7 @@ def test_offsets_vocs_multiple_in_fuzhou_and_non_attainment(sample):
                               "emissions_t": {"vocs": 10, "so2": 5}})
     rows = {r["pollutant"]: r for r in res.carbon["offsets"]}
     assert rows["vocs"]["offset_t"] == 20  # 福州 3501: VOCs 倍量 (×2)
-    assert "carbon.missing_data" in f and "energy" in f["carbon.missing_data"].message
+    assert "carbon.missing_data" in f and "年能源消费量" in f["carbon.missing_data"].message
 
 
 def test_two_high_without_sheet_needs_review(sample):
@@ -128,7 +128,8 @@ def test_carbon_levels_follow_the_text(sample):
     assert "carbon.captive_coal_power" not in f
     _res, f = _screen(sample, {"id": "C6", "industry_code": "4411", "captive_coal_power": True,
                                "energy": {"bituminous_coal_t": 1000}})
-    assert f["carbon.captive_coal_power"].level == "needs_review" and "construction_type" in f["carbon.captive_coal_power"].message
+    assert f["carbon.captive_coal_power"].level == "needs_review" and "未填写建设性质" in f["carbon.captive_coal_power"].message \
+        and f["carbon.captive_coal_power"].metrics["missing_fields"] == ["construction_type"]
     _res, f = _screen(sample, {"id": "C7", "industry_code": "3011", "construction_type": "改建", "kiln_fuel": "oil"})
     assert f["carbon.coal_kiln"].level == "conditional" and "以油为燃料" in f["carbon.coal_kiln"].message
     res, f = _screen(sample, {"id": "C8", "industry_code": "4411", "construction_type": "新建",
@@ -160,5 +161,5 @@ def test_offsets_double_only_related_pollutants_and_products_without_benchmark(s
     assert rows["nox"]["ratio"] == 2 and rows["vocs"]["ratio"] == 2      # O3 precursors
     assert rows["so2"]["ratio"] == 1 and rows["pm"]["ratio"] == 1         # not related to O3
     f = {x.rule_id: x for x in res.findings}
-    assert "carbon.missing_data" not in f or "products" not in f["carbon.missing_data"].message
+    assert "carbon.missing_data" not in f or "产品单位能耗" not in f["carbon.missing_data"].message
     assert "丙烯酸" in f["carbon.benchmark_none"].message

@@ -166,6 +166,19 @@ def test_officials_see_titles_relative_paths_and_page_x_of_y(outputs, screened):
     assert "生态保护红线内禁止开发性、生产性建设活动" in html_text and not RULE_ID.search(html_text)
 
 
+def test_officials_see_no_internal_keys_paths_or_pack_ids(outputs):
+    """No layer-role ids (water_sources), sheet keys (captive_coal_power), pack ids (unit-admission) or reference
+    file paths in the report: the data table names layer kinds, the 准入要求 table the level (国家/省级/管控单元), the
+    rule packs by title, the emission factors by their standards and the grid factor's document."""
+    import subprocess
+    text = subprocess.run(["pdftotext", str(outputs["pdf"]), "-"], capture_output=True, text=True, check=True).stdout
+    flat = text.replace("\n", "")
+    assert not re.search(r"\b[a-z]+_[a-z_0-9]+\b", text), re.search(r"\b[a-z]+_[a-z_0-9]+\b", text)
+    assert not re.search(r"rules/|contracts/|unit-admission|fujian-carbon|\(as reported\)", flat)
+    assert "饮用水水源保护区" in text and "《福建省两高项目碳达峰准入（减污降碳协同）》（2022.1 版）" in flat
+    assert "外购电力：0.4092 tCO2/MWh（福建省电力平均二氧化碳排放因子，2022 年" in flat and "转引，未核对原文" in flat
+
+
 def test_cover_signoff_toc_and_word_fields(screened, tmp_path):
     """Cover (编制单位, 日期, 报告编号, 编制/校核/审核) from the profile, a TOC for batches, DOCX footer page fields and
     Word heading styles, heading and map kept together."""

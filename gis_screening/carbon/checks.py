@@ -98,7 +98,7 @@ def _non_attainment(overlaps, records) -> tuple[bool | None, list[str], str]:
 def _construction_unknown(ctx) -> str:
     """Why 建设性质 cannot be read, for a message: unreadable (the value given) or not filled in."""
     given = ctx.get("construction_type_given")
-    return f"建设性质“{given}”无法识别" if given else "未填写建设性质（construction_type）"
+    return f"建设性质“{given}”无法识别" if given else "未填写建设性质"
 
 
 def _related_pollutants(failing: list[str]) -> set[str]:
@@ -130,21 +130,23 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
                            f"行业代码 {project.industry_code}（{ctx.get('industry_name')}）属两高行业：{sector}。",
                            sector=sector))
     new = ctx.get("new_or_expanded")
-    missing = []
+    missing: dict[str, str] = {}         # sheet key → what the message calls it (officials see no keys)
     if sheet is None or sheet.energy is None:
-        missing.append("energy（年能源消费量）")
+        missing["energy"] = "年能源消费量"
     if sheet is None or sheet.emissions_t is None:
-        missing.append("emissions_t（新增污染物排放量）")
+        missing["emissions_t"] = "新增污染物排放量"
     code = str(project.industry_code or "")
     sector_products = [b for b in benchmarks(cfg.benchmark_edition).values()
                        if code and b["industry_code"].rstrip("?") == code]
     if sector_products and (sheet is None or not sheet.products):
-        missing.append("products（产品单位能耗，可对照 " + "、".join(b["id"] for b in sector_products[:4]) + "）")
+        missing["products"] = "产品单位能耗（可对照能效标杆的产品：" + "、".join(
+            dict.fromkeys(f"{b['product']}（{b['route']}）" if b["route"] else b["product"]
+                          for b in sector_products[:4])) + "）"
     if sheet is None or sheet.captive_coal_power is None:
-        missing.append("captive_coal_power（是否燃煤自备电厂）")
+        missing["captive_coal_power"] = "是否燃煤自备电厂"
     if missing and two_high:
-        findings.append(_f("missing_data", cfg.missing_data, "碳达峰准入审查缺少数据：" + "；".join(missing) +
-                           "，相关检查无法完成，须补充建设项目信息表后核实。", missing=missing))
+        findings.append(_f("missing_data", cfg.missing_data, "碳达峰准入审查缺少数据：" + "；".join(missing.values()) +
+                           "，相关检查无法完成，须补充建设项目信息表后核实。", missing=list(missing)))
     if sheet is not None:
         # energy and CO2
         if sheet.energy is not None:
@@ -173,8 +175,8 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
                 raise InputError(f"benchmark {prod.benchmark!r} not in edition {cfg.benchmark_edition}",
                                  file=project.source, field="products.benchmark")
             if prod.unit_energy is None:
-                findings.append(_f("missing_data", cfg.missing_data, f"产品 {row['product']} 未提供单位能耗 "
-                                   f"(products.unit_energy，{row['unit']})，无法对照能效标杆水平。"))
+                findings.append(_f("missing_data", cfg.missing_data, f"产品 {row['product']} 未提供单位产品能耗"
+                                   f"（{row['unit']}），无法对照能效标杆水平。"))
                 continue
             bm, base = float(row["benchmark"]), float(row["baseline"])
             status = benchmark_status(prod.unit_energy, bm, base)
@@ -206,7 +208,7 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
         if sheet.kiln_fuel in ("coal", "oil"):   # 新改扩建工业炉窑: every construction type
             fuel = {"coal": "煤", "oil": "油"}[sheet.kiln_fuel]
             findings.append(_f("coal_kiln", cfg.coal_kiln,
-                               f"工业炉窑以{fuel}为燃料（kiln_fuel={sheet.kiln_fuel}）；新改扩建工业炉窑应采用清洁低碳能源"
+                               f"工业炉窑以{fuel}为燃料；新改扩建工业炉窑应采用清洁低碳能源"
                                "（天然气、电、可再生能源等），须在环评中落实燃料替代方案。"))
         # pollutant offsets
         if sheet.emissions_t is not None and (two_high or any(v for v in sheet.emissions_t.model_dump().values())):

@@ -97,7 +97,7 @@ class RuleStack:
     not_in_force: list[tuple[Pack, Path]] = field(default_factory=list)   # packs found but not in force that day
 
     def pack_refs(self) -> list[dict[str, Any]]:
-        return [{"id": p.id, "version": p.version, "title": p.title} for p, _ in self.packs]
+        return [{"id": p.id, "version": p.version, "title": p.title, "level": p.level} for p, _ in self.packs]
 
     def reach(self) -> tuple[float, Rule | None]:
         """How far out (metres) the rules that can change a verdict look for features, and the rule that looks

@@ -5,6 +5,7 @@ Outline (domain.md): 1 项目概况, 2 空间叠加, 3 敏感区, 4 准入要求
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import shapely
 
 from ..crs import gk3_epsg, gk3_zone_of_epsg
 from ..engine.model import LEVEL_LABELS
+from ..engine.screen import layer_title
 from ..engine.words import chinese_datetime, decisive_titles, display_path, missing_layers_text, size_text
+from ..sheet_columns import ENERGY_LABELS
 from .import_notes import import_note_zh
 
 DIMENSIONS = ["空间布局约束", "污染物排放管控", "环境风险防控", "资源开发效率要求"]
@@ -45,6 +48,26 @@ def _fmt(v, nd=1):
 
 #: The report lists at most this many 界址点 per project; the full list goes to a CSV beside the report.
 MAX_REPORT_VERTICES = 300
+
+
+#: A rule pack's level as the report's 准入要求 table names it.
+PACK_LEVELS = {"national": "国家", "provincial": "省级", "city": "设区市", "unit": "管控单元"}
+_FACTORS = re.compile(r"\S+ \((?P<fuels>.*)\); grid (?P<grid>\S+) \((?P<value>[\d.]+) tCO2/MWh\); benchmarks (?P<ed>\S+)")
+
+
+def factor_text(factor_set: str) -> str:
+    """The carbon block's ``factor_set`` (file, grid key, benchmark edition) as officials read it: the standards of
+    the fuel factors, the grid factor with its scope, year and document, the benchmark edition."""
+    m = _FACTORS.fullmatch(factor_set.strip())
+    if m is None:
+        return factor_set
+    from ..carbon.reference import grid_factors
+    grid = grid_factors().get(m["grid"], {})
+    document = re.sub(r"\s*\(as reported\)", "", grid.get("document") or "")
+    source = "，".join(x for x in (grid.get("scope"), f"{grid['year']} 年" if grid.get("year") else "", document,
+                                   "转引，未核对原文" if grid.get("status") == "secondary" else "") if x)
+    return (f"燃料：{m['fuels']}；外购电力：{m['value']} tCO2/MWh（{source or m['grid']}）；"
+            f"能效标杆水平和基准水平：{m['ed']} 年版")
 
 
 def appendix_name(report_path) -> str:
@@ -136,19 +159,20 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
                             + "图层，搜索半径内是否有此类敏感区未能判断。"))
     # 4 准入要求逐条对照
     blocks.append(Block("h2", "四、生态环境准入要求逐条对照"))
+    pack_levels = {r["id"]: PACK_LEVELS.get(r.get("level", ""), r.get("title", "")) for r in doc.get("rule_packs", [])}
     for dim in DIMENSIONS:
         rows = []
         for f in findings:
             if (f.get("metrics") or {}).get("dimension") != dim:
                 continue
-            pack = (f.get("metrics") or {}).get("pack", "")
+            pack = pack_levels.get((f.get("metrics") or {}).get("pack", ""), "")
             situation = f"行业代码 {p.get('industry_code') or '未提供'}"
             if f.get("metrics", {}).get("overlap_area_m2"):
                 situation += f"；与 {f.get('feature_id')} 重叠 {_fmt(f['metrics']['overlap_area_m2'])} m²"
             rows.append([f["message"], f"{pack}（{LEVEL_LABELS.get(f['level'], f['level'])}）", situation,
                          CONCLUSION.get(f["level"], "需核实")])
         blocks.append(Block("p", f"（{DIMENSIONS.index(dim) + 1}）{dim}", data={"bold": True}))
-        blocks.append(Block("table", table=Table(["要求原文", "层级/规则包", "项目情况", "结论"], rows, [5, 1.6, 2.2, 1]))
+        blocks.append(Block("table", table=Table(["要求原文", "层级", "项目情况", "结论"], rows, [5, 1.6, 2.2, 1]))
                       if rows else Block("p", "无适用条款。"))
     other = [f for f in findings if not (f.get("metrics") or {}).get("dimension")]
     if other:
@@ -163,11 +187,11 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
         crow = [["两高行业", carbon.get("sector") or "否"],
                 ["年综合能源消费量（当量值）", f"{_fmt(carbon.get('energy_tce'))} tce" if carbon.get("energy_tce") is not None else "未提供"],
                 ["年二氧化碳排放量", f"{_fmt(carbon.get('co2_t'))} t" if carbon.get("co2_t") is not None else "未提供"],
-                ["排放因子", carbon.get("factor_set", "")]]
+                ["排放因子", factor_text(carbon.get("factor_set", ""))]]
         blocks.append(Block("table", table=Table(["项目", "内容"], crow, [1.5, 4])))
         if carbon.get("co2_breakdown_t"):
             blocks.append(Block("table", table=Table(["排放源", "CO2 t/a", "能耗 tce"], [
-                [k, _fmt(v), _fmt((carbon.get("energy_breakdown_tce") or {}).get(k))]
+                [ENERGY_LABELS.get(k, k).split()[0], _fmt(v), _fmt((carbon.get("energy_breakdown_tce") or {}).get(k))]
                 for k, v in carbon["co2_breakdown_t"].items()], [2, 1, 1])))
         if carbon.get("benchmarks"):
             status = {"reaches_benchmark": "达到标杆水平", "between": "介于基准与标杆之间", "below_baseline": "劣于基准水平"}
@@ -198,10 +222,11 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
         blocks.append(Block("p", "需人工核实事项：", data={"bold": True}))
         blocks += [Block("p", f"{i + 1}. {f['message']}") for i, f in enumerate(review)]
     blocks.append(Block("p", CAVEAT))
-    versions = [[lyr["name"], lyr["role"], display_path(lyr["source"], base), str(lyr["feature_count"])]
-                for lyr in doc.get("layers", [])]
+    versions = [[lyr["name"], layer_title(lyr["role"], layerset.cat) if lyr["role"] != "other" else "其他管控图层",
+                 display_path(lyr["source"], base), str(lyr["feature_count"])] for lyr in doc.get("layers", [])]
     blocks.append(Block("table", table=Table(["数据", "类型", "来源", "要素数"], versions, [2, 1.5, 3.5, 1])))
-    blocks.append(Block("p", "规则包：" + "；".join(f"{r['id']} {r['version']}" for r in doc.get("rule_packs", [])) +
+    blocks.append(Block("p", "规则包：" + "；".join(f"《{r.get('title') or r['id']}》（{r['version']} 版）"
+                                                   for r in doc.get("rule_packs", [])) +
                         f"。生成时间：{chinese_datetime(doc.get('generated_at'))}；"
                         f"软件：{doc.get('software', {}).get('name', 'gis-screening')} {doc.get('software', {}).get('version', '')}。"))
     # 附图, 坐标

@@ -50,15 +50,16 @@ def write_xlsx(doc: dict, path: str | Path) -> Path:
         if fill:
             row[3].fill = PatternFill("solid", fgColor=fill)
     wf = wb.create_sheet("发现")
+    packs = {r["id"]: r.get("title") or r["id"] for r in doc.get("rule_packs", [])}     # officials see titles
     frows = []
     for r in doc["results"]:
         for f in r["findings"]:
             m = f.get("metrics") or {}
             frows.append([r["project"]["id"], f.get("title"), LEVEL_LABELS.get(f["level"], f["level"]),
                           m.get("dimension"), f.get("layer"), f.get("feature_id"), m.get("overlap_area_m2"),
-                          m.get("distance_m"), f["message"], "；".join(f["basis"]), m.get("pack")])
+                          m.get("distance_m"), f["message"], "；".join(f["basis"]), packs.get(m.get("pack"), m.get("pack"))])
     _sheet(wf, ["项目编号", "规则名称", "结论", "维度", "图层", "要素编码", "重叠面积 m²", "距离 m", "说明", "依据", "规则包"],
-           frows, [12, 30, 10, 12, 14, 16, 12, 10, 60, 40, 14])
+           frows, [12, 30, 10, 12, 14, 16, 12, 10, 60, 40, 30])
     if doc.get("layers_missing"):
         _missing_layers_sheet(wb, doc["layers_missing"])
     with atomic_path(path) as tmp:
