@@ -321,10 +321,11 @@ class MapCanvas(QWidget):
         self.zoom_to_bounds(shapely.total_bounds(self.render_layer(name).geoms))
 
     def zoom_to_projects(self) -> None:
-        """Fit every project footprint (or every layer when there is none)."""
+        """Fit every project footprint (or every layer when there is none): one project with its surroundings
+        (the zones within about a footprint's size around it), several filling the view."""
         if self._project_geoms:
             b = shapely.total_bounds(np.array(self._project_geoms, dtype=object))
-            self.zoom_to_bounds(b, margin=1.2)
+            self.zoom_to_bounds(b, margin=1.2 if len(self._project_geoms) == 1 else 0.1)
 
     def zoom_to_feature(self, name: str, index: int) -> None:
         """Fit feature ``index`` of layer ``name``."""
