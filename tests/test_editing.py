@@ -394,3 +394,14 @@ def test_foreign_triggers_are_reported_and_refused_for_editing(tmp_path):
     res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "layers", "check", str(manifest)],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 1 and "rename_all" in res.stdout
+
+
+def test_zones_topology_of_any_polygon_layer_with_its_id_field(fujian_counties):
+    """A planner checks the real county boundaries (no unit codes): without an id the error says which option names
+    it; with --id-field adcode the 85 counties are checked and named by file (they tile: no overlap, no gap)."""
+    cli = [sys.executable, "-m", "gis_screening.cli", "zones", "topology", str(fujian_counties), "--role", "other"]
+    bad = subprocess.run(cli, capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and bad.stderr.rstrip().endswith("; or name it with --id-field")
+    ok = subprocess.run(cli + ["--id-field", "adcode"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.startswith("fujian_counties: 85 features") and "overlaps: 0" in ok.stdout and "gaps: 0" in ok.stdout

@@ -13,16 +13,32 @@ from . import app, console, fail
 zones_app = typer.Typer(no_args_is_help=True, help="Zone-layer versions and topology.")
 app.add_typer(zones_app, name="zones")
 
+ID_FIELD = typer.Option(None, "--id-field", help="the field that identifies a feature, when the role's usual "
+                        "names are not there (e.g. adcode for county boundaries)")
+
+
+def _read(path: Path, role: str, layer: str | None, id_field: str | None):
+    """``path`` as a layer of ``role``, its features identified by ``id_field`` when given."""
+    from ..catalog import default_catalog
+    from ..io import read_layer
+    key = default_catalog().role(role).id_field
+    try:
+        return read_layer(path, role, layer=layer, fields={key: id_field} if id_field else None,
+                          name=Path(path).stem if role == "other" else None)
+    except InputError as exc:
+        if exc.field != key or id_field:
+            raise
+        raise InputError(f"{exc.message}; or name it with --id-field", file=exc.file, field=exc.field) from None
+
 
 @zones_app.command("diff")
 def zones_diff(old: Path, new: Path, role: str = typer.Option("control_units", "--role"),
                layer: Optional[str] = typer.Option(None, "--layer"),
-               json_out: Optional[Path] = typer.Option(None, "--json")) -> None:
+               json_out: Optional[Path] = typer.Option(None, "--json"), id_field: Optional[str] = ID_FIELD) -> None:
     """Units added, removed and changed between two versions (matched by code; areas in m² in the GK zone)."""
     from ..editing.diff import diff_layers
-    from ..io import read_layer
     try:
-        a, b = read_layer(old, role, layer=layer), read_layer(new, role, layer=layer)
+        a, b = _read(old, role, layer, id_field), _read(new, role, layer, id_field)
         d = diff_layers(a.gdf, b.gdf, key=a.id_field)
     except InputError as exc:
         fail(str(exc))
@@ -46,14 +62,15 @@ def zones_diff(old: Path, new: Path, role: str = typer.Option("control_units", "
 def zones_topology(file: Path, layer: Optional[str] = typer.Option(None, "--layer"),
                    role: str = typer.Option("control_units", "--role"),
                    boundary: Optional[Path] = typer.Option(None, "--boundary",
-                                                           help="admin boundary file: gaps = boundary minus units")) -> None:
+                                                           help="admin boundary file: gaps = boundary minus units"),
+                   id_field: Optional[str] = ID_FIELD) -> None:
     """Overlaps, gaps, invalid geometries and duplicate codes (exit 1 when any are found)."""
     import shapely
 
     from ..io import read_layer
     from ..topology import check_topology
     try:
-        lyr = read_layer(file, role, layer=layer)
+        lyr = _read(file, role, layer, id_field)
         bnd = shapely.union_all(read_layer(boundary).gdf.geometry.values) if boundary else None
     except InputError as exc:
         fail(str(exc))
