@@ -1,7 +1,7 @@
 """Work done in a forked copy of this process, its result read back: the second core for GIL-bound Python work
 (rule evaluation) without starting an interpreter or loading the layers again.
 
-Only where ``os.fork`` exists and the process runs no other thread (a fork copies a lock another thread holds,
+Only on Linux, and only while the process runs no other thread (a fork copies a lock another thread holds,
 and the copy never sees it released): the CLI's screening, not the desktop app's worker thread or a dask worker.
 The child's result travels back through a pipe as a pickle made by this very program a moment before (no file,
 nothing persisted); a child that fails or dies is no error: the caller does the work itself.
@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
 
 def can_fork() -> bool:
-    """Can work be given to a forked child safely (POSIX fork, and no other thread running)?"""
-    return hasattr(os, "fork") and threading.active_count() == 1
+    """Can work be given to a forked child safely (Linux, whose fork the libraries here are safe with — macOS
+    frameworks are not, Windows has none — and no other thread running)?"""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 class Forked:
