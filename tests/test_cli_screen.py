@@ -433,3 +433,17 @@ def shutil_copy_sample(tmp_path):
     shutil.copytree(SAMPLE / "zones", tmp_path / "zones")
     shutil.copy(SAMPLE / "layerset.yaml", tmp_path / "layerset.yaml")
     shutil.copy(SAMPLE / "准入清单.xlsx", tmp_path / "准入清单.xlsx")
+
+
+def test_footprints_in_xian_1980_need_and_take_the_parameters(tmp_path):
+    """A footprint file in Xian 1980 GK is refused with the option that supplies the datum parameters, and screened
+    with them (--towgs84, as `convert` takes them)."""
+    import geopandas as gpd
+    gpd.read_file(SAMPLE / "projects" / "projects.gpkg").head(2).to_crs(2383).to_file(tmp_path / "xian.gpkg")
+    cmd = CLI + ["--project", str(tmp_path / "xian.gpkg"), "--json", str(tmp_path / "r.json")]
+    bad = subprocess.run(cmd, capture_output=True, text=True)
+    assert bad.returncode == 2 and "supply it with --towgs84" in bad.stderr
+    ok = subprocess.run(cmd + ["--towgs84", "0,0,0"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert [r["project"]["id"] for r in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]] == \
+        ["P2026-001", "P2026-002"]

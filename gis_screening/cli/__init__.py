@@ -83,6 +83,8 @@ FOOTPRINT_ZONE = typer.Option(None, "--zone", help="3° GK zone of footprint eas
 FOOTPRINT_CRS = typer.Option(None, "--crs", help="CRS of footprint files that do not state theirs, e.g. EPSG:4528")
 FOOTPRINT_OFFSET = typer.Option(None, "--source-offset", help="footprints in web-map coordinates: gcj02 or bd09")
 FOOTPRINT_ENCODING = typer.Option(None, "--encoding", help="text encoding of footprint files, e.g. gbk")
+FOOTPRINT_TOWGS84 = typer.Option(None, "--towgs84", help="footprints in Xian 1980 / Beijing 1954: the transformation "
+                                 "parameters dx,dy,dz[,rx,ry,rz,s]")
 FOOTPRINT_LAYER = typer.Option(None, "--layer", help="layer to read in footprint GeoPackages or File Geodatabases "
                                "that hold several")
 

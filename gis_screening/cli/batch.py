@@ -15,6 +15,7 @@ from . import (
     FOOTPRINT_ENCODING,
     FOOTPRINT_LAYER,
     FOOTPRINT_OFFSET,
+    FOOTPRINT_TOWGS84,
     FOOTPRINT_ZONE,
     app,
     err_console,
@@ -37,6 +38,7 @@ def batch_cmd(
     source_offset: Optional[str] = FOOTPRINT_OFFSET,
     encoding: Optional[str] = FOOTPRINT_ENCODING,
     footprint_layer: Optional[str] = FOOTPRINT_LAYER,
+    towgs84: Optional[str] = FOOTPRINT_TOWGS84,
     search_radius: float = typer.Option(1000.0, "--search-radius", min=0, help="metres"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="date (YYYY-MM-DD) whose rule packs apply"),
     rules: Optional[List[Path]] = typer.Option(None, "--rules", help="rule pack files/folders"),
@@ -61,7 +63,7 @@ def batch_cmd(
         # one batch at a time in a folder; the cluster starts, and loads its workers, while the projects load
         with folder_lock(out), _Cluster(workers, scheduler, job) as cluster:
             items = load_project_files(projects, zone=zone, crs=crs, offset=source_offset, encoding=encoding,
-                                         layer=footprint_layer)
+                                         layer=footprint_layer, towgs84=towgs84)
             fp = prepare_run(items, job, partition_size)   # refuse another batch's folder before any work
             summary = _run(items, job, cluster.client(), partition_size, fp, stop.check)
     except InputError as exc:

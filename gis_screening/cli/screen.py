@@ -14,6 +14,7 @@ from . import (
     FOOTPRINT_ENCODING,
     FOOTPRINT_LAYER,
     FOOTPRINT_OFFSET,
+    FOOTPRINT_TOWGS84,
     FOOTPRINT_ZONE,
     app,
     err_console,
@@ -39,6 +40,7 @@ def screen_cmd(
     source_offset: Optional[str] = FOOTPRINT_OFFSET,
     encoding: Optional[str] = FOOTPRINT_ENCODING,
     footprint_layer: Optional[str] = FOOTPRINT_LAYER,
+    towgs84: Optional[str] = FOOTPRINT_TOWGS84,
     search_radius: float = typer.Option(1000.0, "--search-radius", min=0, help="metres"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="date (YYYY-MM-DD) whose rule packs apply"),
     rules: Optional[List[Path]] = typer.Option(None, "--rules", help="rule pack files/folders (default: shipped rules/)"),
@@ -96,7 +98,7 @@ def screen_cmd(
                                as_of=day)
             say_screening_notes(stack, ls, day, search_radius)
             projects = load_project_files(project, zone=zone, crs=crs, offset=source_offset, encoding=encoding,
-                                         layer=footprint_layer)
+                                         layer=footprint_layer, towgs84=towgs84)
             step("load projects")
             cache = PreparedCache(cache_dir, disk=not no_cache)
             result = _screen_with_progress(screen, projects, ls, stack, search_radius, cache)

@@ -297,14 +297,15 @@ def project_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def load_projects(path: str | Path, *, zone: int | None = None, offset: str | None = None, crs: str | None = None,
-                  encoding: str | None = None, layer: str | None = None) -> list[Project]:
+                  encoding: str | None = None, layer: str | None = None, towgs84: str | None = None) -> list[Project]:
     """Projects from a geometry file, a project sheet, or a table of sheets (see module docstring).
 
     ``zone`` (GK zone for unprefixed eastings), ``offset`` (gcj02 / bd09), ``crs`` (overrides the file's) and
     ``encoding`` (of its text) apply to every geometry file read: the file itself or the footprints sheets name;
-    ``layer`` names the layer to read in a GeoPackage or File Geodatabase holding several."""
+    ``layer`` names the layer to read in a GeoPackage or File Geodatabase holding several; ``towgs84`` gives the
+    Xian 1980 / Beijing 1954 transformation parameters."""
     read: dict[str, Any] = {k: v for k, v in dict(zone=zone, offset=offset, crs=crs, encoding=encoding,
-                                                  layer=layer).items() if v is not None}
+                                                  layer=layer, towgs84=towgs84).items() if v is not None}
     from ..limits import check_input_file, load_structured
     path = check_input_file(path, "project file")
     suffix = path.suffix.lower()
