@@ -117,3 +117,30 @@ def test_xlsx_formula_without_value_and_merged_parcel_cells(tmp_path):
     wb.save(path)
     gdf = read_layer(path, "projects").gdf.to_crs(4549)
     assert len(gdf) == 2 and gdf.area.round(1).tolist() == [5000.0, 5000.0]
+
+
+def test_a_workbook_with_one_parcel_a_sheet(tmp_path):
+    """A 界址点 workbook giving each parcel its own sheet (地块1, 地块2) and a 说明 sheet: every sheet with a
+    coordinate header is read, its parcel named by the sheet, the 说明 sheet left out (it was: only the first
+    sheet read, silently); as a footprint file it is one project of two parcels.  A sheet named that the workbook
+    lacks is one line listing its sheets."""
+    from gis_screening.io.projects import load_projects
+    wb = Workbook()
+    wb.active.title = "说明"
+    wb.active.append(["本表为示例项目两个地块的界址点坐标，CGCS2000，3° 带，带号 40。"])
+    for k, shift in ((1, 0), (2, 1000)):
+        ws = wb.create_sheet(f"地块{k}")
+        ws.append(["点号", "X坐标", "Y坐标"])
+        for i, (n, e) in enumerate(SQ):
+            ws.append([f"J{i + 1}", n - shift, e])
+    path = tmp_path / "界址点.xlsx"
+    wb.save(path)
+    lyr = read_layer(path, "projects")
+    assert sorted(lyr.gdf["id"]) == ["地块1", "地块2"]
+    assert lyr.gdf.to_crs(4549).area.tolist() == pytest.approx([20_000, 20_000], abs=0.01)
+    assert any("parcels read from 2 sheets: 地块1, 地块2" in str(p) for p in lyr.problems)
+    (project,) = load_projects(path)
+    assert project.geometry.geom_type == "MultiPolygon" and len(project.geometry.geoms) == 2
+    assert read_layer(path, "projects", layer="地块2").feature_count == 1
+    with pytest.raises(InputError, match="no sheet '地块3'; its sheets are: 说明, 地块1, 地块2"):
+        read_layer(path, "projects", layer="地块3")

@@ -66,22 +66,63 @@ def _rows_from_csv(path: Path, encoding: str | None):
         raise InputError(f"not a readable CSV table: {exc}", file=path) from None
 
 
-def _rows_from_xlsx(path: Path, sheet: str | None):
+def _sheets_from_xlsx(path: Path, sheet: str | None) -> list[tuple[list[list[str]], list[str], str]]:
+    """(rows, merged ranges, title) of the named sheet, or of every sheet (a workbook may give one parcel a sheet)."""
     from openpyxl import load_workbook
     check_workbook(path)
     try:
         wb = load_workbook(path, read_only=False, data_only=True)
     except Exception as exc:
         raise InputError(f"cannot open workbook: {exc}", file=path) from None
-    ws = wb[sheet] if sheet else wb.worksheets[0]
-    rows = [["" if v is None else str(v).strip() for v in row] for row in ws.iter_rows(values_only=True)]
-    merged = [str(r) for r in ws.merged_cells.ranges]
-    for rng in ws.merged_cells.ranges:     # a merged 地块编号 cell means "the same value on every row it spans"
-        value = rows[rng.min_row - 1][rng.min_col - 1] if rng.min_row - 1 < len(rows) else ""
-        for r in range(rng.min_row - 1, min(rng.max_row, len(rows))):
-            for c in range(rng.min_col - 1, min(rng.max_col, len(rows[r]))):
-                rows[r][c] = value
-    return rows, merged, ws.title
+    if sheet is not None and sheet not in wb.sheetnames:
+        raise InputError(f"no sheet {sheet!r}; its sheets are: {', '.join(wb.sheetnames)}", file=path)
+    out = []
+    for ws in [wb[sheet]] if sheet else wb.worksheets:
+        rows = [["" if v is None else str(v).strip() for v in row] for row in ws.iter_rows(values_only=True)]
+        for rng in ws.merged_cells.ranges:     # a merged 地块编号 cell means "the same value on every row it spans"
+            value = rows[rng.min_row - 1][rng.min_col - 1] if rng.min_row - 1 < len(rows) else ""
+            for r in range(rng.min_row - 1, min(rng.max_row, len(rows))):
+                for c in range(rng.min_col - 1, min(rng.max_col, len(rows[r]))):
+                    rows[r][c] = value
+        out.append((rows, [str(r) for r in ws.merged_cells.ranges], ws.title))
+    return out
+
+
+def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path: Path, sheet: str | None
+            ) -> list[tuple[int, str, int, str, float, float]]:
+    """(row, parcel, ring, name, a, b) of every coordinate row below the header ``h``; a parcel without a
+    地块编号 is named by ``sheet`` (when the workbook gives several) or the file."""
+    a_col, b_col = (cols["lon"], cols["lat"]) if geo else (cols["x"], cols["y"])
+    a_name, b_name = (rows[h][a_col], rows[h][b_col])
+    at = f"sheet {sheet} " if sheet else ""
+    points = []
+    for i, row in enumerate(rows[h + 1:], start=h + 2):
+        if not any(row):
+            continue
+        a_raw = row[a_col] if a_col < len(row) else ""
+        b_raw = row[b_col] if b_col < len(row) else ""
+        if not a_raw and not b_raw:
+            if any(v for j, v in enumerate(row) if j not in (a_col, b_col)):
+                raise InputError("the row has a point but no coordinates (a formula without a saved value? open "
+                                 "and save the file in Excel/WPS, or type the values)", file=path,
+                                 where=f"{at}row {i}", field=f"{a_name}/{b_name}")
+            continue
+        vals = []
+        for raw, name in ((a_raw, a_name), (b_raw, b_name)):
+            try:
+                vals.append(parse_angle(raw) if geo else float(raw))
+            except ValueError:
+                raise InputError(f"value {raw!r} is not a {'coordinate in degrees' if geo else 'number'}",
+                                 file=path, where=f"{at}row {i}", field=name) from None
+        parcel = row[cols["parcel"]] if "parcel" in cols and cols["parcel"] < len(row) else ""
+        ring = row[cols["ring"]] if "ring" in cols and cols["ring"] < len(row) else ""
+        name = row[cols["name"]] if "name" in cols and cols["name"] < len(row) else ""
+        try:
+            ring_no = int(float(ring)) if ring else 1
+        except ValueError:
+            raise InputError(f"圈号 {ring!r} is not a number", file=path, where=f"{at}row {i}", field="圈号") from None
+        points.append((i, parcel or sheet or path.stem, ring_no, name, vals[0], vals[1]))
+    return points
 
 
 def _find_header(rows) -> tuple[int, dict[str, int]]:
@@ -99,54 +140,41 @@ def _find_header(rows) -> tuple[int, dict[str, int]]:
 
 def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | None = None,
                      sheet: str | None = None) -> RawRead:
-    """Read a coordinate table into one feature per parcel (polygon; a single point stays a point)."""
+    """Read a coordinate table into one feature per parcel (polygon; a single point stays a point).  A workbook
+    is read sheet by sheet: every sheet with a coordinate header counts (a sheet's parcels are named by its
+    地块编号 column, else by the sheet), sheets without one (说明 …) are left out; ``sheet`` reads that one only."""
     path = Path(path)
     guess = None
     if path.suffix.lower() == ".csv":
         rows, guess = _rows_from_csv(path, encoding)
-        merged = []
+        sheets: list[tuple[list[list[str]], list[str], str | None]] = [(rows, [], None)]
     else:
-        rows, merged, title = _rows_from_xlsx(path, sheet)
-    h, cols = _find_header(rows)
-    if merged:
-        top = h if h >= 0 else 5
-        header_merges = [r for r in merged if int(re.findall(r"\d+", r.split(":")[0])[0]) <= top + 1]
-        if header_merges:
-            raise InputError(f"merged header cells {', '.join(header_merges[:3])}: unmerge them so each column has "
-                             "its own header (点号, X, Y or 经度, 纬度)", file=path, where=f"sheet {title}")
-    if h < 0:
+        sheets = list(_sheets_from_xlsx(path, sheet))
+    tables = []
+    for rows, merged, title in sheets:
+        h, cols = _find_header(rows)
+        if merged:
+            top = h if h >= 0 else 5
+            header_merges = [r for r in merged if int(re.findall(r"\d+", r.split(":")[0])[0]) <= top + 1]
+            if header_merges and (h >= 0 or len(sheets) == 1):
+                raise InputError(f"merged header cells {', '.join(header_merges[:3])}: unmerge them so each column "
+                                 "has its own header (点号, X, Y or 经度, 纬度)", file=path, where=f"sheet {title}")
+        if h >= 0:
+            tables.append((rows, title, h, cols))
+    if not tables:
         raise InputError("no coordinate columns found: need a header row with X and Y (北坐标/东坐标) or "
                          "经度 and 纬度", file=path)
-    geo = "lon" in cols and "lat" in cols and not ("x" in cols and "y" in cols)
-    a_col, b_col = (cols["lon"], cols["lat"]) if geo else (cols["x"], cols["y"])
-    a_name, b_name = (rows[h][a_col], rows[h][b_col])
+    kinds = {"lon" in cols and "lat" in cols and not ("x" in cols and "y" in cols) for _, _, _, cols in tables}
+    if len(kinds) > 1:
+        raise InputError("some sheets give lon/lat and others GK X/Y; give one kind, or pick a sheet", file=path)
+    geo = kinds.pop()
+    several = len(tables) > 1
     points = []
-    for i, row in enumerate(rows[h + 1:], start=h + 2):
-        if not any(row):
-            continue
-        a_raw = row[a_col] if a_col < len(row) else ""
-        b_raw = row[b_col] if b_col < len(row) else ""
-        if not a_raw and not b_raw:
-            if any(v for j, v in enumerate(row) if j not in (a_col, b_col)):
-                raise InputError("the row has a point but no coordinates (a formula without a saved value? open "
-                                 "and save the file in Excel/WPS, or type the values)", file=path, where=f"row {i}",
-                                 field=f"{a_name}/{b_name}")
-            continue
-        vals = []
-        for raw, name in ((a_raw, a_name), (b_raw, b_name)):
-            try:
-                vals.append(parse_angle(raw) if geo else float(raw))
-            except ValueError:
-                raise InputError(f"value {raw!r} is not a {'coordinate in degrees' if geo else 'number'}",
-                                 file=path, where=f"row {i}", field=name) from None
-        parcel = row[cols["parcel"]] if "parcel" in cols and cols["parcel"] < len(row) else ""
-        ring = row[cols["ring"]] if "ring" in cols and cols["ring"] < len(row) else ""
-        name = row[cols["name"]] if "name" in cols and cols["name"] < len(row) else ""
-        try:
-            ring_no = int(float(ring)) if ring else 1
-        except ValueError:
-            raise InputError(f"圈号 {ring!r} is not a number", file=path, where=f"row {i}", field="圈号") from None
-        points.append((i, parcel or path.stem, ring_no, name, vals[0], vals[1]))
+    for rows, title, h, cols in tables:
+        points += _points(rows, h, cols, geo, path, title if several else None)
+    _, _, first_h, first_cols = tables[0]
+    a_col, b_col = (first_cols["lon"], first_cols["lat"]) if geo else (first_cols["x"], first_cols["y"])
+    a_name, b_name = tables[0][0][first_h][a_col], tables[0][0][first_h][b_col]
     if not points:
         raise InputError("the table has a header but no coordinate rows", file=path)
     arr = np.array([(p[4], p[5]) for p in points])
@@ -158,6 +186,9 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
     except ValueError as exc:
         raise InputError(str(exc), file=path) from None
     problems = [Problem("info", f"coordinate columns: {a_name!r}, {b_name!r} ({'lon/lat' if geo else 'GK X/Y'})")]
+    if several:
+        problems.append(Problem("info", f"parcels read from {len(tables)} sheets: "
+                                + ", ".join(str(t) for _, t, _, _ in tables)))
     if crs_guess.swapped:
         problems.append(Problem("warning", "coordinate columns are swapped relative to the usual order; corrected"))
     lonlat = crs_guess.epsg == 4490
