@@ -97,13 +97,20 @@ class Catalog(BaseModel):
                 src = folded.get(fold(src), src)
             mapping[src] = canon
             taken.add(canon)
-        for pass_ in (0, 1):  # exact names first, then names cut to the dBASE 10-byte limit
+        # a column named with a note or unit in brackets (行业代码（GB/T 4754）, 建设性质(新建/扩建)) answers to its name
+        bare: dict[str, str] = {}
+        for c in cols:
+            stripped = fold(_NOTE.sub("", str(c)))
+            if stripped != fold(c) and stripped:
+                bare.setdefault(stripped, c)
+        for pass_ in (0, 1, 2):  # exact names first, then names cut to the dBASE 10-byte limit, then bracketed notes
             for canon, fspec in spec.fields.items():
                 if canon in taken:
                     continue
                 for name in [canon, *fspec.aliases]:
-                    keys = [fold(name)] if pass_ == 0 else sorted(_dbf_truncations(name))
-                    found = next((folded[k] for k in keys if k in folded and folded[k] not in mapping), None)
+                    keys = [fold(name)] if pass_ != 1 else sorted(_dbf_truncations(name))
+                    where = bare if pass_ == 2 else folded
+                    found = next((where[k] for k in keys if k in where and where[k] not in mapping), None)
                     if found is not None:
                         src = found
                         mapping[src] = canon
@@ -164,6 +171,7 @@ class Catalog(BaseModel):
 
 
 _WS = re.compile(r"\s+")
+_NOTE = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
 
 
 def fold(name: str) -> str:

@@ -74,3 +74,12 @@ def test_a_value_with_a_qualifier_is_read_by_the_words_of_one_value(domain, valu
     assert cat.normalise_value(domain, value) is None
     found = cat.value_by_terms(domain, value)
     assert (found[0] if found else None) == canon
+
+
+def test_a_column_with_a_bracketed_note_answers_to_its_name():
+    """行业代码（GB/T 4754-2017） and 建设性质(新建/改建/扩建) are the industry code and 建设性质; an exact name wins
+    over a bracketed one."""
+    cat = default_catalog()
+    assert cat.match_fields("projects", ["项目编号", "行业代码（GB/T 4754-2017）", "建设性质(新建/改建/扩建)"]) == {
+        "项目编号": "id", "行业代码（GB/T 4754-2017）": "industry_code", "建设性质(新建/改建/扩建)": "construction_type"}
+    assert cat.match_fields("projects", ["行业代码（旧）", "行业代码"])["行业代码"] == "industry_code"
