@@ -366,8 +366,8 @@ def test_a_footprint_with_altitudes_is_reported_and_converted(tmp_path):
 
 
 def test_a_sheet_table_with_the_chinese_headers_reviewers_write(tmp_path):
-    """A 建设项目信息表 table as a reviewer fills it in WPS: Chinese column headers with their units (原煤（万吨）,
-    外购电力（万kWh）), 是/否 and 燃煤 as written, saved as XLSX or as a GBK CSV; read as the English-keyed sample sheet
+    """A 建设项目信息表 table as a reviewer fills it in WPS: a title row, Chinese column headers with their units
+    (原煤（万吨）, 外购电力（万kWh）), 是/否 and 燃煤 as written, saved as XLSX or as a GBK CSV; read as the English-keyed sample sheet
     is (quantities converted to the sheet's units), so the carbon block is the same.  A quantity in a unit that
     cannot be converted, or two columns for one field, is one line naming the column."""
     import yaml
@@ -382,6 +382,7 @@ def test_a_sheet_table_with_the_chinese_headers_reviewers_write(tmp_path):
            e["raw_coal_t"] / 10_000, e["diesel_t"], e["electricity_mwh"] / 10, "否", "燃煤", em["so2"], em["nox"],
            em["pm"], em["vocs"], p["benchmark"], p["capacity"], p["unit_energy"], "", "张三"]
     wb = Workbook()
+    wb.active.append(["建设项目信息表（两高项目）"])          # a title row above the header, as WPS users add one
     wb.active.append(header)
     wb.active.append(row)
     wb.save(tmp_path / "信息表.xlsx")
