@@ -194,9 +194,9 @@ def _unflatten(row: dict) -> dict:
     return out
 
 
-def read_sheet_rows(path: Path) -> tuple[list[dict], list[str]]:
-    """Rows of an XLSX/CSV sheet table as nested dicts (dotted column names unflattened), and notes for every
-    project of it.  A column is a dotted key (``energy.raw_coal_t``) or what reviewers call it
+def read_sheet_rows(path: Path) -> tuple[list[dict], list[str], int]:
+    """Rows of an XLSX/CSV sheet table as nested dicts (dotted column names unflattened), notes for every project
+    of it, and the spreadsheet row of the first.  A column is a dotted key (``energy.raw_coal_t``) or what reviewers call it
     (:func:`~gis_screening.sheet_columns.sheet_column`: ``原煤（万吨）``, ``用地范围文件``, ``是否燃煤自备电厂`` …; a
     quantity in another unit is converted); a Chinese column naming no sheet field is kept under its own name
     and said in the notes."""
@@ -223,7 +223,7 @@ def read_sheet_rows(path: Path) -> tuple[list[dict], list[str]]:
         rows.append(_unflatten(d))
     notes = [f"[warning] columns of {path.name} that are no project-sheet field, not read: {', '.join(unread)}"] \
         if unread else []
-    return rows, notes
+    return rows, notes, int(df.attrs.get("first_row", 2))
 
 
 #: columns of a sheet table that are no data (not said as unread)
@@ -265,6 +265,7 @@ def _sheet_table(path: Path, nrows: int | None = None) -> pd.DataFrame:
     df = raw.iloc[at + 1:].reset_index(drop=True)
     df.columns = names
     df = df.loc[:, [not c.startswith("#") or df[c].notna().any() for c in names]]   # blank trailing columns
+    df.attrs["first_row"] = at + 2          # the spreadsheet row of the first project
     return df if nrows is None else df.head(nrows)
 
 
@@ -337,8 +338,8 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
             out.append(project_from_sheet(sheet, path.parent, str(path), read))
         return out
     if suffix in (".xlsx", ".xls", ".csv") and is_sheet_table(path):
-        rows, notes = read_sheet_rows(path)
-        out = [project_from_sheet(row, path.parent, f"{path} row {i + 2}", read) for i, row in enumerate(rows)]
+        rows, notes, first = read_sheet_rows(path)
+        out = [project_from_sheet(row, path.parent, f"{path} row {first + i}", read) for i, row in enumerate(rows)]
         for p in out:
             p.problems += notes
         return out
