@@ -410,6 +410,15 @@ def test_a_sheet_table_with_the_chinese_headers_reviewers_write(tmp_path):
                          capture_output=True, text=True)
     assert res.returncode == 2 and res.stderr.count("\n") == 1
     assert "field '原煤（kg）': column '原煤（kg）': unit 'kg' is not one energy.raw_coal_t can be given in" in res.stderr
+    header[6], row[6], row[9] = "原煤（t）", 150000, "待定"
+    wb = Workbook()
+    wb.active.append(["建设项目信息表"])
+    wb.active.append(header)
+    wb.active.append(row)
+    wb.save(tmp_path / "坏表.xlsx")
+    res = subprocess.run(CLI + ["--project", str(tmp_path / "坏表.xlsx"), "--json", str(tmp_path / "r.json")],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "坏表.xlsx, row 3, field '是否燃煤自备电厂': '待定' is not a yes/no value" in res.stderr
 
 
 def test_an_other_layer_under_another_name_is_pointed_out(tmp_path):

@@ -217,13 +217,35 @@ def read_sheet_rows(path: Path) -> tuple[list[dict], list[str], int]:
         if twin is not None:
             raise InputError(f"columns {twin!r} and {name!r} both give {found[0]}; keep one", file=path)
         columns[column] = found
+    first = int(df.attrs.get("first_row", 2))
     rows = []
-    for _, r in df.iterrows():
-        d = {key: _scaled(_clean(r[c]), factor) for c, (key, factor) in columns.items()}
+    for i, (_, r) in enumerate(df.iterrows()):
+        d = {}
+        for c, (key, factor) in columns.items():
+            value = _clean(r[c])
+            if value is not None and not str(c).isascii():     # say a bad cell by the reviewer's column name
+                _check_cell(key, value, path, f"row {first + i}", str(c))
+            d[key] = _scaled(value, factor)
         rows.append(_unflatten(d))
     notes = [f"[warning] columns of {path.name} that are no project-sheet field, not read: {', '.join(unread)}"] \
         if unread else []
-    return rows, notes, int(df.attrs.get("first_row", 2))
+    return rows, notes, first
+
+
+def _check_cell(key: str, value, path: Path, where: str, column: str) -> None:
+    """InputError naming ``column`` for a quantity that is no number or a yes/no field that is no yes/no (the
+    sheet's validation would name the dotted key, which the reviewer never wrote)."""
+    if key.split(".")[0] in ("energy", "emissions_t") and not isinstance(value, bool):
+        try:
+            float(value)
+            return
+        except (TypeError, ValueError):
+            raise InputError(f"{value!r} is not a number", file=path, where=where, field=column) from None
+    if key in ("captive_coal_power", *RULE_FLAGS):
+        try:
+            yes_no(value)
+        except ValueError as exc:
+            raise InputError(str(exc), file=path, where=where, field=column) from None
 
 
 #: columns of a sheet table that are no data (not said as unread)
