@@ -246,7 +246,11 @@ def test_sheet_form_roundtrip_and_rescreen(win, qtbot):
     data = dlg.sheet()
     assert data["industry_code"] == "3011" and data["energy"]["raw_coal_t"] == 150000
     assert data["products"][0] == {"benchmark": "clinker", "capacity": 1500000.0, "unit_energy": 98.0}
-    dlg.captive.setChecked(True)
+    assert dlg.captive.currentText() == "否" and data["captive_coal_power"] is False    # the sheet's false
+    from gis_screening.model import Project
+    blank = SheetDialog(Project(id="B", geometry=win.session.projects[0].geometry), win)
+    assert blank.captive.currentText() == "未说明" and blank.sheet()["captive_coal_power"] is None   # unstated stays so
+    dlg.captive.setCurrentIndex(1)                                                      # 是
     win.apply_sheet(0, dlg.sheet())
     win.run_screening(wait=True)
     rules = {f["rule_id"]: f["level"] for f in win.session.result["results"][0]["findings"]}

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from qtpy.QtCore import Qt
 from qtpy.QtGui import QPixmap
 from qtpy.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -66,23 +65,18 @@ class SheetDialog(QDialog):
         for value, label in KILN_FUELS.items():
             self.kiln.addItem(self.tr(label), value)
         self.kiln.setCurrentIndex(max(0, self.kiln.findData(kiln_fuel(sheet.get("kiln_fuel")))))
-        self.captive = QCheckBox(self.tr("含燃煤自备电厂"))
-        self.captive.setChecked(bool(sheet.get("captive_coal_power")))
         form.addRow(self.tr("国民经济行业代码"), self.industry)
         form.addRow(self.tr("建设性质"), self.ctype)
         form.addRow(self.tr("工业炉窑燃料"), self.kiln)
-        form.addRow("", self.captive)
-        # the yes/no facts the screening rules read (有限人为活动, 国家重大项目 …): 未说明 / 是 / 否
+        # yes/no facts (含燃煤自备电厂 for the carbon checks; 有限人为活动, 国家重大项目 … for the rules): 未说明 / 是 / 否,
+        # so that a fact nobody stated stays unstated (a checkbox would record 否)
+        self.captive = self._yes_no(sheet.get("captive_coal_power"))
+        form.addRow(self.tr("含燃煤自备电厂"), self.captive)
         fields = (catalog or default_catalog()).role("projects").fields
         self.flags: dict[str, QComboBox] = {}
         for key in RULE_FLAGS:
-            combo = QComboBox()
-            for text, value in ((self.tr("未说明"), None), (self.tr("是"), True), (self.tr("否"), False)):
-                combo.addItem(text, value)
-            known = sheet.get(key, project.attributes.get(key))
-            combo.setCurrentIndex({None: 0, True: 1, False: 2}.get(known if isinstance(known, bool) else None, 0))
-            self.flags[key] = combo
-            form.addRow(fields[key].title if key in fields else key, combo)
+            self.flags[key] = self._yes_no(sheet.get(key, project.attributes.get(key)))
+            form.addRow(fields[key].title if key in fields else key, self.flags[key])
         lay.addLayout(form)
         self.energy, self.emissions = {}, {}
         for title, labels, store, key in (("年能源消费量", ENERGY_LABELS, self.energy, "energy"),
@@ -109,6 +103,14 @@ class SheetDialog(QDialog):
         lay.addWidget(bb)
         self.result_sheet = None
 
+    def _yes_no(self, known) -> QComboBox:
+        """A 未说明 / 是 / 否 choice showing ``known`` (True, False or anything else: 未说明)."""
+        combo = QComboBox()
+        for text, value in ((self.tr("未说明"), None), (self.tr("是"), True), (self.tr("否"), False)):
+            combo.addItem(text, value)
+        combo.setCurrentIndex({True: 1, False: 2}.get(known, 0) if isinstance(known, bool) else 0)
+        return combo
+
     def _add_product(self, p: dict) -> None:
         r = self.products.rowCount()
         self.products.insertRow(r)
@@ -126,7 +128,7 @@ class SheetDialog(QDialog):
         code = self.industry.code()
         d = {**(self.project.sheet or {}), "id": self.project.id, "name": self.project.name,
              "industry_code": code or None, "construction_type": self.ctype.currentText() or None,
-             "kiln_fuel": self.kiln.currentData(), "captive_coal_power": self.captive.isChecked(),
+             "kiln_fuel": self.kiln.currentData(), "captive_coal_power": self.captive.currentData(),
              "energy": {k: s.value() for k, s in self.energy.items() if s.value() > 0} or None,
              "emissions_t": {k: s.value() for k, s in self.emissions.items() if s.value() > 0} or None,
              **{k: combo.currentData() for k, combo in self.flags.items()}}
