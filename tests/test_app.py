@@ -249,7 +249,7 @@ def test_sheet_form_roundtrip_and_rescreen(win, qtbot):
     assert dlg.captive.currentText() == "否" and data["captive_coal_power"] is False    # the sheet's false
     from gis_screening.model import Project
     blank = SheetDialog(Project(id="B", geometry=win.session.projects[0].geometry), win)
-    assert blank.captive.currentText() == "未说明" and blank.sheet()["captive_coal_power"] is None   # unstated stays so
+    assert blank.captive.currentText() == "未说明" and blank.sheet().get("captive_coal_power") is None   # unstated
     dlg.captive.setCurrentIndex(1)                                                      # 是
     win.apply_sheet(0, dlg.sheet())
     win.run_screening(wait=True)
