@@ -209,6 +209,11 @@ def test_a_folder_of_project_files_is_every_file_in_it(tmp_path):
                 for r in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]]
     assert verdicts(folder, sheet) == verdicts(*txts, sheet)
     assert [v[0] for v in verdicts(folder)] == [f.stem for f in txts]
+    import geopandas as gpd  # a File Geodatabase in the folder is one of its project files
+    gdf = gpd.read_file(SAMPLE / "projects" / "projects.gpkg")
+    gdf[gdf["项目编号"] == "P2026-009"].to_file(folder / "项目.gdb", driver="OpenFileGDB", layer="XM",
+                                                 promote_to_multi=True)
+    assert [v[0] for v in verdicts(folder)] == [f.stem for f in txts] + ["P2026-009"]
     (tmp_path / "空").mkdir()
     res = subprocess.run(CLI + ["--project", str(tmp_path / "空"), "--json", str(tmp_path / "e.json")],
                          capture_output=True, text=True)

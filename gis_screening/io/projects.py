@@ -326,8 +326,8 @@ def project_files(paths: Iterable[str | Path]) -> list[Path]:
         if not given.is_dir() or given.suffix.lower() == ".gdb":
             out.append(given)
             continue
-        found = sorted(f for f in given.iterdir() if f.suffix.lower() in wanted and f.is_file()
-                       and not f.name.startswith((".", "~$")))
+        found = sorted(f for f in given.iterdir() if f.suffix.lower() in wanted and not f.name.startswith((".", "~$"))
+                       and (f.is_file() or f.suffix.lower() == ".gdb"))      # a File Geodatabase is a folder
         if not found:
             raise InputError("folder holds no project file (" + ", ".join(sorted(wanted)) + ")", file=given)
         out += found
