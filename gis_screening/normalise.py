@@ -154,7 +154,13 @@ def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, sour
         if canon in out.columns:
             out[canon] = text_column(out[canon])
     id_field = spec.id_field
-    if role == "projects" and id_field not in out.columns:
+    names = [None if is_missing(v) else v for v in out[spec.name_field].tolist()] \
+        if spec.name_field in out.columns else []
+    no_ids = id_field not in out.columns or all(is_missing(v) for v in out[id_field].tolist())
+    if role == "projects" and no_ids and len(out) > 1 and all(names) and len(set(names)) == len(names):
+        out[id_field] = names             # KML placemarks, say: each named, none twice, no id filled in
+        problems.append(Problem("warning", "no project id field; each feature's name is its id", field="id"))
+    elif role == "projects" and id_field not in out.columns:
         stem = Path(str(source)).stem
         out[id_field] = [f"{stem}-{i + 1}" if len(out) > 1 else stem for i in range(len(out))]
         problems.append(Problem("warning", f"no project id field; ids generated from the file name ({stem}…)",

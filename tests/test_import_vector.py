@@ -326,3 +326,21 @@ def test_an_esri_file_geodatabase_is_read_by_layer(tmp_path):
     gdf.to_file(gpkg, layer="units")
     pyogrio.write_dataframe(pd.DataFrame({"styleName": ["x"]}), gpkg, layer="layer_styles")
     assert read_layer(gpkg, "control_units").feature_count == 3
+
+
+def test_kml_placemarks_without_ids_are_named_by_their_names(tmp_path):
+    """Placemarks from Google Earth carry a name and no id: each name (all given, none twice) is the project's id,
+    said as a warning; names given twice fall back to row numbers (never two projects merged by a shared name)."""
+    from gis_screening.io.projects import load_projects
+
+    def kml(names):
+        marks = "".join(f"<Placemark><name>{n}</name><Point><coordinates>{119.01 + k / 100},26.09,0</coordinates>"
+                        "</Point></Placemark>" for k, n in enumerate(names))
+        path = tmp_path / "marks.kml"
+        path.write_text('<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+                        f"<Document>{marks}</Document></kml>", encoding="utf-8")
+        return load_projects(path)
+    projects = kml(["东区地块", "西区地块"])
+    assert [p.id for p in projects] == ["东区地块", "西区地块"]
+    assert "[warning] no project id field; each feature's name is its id (field 'id')" in projects[0].problems
+    assert len(kml(["地块", "地块"])) == 2

@@ -25,6 +25,7 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
     (r"(?P<n>\d+) features share the id (?P<id>.+): screened as one project of \d+ parcels",
      "{n} 个要素的项目编号同为 {id}，作为同一项目的 {n} 个地块合并筛查"),
     (r"no project id field; ids generated from the file name \((?P<stem>.*)\)", "文件没有项目编号字段，编号按文件名生成（{stem}）"),
+    (r"no project id field; each feature's name is its id", "文件没有项目编号字段，以各要素的名称作为编号"),
     (r"(?P<n>\d+) feature\(s\) have no id; they are named by row \((?P<first>.*)\)", "{n} 个要素没有项目编号，按行号命名（{first}）"),
     (r"construction_type: value '(?P<value>.*)' not recognised.*", "建设性质“{value}”无法识别，按未填写处理"),
     (r"construction_type: '(?P<value>.*)' read as (?P<canon>\S+) by the words .*", "建设性质“{value}”读作“{canon}”"),
