@@ -144,3 +144,14 @@ def test_a_workbook_with_one_parcel_a_sheet(tmp_path):
     assert read_layer(path, "projects", layer="地块2").feature_count == 1
     with pytest.raises(InputError, match="no sheet '地块3'; its sheets are: 说明, 地块1, 地块2"):
         read_layer(path, "projects", layer="地块3")
+
+
+def test_coordinate_headers_with_their_units_in_brackets(tmp_path):
+    """X坐标（m） / Y坐标（m） and 经度(°) / 纬度(°) are the coordinate columns (were 'no coordinate columns found')."""
+    gk = tmp_path / "gk.csv"
+    gk.write_text("点号,X坐标（m）,Y坐标（m）\n" + "".join(f"J{i + 1},{n:.3f},{e:.3f}\n" for i, (n, e) in enumerate(SQ)),
+                  encoding="utf-8")
+    assert read_layer(gk, "projects").gdf.to_crs(4549).area.iloc[0] == pytest.approx(20_000, abs=0.01)
+    ll = tmp_path / "ll.csv"
+    ll.write_text("点号,经度(°),纬度(°)\nJ1,119.07,26.08\nJ2,119.08,26.08\nJ3,119.08,26.09\n", encoding="utf-8")
+    assert read_layer(ll, "projects").gdf.geometry.iloc[0].geom_type == "Polygon"

@@ -125,13 +125,18 @@ def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path
     return points
 
 
+_UNIT_NOTE = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
+
+
 def _find_header(rows) -> tuple[int, dict[str, int]]:
+    """(row, {column kind: index}) of the first of 30 rows naming X and Y or 经度 and 纬度; a name may carry a unit in
+    brackets (X坐标（m）, 经度(°))."""
     for i, row in enumerate(rows[:30]):
         found = {}
         for j, cell in enumerate(row):
-            key = fold(cell)
+            keys = {fold(cell), fold(_UNIT_NOTE.sub("", cell))}
             for role, names in COLUMNS.items():
-                if role not in found and key in {fold(n) for n in names}:
+                if role not in found and keys & {fold(n) for n in names}:
                     found[role] = j
         if ("x" in found and "y" in found) or ("lon" in found and "lat" in found):
             return i, found
