@@ -368,7 +368,7 @@ def test_import_problems_read_in_chinese_in_the_report(tmp_path):
         if ids and notes:
             rows_zh[ids[0]] = notes[0]
     assert "注意：建设性质“迁扩”无法识别，按未填写处理（字段 建设性质）" in rows_zh["A"]
-    assert "错误：该要素没有几何，未筛查（要素 C）" in rows_zh["A"]
+    assert "错误：该要素没有几何，未筛查（同一文件中的另一要素 C）" in rows_zh["A"]
     assert "注意：几何无效（自相交，位于 " in rows_zh["B"] and "已自动修复" in rows_zh["B"]
     assert "注意：2 个要素的项目编号同为 D，作为同一项目的 2 个地块合并筛查" in rows_zh["D"]
     for text in rows_zh.values():

@@ -122,7 +122,7 @@ def build_project(doc: dict, result: dict, layerset, footprint, map_image: str |
             ["用地面积 / 长度", size_text(p)],
             ["来源文件", display_path(p.get("source"), base)],
             ["计算坐标系", p["metric_crs"]],
-            ["导入问题", "；".join(map(import_note_zh, p.get("import_problems") or [])) or "无"],
+            ["导入问题", "；".join(import_note_zh(t, p["id"]) for t in p.get("import_problems") or []) or "无"],
             ["中心点经纬度", ", ".join(f"{v:.6f}" for v in p.get("centroid_lonlat", []))]]
     blocks += [Block("h2", "一、项目概况"), Block("table", table=Table(["项目", "内容"], info, [1, 3]))]
     # 2 空间叠加

@@ -62,8 +62,9 @@ def _reason(text: str) -> str:
     return f"{_REASONS.get(m['what'], m['what'])}，位于 {m['x']} {m['y']}"
 
 
-def import_note_zh(text: str) -> str:
-    """One import problem (``str(Problem)``) as a Chinese sentence: level, what happened, feature and field."""
+def import_note_zh(text: str, project_id: str | None = None) -> str:
+    """One import problem (``str(Problem)``) as a Chinese sentence: level, what happened, feature and field.  A
+    note about another feature of the project's file (one skipped, say) says so, for ``project_id``'s report."""
     m = _NOTE.fullmatch(text.strip())
     if m is None:
         return text
@@ -76,7 +77,9 @@ def import_note_zh(text: str) -> str:
                          _reason(v) if k == "reason" and v else v) for k, v in hit.groupdict().items()}
             said = sentence.format(**{k: v or "" for k, v in parts.items()})
             break
-    where = "，".join(x for x in (f"要素 {m['feature']}" if m["feature"] else "",
+    other = project_id is not None and m["feature"] and m["feature"] != project_id
+    where = "，".join(x for x in ((f"同一文件中的另一要素 {m['feature']}" if other else f"要素 {m['feature']}")
+                                  if m["feature"] else "",
                                   f"字段 {_field_title(m['field'])}" if m["field"] else "") if x)
     return f"{_LEVELS[m['level']]}：{said}" + (f"（{where}）" if where else "")
 
