@@ -25,7 +25,12 @@ KILN_WORDS = {"煤": "coal", "燃煤": "coal", "煤炭": "coal", "天然气": "g
 OTHER_HEADERS = {"footprint": ("用地范围", "用地范围文件", "项目范围", "项目范围文件", "红线范围", "红线坐标文件",
                                "范围文件", "坐标文件"),
                  "captive_coal_power": ("燃煤自备电厂", "是否燃煤自备电厂", "含燃煤自备电厂"),
-                 "kiln_fuel": ("工业炉窑燃料", "炉窑燃料", "窑炉燃料")}
+                 "kiln_fuel": ("工业炉窑燃料", "炉窑燃料", "窑炉燃料"),
+                 # one product a row: its name as the benchmark table gives it (水泥熟料, 平板玻璃（>800 t/d）) or any
+                 # other product's name; capacity and unit energy in the benchmark's units
+                 "products.0.benchmark": ("产品", "产品名称", "主要产品", "产品（能效标杆）"),
+                 "products.0.capacity": ("年产能", "设计产能", "产能"),
+                 "products.0.unit_energy": ("单位产品能耗", "单位产品综合能耗")}
 
 #: the units a quantity column may be given in, as factors to the sheet's unit (the label's)
 UNITS: dict[str, dict[str, float]] = {

@@ -163,3 +163,18 @@ def test_offsets_double_only_related_pollutants_and_products_without_benchmark(s
     f = {x.rule_id: x for x in res.findings}
     assert "carbon.missing_data" not in f or "产品单位能耗" not in f["carbon.missing_data"].message
     assert "丙烯酸" in f["carbon.benchmark_none"].message
+
+
+def test_a_product_named_in_chinese_finds_its_benchmark_row():
+    """A sheet (or table) may name the product as the benchmark table does: 水泥熟料 → clinker, 平板玻璃(>800 t/d)
+    → flat_glass_gt800 (brackets of either width); 平板玻璃 alone has two rows and is an error listing them; a name
+    of no row is a product without a benchmark (its name); an unknown id stays an error."""
+    from gis_screening.carbon.sheet import Product
+    from gis_screening.errors import InputError, validated
+    assert Product.model_validate({"benchmark": "水泥熟料"}).benchmark == "clinker"
+    assert Product.model_validate({"benchmark": "平板玻璃(>800 t/d)"}).benchmark == "flat_glass_gt800"
+    assert Product.model_validate({"benchmark": "丙烯酸"}).model_dump(exclude_none=True) == {"name": "丙烯酸"}
+    with pytest.raises(InputError, match="has several benchmark rows: 平板玻璃（>800 t/d）、平板玻璃（500–800 t/d）"):
+        validated(Product, {"benchmark": "平板玻璃"}, file="s.yaml")
+    with pytest.raises(InputError, match="unknown benchmark id 'clinkr'"):
+        validated(Product, {"benchmark": "clinkr"}, file="s.yaml")

@@ -372,7 +372,8 @@ def test_a_footprint_with_altitudes_is_reported_and_converted(tmp_path):
 
 def test_a_sheet_table_with_the_chinese_headers_reviewers_write(tmp_path):
     """A 建设项目信息表 table as a reviewer fills it in WPS: a title row, Chinese column headers with their units
-    (原煤（万吨）, 外购电力（万kWh）), 是/否 and 燃煤 as written, saved as XLSX or as a GBK CSV; read as the English-keyed sample sheet
+    (原煤（万吨）, 外购电力（万kWh）), the product by its name (水泥熟料), 是/否 and 燃煤 as written, saved as XLSX or as a
+    GBK CSV; read as the English-keyed sample sheet
     is (quantities converted to the sheet's units), so the carbon block is the same.  A quantity in a unit that
     cannot be converted, or two columns for one field, is one line naming the column."""
     import yaml
@@ -381,11 +382,11 @@ def test_a_sheet_table_with_the_chinese_headers_reviewers_write(tmp_path):
     footprint = str(SAMPLE / "projects" / "txt" / "P2026-001.txt")
     header = ["序号", "项目编号", "项目名称", "国民经济行业分类", "建设性质", "用地范围文件", "原煤（万吨）", "柴油(t)",
               "外购电力（万kWh）", "是否燃煤自备电厂", "工业炉窑燃料", "二氧化硫（t/a）", "氮氧化物（吨/年）", "颗粒物",
-              "挥发性有机物", "products.0.benchmark", "products.0.capacity", "products.0.unit_energy", "备注", "联系人"]
+              "挥发性有机物", "产品", "年产能", "单位产品能耗（kgce/t）", "备注", "联系人"]
     e, em, p = sheet["energy"], sheet["emissions_t"], sheet["products"][0]
     row = ["1", "P2026-001", sheet["name"], "C3011 水泥制造", sheet["construction_type"], footprint,
            e["raw_coal_t"] / 10_000, e["diesel_t"], e["electricity_mwh"] / 10, "否", "燃煤", em["so2"], em["nox"],
-           em["pm"], em["vocs"], p["benchmark"], p["capacity"], p["unit_energy"], "", "张三"]
+           em["pm"], em["vocs"], "水泥熟料", p["capacity"], p["unit_energy"], "", "张三"]
     wb = Workbook()
     wb.active.append(["建设项目信息表（两高项目）"])          # a title row above the header, as WPS users add one
     wb.active.append(header)

@@ -25,6 +25,29 @@ class Product(BaseModel):
     capacity: float | None = Field(None, ge=0)
     unit_energy: float | None = None   # may be negative (e.g. BOF steel)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _by_name(cls, data):
+        """A product named in Chinese, as a table or form may give it: the benchmark row of that name (水泥熟料,
+        平板玻璃（>800 t/d）) becomes ``benchmark``; a name of no row is the product's ``name`` (a product without a
+        benchmark); a name of several rows is an error listing them.  An unknown ASCII id stays an error."""
+        if not isinstance(data, dict) or not isinstance(data.get("benchmark"), str) or data["benchmark"].isascii():
+            return data
+        from .reference import benchmark_ids, benchmarks
+        text = data["benchmark"].strip()
+        if text in benchmark_ids():
+            return data
+        rows = benchmarks()
+        label = {bid: f"{r['product']}（{r['route']}）" if r["route"] else r["product"] for bid, r in rows.items()}
+        exact = [bid for bid, lab in label.items() if _same(lab, text)]
+        named = exact or [bid for bid, r in rows.items() if _same(r["product"], text)]
+        if len(named) == 1:
+            return {**data, "benchmark": named[0]}
+        if named:
+            raise ValueError(f"product {text!r} has several benchmark rows: {'、'.join(label[b] for b in named)}; "
+                             "give one of them")
+        return {**{k: v for k, v in data.items() if k != "benchmark"}, "name": data.get("name") or text}
+
     @field_validator("benchmark")
     @classmethod
     def _known(cls, v):
@@ -39,6 +62,13 @@ class Product(BaseModel):
         if self.benchmark is None and not self.name:
             raise ValueError("a product needs `benchmark` (an id of the benchmark table) or `name`")
         return self
+
+
+def _same(a: str, b: str) -> bool:
+    """Two product labels equal but for blanks and the width of brackets."""
+    def norm(t: str) -> str:
+        return "".join(t.split()).replace("(", "（").replace(")", "）")
+    return norm(a) == norm(b)
 
 
 class Energy(BaseModel):
