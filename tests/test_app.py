@@ -235,6 +235,20 @@ def test_import_problem_in_the_status_bar_reads_in_the_ui_language(win, tmp_path
     assert win.lbl_msg.text().startswith("导入问题：注意：几何无效（自相交，位于 ")
 
 
+def test_sheet_form_keeps_a_product_without_a_benchmark_and_reads_products_by_name(win):
+    """A product the benchmark table has no row for (丙烯酸) stays that product through the form (it was shown, and
+    saved, as the table's first row, 炼油); a product named in Chinese (水泥熟料) is its row."""
+    from gis_screening.app.dialogs import SheetDialog
+    win.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-001.txt"))
+    project = win.session.projects[0]
+    project.sheet = {"id": project.id, "industry_code": "2651",
+                     "products": [{"name": "丙烯酸", "capacity": 80000, "unit_energy": 120},
+                                  {"benchmark": "水泥熟料", "capacity": 1500000, "unit_energy": 98}]}
+    data = SheetDialog(project, win).sheet()
+    assert data["products"] == [{"name": "丙烯酸", "capacity": 80000.0, "unit_energy": 120.0},
+                                {"benchmark": "clinker", "capacity": 1500000.0, "unit_energy": 98.0}]
+
+
 def test_sheet_form_roundtrip_and_rescreen(win, qtbot):
     win.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-001.txt"))
     import yaml

@@ -27,7 +27,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..carbon.reference import benchmarks
-from ..carbon.sheet import validate_sheet
+from ..carbon.sheet import Product, validate_sheet
 from ..errors import InputError
 from ..sheet_columns import EMISSION_LABELS, ENERGY_LABELS, KILN_FUELS, kiln_fuel
 from .industry import IndustryPicker
@@ -115,6 +115,12 @@ class SheetDialog(QDialog):
         r = self.products.rowCount()
         self.products.insertRow(r)
         combo = QComboBox()
+        try:            # a product named in Chinese (水泥熟料) is its benchmark row; one of no row keeps its name
+            p = Product.model_validate(p).model_dump(exclude_none=True) if p else {}
+        except ValueError:
+            pass        # the sheet's validation names the bad product when the form is accepted
+        if p.get("name") and not p.get("benchmark"):
+            combo.addItem(f"{p['name']}（{self.tr('无能效标杆')}）", f"name:{p['name']}")
         for bid, row in benchmarks("2021").items():
             combo.addItem(f"{row['product']} {row['route']}（{row['unit']}）", bid)
         if p.get("benchmark"):
@@ -138,8 +144,9 @@ class SheetDialog(QDialog):
                 item = self.products.item(r, col)
                 text = item.text().strip() if item else ""
                 return float(text) if text else None
-            prods.append({"benchmark": self.products.cellWidget(r, 0).currentData(), "capacity": num(1),
-                          "unit_energy": num(2)})
+            chosen = str(self.products.cellWidget(r, 0).currentData())
+            prods.append({**({"name": chosen[5:]} if chosen.startswith("name:") else {"benchmark": chosen}),
+                          "capacity": num(1), "unit_energy": num(2)})
         d["products"] = prods
         d.pop("footprint", None)
         return {k: v for k, v in d.items() if v is not None}

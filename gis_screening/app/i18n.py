@@ -8,7 +8,7 @@ from __future__ import annotations
 from qtpy.QtCore import QTranslator
 
 EN = {
-    "燃煤": "Coal", "天然气": "Natural gas", "电": "Electricity", "生物质": "Biomass", "燃油": "Oil", "无": "None",
+    "无能效标杆": "no benchmark", "燃煤": "Coal", "天然气": "Natural gas", "电": "Electricity", "生物质": "Biomass", "燃油": "Oil", "无": "None",
     "文件": "File", "视图": "View", "工具": "Tools", "筛查": "Screening", "帮助": "Help", "语言": "Language",
     "打开图层集…": "Open layer set…", "导入项目范围…": "Import footprint…", "导入项目信息表…": "Import project sheet…",
     "保存会话…": "Save session…", "打开会话…": "Open session…", "最近的图层集": "Recent layer sets", "退出": "Quit",
