@@ -3,17 +3,15 @@
 
 Only on Linux, and only while the process runs no other thread (a fork copies a lock another thread holds,
 and the copy never sees it released): the CLI's screening, not the desktop app's worker thread or a dask worker.
-The child's result travels back through a pipe as a pickle made by this very program a moment before (no file,
-nothing persisted); a child that fails or dies is no error: the caller does the work itself.
+The child's result travels back through a pipe as the bytes its work returns (the caller picks a data-only format;
+no file, nothing persisted); a child that fails or dies is no error: the caller does the work itself.
 """
 from __future__ import annotations
 
 import os
-import pickle
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
 
 
 def can_fork() -> bool:
@@ -23,10 +21,10 @@ def can_fork() -> bool:
 
 
 class Forked:
-    """``fn()`` run in a forked child; :meth:`result` waits for it and returns its (picklable) value, or None when
-    the child failed (an exception, a signal, a value that would not pickle)."""
+    """``fn()`` run in a forked child; :meth:`result` waits for it and returns the bytes it returned, or None when
+    the child failed (an exception, a signal)."""
 
-    def __init__(self, fn: Callable[[], Any]) -> None:
+    def __init__(self, fn: Callable[[], bytes]) -> None:
         self._chunks: list[bytes] = []
         self._pid: int | None = None
         try:
@@ -43,7 +41,7 @@ class Forked:
             code = 1
             try:
                 os.close(read)
-                data = pickle.dumps(fn(), protocol=pickle.HIGHEST_PROTOCOL)
+                data = fn()
                 with os.fdopen(write, "wb") as out:
                     out.write(data)
                 code = 0
@@ -58,14 +56,9 @@ class Forked:
             while chunk := src.read(1 << 20):
                 self._chunks.append(chunk)
 
-    def result(self) -> Any | None:
+    def result(self) -> bytes | None:
         if self._pid is None:
             return None
         _, status = os.waitpid(self._pid, 0)
         self._reader.join()
-        if os.waitstatus_to_exitcode(status) != 0:
-            return None
-        try:
-            return pickle.loads(b"".join(self._chunks))
-        except Exception:  # noqa: BLE001 - a short or damaged stream: the caller redoes the work
-            return None
+        return b"".join(self._chunks) if os.waitstatus_to_exitcode(status) == 0 else None
