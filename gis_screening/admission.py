@@ -7,7 +7,7 @@ import pandas as pd
 
 from .catalog import Catalog
 from .errors import InputError, Problem
-from .io.safezip import check_workbook
+from .io.tables import HEADER_ROWS, header_rows, read_cells
 from .model import Layer
 from .normalise import ADMISSION_FIELDS
 
@@ -23,21 +23,8 @@ def read_admission_table(path: str | Path, sheet: str | None, catalog: Catalog,
     path = Path(path)
     if not path.exists():
         raise InputError("准入清单 file not found", file=path)
-    try:
-        if path.suffix.lower() in (".xlsx", ".xls"):
-            check_workbook(path)
-            raw = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, header=None)
-        else:
-            import io
-
-            from .encoding import read_text
-            text, _ = read_text(path)
-            raw = pd.read_csv(io.StringIO(text), dtype=str, header=None)
-    except InputError:
-        raise
-    except Exception as exc:
-        raise InputError(f"cannot read 准入清单 table: {exc}", file=path) from None
-    rows = [_named([_cell(v) for v in row]) for row in raw.head(HEADER_ROWS + 1).itertuples(index=False)]
+    raw = read_cells(path, "准入清单 table", sheet=sheet or 0, dtype=str)
+    rows = header_rows(raw)
 
     def mapped(row: list[str]) -> dict[str, str]:
         return catalog.match_fields("control_units", row, fields or None)
@@ -62,20 +49,6 @@ def read_admission_table(path: str | Path, sheet: str | None, catalog: Catalog,
         header = f"rows {at + 1}–{at + 2}" if start == at + 2 else f"row {at + 1}"
         df.attrs["note"] = f"header on {header}; the {at} row(s) above it skipped"
     return df[[c for c in ("code", *JOIN_FIELDS) if c in df.columns]]
-
-
-#: Rows searched for a 准入清单 table's header (title rows above it are skipped).
-HEADER_ROWS = 10
-
-
-def _cell(value) -> str:
-    """A header cell as text ("" for an empty or merged-away cell)."""
-    return "" if value is None or (isinstance(value, float) and value != value) else " ".join(str(value).split())
-
-
-def _named(row: list[str]) -> list[str]:
-    """Header cells as column names: an empty one becomes ``#n`` (its position), so every column has a name."""
-    return [c or f"#{k + 1}" for k, c in enumerate(row)]
 
 
 def join_admission(units: Layer, table: pd.DataFrame, source: str) -> list[Problem]:

@@ -22,7 +22,7 @@ from ..model import Layer, Project, is_missing
 from ..normalise import per_value, yes_no
 from ..sheet_columns import sheet_column
 from .pipeline import read_layer
-from .safezip import check_workbook
+from .tables import header_rows, read_cells
 
 SHEET_SUFFIXES = {".yaml", ".yml", ".json"}
 
@@ -264,35 +264,16 @@ def _scaled(value, factor: float):
 
 def _sheet_table(path: Path, nrows: int | None = None) -> pd.DataFrame:
     """An XLSX/CSV sheet table (a CSV in UTF-8 or GBK, as Excel and WPS save it), its header the first of the
-    first :data:`HEADER_ROWS` rows that names the footprint column (a title row above it is skipped)."""
-    check_workbook(path)
-    try:
-        if path.suffix.lower() in (".xlsx", ".xls"):
-            raw = pd.read_excel(path, dtype=object, header=None,
-                                nrows=None if nrows is None else nrows + HEADER_ROWS)
-        else:
-            import io
-
-            from ..encoding import read_text
-            text, _ = read_text(path)
-            raw = pd.read_csv(io.StringIO(text), dtype=object, header=None,
-                              nrows=None if nrows is None else nrows + HEADER_ROWS)
-    except InputError:
-        raise
-    except Exception as exc:
-        raise InputError(f"cannot read project sheet table: {exc}", file=path) from None
-    heads = [[str(v).strip() if not is_missing(v) else "" for v in row] for row in raw.head(HEADER_ROWS).values]
+    first :data:`~.tables.HEADER_ROWS` rows that names the footprint column (a title row above it is skipped)."""
+    raw = read_cells(path, "project sheet table", nrows=nrows)
+    heads = header_rows(raw, extra=0)
     at = next((i for i, row in enumerate(heads) if any(_names_footprint(c) for c in row)), 0)
-    names = [c or f"#{k + 1}" for k, c in enumerate(heads[at] if heads else [])]
+    names = heads[at] if heads else []
     df = raw.iloc[at + 1:].reset_index(drop=True)
     df.columns = names
     df = df.loc[:, [not c.startswith("#") or df[c].notna().any() for c in names]]   # blank trailing columns
     df.attrs["first_row"] = at + 2          # the spreadsheet row of the first project
     return df if nrows is None else df.head(nrows)
-
-
-#: Rows searched for a sheet table's header (a title row above it is skipped).
-HEADER_ROWS = 10
 
 
 def is_sheet_table(path: Path) -> bool:

@@ -1,0 +1,41 @@
+"""Tables reviewers keep in Excel/WPS (XLSX, or CSV in UTF-8 or GBK) read cell by cell, their header found below any
+title rows: the 准入清单 (:mod:`gis_screening.admission`) and project-sheet tables (:mod:`.projects`)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from ..model import is_missing
+from .safezip import check_workbook
+
+#: Rows searched for a table's header (title rows above it are skipped).
+HEADER_ROWS = 10
+
+
+def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = object,
+               nrows: int | None = None) -> pd.DataFrame:
+    """Every cell of an XLSX sheet or a CSV (UTF-8 or GBK, as Excel and WPS save it), no row taken as the header;
+    ``nrows`` rows below the first :data:`HEADER_ROWS` at most.  InputError naming ``what`` when unreadable."""
+    rows = None if nrows is None else nrows + HEADER_ROWS
+    try:
+        if path.suffix.lower() in (".xlsx", ".xls"):
+            check_workbook(path)
+            return pd.read_excel(path, sheet_name=sheet, dtype=dtype, header=None, nrows=rows)
+        import io
+
+        from ..encoding import read_text
+        text, _ = read_text(path)
+        return pd.read_csv(io.StringIO(text), dtype=dtype, header=None, nrows=rows)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"cannot read {what}: {exc}", file=path) from None
+
+
+def header_rows(cells: pd.DataFrame, extra: int = 1) -> list[list[str]]:
+    """The first :data:`HEADER_ROWS` (and ``extra`` more) rows as column names: a cell's text with its blanks
+    folded, an empty or merged-away cell ``#n`` (its position), so every column has a name."""
+    return [[" ".join(str(v).split()) if not is_missing(v) and str(v).strip() else f"#{k + 1}"
+             for k, v in enumerate(row)] for row in cells.head(HEADER_ROWS + extra).itertuples(index=False)]
