@@ -100,7 +100,7 @@ class Catalog(BaseModel):
         # a column named with a note or unit in brackets (行业代码（GB/T 4754）, 建设性质(新建/扩建)) answers to its name
         bare: dict[str, str] = {}
         for c in cols:
-            stripped = fold(_NOTE.sub("", str(c)))
+            stripped = fold(without_note(str(c)))
             if stripped != fold(c) and stripped:
                 bare.setdefault(stripped, c)
         for pass_ in (0, 1, 2):  # exact names first, then names cut to the dBASE 10-byte limit, then bracketed notes
@@ -172,6 +172,12 @@ class Catalog(BaseModel):
 
 _WS = re.compile(r"\s+")
 _NOTE = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
+
+
+def without_note(name: str) -> str:
+    """A column name without the note or unit in brackets at its end: 行业代码（GB/T 4754-2017） → 行业代码,
+    X坐标(m) → X坐标."""
+    return _NOTE.sub("", name)
 
 
 def fold(name: str) -> str:

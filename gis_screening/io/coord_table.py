@@ -15,7 +15,7 @@ import numpy as np
 from pyproj import CRS
 from shapely.geometry import Point, Polygon
 
-from ..catalog import fold
+from ..catalog import fold, without_note
 from ..crs import infer_crs
 from ..encoding import read_text
 from ..errors import InputError, Problem, ZoneRequired
@@ -125,16 +125,13 @@ def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path
     return points
 
 
-_UNIT_NOTE = re.compile(r"\s*[（(][^（）()]*[）)]\s*$")
-
-
 def _find_header(rows) -> tuple[int, dict[str, int]]:
     """(row, {column kind: index}) of the first of 30 rows naming X and Y or 经度 and 纬度; a name may carry a unit in
     brackets (X坐标（m）, 经度(°))."""
     for i, row in enumerate(rows[:30]):
         found = {}
         for j, cell in enumerate(row):
-            keys = {fold(cell), fold(_UNIT_NOTE.sub("", cell))}
+            keys = {fold(cell), fold(without_note(cell))}
             for role, names in COLUMNS.items():
                 if role not in found and keys & {fold(n) for n in names}:
                     found[role] = j
