@@ -154,17 +154,8 @@ def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, sour
         if canon in out.columns:
             out[canon] = text_column(out[canon])
     id_field = spec.id_field
-    names = [None if is_missing(v) else v for v in out[spec.name_field].tolist()] \
-        if spec.name_field in out.columns else []
-    no_ids = id_field not in out.columns or all(is_missing(v) for v in out[id_field].tolist())
-    if role == "projects" and no_ids and len(out) > 1 and all(names) and len(set(names)) == len(names):
-        out[id_field] = names             # KML placemarks, say: each named, none twice, no id filled in
-        problems.append(Problem("warning", "no project id field; each feature's name is its id", field="id"))
-    elif role == "projects" and id_field not in out.columns:
-        stem = Path(str(source)).stem
-        out[id_field] = [f"{stem}-{i + 1}" if len(out) > 1 else stem for i in range(len(out))]
-        problems.append(Problem("warning", f"no project id field; ids generated from the file name ({stem}…)",
-                                field="id"))
+    if role == "projects":
+        problems += _project_ids(out, id_field, spec.name_field, source)
     for canon, fspec in spec.fields.items():
         if fspec.domain and canon in out.columns:
             problems += _normalise_domain(out, canon, fspec.domain, catalog)
@@ -184,6 +175,21 @@ def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, sour
     rest = [c for c in out.columns if c not in canon_cols and c != out.geometry.name]
     return gpd.GeoDataFrame(out[canon_cols + rest + [out.geometry.name]], geometry=out.geometry.name,
                             crs=gdf.crs), problems
+
+
+def _project_ids(out: pd.DataFrame, id_field: str, name_field: str, source) -> list[Problem]:
+    """Ids for footprints that have none (in place): each feature's name when every feature has a different one
+    (KML placemarks, say), else ids from the file name; said as a warning."""
+    names = [None if is_missing(v) else v for v in out[name_field].tolist()] if name_field in out.columns else []
+    no_ids = id_field not in out.columns or all(is_missing(v) for v in out[id_field].tolist())
+    if no_ids and len(out) > 1 and all(names) and len(set(names)) == len(names):
+        out[id_field] = names
+        return [Problem("warning", "no project id field; each feature's name is its id", field="id")]
+    if id_field not in out.columns:
+        stem = Path(str(source)).stem
+        out[id_field] = [f"{stem}-{i + 1}" if len(out) > 1 else stem for i in range(len(out))]
+        return [Problem("warning", f"no project id field; ids generated from the file name ({stem}…)", field="id")]
+    return []
 
 
 def _normalise_domain(out: pd.DataFrame, column: str, domain: str, catalog: Catalog) -> list[Problem]:
