@@ -410,3 +410,6 @@ def test_a_layer_set_with_z_coordinates_is_drawn_screened_edited_and_saved(win, 
     assert win.save_edits("移动节点（测试）")
     saved = pyogrio.read_dataframe(units, layer="units")
     assert saved.geometry.has_z.all() and len(saved) == len(gdf)
+    again = win.screen_and_wait()              # a second screening after the edit, on the saved 3D layer
+    assert [o["feature_id"] for o in again["results"][0]["overlaps"] if o["role"] == "control_units"] == \
+        [code for code, _ in unit_rows[0]] and again["results"][0]["verdict"] == flat["results"][0]["verdict"]
