@@ -6,6 +6,7 @@ Every decision is returned with a reason, so the importer can report it and the 
 from __future__ import annotations
 
 import codecs
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +120,33 @@ def detect_dbf_encoding(shp_or_dbf: str | Path) -> EncodingGuess:
         return EncodingGuess(guess.encoding, f"no .cpg; dbf language byte 0x{ldid:02X} names a non-CJK code page, "
                              f"but {guess.reason}", sure=False)
     return EncodingGuess(guess.encoding, f"no .cpg and no language byte; {guess.reason}", sure=guess.sure)
+
+
+#: MapInfo character sets that name a code page GDAL recodes from; any other (``Neutral``, none) leaves bytes as
+#: they are, and the text is read by its content
+_MAPINFO_CHARSET = re.compile(rb'^\s*!?charset\s+"?([A-Za-z0-9_]+)"?', re.IGNORECASE | re.MULTILINE)
+
+
+def detect_mapinfo_encoding(path: str | Path) -> EncodingGuess | None:
+    """The encoding of a MapInfo table (``.tab`` with its ``.dat``, or ``.mif`` with its ``.mid``): None when
+    the header declares a character set other than ``Neutral`` (GDAL recodes that to UTF-8 itself); else read
+    from the content of the header and the attribute file (strict UTF-8, then GBK/GB18030), as for a .dbf."""
+    path = Path(path)
+    head = path.read_bytes()[: 1 << 16]
+    m = _MAPINFO_CHARSET.search(head)
+    charset = m.group(1).decode("ascii") if m else None
+    if charset and charset.lower() != "neutral":
+        return None
+    data = path.with_suffix(".mid" if path.suffix.lower() == ".mif" else ".dat")
+    if not data.exists():
+        data = data.with_suffix(data.suffix.upper())
+    if path.suffix.lower() == ".tab" and data.exists():
+        text = dbf_text_bytes(data)[1]           # a .dat is a dBASE table
+    else:
+        text = data.read_bytes()[: 8 << 20] if data.exists() else b""
+    guess = _content_guess(head + b"\n" + text)
+    why = f"MapInfo character set {charset or 'not declared'}; {guess.reason}"
+    return EncodingGuess(guess.encoding, why, sure=guess.sure and guess.encoding == "utf-8")
 
 
 def _first_failure(samples, encoding):

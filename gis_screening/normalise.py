@@ -182,7 +182,7 @@ def _project_ids(out: pd.DataFrame, id_field: str, name_field: str, source) -> l
     (KML placemarks, say), else ids from the file name; said as a warning."""
     names = [None if is_missing(v) else v for v in out[name_field].tolist()] if name_field in out.columns else []
     no_ids = id_field not in out.columns or all(is_missing(v) for v in out[id_field].tolist())
-    if no_ids and len(out) > 1 and all(names) and len(set(names)) == len(names):
+    if no_ids and len(out) > 1 and names and all(names) and len(set(names)) == len(names):
         out[id_field] = names
         return [Problem("warning", "no project id field; each feature's name is its id", field="id")]
     if id_field not in out.columns:

@@ -622,3 +622,39 @@ def test_sheet_form_sets_the_yes_no_facts_rules_read(win, qtbot):
     assert "limited_activity" not in win.session.projects[0].attributes
     win.undo.undo()
     assert win.session.projects[0].attributes["limited_activity"] is True
+
+
+def test_a_cad_drawing_is_imported_by_its_red_line_layer(win, tmp_path):
+    """A 红线图 DXF dropped on the window: the app asks which CAD layer holds the footprint (the drawing has closed
+    outlines on three), screens the red line as the 勘测定界 TXT it was drawn from, and screens a redrawn version
+    (the red line moved off the park) again with the new geometry."""
+    import ezdxf
+    import geopandas as gpd
+    import shapely
+    from test_cad_mapinfo import _drawing, _gk
+    footprint = _gk()
+    dxf = _drawing(tmp_path / "P2026-001.dxf", footprint)
+    asked = []
+    roles = win.add_files([str(dxf)], choose_role=lambda path, ranked: asked.append(ranked[0]) or "projects",
+                          choose_layer=lambda path, layers: asked.append(layers) or "红线")
+    assert roles == ["projects"] and asked == [["红线", "建筑", "图框"], "projects"]
+    (project,) = win.session.projects
+    assert project.id == "P2026-001"
+    assert gpd.GeoSeries([project.geometry], crs=4490).to_crs(4528).area.iloc[0] == pytest.approx(footprint.area,
+                                                                                                   rel=1e-9)
+    win.run_screening(wait=True)
+    first = win.session.result["results"][0]
+    parks = [o["feature_id"] for o in first["overlaps"] if o["layer"] == "产业园区" and o["overlap_area_m2"] > 0]
+    assert parks == ["示范县经济开发区"]
+    moved = shapely.affinity.translate(footprint, xoff=20_000)          # 20 km east: out of the park
+    doc = ezdxf.readfile(dxf)
+    red = next(e for e in doc.modelspace() if e.dxf.layer == "红线")
+    red.set_points([(x, y) for x, y in list(moved.exterior.coords)[:-1]], format="xy")
+    doc.saveas(dxf)
+    assert win.import_footprint(str(dxf), ask_layer=lambda path, layers: "红线")
+    assert len(win.session.projects) == 1          # the same project (id from the file), its footprint replaced
+    win.run_screening(wait=True)
+    again = win.session.result["results"][0]
+    assert again["project"]["area_m2"] == pytest.approx(first["project"]["area_m2"], rel=1e-9)
+    assert again["project"]["centroid_lonlat"][0] > first["project"]["centroid_lonlat"][0] + 0.15
+    assert not [o for o in again["overlaps"] if o["layer"] == "产业园区" and o["overlap_area_m2"] > 0]

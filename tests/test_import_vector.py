@@ -344,3 +344,16 @@ def test_kml_placemarks_without_ids_are_named_by_their_names(tmp_path):
     assert [p.id for p in projects] == ["东区地块", "西区地块"]
     assert "[warning] no project id field; each feature's name is its id (field 'id')" in projects[0].problems
     assert len(kml(["地块", "地块"])) == 2
+
+
+def test_footprints_without_id_or_name_fields_are_named_by_the_file(tmp_path):
+    """Several footprints with neither an id nor a name field (a GeoJSON of bare parcels) take ids from the file
+    name (a traceback since the names-as-ids change)."""
+    from gis_screening.io.projects import load_projects
+    path = tmp_path / "地块.geojson"
+    gpd.GeoDataFrame({"note": ["a", "b", "c"]}, crs=4490,
+                     geometry=[shapely.box(119.3 + k / 100, 26.08, 119.305 + k / 100, 26.085) for k in range(3)]
+                     ).to_file(path)
+    projects = load_projects(path)
+    assert [p.id for p in projects] == ["地块-1", "地块-2", "地块-3"]
+    assert "[warning] no project id field; ids generated from the file name (地块…) (field 'id')" in projects[0].problems

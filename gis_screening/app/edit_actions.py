@@ -12,12 +12,16 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog, QListWidget, QMainWindow, QMessageBox
 
 from ..errors import InputError
+from ..io.pipeline import SUPPORTED_SUFFIXES, UNREADABLE
 from ..io.postgis import is_postgres
+from ..io.projects import SHEET_SUFFIXES
 from ..model import Project
 from . import commands
 
-#: the file-dialog filter for footprints and zone-layer versions (every format the importers read)
-FOOTPRINT_FILTER = "项目范围 (*.txt *.gpkg *.shp *.zip *.geojson *.json *.kml *.kmz *.fgb *.parquet *.csv *.xlsx *.yaml *.yml)"
+#: the file-dialog filter for footprints and zone-layer versions (every format the importers read, and those they
+#: say how to convert; a File Geodatabase is a folder: a table file inside it is picked)
+FOOTPRINT_FILTER = "项目范围 ({})".format(" ".join(
+    sorted(f"*{s}" for s in (SUPPORTED_SUFFIXES | SHEET_SUFFIXES | set(UNREADABLE)) - {".gdb"}) + ["*.gdbtable"]))
 
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from qtpy.QtWidgets import (
 
 from ..engine.prepared import PreparedCache
 from ..errors import InputError, LayerRequired, ZoneRequired
-from ..io.projects import load_projects
+from ..io.projects import ONE_PROJECT_SUFFIXES, load_projects
 from ..model import Project
 from ..screening import check_sheets
 from ..session import Session
@@ -329,6 +329,8 @@ class MainWindow(EditActions, QMainWindow):
                 self._error("无法导入", exc)
                 continue
             ranked = [r for r, _s in cat.guess_role(cols, Path(path).name)] or ["other"]
+            if Path(path).suffix.lower() in ONE_PROJECT_SUFFIXES:     # a survey TXT, coordinate table, CAD drawing
+                ranked = ["projects", *(r for r in ranked if r != "projects")]
             ranked += [r for r in cat.roles if r not in ranked]
             role = (choose_role or self._ask_role)(path, ranked)
             if not role:

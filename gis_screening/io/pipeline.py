@@ -34,7 +34,13 @@ from .vector import VECTOR_SUFFIXES, RawRead, read_vector
 
 TEXT_SUFFIXES = {".txt"}
 TABLE_SUFFIXES = {".csv", ".xlsx", ".xls"}
-SUPPORTED_SUFFIXES = VECTOR_SUFFIXES | TEXT_SUFFIXES | TABLE_SUFFIXES
+CAD_SUFFIXES = {".dxf"}
+SUPPORTED_SUFFIXES = VECTOR_SUFFIXES | TEXT_SUFFIXES | TABLE_SUFFIXES | CAD_SUFFIXES
+#: formats users are sent that no open reader here reads: what to do instead
+UNREADABLE = {".dwg": "AutoCAD DWG has no open reader: save the drawing as DXF (CAD: 另存为 → AutoCAD DXF) and give "
+                      "that file",
+              ".mdb": "an ESRI Personal Geodatabase (Access .mdb) cannot be read here: export it to a File "
+                      "Geodatabase, GeoPackage or shapefile (ArcGIS, or ogr2ogr on Windows)"}
 
 
 def read_raw(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
@@ -69,6 +75,11 @@ def read_raw(path: str | Path, *, layer: str | None = None, encoding: str | None
         return read_coord_table(p, encoding=encoding, zone=zone, sheet=layer)
     if suffix in VECTOR_SUFFIXES:
         return read_vector(p, layer=layer, encoding=encoding)
+    if suffix in CAD_SUFFIXES:
+        from .cad import read_dxf
+        return read_dxf(p, layer=layer, crs_given=crs is not None)
+    if suffix in UNREADABLE:
+        raise InputError(UNREADABLE[suffix], file=p)
     raise InputError(f"unsupported file type {suffix or '(none)'}; supported: "
                      f"{', '.join(sorted(SUPPORTED_SUFFIXES))}", file=p)
 
@@ -118,10 +129,13 @@ def resolve_crs(raw: RawRead, path: str | Path, *, crs: str | int | None = None,
     elif raw.inferred is not None:
         guess = raw.inferred
         src, reason = CRS.from_epsg(guess.epsg), guess.reason
-    elif raw.crs is not None:
+    elif raw.crs is not None and not raw.crs.is_engineering:
         src = raw.crs
         reason = f"from the file ({raw.crs_source or 'metadata'})"
     else:
+        if raw.crs is not None:         # a local (engineering, "Nonearth") system names no datum: as no CRS
+            problems.append(Problem("warning", f"the file's coordinate system {raw.crs.name!r} is a local one "
+                                    "without a datum: read as if it had none"))
         guess = _infer()
         src, reason = CRS.from_epsg(guess.epsg), guess.reason
         # make x the easting/longitude: lon/lat swaps only when reported swapped; GK swaps when the stored order

@@ -25,6 +25,9 @@ from .pipeline import read_layer
 from .tables import header_rows, read_cells
 
 SHEET_SUFFIXES = {".yaml", ".yml", ".json"}
+#: files that describe one project whatever their number of features: a 勘测定界 TXT, a coordinate table (one
+#: parcel a sheet), a CAD drawing (one parcel an outline)
+ONE_PROJECT_SUFFIXES = {".txt", ".csv", ".xlsx", ".xls", ".dxf"}
 
 
 def _clean(v):
@@ -127,7 +130,7 @@ def _resolve_footprint(ref, base: Path, where: str, read: dict[str, Any]) -> lis
         raise InputError(f"footprint file {path_text!r} not found (relative to the sheet)", file=where,
                          field="footprint")
     layer = read_layer(path, "projects", **read)
-    projects = projects_from_layer(layer, one_project=path.suffix.lower() == ".txt")
+    projects = projects_from_layer(layer, one_project=path.suffix.lower() in ONE_PROJECT_SUFFIXES)
     if fid:
         projects = [p for p in projects if p.id == fid]
         if not projects:
@@ -153,7 +156,8 @@ def project_from_sheet(sheet: dict, base: Path, where: str, read: dict[str, Any]
     found = _resolve_footprint(sheet["footprint"], base, where, read or {})
     if len(found) != 1:
         geom = shapely.union_all([p.geometry for p in found])
-        fp = Project(id="", geometry=geom, source=where)
+        fp = Project(id="", geometry=geom, source=where,
+                     problems=list(dict.fromkeys(n for p in found for n in p.problems)))
     else:
         fp = found[0]
     pid = str(sheet.get("id") or fp.id or Path(where).stem)
@@ -300,8 +304,8 @@ def project_files(paths: Iterable[str | Path]) -> list[Path]:
     """The files ``paths`` name, a folder standing for the project files directly in it (footprints, sheets and
     tables by suffix, sorted by name; hidden files and Office lock files ``~$…`` left out).  InputError for a
     folder holding none."""
-    from .pipeline import SUPPORTED_SUFFIXES
-    wanted = SUPPORTED_SUFFIXES | SHEET_SUFFIXES
+    from .pipeline import SUPPORTED_SUFFIXES, UNREADABLE
+    wanted = SUPPORTED_SUFFIXES | SHEET_SUFFIXES | set(UNREADABLE)   # a DWG among them is said, not skipped
     out: list[Path] = []
     for given in map(Path, paths):
         if not given.is_dir() or given.suffix.lower() == ".gdb":
@@ -310,7 +314,8 @@ def project_files(paths: Iterable[str | Path]) -> list[Path]:
         found = sorted(f for f in given.iterdir() if f.suffix.lower() in wanted and not f.name.startswith((".", "~$"))
                        and (f.is_file() or f.suffix.lower() == ".gdb"))      # a File Geodatabase is a folder
         if not found:
-            raise InputError("folder holds no project file (" + ", ".join(sorted(wanted)) + ")", file=given)
+            raise InputError("folder holds no project file (" + ", ".join(sorted(wanted - set(UNREADABLE))) + ")",
+                             file=given)
         out += found
     return out
 
@@ -346,8 +351,7 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
         for p in out:
             p.problems += notes
         return out
-    return projects_from_layer(read_layer(path, "projects", **read),
-                               one_project=suffix == ".txt" or suffix in (".csv", ".xlsx", ".xls"))
+    return projects_from_layer(read_layer(path, "projects", **read), one_project=suffix in ONE_PROJECT_SUFFIXES)
 
 
 def merge_duplicates(projects: list[Project]) -> tuple[list[Project], list[str]]:

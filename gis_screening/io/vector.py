@@ -1,5 +1,5 @@
 """Read GIS vector files through GDAL (pyogrio): GeoPackage, ESRI File Geodatabase, Shapefile (plain or zipped), GeoJSON,
-KML/KMZ, FlatGeobuf, GeoParquet.  Returns features in the file's own CRS (or none) for the
+KML/KMZ, FlatGeobuf, GeoParquet, MapInfo TAB/MIF.  Returns features in the file's own CRS (or none) for the
 CRS step in :mod:`gis_screening.io.pipeline`."""
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ import pyogrio
 from pyproj import CRS
 
 from ..crs import CrsGuess
-from ..encoding import EncodingGuess, detect_dbf_encoding, normalise_encoding_name
+from ..encoding import EncodingGuess, detect_dbf_encoding, detect_mapinfo_encoding, normalise_encoding_name
 from ..errors import InputError, LayerRequired, Problem
 from .safezip import extract_zip
 
 VECTOR_SUFFIXES = {".gpkg", ".shp", ".zip", ".geojson", ".json", ".kml", ".kmz", ".fgb", ".parquet",
-                   ".geoparquet", ".gdb"}
+                   ".geoparquet", ".gdb", ".tab", ".mif"}
 #: sources that hold several layers, one of which is read: it must be named when there are several
 MULTI_LAYER_SUFFIXES = {".gpkg", ".gdb"}
 
@@ -85,14 +85,15 @@ def _find_in_folder(folder: Path, path: Path) -> Path:
     gdb = sorted(p for p in folder.rglob("*.gdb") if p.is_dir())
     if gdb:
         return gdb[0]
-    for suffix in (".shp", ".gpkg", ".geojson", ".kml", ".fgb", ".parquet"):
+    for suffix in (".shp", ".gpkg", ".geojson", ".kml", ".fgb", ".parquet", ".tab", ".mif"):
         found = sorted(folder.rglob(f"*{suffix}"))
         if found:
             if len(found) > 1 and suffix == ".shp":
                 names = ", ".join(p.name for p in found)
                 raise InputError(f"zip holds several shapefiles ({names}); unzip it and choose one", file=path)
             return found[0]
-    raise InputError("zip holds no shapefile, File Geodatabase, GeoPackage, GeoJSON, KML, FlatGeobuf or GeoParquet",
+    raise InputError("zip holds no shapefile, File Geodatabase, GeoPackage, GeoJSON, KML, FlatGeobuf, GeoParquet or "
+                     "MapInfo table",
                      file=path)
 
 
@@ -136,6 +137,12 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
                 raise InputError(f"attribute table (.dbf) unreadable: {exc}", file=path.with_suffix(".dbf")) from None
         problems.append(Problem("info" if guess.sure else "warning",
                                 f"attribute encoding {guess.label}: {guess.reason}"))
+    elif suffix in (".tab", ".mif"):
+        guess = EncodingGuess(normalise_encoding_name(encoding), "given by the user") if encoding else \
+            detect_mapinfo_encoding(path)
+        if guess is not None:
+            problems.append(Problem("info" if guess.sure else "warning",
+                                    f"attribute encoding {guess.label}: {guess.reason}"))
     with tempfile.TemporaryDirectory(prefix="gis-screening-dbf-") as tmp:
         read_path = path
         if suffix == ".shp" and guess is not None:
@@ -146,7 +153,8 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
                                                                crs=frames[0].crs)
     crs_source = None
     if gdf.crs is not None:
-        crs_source = {".shp": ".prj", ".gpkg": "GeoPackage metadata", ".gdb": "File Geodatabase metadata"}.get(
+        crs_source = {".shp": ".prj", ".gpkg": "GeoPackage metadata", ".gdb": "File Geodatabase metadata",
+                      ".tab": "MapInfo CoordSys", ".mif": "MapInfo CoordSys"}.get(
             suffix, "file metadata")
         if suffix in (".geojson", ".json", ".kml") and gdf.crs.to_epsg() == 4326:
             crs_source = "GeoJSON/KML default (WGS84)"

@@ -30,6 +30,8 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
     (r"construction_type: value '(?P<value>.*)' not recognised.*", "建设性质“{value}”无法识别，按未填写处理"),
     (r"construction_type: '(?P<value>.*)' read as (?P<canon>\S+) by the words .*", "建设性质“{value}”读作“{canon}”"),
     (r"no \.prj file: CRS inferred from the coordinates", "缺少 .prj 坐标系文件，坐标系按坐标数值推断"),
+    (r"the file's coordinate system '(?P<name>.*)' is a local one without a datum: read as if it had none",
+     "文件的坐标系“{name}”为无基准的独立坐标系，坐标系按坐标数值推断"),
     (r"CRS inferred: coordinates are longitude/latitude degrees within China.*", "坐标系按坐标数值推断：经纬度，按 CGCS2000 处理"),
     (r"CRS inferred: coordinates are latitude/longitude \(swapped\).*", "坐标系按坐标数值推断：纬度、经度顺序颠倒，已纠正，按 CGCS2000 处理"),
     (r"CRS inferred: eastings carry the (?P<w>\d)° zone prefix (?P<z>\d+).*\(EPSG:(?P<epsg>\d+)\)(?P<swap>.*)",
@@ -44,6 +46,15 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
     (r"field name (?P<a>'.*') was cut mid-character at the dBASE 10-byte limit; read as (?P<b>'.*')",
      "字段名 {a} 在 dBASE 10 字节处被截断，读作 {b}"),
     (r"attribute encoding (?P<enc>\S+): (?P<why>.*)", "属性编码按 {enc} 读取"),
+    (r"CAD drawing: footprint read from CAD layer '(?P<layer>.*?)' \((?P<n>\d+) outlines\)",
+     "CAD 图纸：项目范围取自图层“{layer}”的 {n} 个闭合图形"),
+    (r"CAD drawing: footprint read from CAD layer '(?P<layer>.*?)' \((?P<n>\d+) lines\)",
+     "CAD 图纸：项目范围取自图层“{layer}”的 {n} 条线"),
+    (r"CAD drawing: other CAD layers left out: (?P<others>.*)", "CAD 图纸：未计入的其他图层（图形数）：{others}"),
+    (r"CAD drawing: it carries no coordinate system.*",
+     "CAD 图纸不带坐标系，坐标按 CGCS2000 读取（西安 1980、北京 1954 或地方坐标系的图纸须另行指定坐标系及转换参数）"),
+    (r"CAD layer '(?P<layer>.*?)': (?P<n>\d+) open lines beside its closed outlines left out.*",
+     "CAD 图层“{layer}”中有 {n} 条未闭合的线未计入范围（若其中有未闭合的红线，请在 CAD 中闭合后重新导入）"),
 ]]
 _SWAPPED = " (X and Y columns swapped relative to the usual order; corrected)"
 #: GEOS's reasons for an invalid geometry (``shapely.is_valid_reason``), as the report names them

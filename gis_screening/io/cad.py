@@ -1,0 +1,124 @@
+"""AutoCAD drawings (DXF) as 设计院 and surveyors send 用地红线图: the outlines of one CAD layer (图层) as features.
+
+Read with ezdxf, which decodes the text as AutoCAD wrote it (UTF-8 from R2007 on, the ``$DWGCODEPAGE`` before,
+``\\U+xxxx`` escapes); GDAL's DXF reader takes the code page for every version and garbles Chinese layer names.
+Model space only (a layout's 图框 and 图签 are paper space); block references are exploded.  Closed polylines,
+circles and hatches are polygons, open polylines, lines and arcs lines (arcs and bulges flattened to 0.01 drawing
+units); texts, dimensions and points are left out, and counted.  A drawing carries no CRS: coordinates in metres
+are read like any file without one (inferred from their magnitude, or ``--crs``/``--zone``).  DWG, AutoCAD's own
+format, has no open reader: the error says to save it as DXF.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+
+from ..errors import InputError, LayerRequired, Problem
+from .vector import RawRead
+
+#: flattening tolerance for arcs, bulges and circles, in drawing units (metres in a survey drawing)
+FLATTEN = 0.01
+#: where a drawing has none of these, its lines are read (a pipeline or road route), never its texts
+SHAPES = ("Polygon", "LineString")
+
+
+def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> RawRead:
+    """The outlines of one CAD layer of the drawing at ``path`` (model space).  ``layer`` names it; without it,
+    the one layer holding closed outlines is read (or, when none has any, the one holding lines), and several
+    such layers are a :class:`~gis_screening.errors.LayerRequired` listing them (a 红线 beside 建筑 and 图框
+    outlines cannot be told apart by their shapes).  Features carry ``cad_layer`` and ``handle``; for the
+    projects role a drawing is one project, its outlines the parcels.  ``crs_given``: the user names the
+    drawing's CRS (else a warning says it is taken as CGCS2000)."""
+    import ezdxf
+    from ezdxf.disassemble import recursive_decompose
+    try:
+        doc = ezdxf.readfile(path)
+    except ezdxf.DXFStructureError:
+        try:
+            from ezdxf import recover
+            doc, _ = recover.readfile(path)
+        except (ezdxf.DXFStructureError, OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read the DXF drawing: {exc}", file=path) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"cannot read the DXF drawing: {exc}", file=path) from None
+    shapes: dict[str, list] = {}
+    left_out: Counter = Counter()
+    for entity in recursive_decompose(doc.modelspace()):
+        geom = _shape(entity)
+        if geom is None:
+            left_out[entity.dxftype()] += 1
+            continue
+        shapes.setdefault(_layer_name(entity.dxf.layer), []).append((geom, entity.dxf.get("handle")))
+    chosen = _choose_layer(shapes, layer, path)
+    rows = [(g, h) for g, h in shapes[chosen] if g.geom_type != "LineString"] or shapes[chosen]
+    gdf = gpd.GeoDataFrame({"cad_layer": [chosen] * len(rows), "handle": [h for _, h in rows]},
+                           geometry=[g for g, _ in rows], crs=None)
+    others = {name: len(v) for name, v in shapes.items() if name != chosen}
+    problems = [Problem("warning", f"CAD drawing: footprint read from CAD layer {chosen!r} ({len(rows)} "
+                        f"{'lines' if rows[0][0].geom_type == 'LineString' else 'outlines'})")]
+    if others:
+        problems.append(Problem("warning", f"CAD drawing: other CAD layers left out: {_listing(others)}"))
+    if left_out:
+        problems.append(Problem("info", f"CAD drawing: {sum(left_out.values())} texts, dimensions and other "
+                                f"entities left out ({_listing(left_out)})"))
+    if not crs_given:
+        problems.append(Problem("warning", "CAD drawing: it carries no coordinate system; its coordinates are read as "
+                                "CGCS2000 (a Xian 1980, Beijing 1954 or local drawing needs --crs, and --towgs84)"))
+    if len(rows) < len(shapes[chosen]):
+        problems.append(Problem("warning", f"CAD layer {chosen!r}: {len(shapes[chosen]) - len(rows)} open lines "
+                                "beside its closed outlines left out (an outline that is not closed in the "
+                                "drawing is among them: close it in CAD)"))
+    return RawRead(gdf, None, problems=problems)
+
+
+def _shape(entity) -> shapely.Geometry | None:
+    """A polygon (closed outline, circle, hatch) or line of one drawing entity; None for texts, dimensions,
+    points and anything without length."""
+    from ezdxf.addons import geo
+    if entity.dxftype() in ("TEXT", "MTEXT", "ATTRIB", "ATTDEF", "DIMENSION", "LEADER", "MLEADER", "POINT",
+                            "INSERT", "IMAGE", "VIEWPORT", "SOLID", "TRACE", "3DFACE", "MESH"):
+        return None
+    try:
+        geom = shapely.geometry.shape(geo.proxy(entity, distance=FLATTEN).__geo_interface__)
+    except (TypeError, ValueError, AttributeError):
+        return None                     # an entity geo cannot map (ray, spline without fit points …)
+    if geom.is_empty or geom.geom_type not in (*SHAPES, "MultiPolygon"):
+        return None
+    if geom.geom_type == "LineString" and geom.length == 0:
+        return None
+    return shapely.force_2d(geom)
+
+
+def _layer_name(name: str) -> str:
+    import ezdxf
+    return ezdxf.decode_dxf_unicode(name) if ezdxf.has_dxf_unicode(name) else name
+
+
+def _choose_layer(shapes: dict[str, list], layer: str | None, path: Path) -> str:
+    """The CAD layer to read (see :func:`read_dxf`)."""
+    if not shapes:
+        raise InputError("the DXF drawing has no outlines or lines in model space", file=path)
+    if layer is not None:
+        if layer not in shapes:
+            raise InputError(f"no CAD layer {layer!r} with outlines or lines; the drawing's are: "
+                             f"{_listing(_counts(shapes))}", file=path)
+        return layer
+    with_outlines = [name for name, v in shapes.items() if any(g.geom_type != "LineString" for g, _ in v)]
+    candidates = with_outlines or list(shapes)
+    if len(candidates) == 1:
+        return candidates[0]
+    kind = "closed outlines" if with_outlines else "lines"
+    counts = _counts({k: shapes[k] for k in candidates})
+    raise LayerRequired(f"the DXF drawing has {kind} on {len(candidates)} CAD layers ({_listing(counts)}); name the "
+                        "layer with the footprint (--layer, manifest `layer:`)", candidates, file=path)
+
+
+def _counts(shapes: dict[str, list]) -> dict[str, int]:
+    return {name: len(v) for name, v in shapes.items()}
+
+
+def _listing(counts) -> str:
+    return ", ".join(f"{name} {n}" for name, n in counts.items())

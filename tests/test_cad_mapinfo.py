@@ -1,0 +1,210 @@
+"""Footprints and layers as CAD drawings (DXF) and MapInfo tables (TAB/MIF), the forms 设计院 and 国土 offices send
+them in: the same project read from either screens as from its 勘测定界 TXT; a DWG is one line saying what to do."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import ezdxf
+import geopandas as gpd
+import pytest
+import shapely
+
+from gis_screening.errors import InputError
+from gis_screening.io import read_layer
+from gis_screening.io.projects import load_projects
+from gis_screening.reports.import_notes import import_note_zh
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+CLI = [sys.executable, "-m", "gis_screening.cli", "screen", "--layerset", str(SAMPLE / "layerset.yaml")]
+TXT = SAMPLE / "projects" / "txt" / "P2026-001.txt"
+
+
+def _gk(epsg: int = 4528):
+    """The sample project P2026-001's footprint (its 勘测定界 TXT) in CGCS2000 3° GK metres with the zone prefix."""
+    lyr = read_layer(TXT, "projects")
+    return shapely.union_all(lyr.gdf.to_crs(epsg).geometry.values)
+
+
+def _drawing(path: Path, footprint, version: str = "R2010", codepage: str | None = None) -> Path:
+    """A 红线图 as a 设计院 draws it: the red line on 红线, a building and the drawing frame as closed outlines on
+    other layers, 界址点 labels, a road centre line, and the frame's title block in a block reference."""
+    doc = ezdxf.new(version)
+    if codepage:
+        doc.header["$DWGCODEPAGE"] = codepage
+    msp = doc.modelspace()
+    for name in ("红线", "建筑", "图框", "标注", "道路中心线"):
+        doc.layers.add(name)
+    for ring in [footprint.exterior] if footprint.geom_type == "Polygon" else [g.exterior for g in footprint.geoms]:
+        msp.add_lwpolyline(list(ring.coords)[:-1], close=True, dxfattribs={"layer": "红线"})
+        for i, (x, y) in enumerate(list(ring.coords)[:-1], 1):
+            msp.add_text(f"J{i}", dxfattribs={"layer": "标注", "insert": (x, y), "height": 2})
+    x0, y0, x1, y1 = footprint.bounds
+    c = footprint.representative_point()
+    msp.add_lwpolyline([(c.x - 5, c.y - 5), (c.x + 5, c.y - 5), (c.x + 5, c.y + 5), (c.x - 5, c.y + 5)], close=True,
+                       dxfattribs={"layer": "建筑"})
+    msp.add_lwpolyline([(x0 - 200, y0 - 200), (x1 + 200, y0 - 200), (x1 + 200, y1 + 200), (x0 - 200, y1 + 200)],
+                       close=True, dxfattribs={"layer": "图框"})
+    msp.add_line((x0 - 100, y0 - 50), (x1 + 100, y0 - 50), dxfattribs={"layer": "道路中心线"})
+    doc.saveas(path)
+    return path
+
+
+def _screen(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict]:
+    out = tmp_path / "r.json"
+    out.unlink(missing_ok=True)
+    res = subprocess.run(CLI + [*args, "--json", str(out)], capture_output=True, text=True)
+    return res, (json.loads(out.read_text(encoding="utf-8")) if out.exists() else {})
+
+
+def _sheet_with(tmp_path: Path, footprint: Path) -> Path:
+    sheet = (SAMPLE / "sheets" / "P2026-001.yaml").read_text(encoding="utf-8")
+    out = tmp_path / "P2026-001.yaml"
+    out.write_text(sheet.replace("../projects/txt/P2026-001.txt", footprint.name), encoding="utf-8")
+    return out
+
+
+def _essence(result: dict) -> dict:
+    """What a screening says of a project, apart from where its footprint came from."""
+    p = result["project"]
+    return {"verdict": result["verdict"], "area": round(p["area_m2"], 1), "crs": p["metric_crs"],
+            "findings": sorted((f["rule_id"], f["level"], f.get("feature_id")) for f in result["findings"]),
+            "overlaps": sorted((o["layer"], o["feature_id"], round(o["overlap_area_m2"], 1)) for o in result["overlaps"])}
+
+
+@pytest.mark.parametrize("version,codepage", [("R2010", None), ("R2000", "ANSI_936")])
+def test_a_drawing_screens_as_its_survey_txt(tmp_path, version, codepage):
+    """The red line of a drawing (UTF-8 R2010, or R2000 in the Chinese code page) is the project's footprint: the
+    same verdict, findings, overlaps and area as the 勘测定界 TXT it was drawn from; the drawing's other closed
+    outlines (building, frame) make the layer a question, named by --layer."""
+    _, txt_doc = _screen(tmp_path, "--project", str(SAMPLE / "sheets" / "P2026-001.yaml"))
+    dxf = _drawing(tmp_path / "红线图.dxf", _gk(), version, codepage)
+    sheet = _sheet_with(tmp_path, dxf)
+
+    res, _ = _screen(tmp_path, "--project", str(sheet))
+    assert res.returncode == 2
+    assert res.stderr.strip() == (f"error: {dxf}: the DXF drawing has closed outlines on 3 CAD layers (红线 1, 建筑 1, "
+                                  "图框 1); name the layer with the footprint (--layer, manifest `layer:`)")
+    assert "Traceback" not in res.stderr
+
+    res, doc = _screen(tmp_path, "--project", str(sheet), "--layer", "红线")
+    assert res.returncode == 0, res.stderr
+    (mine,), (theirs,) = doc["results"], txt_doc["results"]
+    assert _essence(mine) == _essence(theirs)
+    assert mine["verdict_label"] == "有条件符合"
+    notes = mine["project"]["import_problems"]
+    assert "[warning] CAD drawing: footprint read from CAD layer '红线' (1 outlines)" in notes
+    assert "[warning] CAD drawing: other CAD layers left out: 建筑 1, 图框 1, 道路中心线 1" in notes
+    assert [import_note_zh(n) for n in notes if "CAD" in n][:2] == [
+        "注意：CAD 图纸：项目范围取自图层“红线”的 1 个闭合图形", "注意：CAD 图纸：未计入的其他图层（图形数）：建筑 1, 图框 1, 道路中心线 1"]
+
+
+def test_drawing_outlines_arcs_holes_blocks_and_lines(tmp_path):
+    """A drawing is one project of all its outlines on the chosen layer: a bulge (arc) is followed, a hatch keeps
+    its hole, a red line drawn inside a block reference is found; a layer of lines only is a line project."""
+    doc = ezdxf.new("R2010")
+    msp = doc.modelspace()
+    e0, n0 = 40_429_000.0, 2_885_000.0
+    # a 100 m × 100 m square whose east side bulges out as a half circle of radius 50 m (bulge 1 = 180°)
+    msp.add_lwpolyline([(e0, n0, 0, 0, 0), (e0 + 100, n0, 0, 0, 1), (e0 + 100, n0 + 100, 0, 0, 0),
+                        (e0, n0 + 100, 0, 0, 0)], format="xyseb", close=True, dxfattribs={"layer": "红线"})
+    hatch = msp.add_hatch(dxfattribs={"layer": "红线"})
+    hatch.paths.add_polyline_path([(e0 + 500, n0), (e0 + 700, n0), (e0 + 700, n0 + 200), (e0 + 500, n0 + 200)],
+                                  is_closed=True, flags=ezdxf.const.BOUNDARY_PATH_EXTERNAL)
+    hatch.paths.add_polyline_path([(e0 + 550, n0 + 50), (e0 + 650, n0 + 50), (e0 + 650, n0 + 150),
+                                   (e0 + 550, n0 + 150)], is_closed=True, flags=ezdxf.const.BOUNDARY_PATH_OUTERMOST)
+    block = doc.blocks.new("地块3")
+    block.add_lwpolyline([(0, 0), (50, 0), (50, 50), (0, 50)], close=True, dxfattribs={"layer": "红线"})
+    msp.add_blockref("地块3", (e0 + 1000, n0), dxfattribs={"layer": "红线"})
+    msp.add_lwpolyline([(e0, n0 - 500), (e0 + 300, n0 - 500), (e0 + 300, n0 - 900)], dxfattribs={"layer": "管线"})
+    path = tmp_path / "某项目.dxf"
+    doc.saveas(path)
+
+    (project,) = load_projects(path)                   # 红线 holds the outlines; 管线 only lines: no question
+    assert project.id == "某项目"
+    area = 100 * 100 + 3.141592653589793 * 50 ** 2 / 2 + (200 * 200 - 100 * 100) + 50 * 50
+    metric = gpd.GeoSeries([project.geometry], crs=4490).to_crs(4528).iloc[0]
+    assert metric.area == pytest.approx(area, rel=1e-4)
+    assert metric.bounds[2] == pytest.approx(e0 + 1050, abs=1e-3)     # the block's square, placed at e0 + 1000
+    assert shapely.Point(e0 + 600, n0 + 100).within(metric) is False    # in the hatch's hole
+    (route,) = load_projects(path, layer="管线")
+    assert route.geometry.geom_type == "LineString"
+    assert gpd.GeoSeries([route.geometry], crs=4490).to_crs(4528).length.iloc[0] == pytest.approx(700, rel=1e-6)
+    with pytest.raises(InputError, match=r"no CAD layer '道路' with outlines or lines; the drawing's are: 红线 3, 管线 1"):
+        load_projects(path, layer="道路")
+
+
+def test_dwg_and_folders(tmp_path):
+    """A DWG, alone or in a folder of project files, is one line saying to save it as DXF; never skipped."""
+    dwg = tmp_path / "红线图.dwg"
+    dwg.write_bytes(b"AC1032" + bytes(200))
+    shutil.copy(_drawing(tmp_path / "a.dxf", _gk()), tmp_path / "b.dxf")
+    for given in (dwg, tmp_path):
+        res, _ = _screen(tmp_path, "--project", str(given), "--layer", "红线")
+        assert res.returncode == 2
+        assert res.stderr.strip() == (f"error: {dwg}: AutoCAD DWG has no open reader: save the drawing as DXF (CAD: "
+                                      "另存为 → AutoCAD DXF) and give that file")
+    dwg.unlink()
+    res, doc = _screen(tmp_path, "--project", str(tmp_path), "--layer", "红线")
+    assert res.returncode == 0, res.stderr
+    assert [r["project"]["id"] for r in doc["results"]] == ["a", "b"]
+
+
+def _mapinfo(tmp_path: Path, charset: str, suffix: str) -> Path:
+    """Two projects as a MapInfo table written by GDAL in the Chinese code page, its header then saying
+    ``charset`` (older tables often say Neutral for GBK text)."""
+    gdf = gpd.GeoDataFrame({"项目编号": ["M1", "M2"], "项目名称": ["某水泥熟料项目", "某码头"], "行业代码": ["3011", "5531"],
+                            "建设性质": ["新建", "扩建"]},
+                           geometry=[_gk(4490), shapely.box(119.40, 26.10, 119.41, 26.11)], crs=4490)
+    folder = tmp_path / charset
+    folder.mkdir()
+    path = folder / f"项目{suffix}"
+    gdf.to_file(path, driver="MapInfo File", layer_options={"ENCODING": "CP936"})
+    if charset != "WindowsSimpChinese":
+        path.write_bytes(path.read_bytes().replace(b"WindowsSimpChinese", charset.encode()))
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".tab", ".mif"])
+def test_mapinfo_tables_in_either_character_set(tmp_path, suffix):
+    """A MapInfo table reads the same whether its header names the Chinese character set or says Neutral (read
+    by content, said as a warning), plain or zipped; its projects screen as the TXT's."""
+    _, txt_doc = _screen(tmp_path, "--project", str(SAMPLE / "sheets" / "P2026-001.yaml"))
+    docs = []
+    for charset in ("WindowsSimpChinese", "Neutral"):
+        path = _mapinfo(tmp_path, charset, suffix)
+        res, doc = _screen(tmp_path, "--project", str(path))
+        assert res.returncode == 0, res.stderr
+        docs.append(doc)
+        warned = [n for r in doc["results"] for n in r["project"]["import_problems"] if "encoding" in n]
+        assert bool(warned) == (charset == "Neutral"), warned
+    zipped = shutil.make_archive(str(tmp_path / "项目"), "zip", tmp_path / "Neutral")
+    res, doc = _screen(tmp_path, "--project", zipped)
+    assert res.returncode == 0, res.stderr
+    docs.append(doc)
+    for doc in docs:
+        m1, m2 = doc["results"]
+        assert (m1["project"]["id"], m1["project"]["name"], m2["project"]["name"]) == ("M1", "某水泥熟料项目", "某码头")
+        assert m1["project"]["construction_type"] == "新建" and m1["project"]["sector"] == "建材"
+        # the TXT's sheet adds the carbon figures (so its verdict differs); the overlaps are the same, to the
+        # precision a MapInfo table stores coordinates at (integers over the table's bounds: ~0.1 m here)
+        mine, txt = _essence(m1), _essence(txt_doc["results"][0])
+        assert mine["area"] == pytest.approx(txt["area"], rel=1e-4) and mine["crs"] == txt["crs"]
+        assert [o[:2] for o in mine["overlaps"]] == [o[:2] for o in txt["overlaps"]]
+        assert [o[2] for o in mine["overlaps"]] == pytest.approx([o[2] for o in txt["overlaps"]], rel=1e-2)
+
+
+def test_a_local_coordinate_system_is_read_as_none(tmp_path):
+    """A MapInfo table in a NonEarth (local, no datum) system with GK coordinates: the coordinates are read by
+    their magnitude, with a warning (was: "outside China")."""
+    gdf = gpd.GeoDataFrame({"id": ["L1"]}, geometry=[_gk()], crs=None)
+    path = tmp_path / "local.tab"
+    gdf.to_file(path, driver="MapInfo File", layer_options={"BOUNDS": "40000000,2000000,41000000,3000000"})
+    (project,) = load_projects(path)
+    assert gpd.GeoSeries([project.geometry], crs=4490).to_crs(4528).area.iloc[0] == pytest.approx(_gk().area, rel=1e-9)
+    assert "[warning] the file's coordinate system 'Nonearth' is a local one without a datum: read as if it had " \
+           "none" in project.problems
