@@ -357,3 +357,9 @@ def test_footprints_without_id_or_name_fields_are_named_by_the_file(tmp_path):
     projects = load_projects(path)
     assert [p.id for p in projects] == ["地块-1", "地块-2", "地块-3"]
     assert "[warning] no project id field; ids generated from the file name (地块…) (field 'id')" in projects[0].problems
+    # a project sheet naming that file screens its parcels as one footprint and keeps the file's import notes
+    sheet = tmp_path / "P9.yaml"
+    sheet.write_text("id: P9\nindustry_code: '3011'\nfootprint: 地块.geojson\n", encoding="utf-8")
+    (project,) = load_projects(sheet)
+    assert project.geometry.geom_type == "MultiPolygon" and len(project.geometry.geoms) == 3
+    assert "[warning] no project id field; ids generated from the file name (地块…) (field 'id')" in project.problems
