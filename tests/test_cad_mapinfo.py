@@ -208,3 +208,21 @@ def test_a_local_coordinate_system_is_read_as_none(tmp_path):
     assert gpd.GeoSeries([project.geometry], crs=4490).to_crs(4528).area.iloc[0] == pytest.approx(_gk().area, rel=1e-9)
     assert "[warning] the file's coordinate system 'Nonearth' is a local one without a datum: read as if it had " \
            "none" in project.problems
+
+
+def test_convert_a_drawing_to_a_survey_txt(tmp_path):
+    """`convert 红线图.dxf 报批.txt --layer 红线` (the step before 建设用地报批): the TXT holds the red line's points in
+    the drawing's zone, the parcel named after the drawing, and reads back as the same footprint."""
+    footprint = _gk()
+    dxf = _drawing(tmp_path / "红线图.dxf", footprint)
+    txt = tmp_path / "报批.txt"
+    res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "convert", str(dxf), str(txt), "--layer", "红线"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.startswith("红线图.dxf: read as a project footprint (role projects)")
+    lines = txt.read_text(encoding="utf-8").splitlines()
+    assert "带号=40" in lines and lines[lines.index("[地块坐标]") + 1].startswith(
+        f"{len(footprint.exterior.coords)},{footprint.area / 10_000:.4f},红线图,红线图,面,")
+    (back,) = load_projects(txt)
+    metric = gpd.GeoSeries([back.geometry], crs=4490).to_crs(4528).iloc[0]
+    assert metric.symmetric_difference(footprint).area < 0.01

@@ -239,6 +239,10 @@ def _guess_role(path: Path, layer: str | None, encoding: str | None, zone: int |
     """The catalog role whose required fields the file has (best guess), or 'none'; said on stderr."""
     from ..catalog import default_catalog
     from ..io.pipeline import read_raw
+    from ..io.projects import ONE_PROJECT_SUFFIXES
+    if path.suffix.lower() in ONE_PROJECT_SUFFIXES:        # a survey TXT, coordinate table or CAD drawing
+        err_console.print(f"{path.name}: read as a project footprint (role projects)", markup=False, highlight=False)
+        return "projects"
     cat = default_catalog()
     cols = list(read_raw(path, layer=layer, encoding=encoding, zone=zone, crs=crs).gdf.columns)
     for r, _score in cat.guess_role(cols, path.name):
