@@ -66,25 +66,78 @@ def _rows_from_csv(path: Path, encoding: str | None):
         raise InputError(f"not a readable CSV table: {exc}", file=path) from None
 
 
-def _sheets_from_xlsx(path: Path, sheet: str | None) -> list[tuple[list[list[str]], list[str], str]]:
-    """(rows, merged ranges, title) of the named sheet, or of every sheet (a workbook may give one parcel a sheet)."""
-    from openpyxl import load_workbook
+Merged = tuple[int, int, int, int]
+"""A merged cell range: first row, first column, last row, last column (0-based, inclusive)."""
+
+
+def _a1(m: Merged) -> str:
+    """A merged range as Excel names it (``A1:D1``)."""
+    from openpyxl.utils import get_column_letter
+    return f"{get_column_letter(m[1] + 1)}{m[0] + 1}:{get_column_letter(m[3] + 1)}{m[2] + 1}"
+
+
+def _sheets_from_xlsx(path: Path, sheet: str | None) -> list[tuple[list[list[str]], list[Merged], str]]:
+    """(rows, merged ranges, title) of the named sheet, or of every sheet (a workbook may give one parcel a sheet):
+    an XLSX through openpyxl, a legacy .xls (Excel/WPS 97-2003) through calamine."""
     check_workbook(path)
     try:
-        wb = load_workbook(path, read_only=False, data_only=True)
+        sheets = _xls_sheets(path) if path.suffix.lower() == ".xls" else _xlsx_sheets(path)
+    except InputError:
+        raise
     except Exception as exc:
         raise InputError(f"cannot open workbook: {exc}", file=path) from None
-    if sheet is not None and sheet not in wb.sheetnames:
-        raise InputError(f"no sheet {sheet!r}; its sheets are: {', '.join(wb.sheetnames)}", file=path)
+    names = [title for title, _, _ in sheets]
+    if sheet is not None and sheet not in names:
+        raise InputError(f"no sheet {sheet!r}; its sheets are: {', '.join(names)}", file=path)
     out = []
-    for ws in [wb[sheet]] if sheet else wb.worksheets:
-        rows = [["" if v is None else str(v).strip() for v in row] for row in ws.iter_rows(values_only=True)]
-        for rng in ws.merged_cells.ranges:     # a merged 地块编号 cell means "the same value on every row it spans"
-            value = rows[rng.min_row - 1][rng.min_col - 1] if rng.min_row - 1 < len(rows) else ""
-            for r in range(rng.min_row - 1, min(rng.max_row, len(rows))):
-                for c in range(rng.min_col - 1, min(rng.max_col, len(rows[r]))):
+    for title, rows, merged in sheets:
+        if sheet is not None and title != sheet:
+            continue
+        for r0, c0, r1, c1 in merged:      # a merged 地块编号 cell means "the same value on every row it spans"
+            value = rows[r0][c0] if r0 < len(rows) and c0 < len(rows[r0]) else ""
+            for r in range(r0, min(r1 + 1, len(rows))):
+                for c in range(c0, min(c1 + 1, len(rows[r]))):
                     rows[r][c] = value
-        out.append((rows, [str(r) for r in ws.merged_cells.ranges], ws.title))
+        out.append((rows, merged, title))
+    return out
+
+
+def _in_header(m: Merged, rows: list[list[str]], h: int) -> bool:
+    """Does merged range ``m`` blur the header in row ``h`` (0-based)?  It does when it reaches that row, or when
+    it groups some of the table's columns in the rows above (坐标 over X and Y); a title row merged across the
+    whole table (the columns of the header and the rows below it) does not."""
+    used = sorted({c for row in rows[h:h + 6] for c, v in enumerate(row) if v})
+    title = bool(used) and m[1] <= used[0] and m[3] >= used[-1]
+    return m[0] <= h <= m[2] or (m[2] < h and not title)
+
+
+def _cell_text(v: object) -> str:
+    return "" if v is None else str(v).strip()
+
+
+def _xlsx_sheets(path: Path) -> list[tuple[str, list[list[str]], list[Merged]]]:
+    """(title, cell texts, merged ranges as 0-based inclusive (row, col, row, col)) of every sheet of an XLSX."""
+    from openpyxl import load_workbook
+    wb = load_workbook(path, read_only=False, data_only=True)
+    return [(ws.title, [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)],
+             [(r.min_row - 1, r.min_col - 1, r.max_row - 1, r.max_col - 1) for r in ws.merged_cells.ranges])
+            for ws in wb.worksheets]
+
+
+def _xls_sheets(path: Path) -> list[tuple[str, list[list[str]], list[Merged]]]:
+    """The same for a legacy .xls workbook (BIFF, as Excel and WPS save "97-2003" files)."""
+    from python_calamine import CalamineWorkbook
+
+    from .tables import legacy_workbook
+    wb = CalamineWorkbook.from_filelike(legacy_workbook(path))
+    out = []
+    for name in wb.sheet_names:
+        ws = wb.get_sheet_by_name(name)
+        r_off, c_off = ws.start or (0, 0)         # the used range may start below or right of A1
+        rows = [[""] * c_off + [_cell_text(v) for v in row] for row in ws.to_python()]
+        rows = [[""] * len(rows[0]) for _ in range(r_off)] + rows if rows else rows
+        merged = [(a[0], a[1], b[0], b[1]) for a, b in (ws.merged_cell_ranges or [])]
+        out.append((name, rows, merged))
     return out
 
 
@@ -149,15 +202,14 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
     guess = None
     if path.suffix.lower() == ".csv":
         rows, guess = _rows_from_csv(path, encoding)
-        sheets: list[tuple[list[list[str]], list[str], str | None]] = [(rows, [], None)]
+        sheets: list[tuple[list[list[str]], list[Merged], str | None]] = [(rows, [], None)]
     else:
         sheets = list(_sheets_from_xlsx(path, sheet))
     tables = []
     for rows, merged, title in sheets:
         h, cols = _find_header(rows)
         if merged:
-            top = h if h >= 0 else 5
-            header_merges = [r for r in merged if int(re.findall(r"\d+", r.split(":")[0])[0]) <= top + 1]
+            header_merges = [_a1(m) for m in merged if (m[0] <= 5 if h < 0 else _in_header(m, rows, h))]
             if header_merges and (h >= 0 or len(sheets) == 1):
                 raise InputError(f"merged header cells {', '.join(header_merges[:3])}: unmerge them so each column "
                                  "has its own header (点号, X, Y or 经度, 纬度)", file=path, where=f"sheet {title}")

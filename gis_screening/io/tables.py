@@ -1,7 +1,8 @@
-"""Tables reviewers keep in Excel/WPS (XLSX, or CSV in UTF-8 or GBK) read cell by cell, their header found below any
+"""Tables reviewers keep in Excel/WPS (XLSX, legacy .xls, or CSV in UTF-8 or GBK) read cell by cell, their header found below any
 title rows: the 准入清单 (:mod:`gis_screening.admission`) and project-sheet tables (:mod:`.projects`)."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -14,17 +15,28 @@ from .safezip import check_workbook
 HEADER_ROWS = 10
 
 
+def legacy_workbook(path: Path) -> io.BytesIO:
+    """A workbook named ``.xls`` as a file object calamine reads by its content: a BIFF workbook (Excel/WPS
+    "97-2003"), or an XLSX saved under that name.  An HTML or XML table saved as .xls, as web systems export
+    them, is an InputError saying to save it as .xlsx."""
+    data = path.read_bytes()
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        raise InputError("not an Excel workbook but a web page or XML table saved with an .xls name (as some online "
+                         "systems export): open it in Excel or WPS and save it as .xlsx", file=path)
+    return io.BytesIO(data)
+
+
 def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = object,
                nrows: int | None = None) -> pd.DataFrame:
-    """Every cell of an XLSX sheet or a CSV (UTF-8 or GBK, as Excel and WPS save it), no row taken as the header;
-    ``nrows`` rows below the first :data:`HEADER_ROWS` at most.  InputError naming ``what`` when unreadable."""
+    """Every cell of an XLSX or .xls sheet or a CSV (UTF-8 or GBK, as Excel and WPS save it), no row taken as the
+    header; ``nrows`` rows below the first :data:`HEADER_ROWS` at most.  InputError naming ``what`` when unreadable."""
     rows = None if nrows is None else nrows + HEADER_ROWS
     try:
         if path.suffix.lower() in (".xlsx", ".xls"):
             check_workbook(path)
-            return pd.read_excel(path, sheet_name=sheet, dtype=dtype, header=None, nrows=rows)
-        import io
-
+            legacy = path.suffix.lower() == ".xls"
+            return pd.read_excel(legacy_workbook(path) if legacy else path, sheet_name=sheet, dtype=dtype,
+                                 header=None, nrows=rows, engine="calamine" if legacy else "openpyxl")
         from ..encoding import read_text
         text, _ = read_text(path)
         return pd.read_csv(io.StringIO(text), dtype=dtype, header=None, nrows=rows)
