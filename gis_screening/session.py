@@ -176,7 +176,7 @@ class Session:
                               "construction_type": p.construction_type, "wkt": shapely.to_wkt(p.geometry, rounding_precision=9),
                               "sheet": p.sheet, "attributes": {k: v for k, v in p.attributes.items()
                                                                if isinstance(v, (str, int, float, bool, type(None)))},
-                              "source": p.source} for p in self.projects],
+                              "source": p.source, "problems": list(p.problems)} for p in self.projects],
                 "result": self.result}
 
     def save(self, path: str | Path) -> Path:
@@ -228,7 +228,8 @@ class Session:
                                         construction_type=p.get("construction_type"),
                                         attributes=p.get("attributes") if isinstance(p.get("attributes"), dict) else {},
                                         sheet=p.get("sheet") if isinstance(p.get("sheet"), dict) else None,
-                                        source=p.get("source")))
+                                        source=p.get("source"), problems=[str(n) for n in p.get("problems") or []
+                                                                          if isinstance(n, str)]))
             except Exception as exc:  # noqa: BLE001 - a damaged entry is dropped and said, never a crash
                 notes.append(f"项目 {i + 1} 无法读取，已忽略：{' '.join(str(exc).split())[:120]}")
         self.set_projects(projects)

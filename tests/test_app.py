@@ -658,3 +658,17 @@ def test_a_cad_drawing_is_imported_by_its_red_line_layer(win, tmp_path):
     assert again["project"]["area_m2"] == pytest.approx(first["project"]["area_m2"], rel=1e-9)
     assert again["project"]["centroid_lonlat"][0] > first["project"]["centroid_lonlat"][0] + 0.15
     assert not [o for o in again["overlaps"] if o["layer"] == "产业园区" and o["overlap_area_m2"] > 0]
+    # saved and reopened the next day: the same footprint, and the import notes (which CAD layer was the red line,
+    # the drawing's missing CRS) still in the re-screened result its report prints (they were dropped)
+    notes = again["project"]["import_problems"]
+    assert "[warning] CAD drawing: footprint read from CAD layer '红线' (1 outlines)" in notes
+    path = win.session.save(tmp_path / "红线.gsproj")
+    other = type(win)(settings=win.settings)
+    other.auto_screen = False
+    other.ask_unsaved = lambda n: "discard"
+    assert other.open_session(str(path))
+    other.run_screening(wait=True)
+    reopened = other.session.result["results"][0]
+    assert reopened["project"]["import_problems"] == notes
+    assert reopened["overlaps"] == again["overlaps"] and reopened["verdict"] == again["verdict"]
+    other.close()
