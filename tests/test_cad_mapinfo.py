@@ -97,6 +97,7 @@ def test_a_drawing_screens_as_its_survey_txt(tmp_path, version, codepage):
     assert _essence(mine) == _essence(theirs)
     assert mine["verdict_label"] == "有条件符合"
     notes = mine["project"]["import_problems"]
+    assert not [n for n in notes if "no project id field" in n]        # the sheet names the project
     assert "[warning] CAD drawing: footprint read from CAD layer '红线' (1 outlines)" in notes
     assert "[warning] CAD drawing: other CAD layers left out: 建筑 1, 图框 1, 道路中心线 1" in notes
     assert [import_note_zh(n) for n in notes if "CAD" in n][:2] == [

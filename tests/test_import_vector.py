@@ -351,15 +351,21 @@ def test_footprints_without_id_or_name_fields_are_named_by_the_file(tmp_path):
     name (a traceback since the names-as-ids change)."""
     from gis_screening.io.projects import load_projects
     path = tmp_path / "地块.geojson"
+    bowtie = Polygon([(119.33, 26.08), (119.335, 26.085), (119.335, 26.08), (119.33, 26.085)])
     gpd.GeoDataFrame({"note": ["a", "b", "c"]}, crs=4490,
-                     geometry=[shapely.box(119.3 + k / 100, 26.08, 119.305 + k / 100, 26.085) for k in range(3)]
-                     ).to_file(path)
+                     geometry=[shapely.box(119.3 + k / 100, 26.08, 119.305 + k / 100, 26.085) for k in range(2)]
+                     + [bowtie]).to_file(path)
     projects = load_projects(path)
     assert [p.id for p in projects] == ["地块-1", "地块-2", "地块-3"]
     assert "[warning] no project id field; ids generated from the file name (地块…) (field 'id')" in projects[0].problems
+    # the bow-tie's repair is said on its own project, under the id it was given (it was "#3", on all three)
+    repaired = [[n for n in p.problems if "make_valid" in n] for p in projects]
+    assert repaired[:2] == [[], []] and repaired[2][0].endswith("(feature 地块-3)")
     # a project sheet naming that file screens its parcels as one footprint and keeps the file's import notes
+    # (the repaired bow-tie), but not how the file's ids were made up: the sheet names the project
     sheet = tmp_path / "P9.yaml"
     sheet.write_text("id: P9\nindustry_code: '3011'\nfootprint: 地块.geojson\n", encoding="utf-8")
     (project,) = load_projects(sheet)
-    assert project.geometry.geom_type == "MultiPolygon" and len(project.geometry.geoms) == 3
-    assert "[warning] no project id field; ids generated from the file name (地块…) (field 'id')" in project.problems
+    assert project.geometry.geom_type == "MultiPolygon" and len(project.geometry.geoms) == 4
+    assert [n.split(" (")[0] for n in project.problems] == ["[warning] invalid geometry"]
+    assert "repaired with make_valid" in project.problems[0] and project.problems[0].endswith("(feature 地块-3)")

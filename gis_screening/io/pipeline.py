@@ -6,6 +6,7 @@ geometry checks → field normalisation for the role.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -244,7 +245,8 @@ def read_layer(path: str | Path, role: str | None = None, *, name: str | None = 
                                                          offset=offset, towgs84=towgs84)
     expected = catalog.role(role).geometry if role else "any"
     pre_ids = _pre_ids(gdf, role, catalog)
-    gdf, geom_problems = check_geometries(gdf, pre_ids, expected)
+    rows = np.arange(len(gdf))
+    gdf, geom_problems = check_geometries(gdf.assign(**{ROW: rows}), pre_ids, expected)
     problems += geom_problems
     if len(gdf) == 0:
         raise InputError("no usable features left after geometry checks: "
@@ -252,6 +254,10 @@ def read_layer(path: str | Path, role: str | None = None, *, name: str | None = 
     if role:
         gdf, field_problems = normalise_fields(gdf, role, catalog, source=path, explicit=fields)
         problems += field_problems
+    if role == "projects":      # footprints given ids only now (by name, by file): their notes name them so
+        named = dict(zip((pre_ids[r] for r in gdf[ROW]), _pre_ids(gdf, role, catalog)))
+        problems = [replace(p, feature=named.get(p.feature, p.feature)) for p in problems]
+    gdf = gdf.drop(columns=ROW)
     if role == "control_units":
         problems += unlisted_problems(gdf)
     ids = _pre_ids(gdf, role, catalog)
@@ -261,6 +267,10 @@ def read_layer(path: str | Path, role: str | None = None, *, name: str | None = 
                  source_crs=src_label, crs_reason=reason,
                  encoding=raw.encoding.label if raw.encoding else None,
                  encoding_reason=raw.encoding.reason if raw.encoding else None, catalog=catalog)
+
+
+#: a column holding each feature's row in the file while it is read (dropped before the layer is made)
+ROW = "__row__"
 
 
 def _pre_ids(gdf, role, catalog) -> list[str]:

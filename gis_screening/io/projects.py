@@ -163,7 +163,8 @@ def project_from_sheet(sheet: dict, base: Path, where: str, read: dict[str, Any]
     pid = str(sheet.get("id") or fp.id or Path(where).stem)
     attrs = _read_flags({**fp.attributes, **{k: v for k, v in sheet.items() if k not in (
         "id", "name", "industry_code", "construction_type", "footprint")}}, where)
-    notes = list(fp.problems)
+    # how the footprint file's own ids were made up says nothing when the sheet names the project
+    notes = [n for n in fp.problems if not (sheet.get("id") and "no project id field" in n)]
     code = _industry_code(sheet["industry_code"], attrs, notes) if "industry_code" in sheet else fp.industry_code
     return Project(id=pid, geometry=fp.geometry, name=sheet.get("name") or fp.name, industry_code=code,
                    construction_type=sheet.get("construction_type") or fp.construction_type,
