@@ -135,8 +135,14 @@ def test_drawing_outlines_arcs_holes_blocks_and_lines(tmp_path):
     (route,) = load_projects(path, layer="管线")
     assert route.geometry.geom_type == "LineString"
     assert gpd.GeoSeries([route.geometry], crs=4490).to_crs(4528).length.iloc[0] == pytest.approx(700, rel=1e-6)
-    with pytest.raises(InputError, match=r"no CAD layer '道路' with outlines or lines; the drawing's are: 红线 3, 管线 1"):
-        load_projects(path, layer="道路")
+    # a CAD layer the drawing lacks (a --layer meant for another drawing of a folder): its one layer of outlines,
+    # said; where several layers have outlines, which one is the user's to say
+    (again,) = load_projects(path, layer="道路")
+    assert again.geometry.equals(project.geometry)
+    assert "[warning] no CAD layer '道路' in the drawing: its only layer with outlines read" in again.problems
+    with pytest.raises(InputError, match=r"no CAD layer '道路' with outlines or lines; the drawing's are: 红线 1, 建筑 1, "
+                                         r"图框 1, 道路中心线 1"):
+        load_projects(_drawing(tmp_path / "b.dxf", _gk()), layer="道路")
 
 
 def test_dwg_and_folders(tmp_path):
@@ -227,3 +233,31 @@ def test_convert_a_drawing_to_a_survey_txt(tmp_path):
     (back,) = load_projects(txt)
     metric = gpd.GeoSeries([back.geometry], crs=4490).to_crs(4528).iloc[0]
     assert metric.symmetric_difference(footprint).area < 0.01
+
+
+def test_a_folder_of_mixed_files_with_one_layer_option(tmp_path):
+    """`screen --project 项目文件夹 --layer 红线`: the option picks the red line of the drawing that needs it; the
+    files of one layer (MapInfo, a one-layer GeoPackage, a one-sheet workbook) are read as they are (a note where a
+    layer could have been named); a GeoPackage of several layers without that one is one line listing them."""
+    folder = tmp_path / "项目"
+    folder.mkdir()
+    _drawing(folder / "A红线图.dxf", _gk())
+    tab = _mapinfo(tmp_path, "WindowsSimpChinese", ".tab")
+    for part in tab.parent.iterdir():
+        shutil.copy(part, folder / f"B{part.name}")
+    gpd.read_file(SAMPLE / "projects" / "projects.gpkg").iloc[1:3].to_file(folder / "C一期.gpkg", layer="一期")
+    shutil.copy(ROOT / "tests" / "data" / "xls" / "P2026-001坐标.xls", folder / "D坐标.xls")
+    res, doc = _screen(tmp_path, "--project", str(folder), "--layer", "红线")
+    assert res.returncode == 0, res.stderr
+    ids = [(r["project"]["id"], Path(r["project"]["source"]).name) for r in doc["results"]]
+    assert ids == [("A红线图", "A红线图.dxf"), ("M1", "B项目.tab"), ("M2", "B项目.tab"), ("P2026-002", "C一期.gpkg"),
+                   ("P2026-003", "C一期.gpkg"), ("P2026-001", "D坐标.xls")]
+    notes = [r["project"]["import_problems"] for r in doc["results"]]
+    assert "[warning] CAD drawing: footprint read from CAD layer '红线' (1 outlines)" in notes[0]
+    assert "[warning] no layer '红线' here: its only layer '一期' read" in notes[3]
+    assert "[warning] no sheet '红线' here: its only sheet with coordinates read" in notes[5]
+    assert not [n for n in notes[1] if "红线" in n]            # a MapInfo table has one layer: nothing to name
+    gpd.read_file(SAMPLE / "projects" / "projects.gpkg").iloc[3:4].to_file(folder / "C一期.gpkg", layer="二期")
+    res, _ = _screen(tmp_path, "--project", str(folder), "--layer", "红线")
+    assert res.returncode == 2
+    assert res.stderr.strip() == f"error: {folder / 'C一期.gpkg'}: no layer '红线'; its layers are: 一期, 二期"

@@ -85,8 +85,9 @@ FOOTPRINT_OFFSET = typer.Option(None, "--source-offset", help="footprints in web
 FOOTPRINT_ENCODING = typer.Option(None, "--encoding", help="text encoding of footprint files, e.g. gbk")
 FOOTPRINT_TOWGS84 = typer.Option(None, "--towgs84", help="footprints in Xian 1980 / Beijing 1954: the transformation "
                                  "parameters dx,dy,dz[,rx,ry,rz,s]")
-FOOTPRINT_LAYER = typer.Option(None, "--layer", help="layer to read in footprint GeoPackages or File Geodatabases "
-                               "that hold several")
+FOOTPRINT_LAYER = typer.Option(None, "--layer", help="layer to read in footprint sources that hold several: "
+                               "GeoPackage, File Geodatabase, KML folder, CAD layer of a DXF, XLSX sheet (files of "
+                               "one layer ignore it)")
 
 NOTES_MAX = 30   # import problems printed on stderr; the rest are in the results
 

@@ -52,13 +52,14 @@ def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> R
             left_out[entity.dxftype()] += 1
             continue
         shapes.setdefault(_layer_name(entity.dxf.layer), []).append((geom, entity.dxf.get("handle")))
-    chosen = _choose_layer(shapes, layer, path)
+    problems: list[Problem] = []
+    chosen = _choose_layer(shapes, layer, path, problems)
     rows = [(g, h) for g, h in shapes[chosen] if g.geom_type != "LineString"] or shapes[chosen]
     gdf = gpd.GeoDataFrame({"cad_layer": [chosen] * len(rows), "handle": [h for _, h in rows]},
                            geometry=[g for g, _ in rows], crs=None)
     others = {name: len(v) for name, v in shapes.items() if name != chosen}
-    problems = [Problem("warning", f"CAD drawing: footprint read from CAD layer {chosen!r} ({len(rows)} "
-                        f"{'lines' if rows[0][0].geom_type == 'LineString' else 'outlines'})")]
+    problems.insert(0, Problem("warning", f"CAD drawing: footprint read from CAD layer {chosen!r} ({len(rows)} "
+                               f"{'lines' if rows[0][0].geom_type == 'LineString' else 'outlines'})"))
     if others:
         problems.append(Problem("warning", f"CAD drawing: other CAD layers left out: {_listing(others)}"))
     if left_out:
@@ -97,18 +98,22 @@ def _layer_name(name: str) -> str:
     return ezdxf.decode_dxf_unicode(name) if ezdxf.has_dxf_unicode(name) else name
 
 
-def _choose_layer(shapes: dict[str, list], layer: str | None, path: Path) -> str:
-    """The CAD layer to read (see :func:`read_dxf`)."""
+def _choose_layer(shapes: dict[str, list], layer: str | None, path: Path, problems: list[Problem]) -> str:
+    """The CAD layer to read (see :func:`read_dxf`): ``layer`` when the drawing has it, else the one candidate
+    (said in ``problems`` when a layer was named: a --layer meant for another drawing of a folder)."""
     if not shapes:
         raise InputError("the DXF drawing has no outlines or lines in model space", file=path)
-    if layer is not None:
-        if layer not in shapes:
-            raise InputError(f"no CAD layer {layer!r} with outlines or lines; the drawing's are: "
-                             f"{_listing(_counts(shapes))}", file=path)
+    if layer in shapes:
         return layer
     with_outlines = [name for name, v in shapes.items() if any(g.geom_type != "LineString" for g, _ in v)]
     candidates = with_outlines or list(shapes)
+    if layer is not None and len(candidates) > 1:
+        raise InputError(f"no CAD layer {layer!r} with outlines or lines; the drawing's are: "
+                         f"{_listing(_counts(shapes))}", file=path)
     if len(candidates) == 1:
+        if layer is not None:
+            problems.append(Problem("warning", f"no CAD layer {layer!r} in the drawing: its only layer with "
+                                    f"{'outlines' if with_outlines else 'lines'} read"))
         return candidates[0]
     kind = "closed outlines" if with_outlines else "lines"
     counts = _counts({k: shapes[k] for k in candidates})

@@ -87,8 +87,8 @@ def _sheets_from_xlsx(path: Path, sheet: str | None) -> list[tuple[list[list[str
     except Exception as exc:
         raise InputError(f"cannot open workbook: {exc}", file=path) from None
     names = [title for title, _, _ in sheets]
-    if sheet is not None and sheet not in names:
-        raise InputError(f"no sheet {sheet!r}; its sheets are: {', '.join(names)}", file=path)
+    if sheet is not None and sheet not in names:      # a --layer meant for another file of a folder: see the caller
+        sheet = None
     out = []
     for title, rows, merged in sheets:
         if sheet is not None and title != sheet:
@@ -240,6 +240,10 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
     except ValueError as exc:
         raise InputError(str(exc), file=path) from None
     problems = [Problem("info", f"coordinate columns: {a_name!r}, {b_name!r} ({'lon/lat' if geo else 'GK X/Y'})")]
+    if sheet is not None and sheet not in (titles := [title for _, _, title in sheets]):
+        if len(tables) > 1:             # several parcels: which one was meant is the user's to say
+            raise InputError(f"no sheet {sheet!r}; its sheets are: {', '.join(str(t) for t in titles)}", file=path)
+        problems.append(Problem("warning", f"no sheet {sheet!r} here: its only sheet with coordinates read"))
     if several:
         problems.append(Problem("info", f"parcels read from {len(tables)} sheets: "
                                 + ", ".join(str(t) for _, t, _, _ in tables)))

@@ -23,6 +23,8 @@ VECTOR_SUFFIXES = {".gpkg", ".shp", ".zip", ".geojson", ".json", ".kml", ".kmz",
                    ".geoparquet", ".gdb", ".tab", ".mif"}
 #: sources that hold several layers, one of which is read: it must be named when there are several
 MULTI_LAYER_SUFFIXES = {".gpkg", ".gdb"}
+#: sources whose layer may be named (a KML's folders are all read unless one is named)
+LAYERED_SUFFIXES = MULTI_LAYER_SUFFIXES | {".kml"}
 
 
 @dataclass
@@ -121,6 +123,8 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
         except Exception as exc:
             raise InputError(f"cannot read GeoParquet: {exc}", file=path) from None
         return RawRead(gdf, gdf.crs, "GeoParquet metadata" if gdf.crs else None)
+    if suffix not in LAYERED_SUFFIXES:
+        layer = None            # one layer only: a --layer meant for the other files of a folder is not for it
     guess = None
     problems: list[Problem] = []
     if suffix == ".shp":
@@ -148,7 +152,7 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
         if suffix == ".shp" and guess is not None:
             read_path, fixes = repair_dbf_field_names(path, guess.encoding, Path(tmp))
             problems += fixes
-        frames = _read_frames(path, read_path, layer, guess)
+        frames = _read_frames(path, read_path, layer, guess, problems)
     gdf = frames[0] if len(frames) == 1 else gpd.GeoDataFrame(pd.concat(frames, ignore_index=True),
                                                                crs=frames[0].crs)
     crs_source = None
@@ -202,26 +206,37 @@ def check_gpkg_views(path: Path, seconds: float = VIEW_SECONDS) -> None:
         conn.close()
 
 
-def _read_frames(path: Path, read_path: Path, layer: str | None, guess: EncodingGuess | None) -> list:
-    """Read one layer (or every layer of a KML) with pyogrio; GDAL errors become InputError."""
+def _read_frames(path: Path, read_path: Path, layer: str | None, guess: EncodingGuess | None,
+                 problems: list[Problem]) -> list:
+    """Read one layer (or every layer of a KML) with pyogrio; GDAL errors become InputError.  A named ``layer``
+    the source does not have is read as if none was named, said in ``problems`` (a --layer meant for another file
+    of a folder); where that needs a choice among several layers, the error lists them."""
     suffix = path.suffix.lower()
     if suffix == ".gpkg":
         check_gpkg_views(read_path)
-    layers: list[str | None] | None = [layer] if layer else None
-    if layers is None and suffix in MULTI_LAYER_SUFFIXES:
+    if suffix in MULTI_LAYER_SUFFIXES:
         spatial = _spatial_layers(read_path, path)
-        if len(spatial) > 1:
+        if layer is not None and layer not in spatial:
+            if len(spatial) > 1:
+                raise InputError(f"no layer {layer!r}; its layers are: {', '.join(spatial)}", file=path)
+            problems.append(Problem("warning", f"no layer {layer!r} here: its only layer {spatial[0]!r} read"))
+            layer = None
+        if layer is None and len(spatial) > 1:
             raise LayerRequired(f"holds {len(spatial)} layers ({', '.join(spatial[:8])}"
                                 f"{' …' if len(spatial) > 8 else ''}); name the one to read (manifest `layer:`, "
                                 "or --layer)", spatial, file=path)
-        layers = [spatial[0]] if spatial else None
-    elif layer and suffix in MULTI_LAYER_SUFFIXES and layer not in (names := _spatial_layers(read_path, path)):
-        raise InputError(f"no layer {layer!r}; its layers are: {', '.join(names)}", file=path)
-    if layers is None and suffix == ".kml":
+        layers: list[str | None] | None = [layer or spatial[0]] if spatial else None
+    else:
+        layers = [layer] if layer else None
+    if suffix == ".kml":
         try:
-            layers = [row[0] for row in pyogrio.list_layers(read_path)]
+            folders = [row[0] for row in pyogrio.list_layers(read_path)]
         except Exception as exc:
             raise InputError(f"cannot open KML: {_gdal_message(exc)}", file=path) from None
+        if layer is not None and layer not in folders:
+            problems.append(Problem("warning", f"no folder {layer!r} here: all its folders read"))
+            layer = None
+        layers = [layer] if layer else folders
     frames = []
     try:
         for lyr in layers or [None]:
