@@ -145,6 +145,20 @@ def test_drawing_outlines_arcs_holes_blocks_and_lines(tmp_path):
         load_projects(_drawing(tmp_path / "b.dxf", _gk()), layer="道路")
 
 
+def test_a_drawing_in_local_coordinates_says_what_to_do(tmp_path):
+    """A building drawing in millimetres of a local grid: one line that says to move it into CGCS2000 in CAD."""
+    doc = ezdxf.new("R2010")
+    doc.header["$INSUNITS"] = 4
+    doc.modelspace().add_lwpolyline([(0, 0), (300_000, 0), (300_000, 200_000), (0, 200_000)], close=True)
+    doc.saveas(tmp_path / "总图.dxf")
+    with pytest.raises(InputError) as info:
+        load_projects(tmp_path / "总图.dxf")
+    assert str(info.value) == (f"{tmp_path / '总图.dxf'}: coordinates (0.000, 0.000) – (300000.000, 200000.000) are "
+                               "neither lon/lat in China nor Gauss-Krüger metres; give the CRS explicitly; a drawing "
+                               "in local (独立/城建) coordinates or in millimetres must be put into CGCS2000 metres in "
+                               "CAD first")
+
+
 def test_dwg_and_folders(tmp_path):
     """A DWG, alone or in a folder of project files, is one line saying to save it as DXF; never skipped."""
     dwg = tmp_path / "红线图.dwg"

@@ -116,7 +116,9 @@ def resolve_crs(raw: RawRead, path: str | Path, *, crs: str | int | None = None,
         except ZoneRequired as exc:
             raise exc.at(path) from None
         except ValueError as exc:
-            raise InputError(str(exc), file=path) from None
+            hint = ("; a drawing in local (独立/城建) coordinates or in millimetres must be put into CGCS2000 metres "
+                    "in CAD first") if Path(str(path)).suffix.lower() in CAD_SUFFIXES else ""
+            raise InputError(f"{exc}{hint}", file=path) from None
 
     if crs is not None:
         try:
