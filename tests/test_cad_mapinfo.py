@@ -275,3 +275,43 @@ def test_a_folder_of_mixed_files_with_one_layer_option(tmp_path):
     res, _ = _screen(tmp_path, "--project", str(folder), "--layer", "红线")
     assert res.returncode == 2
     assert res.stderr.strip() == f"error: {folder / 'C一期.gpkg'}: no layer '红线'; its layers are: 一期, 二期"
+
+
+def test_a_red_line_drawn_back_to_its_start_without_closing(tmp_path):
+    """Surveyors often draw the red line back to its first point without CAD's 闭合 flag: it is an outline (was
+    read as a line project, its length the perimeter).  One left open by a few centimetres is read as a line and
+    said, in Chinese in the report."""
+    fp = _gk()
+    ring = list(fp.exterior.coords)
+    doc = ezdxf.new("R2010")
+    doc.modelspace().add_lwpolyline(ring, close=False, dxfattribs={"layer": "红线"})
+    doc.saveas(tmp_path / "a.dxf")
+    (project,) = load_projects(tmp_path / "a.dxf")
+    assert gpd.GeoSeries([project.geometry], crs=4490).to_crs(4528).area.iloc[0] == pytest.approx(fp.area, rel=1e-9)
+    doc = ezdxf.new("R2010")
+    doc.modelspace().add_lwpolyline(ring[:-1] + [(ring[0][0] + 0.05, ring[0][1])], close=False,
+                                    dxfattribs={"layer": "红线"})
+    doc.saveas(tmp_path / "b.dxf")
+    (project,) = load_projects(tmp_path / "b.dxf")
+    assert project.geometry.geom_type == "LineString"
+    (note,) = [n for n in project.problems if "nearly close" in n]
+    assert import_note_zh(note) == "注意：CAD 图层“红线”中有 1 条线首尾几乎相接，按线读取；若为用地边界，请在 CAD 中闭合后重新导入"
+
+
+def test_a_red_line_drawn_as_separate_segments(tmp_path):
+    """A red line drawn (or exploded) as separate LINE segments is an outline when they all join into closed rings
+    (said); a route of lines that do not close stays a line project."""
+    fp = _gk()
+    ring = list(fp.exterior.coords)
+    doc = ezdxf.new("R2010")
+    for a, b in zip(ring[:-1], ring[1:]):
+        doc.modelspace().add_line(a, b, dxfattribs={"layer": "红线"})
+    doc.modelspace().add_lwpolyline([(ring[0][0], ring[0][1] - 500), (ring[1][0], ring[1][1] - 500)],
+                                    dxfattribs={"layer": "管线"})
+    doc.saveas(tmp_path / "a.dxf")
+    (project,) = load_projects(tmp_path / "a.dxf")
+    assert gpd.GeoSeries([project.geometry], crs=4490).to_crs(4528).area.iloc[0] == pytest.approx(fp.area, rel=1e-9)
+    assert "[warning] CAD layer '红线': its lines (drawn as separate segments) joined into 1 closed outlines" \
+        in project.problems
+    (route,) = load_projects(tmp_path / "a.dxf", layer="管线")
+    assert route.geometry.geom_type == "LineString"

@@ -23,6 +23,10 @@ from .vector import RawRead
 FLATTEN = 0.01
 #: where a drawing has none of these, its lines are read (a pipeline or road route), never its texts
 SHAPES = ("Polygon", "LineString")
+#: a polyline whose ends are this close (drawing units: 1 mm) is an outline even without the 闭合 flag; one whose
+#: ends are within NEARLY_CLOSED of each other (or 1 % of its length) is said: a boundary left open in CAD
+CLOSED_GAP = 0.001
+NEARLY_CLOSED = 1.0
 
 
 def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> RawRead:
@@ -53,7 +57,14 @@ def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> R
             continue
         shapes.setdefault(_layer_name(entity.dxf.layer), []).append((geom, entity.dxf.get("handle")))
     problems: list[Problem] = []
+    joined = {name: _joined(v) for name, v in shapes.items()}
+    for name, outlines in joined.items():
+        if outlines:
+            shapes[name] = outlines
     chosen = _choose_layer(shapes, layer, path, problems)
+    if joined.get(chosen):
+        problems.append(Problem("warning", f"CAD layer {chosen!r}: its lines (drawn as separate segments) joined "
+                                f"into {len(joined[chosen])} closed outlines"))
     rows = [(g, h) for g, h in shapes[chosen] if g.geom_type != "LineString"] or shapes[chosen]
     gdf = gpd.GeoDataFrame({"cad_layer": [chosen] * len(rows), "handle": [h for _, h in rows]},
                            geometry=[g for g, _ in rows], crs=None)
@@ -68,6 +79,11 @@ def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> R
     if not crs_given:
         problems.append(Problem("warning", "CAD drawing: it carries no coordinate system; its coordinates are read as "
                                 "CGCS2000 (a Xian 1980, Beijing 1954 or local drawing needs --crs, and --towgs84)"))
+    almost = [h for g, h in rows if g.geom_type == "LineString" and _gap(g) <= max(NEARLY_CLOSED, 0.01 * g.length)]
+    if almost:
+        problems.append(Problem("warning", f"CAD layer {chosen!r}: {len(almost)} lines nearly close on themselves "
+                                f"(handle {', '.join(str(h) for h in almost[:5])}): read as lines; if they are "
+                                "boundaries, close them in CAD"))
     if len(rows) < len(shapes[chosen]):
         problems.append(Problem("warning", f"CAD layer {chosen!r}: {len(shapes[chosen]) - len(rows)} open lines "
                                 "beside its closed outlines left out (an outline that is not closed in the "
@@ -90,7 +106,30 @@ def _shape(entity) -> shapely.Geometry | None:
         return None
     if geom.geom_type == "LineString" and geom.length == 0:
         return None
-    return shapely.force_2d(geom)
+    geom = shapely.force_2d(geom)
+    if geom.geom_type == "LineString" and len(geom.coords) >= 4 and _gap(geom) <= CLOSED_GAP:
+        return shapely.Polygon(geom.coords)         # drawn back to its start without the 闭合 flag: an outline
+    return geom
+
+
+def _joined(shapes: list) -> list:
+    """A layer of lines only that all join into closed rings (a red line drawn, or exploded, as separate segments):
+    the outlines they enclose, as (polygon, handles); else []."""
+    if any(g.geom_type != "LineString" for g, _ in shapes):
+        return []
+    lines = shapely.node(shapely.MultiLineString([g for g, _ in shapes]))
+    polygons, cuts, dangles, invalid = shapely.polygonize_full([lines])
+    if any(not part.is_empty for part in (cuts, dangles, invalid)) or polygons.is_empty:
+        return []
+    shells = [shapely.Polygon(p.exterior) for p in polygons.geoms]
+    handles = ",".join(str(h) for _, h in shapes)
+    # a ring inside another is part of it, as a closed polyline inside another is (the parcels are joined)
+    return [(p, handles) for p in shells if not any(q is not p and q.contains(p) for q in shells)]
+
+
+def _gap(line: shapely.LineString) -> float:
+    """The distance between a line's ends (drawing units)."""
+    return shapely.Point(line.coords[0]).distance(shapely.Point(line.coords[-1]))
 
 
 def _layer_name(name: str) -> str:

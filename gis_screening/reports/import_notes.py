@@ -53,6 +53,10 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
     (r"CAD drawing: other CAD layers left out: (?P<others>.*)", "CAD 图纸：未计入的其他图层（图形数）：{others}"),
     (r"CAD drawing: it carries no coordinate system.*",
      "CAD 图纸不带坐标系，坐标按 CGCS2000 读取（西安 1980、北京 1954 或地方坐标系的图纸须另行指定坐标系及转换参数）"),
+    (r"CAD layer '(?P<layer>.*?)': its lines \(drawn as separate segments\) joined into (?P<n>\d+) closed outlines",
+     "CAD 图层“{layer}”的线段（分段绘制）已首尾连接为 {n} 个闭合图形"),
+    (r"CAD layer '(?P<layer>.*?)': (?P<n>\d+) lines nearly close on themselves.*",
+     "CAD 图层“{layer}”中有 {n} 条线首尾几乎相接，按线读取；若为用地边界，请在 CAD 中闭合后重新导入"),
     (r"CAD layer '(?P<layer>.*?)': (?P<n>\d+) open lines beside its closed outlines left out.*",
      "CAD 图层“{layer}”中有 {n} 条未闭合的线未计入范围（若其中有未闭合的红线，请在 CAD 中闭合后重新导入）"),
 ]]
