@@ -47,10 +47,17 @@ def read_text_limited(path: str | Path, max_bytes: int = MAX_TEXT_BYTES, encodin
     if path.stat().st_size > max_bytes:
         raise InputError(f"file is larger than {max_bytes // (1024 * 1024)} MiB; not a manifest, sheet or session",
                          file=path)
+    data = path.read_bytes()
     try:
-        return path.read_bytes().decode(encoding)
+        return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8", file=path) from None
+        try:
+            data.decode("gbk")
+            how = ("; it reads as GBK (ANSI), as Windows Notepad and older editors save: save it as UTF-8 (记事本: "
+                   "另存为 → 编码 UTF-8)")
+        except UnicodeDecodeError:
+            how = "; save the file as UTF-8"
+        raise InputError(f"not UTF-8 text (byte {exc.start}){how}", file=path) from None
 
 
 class _BoundedLoader(yaml.SafeLoader):

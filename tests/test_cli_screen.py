@@ -463,3 +463,20 @@ def test_footprints_in_xian_1980_need_and_take_the_parameters(tmp_path):
     assert ok.returncode == 0, ok.stderr
     assert [r["project"]["id"] for r in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]] == \
         ["P2026-001", "P2026-002"]
+
+
+def test_a_sheet_saved_by_notepad_in_gbk_says_how_to_save_it(tmp_path):
+    """A project sheet typed in Windows Notepad (ANSI = GBK on Chinese Windows): one line saying so and how to save
+    it as UTF-8; bytes that are no GBK either get the plain message."""
+    text = (SAMPLE / "sheets" / "P2026-001.yaml").read_text(encoding="utf-8")
+    sheet = tmp_path / "P2026-001.yaml"
+    sheet.write_bytes(text.encode("gbk"))
+    res = subprocess.run(CLI + ["--project", str(sheet), "--json", str(tmp_path / "r.json")], capture_output=True,
+                         text=True)
+    assert res.returncode == 2
+    assert res.stderr.strip() == (f"error: {sheet}: not UTF-8 text (byte 22); it reads as GBK (ANSI), as Windows "
+                                  "Notepad and older editors save: save it as UTF-8 (记事本: 另存为 → 编码 UTF-8)")
+    sheet.write_bytes(b"id: P1\nname: \x80\xff\n")
+    res = subprocess.run(CLI + ["--project", str(sheet), "--json", str(tmp_path / "r.json")], capture_output=True,
+                         text=True)
+    assert res.stderr.strip() == f"error: {sheet}: not UTF-8 text (byte 13); save the file as UTF-8"
