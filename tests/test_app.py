@@ -672,3 +672,31 @@ def test_a_cad_drawing_is_imported_by_its_red_line_layer(win, tmp_path):
     assert reopened["project"]["import_problems"] == notes
     assert reopened["overlaps"] == again["overlaps"] and reopened["verdict"] == again["verdict"]
     other.close()
+
+
+def test_several_footprint_files_chosen_together(win, qtbot, tmp_path):
+    """Files chosen together in the import dialog come in as one undoable step; one that cannot be read is said
+    and left out, the others imported; undo takes all of them back, redo brings them again, and they screen."""
+    from qtpy.QtWidgets import QMessageBox
+    bad = tmp_path / "bad.txt"
+    bad.write_text("[属性描述]\n坐标系=2000国家大地坐标系\n", encoding="utf-8")
+    txt = SAMPLE / "projects" / "txt"
+    steps = win.undo.count()
+    assert win.import_footprints([str(txt / "P2026-002.txt"), str(bad), str(txt / "P2026-007.txt")])
+    box = win.findChild(QMessageBox, "error-box")
+    assert box is not None and "bad.txt" in box.text()
+    box.accept()
+    assert [p.id for p in win.session.projects] == ["P2026-002", "P2026-007"]
+    assert win.undo.count() == steps + 1 and win.undo.undoText() == "添加项目范围 3 个文件"
+    win.undo.undo()
+    assert win.session.projects == []
+    win.undo.redo()
+    assert [p.id for p in win.session.projects] == ["P2026-002", "P2026-007"]
+    win.run_screening(wait=True)
+    from gis_screening.io.projects import load_projects
+    from gis_screening.screening import load_rules, screen
+    alone = screen(load_projects(txt / "P2026-007.txt"), win.session.layerset, load_rules()).to_json()["results"]
+    assert [(r["project"]["id"], r["verdict"]) for r in win.session.result["results"]] == \
+        [("P2026-002", "non_compliant"), ("P2026-007", alone[0]["verdict"])]
+    assert not win.import_footprints([str(bad)])
+    win.findChild(QMessageBox, "error-box").accept()

@@ -48,6 +48,7 @@ EN = {
     "导出 PDF/PNG…": "Export PDF/PNG…", "国民经济行业代码": "Industry code (GB/T 4754)", "建设性质": "Construction type",
     "工业炉窑燃料": "Kiln fuel", "含燃煤自备电厂": "Includes a captive coal power plant", "年能源消费量": "Annual energy use",
     "新增污染物排放量": "New emissions", "添加产品": "Add product", "信息表有误": "Sheet has errors",
+    "{n} 个文件": "{n} files", "（共 {n} 条）": " ({n} in all)",
 }
 
 

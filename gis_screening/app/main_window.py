@@ -243,39 +243,56 @@ class MainWindow(EditActions, QMainWindow):
     def import_footprint(self, path: str, zone: int | None = None, offset: str | None = None,
                          ask=None, layer: str | None = None, ask_layer=None) -> bool:
         """Import a footprint file; asks for the GK zone when the coordinates cannot tell it
-        (``ask(message) -> zone or None``; a dialog by default), and for the layer of a GeoPackage or File
-        Geodatabase holding several (``ask_layer(path, layers) -> layer or None``)."""
-        try:
-            projects = load_projects(path, zone=zone, offset=offset, layer=layer)
-            check_sheets(projects)
-        except ZoneRequired as exc:
-            z = (ask or self._ask_zone)(str(exc)) if zone is None else None
-            if z:
-                return self.import_footprint(path, zone=z, offset=offset, ask=ask, layer=layer, ask_layer=ask_layer)
-            self._error("无法导入", exc)
+        (``ask(message) -> zone or None``; a dialog by default), and for the layer of a GeoPackage, File
+        Geodatabase or CAD drawing holding several (``ask_layer(path, layers) -> layer or None``)."""
+        return self.import_footprints([path], zone=zone, offset=offset, ask=ask, layer=layer, ask_layer=ask_layer)
+
+    def import_footprints(self, paths: list[str], zone: int | None = None, offset: str | None = None,
+                          ask=None, layer: str | None = None, ask_layer=None) -> bool:
+        """Import several footprint files at once (as chosen together in the file dialog): each file's questions
+        asked in turn, a file that cannot be read said and left out, the others added as one undoable step
+        (screened once).  True when any file was imported."""
+        loaded: list[Project] = []
+        for path in paths:
+            projects = self._load_footprint(path, zone, offset, ask, layer, ask_layer)
+            if projects is not None:
+                loaded += projects
+        if not loaded:
             return False
-        except LayerRequired as exc:
-            chosen = (ask_layer or self._ask_layer)(path, exc.layers) if layer is None else None
-            if chosen:
-                return self.import_footprint(path, zone=zone, offset=offset, ask=ask, layer=chosen,
-                                             ask_layer=ask_layer)
-            self._error("无法导入", exc)
-            return False
-        except InputError as exc:
-            self._error("无法导入", exc)
-            return False
-        merged, notes = self.session.with_projects(projects)
-        self.undo.push(commands.SetProjects(self.session, merged, f"{self.tr('添加项目范围')} {Path(path).name}"))
-        if projects:
-            self.session.select_project(projects[0].id)
-        problems = notes + [s for p in projects for s in p.problems if s.startswith(("[warning]", "[error]"))]
+        merged, notes = self.session.with_projects(loaded)
+        what = Path(paths[0]).name if len(paths) == 1 else self.tr("{n} 个文件").format(n=len(paths))
+        self.undo.push(commands.SetProjects(self.session, merged, f"{self.tr('添加项目范围')} {what}"))
+        self.session.select_project(loaded[0].id)
+        problems = notes + [s for p in loaded for s in p.problems if s.startswith(("[warning]", "[error]"))]
         if problems:
             from ..reports.import_notes import import_note_zh
             label = self.tr("导入问题")
             first = import_note_zh(problems[0]) if label == "导入问题" else problems[0]    # the UI's language
-            self.lbl_msg.setText(f"{label}：{first}")
+            self.lbl_msg.setText(f"{label}：{first}" + (self.tr("（共 {n} 条）").format(n=len(problems))
+                                                        if len(problems) > 1 else ""))
         self.canvas.zoom_to_projects()
         return True
+
+    def _load_footprint(self, path: str, zone, offset, ask, layer, ask_layer) -> list[Project] | None:
+        """The projects of one footprint file, asking for its zone or layer when needed; None (said) when it
+        cannot be read or a question was declined."""
+        try:
+            projects = load_projects(path, zone=zone, offset=offset, layer=layer)
+            check_sheets(projects)
+            return projects
+        except ZoneRequired as exc:
+            z = (ask or self._ask_zone)(str(exc)) if zone is None else None
+            if z:
+                return self._load_footprint(path, z, offset, ask, layer, ask_layer)
+            self._error("无法导入", exc)
+        except LayerRequired as exc:
+            chosen = (ask_layer or self._ask_layer)(path, exc.layers) if layer is None else None
+            if chosen:
+                return self._load_footprint(path, zone, offset, ask, chosen, ask_layer)
+            self._error("无法导入", exc)
+        except InputError as exc:
+            self._error("无法导入", exc)
+        return None
 
     def import_projects(self, path: str, zone: int | None = None) -> bool:
         """Scripting API: add the projects of ``path`` (footprints, sheets, XLSX tables) to the project list."""
@@ -293,10 +310,10 @@ class MainWindow(EditActions, QMainWindow):
         return z if ok else None
 
     def import_footprint_dialog(self, offset: str | None = None):
-        """Ask for a footprint file (any supported format) and import it."""
-        path, _ = QFileDialog.getOpenFileName(self, self.tr("导入项目范围…"), "", FOOTPRINT_FILTER)
-        if path:
-            self.import_footprint(path, offset=offset)
+        """Ask for footprint files (any supported format; several may be chosen together) and import them."""
+        paths, _ = QFileDialog.getOpenFileNames(self, self.tr("导入项目范围…"), "", FOOTPRINT_FILTER)
+        if paths:
+            self.import_footprints(paths, offset=offset)
 
     def import_webmap_dialog(self):
         """Import footprints drawn on a web map, removing the GCJ-02 or BD-09 offset."""
