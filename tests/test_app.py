@@ -198,7 +198,7 @@ def test_drop_files_guess_role_and_confirm(win, tmp_path):
     asked = []
     roles = win.add_files([str(tmp_path / "管控单元2024.shp"), str(SAMPLE / "projects" / "txt" / "P2026-007.txt")],
                           choose_role=lambda path, ranked: asked.append(ranked[0]) or ranked[0])
-    assert asked == ["control_units", "projects"] and roles == ["control_units", "projects"]
+    assert asked == ["control_units"] and roles == ["control_units", "projects"]   # a TXT is a footprint: not asked
     assert win.session.views[-1].layer.role == "control_units" and win.session.projects[0].id == "P2026-007"
 
 
@@ -637,7 +637,7 @@ def test_a_cad_drawing_is_imported_by_its_red_line_layer(win, tmp_path):
     asked = []
     roles = win.add_files([str(dxf)], choose_role=lambda path, ranked: asked.append(ranked[0]) or "projects",
                           choose_layer=lambda path, layers: asked.append(layers) or "红线")
-    assert roles == ["projects"] and asked == [["红线", "建筑", "图框"], "projects"]
+    assert roles == ["projects"] and asked == [["红线", "建筑", "图框"]]     # a drawing is a footprint: no role asked
     (project,) = win.session.projects
     assert project.id == "P2026-001"
     assert gpd.GeoSeries([project.geometry], crs=4490).to_crs(4528).area.iloc[0] == pytest.approx(footprint.area,
@@ -700,3 +700,26 @@ def test_several_footprint_files_chosen_together(win, qtbot, tmp_path):
         [("P2026-002", "non_compliant"), ("P2026-007", alone[0]["verdict"])]
     assert not win.import_footprints([str(bad)])
     win.findChild(QMessageBox, "error-box").accept()
+
+
+def test_dropped_footprints_come_in_together_and_ask_their_zone(win, tmp_path):
+    """Footprint files dropped on the window (a 勘测定界 TXT, and one whose eastings carry no zone prefix and whose
+    header names no zone) are footprints without a role question; the zone is asked (it was an error for a drop,
+    though the import dialog asked it); both come in as one undoable step and screen as the originals."""
+    import re
+    src = SAMPLE / "projects" / "txt" / "P2026-002.txt"
+    text = src.read_bytes().decode("gbk")
+    bare = tmp_path / "P2026-002无带号.txt"
+    bare.write_bytes(re.sub(r",40(\d{6}\.\d+)", r",\1", text.replace("带号=40\r\n", "").replace("带号=40\n", ""))
+                     .replace("P2026-002", "P2026-902").encode("gbk"))
+    asked_zone, asked_role = [], []
+    steps = win.undo.count()
+    roles = win.add_files([str(SAMPLE / "projects" / "txt" / "P2026-007.txt"), str(bare)],
+                          choose_role=lambda path, ranked: asked_role.append(path) or None,
+                          ask_zone=lambda message: asked_zone.append(message) or 40)
+    assert roles == ["projects", "projects"] and asked_role == [] and len(asked_zone) == 1
+    assert [p.id for p in win.session.projects] == ["P2026-007", "P2026-902"] and win.undo.count() == steps + 1
+    moved = next(p for p in win.session.projects if p.id == "P2026-902")
+    from gis_screening.io.projects import load_projects
+    (original,) = load_projects(src)
+    assert moved.geometry.equals_exact(original.geometry, 1e-9)

@@ -259,6 +259,11 @@ class MainWindow(EditActions, QMainWindow):
                 loaded += projects
         if not loaded:
             return False
+        self._add_projects(loaded, paths)
+        return True
+
+    def _add_projects(self, loaded: list[Project], paths: list[str]) -> None:
+        """Add the projects read from ``paths`` as one undoable step; the first import note in the status bar."""
         merged, notes = self.session.with_projects(loaded)
         what = Path(paths[0]).name if len(paths) == 1 else self.tr("{n} 个文件").format(n=len(paths))
         self.undo.push(commands.SetProjects(self.session, merged, f"{self.tr('添加项目范围')} {what}"))
@@ -271,7 +276,6 @@ class MainWindow(EditActions, QMainWindow):
             self.lbl_msg.setText(f"{label}：{first}" + (self.tr("（共 {n} 条）").format(n=len(problems))
                                                         if len(problems) > 1 else ""))
         self.canvas.zoom_to_projects()
-        return True
 
     def _load_footprint(self, path: str, zone, offset, ask, layer, ask_layer) -> list[Project] | None:
         """The projects of one footprint file, asking for its zone or layer when needed; None (said) when it
@@ -323,16 +327,21 @@ class MainWindow(EditActions, QMainWindow):
         if ok:
             self.import_footprint_dialog(offset="gcj02" if item.startswith("GCJ") else "bd09")
 
-    def add_files(self, paths, choose_role=None, choose_layer=None) -> list[str]:
-        """Add dropped files as layers: the role is guessed from names and fields and confirmed by
-        ``choose_role(path, ranked_roles) -> role or None`` (a dialog by default), the layer of a GeoPackage or
-        File Geodatabase holding several by ``choose_layer(path, layers) -> layer or None``.  Footprints go to
-        projects."""
+    def add_files(self, paths, choose_role=None, choose_layer=None, ask_zone=None) -> list[str]:
+        """Add dropped files: a survey TXT, coordinate table or CAD drawing is a project footprint; any other file
+        is a layer whose role is guessed from names and fields and confirmed by ``choose_role(path, ranked_roles)
+        -> role or None`` (a dialog by default).  The layer of a GeoPackage, File Geodatabase or drawing holding
+        several is asked by ``choose_layer(path, layers) -> layer or None``, the GK zone of unprefixed
+        coordinates by ``ask_zone(message) -> zone or None`` (the zone dialog by default).  The footprints come in as one undoable step.  Returns the roles added."""
         from ..io import read_layer
         from ..io.pipeline import read_raw
         cat = self.session.cat
-        added = []
+        added: list[str] = []
+        footprints: list[tuple[str, str | None]] = []
         for path in paths:
+            if Path(path).suffix.lower() in ONE_PROJECT_SUFFIXES:
+                footprints.append((path, None))
+                continue
             layer = None
             try:
                 try:
@@ -346,22 +355,25 @@ class MainWindow(EditActions, QMainWindow):
                 self._error("无法导入", exc)
                 continue
             ranked = [r for r, _s in cat.guess_role(cols, Path(path).name)] or ["other"]
-            if Path(path).suffix.lower() in ONE_PROJECT_SUFFIXES:     # a survey TXT, coordinate table, CAD drawing
-                ranked = ["projects", *(r for r in ranked if r != "projects")]
             ranked += [r for r in cat.roles if r not in ranked]
             role = (choose_role or self._ask_role)(path, ranked)
             if not role:
                 continue
             if role == "projects":
-                self.import_footprint(path, layer=layer)
-            else:
-                try:
-                    self.session.add_layer(read_layer(path, role, name=Path(path).stem if role == "other" else None,
-                                                      catalog=cat, layer=layer))
-                except InputError as exc:
-                    self._error("无法导入", exc)
-                    continue
+                footprints.append((path, layer))
+                continue
+            try:
+                self.session.add_layer(read_layer(path, role, name=Path(path).stem if role == "other" else None,
+                                                  catalog=cat, layer=layer))
+            except InputError as exc:
+                self._error("无法导入", exc)
+                continue
             added.append(role)
+        loaded = [found for path, layer in footprints
+                  if (found := self._load_footprint(path, None, None, ask_zone, layer, choose_layer)) is not None]
+        if loaded:
+            self._add_projects([p for found in loaded for p in found], [path for path, _ in footprints])
+            added += ["projects"] * len(loaded)
         return added
 
     def _ask_role(self, path, ranked):
