@@ -332,7 +332,8 @@ class MainWindow(EditActions, QMainWindow):
         is a layer whose role is guessed from names and fields and confirmed by ``choose_role(path, ranked_roles)
         -> role or None`` (a dialog by default).  The layer of a GeoPackage, File Geodatabase or drawing holding
         several is asked by ``choose_layer(path, layers) -> layer or None``, the GK zone of unprefixed
-        coordinates by ``ask_zone(message) -> zone or None`` (the zone dialog by default).  The footprints come in as one undoable step.  Returns the roles added."""
+        coordinates by ``ask_zone(message) -> zone or None`` (the zone dialog by default).  The footprints come
+        in as one undoable step.  Returns the roles added."""
         from ..io import read_layer
         from ..io.pipeline import read_raw
         cat = self.session.cat

@@ -5,9 +5,9 @@ Read with ezdxf, which decodes the text as AutoCAD wrote it (UTF-8 from R2007 on
 Model space only (a layout's 图框 and 图签 are paper space); block references are exploded.  Closed polylines
 (or drawn back to their first point), circles, hatches and a layer's lines that all join into rings are polygons;
 other polylines, lines and arcs are lines (arcs and bulges flattened to 0.01 drawing units); texts, dimensions and
-points are left out, and counted.  A drawing carries no CRS: coordinates in metres
-are read like any file without one (inferred from their magnitude, or ``--crs``/``--zone``).  DWG, AutoCAD's own
-format, has no open reader: the error says to save it as DXF.
+points are left out, and counted.  A drawing carries no CRS: coordinates in metres are read like any file without
+one (inferred from their magnitude, or ``--crs``/``--zone``).  DWG, AutoCAD's own format, has no open reader: the
+error says to save it as DXF.
 """
 from __future__ import annotations
 
