@@ -1,4 +1,5 @@
-"""Join a 准入清单 table (XLSX/CSV, one row per unit code) onto the control-unit layer."""
+"""Join a 准入清单 table (XLSX/XLS/CSV or the tables of a Word document; one row a unit, or one requirement a
+row) onto the control-unit layer."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,19 +37,70 @@ def read_admission_table(path: str | Path, sheet: str | None, catalog: Catalog,
     names, start = rows[at], at + 1
     if at + 1 < len(rows):
         upper, lower = mapped(names), mapped(rows[at + 1])
-        if any(v in ADMISSION_FIELDS for v in lower.values()):      # a second header row: the dimensions' names
+        if sum(v in ADMISSION_FIELDS for v in lower.values()) >= 2:   # a second header row: the dimensions' names
+            # (a row naming one is a requirement of a list of one requirement a row)
             names = [lo if lo in lower and up not in upper else up for up, lo in zip(names, rows[at + 1])]
             start = at + 2
     df = raw.iloc[start:].reset_index(drop=True)
     df.columns = names
+    code_header = names[list(mapped(names).values()).index("code")] if "code" in mapped(names).values() else None
     df = df.rename(columns=mapped(names))
     df = df.loc[:, ~df.columns.duplicated()]
     df = df[df["code"].notna() & (df["code"].astype(str).str.strip() != "")]
     df["code"] = df["code"].astype(str).str.strip()
+    df = df[df["code"] != code_header]              # the header again (a table split across pages or documents)
+    notes = []
     if at:
         header = f"rows {at + 1}–{at + 2}" if start == at + 2 else f"row {at + 1}"
-        df.attrs["note"] = f"header on {header}; the {at} row(s) above it skipped"
+        notes.append(f"header on {header}; the {at} row(s) above it skipped")
+    if not any(c in df.columns for c in DIMENSIONS):
+        long = _dimension_rows(df, catalog)
+        if long is not None:
+            df, note = long
+            notes.append(note)
+    if notes:
+        df.attrs["note"] = "; ".join(notes)
     return df[[c for c in ("code", *JOIN_FIELDS) if c in df.columns]]
+
+
+#: the four dimensions of a 准入清单 (fields of the control_units role)
+DIMENSIONS = ("spatial_constraints", "emission_controls", "risk_controls", "resource_efficiency")
+
+
+def _dimension_rows(df: pd.DataFrame, catalog: Catalog) -> tuple[pd.DataFrame, str] | None:
+    """A list published one requirement a row (单元编码 | 管控维度 | 管控要求), as one row a unit with the four
+    dimension columns, each dimension's requirements joined in their order; None when ``df`` is not such a
+    table.  The dimension column is the one whose values name the dimensions (空间布局约束 …), the requirement
+    column the one with the longest texts among the others."""
+    def dimension(value: object) -> str | None:
+        found = [f for f in catalog.match_fields("control_units", [str(value)]).values() if f in DIMENSIONS]
+        return found[0] if found else None
+    others = [c for c in df.columns if c not in ("code", *JOIN_FIELDS)]
+    scores = {}
+    for c in others:
+        values = [v for v in df[c].tolist() if isinstance(v, str) and v.strip()]
+        if values:
+            scores[c] = sum(dimension(v) is not None for v in values) / len(values)
+    which = max(scores, key=lambda c: scores[c], default=None)
+    if which is None or scores[which] < 0.8:
+        return None
+    lengths = {c: df[c].map(lambda v: len(v) if isinstance(v, str) else 0).mean() for c in others if c != which}
+    text = max(lengths, key=lambda c: lengths[c], default=None)
+    if text is None:
+        return None
+    rows: dict[str, dict[str, object]] = {}
+    unread = 0
+    for code, dim, req, name in zip(df["code"], df[which], df[text], df["name"] if "name" in df else [None] * len(df)):
+        field = dimension(dim) if isinstance(dim, str) else None
+        row = rows.setdefault(code, {"code": code, "name": name})
+        if field is None or not isinstance(req, str) or not req.strip():
+            unread += bool(isinstance(req, str) and req.strip())
+            continue
+        row[field] = f"{row[field]}\n{req.strip()}" if row.get(field) else req.strip()
+    out = pd.DataFrame(list(rows.values()))
+    note = (f"one requirement a row (dimension in column {which!r}, text in {text!r}): {len(df)} rows read as "
+            f"{len(out)} units" + (f"; {unread} row(s) of no dimension left out" if unread else ""))
+    return out, note
 
 
 def join_admission(units: Layer, table: pd.DataFrame, source: str) -> list[Problem]:

@@ -80,7 +80,7 @@ def check_workbook(path: str | Path) -> Path:
     """Refuse an XLSX whose parts unpack to more than :data:`MAX_WORKBOOK_BYTES` (e.g. a shared-strings bomb)
     before a spreadsheet library inflates it in memory; legacy .xls (not a zip) passes through."""
     path = Path(path)
-    if path.suffix.lower() not in (".xlsx", ".xls") or not zipfile.is_zipfile(path):   # an XLSX saved as .xls too
+    if path.suffix.lower() not in (".xlsx", ".xls", ".docx") or not zipfile.is_zipfile(path):  # an XLSX as .xls too
         return path
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()

@@ -1,5 +1,6 @@
-"""Tables reviewers keep in Excel/WPS (XLSX, legacy .xls, or CSV in UTF-8 or GBK) read cell by cell, their header found below any
-title rows: the 准入清单 (:mod:`gis_screening.admission`) and project-sheet tables (:mod:`.projects`)."""
+"""Tables reviewers keep in Excel/WPS (XLSX, legacy .xls, or CSV in UTF-8 or GBK; a 准入清单 also as published, in
+a Word document) read cell by cell, their header found below any title rows: the 准入清单
+(:mod:`gis_screening.admission`) and project-sheet tables (:mod:`.projects`)."""
 from __future__ import annotations
 
 import io
@@ -28,10 +29,12 @@ def legacy_workbook(path: Path) -> io.BytesIO:
 
 def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = object,
                nrows: int | None = None) -> pd.DataFrame:
-    """Every cell of an XLSX or .xls sheet or a CSV (UTF-8 or GBK, as Excel and WPS save it), no row taken as the
-    header; ``nrows`` rows below the first :data:`HEADER_ROWS` at most.  InputError naming ``what`` when unreadable."""
+    """Every cell of an XLSX or .xls sheet, a CSV (UTF-8 or GBK, as Excel and WPS save it) or the tables of a Word
+    document, no row taken as the header; ``nrows`` rows below the first :data:`HEADER_ROWS` at most.  InputError naming ``what`` when unreadable."""
     rows = None if nrows is None else nrows + HEADER_ROWS
     try:
+        if path.suffix.lower() == ".docx":
+            return _docx_cells(path).head(rows) if rows is not None else _docx_cells(path)
         if path.suffix.lower() in (".xlsx", ".xls"):
             check_workbook(path)
             legacy = path.suffix.lower() == ".xls"
@@ -44,6 +47,28 @@ def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = obj
         raise
     except Exception as exc:
         raise InputError(f"cannot read {what}: {exc}", file=path) from None
+
+
+def _docx_cells(path: Path) -> pd.DataFrame:
+    """The rows of every table of a Word document, one after another (a list published as a document may run over
+    several tables, each with its header); a merged cell's text on every row and column it spans."""
+    from docx import Document
+    from docx.opc.exceptions import PackageNotFoundError
+    check_workbook(path)
+    try:
+        doc = Document(str(path))
+    except (PackageNotFoundError, KeyError, ValueError) as exc:
+        raise InputError(f"not a Word document (.docx): {exc}", file=path) from None
+    rows = [[_cell_lines(cell.text) for cell in row.cells] for table in doc.tables for row in table.rows]
+    if not rows:
+        raise InputError("the Word document holds no table", file=path)
+    width = max(len(r) for r in rows)
+    return pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
+
+
+def _cell_lines(text: str) -> str:
+    """A Word cell's text: its paragraphs (a list's items) one a line, blanks inside each folded."""
+    return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
 
 
 def header_rows(cells: pd.DataFrame, extra: int = 1) -> list[list[str]]:
