@@ -120,3 +120,18 @@ def test_not_a_word_document(tmp_path):
     bad.write_bytes(b"not a zip")
     with pytest.raises(InputError, match="not a Word document"):
         read_admission_table(bad, None, default_catalog())
+
+
+@pytest.mark.parametrize("suffix,message", [
+    (".pdf", "a PDF's tables cannot be read reliably: take the list's Word or Excel version, or copy the table into "
+             "Excel/WPS and save it as .xlsx"),
+    (".doc", "a Word 97-2003 document (.doc) is not read: open it in Word or WPS and save it as .docx"),
+    (".et", "a WPS spreadsheet (.et) is not read: open it in WPS and save it as .xlsx"),
+    (".png", "cannot read 准入清单 table from a .png: give XLSX, XLS, CSV or DOCX")])
+def test_a_list_in_a_form_not_read_says_what_to_do(tmp_path, suffix, message):
+    from gis_screening.errors import InputError
+    path = tmp_path / f"准入清单{suffix}"
+    path.write_bytes(b"%PDF-1.7 ...")
+    with pytest.raises(InputError) as info:
+        read_admission_table(path, None, default_catalog())
+    assert str(info.value) == f"{path}: {message}"

@@ -41,7 +41,10 @@ SUPPORTED_SUFFIXES = VECTOR_SUFFIXES | TEXT_SUFFIXES | TABLE_SUFFIXES | CAD_SUFF
 UNREADABLE = {".dwg": "AutoCAD DWG has no open reader: save the drawing as DXF (CAD: 另存为 → AutoCAD DXF) and give "
                       "that file",
               ".mdb": "an ESRI Personal Geodatabase (Access .mdb) cannot be read here: export it to a File "
-                      "Geodatabase, GeoPackage or shapefile (ArcGIS, or ogr2ogr on Windows)"}
+                      "Geodatabase, GeoPackage or shapefile (ArcGIS, or ogr2ogr on Windows)",
+              ".et": "a WPS spreadsheet (.et) is not read: open it in WPS and save it as .xlsx",
+              ".pdf": "a PDF map holds no coordinates to read: ask for the drawing (DXF), the 勘测定界 TXT or the "
+                      "coordinate table it was made from"}
 
 
 def read_raw(path: str | Path, *, layer: str | None = None, encoding: str | None = None,

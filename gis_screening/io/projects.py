@@ -305,8 +305,8 @@ def project_files(paths: Iterable[str | Path]) -> list[Path]:
     """The files ``paths`` name, a folder standing for the project files directly in it (footprints, sheets and
     tables by suffix, sorted by name; hidden files and Office lock files ``~$…`` left out).  InputError for a
     folder holding none."""
-    from .pipeline import SUPPORTED_SUFFIXES, UNREADABLE
-    wanted = SUPPORTED_SUFFIXES | SHEET_SUFFIXES | set(UNREADABLE)   # a DWG among them is said, not skipped
+    from .pipeline import SUPPORTED_SUFFIXES
+    wanted = SUPPORTED_SUFFIXES | SHEET_SUFFIXES | {".dwg"}      # a drawing among them is said (as DWG), not skipped
     out: list[Path] = []
     for given in map(Path, paths):
         if not given.is_dir() or given.suffix.lower() == ".gdb":
@@ -315,8 +315,7 @@ def project_files(paths: Iterable[str | Path]) -> list[Path]:
         found = sorted(f for f in given.iterdir() if f.suffix.lower() in wanted and not f.name.startswith((".", "~$"))
                        and (f.is_file() or f.suffix.lower() == ".gdb"))      # a File Geodatabase is a folder
         if not found:
-            raise InputError("folder holds no project file (" + ", ".join(sorted(wanted - set(UNREADABLE))) + ")",
-                             file=given)
+            raise InputError("folder holds no project file (" + ", ".join(sorted(wanted - {".dwg"})) + ")", file=given)
         out += found
     return out
 

@@ -14,6 +14,14 @@ from .safezip import check_workbook
 
 #: Rows searched for a table's header (title rows above it are skipped).
 HEADER_ROWS = 10
+#: what tables are read from (a CSV may come named .txt)
+TABLE_SUFFIXES = {".xlsx", ".xls", ".csv", ".txt", ".docx"}
+#: forms tables are published in that are not read here: what to do instead
+UNREADABLE_TABLES = {
+    ".pdf": "a PDF's tables cannot be read reliably: take the list's Word or Excel version, or copy the table into "
+            "Excel/WPS and save it as .xlsx",
+    ".doc": "a Word 97-2003 document (.doc) is not read: open it in Word or WPS and save it as .docx",
+    ".wps": "a WPS document (.wps) is not read: open it in WPS and save it as .docx"}
 
 
 def legacy_workbook(path: Path) -> io.BytesIO:
@@ -32,6 +40,13 @@ def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = obj
     """Every cell of an XLSX or .xls sheet, a CSV (UTF-8 or GBK, as Excel and WPS save it) or the tables of a Word
     document, no row taken as the header; ``nrows`` rows below the first :data:`HEADER_ROWS` at most.  InputError naming ``what`` when unreadable."""
     rows = None if nrows is None else nrows + HEADER_ROWS
+    suffix = path.suffix.lower()
+    from .pipeline import UNREADABLE
+    if suffix in UNREADABLE_TABLES or suffix in UNREADABLE:
+        raise InputError({**UNREADABLE, **UNREADABLE_TABLES}[suffix], file=path)
+    if suffix not in TABLE_SUFFIXES:
+        raise InputError(f"cannot read {what} from a {suffix or 'file without suffix'}: give XLSX, XLS, CSV or DOCX",
+                         file=path)
     try:
         if path.suffix.lower() == ".docx":
             return _docx_cells(path).head(rows) if rows is not None else _docx_cells(path)
