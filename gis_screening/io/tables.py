@@ -38,21 +38,22 @@ def legacy_workbook(path: Path) -> io.BytesIO:
 def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = object,
                nrows: int | None = None) -> pd.DataFrame:
     """Every cell of an XLSX or .xls sheet, a CSV (UTF-8 or GBK, as Excel and WPS save it) or the tables of a Word
-    document, no row taken as the header; ``nrows`` rows below the first :data:`HEADER_ROWS` at most.  InputError naming ``what`` when unreadable."""
+    document, no row taken as the header; ``nrows`` rows below the first :data:`HEADER_ROWS` at most.  InputError
+    naming ``what`` when unreadable, saying what to do for a form not read (PDF, .doc, WPS)."""
+    from .pipeline import UNREADABLE
     rows = None if nrows is None else nrows + HEADER_ROWS
     suffix = path.suffix.lower()
-    from .pipeline import UNREADABLE
     if suffix in UNREADABLE_TABLES or suffix in UNREADABLE:
-        raise InputError({**UNREADABLE, **UNREADABLE_TABLES}[suffix], file=path)
+        raise InputError(UNREADABLE_TABLES.get(suffix) or UNREADABLE[suffix], file=path)
     if suffix not in TABLE_SUFFIXES:
         raise InputError(f"cannot read {what} from a {suffix or 'file without suffix'}: give XLSX, XLS, CSV or DOCX",
                          file=path)
     try:
-        if path.suffix.lower() == ".docx":
+        if suffix == ".docx":
             return _docx_cells(path).head(rows) if rows is not None else _docx_cells(path)
-        if path.suffix.lower() in (".xlsx", ".xls"):
+        if suffix in (".xlsx", ".xls"):
             check_workbook(path)
-            legacy = path.suffix.lower() == ".xls"
+            legacy = suffix == ".xls"
             return pd.read_excel(legacy_workbook(path) if legacy else path, sheet_name=sheet, dtype=dtype,
                                  header=None, nrows=rows, engine="calamine" if legacy else "openpyxl")
         from ..encoding import read_text
