@@ -76,7 +76,7 @@ def _a1(m: Merged) -> str:
     return f"{get_column_letter(m[1] + 1)}{m[0] + 1}:{get_column_letter(m[3] + 1)}{m[2] + 1}"
 
 
-def _sheets_from_xlsx(path: Path, sheet: str | None) -> list[tuple[list[list[str]], list[Merged], str]]:
+def _workbook_sheets(path: Path, sheet: str | None) -> list[tuple[list[list[str]], list[Merged], str]]:
     """(rows, merged ranges, title) of the named sheet, or of every sheet (a workbook may give one parcel a sheet):
     an XLSX through openpyxl, a legacy .xls (Excel/WPS 97-2003) through calamine."""
     check_workbook(path)
@@ -204,7 +204,7 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
         rows, guess = _rows_from_csv(path, encoding)
         sheets: list[tuple[list[list[str]], list[Merged], str | None]] = [(rows, [], None)]
     else:
-        sheets = list(_sheets_from_xlsx(path, sheet))
+        sheets = list(_workbook_sheets(path, sheet))
     tables = []
     for rows, merged, title in sheets:
         h, cols = _find_header(rows)
