@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .admission import join_admission, read_admission_table
 from .catalog import Catalog, default_catalog
@@ -13,8 +13,12 @@ from .errors import InputError, validated
 from .io import read_layer
 from .io.layer_cache import cached_read_layer, source_signature
 from .io.postgis import is_postgres
+from .limits import portable_path
 from .model import LayerSet
 from .normalise import unlisted_problems
+
+#: a path relative to the manifest (Windows separators read too) or a database address
+Source = Annotated[str, AfterValidator(portable_path)]
 
 
 class LayerEntry(BaseModel):
@@ -22,7 +26,7 @@ class LayerEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     role: str
-    source: str
+    source: Source
     name: str | None = None
     layer: str | None = None
     fields: dict[str, str] = Field(default_factory=dict)
@@ -34,10 +38,10 @@ class LayerEntry(BaseModel):
 
 
 class AdmissionListEntry(BaseModel):
-    """A 准入清单 table (XLSX/CSV, one row per unit code) joined onto the control units."""
+    """A 准入清单 table (XLSX/XLS/CSV/DOCX; one row a unit, or one requirement a row) joined onto the control units."""
 
     model_config = ConfigDict(extra="forbid")
-    source: str
+    source: Source
     sheet: str | None = None
     key: str = "code"
     fields: dict[str, str] = Field(default_factory=dict)
@@ -48,7 +52,7 @@ class Manifest(BaseModel):
     name: str
     layers: list[LayerEntry]
     admission_lists: list[AdmissionListEntry] = Field(default_factory=list)
-    rule_packs: list[str] = Field(default_factory=list)
+    rule_packs: list[Source] = Field(default_factory=list)
     #: layers (roles, or ``other:<name>``) this area has no feature of, declared by whoever compiled the set
     absent: list[str] = Field(default_factory=list)
     description: str | None = None

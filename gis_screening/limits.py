@@ -20,6 +20,12 @@ MAX_DEPTH = 64                         # nesting of mappings/sequences
 MAX_ALIASES = 1000                     # YAML alias uses (anchors are fine; exponential reuse is not)
 
 
+def portable_path(text: str) -> str:
+    """A relative path as written in a manifest or sheet, with Windows separators (``zones\\单元.shp``, as a
+    reviewer types it on Windows) turned into ``/``, which every system reads; a database address is kept."""
+    return text if "://" in text else text.replace("\\", "/")
+
+
 def check_input_file(path: str | Path, what: str = "file") -> Path:
     """``path`` as a Path when it is a readable regular file (or an ESRI File Geodatabase folder, ``*.gdb``);
     otherwise InputError naming it and why."""

@@ -216,3 +216,24 @@ def test_an_admission_list_published_with_a_title_and_a_two_row_header(tmp_path)
     assert res.returncode == 2 and res.stderr.count("\n") == 1
     assert "准入清单 has no unit-code column (环境管控单元编码 / HJZHGKDYBM …) in its first 10 rows; its first row " \
            "is: 说明" in res.stderr
+
+
+def test_paths_written_on_windows_read_everywhere(tmp_path):
+    """A manifest and a project sheet typed on Windows (zones\\单元.shp, ..\\projects\\txt\\…) are read on any system
+    (the batch server): the same layer set and footprint as with / (they were 'file not found' off Windows)."""
+    import shutil
+
+    from gis_screening.io.projects import load_projects
+    root = tmp_path / "成果"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "sample_data", root)
+    text = (root / "layerset.yaml").read_text(encoding="utf-8").replace("source: zones/", "source: zones\\\\")
+    (root / "windows.yaml").write_text(text, encoding="utf-8")
+    assert "zones\\\\环境管控单元.shp" in text
+    win, unix = load_layerset(root / "windows.yaml", cache=False), load_layerset(root / "layerset.yaml", cache=False)
+    assert [(lyr.role, lyr.feature_count) for lyr in win.layers] == [(lyr.role, lyr.feature_count) for lyr in unix.layers]
+    sheet = (root / "sheets" / "P2026-001.yaml").read_text(encoding="utf-8")
+    (root / "sheets" / "win.yaml").write_text(sheet.replace("../projects/txt/", "..\\\\projects\\\\txt\\\\"),
+                                              encoding="utf-8")
+    (p,) = load_projects(root / "sheets" / "win.yaml")
+    (q,) = load_projects(root / "sheets" / "P2026-001.yaml")
+    assert p.geometry.equals(q.geometry)

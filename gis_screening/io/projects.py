@@ -18,6 +18,7 @@ import shapely
 from ..catalog import default_catalog
 from ..errors import InputError
 from ..industry import code_text, gbt4754, normalise_code
+from ..limits import portable_path
 from ..model import Layer, Project, is_missing
 from ..normalise import per_value, yes_no
 from ..sheet_columns import sheet_column
@@ -123,7 +124,7 @@ def _resolve_footprint(ref, base: Path, where: str, read: dict[str, Any]) -> lis
         except Exception as exc:
             raise InputError(f"inline footprint is not GeoJSON: {exc}", file=where, field="footprint") from None
         return [Project(id="", geometry=geom, source=where)]
-    text = str(ref)
+    text = portable_path(str(ref))
     path_text, _, fid = text.partition("#")
     path = (base / path_text) if not Path(path_text).is_absolute() else Path(path_text)
     if not path.exists():
