@@ -95,6 +95,12 @@ def test_a_drawing_screens_as_its_survey_txt(tmp_path, version, codepage):
     assert res.returncode == 0, res.stderr
     (mine,), (theirs,) = doc["results"], txt_doc["results"]
     assert _essence(mine) == _essence(theirs)
+    named = tmp_path / "named.yaml"          # the sheet names the drawing's layer itself: 红线图.dxf#红线
+    named.write_text(sheet.read_text(encoding="utf-8").replace("footprint: 红线图.dxf", "footprint: 红线图.dxf#红线"),
+                     encoding="utf-8")
+    res, again = _screen(tmp_path, "--project", str(named))
+    assert res.returncode == 0, res.stderr
+    assert _essence(again["results"][0]) == _essence(theirs)
     assert mine["verdict_label"] == "有条件符合"
     notes = mine["project"]["import_problems"]
     assert not [n for n in notes if "no project id field" in n]        # the sheet names the project

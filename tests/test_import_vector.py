@@ -369,3 +369,22 @@ def test_footprints_without_id_or_name_fields_are_named_by_the_file(tmp_path):
     assert project.geometry.geom_type == "MultiPolygon" and len(project.geometry.geoms) == 4
     assert [n.split(" (")[0] for n in project.problems] == ["[warning] invalid geometry"]
     assert "repaired with make_valid" in project.problems[0] and project.problems[0].endswith("(feature 地块-3)")
+
+
+def test_a_sheet_names_the_layer_of_its_footprint_source(tmp_path):
+    """``footprint: 成果.gpkg#二期`` reads that layer of a GeoPackage holding several (its parcels one footprint);
+    a name that is neither a layer nor given with --layer is the one-line question listing the layers."""
+    from gis_screening.errors import LayerRequired
+    from gis_screening.io.projects import load_projects
+    sample = Path(__file__).resolve().parents[1] / "sample_data" / "projects" / "projects.gpkg"
+    gdf = gpd.read_file(sample)
+    both = tmp_path / "成果.gpkg"
+    gdf.iloc[:2].to_file(both, layer="一期")
+    gdf.iloc[2:4].to_file(both, layer="二期")
+    sheet = tmp_path / "P9.yaml"
+    sheet.write_text("id: P9\nindustry_code: '3011'\nfootprint: 成果.gpkg#二期\n", encoding="utf-8")
+    (project,) = load_projects(sheet)
+    assert project.geometry.equals(shapely.union_all(gdf.geometry.iloc[2:4].values))
+    sheet.write_text("id: P9\nindustry_code: '3011'\nfootprint: 成果.gpkg#三期\n", encoding="utf-8")
+    with pytest.raises(LayerRequired, match=r"holds 2 layers \(一期, 二期\)"):
+        load_projects(sheet)

@@ -2,8 +2,9 @@
 
 ``load_projects(path)`` accepts any geometry file (each feature one project; features sharing an id are one
 multi-parcel project; a 勘测定界 TXT is one project), a project sheet YAML/JSON whose ``footprint`` names a
-geometry file (``file.gpkg#P2026-008`` picks one feature by id), or an XLSX/CSV of sheets (one row per project,
-dotted column names) with a ``footprint`` column.
+geometry file (``file.gpkg#P2026-008`` picks one feature by id; ``成果.gpkg#一期`` or ``红线图.dxf#红线`` a layer of
+a source holding several), or an XLSX/CSV of sheets (one row per project, dotted column names) with a
+``footprint`` column.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pandas as pd
 import shapely
 
 from ..catalog import default_catalog
-from ..errors import InputError
+from ..errors import InputError, LayerRequired
 from ..industry import code_text, gbt4754, normalise_code
 from ..limits import portable_path
 from ..model import Layer, Project, is_missing
@@ -130,7 +131,14 @@ def _resolve_footprint(ref, base: Path, where: str, read: dict[str, Any]) -> lis
     if not path.exists():
         raise InputError(f"footprint file {path_text!r} not found (relative to the sheet)", file=where,
                          field="footprint")
-    layer = read_layer(path, "projects", **read)
+    if fid and path.suffix.lower() == ".dxf":      # a drawing has no feature ids: ``红线图.dxf#红线`` names its layer
+        read, fid = {**read, "layer": fid}, ""
+    try:
+        layer = read_layer(path, "projects", **read)
+    except LayerRequired as exc:                   # ``成果.gpkg#一期``: the layer of a source holding several
+        if fid not in exc.layers:
+            raise
+        layer, fid = read_layer(path, "projects", **{**read, "layer": fid}), ""
     projects = projects_from_layer(layer, one_project=path.suffix.lower() in ONE_PROJECT_SUFFIXES)
     if fid:
         projects = [p for p in projects if p.id == fid]
