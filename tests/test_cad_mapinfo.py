@@ -321,3 +321,29 @@ def test_a_red_line_drawn_as_separate_segments(tmp_path):
         in project.problems
     (route,) = load_projects(tmp_path / "a.dxf", layer="管线")
     assert route.geometry.geom_type == "LineString"
+
+
+def test_zipped_drawings_and_survey_packages(tmp_path):
+    """A drawing or a 报批 package (the 勘测定界 TXT with its 说明) sent as a zip reads as the file inside; a zip of
+    two drawings is one line listing them."""
+    import zipfile
+    two = shapely.MultiPolygon([_gk(), shapely.affinity.translate(_gk(), xoff=3000)])      # a drawing of 2 parcels
+    dxf = _drawing(tmp_path / "红线图.dxf", two)
+    with zipfile.ZipFile(tmp_path / "图纸.zip", "w") as zf:
+        zf.write(dxf, "设计院/红线图.dxf")
+    (project,) = load_projects(tmp_path / "图纸.zip", layer="红线")        # one project of two parcels, as unzipped
+    (direct,) = load_projects(dxf, layer="红线")
+    assert project.geometry.equals(direct.geometry) and len(project.geometry.geoms) == 2
+    assert "[info] read 红线图.dxf from the zip archive" in [str(n) for n in read_layer(
+        tmp_path / "图纸.zip", "projects", layer="红线").problems]
+    with zipfile.ZipFile(tmp_path / "报批.zip", "w") as zf:
+        zf.write(TXT, "P2026-001.txt")
+        zf.writestr("说明.doc", b"not read")
+    (txt,) = load_projects(tmp_path / "报批.zip")
+    (plain,) = load_projects(TXT)
+    assert txt.id == "P2026-001" and txt.geometry.equals(plain.geometry)
+    with zipfile.ZipFile(tmp_path / "两张图.zip", "w") as zf:
+        zf.write(dxf, "a.dxf")
+        zf.write(dxf, "b.dxf")
+    with pytest.raises(InputError, match=r"zip holds several \.dxf files \(a\.dxf, b\.dxf\); unzip it and choose one"):
+        load_projects(tmp_path / "两张图.zip")

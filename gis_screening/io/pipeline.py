@@ -71,6 +71,16 @@ def read_raw(path: str | Path, *, layer: str | None = None, encoding: str | None
             zone = gk3_zone_of_epsg(parse_crs(crs).to_epsg() or 0)
         except ValueError as exc:
             raise InputError(str(exc), file=p) from None
+    if suffix == ".zip":
+        import tempfile
+
+        from .safezip import extract_zip
+        from .vector import find_in_zip
+        with tempfile.TemporaryDirectory(prefix="gis-screening-zip-") as tmp:
+            inner = find_in_zip(extract_zip(p, tmp), p)
+            raw = read_raw(inner, layer=layer, encoding=encoding, zone=zone, crs=crs)
+        raw.problems.insert(0, Problem("info", f"read {inner.name} from the zip archive"))
+        return raw
     if suffix in TEXT_SUFFIXES:
         from .survey_txt import read_survey_txt
         return read_survey_txt(p, encoding=encoding, zone=zone)

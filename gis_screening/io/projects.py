@@ -360,6 +360,15 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
         for p in out:
             p.problems += notes
         return out
+    if suffix == ".zip":        # a drawing, survey TXT or coordinate table sent zipped is one project too
+        import zipfile
+
+        from .vector import zip_choice
+        try:
+            with zipfile.ZipFile(path) as zf:
+                suffix = Path(zip_choice(zf.namelist(), path)).suffix.lower()
+        except zipfile.BadZipFile:
+            pass                # the reader says what is wrong with it
     return projects_from_layer(read_layer(path, "projects", **read), one_project=suffix in ONE_PROJECT_SUFFIXES)
 
 

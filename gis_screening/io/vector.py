@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
 import pandas as pd
@@ -83,20 +83,36 @@ def repair_dbf_field_names(shp: Path, encoding: str, workdir: Path) -> tuple[Pat
     return folder / shp.name, problems
 
 
-def _find_in_folder(folder: Path, path: Path) -> Path:
-    gdb = sorted(p for p in folder.rglob("*.gdb") if p.is_dir())
+#: what a zip archive is searched for, in this order: GIS files first, then a drawing, a survey TXT or a
+#: coordinate table (a 报批 package holds the TXT; a 说明.txt beside a shapefile is not read)
+ZIP_ORDER = (".shp", ".gpkg", ".geojson", ".kml", ".fgb", ".parquet", ".tab", ".mif", ".dxf", ".txt", ".csv",
+             ".xlsx", ".xls")
+
+
+def zip_choice(names: list[str], path: Path) -> str:
+    """Which of a zip archive's member ``names`` (paths inside it) is read (see :data:`ZIP_ORDER`): a File
+    Geodatabase folder first.  Several of the first kind found are an InputError listing them (which one was meant
+    is not ours to guess)."""
+    parts = [PurePosixPath(n) for n in names]
+    gdb = sorted({str(PurePosixPath(*q.parts[:i + 1])) for q in parts for i, part in enumerate(q.parts[:-1])
+                  if part.lower().endswith(".gdb")})
     if gdb:
         return gdb[0]
-    for suffix in (".shp", ".gpkg", ".geojson", ".kml", ".fgb", ".parquet", ".tab", ".mif"):
-        found = sorted(folder.rglob(f"*{suffix}"))
+    for suffix in ZIP_ORDER:
+        found = sorted(str(q) for q in parts if q.suffix.lower() == suffix and not str(q).endswith("/"))
         if found:
-            if len(found) > 1 and suffix == ".shp":
-                names = ", ".join(p.name for p in found)
-                raise InputError(f"zip holds several shapefiles ({names}); unzip it and choose one", file=path)
+            if len(found) > 1:
+                listed = ", ".join(PurePosixPath(n).name for n in found)
+                raise InputError(f"zip holds several {suffix} files ({listed}); unzip it and choose one", file=path)
             return found[0]
-    raise InputError("zip holds no shapefile, File Geodatabase, GeoPackage, GeoJSON, KML, FlatGeobuf, GeoParquet or "
-                     "MapInfo table",
-                     file=path)
+    raise InputError("zip holds no file read here (shapefile, File Geodatabase, GeoPackage, GeoJSON, KML, FlatGeobuf, "
+                     "GeoParquet, MapInfo table, DXF drawing, 勘测定界 TXT or coordinate table)", file=path)
+
+
+def find_in_zip(folder: Path, path: Path) -> Path:
+    """The file (or File Geodatabase folder) of the zip archive ``path``, unpacked into ``folder``, to read."""
+    names = [f.relative_to(folder).as_posix() for f in folder.rglob("*") if f.is_file()]
+    return folder / zip_choice(names, path)
 
 
 def read_vector(path: str | Path, layer: str | None = None, encoding: str | None = None) -> RawRead:
@@ -105,12 +121,6 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
     if not path.exists():
         raise InputError("file not found", file=path)
     suffix = path.suffix.lower()
-    if suffix == ".zip":
-        with tempfile.TemporaryDirectory(prefix="gis-screening-zip-") as tmp:
-            inner = _find_in_folder(extract_zip(path, tmp), path)
-            raw = read_vector(inner, layer, encoding)
-        raw.problems.insert(0, Problem("info", f"read {inner.name} from the zip archive"))
-        return raw
     if suffix == ".kmz":
         with tempfile.TemporaryDirectory(prefix="gis-screening-kmz-") as tmp:
             kml = sorted(extract_zip(path, tmp).rglob("*.kml"))
