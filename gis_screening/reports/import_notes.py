@@ -46,6 +46,14 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
     (r"field name (?P<a>'.*') was cut mid-character at the dBASE 10-byte limit; read as (?P<b>'.*')",
      "字段名 {a} 在 dBASE 10 字节处被截断，读作 {b}"),
     (r"attribute encoding (?P<enc>\S+): (?P<why>.*)", "属性编码按 {enc} 读取"),
+    (r"no layer '(?P<layer>.*?)' here: its only layer '(?P<only>.*?)' read", "文件中没有图层“{layer}”，已读取其唯一的图层“{only}”"),
+    (r"no folder '(?P<folder>.*?)' here: all its folders read", "KML 中没有文件夹“{folder}”，已读取全部文件夹"),
+    (r"no sheet '(?P<sheet>.*?)' here: its only sheet with coordinates read",
+     "工作簿中没有工作表“{sheet}”，已读取其唯一含坐标的工作表"),
+    (r"no CAD layer '(?P<layer>.*?)' in the drawing: its only layer with (?:outlines|lines) read",
+     "图纸中没有 CAD 图层“{layer}”，已读取唯一含图形的图层"),
+    (r"columns of (?P<file>.*?) that are no project-sheet field, not read: (?P<cols>.*)",
+     "信息表 {file} 中的以下列不是信息表字段，未读取：{cols}"),
     (r"CAD drawing: footprint read from CAD layer '(?P<layer>.*?)' \((?P<n>\d+) outlines\)",
      "CAD 图纸：项目范围取自图层“{layer}”的 {n} 个闭合图形"),
     (r"CAD drawing: footprint read from CAD layer '(?P<layer>.*?)' \((?P<n>\d+) lines\)",
@@ -61,6 +69,10 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
      "CAD 图层“{layer}”中有 {n} 条未闭合的线未计入范围（若其中有未闭合的红线，请在 CAD 中闭合后重新导入）"),
 ]]
 _SWAPPED = " (X and Y columns swapped relative to the usual order; corrected)"
+#: words a message carries as a value (geometry types, datums), as the report names them
+_TERMS = {"Polygon": "面", "MultiPolygon": "面", "polygon": "面", "LineString": "线", "MultiLineString": "线",
+          "line": "线", "Point": "点", "MultiPoint": "点", "point": "点", "Xian 1980": "西安 1980",
+          "Beijing 1954": "北京 1954"}
 #: GEOS's reasons for an invalid geometry (``shapely.is_valid_reason``), as the report names them
 _REASONS = {"Self-intersection": "自相交", "Ring Self-intersection": "环自相交", "Too few points": "点数过少",
             "Hole lies outside shell": "内环在外环之外", "Nested shells": "外环嵌套", "Nested holes": "内环嵌套",
@@ -89,7 +101,7 @@ def import_note_zh(text: str, project_id: str | None = None) -> str:
         hit = pattern.fullmatch(message)
         if hit:
             parts = {k: (("，X、Y 列颠倒已纠正" if v == _SWAPPED else "") if k == "swap" else
-                         _reason(v) if k == "reason" and v else v) for k, v in hit.groupdict().items()}
+                         _reason(v) if k == "reason" and v else _TERMS.get(v, v)) for k, v in hit.groupdict().items()}
             said = sentence.format(**{k: v or "" for k, v in parts.items()})
             break
     other = project_id is not None and m["feature"] and m["feature"] != project_id
