@@ -155,3 +155,22 @@ def test_coordinate_headers_with_their_units_in_brackets(tmp_path):
     ll = tmp_path / "ll.csv"
     ll.write_text("点号,经度(°),纬度(°)\nJ1,119.07,26.08\nJ2,119.08,26.08\nJ3,119.08,26.09\n", encoding="utf-8")
     assert read_layer(ll, "projects").gdf.geometry.iloc[0].geom_type == "Polygon"
+
+
+def test_coordinates_as_spreadsheets_format_and_chinese_ime_types_them(tmp_path):
+    """Thousands separators (a CSV saved from Excel with 千位分隔符 formatting) and full-width digits and marks
+    (typed with a Chinese IME: ２８８５８８５．７５０, １１９°１８′００″) read as the numbers they are; a separator in the
+    wrong place stays an error naming the cell."""
+    from gis_screening.io.coord_table import parse_number
+    assert parse_number("2,885,885.750") == N and parse_number("２８８５８８５．７５０") == N
+    assert parse_angle("１１９°１８′００．０″") == pytest.approx(119.3)
+    full = str.maketrans("0123456789.", "０１２３４５６７８９．")
+    path = tmp_path / "界址点.csv"
+    path.write_text("点号,X坐标,Y坐标\n" + "".join(f'J{i + 1},"{n:,.3f}",{f"{e:.3f}".translate(full)}\n'
+                                                for i, (n, e) in enumerate(SQ)), encoding="utf-8")
+    lyr = read_layer(path, "projects")
+    assert lyr.gdf.to_crs(4549).area.iloc[0] == pytest.approx(20_000, abs=0.01)
+    path.write_text("点号,X坐标,Y坐标\nJ1,\"2,88,5885.750\",40429964.059\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_layer(path, "projects")
+    assert str(info.value) == f"{path}, row 2, field 'X坐标': value '2,88,5885.750' is not a number"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from pathlib import Path
 
 import geopandas as gpd
@@ -33,12 +34,22 @@ COLUMNS = {
     "name": ["地块名称", "名称", "项目名称", "name"],
 }
 _DMS = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(?:°|度|:|\s)\s*(\d+(?:\.\d+)?)?\s*(?:′|'|分|:|\s)?\s*"
-                  r"(\d+(?:\.\d+)?)?\s*(?:″|\"|''|秒)?\s*([NSEW东西南北]?)\s*$")
+                  r"(\d+(?:\.\d+)?)?\s*(?:″|\"|''|′′|秒)?\s*([NSEW东西南北]?)\s*$")
+
+
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def parse_number(text: str) -> float:
+    """A coordinate as typed or formatted in a spreadsheet: ``2885885.123``, with thousands separators
+    (``2,885,885.123``) or in full-width characters (``２８８５８８５．１２３``, typed with a Chinese IME)."""
+    s = unicodedata.normalize("NFKC", str(text)).strip()
+    return float(s.replace(",", "") if _GROUPED.match(s) else s)
 
 
 def parse_angle(text: str) -> float:
     """Degrees from ``119.3``, ``119°18'00.5"``, ``119度18分0.5秒`` or ``119:18:00.5`` (ValueError otherwise)."""
-    s = str(text).strip()
+    s = unicodedata.normalize("NFKC", str(text)).strip()
     try:
         return float(s)
     except ValueError:
@@ -163,7 +174,7 @@ def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path
         vals = []
         for raw, name in ((a_raw, a_name), (b_raw, b_name)):
             try:
-                vals.append(parse_angle(raw) if geo else float(raw))
+                vals.append(parse_angle(raw) if geo else parse_number(raw))
             except ValueError:
                 raise InputError(f"value {raw!r} is not a {'coordinate in degrees' if geo else 'number'}",
                                  file=path, where=f"{at}row {i}", field=name) from None
