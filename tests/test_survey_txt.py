@@ -117,3 +117,19 @@ def test_writer_gbk_and_lines_points(tmp_path):
     lyr = read_layer(out, "projects")
     assert lyr.gdf.geometry.geom_type.tolist() == ["LineString", "Point"]
     assert lyr.gdf.geometry.iloc[1].x == pytest.approx(119.30, abs=1e-8)
+
+
+def test_point_lines_typed_with_a_chinese_ime(tmp_path):
+    """A TXT whose point lines were typed by hand with a Chinese IME (full-width commas, digits and points) reads
+    as the machine-written file."""
+    from gis_screening.io.projects import load_projects
+    src = Path(__file__).resolve().parents[1] / "sample_data" / "projects" / "txt" / "P2026-001.txt"
+    from gis_screening.encoding import read_text
+    text, _ = read_text(src)
+    full = str.maketrans("0123456789.,", "０１２３４５６７８９．，")
+    lines = [ln.translate(full) if ln.startswith("J") else ln for ln in text.splitlines()]
+    typed = tmp_path / "手工录入.txt"
+    typed.write_bytes("\r\n".join(lines).encode("gbk"))
+    assert "２８" in typed.read_bytes().decode("gbk")
+    (a,), (b,) = load_projects(typed), load_projects(src)
+    assert a.geometry.equals_exact(b.geometry, 1e-12)

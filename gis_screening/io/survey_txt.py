@@ -10,6 +10,7 @@ earlier one is a hole, outside it another part).
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import geopandas as gpd
@@ -73,7 +74,8 @@ def read_survey_txt(path: str | Path, encoding: str | None = None, zone: int | N
         if len(fields) < 4:
             raise InputError(f"point line has {len(fields)} fields; expected 点号,圈号,X,Y", file=path,
                              where=f"line {no}")
-        pt, ring, xs, ys = fields[0], fields[1], fields[2], fields[3]
+        pt = fields[0]
+        ring, xs, ys = (unicodedata.normalize("NFKC", f).strip() for f in fields[1:4])   # full-width digits as typed
         for name, val in (("X", xs), ("Y", ys)):
             if not _NUM.match(val):
                 raise InputError(f"coordinate {val!r} is not a number", file=path, where=f"line {no}", field=name)
