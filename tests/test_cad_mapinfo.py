@@ -105,9 +105,9 @@ def test_a_drawing_screens_as_its_survey_txt(tmp_path, version, codepage):
     notes = mine["project"]["import_problems"]
     assert not [n for n in notes if "no project id field" in n]        # the sheet names the project
     assert "[warning] CAD drawing: footprint read from CAD layer '红线' (1 outlines)" in notes
-    assert "[warning] CAD drawing: other CAD layers left out: 建筑 1, 图框 1, 道路中心线 1" in notes
+    assert "[warning] CAD drawing: other CAD layers left out: 标注 4, 建筑 1, 图框 1, 道路中心线 1" in notes
     assert [import_note_zh(n) for n in notes if "CAD" in n][:2] == [
-        "注意：CAD 图纸：项目范围取自图层“红线”的 1 个闭合图形", "注意：CAD 图纸：未计入的其他图层（图形数）：建筑 1, 图框 1, 道路中心线 1"]
+        "注意：CAD 图纸：项目范围取自图层“红线”的 1 个闭合图形", "注意：CAD 图纸：未计入的其他图层（对象数）：标注 4, 建筑 1, 图框 1, 道路中心线 1"]
 
 
 def test_drawing_outlines_arcs_holes_blocks_and_lines(tmp_path):

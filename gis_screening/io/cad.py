@@ -28,6 +28,9 @@ SHAPES = ("Polygon", "LineString")
 #: ends are within NEARLY_CLOSED of each other (or 1 % of its length) is said: a boundary left open in CAD
 CLOSED_GAP = 0.001
 NEARLY_CLOSED = 1.0
+#: a layer of more lines than this (contours, hatching drawn as lines) is not searched for rings: a red line drawn
+#: as separate segments has tens of them
+JOIN_MAX = 2000
 
 
 def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> RawRead:
@@ -50,13 +53,19 @@ def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> R
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"cannot read the DXF drawing: {exc}", file=path) from None
     shapes: dict[str, list] = {}
-    left_out: Counter = Counter()
+    left_out: dict[str, Counter] = {}           # per layer, the entities that are no shape (texts …) by type
+    entities: dict[str, list] = {}
     for entity in recursive_decompose(doc.modelspace()):
-        geom = _shape(entity)
-        if geom is None:
-            left_out[entity.dxftype()] += 1
-            continue
-        shapes.setdefault(_layer_name(entity.dxf.layer), []).append((geom, entity.dxf.get("handle")))
+        entities.setdefault(_layer_name(entity.dxf.layer), []).append(entity)
+    # a layer named and drawn: only its entities are made shapes (a 总平面图 holds tens of thousands of others)
+    wanted = [layer] if layer in entities else list(entities)
+    for name in wanted:
+        for entity in entities[name]:
+            geom = _shape(entity)
+            if geom is None:
+                left_out.setdefault(name, Counter())[entity.dxftype()] += 1
+                continue
+            shapes.setdefault(name, []).append((geom, entity.dxf.get("handle")))
     problems: list[Problem] = []
     joined = {name: _joined(v) for name, v in shapes.items()}
     for name, outlines in joined.items():
@@ -69,14 +78,14 @@ def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> R
     rows = [(g, h) for g, h in shapes[chosen] if g.geom_type != "LineString"] or shapes[chosen]
     gdf = gpd.GeoDataFrame({"cad_layer": [chosen] * len(rows), "handle": [h for _, h in rows]},
                            geometry=[g for g, _ in rows], crs=None)
-    others = {name: len(v) for name, v in shapes.items() if name != chosen}
+    others = {name: len(v) for name, v in entities.items() if name != chosen}
     problems.insert(0, Problem("warning", f"CAD drawing: footprint read from CAD layer {chosen!r} ({len(rows)} "
                                f"{'lines' if rows[0][0].geom_type == 'LineString' else 'outlines'})"))
-    if others:
+    if others:            # their entities, of any kind
         problems.append(Problem("warning", f"CAD drawing: other CAD layers left out: {_listing(others)}"))
-    if left_out:
-        problems.append(Problem("info", f"CAD drawing: {sum(left_out.values())} texts, dimensions and other "
-                                f"entities left out ({_listing(left_out)})"))
+    if chosen in left_out:
+        problems.append(Problem("info", f"CAD drawing: {sum(left_out[chosen].values())} texts, dimensions and other "
+                                f"entities of the layer left out ({_listing(left_out[chosen])})"))
     if not crs_given:
         problems.append(Problem("warning", "CAD drawing: it carries no coordinate system; its coordinates are read as "
                                 "CGCS2000 (a Xian 1980, Beijing 1954 or local drawing needs --crs, and --towgs84)"))
@@ -116,7 +125,7 @@ def _shape(entity) -> shapely.Geometry | None:
 def _joined(shapes: list) -> list:
     """A layer of lines only that all join into closed rings (a red line drawn, or exploded, as separate segments):
     the outlines they enclose, as (polygon, handles); else []."""
-    if any(g.geom_type != "LineString" for g, _ in shapes):
+    if len(shapes) > JOIN_MAX or any(g.geom_type != "LineString" for g, _ in shapes):
         return []
     lines = shapely.node(shapely.MultiLineString([g for g, _ in shapes]))
     polygons, cuts, dangles, invalid = shapely.polygonize_full([lines])

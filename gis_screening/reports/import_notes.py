@@ -58,7 +58,7 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
      "CAD 图纸：项目范围取自图层“{layer}”的 {n} 个闭合图形"),
     (r"CAD drawing: footprint read from CAD layer '(?P<layer>.*?)' \((?P<n>\d+) lines\)",
      "CAD 图纸：项目范围取自图层“{layer}”的 {n} 条线"),
-    (r"CAD drawing: other CAD layers left out: (?P<others>.*)", "CAD 图纸：未计入的其他图层（图形数）：{others}"),
+    (r"CAD drawing: other CAD layers left out: (?P<others>.*)", "CAD 图纸：未计入的其他图层（对象数）：{others}"),
     (r"CAD drawing: it carries no coordinate system.*",
      "CAD 图纸不带坐标系，坐标按 CGCS2000 读取（西安 1980、北京 1954 或地方坐标系的图纸须另行指定坐标系及转换参数）"),
     (r"CAD layer '(?P<layer>.*?)': its lines \(drawn as separate segments\) joined into (?P<n>\d+) closed outlines",
