@@ -149,6 +149,8 @@ def test_drawing_outlines_arcs_holes_blocks_and_lines(tmp_path):
     with pytest.raises(InputError, match=r"no CAD layer '道路' with outlines or lines; the drawing's are: 红线 1, 建筑 1, "
                                          r"图框 1, 道路中心线 1"):
         load_projects(_drawing(tmp_path / "b.dxf", _gk()), layer="道路")
+    with pytest.raises(InputError, match=r"CAD layer '标注' holds no outlines or lines \(TEXT 4\)"):
+        load_projects(tmp_path / "b.dxf", layer="标注")
 
 
 def test_a_drawing_in_local_coordinates_says_what_to_do(tmp_path):

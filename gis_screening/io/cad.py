@@ -66,6 +66,9 @@ def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> R
                 left_out.setdefault(name, Counter())[entity.dxftype()] += 1
                 continue
             shapes.setdefault(name, []).append((geom, entity.dxf.get("handle")))
+    if layer in entities and layer not in shapes:
+        raise InputError(f"CAD layer {layer!r} holds no outlines or lines ({_listing(left_out.get(layer, {}))})",
+                         file=path)
     problems: list[Problem] = []
     joined = {name: _joined(v) for name, v in shapes.items()}
     for name, outlines in joined.items():
