@@ -349,3 +349,14 @@ def test_zipped_drawings_and_survey_packages(tmp_path):
         zf.write(dxf, "b.dxf")
     with pytest.raises(InputError, match=r"zip holds several \.dxf files \(a\.dxf, b\.dxf\); unzip it and choose one"):
         load_projects(tmp_path / "两张图.zip")
+
+
+def test_a_red_line_drawn_in_a_layout(tmp_path):
+    """A red line drawn in a layout (paper space) rather than in model space: one line saying to move it."""
+    doc = ezdxf.new("R2010")
+    doc.paperspace().add_lwpolyline([(0, 0), (100, 0), (100, 80), (0, 80)], close=True, dxfattribs={"layer": "红线"})
+    doc.saveas(tmp_path / "布局.dxf")
+    with pytest.raises(InputError) as info:
+        load_projects(tmp_path / "布局.dxf")
+    assert str(info.value) == (f"{tmp_path / '布局.dxf'}: the DXF drawing has no outlines or lines in model space, only "
+                               "in a layout (paper space): move them to model space in CAD (CHSPACE) and save again")

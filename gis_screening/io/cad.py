@@ -66,6 +66,9 @@ def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> R
                 left_out.setdefault(name, Counter())[entity.dxftype()] += 1
                 continue
             shapes.setdefault(name, []).append((geom, entity.dxf.get("handle")))
+    if not shapes and any(len(lay) for lay in doc.layouts if not lay.is_modelspace):
+        raise InputError("the DXF drawing has no outlines or lines in model space, only in a layout (paper space): "
+                         "move them to model space in CAD (CHSPACE) and save again", file=path)
     if layer in entities and layer not in shapes:
         raise InputError(f"CAD layer {layer!r} holds no outlines or lines ({_listing(left_out.get(layer, {}))})",
                          file=path)
