@@ -72,9 +72,16 @@ def _dimension_rows(df: pd.DataFrame, catalog: Catalog) -> tuple[pd.DataFrame, s
     dimension columns, each dimension's requirements joined in their order; None when ``df`` is not such a
     table.  The dimension column is the one whose values name the dimensions (空间布局约束 …), the requirement
     column the one with the longest texts among the others."""
+    known: dict[str, str | None] = {}
+
     def dimension(value: object) -> str | None:
-        found = [f for f in catalog.match_fields("control_units", [str(value)]).values() if f in DIMENSIONS]
-        return found[0] if found else None
+        text = str(value)
+        if len(text) > 20:              # a requirement, not a dimension's name
+            return None
+        if text not in known:
+            found = [f for f in catalog.match_fields("control_units", [text]).values() if f in DIMENSIONS]
+            known[text] = found[0] if found else None
+        return known[text]
     others = [c for c in df.columns if c not in ("code", *JOIN_FIELDS)]
     scores = {}
     for c in others:
