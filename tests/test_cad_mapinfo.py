@@ -360,3 +360,26 @@ def test_a_red_line_drawn_in_a_layout(tmp_path):
         load_projects(tmp_path / "布局.dxf")
     assert str(info.value) == (f"{tmp_path / '布局.dxf'}: the DXF drawing has no outlines or lines in model space, only "
                                "in a layout (paper space): move them to model space in CAD (CHSPACE) and save again")
+
+
+def test_a_drawing_with_nan_coordinates(tmp_path):
+    """Lines with NaN coordinates (a damaged export) are named by the geometry checks, not a GEOS traceback."""
+    doc = ezdxf.new("R2010")
+    doc.modelspace().add_line((40429964, 2885885), (float("nan"), 2885985), dxfattribs={"layer": "红线"})
+    doc.modelspace().add_line((float("nan"), 2885985), (40429964, 2885885), dxfattribs={"layer": "红线"})
+    doc.saveas(tmp_path / "nan.dxf")
+    with pytest.raises(InputError) as info:
+        load_projects(tmp_path / "nan.dxf")
+    assert str(info.value) == (f"{tmp_path / 'nan.dxf'}: no usable features left after geometry checks: [error] "
+                               "geometry has NaN or infinite coordinates; skipped (feature #1); [error] geometry has "
+                               "NaN or infinite coordinates; skipped (feature #2)")
+
+
+def test_a_mapinfo_table_with_a_damaged_attribute_file(tmp_path):
+    """A Neutral-charset table whose .dat was cut off in transfer: one line naming it (was a traceback risk in the
+    encoding detection)."""
+    tab = _mapinfo(tmp_path, "Neutral", ".tab")
+    tab.with_suffix(".dat").write_bytes(b"\x03\x01")
+    with pytest.raises(InputError) as info:
+        load_projects(tab)
+    assert str(info.value) == f"{tab}: MapInfo attribute file unreadable: dbf header truncated"

@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import ezdxf
 import geopandas as gpd
+import numpy as np
 import shapely
 
 from ..errors import InputError, LayerRequired, Problem
@@ -40,23 +42,16 @@ def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> R
     outlines cannot be told apart by their shapes).  Features carry ``cad_layer`` and ``handle``; for the
     projects role a drawing is one project, its outlines the parcels.  ``crs_given``: the user names the
     drawing's CRS (else a warning says it is taken as CGCS2000)."""
-    import ezdxf
     from ezdxf.disassemble import recursive_decompose
-    try:
-        doc = ezdxf.readfile(path)
-    except ezdxf.DXFStructureError:
-        try:
-            from ezdxf import recover
-            doc, _ = recover.readfile(path)
-        except (ezdxf.DXFStructureError, OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read the DXF drawing: {exc}", file=path) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"cannot read the DXF drawing: {exc}", file=path) from None
+    doc = _open(path)
     shapes: dict[str, list] = {}
     left_out: dict[str, Counter] = {}           # per layer, the entities that are no shape (texts …) by type
     entities: dict[str, list] = {}
-    for entity in recursive_decompose(doc.modelspace()):
-        entities.setdefault(_layer_name(entity.dxf.layer), []).append(entity)
+    try:
+        for entity in recursive_decompose(doc.modelspace()):
+            entities.setdefault(_layer_name(entity.dxf.layer), []).append(entity)
+    except DRAWING_ERRORS as exc:
+        raise InputError(f"cannot read the DXF drawing's model space: {_said(exc)}", file=path) from None
     # a layer named and drawn: only its entities are made shapes (a 总平面图 holds tens of thousands of others)
     wanted = [layer] if layer in entities else list(entities)
     for name in wanted:
@@ -73,7 +68,10 @@ def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> R
         raise InputError(f"CAD layer {layer!r} holds no outlines or lines ({_listing(left_out.get(layer, {}))})",
                          file=path)
     problems: list[Problem] = []
-    joined = {name: _joined(v) for name, v in shapes.items()}
+    try:
+        joined = {name: _joined(v) for name, v in shapes.items()}
+    except DRAWING_ERRORS as exc:       # NaN or absurd coordinates
+        raise InputError(f"cannot join the drawing's lines: {_said(exc)}", file=path) from None
     for name, outlines in joined.items():
         if outlines:
             shapes[name] = outlines
@@ -107,6 +105,35 @@ def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> R
     return RawRead(gdf, None, problems=problems)
 
 
+#: what a damaged drawing raises while it is read (ezdxf's own errors, and the parsing errors beneath them)
+DRAWING_ERRORS: tuple[type[BaseException], ...] = (ezdxf.DXFError, ValueError, TypeError, KeyError, IndexError,
+                                                    AttributeError, ArithmeticError, UnicodeError, RecursionError,
+                                                    shapely.errors.ShapelyError)
+
+
+def _open(path: Path):
+    """The drawing at ``path``, through ezdxf's recover mode when the strict reader refuses it (drawings written
+    by other programs often break the rules a little); InputError when neither reads it."""
+    from ezdxf import recover
+    try:
+        return ezdxf.readfile(path)
+    except OSError as exc:
+        raise InputError(f"cannot read the DXF drawing: {exc.strerror or exc}", file=path) from None
+    except DRAWING_ERRORS:
+        pass
+    try:
+        doc, _ = recover.readfile(path)
+        return doc
+    except OSError as exc:
+        raise InputError(f"cannot read the DXF drawing: {exc.strerror or exc}", file=path) from None
+    except DRAWING_ERRORS as exc:
+        raise InputError(f"cannot read the DXF drawing: {_said(exc)}", file=path) from None
+
+
+def _said(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
 def _shape(entity) -> shapely.Geometry | None:
     """A polygon (closed outline, circle, hatch) or line of one drawing entity; None for texts, dimensions,
     points and anything without length."""
@@ -116,8 +143,8 @@ def _shape(entity) -> shapely.Geometry | None:
         return None
     try:
         geom = shapely.geometry.shape(geo.proxy(entity, distance=FLATTEN).__geo_interface__)
-    except (TypeError, ValueError, AttributeError):
-        return None                     # an entity geo cannot map (ray, spline without fit points …)
+    except DRAWING_ERRORS:
+        return None                     # an entity geo cannot map (ray, spline without fit points, damaged …)
     if geom.is_empty or geom.geom_type not in (*SHAPES, "MultiPolygon"):
         return None
     if geom.geom_type == "LineString" and geom.length == 0:
@@ -133,6 +160,8 @@ def _joined(shapes: list) -> list:
     the outlines they enclose, as (polygon, handles); else []."""
     if len(shapes) > JOIN_MAX or any(g.geom_type != "LineString" for g, _ in shapes):
         return []
+    if not all(np.isfinite(shapely.get_coordinates([g for g, _ in shapes])).all(axis=1)):
+        return []               # the geometry checks name the lines with NaN or infinite coordinates
     lines = shapely.node(shapely.MultiLineString([g for g, _ in shapes]))
     polygons, cuts, dangles, invalid = shapely.polygonize_full([lines])
     if any(not part.is_empty for part in (cuts, dangles, invalid)) or polygons.is_empty:
@@ -149,7 +178,6 @@ def _gap(line: shapely.LineString) -> float:
 
 
 def _layer_name(name: str) -> str:
-    import ezdxf
     return ezdxf.decode_dxf_unicode(name) if ezdxf.has_dxf_unicode(name) else name
 
 

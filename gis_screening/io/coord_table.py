@@ -139,16 +139,17 @@ def _xls_sheets(path: Path) -> list[tuple[str, list[list[str]], list[Merged]]]:
     """The same for a legacy .xls workbook (BIFF, as Excel and WPS save "97-2003" files)."""
     from python_calamine import CalamineWorkbook
 
-    from .tables import legacy_workbook
-    wb = CalamineWorkbook.from_filelike(legacy_workbook(path))
+    from .tables import calamine_errors, legacy_workbook
     out = []
-    for name in wb.sheet_names:
-        ws = wb.get_sheet_by_name(name)
-        r_off, c_off = ws.start or (0, 0)         # the used range may start below or right of A1
-        rows = [[""] * c_off + [_cell_text(v) for v in row] for row in ws.to_python()]
-        rows = [[""] * len(rows[0]) for _ in range(r_off)] + rows if rows else rows
-        merged = [(a[0], a[1], b[0], b[1]) for a, b in (ws.merged_cell_ranges or [])]
-        out.append((name, rows, merged))
+    with calamine_errors(path, "workbook"):
+        wb = CalamineWorkbook.from_filelike(legacy_workbook(path))
+        for name in wb.sheet_names:
+            ws = wb.get_sheet_by_name(name)
+            r_off, c_off = ws.start or (0, 0)         # the used range may start below or right of A1
+            rows = [[""] * c_off + [_cell_text(v) for v in row] for row in ws.to_python()]
+            rows = [[""] * len(rows[0]) for _ in range(r_off)] + rows if rows else rows
+            merged = [(a[0], a[1], b[0], b[1]) for a, b in (ws.merged_cell_ranges or [])]
+            out.append((name, rows, merged))
     return out
 
 

@@ -4,6 +4,8 @@ a Word document) read cell by cell, their header found below any title rows: the
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -35,6 +37,21 @@ def legacy_workbook(path: Path) -> io.BytesIO:
     return io.BytesIO(data)
 
 
+@contextmanager
+def calamine_errors(path: Path, what: str) -> Iterator[None]:
+    """Turn what calamine raises on a damaged workbook into an InputError naming ``path`` — including the Rust
+    panics it surfaces as ``pyo3_runtime.PanicException``, which derive from BaseException, not Exception."""
+    try:
+        yield
+    except InputError:
+        raise
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a damaged workbook may make calamine panic
+        raise InputError(f"cannot read {what}: the workbook is damaged ({' '.join(str(exc).split())[:160]})",
+                         file=path) from None
+
+
 def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = object,
                nrows: int | None = None) -> pd.DataFrame:
     """Every cell of an XLSX or .xls sheet, a CSV (UTF-8 or GBK, as Excel and WPS save it) or the tables of a Word
@@ -53,9 +70,11 @@ def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = obj
             return _docx_cells(path).head(rows) if rows is not None else _docx_cells(path)
         if suffix in (".xlsx", ".xls"):
             check_workbook(path)
-            legacy = suffix == ".xls"
-            return pd.read_excel(legacy_workbook(path) if legacy else path, sheet_name=sheet, dtype=dtype,
-                                 header=None, nrows=rows, engine="calamine" if legacy else "openpyxl")
+            if suffix == ".xls":
+                with calamine_errors(path, what):
+                    return pd.read_excel(legacy_workbook(path), sheet_name=sheet, dtype=dtype, header=None,
+                                         nrows=rows, engine="calamine")
+            return pd.read_excel(path, sheet_name=sheet, dtype=dtype, header=None, nrows=rows, engine="openpyxl")
         from ..encoding import read_text
         text, _ = read_text(path)
         return pd.read_csv(io.StringIO(text), dtype=dtype, header=None, nrows=rows)

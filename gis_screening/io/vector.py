@@ -4,6 +4,7 @@ CRS step in :mod:`gis_screening.io.pipeline`."""
 from __future__ import annotations
 
 import shutil
+import struct
 import tempfile
 from dataclasses import dataclass, field
 from functools import partial
@@ -152,8 +153,11 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
         problems.append(Problem("info" if guess.sure else "warning",
                                 f"attribute encoding {guess.label}: {guess.reason}"))
     elif suffix in (".tab", ".mif"):
-        guess = EncodingGuess(normalise_encoding_name(encoding), "given by the user") if encoding else \
-            detect_mapinfo_encoding(path)
+        try:
+            guess = EncodingGuess(normalise_encoding_name(encoding), "given by the user") if encoding else \
+                detect_mapinfo_encoding(path)
+        except (ValueError, OSError, UnicodeError, struct.error) as exc:
+            raise InputError(f"MapInfo attribute file unreadable: {exc}", file=path) from None
         if guess is not None:
             problems.append(Problem("info" if guess.sure else "warning",
                                     f"attribute encoding {guess.label}: {guess.reason}"))

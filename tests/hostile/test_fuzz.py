@@ -81,3 +81,42 @@ def test_manifest_loader(data):
         finally:
             target.unlink()
     _only_input_errors(load, data, ".yaml")
+
+
+def _dxf_bytes() -> bytes:
+    import io
+
+    import ezdxf
+    doc = ezdxf.new("R2010")
+    doc.layers.add("红线")
+    msp = doc.modelspace()
+    msp.add_lwpolyline([(40429964, 2885885, 0, 0, 0.5), (40430264, 2885885), (40430264, 2886085), (40429964, 2886085)],
+                       format="xyseb", close=True, dxfattribs={"layer": "红线"})
+    msp.add_text("J1", dxfattribs={"layer": "标注", "insert": (40429964, 2885885)})
+    stream = io.StringIO()
+    doc.write(stream)
+    return stream.getvalue().encode("utf-8")
+
+
+DXF = _dxf_bytes()
+XLS = (ROOT / "tests" / "data" / "xls" / "P2026-001坐标.xls").read_bytes()
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=300), EDITS.map(lambda e: _mutate(DXF, e))))
+def test_cad_drawing_reader(data):
+    _only_input_errors(lambda p: load_projects(p, layer="红线"), data, ".dxf")
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=300), EDITS.map(lambda e: _mutate(XLS, e))))
+def test_legacy_workbook_reader(data):
+    _only_input_errors(load_projects, data, ".xls")
+
+
+@FUZZ
+@given(EDITS.map(lambda e: _mutate(XLS, e)))
+def test_legacy_admission_list_reader(data):
+    from gis_screening.admission import read_admission_table
+    from gis_screening.catalog import default_catalog
+    _only_input_errors(lambda p: read_admission_table(p, None, default_catalog()), data, ".xls")
