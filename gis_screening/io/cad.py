@@ -42,67 +42,84 @@ def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> R
     outlines cannot be told apart by their shapes).  Features carry ``cad_layer`` and ``handle``; for the
     projects role a drawing is one project, its outlines the parcels.  ``crs_given``: the user names the
     drawing's CRS (else a warning says it is taken as CGCS2000)."""
-    from ezdxf.disassemble import recursive_decompose
     doc = _open(path)
-    shapes: dict[str, list] = {}
-    left_out: dict[str, Counter] = {}           # per layer, the entities that are no shape (texts …) by type
-    entities: dict[str, list] = {}
-    try:
-        for entity in recursive_decompose(doc.modelspace()):
-            entities.setdefault(_layer_name(entity.dxf.layer), []).append(entity)
-    except DRAWING_ERRORS as exc:
-        raise InputError(f"cannot read the DXF drawing's model space: {_said(exc)}", file=path) from None
+    entities = _entities_by_layer(doc, path)
     # a layer named and drawn: only its entities are made shapes (a 总平面图 holds tens of thousands of others)
-    wanted = [layer] if layer in entities else list(entities)
-    for name in wanted:
-        for entity in entities[name]:
-            geom = _shape(entity)
-            if geom is None:
-                left_out.setdefault(name, Counter())[entity.dxftype()] += 1
-                continue
-            shapes.setdefault(name, []).append((geom, entity.dxf.get("handle")))
+    shapes, left_out = _shapes(entities, [layer] if layer in entities else list(entities))
     if not shapes and any(len(lay) for lay in doc.layouts if not lay.is_modelspace):
         raise InputError("the DXF drawing has no outlines or lines in model space, only in a layout (paper space): "
                          "move them to model space in CAD (CHSPACE) and save again", file=path)
     if layer in entities and layer not in shapes:
         raise InputError(f"CAD layer {layer!r} holds no outlines or lines ({_listing(left_out.get(layer, {}))})",
                          file=path)
-    problems: list[Problem] = []
     try:
         joined = {name: _joined(v) for name, v in shapes.items()}
     except DRAWING_ERRORS as exc:       # NaN or absurd coordinates
         raise InputError(f"cannot join the drawing's lines: {_said(exc)}", file=path) from None
-    for name, outlines in joined.items():
-        if outlines:
-            shapes[name] = outlines
+    shapes.update({name: outlines for name, outlines in joined.items() if outlines})
+    problems: list[Problem] = []
     chosen = _choose_layer(shapes, layer, path, problems)
-    if joined.get(chosen):
-        problems.append(Problem("warning", f"CAD layer {chosen!r}: its lines (drawn as separate segments) joined "
-                                f"into {len(joined[chosen])} closed outlines"))
     rows = [(g, h) for g, h in shapes[chosen] if g.geom_type != "LineString"] or shapes[chosen]
     gdf = gpd.GeoDataFrame({"cad_layer": [chosen] * len(rows), "handle": [h for _, h in rows]},
                            geometry=[g for g, _ in rows], crs=None)
-    others = {name: len(v) for name, v in entities.items() if name != chosen}
-    problems.insert(0, Problem("warning", f"CAD drawing: footprint read from CAD layer {chosen!r} ({len(rows)} "
-                               f"{'lines' if rows[0][0].geom_type == 'LineString' else 'outlines'})"))
-    if others:            # their entities, of any kind
-        problems.append(Problem("warning", f"CAD drawing: other CAD layers left out: {_listing(others)}"))
-    if chosen in left_out:
-        problems.append(Problem("info", f"CAD drawing: {sum(left_out[chosen].values())} texts, dimensions and other "
-                                f"entities of the layer left out ({_listing(left_out[chosen])})"))
+    problems[:0] = _notes(chosen, rows, shapes[chosen], bool(joined.get(chosen)), entities, left_out.get(chosen))
     if not crs_given:
         problems.append(Problem("warning", "CAD drawing: it carries no coordinate system; its coordinates are read as "
                                 "CGCS2000 (a Xian 1980, Beijing 1954 or local drawing needs --crs, and --towgs84)"))
+    return RawRead(gdf, None, problems=problems)
+
+
+def _entities_by_layer(doc, path: Path) -> dict[str, list]:
+    """The model space's entities (block references exploded) by CAD layer name, in drawing order."""
+    from ezdxf.disassemble import recursive_decompose
+    entities: dict[str, list] = {}
+    try:
+        for entity in recursive_decompose(doc.modelspace()):
+            entities.setdefault(_layer_name(entity.dxf.layer), []).append(entity)
+    except DRAWING_ERRORS as exc:
+        raise InputError(f"cannot read the DXF drawing's model space: {_said(exc)}", file=path) from None
+    return entities
+
+
+def _shapes(entities: dict[str, list], layers: list[str]) -> tuple[dict[str, list], dict[str, Counter]]:
+    """(shape, handle) of the entities of ``layers`` that are outlines or lines, and per layer the types of those
+    that are not (texts …), counted."""
+    shapes: dict[str, list] = {}
+    left_out: dict[str, Counter] = {}
+    for name in layers:
+        for entity in entities[name]:
+            geom = _shape(entity)
+            if geom is None:
+                left_out.setdefault(name, Counter())[entity.dxftype()] += 1
+            else:
+                shapes.setdefault(name, []).append((geom, entity.dxf.get("handle")))
+    return shapes, left_out
+
+
+def _notes(chosen: str, rows: list, drawn: list, joined: bool, entities: dict[str, list],
+           left_out: Counter | None) -> list[Problem]:
+    """What the reader says about the layer it read (``rows`` of its shapes ``drawn``) and what it left out."""
+    notes = [Problem("warning", f"CAD drawing: footprint read from CAD layer {chosen!r} ({len(rows)} "
+                     f"{'lines' if rows[0][0].geom_type == 'LineString' else 'outlines'})")]
+    if joined:
+        notes.append(Problem("warning", f"CAD layer {chosen!r}: its lines (drawn as separate segments) joined into "
+                             f"{len(rows)} closed outlines"))
+    others = {name: len(v) for name, v in entities.items() if name != chosen}     # their entities, of any kind
+    if others:
+        notes.append(Problem("warning", f"CAD drawing: other CAD layers left out: {_listing(others)}"))
+    if left_out:
+        notes.append(Problem("info", f"CAD drawing: {sum(left_out.values())} texts, dimensions and other entities of "
+                             f"the layer left out ({_listing(left_out)})"))
     almost = [h for g, h in rows if g.geom_type == "LineString" and _gap(g) <= max(NEARLY_CLOSED, 0.01 * g.length)]
     if almost:
-        problems.append(Problem("warning", f"CAD layer {chosen!r}: {len(almost)} lines nearly close on themselves "
-                                f"(handle {', '.join(str(h) for h in almost[:5])}): read as lines; if they are "
-                                "boundaries, close them in CAD"))
-    if len(rows) < len(shapes[chosen]):
-        problems.append(Problem("warning", f"CAD layer {chosen!r}: {len(shapes[chosen]) - len(rows)} open lines "
-                                "beside its closed outlines left out (an outline that is not closed in the "
-                                "drawing is among them: close it in CAD)"))
-    return RawRead(gdf, None, problems=problems)
+        notes.append(Problem("warning", f"CAD layer {chosen!r}: {len(almost)} lines nearly close on themselves "
+                             f"(handle {', '.join(str(h) for h in almost[:5])}): read as lines; if they are "
+                             "boundaries, close them in CAD"))
+    if len(rows) < len(drawn):
+        notes.append(Problem("warning", f"CAD layer {chosen!r}: {len(drawn) - len(rows)} open lines beside its "
+                             "closed outlines left out (an outline that is not closed in the drawing is among them: "
+                             "close it in CAD)"))
+    return notes
 
 
 #: what a damaged drawing raises while it is read (ezdxf's own errors, and the parsing errors beneath them)
