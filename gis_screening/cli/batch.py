@@ -101,6 +101,7 @@ class _Stop:
 
     def _raise(self, signum, _frame) -> None:
         self.signum = signum
+        _quiet_dask()
         raise KeyboardInterrupt
 
     def _unraisable(self, info) -> None:
@@ -122,6 +123,18 @@ class _Stop:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         sys.unraisablehook = self._hook
+
+
+def _quiet_dask() -> None:
+    """After a stop, what dask and its event loop log about the work they drop ("Couldn't gather keys", and the
+    NameError distributed's ``sync`` cancel callback raises when interrupted) is no news to the user: the one line
+    saying how far the run got is.  Called from the signal handler, before the interrupt reaches dask."""
+    import logging
+    # dask's logging config gives some of them levels of their own (tornado.application: error), which a level on
+    # the parent would not override
+    names = [n for n in logging.Logger.manager.loggerDict if n.split(".")[0] in ("distributed", "tornado")]
+    for name in ("distributed", "tornado", "tornado.application", *names):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _check_reachable(address: str, seconds: float = 5.0) -> None:
@@ -213,8 +226,7 @@ class _Cluster:
 
     def __exit__(self, exc_type, *exc) -> None:
         if exc_type is not None:    # stopped early: dask's notes on the tasks it drops are no news to the user
-            import logging
-            logging.getLogger("distributed").setLevel(logging.ERROR)
+            _quiet_dask()
             if self.scheduler and not self._start.done():
                 return              # still reaching a remote scheduler: nothing of ours to close yet
         try:
