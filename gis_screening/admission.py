@@ -43,8 +43,9 @@ def read_admission_table(path: str | Path, sheet: str | None, catalog: Catalog,
             start = at + 2
     df = raw.iloc[start:].reset_index(drop=True)
     df.columns = names
-    code_header = names[list(mapped(names).values()).index("code")] if "code" in mapped(names).values() else None
-    df = df.rename(columns=mapped(names))
+    mapping = mapped(names)
+    code_header = next(src for src, canon in mapping.items() if canon == "code")
+    df = df.rename(columns=mapping)
     df = df.loc[:, ~df.columns.duplicated()]
     df = df[df["code"].notna() & (df["code"].astype(str).str.strip() != "")]
     df["code"] = df["code"].astype(str).str.strip()

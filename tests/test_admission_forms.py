@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -40,9 +41,12 @@ def _screen(tmp_path: Path, admission: Path, name: str) -> dict:
     return doc
 
 
-def _wide_docx(path: Path) -> Path:
-    """The list as a document annexes it: a title, then the table in two parts, the header repeated."""
+def _wide_docx(path: Path, numbered: bool = False) -> Path:
+    """The list as a document annexes it: a title, then the table in two parts, the header repeated
+    (``numbered``: a 序号 column first, as many annexes have)."""
     x = _list()
+    if numbered:
+        x.insert(0, "序号", [str(i + 1) for i in range(len(x))])
     doc = Document()
     doc.add_paragraph("附表1  示范县环境管控单元生态环境准入清单")
     for part in (x.iloc[:30], x.iloc[30:]):
@@ -84,11 +88,13 @@ def _long_docx(path: Path) -> Path:
 
 def test_a_word_document_and_a_list_of_one_requirement_a_row_screen_as_the_workbook(tmp_path):
     want = _screen(tmp_path, SAMPLE / "准入清单.xlsx", "xlsx")
-    for name, make in (("wide", _wide_docx), ("long", _long_docx)):
+    numbered = partial(_wide_docx, numbered=True)
+    for name, make in (("wide", _wide_docx), ("numbered", numbered), ("long", _long_docx)):
         got = _screen(tmp_path, make(tmp_path / f"{name}.docx"), name)
         assert got["results"] == want["results"], name
         problems = got["layers"][0]["problems"]
         assert any("60 of 60 units joined by code" in p for p in problems), problems
+        assert not any("name unit codes not in the layer" in p for p in problems), problems   # no header row left
     table = read_admission_table(tmp_path / "long.docx", None, default_catalog())
     assert table.attrs["note"] == ("one requirement a row (dimension in column '管控维度', text in '管控要求'): 240 rows "
                                    "read as 60 units")
