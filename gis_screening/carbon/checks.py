@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..engine.model import Finding, Level
 from ..errors import InputError, validated
 from .calc import benchmark_status, energy_and_co2
-from .reference import benchmarks, fuel_factors, grid_factors
+from .reference import benchmarks, fuel_factors, grid_factors, product_label
 from .sheet import ProjectSheet, validate_sheet
 
 
@@ -140,8 +140,7 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
                        if code and b["industry_code"].rstrip("?") == code]
     if sector_products and (sheet is None or not sheet.products):
         missing["products"] = "产品单位能耗（可对照能效标杆的产品：" + "、".join(
-            dict.fromkeys(f"{b['product']}（{b['route']}）" if b["route"] else b["product"]
-                          for b in sector_products[:4])) + "）"
+            dict.fromkeys(product_label(b) for b in sector_products[:4])) + "）"
     if sheet is None or sheet.captive_coal_power is None:
         missing["captive_coal_power"] = "是否燃煤自备电厂"
     if missing and two_high:
@@ -183,8 +182,7 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
             block["benchmarks"].append({"benchmark": prod.benchmark, "value": prod.unit_energy, "benchmark_value": bm,
                                         "baseline_value": base, "status": status, "product": row["product"],
                                         "unit": row["unit"], "source": row["source"]})
-            label = f"{row['product']}{('（' + row['route'] + '）') if row['route'] else ''}"
-            text = f"{label}{row['indicator']} {prod.unit_energy:g} {row['unit']}（标杆 {bm:g}，基准 {base:g}；{row['source']}）"
+            text = f"{product_label(row)}{row['indicator']} {prod.unit_energy:g} {row['unit']}（标杆 {bm:g}，基准 {base:g}；{row['source']}）"
             if status == "below_baseline":
                 check, verdict = cfg.benchmark_below_baseline, "劣于基准水平，拟建项目不得建设"
                 findings.append(_f("benchmark_below_baseline", check, f"{text}：{verdict}。",

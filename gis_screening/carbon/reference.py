@@ -18,6 +18,11 @@ def benchmarks(edition: str = "2021") -> dict[str, dict]:
     return {r["id"]: r for r in _rows("energy_benchmarks.csv") if r["edition"] == edition}
 
 
+def product_label(row: dict) -> str:
+    """A benchmark row's product as officials name it: 水泥熟料, or 平板玻璃（>800 t/d） with its route."""
+    return f"{row['product']}（{row['route']}）" if row["route"] else row["product"]
+
+
 @lru_cache(maxsize=1)
 def related_pollutants() -> dict[str, set[str]]:
     """Failing air-quality parameter (PM2.5, PM10, O3, NO2, SO2) → related pollutant keys (环发〔2014〕197号)."""

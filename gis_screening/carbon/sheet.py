@@ -33,12 +33,12 @@ class Product(BaseModel):
         benchmark); a name of several rows is an error listing them.  An unknown ASCII id stays an error."""
         if not isinstance(data, dict) or not isinstance(data.get("benchmark"), str) or data["benchmark"].isascii():
             return data
-        from .reference import benchmark_ids, benchmarks
+        from .reference import benchmark_ids, benchmarks, product_label
         text = data["benchmark"].strip()
         if text in benchmark_ids():
             return data
         rows = benchmarks()
-        label = {bid: f"{r['product']}（{r['route']}）" if r["route"] else r["product"] for bid, r in rows.items()}
+        label = {bid: product_label(r) for bid, r in rows.items()}
         exact = [bid for bid, lab in label.items() if _same(lab, text)]
         named = exact or [bid for bid, r in rows.items() if _same(r["product"], text)]
         if len(named) == 1:
