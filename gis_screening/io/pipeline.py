@@ -36,7 +36,9 @@ from .vector import VECTOR_SUFFIXES, RawRead, read_vector
 TEXT_SUFFIXES = {".txt"}
 TABLE_SUFFIXES = {".csv", ".xlsx", ".xls"}
 CAD_SUFFIXES = {".dxf"}
-SUPPORTED_SUFFIXES = VECTOR_SUFFIXES | TEXT_SUFFIXES | TABLE_SUFFIXES | CAD_SUFFIXES
+#: archives holding any of the others (:func:`~.vector.zip_choice` picks the file)
+ARCHIVE_SUFFIXES = {".zip"}
+SUPPORTED_SUFFIXES = VECTOR_SUFFIXES | TEXT_SUFFIXES | TABLE_SUFFIXES | CAD_SUFFIXES | ARCHIVE_SUFFIXES
 #: formats users are sent that no open reader here reads: what to do instead
 UNREADABLE = {".dwg": "AutoCAD DWG has no open reader: save the drawing as DXF (CAD: 另存为 → AutoCAD DXF) and give "
                       "that file",
@@ -71,7 +73,7 @@ def read_raw(path: str | Path, *, layer: str | None = None, encoding: str | None
             zone = gk3_zone_of_epsg(parse_crs(crs).to_epsg() or 0)
         except ValueError as exc:
             raise InputError(str(exc), file=p) from None
-    if suffix == ".zip":
+    if suffix in ARCHIVE_SUFFIXES:
         import tempfile
 
         from .safezip import extract_zip

@@ -20,7 +20,7 @@ from ..encoding import EncodingGuess, detect_dbf_encoding, detect_mapinfo_encodi
 from ..errors import InputError, LayerRequired, Problem
 from .safezip import extract_zip
 
-VECTOR_SUFFIXES = {".gpkg", ".shp", ".zip", ".geojson", ".json", ".kml", ".kmz", ".fgb", ".parquet",
+VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".kml", ".kmz", ".fgb", ".parquet",
                    ".geoparquet", ".gdb", ".tab", ".mif"}
 #: sources that hold several layers, one of which is read: it must be named when there are several
 MULTI_LAYER_SUFFIXES = {".gpkg", ".gdb"}
