@@ -228,7 +228,7 @@ class Session:
                                         construction_type=p.get("construction_type"),
                                         attributes=p.get("attributes") if isinstance(p.get("attributes"), dict) else {},
                                         sheet=p.get("sheet") if isinstance(p.get("sheet"), dict) else None,
-                                        source=p.get("source"), problems=[str(n) for n in p.get("problems") or []
+                                        source=p.get("source"), problems=[n for n in p.get("problems") or []
                                                                           if isinstance(n, str)]))
             except Exception as exc:  # noqa: BLE001 - a damaged entry is dropped and said, never a crash
                 notes.append(f"项目 {i + 1} 无法读取，已忽略：{' '.join(str(exc).split())[:120]}")

@@ -272,22 +272,22 @@ def _set_construction_type(ctx: Ctx, value: object) -> None:
 #: Project facts that :func:`with_construction_type` derives from 建设性质.
 CONSTRUCTION_FIELDS = frozenset({"construction_type", "new_or_expanded", "rebuild"})
 
-def _park_variants(ctx: Ctx, area_m2: float) -> list[Ctx]:
+def _park_variants(ctx: Ctx, fp: FootprintMetrics) -> list[Ctx]:
     """``ctx`` outside any park, in a park, and in a chemical park: what the park facts may be when the layer set
     has no park layer."""
     out = []
     for in_park, chemical in ((False, False), (True, False), (True, True)):
         v = Ctx(ctx)
         v.update(in_park=in_park, in_chemical_park=chemical, park_names="", park_share_pct=100.0 if in_park else 0.0,
-                 park_outside_m2=0.0 if in_park else area_m2, park_outside_pct=0.0 if in_park else 100.0,
-                 park_outside="0.0 m²" if in_park else f"{area_m2:,.1f} m²")
+                 park_outside_m2=0.0 if in_park else fp.area_m2, park_outside_pct=0.0 if in_park else 100.0,
+                 park_outside=_outside_text(fp, 1.0 if in_park else 0.0))
         out.append(v)
     return out
 
 
 #: Project facts :func:`project_context` derives from a layer, per layer, and what they may be without the layer
-#: (the project context under each possibility, given the footprint's area in m²).
-LAYER_FACTS: dict[str, tuple[frozenset[str], Callable[[Ctx, float], list[Ctx]]]] = {
+#: (the project context under each possibility, given the footprint).
+LAYER_FACTS: dict[str, tuple[frozenset[str], Callable[[Ctx, FootprintMetrics], list[Ctx]]]] = {
     "industrial_parks": (frozenset({"in_park", "in_chemical_park", "park_names", "park_share_pct", "park_outside_m2",
                                     "park_outside", "park_outside_pct"}), _park_variants)}
 
@@ -481,7 +481,7 @@ def _could_apply(step: _Step, pctx: Ctx, fp: FootprintMetrics, variants: Callabl
             return fires or bool(undecided)
         return step.gate.test is None or bool(step.gate.test(names))
     assert step.needs is not None
-    for v in LAYER_FACTS[step.needs][1](pctx, fp.area_m2):
+    for v in LAYER_FACTS[step.needs][1](pctx, fp):
         names = {"project": v, "feature": Ctx(), "overlap": Ctx()}
         if step.varies:
             fires, undecided = _decide(step, names, partial(_construction_variants, v))
