@@ -39,8 +39,8 @@ def check_sheets(projects: Sequence[Project]) -> None:
 
 #: Projects per step of the pipeline: progress is reported and cancel is checked after each.
 CHUNK = 500
-#: From this many projects a screening with its layers at hand splits between two processes (below it, forking
-#: and sending results back cost more than the second core saves).
+#: From this many projects a screening splits between two processes (below it, forking and sending results back
+#: cost more than the second core saves).
 SPLIT_MIN_PROJECTS = 2000
 #: The child's share of the projects: a little under half, as it also encodes its results as JSON (~0.05 s for
 #: 5,000 projects) and this process decodes them and builds their objects again afterwards (~0.2 s).
@@ -66,8 +66,9 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
     called after each step of :data:`CHUNK` projects; when ``cancel()`` returns True the result holds only the
     projects screened so far and is marked ``partial`` (never a verdict for a project that was not overlaid).
     ``split``: a run of :data:`SPLIT_MIN_PROJECTS` or more, without ``cancel``, in a process running no other
-    thread, whose layers are all prepared already (a warm cache), gives a share of its projects to a forked copy
-    of itself (:mod:`gis_screening.forked`; the CLI asks for it).  The result is the same either way.
+    thread, gives a share of its projects to a forked copy of itself (:mod:`gis_screening.forked`; the CLI asks
+    for it) — when its layers are all prepared already (a warm cache), or, to prepare them on both cores, when its
+    projects lie in more than one GK zone (the copy takes whole zones).  The result is the same either way.
     """
     search_radius_m = max(search_radius_m, rules.reach()[0])
     with collector_paused():
@@ -75,9 +76,10 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
         records = {lyr.uid: cache.records(lyr) for lyr in layerset.layers}
         geoms = [p.geometry for p in projects]
         fps = footprints_metrics(geoms)
-        by_zone: dict[int, list[int]] = {}
+        zones: dict[int, list[int]] = {}
         for i, fp in enumerate(fps):
-            by_zone.setdefault(fp.metric_epsg, []).append(i)
+            zones.setdefault(fp.metric_epsg, []).append(i)
+        by_zone = dict(sorted(zones.items(), key=lambda z: -len(z[1])))       # the zone of most projects first
         bounds = shapely.bounds(np.array(geoms, dtype=object))
         done: dict[int, ProjectResult] = {}
         missing_layers = layers_missing(rules, layerset)
@@ -86,16 +88,23 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
         # and the radius reach, each large one on every core (reprojecting and clipping release the GIL): the first
         # zone is ready soonest, and its rules run while later zones are prepared
         reach = {epsg: reach_for(bounds[idx], epsg, search_radius_m) for epsg, idx in by_zone.items()}
-        # a large screening in a single-threaded process whose layers are all prepared already (a warm cache)
-        # gives a share of its projects to a forked copy of itself: the rules are Python and hold the GIL
-        split = split and cancel is None and len(projects) >= SPLIT_MIN_PROJECTS and can_fork() and \
-            all(cache.at_hand(lyr, epsg, reach[epsg]) for epsg in by_zone for lyr in layerset.layers)
+        # a large screening in a single-threaded process gives a share of its projects to a forked copy of itself
+        # (the rules are Python and hold the GIL): any share when its layers are all prepared already (a warm
+        # cache), whole zones when they are not (each process prepares only its own zones' layers)
+        cut: int | None = None
+        if split and cancel is None and len(projects) >= SPLIT_MIN_PROJECTS and can_fork():
+            mine = round(len(projects) * (1 - CHILD_SHARE))
+            if all(cache.at_hand(lyr, epsg, reach[epsg]) for epsg in by_zone for lyr in layerset.layers):
+                cut = mine
+            elif len(by_zone) > 1:
+                ends = np.cumsum([len(idx) for idx in by_zone.values()])[:-1]     # after each zone but the last
+                cut = int(ends[np.argmin(np.abs(ends - mine))])
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
         prepare = _Preparer(pool, cache, layerset, reach)
         finished = False
         try:
             _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, missing, search_radius_m,
-                          carbon, progress, cancel, done, split)
+                          carbon, progress, cancel, done, cut)
             finished = len(done) == len(projects)
         finally:
             # a finished screening waits for the cache entries still being written; a cancel waits for nothing
@@ -129,18 +138,18 @@ SWITCH_INTERVAL_S = 0.0005
 
 
 def _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, missing, search_radius_m, carbon,
-                  progress, cancel, done, split: bool = False) -> None:
+                  progress, cancel, done, cut: int | None = None) -> None:
     """Overlay, rules and carbon checks zone by zone, :data:`CHUNK` projects at a time, into ``done``, with the
-    layers ``prepare(zones)`` gives.  ``split``: the later steps (:data:`CHILD_SHARE` of the projects) are screened
-    by a forked child (:mod:`~gis_screening.forked`), which loads its zones' layers itself, while this process
+    layers ``prepare(zones)`` gives.  ``cut``: the steps after the first ``cut`` projects are screened by a forked
+    child (:mod:`~gis_screening.forked`), which loads or prepares its zones' layers itself, while this process
     screens the first; a child that fails leaves its share to this process.  Same results either way."""
     steps = [(epsg, idx[lo:lo + CHUNK]) for epsg, idx in by_zone.items() for lo in range(0, len(idx), CHUNK)]
     run = partial(_screen_steps, projects=projects, fps=fps, layerset=layerset, rules=rules, records=records,
                   missing=missing, search_radius_m=search_radius_m, carbon=carbon)
-    if not split or len(steps) < 2 or not can_fork():
+    if cut is None or len(steps) < 2 or not can_fork():
         run(steps, prepare(by_zone), progress=progress, cancel=cancel, done=done)
         return
-    mine, others = _split_steps(steps, round(len(projects) * (1 - CHILD_SHARE)))
+    mine, others = _split_steps(steps, cut)
     child = Forked(partial(_screened_in_child, run, others, prepare))       # forked before any thread starts
     run(mine, prepare(dict.fromkeys(e for e, _ in mine)), progress=progress, cancel=None, done=done)
     theirs = _results_from_child(child.result())
