@@ -44,12 +44,16 @@ class ZoneRequired(InputError, ValueError):
 
 
 class LayerRequired(InputError):
-    """A GeoPackage or File Geodatabase holding several layers and none named: the caller must choose one of
-    ``layers`` (the app asks; the CLI says which option names it)."""
+    """A GeoPackage, File Geodatabase or CAD drawing holding several layers and none named: the caller must choose
+    one of ``layers`` (the app asks; the CLI says which option names it).  ``counts``: what each layer holds, as
+    a number of ``unit`` ("features", "outlines" or "lines"), for the question to show."""
 
-    def __init__(self, message: str, layers: list[str], *, file: str | Path | None = None):
+    def __init__(self, message: str, layers: list[str], *, file: str | Path | None = None,
+                 counts: dict[str, int] | None = None, unit: str = "features"):
         super().__init__(message, file=file)
         self.layers = layers
+        self.counts = counts or {}
+        self.unit = unit
 
 
 def validated(model, data, *, file: str | Path | None = None, where: str | None = None, describe=None,

@@ -723,3 +723,62 @@ def test_dropped_footprints_come_in_together_and_ask_their_zone(win, tmp_path):
     from gis_screening.io.projects import load_projects
     (original,) = load_projects(src)
     assert moved.geometry.equals_exact(original.geometry, 1e-9)
+
+
+def test_the_layer_question_shows_what_each_layer_holds(win, tmp_path):
+    """Importing a drawing with outlines on three CAD layers opens the real question: each layer with its count of
+    closed outlines (a planner picks 红线（1 个闭合轮廓） over 建筑（3 个闭合轮廓）); the choice is read by name.  A
+    GeoPackage of two layers lists their features the same way; 取消 imports nothing and says nothing (it was the
+    user's choice: the error box told them to use --layer), as does 取消 of the zone question."""
+    import re
+
+    import ezdxf
+    import geopandas as gpd
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication, QInputDialog, QMessageBox
+    from test_cad_mapinfo import _drawing, _gk
+    dxf = _drawing(tmp_path / "P2026-001.dxf", _gk())
+    doc = ezdxf.readfile(dxf)
+    for dx in (30, 60):                         # two more buildings
+        doc.modelspace().add_lwpolyline([(x + dx, y) for x, y in next(
+            e for e in doc.modelspace() if e.dxf.layer == "建筑").get_points("xy")], close=True,
+            dxfattribs={"layer": "建筑"})
+    doc.saveas(dxf)
+    seen: list = []
+
+    def answer(pick):
+        def run():
+            dlg = QApplication.activeModalWidget()
+            seen.append((dlg.windowTitle(), dlg.labelText(), dlg.comboBoxItems()) if isinstance(dlg, QInputDialog)
+                        else None)
+            if isinstance(dlg, QInputDialog):
+                if pick is None:
+                    dlg.reject()
+                else:
+                    dlg.setTextValue(dlg.comboBoxItems()[pick])
+                    dlg.accept()
+        QTimer.singleShot(0, run)
+    answer(0)
+    assert win.import_footprint(str(dxf))
+    assert seen == [("选择图层", "P2026-001.dxf 含多个图层，请选择要读取的图层：",
+                     ["红线（1 个闭合轮廓）", "建筑（3 个闭合轮廓）", "图框（1 个闭合轮廓）"])]
+    (project,) = win.session.projects
+    assert project.problems[0] == "[warning] CAD drawing: footprint read from CAD layer '红线' (1 outlines)"
+    gdf = gpd.read_file(SAMPLE / "projects" / "projects.gpkg")
+    both = tmp_path / "两期.gpkg"
+    gdf.iloc[:2].to_file(both, layer="一期")
+    gdf.iloc[2:5].to_file(both, layer="二期")
+    seen.clear()
+    answer(None)                                # 取消: nothing imported, and no error box telling why
+    assert not win.import_footprint(str(both)) and win.findChild(QMessageBox, "error-box") is None
+    answer(1)
+    assert win.import_footprint(str(both))
+    assert [s[2] if s else s for s in seen] == [["一期（2 个要素）", "二期（3 个要素）"]] * 2
+    assert [p.id for p in win.session.projects][1:] == gdf["项目编号"].tolist()[2:5]
+    bare = tmp_path / "无带号.txt"              # eastings without the zone prefix: the zone is asked
+    text = (SAMPLE / "projects" / "txt" / "P2026-002.txt").read_bytes().decode("gbk")
+    bare.write_bytes(re.sub(r",40(\d{6}\.\d+)", r",\1", re.sub(r"带号=40\r?\n", "", text)).encode("gbk"))
+    seen.clear()
+    answer(None)
+    assert not win.import_footprint(str(bare)) and win.findChild(QMessageBox, "error-box") is None
+    assert seen[0][0] == "高斯投影带号" and len(win.session.projects) == 4

@@ -383,3 +383,32 @@ def test_a_mapinfo_table_with_a_damaged_attribute_file(tmp_path):
     with pytest.raises(InputError) as info:
         load_projects(tab)
     assert str(info.value) == f"{tab}: MapInfo attribute file unreadable: dbf header truncated"
+
+
+def test_the_layer_question_counts_outlines_and_its_answer_reads_the_drawing_parsed_for_it(tmp_path):
+    """The question lists each CAD layer with its closed outlines (a layer's open lines not counted as outlines);
+    the answer reads the drawing parsed for the question (a 总平面图 takes seconds to parse) — unless the drawing
+    was saved again in between, which is read anew."""
+    from gis_screening.errors import LayerRequired
+    from gis_screening.io import cad
+    footprint = _gk()
+    dxf = _drawing(tmp_path / "P2026-001.dxf", footprint)
+    doc = ezdxf.readfile(dxf)
+    doc.modelspace().add_line((0, 0), (1, 1), dxfattribs={"layer": "建筑"})      # an open line beside an outline
+    doc.saveas(dxf)
+    with pytest.raises(LayerRequired) as asked:
+        load_projects(dxf)
+    assert (asked.value.layers, asked.value.counts, asked.value.unit) == (["红线", "建筑", "图框"],
+                                                                          {"红线": 1, "建筑": 1, "图框": 1}, "outlines")
+    assert list(cad._asked) == [cad._file_key(dxf)]
+    (project,) = load_projects(dxf, layer="红线")
+    assert project.geometry.equals_exact(load_projects(TXT)[0].geometry, 1e-7) and not cad._asked
+    with pytest.raises(LayerRequired):
+        load_projects(dxf)
+    moved = shapely.affinity.translate(footprint, xoff=500)         # the red line redrawn before the answer
+    doc = ezdxf.readfile(dxf)
+    red = next(e for e in doc.modelspace() if e.dxf.layer == "红线")
+    red.set_points([(x, y) for x, y in list(moved.exterior.coords)[:-1]], format="xy")
+    doc.saveas(dxf)
+    (redrawn,) = load_projects(dxf, layer="红线")
+    assert redrawn.geometry.centroid.x > project.geometry.centroid.x + 0.004 and not cad._asked

@@ -386,5 +386,7 @@ def test_a_sheet_names_the_layer_of_its_footprint_source(tmp_path):
     (project,) = load_projects(sheet)
     assert project.geometry.equals(shapely.union_all(gdf.geometry.iloc[2:4].values))
     sheet.write_text("id: P9\nindustry_code: '3011'\nfootprint: 成果.gpkg#三期\n", encoding="utf-8")
-    with pytest.raises(LayerRequired, match=r"holds 2 layers \(一期, 二期\)"):
+    with pytest.raises(LayerRequired, match=r"holds 2 layers \(一期, 二期\)") as asked:
         load_projects(sheet)
+    assert (asked.value.layers, asked.value.counts, asked.value.unit) == (["一期", "二期"], {"一期": 2, "二期": 2},
+                                                                          "features")

@@ -288,12 +288,15 @@ class MainWindow(EditActions, QMainWindow):
             z = (ask or self._ask_zone)(str(exc)) if zone is None else None
             if z:
                 return self._load_footprint(path, z, offset, ask, layer, ask_layer)
-            self._error("无法导入", exc)
+            if zone is not None or ask is not None:     # not the user's own 取消 of the question: say why
+                self._error("无法导入", exc)
         except LayerRequired as exc:
-            chosen = (ask_layer or self._ask_layer)(path, exc.layers) if layer is None else None
+            chosen = None if layer is not None else ask_layer(path, exc.layers) if ask_layer else \
+                self._ask_layer(path, exc)
             if chosen:
                 return self._load_footprint(path, zone, offset, ask, chosen, ask_layer)
-            self._error("无法导入", exc)
+            if layer is not None or ask_layer is not None:
+                self._error("无法导入", exc)
         except InputError as exc:
             self._error("无法导入", exc)
         return None
@@ -302,10 +305,14 @@ class MainWindow(EditActions, QMainWindow):
         """Scripting API: add the projects of ``path`` (footprints, sheets, XLSX tables) to the project list."""
         return self.import_footprint(str(path), zone=zone, ask=lambda _m: zone)
 
-    def _ask_layer(self, path, layers: list[str]):
+    def _ask_layer(self, path, exc: LayerRequired):
+        """Ask which layer of ``path`` to read, each shown with what it holds (``二期（3 个要素）``, ``红线（1 个闭合轮廓）``)."""
         from qtpy.QtWidgets import QInputDialog
-        item, ok = QInputDialog.getItem(self, self.tr("选择图层"), f"{Path(path).name}", layers, 0, False)
-        return item if ok else None
+        unit = {"features": self.tr("个要素"), "outlines": self.tr("个闭合轮廓"), "lines": self.tr("条线")}[exc.unit]
+        labels = [f"{name}（{exc.counts[name]:,} {unit}）" if name in exc.counts else name for name in exc.layers]
+        item, ok = QInputDialog.getItem(self, self.tr("选择图层"), self.tr("{0} 含多个图层，请选择要读取的图层：")
+                                        .format(Path(path).name), labels, 0, False)
+        return exc.layers[labels.index(item)] if ok and item in labels else None
 
     def _ask_zone(self, message: str):
         from qtpy.QtWidgets import QInputDialog
@@ -348,7 +355,7 @@ class MainWindow(EditActions, QMainWindow):
                 try:
                     cols = list(read_raw(path).gdf.columns)
                 except LayerRequired as exc:
-                    layer = (choose_layer or self._ask_layer)(path, exc.layers)
+                    layer = choose_layer(path, exc.layers) if choose_layer else self._ask_layer(path, exc)
                     if not layer:
                         continue
                     cols = list(read_raw(path, layer=layer).gdf.columns)

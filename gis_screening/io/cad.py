@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import ezdxf
 import geopandas as gpd
@@ -42,8 +43,14 @@ def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> R
     outlines cannot be told apart by their shapes).  Features carry ``cad_layer`` and ``handle``; for the
     projects role a drawing is one project, its outlines the parcels.  ``crs_given``: the user names the
     drawing's CRS (else a warning says it is taken as CGCS2000)."""
-    doc = _open(path)
-    entities = _entities_by_layer(doc, path)
+    key = _file_key(path)
+    asked = _asked.pop(key, None)       # the drawing parsed for the layer question just asked
+    _asked.clear()                      # (any other is stale: another file, or one saved again since)
+    if asked is None:
+        doc = _open(path)
+        entities = _entities_by_layer(doc, path)
+    else:
+        doc, entities = asked
     # a layer named and drawn: only its entities are made shapes (a 总平面图 holds tens of thousands of others)
     shapes, left_out = _shapes(entities, [layer] if layer in entities else list(entities))
     if not shapes and any(len(lay) for lay in doc.layouts if not lay.is_modelspace):
@@ -58,7 +65,15 @@ def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> R
         raise InputError(f"cannot join the drawing's lines: {_said(exc)}", file=path) from None
     shapes.update({name: outlines for name, outlines in joined.items() if outlines})
     problems: list[Problem] = []
-    chosen = _choose_layer(shapes, layer, path, problems)
+    try:
+        chosen = _choose_layer(shapes, layer, path, problems)
+    except LayerRequired:
+        # the answer reads the same drawing again at once (the app asks and reads on): parsed once, not twice —
+        # only the last drawing asked about is kept, and only until it is read
+        _asked.clear()
+        if key is not None:
+            _asked[key] = (doc, entities)
+        raise
     rows = [(g, h) for g, h in shapes[chosen] if g.geom_type != "LineString"] or shapes[chosen]
     gdf = gpd.GeoDataFrame({"cad_layer": [chosen] * len(rows), "handle": [h for _, h in rows]},
                            geometry=[g for g, _ in rows], crs=None)
@@ -67,6 +82,20 @@ def read_dxf(path: Path, layer: str | None = None, crs_given: bool = False) -> R
         problems.append(Problem("warning", "CAD drawing: it carries no coordinate system; its coordinates are read as "
                                 "CGCS2000 (a Xian 1980, Beijing 1954 or local drawing needs --crs, and --towgs84)"))
     return RawRead(gdf, None, problems=problems)
+
+
+#: the drawing a :class:`LayerRequired` was last raised for, parsed: ``{file key: (document, entities by layer)}``
+_asked: dict[tuple | None, tuple[Any, dict[str, list]]] = {}
+
+
+def _file_key(path: Path) -> tuple | None:
+    """What identifies a drawing's content without reading it: its resolved path, size and modification time (None
+    when it cannot be looked at: reading it says why)."""
+    try:
+        st = path.stat()
+        return str(path.resolve()), st.st_size, st.st_mtime_ns
+    except OSError:
+        return None
 
 
 def _entities_by_layer(doc, path: Path) -> dict[str, list]:
@@ -215,10 +244,11 @@ def _choose_layer(shapes: dict[str, list], layer: str | None, path: Path, proble
             problems.append(Problem("warning", f"no CAD layer {layer!r} in the drawing: its only layer with "
                                     f"{'outlines' if with_outlines else 'lines'} read"))
         return candidates[0]
-    kind = "closed outlines" if with_outlines else "lines"
-    counts = _counts({k: shapes[k] for k in candidates})
-    raise LayerRequired(f"the DXF drawing has {kind} on {len(candidates)} CAD layers ({_listing(counts)}); name the "
-                        "layer with the footprint (--layer, manifest `layer:`)", candidates, file=path)
+    counts = {k: sum(g.geom_type != "LineString" for g, _ in shapes[k]) if with_outlines else len(shapes[k])
+              for k in candidates}
+    raise LayerRequired(f"the DXF drawing has {'closed outlines' if with_outlines else 'lines'} on {len(candidates)} "
+                        f"CAD layers ({_listing(counts)}); name the layer with the footprint (--layer, manifest "
+                        "`layer:`)", candidates, file=path, counts=counts, unit="outlines" if with_outlines else "lines")
 
 
 def _counts(shapes: dict[str, list]) -> dict[str, int]:

@@ -238,7 +238,7 @@ def _read_frames(path: Path, read_path: Path, layer: str | None, guess: Encoding
         if layer is None and len(spatial) > 1:
             raise LayerRequired(f"holds {len(spatial)} layers ({', '.join(spatial[:8])}"
                                 f"{' …' if len(spatial) > 8 else ''}); name the one to read (manifest `layer:`, "
-                                "or --layer)", spatial, file=path)
+                                "or --layer)", spatial, file=path, counts=_feature_counts(read_path, spatial))
         layers: list[str | None] | None = [layer or spatial[0]] if spatial else None
     else:
         layers = [layer] if layer else None
@@ -273,6 +273,19 @@ def _spatial_layers(read_path: Path, path: Path) -> list[str]:
         return [str(name) for name, kind in pyogrio.list_layers(read_path) if kind is not None]
     except Exception as exc:
         raise InputError(f"cannot open: {_gdal_message(exc)}", file=path) from None
+
+
+def _feature_counts(read_path: Path, layers: list[str]) -> dict[str, int]:
+    """Features per layer, as the source declares them (layers it cannot count left out)."""
+    counts = {}
+    for name in layers:
+        try:
+            n = pyogrio.read_info(read_path, layer=name)["features"]
+        except Exception:  # noqa: BLE001 - only a count for the question; reading the layer says what is wrong
+            continue
+        if n >= 0:
+            counts[name] = int(n)
+    return counts
 
 
 def _check_shp_length(shp: Path) -> None:
