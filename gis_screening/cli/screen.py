@@ -57,7 +57,7 @@ def screen_cmd(
     per_project: Optional[Path] = typer.Option(None, "--per-project", help="folder: also one report per project "
                                                "(PDF and DOCX, own report number)"),
     paper: str = typer.Option("A4", "--paper", help="A4 or A3"),
-    landscape: bool = typer.Option(False, "--landscape"),
+    landscape: bool = typer.Option(False, "--landscape", help="maps (--map) in landscape (default: portrait)"),
     scale: Optional[int] = typer.Option(None, "--scale", min=1, help="map scale denominator, e.g. 10000"),
     table: bool = typer.Option(False, "--table", help=f"print one line per project even for more than {TABLE_MAX}"),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="prepared-layer cache folder "
