@@ -141,3 +141,55 @@ def test_a_list_in_a_form_not_read_says_what_to_do(tmp_path, suffix, message):
     with pytest.raises(InputError) as info:
         read_admission_table(path, None, default_catalog())
     assert str(info.value) == f"{path}: {message}"
+
+
+def _long_xlsx(path: Path) -> Path:
+    """The one-requirement-a-row list as a workbook lays it out: a 序号, 编码 and 名称 merged down each unit's rows
+    (Excel keeps the value in the first cell only)."""
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["示范县生态环境准入清单（按管控维度）"])
+    ws.merge_cells("A1:E1")
+    ws.append(["序号", "环境管控单元编码", "环境管控单元名称", "管控维度", "管控要求"])
+    for n, (_, r) in enumerate(_list().iterrows(), 1):
+        first = ws.max_row + 1
+        for d in DIMS:
+            if r[d].strip():
+                ws.append([n, r["环境管控单元编码"], r["环境管控单元名称"]] if ws.max_row + 1 == first else
+                          [None, None, None])
+                ws.cell(ws.max_row, 4, d)
+                ws.cell(ws.max_row, 5, r[d])
+        for col in "ABC":
+            if ws.max_row > first:
+                ws.merge_cells(f"{col}{first}:{col}{ws.max_row}")
+    wb.save(path)
+    return path
+
+
+def test_merged_cells_of_a_workbook_hold_their_value_on_every_row(tmp_path):
+    """Workbooks merge a unit's code down its requirements (a list of one requirement a row) and a requirement over
+    the units sharing it: each row reads the merged value, as a Word table's merged cells do.  The merged list
+    screens the 25 sample projects exactly as the workbook (each unit's first requirement was all that was read:
+    "60 rows read as 60 units"); a requirement merged over two units is read for both."""
+    want = _screen(tmp_path, SAMPLE / "准入清单.xlsx", "xlsx")
+    got = _screen(tmp_path, _long_xlsx(tmp_path / "long.xlsx"), "long")
+    assert got["results"] == want["results"]
+    table = read_admission_table(tmp_path / "long.xlsx", None, default_catalog())
+    assert table.attrs["note"] == ("header on row 2; the 1 row(s) above it skipped; one requirement a row (dimension "
+                                   "in column '管控维度', text in '管控要求'): 240 rows read as 60 units")
+    wide = read_admission_table(SAMPLE / "准入清单.xlsx", None, default_catalog())
+    dims = ["code", "name", "spatial_constraints", "emission_controls", "risk_controls", "resource_efficiency"]
+    assert table[dims].fillna("").equals(wide[dims].fillna(""))     # every dimension's text, not only the first
+    x = _list()
+    x.loc[1, DIMS[1]] = x.loc[0, DIMS[1]]        # two units sharing a requirement
+    plain, merged = tmp_path / "plain.xlsx", tmp_path / "merged.xlsx"
+    x.to_excel(plain, index=False)
+    from openpyxl import load_workbook
+    wb = load_workbook(plain)
+    col = "ABCDEFGHIJ"[list(x.columns).index(DIMS[1])]
+    wb.active[f"{col}3"] = None
+    wb.active.merge_cells(f"{col}2:{col}3")
+    wb.save(merged)
+    a, b = (read_admission_table(p, None, default_catalog()) for p in (plain, merged))
+    assert b.loc[1, "emission_controls"] == x.loc[0, DIMS[1]] and a.equals(b)

@@ -174,3 +174,30 @@ def test_coordinates_as_spreadsheets_format_and_chinese_ime_types_them(tmp_path)
     with pytest.raises(InputError) as info:
         read_layer(path, "projects")
     assert str(info.value) == f"{path}, row 2, field 'X坐标': value '2,88,5885.750' is not a number"
+
+
+def test_a_workbook_with_ranges_merged_over_whole_rows_and_columns(tmp_path):
+    """A title merged across the whole first row (selecting row 1 and merging) and a 备注 column merged down the whole
+    sheet: the table is read as its cells are (the ranges filled only over the cells the sheet uses); the workbook
+    reader that expanded such ranges cell by cell ran out of memory on it."""
+    import re
+    import zipfile
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["某项目用地范围拐点坐标表"])
+    ws.append(["点号", "X坐标", "Y坐标", "备注"])
+    for i, (n, e) in enumerate(SQ):
+        ws.append([f"J{i + 1}", n, e, "实测" if i == 0 else None])
+    plain = tmp_path / "plain.xlsx"
+    wb.save(plain)
+    path = tmp_path / "整行整列合并.xlsx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                merges = b'<mergeCells count="2"><mergeCell ref="A1:XFD1"/><mergeCell ref="D3:D1048576"/></mergeCells>'
+                data = re.sub(rb"(</sheetData>)", rb"\1" + merges, data)
+            out.writestr(item, data)
+    lyr = read_layer(path, "projects")
+    assert lyr.source_crs == "EPSG:4528"
+    assert lyr.gdf.to_crs(4549).area.tolist() == pytest.approx([20_000], abs=0.01)

@@ -20,7 +20,7 @@ from ..catalog import fold, without_note
 from ..crs import infer_crs
 from ..encoding import read_text
 from ..errors import InputError, Problem, ZoneRequired
-from .safezip import check_workbook
+from .tables import Merged, workbook_sheets
 from .vector import RawRead
 
 COLUMNS = {
@@ -77,10 +77,6 @@ def _rows_from_csv(path: Path, encoding: str | None):
         raise InputError(f"not a readable CSV table: {exc}", file=path) from None
 
 
-Merged = tuple[int, int, int, int]
-"""A merged cell range: first row, first column, last row, last column (0-based, inclusive)."""
-
-
 def _a1(m: Merged) -> str:
     """A merged range as Excel names it (``A1:D1``)."""
     from openpyxl.utils import get_column_letter
@@ -88,29 +84,13 @@ def _a1(m: Merged) -> str:
 
 
 def _workbook_sheets(path: Path, sheet: str | None) -> list[tuple[list[list[str]], list[Merged], str]]:
-    """(rows, merged ranges, title) of the named sheet, or of every sheet (a workbook may give one parcel a sheet):
-    an XLSX through openpyxl, a legacy .xls (Excel/WPS 97-2003) through calamine."""
-    check_workbook(path)
-    try:
-        sheets = _xls_sheets(path) if path.suffix.lower() == ".xls" else _xlsx_sheets(path)
-    except InputError:
-        raise
-    except Exception as exc:
-        raise InputError(f"cannot open workbook: {exc}", file=path) from None
-    names = [title for title, _, _ in sheets]
-    if sheet is not None and sheet not in names:      # a --layer meant for another file of a folder: see the caller
+    """(cell texts, merged ranges, title) of the named sheet, or of every sheet (a workbook may give one parcel a
+    sheet); a merged cell's text on every cell it spans (a merged 地块编号 is that parcel's on every row)."""
+    sheets = workbook_sheets(path, "workbook")
+    if sheet is not None and sheet not in [s.title for s in sheets]:     # a --layer meant for another file: see the caller
         sheet = None
-    out = []
-    for title, rows, merged in sheets:
-        if sheet is not None and title != sheet:
-            continue
-        for r0, c0, r1, c1 in merged:      # a merged 地块编号 cell means "the same value on every row it spans"
-            value = rows[r0][c0] if r0 < len(rows) and c0 < len(rows[r0]) else ""
-            for r in range(r0, min(r1 + 1, len(rows))):
-                for c in range(c0, min(c1 + 1, len(rows[r]))):
-                    rows[r][c] = value
-        out.append((rows, merged, title))
-    return out
+    return [([[_cell_text(v) for v in row] for row in s.rows], s.merged, s.title) for s in sheets
+            if sheet is None or s.title == sheet]
 
 
 def _in_header(m: Merged, rows: list[list[str]], h: int) -> bool:
@@ -124,33 +104,6 @@ def _in_header(m: Merged, rows: list[list[str]], h: int) -> bool:
 
 def _cell_text(v: object) -> str:
     return "" if v is None else str(v).strip()
-
-
-def _xlsx_sheets(path: Path) -> list[tuple[str, list[list[str]], list[Merged]]]:
-    """(title, cell texts, merged ranges as 0-based inclusive (row, col, row, col)) of every sheet of an XLSX."""
-    from openpyxl import load_workbook
-    wb = load_workbook(path, read_only=False, data_only=True)
-    return [(ws.title, [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)],
-             [(r.min_row - 1, r.min_col - 1, r.max_row - 1, r.max_col - 1) for r in ws.merged_cells.ranges])
-            for ws in wb.worksheets]
-
-
-def _xls_sheets(path: Path) -> list[tuple[str, list[list[str]], list[Merged]]]:
-    """The same for a legacy .xls workbook (BIFF, as Excel and WPS save "97-2003" files)."""
-    from python_calamine import CalamineWorkbook
-
-    from .tables import calamine_errors, legacy_workbook
-    out = []
-    with calamine_errors(path, "workbook"):
-        wb = CalamineWorkbook.from_filelike(legacy_workbook(path))
-        for name in wb.sheet_names:
-            ws = wb.get_sheet_by_name(name)
-            r_off, c_off = ws.start or (0, 0)         # the used range may start below or right of A1
-            rows = [[""] * c_off + [_cell_text(v) for v in row] for row in ws.to_python()]
-            rows = [[""] * len(rows[0]) for _ in range(r_off)] + rows if rows else rows
-            merged = [(a[0], a[1], b[0], b[1]) for a, b in (ws.merged_cell_ranges or [])]
-            out.append((name, rows, merged))
-    return out
 
 
 def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path: Path, sheet: str | None

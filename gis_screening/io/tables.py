@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -26,14 +27,14 @@ UNREADABLE_TABLES = {
     ".wps": "a WPS document (.wps) is not read: open it in WPS and save it as .docx"}
 
 
-def legacy_workbook(path: Path) -> io.BytesIO:
-    """A workbook named ``.xls`` as a file object calamine reads by its content: a BIFF workbook (Excel/WPS
-    "97-2003"), or an XLSX saved under that name.  An HTML or XML table saved as .xls, as web systems export
-    them, is an InputError saying to save it as .xlsx."""
+def _workbook_file(path: Path) -> io.BytesIO:
+    """A workbook's bytes, for calamine to read by their content: an XLSX, or a BIFF workbook (Excel/WPS
+    "97-2003"), whatever its name says.  An HTML or XML table saved as .xls, as web systems export them, is an
+    InputError saying to save it as .xlsx."""
     data = path.read_bytes()
     if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        raise InputError("not an Excel workbook but a web page or XML table saved with an .xls name (as some online "
-                         "systems export): open it in Excel or WPS and save it as .xlsx", file=path)
+        raise InputError(f"not an Excel workbook but a web page or XML table saved with an {path.suffix} name (as "
+                         "some online systems export): open it in Excel or WPS and save it as .xlsx", file=path)
     return io.BytesIO(data)
 
 
@@ -52,11 +53,72 @@ def calamine_errors(path: Path, what: str) -> Iterator[None]:
                          file=path) from None
 
 
+Merged = tuple[int, int, int, int]
+"""A merged cell range: first row, first column, last row, last column (0-based, inclusive)."""
+
+
+@dataclass
+class Sheet:
+    """A workbook sheet: its cells row by row from A1 (None where empty; a whole number stored as a float is an
+    int, as Excel shows it), a merged range's value on every cell it spans (the 单元编码 merged down a unit's rows,
+    a requirement merged over the units sharing it), and the merged ranges themselves."""
+
+    title: str
+    rows: list[list[object]]
+    merged: list[Merged]
+
+
+def workbook_sheets(path: Path, what: str) -> list[Sheet]:
+    """Every sheet of an XLSX or a legacy .xls (Excel/WPS 97-2003), read with calamine (the cells a sheet uses, its
+    merged ranges; a formula's saved value); InputError naming ``what`` when the workbook cannot be read."""
+    from python_calamine import CalamineWorkbook
+    check_workbook(path)
+    sheets = []
+    with calamine_errors(path, what):
+        wb = CalamineWorkbook.from_filelike(_workbook_file(path))
+        for name in wb.sheet_names:
+            ws = wb.get_sheet_by_name(name)
+            r_off, c_off = ws.start or (0, 0)         # the used range may start below or right of A1
+            rows: list[list[object]] = [[None] * c_off + [_value(v) for v in row] for row in ws.to_python()]
+            above: list[list[object]] = [[None] * len(rows[0]) for _ in range(r_off)] if rows else []
+            sheets.append(Sheet(name, above + rows, [(a[0], a[1], b[0], b[1]) for a, b in ws.merged_cell_ranges or []]))
+    for sheet in sheets:
+        rows = sheet.rows
+        width = max(map(len, rows), default=0)      # a range merged over whole rows or columns fills the cells used
+        for r0, c0, r1, c1 in sheet.merged:
+            value = rows[r0][c0] if r0 < len(rows) and c0 < len(rows[r0]) else None
+            end = min(c1 + 1, width)
+            for r in range(r0, min(r1 + 1, len(rows))):
+                rows[r].extend([None] * (end - len(rows[r])))
+                rows[r][c0:end] = [value] * max(0, end - c0)
+        while rows and all(v is None for v in rows[-1]):        # rows only formatted, below the table
+            rows.pop()
+    return sheets
+
+
+def _value(v: object) -> object:
+    """A cell as calamine gives it: a whole number stored as a float is an int (as Excel shows it), "" is empty."""
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
+        return int(v)
+    return None if v == "" else v
+
+
+def _sheet_cells(path: Path, what: str, sheet: str | int) -> pd.DataFrame:
+    """The cells of one sheet (by name, or position) of a workbook, as :func:`workbook_sheets` reads them."""
+    sheets = workbook_sheets(path, what)
+    titles = [s.title for s in sheets]
+    if isinstance(sheet, str) and sheet not in titles:
+        raise InputError(f"no sheet {sheet!r}; its sheets are: {', '.join(titles)}", file=path)
+    found = sheets[titles.index(sheet) if isinstance(sheet, str) else sheet]
+    return pd.DataFrame(found.rows, dtype=object)
+
+
 def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = object,
                nrows: int | None = None) -> pd.DataFrame:
-    """Every cell of an XLSX or .xls sheet, a CSV (UTF-8 or GBK, as Excel and WPS save it) or the tables of a Word
-    document, no row taken as the header; ``nrows`` rows below the first :data:`HEADER_ROWS` at most.  InputError
-    naming ``what`` when unreadable, saying what to do for a form not read (PDF, .doc, WPS)."""
+    """Every cell of an XLSX or .xls sheet (:func:`workbook_sheets`: merged ranges filled), a CSV (UTF-8 or GBK, as
+    Excel and WPS save it) or the tables of a Word document, no row taken as the header; ``nrows`` rows below the
+    first :data:`HEADER_ROWS` at most; ``dtype=str``: every value as its text.  InputError naming ``what`` when
+    unreadable, saying what to do for a form not read (PDF, .doc, WPS)."""
     from .pipeline import UNREADABLE
     rows = None if nrows is None else nrows + HEADER_ROWS
     suffix = path.suffix.lower()
@@ -69,12 +131,9 @@ def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = obj
         if suffix == ".docx":
             return _docx_cells(path).head(rows) if rows is not None else _docx_cells(path)
         if suffix in (".xlsx", ".xls"):
-            check_workbook(path)
-            if suffix == ".xls":
-                with calamine_errors(path, what):
-                    return pd.read_excel(legacy_workbook(path), sheet_name=sheet, dtype=dtype, header=None,
-                                         nrows=rows, engine="calamine")
-            return pd.read_excel(path, sheet_name=sheet, dtype=dtype, header=None, nrows=rows, engine="openpyxl")
+            cells = _sheet_cells(path, what, sheet)
+            cells = cells.head(rows) if rows is not None else cells
+            return cells.map(lambda v: v if v is None else str(v)) if dtype is str else cells
         from ..encoding import read_text
         text, _ = read_text(path)
         return pd.read_csv(io.StringIO(text), dtype=dtype, header=None, nrows=rows)
