@@ -79,6 +79,17 @@ def test_no_coordinate_columns(tmp_path):
     path.write_text("名称,面积\n甲,1\n", encoding="utf-8")
     with pytest.raises(InputError, match="no coordinate columns"):
         read_layer(path, "projects")
+    wb = Workbook()                     # a workbook of another kind (a 准入清单 under its merged title): the same,
+    ws = wb.active                      # not "unmerge the merged header cells A1:C1"
+    ws.append(["示范县生态环境准入清单"])
+    ws.merge_cells("A1:C1")
+    ws.append(["环境管控单元编码", "空间布局约束", "污染物排放管控"])
+    ws.append(["ZH35019920001", "禁止新建化工项目。", "VOCs 倍量替代。"])
+    wb.save(path := tmp_path / "准入清单.xlsx")
+    with pytest.raises(InputError) as err:
+        read_layer(path, "projects")
+    assert str(err.value) == (f"{path}: no coordinate columns found: need a header row with X and Y (北坐标/东坐标) or "
+                              "经度 and 纬度")
 
 
 def test_outside_china(tmp_path):

@@ -173,9 +173,9 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
     tables = []
     for rows, merged, title in sheets:
         h, cols = _find_header(rows)
-        if merged:
-            header_merges = [_a1(m) for m in merged if (m[0] <= 5 if h < 0 else _in_header(m, rows, h))]
-            if header_merges and (h >= 0 or len(sheets) == 1):
+        if merged and h >= 0:       # (a sheet without a coordinate header is no coordinate table, merged or not)
+            header_merges = [_a1(m) for m in merged if _in_header(m, rows, h)]
+            if header_merges:
                 raise InputError(f"merged header cells {', '.join(header_merges[:3])}: unmerge them so each column "
                                  "has its own header (点号, X, Y or 经度, 纬度)", file=path, where=f"sheet {title}")
         if h >= 0:
