@@ -47,7 +47,13 @@ def read_admission_table(path: str | Path, sheet: str | None, catalog: Catalog,
     code_header = next(src for src, canon in mapping.items() if canon == "code")
     df = df.rename(columns=mapping)
     df = df.loc[:, ~df.columns.duplicated()]
-    df = df[df["code"].notna() & (df["code"].astype(str).str.strip() != "")]
+    coded = df["code"].notna() & (df["code"].astype(str).str.strip() != "")
+    # a row with a requirement's text but no unit code (a requirement run on into the next row, a code left out):
+    # said, never dropped silently (numbers alone, a 序号, are no requirement)
+    texts = df.drop(columns=["code", "name"], errors="ignore").map(
+        lambda v: isinstance(v, str) and not v.replace(" ", "").isdigit() and bool(v.strip()))
+    uncoded = [start + 1 + int(i) for i in df.index[~coded & texts.any(axis=1)]]      # spreadsheet rows
+    df = df[coded]
     df["code"] = df["code"].astype(str).str.strip()
     df = df[df["code"] != code_header]              # the header again (a table split across pages or documents)
     notes = []
@@ -61,6 +67,7 @@ def read_admission_table(path: str | Path, sheet: str | None, catalog: Catalog,
             notes.append(note)
     if notes:
         df.attrs["note"] = "; ".join(notes)
+    df.attrs["uncoded_rows"] = uncoded
     return df[[c for c in ("code", *JOIN_FIELDS) if c in df.columns]]
 
 
@@ -141,5 +148,11 @@ def join_admission(units: Layer, table: pd.DataFrame, source: str) -> list[Probl
     if dups:
         problems.append(Problem("warning", f"准入清单 {source}: duplicate rows for {', '.join(dups[:5])}; the last "
                                 "row was used", field="code"))
+    uncoded = table.attrs.get("uncoded_rows") or []
+    if uncoded:
+        problems.append(Problem("warning", f"准入清单 {source}: {len(uncoded)} row(s) with requirements but no unit "
+                                f"code left out (row {', '.join(map(str, uncoded[:5]))}{' …' if len(uncoded) > 5 else ''}"
+                                "): give each row its unit's code, or merge the code cell down over them",
+                                field="code"))
     units.gdf = gdf
     return problems

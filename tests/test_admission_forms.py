@@ -193,3 +193,26 @@ def test_merged_cells_of_a_workbook_hold_their_value_on_every_row(tmp_path):
     wb.save(merged)
     a, b = (read_admission_table(p, None, default_catalog()) for p in (plain, merged))
     assert b.loc[1, "emission_controls"] == x.loc[0, DIMS[1]] and a.equals(b)
+
+
+def test_a_requirement_without_its_unit_code_is_said_not_dropped(tmp_path):
+    """A row holding a requirement but no unit code (a text run on into the next row, a code left out) cannot be
+    joined: it is a warning naming the spreadsheet row, where it was dropped without a word; numbered blank rows
+    (a 序号 alone) are no requirement."""
+    from openpyxl import load_workbook
+
+    from gis_screening.layerset import load_layerset
+    wb = load_workbook(SAMPLE / "准入清单.xlsx")
+    ws = wb.active
+    ws.insert_rows(3)
+    ws.cell(3, 3, "禁止新建水泥熟料项目。")        # under the first unit's row, its code not repeated
+    ws.append([None, None, 61])                  # a numbered row left blank
+    path = tmp_path / "准入清单.xlsx"
+    wb.save(path)
+    manifest = (SAMPLE / "layerset.yaml").read_text(encoding="utf-8").replace("source: zones/", f"source: {SAMPLE}/zones/")
+    (tmp_path / "set.yaml").write_text(manifest.replace("source: 准入清单.xlsx", f"source: {path}"), encoding="utf-8")
+    units = load_layerset(tmp_path / "set.yaml", cache=False).first("control_units")
+    said = [str(p) for p in units.problems if "no unit code" in str(p)]
+    assert said == [f"[warning] 准入清单 {path}: 1 row(s) with requirements but no unit code left out (row 3): give "
+                    "each row its unit's code, or merge the code cell down over them (field 'code')"]
+    assert any("60 of 60 units joined by code" in str(p) for p in units.problems)
