@@ -212,3 +212,23 @@ def test_a_workbook_with_ranges_merged_over_whole_rows_and_columns(tmp_path):
     lyr = read_layer(path, "projects")
     assert lyr.source_crs == "EPSG:4528"
     assert lyr.gdf.to_crs(4549).area.tolist() == pytest.approx([20_000], abs=0.01)
+
+
+@pytest.mark.parametrize("encoding,sep", [("utf-16", "\t"), ("gbk", "\t"), ("gbk", ",")])
+def test_a_table_of_points_saved_as_text_reads_as_the_csv(tmp_path, encoding, sep):
+    """Excel/WPS save a coordinate table as text — 「Unicode 文本」 (UTF-16, tab-separated) or 「文本文件(制表符分隔)」
+    (GBK): a .txt without the 勘测定界 [地块坐标] section whose header names X and Y is that table (it was refused
+    as "not a 勘测定界 coordinate file"); a text that is neither says both."""
+    rows = ["点号,X坐标,Y坐标"] + [f"J{i + 1},{n:.3f},{e:.3f}" for i, (n, e) in enumerate(SQ)]
+    csv_path, txt = tmp_path / "界址点.csv", tmp_path / "界址点.txt"
+    csv_path.write_bytes("\n".join(rows).encode("gbk"))
+    txt.write_bytes("\r\n".join(r.replace(",", sep) for r in rows).encode(encoding))
+    a, b = (read_layer(p, "projects") for p in (csv_path, txt))
+    assert b.source_crs == a.source_crs == "EPSG:4528"
+    assert b.gdf.geometry.iloc[0].equals_exact(a.gdf.geometry.iloc[0], 1e-12)
+    note = tmp_path / "说明.txt"
+    note.write_text("项目说明\n用地面积 2 公顷\n", encoding="gbk")
+    with pytest.raises(InputError) as err:
+        read_layer(note, "projects")
+    assert str(err.value) == (f"{note}: no [地块坐标] section: not a 勘测定界 coordinate file, nor a table of points "
+                              "(no header row with X and Y or 经度 and 纬度)")

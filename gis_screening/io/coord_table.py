@@ -64,6 +64,10 @@ def parse_angle(text: str) -> float:
     return -value if deg.startswith("-") or hemi in ("S", "W", "南", "西") else value
 
 
+class NoCoordinateColumns(InputError):
+    """A table without a header row naming coordinate columns."""
+
+
 def _rows_from_csv(path: Path, encoding: str | None):
     text, guess = read_text(path, encoding)
     sample = text[:4096]
@@ -165,7 +169,7 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
     地块编号 column, else by the sheet), sheets without one (说明 …) are left out; ``sheet`` reads that one only."""
     path = Path(path)
     guess = None
-    if path.suffix.lower() == ".csv":
+    if path.suffix.lower() in (".csv", ".txt"):      # .txt: a table saved as text (tab- or comma-separated)
         rows, guess = _rows_from_csv(path, encoding)
         sheets: list[tuple[list[list[str]], list[Merged], str | None]] = [(rows, [], None)]
     else:
@@ -181,8 +185,8 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
         if h >= 0:
             tables.append((rows, title, h, cols))
     if not tables:
-        raise InputError("no coordinate columns found: need a header row with X and Y (北坐标/东坐标) or "
-                         "经度 and 纬度", file=path)
+        raise NoCoordinateColumns("no coordinate columns found: need a header row with X and Y (北坐标/东坐标) or "
+                                  "经度 and 纬度", file=path)
     kinds = {"lon" in cols and "lat" in cols and not ("x" in cols and "y" in cols) for _, _, _, cols in tables}
     if len(kinds) > 1:
         raise InputError("some sheets give lon/lat and others GK X/Y; give one kind, or pick a sheet", file=path)

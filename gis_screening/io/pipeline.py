@@ -84,8 +84,16 @@ def read_raw(path: str | Path, *, layer: str | None = None, encoding: str | None
         raw.problems.insert(0, Problem("info", f"read {inner.name} from the zip archive"))
         return raw
     if suffix in TEXT_SUFFIXES:
-        from .survey_txt import read_survey_txt
-        return read_survey_txt(p, encoding=encoding, zone=zone)
+        from .survey_txt import NotSurveyText, read_survey_txt
+        try:
+            return read_survey_txt(p, encoding=encoding, zone=zone)
+        except NotSurveyText as exc:    # a table of points saved as text (Excel/WPS 文本文件(制表符分隔), Unicode 文本)
+            from .coord_table import NoCoordinateColumns, read_coord_table
+            try:
+                return read_coord_table(p, encoding=encoding, zone=zone)
+            except NoCoordinateColumns:
+                raise InputError(f"{exc.message}, nor a table of points (no header row with X and Y or 经度 and 纬度)",
+                                 file=p) from None
     if suffix in TABLE_SUFFIXES:
         from .coord_table import read_coord_table
         return read_coord_table(p, encoding=encoding, zone=zone, sheet=layer)

@@ -29,6 +29,10 @@ _NUM = re.compile(r"^[+-]?\d+(\.\d*)?$")
 PARCEL_COLUMNS = ["界址点数", "地块面积(公顷)", "地块编号", "地块名称", "图形属性", "图幅号", "地块用途", "地类编码"]
 
 
+class NotSurveyText(InputError):
+    """A text file without the 勘测定界 format's [地块坐标] section (perhaps a table of points saved as text)."""
+
+
 def _split(line: str) -> list[str]:
     return [f.strip() for f in line.replace("，", ",").split(",")]
 
@@ -83,7 +87,7 @@ def read_survey_txt(path: str | Path, encoding: str | None = None, zone: int | N
             raise InputError(f"圈号 {ring!r} is not a number", file=path, where=f"line {no}", field="圈号")
         current["points"].append((no, pt, int(float(ring)) if ring else 1, float(xs), float(ys)))
     if "地块坐标" not in {s for s in _sections(lines)}:
-        raise InputError("no [地块坐标] section: not a 勘测定界 coordinate file", file=path)
+        raise NotSurveyText("no [地块坐标] section: not a 勘测定界 coordinate file", file=path)
     if not parcels:
         raise InputError("the [地块坐标] section holds no parcel", file=path)
     problems: list[Problem] = []
