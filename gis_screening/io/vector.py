@@ -236,9 +236,11 @@ def _read_frames(path: Path, read_path: Path, layer: str | None, guess: Encoding
             problems.append(Problem("warning", f"no layer {layer!r} here: its only layer {spatial[0]!r} read"))
             layer = None
         if layer is None and len(spatial) > 1:
-            raise LayerRequired(f"holds {len(spatial)} layers ({', '.join(spatial[:8])}"
-                                f"{' …' if len(spatial) > 8 else ''}); name the one to read (manifest `layer:`, "
-                                "or --layer)", spatial, file=path, counts=_feature_counts(read_path, spatial))
+            counts = _feature_counts(read_path, spatial)
+            listed = [f"{name} {counts[name]:,} features" if name in counts else name for name in spatial[:8]]
+            raise LayerRequired(f"holds {len(spatial)} layers ({', '.join(listed)}{' …' if len(spatial) > 8 else ''}); "
+                                "name the one to read (manifest `layer:`, or --layer)", spatial, file=path,
+                                counts=counts)
         layers: list[str | None] | None = [layer or spatial[0]] if spatial else None
     else:
         layers = [layer] if layer else None
