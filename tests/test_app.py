@@ -283,6 +283,17 @@ def test_print_dialog_preview_and_export(win, tmp_path):
     dlg.export(str(tmp_path / "map.pdf"))
     from pypdf import PdfReader
     assert "比例尺 1:10,000" in PdfReader(tmp_path / "map.pdf").pages[0].extract_text()
+    # a name of another kind is said in a box, not a ValueError from the figure writer; a name typed without an
+    # ending takes the type chosen in the save dialog
+    from qtpy.QtWidgets import QMessageBox
+
+    from gis_screening.app.dialogs import chosen_name
+    assert not dlg.export(str(tmp_path / "map.doc")) and not (tmp_path / "map.doc").exists()
+    box = dlg.findChild(QMessageBox, "error-box")
+    assert box is not None and box.text().endswith("：map.doc") and ".pdf" in box.text()
+    assert chosen_name(str(tmp_path / "筛查图"), "PDF (*.pdf)") == str(tmp_path / "筛查图.pdf")
+    assert chosen_name(str(tmp_path / "筛查图.png"), "PDF (*.pdf)") == str(tmp_path / "筛查图.png")
+    assert chosen_name("", "PDF (*.pdf)") == ""
 
 
 def test_print_dialog_basemap_place_labels_and_geotiff(win, tmp_path):

@@ -413,3 +413,72 @@ def test_a_layer_set_with_z_coordinates_is_drawn_screened_edited_and_saved(win, 
     again = win.screen_and_wait()              # a second screening after the edit, on the saved 3D layer
     assert [o["feature_id"] for o in again["results"][0]["overlaps"] if o["role"] == "control_units"] == \
         [code for code, _ in unit_rows[0]] and again["results"][0]["verdict"] == flat["results"][0]["verdict"]
+
+
+def _answer(kind, check):
+    """Run ``check(dialog)`` on the modal dialog of type ``kind`` the next action opens (from inside its event
+    loop, as soon as it is up)."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication
+
+    def look(tries=250):
+        dlg = QApplication.activeModalWidget()
+        if isinstance(dlg, kind):
+            check(dlg)
+        elif tries:
+            QTimer.singleShot(20, lambda: look(tries - 1))
+    QTimer.singleShot(0, look)
+
+
+def test_menu_actions_and_buttons_do_what_their_methods_do(win, qtbot, tmp_path):
+    """The journeys taken through the menus and buttons as a user does, not through the methods the other tests
+    call: QAction.triggered and QPushButton.clicked carry ``checked``, which PyQt passed into each slot's first
+    optional parameter — 开始编辑所选图层 said "no layer False", 保存编辑… saved without asking its reason (the audit
+    row's reason was False), 建设项目信息表… opened the first project's sheet whatever was selected, 版本对比… and the
+    print dialog's 导出 button did nothing."""
+    import sqlite3
+
+    from qtpy.QtWidgets import QAction, QFileDialog, QInputDialog, QPushButton
+
+    from gis_screening.app.dialogs import SheetDialog
+    from gis_screening.editing import commands as ec
+    assert win.open_layerset(str(_gpkg_layerset(tmp_path)))
+    win.auto_screen = False
+    acts = {a.text(): a for a in win.findChildren(QAction)}
+    win.layer_panel.setCurrentItem(win.layer_panel.topLevelItem(win.session.index_of("环境管控单元")))
+    acts["开始编辑所选图层"].trigger()
+    assert win.editor is not None and win.editor.view.layer.name == "环境管控单元"
+    fid = win.editor.fids()[0]
+    win.editor.push(ec.SetAttributes(win.editor.editable, fid, {"name": "改名（菜单）"}))
+    seen: list = []
+
+    def reason(dlg):
+        seen.append(type(dlg))
+        dlg.setTextValue("菜单保存")
+        dlg.accept()
+    _answer(QInputDialog, reason)
+    acts["保存编辑…"].trigger()
+    assert seen == [QInputDialog]
+    with sqlite3.connect(win.editor.editable.path) as conn:
+        assert conn.execute("SELECT reason FROM gis_screening_audit").fetchall() == [("菜单保存",)]
+    for txt in ("P2026-002.txt", "P2026-007.txt"):
+        win.import_projects(SAMPLE / "projects" / "txt" / txt)
+    win.session.selected_project = "P2026-007"
+    _answer(SheetDialog, lambda dlg: (seen.append((type(dlg), dlg.windowTitle())), dlg.reject()))
+    acts["建设项目信息表…"].trigger()
+    assert seen[-1] == (SheetDialog, "建设项目信息表 — P2026-007")
+    _answer(QFileDialog, lambda dlg: (seen.append(type(dlg)), dlg.reject()))
+    acts["版本对比…"].trigger()                       # asks for the old version's file (declined: nothing more)
+    assert seen[-1] == QFileDialog
+    win.run_screening(wait=True)
+    win.session.selected_project = "P2026-002"
+    dlg = win.print_dialog()
+    button = next(b for b in dlg.findChildren(QPushButton) if b.text().startswith("导出"))
+
+    def save_as(d):
+        from qtpy.QtWidgets import QDialogButtonBox
+        d.selectFile(str(tmp_path / "筛查图"))        # typed without an ending, the PDF type chosen
+        d.findChild(QDialogButtonBox).button(QDialogButtonBox.Save).click()
+    _answer(QFileDialog, save_as)
+    button.click()
+    assert (tmp_path / "筛查图.pdf").read_bytes().startswith(b"%PDF")

@@ -480,3 +480,21 @@ def test_a_sheet_saved_by_notepad_in_gbk_says_how_to_save_it(tmp_path):
     res = subprocess.run(CLI + ["--project", str(sheet), "--json", str(tmp_path / "r.json")], capture_output=True,
                          text=True)
     assert res.stderr.strip() == f"error: {sheet}: not UTF-8 text (byte 13); save the file as UTF-8"
+
+
+@pytest.mark.parametrize("option,name,endings", [
+    ("--pdf", "报告.docx", ".pdf"),                                # --pdf typed for --docx: a PDF named .docx
+    ("--html", "地图.pdf", ".html, .htm"),
+    ("--xlsx", "汇总.xls", ".xlsx"),                               # an XLSX Excel warns about as .xls
+    ("--map", "筛查图.doc", ".pdf, .png, .svg, .jpg, .jpeg, .tif, .tiff"),    # was a ValueError traceback
+    ("--map", "筛查图", ".pdf, .png, .svg, .jpg, .jpeg, .tif, .tiff"),        # no ending: likewise
+    ("--gpkg", "结论.shp", ".gpkg")])                               # was said only after the screening
+def test_an_output_file_of_the_wrong_kind_is_refused_before_any_work(tmp_path, option, name, endings):
+    what = {"--pdf": "the report PDF", "--html": "the HTML map", "--xlsx": "the summary workbook",
+            "--map": "the screening map", "--gpkg": "the verdict layer"}[option]
+    out = tmp_path / name
+    res = subprocess.run(CLI + ["--project", str(SAMPLE / "projects" / "txt" / "P2026-001.txt"), "--json",
+                                str(tmp_path / "r.json"), option, str(out)], capture_output=True, text=True)
+    assert res.returncode == 2
+    assert res.stderr == f"error: {option} {out}: {what} is written to a file whose name ends in {endings}\n"
+    assert not out.exists() and not (tmp_path / "r.json").exists()

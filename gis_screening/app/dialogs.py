@@ -43,6 +43,18 @@ def _spin() -> QDoubleSpinBox:
     return s
 
 
+#: the files the print dialog writes (the CLI's --map): a PDF page, an image, or the georeferenced map frame
+MAP_SUFFIXES = (".pdf", ".png", ".svg", ".jpg", ".jpeg", ".tif", ".tiff")
+
+
+def chosen_name(path: str, chosen_filter: str) -> str:
+    """A file name typed without an ending gets the one of the type chosen in the save dialog (``PDF (*.pdf)`` →
+    ``.pdf``), as Windows' own dialog adds it."""
+    import re
+    found = re.search(r"\*(\.\w+)", chosen_filter or "")
+    return path + found.group(1) if path and not Path(path).suffix and found else path
+
+
 class SheetDialog(QDialog):
     """建设项目信息表 form over the ProjectSheet model; ``sheet()`` returns a validated dict."""
 
@@ -208,7 +220,7 @@ class PrintDialog(QDialog):
             w.currentIndexChanged.connect(self.refresh)
             form.addRow(label, w)
         export = QPushButton(self.tr("导出 PDF/PNG/SVG/GeoTIFF…"))
-        export.clicked.connect(self.export)
+        export.clicked.connect(self._export_clicked)
         form.addRow(export)
         self.preview = QLabel()
         self.preview.setMinimumSize(420, 560)
@@ -249,15 +261,28 @@ class PrintDialog(QDialog):
             pm = QPixmap(str(out))
         self.preview.setPixmap(pm.scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
 
-    def export(self, path: str | None = None) -> None:
-        """Write the sheet to ``path`` (.pdf/.png/.svg, or .tif for the georeferenced map frame); asks when None."""
+    def _export_clicked(self) -> None:
+        self.export()       # (clicked carries `checked`, which PyQt would pass as ``path``)
+
+    def export(self, path: str | None = None) -> bool:
+        """Write the sheet to ``path`` (.pdf/.png/.svg/.jpg, or .tif for the georeferenced map frame); asks when
+        None.  A name of another kind is said (a message box), not written."""
         from ..reports import render_map
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, self.tr("导出 PDF/PNG/SVG/GeoTIFF…"), "",
-                                                  "PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;"
-                                                  + self.tr("GeoTIFF 地图框（带坐标）") + " (*.tif)")
-        if path:
-            render_map(self.sheet, self.session.layerset, self.footprint, path, **self._args())
+            path, chosen = QFileDialog.getSaveFileName(self, self.tr("导出 PDF/PNG/SVG/GeoTIFF…"), "",
+                                                       "PDF (*.pdf);;PNG (*.png);;SVG (*.svg);;"
+                                                       + self.tr("GeoTIFF 地图框（带坐标）") + " (*.tif)")
+            path = chosen_name(path, chosen)
+        if not path:
+            return False
+        if Path(path).suffix.lower() not in MAP_SUFFIXES:
+            box = QMessageBox(QMessageBox.Warning, self.tr("无法导出"), self.tr("筛查图可导出为 {0} 文件：{1}")
+                              .format("、".join(MAP_SUFFIXES), Path(path).name), QMessageBox.Ok, self)
+            box.setObjectName("error-box")
+            box.open()
+            return False
+        render_map(self.sheet, self.session.layerset, self.footprint, path, **self._args())
+        return True
 
 
 class AttributeFormDialog(QDialog):

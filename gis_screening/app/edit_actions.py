@@ -147,8 +147,10 @@ class EditActions(_Host):
                 .replace("%1", src.name))
             target = None
             if answer == QMessageBox.Yes:
-                target, _ = QFileDialog.getSaveFileName(self, self.tr("另存为 GeoPackage"),
-                                                        str(src.with_suffix(".gpkg")), "GeoPackage (*.gpkg)")
+                from .dialogs import chosen_name
+                target, chosen = QFileDialog.getSaveFileName(self, self.tr("另存为 GeoPackage"),
+                                                             str(src.with_suffix(".gpkg")), "GeoPackage (*.gpkg)")
+                target = chosen_name(target, chosen)
         if not target:
             self._error("无法编辑", InputError("only GeoPackage layers can be edited; save the layer as a "
                                               "GeoPackage first (same field names and codes)", file=src))
@@ -180,7 +182,8 @@ class EditActions(_Host):
         from ..io import read_layer
         if old is None:
             old, _ = QFileDialog.getOpenFileName(self, self.tr("旧版本"), "", FOOTPRINT_FILTER)
-            new, _ = QFileDialog.getOpenFileName(self, self.tr("新版本"), "", FOOTPRINT_FILTER)
+            if old:                         # (取消 of the first question asks no second)
+                new, _ = QFileDialog.getOpenFileName(self, self.tr("新版本"), "", FOOTPRINT_FILTER)
         if not old or not new:
             return None
         try:

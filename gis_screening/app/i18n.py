@@ -35,6 +35,7 @@ EN = {
     "版本对比…": "Compare versions…", "版本对比": "Version diff", "旧版本": "Old version", "新版本": "New version", "移动节点": "Move vertex", "编辑属性…": "Edit attributes…", "样式…": "Style…", "恢复默认样式": "Default style", "填充颜色": "Fill colour",
     "边线颜色": "Outline colour", "图层样式": "Layer style", "高斯投影带号": "Gauss-Krüger zone",
     "坐标不含带号，请输入 3° 带带号（福建为 39 或 40）：": "Coordinates carry no zone prefix; enter the 3° zone (Fujian: 39 or 40):",
+    "筛查图可导出为 {0} 文件：{1}": "The screening map is exported as a {0} file: {1}",
     "选择图层": "Choose layer", "{0} 含多个图层，请选择要读取的图层：": "{0} holds several layers; choose the one to read:",
     "个要素": "features", "个闭合轮廓": "closed outlines", "条线": "lines",
     "导入项目范围（网络地图坐标）…": "Import footprint (web-map coordinates)…", "网络地图坐标": "Web-map coordinates",

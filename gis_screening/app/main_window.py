@@ -93,13 +93,17 @@ class MainWindow(EditActions, QMainWindow):
         return d
 
     def _act(self, text, slot, shortcut=None, icon=None, checkable=False):
+        """A menu/toolbar action calling ``slot()``.  ``triggered`` carries ``checked``, which PyQt passes to a slot
+        that accepts an argument: it would land in the first optional parameter (``start_editing(layer_key=False)``,
+        ``sheet_dialog(project_index=False)`` → the first project, ``save_edits(reason=False)`` → an audit row
+        without the reason asked for), so the slot is called with none."""
         a = QAction(self.tr(text), self)
         if shortcut:
             a.setShortcut(QKeySequence(shortcut))
         if icon is not None:
             a.setIcon(self.style().standardIcon(icon))
         a.setCheckable(checkable)
-        a.triggered.connect(slot)
+        a.triggered.connect(lambda _checked=False: slot())
         return a
 
     def _actions(self):
@@ -139,7 +143,7 @@ class MainWindow(EditActions, QMainWindow):
                               ("draw_polygon", "绘制多边形", "D"), ("draw_line", "绘制线", "L"), ("draw_point", "绘制点", "Shift+D"),
                               ("move_vertex", "移动节点", "V"), ("add_vertex", "添加节点", "Shift+V"),
                               ("delete_vertex", "删除节点", "Ctrl+Shift+V")):
-            a = self._act(text, lambda _c=False, k=key: self.set_tool(k), sc, checkable=True)
+            a = self._act(text, lambda k=key: self.set_tool(k), sc, checkable=True)
             group.addAction(a)
             t.addAction(a)
             self.tool_actions[key] = a
@@ -630,9 +634,11 @@ class MainWindow(EditActions, QMainWindow):
         """Ask for report files and write them in the background (cancellable)."""
         if not self.session.result:
             return
-        path, _ = QFileDialog.getSaveFileName(self, self.tr("导出报告…"), "", "PDF (*.pdf);;Word (*.docx);;Excel (*.xlsx);;HTML (*.html)")
+        from .dialogs import chosen_name
+        path, chosen = QFileDialog.getSaveFileName(self, self.tr("导出报告…"), "",
+                                                   "PDF (*.pdf);;Word (*.docx);;Excel (*.xlsx);;HTML (*.html)")
         if path:
-            self.export_report(path)
+            self.export_report(chosen_name(path, chosen))
 
     def export_report(self, path: str) -> Job | None:
         """Export the last result (PDF/DOCX/XLSX/HTML by suffix) on the engine thread with progress and cancel;

@@ -26,6 +26,11 @@ from . import (
 )
 
 TABLE_MAX = 50   # print the per-project table up to this many projects (or with --table)
+#: what each file option writes, and the endings its file name may have (checked before any work is done)
+OUTPUTS = {"--pdf": ("the report PDF", (".pdf",)), "--docx": ("the Word report", (".docx",)),
+           "--xlsx": ("the summary workbook", (".xlsx",)), "--html": ("the HTML map", (".html", ".htm")),
+           "--map": ("the screening map", (".pdf", ".png", ".svg", ".jpg", ".jpeg", ".tif", ".tiff")),
+           "--gpkg": ("the verdict layer", (".gpkg",))}
 
 
 @app.command("screen")
@@ -74,6 +79,11 @@ def screen_cmd(
     day = screening_options(search_radius, as_of)
     if paper.upper() not in ("A4", "A3"):
         fail(f"--paper {paper!r}: use A4 or A3")
+    for option, path in (("--pdf", pdf), ("--docx", docx), ("--xlsx", xlsx), ("--html", html), ("--map", map_out),
+                         ("--gpkg", gpkg)):
+        what, endings = OUTPUTS[option]
+        if path is not None and path.suffix.lower() not in endings:
+            fail(f"{option} {path}: {what} is written to a file whose name ends in {', '.join(endings)}")
     steps: dict[str, float] = {}
     t = time.perf_counter()
 
