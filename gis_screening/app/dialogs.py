@@ -29,6 +29,7 @@ from qtpy.QtWidgets import (
 from ..carbon.reference import benchmarks
 from ..carbon.sheet import Product, validate_sheet
 from ..errors import InputError
+from ..outputs import MAP_SUFFIXES
 from ..sheet_columns import EMISSION_LABELS, ENERGY_LABELS, KILN_FUELS, kiln_fuel
 from .industry import IndustryPicker
 
@@ -41,10 +42,6 @@ def _spin() -> QDoubleSpinBox:
     s.setDecimals(3)
     s.setSpecialValueText("—")   # 0 shown as "not given"
     return s
-
-
-#: the files the print dialog writes (the CLI's --map): a PDF page, an image, or the georeferenced map frame
-MAP_SUFFIXES = (".pdf", ".png", ".svg", ".jpg", ".jpeg", ".tif", ".tiff")
 
 
 def chosen_name(path: str, chosen_filter: str) -> str:

@@ -643,9 +643,10 @@ class MainWindow(EditActions, QMainWindow):
     def export_report(self, path: str) -> Job | None:
         """Export the last result (PDF/DOCX/XLSX/HTML by suffix) on the engine thread with progress and cancel;
         the window stays responsive.  Returns the running job."""
+        from ..outputs import report_kind
         from ..reports import export
-        ext = Path(path).suffix.lower().lstrip(".")
-        if ext not in ("pdf", "docx", "xlsx", "html") or not self.session.result:
+        kind = report_kind(Path(path).suffix)
+        if kind is None or not self.session.result:
             self._error("无法导出", InputError("choose a .pdf, .docx, .xlsx or .html file", file=path))
             return None
         doc, ls = self.session.result, self.session.layerset
@@ -655,7 +656,7 @@ class MainWindow(EditActions, QMainWindow):
             self._error("无法导出", InputError(f"projects removed since screening: {', '.join(missing[:5])}; "
                                                 "screen again"))
             return None
-        outputs: dict[str, Any] = {ext: path}
+        outputs: dict[str, Any] = {kind: path}
         job = Job(lambda progress, cancelled: export(doc, ls, fps, progress=progress, cancel=cancelled,
                                                      **outputs), self)
         self.export_job = job

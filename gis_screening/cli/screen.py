@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import InputError
+from ..outputs import MAP_SUFFIXES, REPORT_SUFFIXES
 from . import (
     FOOTPRINT_CRS,
     FOOTPRINT_ENCODING,
@@ -27,9 +28,9 @@ from . import (
 
 TABLE_MAX = 50   # print the per-project table up to this many projects (or with --table)
 #: what each file option writes, and the endings its file name may have (checked before any work is done)
-OUTPUTS = {"--pdf": ("the report PDF", (".pdf",)), "--docx": ("the Word report", (".docx",)),
-           "--xlsx": ("the summary workbook", (".xlsx",)), "--html": ("the HTML map", (".html", ".htm")),
-           "--map": ("the screening map", (".pdf", ".png", ".svg", ".jpg", ".jpeg", ".tif", ".tiff")),
+OUTPUTS = {"--pdf": ("the report PDF", REPORT_SUFFIXES["pdf"]), "--docx": ("the Word report", REPORT_SUFFIXES["docx"]),
+           "--xlsx": ("the summary workbook", REPORT_SUFFIXES["xlsx"]),
+           "--html": ("the HTML map", REPORT_SUFFIXES["html"]), "--map": ("the screening map", MAP_SUFFIXES),
            "--gpkg": ("the verdict layer", (".gpkg",))}
 
 
