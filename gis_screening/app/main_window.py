@@ -295,8 +295,7 @@ class MainWindow(EditActions, QMainWindow):
             if zone is not None or ask is not None:     # not the user's own 取消 of the question: say why
                 self._error("无法导入", exc)
         except LayerRequired as exc:
-            chosen = None if layer is not None else ask_layer(path, exc.layers) if ask_layer else \
-                self._ask_layer(path, exc)
+            chosen = self._which_layer(path, exc, ask_layer) if layer is None else None
             if chosen:
                 return self._load_footprint(path, zone, offset, ask, chosen, ask_layer)
             if layer is not None or ask_layer is not None:
@@ -308,6 +307,10 @@ class MainWindow(EditActions, QMainWindow):
     def import_projects(self, path: str, zone: int | None = None) -> bool:
         """Scripting API: add the projects of ``path`` (footprints, sheets, XLSX tables) to the project list."""
         return self.import_footprint(str(path), zone=zone, ask=lambda _m: zone)
+
+    def _which_layer(self, path, exc: LayerRequired, ask=None):
+        """The layer of ``path`` to read: ``ask(path, layers)`` when given (scripts, tests), else the question."""
+        return ask(path, exc.layers) if ask else self._ask_layer(path, exc)
 
     def _ask_layer(self, path, exc: LayerRequired):
         """Ask which layer of ``path`` to read, each shown with what it holds (``二期（3 个要素）``, ``红线（1 个闭合轮廓）``)."""
@@ -359,7 +362,7 @@ class MainWindow(EditActions, QMainWindow):
                 try:
                     cols = list(read_raw(path).gdf.columns)
                 except LayerRequired as exc:
-                    layer = choose_layer(path, exc.layers) if choose_layer else self._ask_layer(path, exc)
+                    layer = self._which_layer(path, exc, choose_layer)
                     if not layer:
                         continue
                     cols = list(read_raw(path, layer=layer).gdf.columns)
