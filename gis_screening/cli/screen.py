@@ -55,7 +55,7 @@ def screen_cmd(
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="summary XLSX"),
     html: Optional[Path] = typer.Option(None, "--html", help="offline HTML map"),
     map_out: Optional[Path] = typer.Option(None, "--map", help="screening map: PDF (one page per project), or "
-                                           "PNG/SVG/GeoTIFF (.tif, georeferenced map frame) of the first project"),
+                                           "PNG/SVG/JPEG/GeoTIFF (.tif, georeferenced map frame) of the first project"),
     basemap: Optional[Path] = typer.Option(None, "--basemap", help="GeoTIFF drawn under the maps"),
     place_labels: Optional[str] = typer.Option(None, "--place-labels", help="layer (name or role in the layer set, "
                                                "or a file) whose features are labelled on the maps"),
