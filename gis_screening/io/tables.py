@@ -128,10 +128,8 @@ def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = obj
         raise InputError(f"cannot read {what} from a {suffix or 'file without suffix'}: give XLSX, XLS, CSV or DOCX",
                          file=path)
     try:
-        if suffix == ".docx":
-            return _docx_cells(path).head(rows) if rows is not None else _docx_cells(path)
-        if suffix in (".xlsx", ".xls"):
-            cells = _sheet_cells(path, what, sheet)
+        if suffix in (".docx", ".xlsx", ".xls"):
+            cells = _docx_cells(path) if suffix == ".docx" else _sheet_cells(path, what, sheet)
             cells = cells.head(rows) if rows is not None else cells
             return cells.map(lambda v: v if v is None else str(v)) if dtype is str else cells
         from ..encoding import read_text
@@ -167,6 +165,6 @@ def _cell_lines(text: str) -> str:
 
 def header_rows(cells: pd.DataFrame, extra: int = 1) -> list[list[str]]:
     """The first :data:`HEADER_ROWS` (and ``extra`` more) rows as column names: a cell's text with its blanks
-    folded, an empty or merged-away cell ``#n`` (its position), so every column has a name."""
+    folded, an empty cell ``#n`` (its position), so every column has a name."""
     return [[" ".join(str(v).split()) if not is_missing(v) and str(v).strip() else f"#{k + 1}"
              for k, v in enumerate(row)] for row in cells.head(HEADER_ROWS + extra).itertuples(index=False)]
