@@ -110,7 +110,7 @@ _writes: list[threading.Thread] = []
 _writes_lock = threading.Lock()
 
 
-def write_behind(write: Callable[..., None], *args: Any) -> None:
+def write_behind(write: Callable[..., object], *args: Any) -> None:
     """Run the cache write ``write(*args)`` in a thread of its own while the caller goes on (entries are written
     atomically, so a reader sees the old state or the new).  :func:`finish_writes` waits for them all."""
     thread = threading.Thread(target=write, args=args, name="cache-write")

@@ -21,12 +21,14 @@ def can_fork() -> bool:
 
 
 class Forked:
-    """``fn()`` run in a forked child; :meth:`result` waits for it and returns the bytes it returned, or None when
-    the child failed (an exception, a signal)."""
+    """``fn()`` run in a forked child; :meth:`result` waits for the bytes it returned, or None when the child failed
+    (an exception, a signal) before it sent them all.  ``then()``: work the child does after sending them (writing
+    cache entries, say), which :meth:`result` does not wait for; :meth:`wait` waits for the child's end."""
 
-    def __init__(self, fn: Callable[[], bytes]) -> None:
+    def __init__(self, fn: Callable[[], bytes], then: Callable[[], None] | None = None) -> None:
         self._chunks: list[bytes] = []
         self._pid: int | None = None
+        self._then = then
         try:
             read, write = os.pipe()
         except OSError:                             # no descriptor to be had (a limit): the caller does the work
@@ -37,14 +39,17 @@ class Forked:
             os.close(read)
             os.close(write)
             return
-        if self._pid == 0:                          # the child: work, write, leave without any teardown
+        if self._pid == 0:                          # the child: work, send, leave without any teardown
             code = 1
             try:
                 os.close(read)
                 data = fn()
-                with os.fdopen(write, "wb") as out:
+                with os.fdopen(write, "wb") as out:     # its length first: a child killed while sending is told
+                    out.write(len(data).to_bytes(8, "little"))
                     out.write(data)
                 code = 0
+                if then is not None:
+                    then()
             finally:
                 os._exit(code)
         os.close(write)
@@ -59,6 +64,17 @@ class Forked:
     def result(self) -> bytes | None:
         if self._pid is None:
             return None
-        _, status = os.waitpid(self._pid, 0)
         self._reader.join()
-        return b"".join(self._chunks) if os.waitstatus_to_exitcode(status) == 0 else None
+        data = b"".join(self._chunks)
+        sent = len(data) >= 8 and int.from_bytes(data[:8], "little") == len(data) - 8
+        if self._then is None and self.wait() != 0:
+            return None
+        return data[8:] if sent else None
+
+    def wait(self) -> int | None:
+        """Wait for the child's end; its exit code (None: there was no child, or it was waited for already)."""
+        pid, self._pid = self._pid, None
+        if pid is None:
+            return None
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status)

@@ -43,6 +43,19 @@ def _finite_coordinates(geoms: np.ndarray) -> np.ndarray:
     return ok & ~shapely.is_missing(geoms)
 
 
+#: From this many vertices a layer's validity is checked on two threads (GEOS releases the GIL).
+_THREADED_VERTICES = 200_000
+
+
+def _is_valid(geoms: np.ndarray) -> np.ndarray:
+    """``shapely.is_valid`` of each geometry; a large array's halves on two threads."""
+    if len(geoms) < 2 or int(shapely.get_num_coordinates(geoms).sum()) < _THREADED_VERTICES:
+        return np.asarray(shapely.is_valid(geoms), dtype=bool)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(2, thread_name_prefix="is-valid") as pool:
+        return np.concatenate(list(pool.map(shapely.is_valid, np.array_split(geoms, 2))))
+
+
 def check_geometries(gdf: gpd.GeoDataFrame, ids: list[str], expected: str = "any"
                      ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Drop empty / non-finite geometries, repair invalid ones with ``make_valid``.
@@ -56,8 +69,12 @@ def check_geometries(gdf: gpd.GeoDataFrame, ids: list[str], expected: str = "any
     keep = np.ones(len(gdf), dtype=bool)
     new = np.array(geoms, dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    coords_ok = _finite_coordinates(geoms)
-    valid = shapely.is_valid(geoms)
+    valid = _is_valid(geoms)
+    # GEOS finds a valid geometry's x/y finite (a NaN or infinite x/y is an "Invalid Coordinate"): only the others
+    # are looked at vertex by vertex
+    coords_ok = np.ones(len(geoms), dtype=bool)
+    if not valid.all():
+        coords_ok[~valid] = _finite_coordinates(geoms[~valid])
     want_dim = _DIM.get(expected)
     flagged = missing | ~coords_ok | ~valid
     if want_dim is not None:

@@ -70,10 +70,11 @@ def load_manifest(path: str | Path) -> Manifest:
 
 def load_layerset(path: str | Path, catalog: Catalog | None = None,
                   progress: Callable[[int, int, str], None] | None = None,
-                  cache: bool | str | Path = True) -> LayerSet:
+                  cache: bool | str | Path = True, cache_writes: list[Callable[[], None]] | None = None) -> LayerSet:
     """Load every layer of a manifest (paths relative to it) into a :class:`LayerSet`.  Loaded file layers are
     cached by the signature of their files (:mod:`gis_screening.io.layer_cache`): ``cache`` is True for the user
-    cache folder, a folder, or False to always read the sources."""
+    cache folder, a folder, or False to always read the sources.  ``cache_writes``: a list to which the writing of
+    the layers' new cache entries is appended instead of being done now (see ``screening.screen``)."""
     path = Path(path)
     manifest = load_manifest(path)
     catalog = catalog or default_catalog()
@@ -93,6 +94,7 @@ def load_layerset(path: str | Path, catalog: Catalog | None = None,
             lyr = read_layer(src, entry.role, catalog=catalog, **options)
         else:
             lyr = cached_read_layer(src, entry.role, catalog=catalog, folder=None if cache is True else cache,
+                                    later=cache_writes,
                                     **options)
         lyr.source = entry.source
         ls.layers.append(lyr)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
+from .cache import write_behind
 from .carbon import carbon_for, load_carbon_config
 from .engine.collector import collector_paused
 from .engine.model import Finding, Overlap
@@ -57,7 +58,8 @@ def load_rules(paths: list[str | Path] | None = None, as_of: dt.date | None = No
 
 def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *, search_radius_m: float = 1000.0,
            cache: PreparedCache | None = None, progress: Callable[[int, int], None] | None = None,
-           cancel: Callable[[], bool] | None = None, carbon: bool = True, split: bool = False) -> ScreeningResult:
+           cancel: Callable[[], bool] | None = None, carbon: bool = True, split: bool = False,
+           cache_writes: list[Callable[[], None]] | None = None) -> ScreeningResult:
     """Screen ``projects`` against every layer of ``layerset`` with the stacked ``rules``.
 
     Areas and distances are in metres in each project's 3° GK zone.  The search radius is raised to the distance
@@ -69,6 +71,9 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
     thread, gives a share of its projects to a forked copy of itself (:mod:`gis_screening.forked`; the CLI asks
     for it) — when its layers are all prepared already (a warm cache), or, to prepare them on both cores, when its
     projects lie in more than one GK zone (the copy takes whole zones).  The result is the same either way.
+    ``cache_writes``: cache entries still to write (``load_layerset(cache_writes=…)``), emptied here: the forked copy
+    writes them after its share, else they are written in the background (:func:`gis_screening.cache.write_behind`)
+    while the screening goes on.
     """
     search_radius_m = max(search_radius_m, rules.reach()[0])
     with collector_paused():
@@ -99,12 +104,15 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
             elif len(by_zone) > 1:
                 ends = np.cumsum([len(idx) for idx in by_zone.values()])[:-1]     # after each zone but the last
                 cut = int(ends[np.argmin(np.abs(ends - mine))])
+        writes = list(cache_writes or ())
+        if cache_writes:
+            cache_writes.clear()
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
         prepare = _Preparer(pool, cache, layerset, reach)
         finished = False
         try:
             _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, missing, search_radius_m,
-                          carbon, progress, cancel, done, cut)
+                          carbon, progress, cancel, done, cut, writes)
             finished = len(done) == len(projects)
         finally:
             # a finished screening waits for the cache entries still being written; a cancel waits for nothing
@@ -138,22 +146,30 @@ SWITCH_INTERVAL_S = 0.0005
 
 
 def _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, missing, search_radius_m, carbon,
-                  progress, cancel, done, cut: int | None = None) -> None:
+                  progress, cancel, done, cut: int | None = None, writes: Sequence[Callable[[], None]] = ()) -> None:
     """Overlay, rules and carbon checks zone by zone, :data:`CHUNK` projects at a time, into ``done``, with the
     layers ``prepare(zones)`` gives.  ``cut``: the steps after the first ``cut`` projects are screened by a forked
     child (:mod:`~gis_screening.forked`), which loads or prepares its zones' layers itself, while this process
-    screens the first; a child that fails leaves its share to this process.  Same results either way."""
+    screens the first; a child that fails leaves its share to this process.  Same results either way.  The cache
+    ``writes`` are done by the child after sending its results (by this process in the background when there is no
+    child or it failed)."""
     steps = [(epsg, idx[lo:lo + CHUNK]) for epsg, idx in by_zone.items() for lo in range(0, len(idx), CHUNK)]
     run = partial(_screen_steps, projects=projects, fps=fps, layerset=layerset, rules=rules, records=records,
                   missing=missing, search_radius_m=search_radius_m, carbon=carbon)
     if cut is None or len(steps) < 2 or not can_fork():
+        for write in writes:
+            write_behind(write)
         run(steps, prepare(by_zone), progress=progress, cancel=cancel, done=done)
         return
     mine, others = _split_steps(steps, cut)
-    child = Forked(partial(_screened_in_child, run, others, prepare))       # forked before any thread starts
+    # forked before any thread starts; the child does the cache writes after sending its results
+    child = Forked(partial(_screened_in_child, run, others, prepare), then=partial(_run_all, writes))
     run(mine, prepare(dict.fromkeys(e for e, _ in mine)), progress=progress, cancel=None, done=done)
     theirs = _results_from_child(child.result())
-    if theirs is None:          # the child failed: its share is screened here
+    write_behind(child.wait)    # the child's end (its cache writes) is awaited with this process's cache writes
+    if theirs is None:          # the child failed: its share and the cache writes are done here
+        for write in writes:
+            write_behind(write)
         run(others, prepare(dict.fromkeys(e for e, _ in others)), progress=progress, cancel=None, done=done)
         return
     for i, (overlaps, findings, context, block) in theirs.items():
@@ -173,6 +189,11 @@ def _split_steps(steps: list, first: int) -> tuple[list, list]:
         head.append((epsg, part))
         seen += len(part)
     return head, []
+
+
+def _run_all(calls: Sequence[Callable[[], None]]) -> None:
+    for call in calls:
+        call()
 
 
 def _screened_in_child(run, steps, prepare) -> bytes:

@@ -82,6 +82,20 @@ def test_warm_runs_equal_the_cold_run(tmp_path):
     assert '"overlap_area_m2"' in docs[0] and "不符合" in docs[0]
 
 
+def test_the_layers_read_are_cached_even_when_a_project_file_is_bad(tmp_path):
+    """The layer-cache entries the CLI leaves to the screening are still written when it stops at a bad project
+    file before screening: the corrected run reads the layers from them."""
+    import os
+    env = {**os.environ, "GIS_SCREENING_CACHE": str(tmp_path / "cache")}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n", encoding="utf-8")
+    res = subprocess.run(CLI + ["--project", str(bad), "--json", str(tmp_path / "r.json")], capture_output=True,
+                         text=True, env=env)
+    assert res.returncode == 2 and "bad.csv" in res.stderr and "Traceback" not in res.stderr, res.stderr
+    assert len(list((tmp_path / "cache" / "layers").glob("*.parquet"))) >= 6
+    assert len(list((tmp_path / "cache" / "layers").glob("*.json"))) >= 6
+
+
 def test_cancel_returns_only_the_projects_screened():
     """A cancelled screening holds exactly the projects it overlaid (with the same verdicts as a full run), is
     marked partial in its document, and never gives a verdict for a project it did not screen."""

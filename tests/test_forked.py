@@ -1,8 +1,9 @@
 """A large CLI screening with its layers prepared already splits its projects with a forked copy of itself
 (gis_screening.forked), and so does one whose layers are not prepared yet when its projects lie in two GK zones
 (each process prepares its own zones): the results must be those of one process, a child that fails must cost
-nothing but time, and a layer the child has to prepare or rebuild is written out before it ends.  Run in a fresh
-interpreter (one thread, as the CLI is)."""
+nothing but time, and a layer the child has to prepare or rebuild is written out before it ends.  The loaded-layer
+cache entries the CLI leaves to the screening are written by the child after it sent its results (by this process
+when the child fails).  Run in a fresh interpreter (one thread, as the CLI is)."""
 import json
 import subprocess
 import sys
@@ -13,16 +14,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 SCRIPT = r"""
-import json, pathlib, sys
+import json, os, pathlib, sys
 from dataclasses import replace
+from functools import partial
 import shapely
 import gis_screening.screening as S
+from gis_screening.cache import finish_writes
 from gis_screening.cli import load_project_files
 from gis_screening.engine.prepared import PreparedCache
 from gis_screening.layerset import load_layerset
 
 root, cache_dir, mode = sys.argv[1], sys.argv[2], sys.argv[3]
-ls = load_layerset(f"{root}/sample_data/layerset.yaml", cache=False)
+layer_cache = pathlib.Path(cache_dir) / "loaded"
+writes = []
+ls = load_layerset(f"{root}/sample_data/layerset.yaml", cache=layer_cache, cache_writes=writes)
+assert len(writes) == len(ls.layers) and not layer_cache.exists()        # nothing written yet
+def written_by(write):                  # which process wrote the entry
+    with open(layer_cache.parent / "writers", "a") as out:
+        out.write(f"{os.getpid()}\n")
+    write()
+writes[:] = [partial(written_by, w) for w in writes]
 rules = S.load_rules(None)
 base = load_project_files([f"{root}/sample_data/projects/projects.gpkg"])
 projects = [replace(p, id=f"{p.id}-{k}") for k in range(90) for p in base]          # 2,250 projects
@@ -32,19 +43,28 @@ if mode == "zones":                     # a third moved west into GK zone 39 (th
 forks = []
 
 class Counted(S.Forked):
-    def __init__(self, fn):
+    def __init__(self, fn, **kw):
         forks.append(1)
-        super().__init__(fn)
+        super().__init__(fn, **kw)
 S.Forked = Counted
 if mode == "fail":                      # the child dies before it sends anything: this process screens its share
-    S._screened_in_child = lambda run, steps: (_ for _ in ()).throw(RuntimeError("child fails"))
+    S._screened_in_child = lambda *args: (_ for _ in ()).throw(RuntimeError("child fails"))
 cache = PreparedCache(cache_dir, disk=mode != "zones")
 one = S.screen(projects, ls, rules, cache=cache).to_json()        # prepares the layers (nothing at hand: no split)
 assert not forks and not (mode == "zones" and any(pathlib.Path(cache_dir).rglob("*.npz")))
 if mode == "damaged":                   # an entry on disk but unreadable: the child rebuilds it and writes it out
     entries = sorted(pathlib.Path(cache_dir).rglob("*.npz"), key=lambda p: p.stat().st_size)
     entries[-1].write_bytes(entries[-1].read_bytes()[:100])
-two = S.screen(projects, ls, rules, cache=PreparedCache(cache_dir), split=True).to_json()
+two = S.screen(projects, ls, rules, cache=PreparedCache(cache_dir), split=True, cache_writes=writes).to_json()
+assert writes == []
+finish_writes()                         # as the CLI does before it ends
+writers = (layer_cache.parent / "writers").read_text().split()
+assert len(writers) == len(ls.layers) and all((w == str(os.getpid())) == (mode == "fail") for w in writers), writers
+again = load_layerset(f"{root}/sample_data/layerset.yaml", cache=layer_cache)          # read from the entries
+# deferred: read from a cache entry (the control units' geometry is read for the 准入清单 join)
+assert all("_load_gdf" in lyr.__dict__ for lyr in again.layers if lyr.role != "control_units")
+assert [lyr.content_digest() for lyr in again.layers] == [lyr.content_digest() for lyr in ls.layers]
+assert all(len(lyr.gdf) == len(old.gdf) for lyr, old in zip(again.layers, ls.layers))
 for doc in (one, two):
     doc.pop("generated_at")
 if mode == "damaged":

@@ -86,6 +86,7 @@ def screen_cmd(
         if path is not None and path.suffix.lower() not in endings:
             fail(f"{option} {path}: {what} is written to a file whose name ends in {', '.join(endings)}")
     steps: dict[str, float] = {}
+    writes: list = []       # the layers' new cache entries, written while the screening goes on
     t = time.perf_counter()
 
     def step(name: str) -> None:
@@ -103,7 +104,7 @@ def screen_cmd(
             from ..engine.prepared import PreparedCache
             from ..layerset import load_layerset
             from ..screening import load_rules, screen
-            ls = load_layerset(layerset, cache=False if no_cache else (cache_dir or True))
+            ls = load_layerset(layerset, cache=False if no_cache else (cache_dir or True), cache_writes=writes)
             step("load layers")
             stack = load_rules([str(p) for p in rules] if rules else (getattr(ls, "rule_packs", None) or None),
                                as_of=day)
@@ -112,7 +113,7 @@ def screen_cmd(
                                          layer=footprint_layer, towgs84=towgs84)
             step("load projects")
             cache = PreparedCache(cache_dir, disk=not no_cache)
-            result = _screen_with_progress(screen, projects, ls, stack, search_radius, cache)
+            result = _screen_with_progress(screen, projects, ls, stack, search_radius, cache, writes)
             step("screen")
             doc = result.to_json()
             outputs = _write_results(doc, json_out, jsonl, gpkg, projects)
@@ -126,6 +127,8 @@ def screen_cmd(
                               extras=_map_extras(ls, basemap, place_labels, label_field), per_project=per_project)
             step("reports")
     except InputError as exc:
+        for write in writes:        # a bad project file, say: the layers read are cached all the same
+            write()
         fail(str(exc))
     results = doc["results"]
     if table or len(results) <= TABLE_MAX:
@@ -166,7 +169,7 @@ def _cut(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _screen_with_progress(screen, projects, ls, stack, radius, cache):
+def _screen_with_progress(screen, projects, ls, stack, radius, cache, writes):
     """Run ``screen`` with a rich progress bar on stderr (shown on a terminal, for runs over about a second).  The
     bar is redrawn on progress, not by a refresh thread: a single-threaded process may split its screening with a
     forked copy of itself (:mod:`gis_screening.forked`)."""
@@ -175,7 +178,7 @@ def _screen_with_progress(screen, projects, ls, stack, radius, cache):
                   console=err_console, transient=True, disable=not err_console.is_terminal,
                   auto_refresh=False) as bar:
         task = bar.add_task("screen", total=len(projects))
-        return screen(projects, ls, stack, search_radius_m=radius, cache=cache, split=True,
+        return screen(projects, ls, stack, search_radius_m=radius, cache=cache, split=True, cache_writes=writes,
                       progress=lambda done, total: bar.update(task, completed=done, refresh=True))
 
 

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,18 +106,30 @@ def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer]) 
     return Layer.deferred(attributes, geometry, **fields)
 
 
-def store(folder: Path, key: str, layer: Layer) -> None:
+def store(folder: Path, key: str, layer: Layer, later: list[Callable[[], None]] | None = None) -> None:
     """Write ``layer`` as the entry ``key`` (data first, then its description); a failure only costs speed.
-    The geometries are encoded once, for the GeoParquet and the content digest alike."""
+    The geometries are encoded once, for the GeoParquet and the content digest alike.  ``later``: the layer's
+    content digest is computed now (the prepared-layer cache keys on it) and the writing is appended to this list,
+    for the caller to do when it suits it (:func:`gis_screening.screening.screen` gives it to its second process)."""
     import shapely
+    wkb = shapely.to_wkb(layer.gdf.geometry.values)
+    meta = {"role": layer.role, "name": layer.name, "source": layer.source, "source_crs": layer.source_crs,
+            "crs_reason": layer.crs_reason, "encoding": layer.encoding, "encoding_reason": layer.encoding_reason,
+            "problems": [dataclasses.asdict(p) for p in layer.problems], "digest": layer.content_digest(wkb)}
+    write = partial(_write_entry, folder, key, layer.gdf.copy(deep=False), wkb, meta)   # as it is now, whatever is
+    # done to the layer's frame before the entry is written (a shallow copy: pandas copies on write)
+    if later is None:
+        write()
+    else:
+        later.append(write)
+
+
+def _write_entry(folder: Path, key: str, gdf: gpd.GeoDataFrame, wkb, meta: dict) -> None:
+    """The entry ``key``: the GeoParquet of ``gdf`` (geometries encoded as ``wkb``), then its description."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        wkb = shapely.to_wkb(layer.gdf.geometry.values)
         with atomic_path(folder / f"{key}.parquet") as tmp:
-            _write_geoparquet(layer.gdf, wkb, tmp)
-        meta = {"role": layer.role, "name": layer.name, "source": layer.source, "source_crs": layer.source_crs,
-                "crs_reason": layer.crs_reason, "encoding": layer.encoding, "encoding_reason": layer.encoding_reason,
-                "problems": [dataclasses.asdict(p) for p in layer.problems], "digest": layer.content_digest(wkb)}
+            _write_geoparquet(gdf, wkb, tmp)
         write_text(folder / f"{key}.json", json.dumps(meta, ensure_ascii=False))
     except Exception:  # noqa: BLE001 - columns GeoParquet cannot hold, a full or read-only disk: read next time
         (folder / f"{key}.parquet").unlink(missing_ok=True)
@@ -154,9 +167,9 @@ def _write_geoparquet(gdf: gpd.GeoDataFrame, wkb, path: Path) -> None:
 
 
 def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str | Path | None = None,
-                      **options) -> Layer:
+                      later: list[Callable[[], None]] | None = None, **options) -> Layer:
     """:func:`~gis_screening.io.pipeline.read_layer` through the cache in ``folder/layers`` (default: the user
-    cache folder or ``$GIS_SCREENING_CACHE``)."""
+    cache folder or ``$GIS_SCREENING_CACHE``).  ``later``: see :func:`store`."""
     from .pipeline import read_layer
     from .postgis import is_postgres
     key = None if is_postgres(path) else entry_key(Path(path), {"role": role, **options}, catalog)
@@ -170,5 +183,5 @@ def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str |
             return hit
     layer = reread()
     if key is not None:
-        store(where, key, layer)
+        store(where, key, layer, later)
     return layer
