@@ -185,19 +185,40 @@ def test_edit_save_rescreen_shows_the_new_unit(win, qtbot, tmp_path):
 @pytest.mark.parametrize("name", ["环境管控单元", "生态保护红线", "自然保护地", "饮用水水源保护区", "产业园区",
                                   "大气环境质量达标区", "永久基本农田"])
 def test_start_editing_every_layer_kind(win, qtbot, name):
-    """Blocker 2: 开始编辑 on a GeoPackage layer aborted the app; other formats get a message, never a crash."""
+    """Blocker 2: 开始编辑 on a GeoPackage layer aborted the app; other formats offer a GeoPackage copy, and a
+    declined copy is said in the status bar (the question said why already: no error box repeats it)."""
     from qtpy.QtWidgets import QMessageBox
     win.layer_panel.setCurrentItem(win.layer_panel.topLevelItem(win.session.index_of(name)))
+    asked = []
+    win.ask_copy = lambda src: asked.append(src.name)          # declined
     ok = win.start_editing()
     src = win.session.views[win.session.index_of(name)].layer.source
     if src.endswith(".gpkg"):
         assert ok and win.editor is not None and win.editor.view.layer.name == name
-        assert name in win.lbl_msg.text()
+        assert name in win.lbl_msg.text() and not asked
     else:
-        assert not ok
-        box = win.findChild(QMessageBox, "error-box")
-        assert box is not None and "GeoPackage" in box.text()
-        box.accept()
+        assert not ok and win.editor is None and asked == [Path(src).name]
+        assert win.findChild(QMessageBox, "error-box") is None
+        assert win.lbl_msg.text() == f"未编辑：只能编辑 GeoPackage 图层，“{Path(src).name}”未另存为 GeoPackage"
+
+
+def test_no_to_the_geopackage_copy_question_edits_nothing_and_says_so_once(win, qtbot):
+    """The real question, answered 否: nothing is edited or written, the status bar says so, no error box follows."""
+    from qtpy.QtWidgets import QMessageBox
+    name, src = next((v.layer.name, Path(v.layer.source)) for v in win.session.views
+                     if not v.layer.source.endswith(".gpkg"))
+    del win.ask_copy
+    win.layer_panel.setCurrentItem(win.layer_panel.topLevelItem(win.session.index_of(name)))
+    seen = []
+
+    def answer_no(box):
+        seen.append(box.text())
+        box.button(QMessageBox.No).click()
+    _answer(QMessageBox, answer_no)
+    assert not win.start_editing()
+    assert len(seen) == 1 and src.name in seen[0] and "GeoPackage" in seen[0]
+    assert win.editor is None and win.findChild(QMessageBox, "error-box") is None
+    assert "未编辑" in win.lbl_msg.text()
 
 
 def test_close_with_unsaved_edits_asks(win, qtbot, tmp_path):

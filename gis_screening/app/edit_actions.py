@@ -135,7 +135,7 @@ class EditActions(_Host):
     def _offer_geopackage_copy(self, layer, src: Path) -> bool:
         """Only GeoPackage layers can be edited: offer to save ``src`` as a GeoPackage with the same schema
         (field names and code values unchanged) and edit that copy.  ``self.ask_copy(src) -> path | None``
-        replaces the dialog."""
+        replaces the dialog.  Declined (否, or 取消 of the file dialog): the status bar says nothing is edited."""
         from ..io.writers import save_as_geopackage
         ask = getattr(self, "ask_copy", None)
         if ask is not None:
@@ -151,9 +151,8 @@ class EditActions(_Host):
                 target, chosen = QFileDialog.getSaveFileName(self, self.tr("另存为 GeoPackage"),
                                                              str(src.with_suffix(".gpkg")), "GeoPackage (*.gpkg)")
                 target = chosen_name(target, chosen)
-        if not target:
-            self._error("无法编辑", InputError("only GeoPackage layers can be edited; save the layer as a "
-                                              "GeoPackage first (same field names and codes)", file=src))
+        if not target:      # declined: the question said why, so no box says it again
+            self.lbl_msg.setText(self.tr("未编辑：只能编辑 GeoPackage 图层，“%1”未另存为 GeoPackage").replace("%1", src.name))
             return False
         try:
             save_as_geopackage(src, target)
