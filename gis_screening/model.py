@@ -91,7 +91,7 @@ class Layer:
     version: int = 0
     #: the catalog the layer was read with (roles, fields, styles); None for layers built by hand
     catalog: Catalog | None = field(default=None, repr=False, compare=False)
-    #: content digest of the features (engine.prepared.content_digest), remembered until ``gdf`` is replaced
+    #: content digest of the features (:meth:`content_digest`), remembered until ``gdf`` is replaced
     digest: str | None = field(default=None, repr=False, compare=False)
 
     def __setattr__(self, name: str, value) -> None:
@@ -178,18 +178,18 @@ class Layer:
             return [f"#{i + 1}" if is_missing(v) else str(v) for i, v in enumerate(attrs[col].tolist())]
         return [f"#{i + 1}" for i in range(len(attrs))]
 
-    def content_digest(self, wkb: Sequence[bytes] | None = None) -> str:
+    def content_digest(self) -> str:
         """Hash of everything a prepared layer holds or a rule may read: geometry, ids, names, every attribute,
-        the role.  Remembered (``digest``) until the features are replaced; the prepared-layer and loaded-layer
-        caches key on it.  ``wkb``: the features' geometries as ``shapely.to_wkb`` gives them, when the caller has
-        them already (encoding 4 M vertices takes ~0.15 s)."""
+        the role.  Remembered (``digest``) until the features are replaced; the prepared-layer cache keys on it.
+        A layer read through the loaded-layer cache carries the digest of its source instead
+        (:func:`gis_screening.io.layer_cache.source_digest`)."""
         import hashlib
 
         import shapely
         if self.digest is not None:
             return self.digest
         h = hashlib.sha256(f"{self.role}".encode())
-        for b in shapely.to_wkb(self.gdf.geometry.values, hex=False) if wkb is None else wkb:
+        for b in shapely.to_wkb(self.gdf.geometry.values, hex=False):
             h.update(b)
         h.update("\x1f".join(self.feature_ids()).encode("utf-8"))
         h.update("\x1f".join("\x00" if n is None else n for n in self.feature_names()).encode("utf-8"))

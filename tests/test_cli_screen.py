@@ -512,3 +512,42 @@ def test_an_output_file_of_the_wrong_kind_is_refused_before_any_work(tmp_path, o
     assert res.returncode == 2
     assert res.stderr == f"error: {option} {out}: {what} is written to a file whose name ends in {endings}\n"
     assert not out.exists() and not (tmp_path / "r.json").exists()
+
+
+def test_a_feature_renamed_in_its_source_is_quoted_by_its_new_name_on_the_next_run(tmp_path):
+    """The loaded-layer and prepared-layer caches key on the source's files: after a red line is renamed (and
+    cut back) in its GeoPackage, the next run with the same cache folder quotes the new name and measures the new
+    shape, exactly as a run with no cache does."""
+    import os
+    import time
+
+    import geopandas as gpd
+    import shapely
+    shutil_copy_sample(tmp_path)
+    env = {**os.environ, "GIS_SCREENING_CACHE": str(tmp_path / "cache")}
+    cli = [sys.executable, "-m", "gis_screening.cli", "screen", "--layerset", str(tmp_path / "layerset.yaml"),
+           "--project", str(SAMPLE / "projects" / "projects.gpkg")]
+
+    def run(out, *more):
+        res = subprocess.run(cli + ["--json", str(out), *more], capture_output=True, text=True, env=env)
+        assert res.returncode == 0, res.stderr
+        return json.loads(out.read_text(encoding="utf-8"))
+
+    def red_lines(doc):
+        return sorted((r["project"]["id"], o.get("feature_name"), o["overlap_area_m2"]) for r in doc["results"]
+                      for o in r["overlaps"] if o["role"] == "eco_redline" and o["distance_m"] == 0)
+    before = red_lines(run(tmp_path / "a.json"))
+    name = before[0][1]
+    path = tmp_path / "zones" / "STBHHX.gpkg"
+    gdf = gpd.read_file(path, layer="生态保护红线")
+    row = gdf.index[gdf["HXMC"] == name][0]
+    gdf.loc[row, "HXMC"] = "改过名字的红线"
+    projects = gpd.read_file(SAMPLE / "projects" / "projects.gpkg")
+    x0, y0, x1, y1 = projects.geometry[projects["项目编号"] == before[0][0]].iloc[0].bounds
+    gdf.loc[row, "geometry"] = gdf.geometry[row].difference(shapely.box(x0 - 1, y0 - 1, (x0 + x1) / 2, y1 + 1))
+    time.sleep(0.01)
+    gdf.to_file(path, layer="生态保护红线", driver="GPKG")
+    after = red_lines(run(tmp_path / "b.json"))
+    assert after == red_lines(run(tmp_path / "c.json", "--no-cache"))
+    assert name not in {n for _, n, _ in after} and "改过名字的红线" in {n for _, n, _ in after}
+    assert 0 < after[0][2] < 0.6 * before[0][2]           # the west half of the project is out of it now

@@ -63,11 +63,20 @@ def entry_key(path: Path, options: dict, catalog: Catalog) -> str | None:
     return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
-def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer]) -> Layer | None:
+def source_digest(key: str) -> str:
+    """The content digest (``Layer.digest``) of a layer read from a file and cached under ``key``.  The key names
+    the source's files with their sizes and modification times, the read options, the catalog and the program
+    version, so the layer read under another key may hold other content and gets another digest; the features
+    need not be encoded and hashed (~0.2 s for the province red lines) for the prepared-layer cache to key on."""
+    return hashlib.sha256(f"source|{key}".encode()).hexdigest()[:32]
+
+
+def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer],
+         current_key: Callable[[], str | None]) -> Layer | None:
     """The cached layer of ``key``, or None (a damaged entry is removed).  The layer is deferred: its attributes
     are read now, its geometry on first use of ``gdf`` (from the entry, or by ``reread()`` of the source when the
-    entry has gone or is damaged by then — an InputError if the source no longer holds the features whose
-    attributes were read)."""
+    entry has gone or is damaged by then — an InputError if the source changed since, i.e. its ``current_key()``
+    is no longer ``key``: its features may not be those whose attributes were read)."""
     import pyarrow.parquet as pq
     meta_path, data_path = folder / f"{key}.json", folder / f"{key}.parquet"
     if not (meta_path.exists() and data_path.exists()):
@@ -99,7 +108,7 @@ def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer]) 
             pass
         data_path.unlink(missing_ok=True)
         fresh = reread()
-        if fresh.content_digest() != meta["digest"]:      # the source changed since the attributes were read
+        if current_key() != key:      # the source changed since the attributes were read
             raise InputError("the layer's source file changed since the layer set was opened; open the layer set "
                              "again", file=meta["source"])
         return fresh.gdf
@@ -107,16 +116,15 @@ def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer]) 
 
 
 def store(folder: Path, key: str, layer: Layer, later: list[Callable[[], None]] | None = None) -> None:
-    """Write ``layer`` as the entry ``key`` (data first, then its description); a failure only costs speed.
-    The geometries are encoded once, for the GeoParquet and the content digest alike.  ``later``: the layer's
-    content digest is computed now (the prepared-layer cache keys on it) and the writing is appended to this list,
-    for the caller to do when it suits it (:func:`gis_screening.screening.screen` gives it to its second process)."""
-    import shapely
-    wkb = shapely.to_wkb(layer.gdf.geometry.values)
+    """Write ``layer``, just read from its source, as the entry ``key`` (data first, then its description); a
+    failure only costs speed.  The layer's digest becomes :func:`source_digest` of the key.  ``later``: the writing
+    is appended to this list instead, for the caller to do when it suits it (:func:`gis_screening.screening.screen`
+    gives it to its second process)."""
+    layer.digest = source_digest(key)
     meta = {"role": layer.role, "name": layer.name, "source": layer.source, "source_crs": layer.source_crs,
             "crs_reason": layer.crs_reason, "encoding": layer.encoding, "encoding_reason": layer.encoding_reason,
-            "problems": [dataclasses.asdict(p) for p in layer.problems], "digest": layer.content_digest(wkb)}
-    write = partial(_write_entry, folder, key, layer.gdf.copy(deep=False), wkb, meta)   # as it is now, whatever is
+            "problems": [dataclasses.asdict(p) for p in layer.problems], "digest": layer.digest}
+    write = partial(_write_entry, folder, key, layer.gdf.copy(deep=False), meta)   # as it is now, whatever is
     # done to the layer's frame before the entry is written (a shallow copy: pandas copies on write)
     if later is None:
         write()
@@ -124,12 +132,12 @@ def store(folder: Path, key: str, layer: Layer, later: list[Callable[[], None]] 
         later.append(write)
 
 
-def _write_entry(folder: Path, key: str, gdf: gpd.GeoDataFrame, wkb, meta: dict) -> None:
-    """The entry ``key``: the GeoParquet of ``gdf`` (geometries encoded as ``wkb``), then its description."""
+def _write_entry(folder: Path, key: str, gdf: gpd.GeoDataFrame, meta: dict) -> None:
+    """The entry ``key``: the GeoParquet of ``gdf``, then its description."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(folder / f"{key}.parquet") as tmp:
-            _write_geoparquet(gdf, wkb, tmp)
+            _write_geoparquet(gdf, tmp)
         write_text(folder / f"{key}.json", json.dumps(meta, ensure_ascii=False))
     except Exception:  # noqa: BLE001 - columns GeoParquet cannot hold, a full or read-only disk: read next time
         (folder / f"{key}.parquet").unlink(missing_ok=True)
@@ -142,15 +150,15 @@ _GEOMETRY_TYPES = {0: "Point", 1: "LineString", 2: "LineString", 3: "Polygon", 4
                    6: "MultiPolygon", 7: "GeometryCollection"}
 
 
-def _write_geoparquet(gdf: gpd.GeoDataFrame, wkb, path: Path) -> None:
-    """``gdf`` as GeoParquet 1.0 (what ``gpd.read_parquet`` reads back equal), its geometry column from ``wkb``
-    (``shapely.to_wkb`` of it) rather than encoded again as ``GeoDataFrame.to_parquet`` would."""
+def _write_geoparquet(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """``gdf`` as GeoParquet 1.0 (what ``gpd.read_parquet`` reads back equal)."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
     import shapely
     name = gdf.geometry.name
     geoms = gdf.geometry.values
+    wkb = shapely.to_wkb(geoms)
     table = pa.Table.from_pandas(pd.DataFrame(gdf.drop(columns=name)))
     table = table.add_column(list(gdf.columns).index(name), pa.field(name, pa.binary()), pa.array(wkb, pa.binary()))
     present = geoms[~shapely.is_missing(geoms)]
@@ -178,7 +186,7 @@ def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str |
     def reread() -> Layer:
         return read_layer(path, role, catalog=catalog, **options)
     if key is not None:
-        hit = load(where, key, catalog, reread)
+        hit = load(where, key, catalog, reread, lambda: entry_key(Path(path), {"role": role, **options}, catalog))
         if hit is not None:
             return hit
     layer = reread()
