@@ -8,7 +8,6 @@ otherwise leave a few hundred MB behind.  A removed entry is rebuilt when next n
 """
 from __future__ import annotations
 
-import io
 import os
 import threading
 import time
@@ -20,7 +19,7 @@ import numpy as np
 import shapely
 from platformdirs import user_cache_dir
 
-from .atomic import write_bytes
+from .atomic import atomic_path
 from .errors import InputError
 
 ENV_DIR = "GIS_SCREENING_CACHE"
@@ -147,10 +146,9 @@ def load_entry(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray] |
 
 def save_entry(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write a cache entry atomically; a read-only or full cache folder only costs speed."""
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
     try:
-        write_bytes(path, buf.getvalue())
+        with atomic_path(path) as tmp, open(tmp, "wb") as out:    # written as it is zipped: no copy in memory
+            np.savez(out, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
     except InputError:
         return
     trim(path.parent.parent, keep=path)

@@ -75,3 +75,37 @@ def test_screening_with_a_tiny_cache_gives_the_same_verdicts(tmp_path, monkeypat
     assert tiny == [roomy, roomy] and len(roomy) >= 20
     files = [p for p in (tmp_path / "c1K").rglob("*") if p.is_file()]
     assert len({(p.parent.name, p.name.split(".")[0]) for p in files}) == 1       # one entry left: the last
+
+
+FULL_DISK = r"""
+import resource, signal, sys
+from pathlib import Path
+import numpy as np
+from gis_screening.cache import load_entry, save_entry
+from gis_screening.catalog import default_catalog
+from gis_screening.io.layer_cache import cached_read_layer
+base, sample = Path(sys.argv[1]), Path(sys.argv[2])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # a write past the limit fails (EFBIG), as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+save_entry(base / "prepared" / "big.npz", {"a": np.zeros(100_000)})        # 800 KB: cannot be written
+save_entry(base / "prepared" / "small.npz", {"a": np.arange(1000.0)})
+assert load_entry(base / "prepared" / "small.npz", ("a",))["a"].sum() == 499500.0
+later = []
+layer = cached_read_layer(sample / "zones" / "STBHHX.gpkg", "eco_redline", catalog=default_catalog(),
+                          folder=base, later=later)
+for write in later:
+    write()                                         # its GeoParquet does not fit either: read again next time
+print(sorted(p.name for p in base.rglob("*")), len(layer.gdf))
+"""
+
+
+def test_a_full_disk_costs_the_cache_entries_nothing_else(tmp_path):
+    """Entries that cannot be written (a write fails part-way, as on a full disk) leave no file behind and raise
+    nothing; a small one beside them is written and read back."""
+    import subprocess
+    import sys
+    res = subprocess.run([sys.executable, "-c", FULL_DISK, str(tmp_path / "c"), str(SAMPLE)], capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    names, count = res.stdout.strip().rsplit(" ", 1)
+    assert names == "['layers', 'prepared', 'small.npz']" and int(count) > 0
