@@ -34,11 +34,12 @@ from ..offsets import remove_offset
 from .vector import VECTOR_SUFFIXES, RawRead, read_vector
 
 TEXT_SUFFIXES = {".txt"}
-TABLE_SUFFIXES = {".csv", ".xlsx", ".xls"}
+#: tables of points (coordinate lists) read as footprints
+POINT_TABLE_SUFFIXES = {".csv", ".xlsx", ".xls"}
 CAD_SUFFIXES = {".dxf"}
 #: archives holding any of the others (:func:`~.vector.zip_choice` picks the file)
 ARCHIVE_SUFFIXES = {".zip"}
-SUPPORTED_SUFFIXES = VECTOR_SUFFIXES | TEXT_SUFFIXES | TABLE_SUFFIXES | CAD_SUFFIXES | ARCHIVE_SUFFIXES
+SUPPORTED_SUFFIXES = VECTOR_SUFFIXES | TEXT_SUFFIXES | POINT_TABLE_SUFFIXES | CAD_SUFFIXES | ARCHIVE_SUFFIXES
 #: formats users are sent that no open reader here reads: what to do instead
 UNREADABLE = {".dwg": "AutoCAD DWG has no open reader: save the drawing as DXF (CAD: 另存为 → AutoCAD DXF) and give "
                       "that file",
@@ -94,7 +95,7 @@ def read_raw(path: str | Path, *, layer: str | None = None, encoding: str | None
             except NoCoordinateColumns:
                 raise InputError(f"{exc.message}, nor a table of points (no header row with X and Y or 经度 and 纬度)",
                                  file=p) from None
-    if suffix in TABLE_SUFFIXES:
+    if suffix in POINT_TABLE_SUFFIXES:
         from .coord_table import read_coord_table
         return read_coord_table(p, encoding=encoding, zone=zone, sheet=layer)
     if suffix in VECTOR_SUFFIXES:
