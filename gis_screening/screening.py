@@ -72,8 +72,8 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
     for it) — when its layers are all prepared already (a warm cache), or, to prepare them on both cores, when its
     projects lie in more than one GK zone (the copy takes whole zones).  The result is the same either way.
     ``cache_writes``: cache entries still to write (``load_layerset(cache_writes=…)``), emptied here: the forked copy
-    writes them after its share, else they are written in the background (:func:`gis_screening.cache.write_behind`)
-    while the screening goes on.
+    writes them after it has sent its results, else they are written in the background
+    (:func:`gis_screening.cache.write_behind`) while the screening goes on.
     """
     search_radius_m = max(search_radius_m, rules.reach()[0])
     with collector_paused():

@@ -158,8 +158,7 @@ def test_deferred_geometry_read_by_many_threads_at_once():
 
 
 def test_an_entry_holds_every_kind_of_column_and_3d_geometry_as_geopandas_would(tmp_path):
-    """The entry's GeoParquet (written by our own writer) reads back exactly as geopandas' own writer would give
-    it — dtypes, missing values, Z coordinates, CRS."""
+    """The entry's GeoParquet reads back exactly as the layer was — dtypes, missing values, Z coordinates, CRS."""
     import datetime as dt
 
     from shapely.geometry import Polygon

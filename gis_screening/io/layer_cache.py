@@ -137,41 +137,12 @@ def _write_entry(folder: Path, key: str, gdf: gpd.GeoDataFrame, meta: dict) -> N
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(folder / f"{key}.parquet") as tmp:
-            _write_geoparquet(gdf, tmp)
+            gdf.to_parquet(tmp)
         write_text(folder / f"{key}.json", json.dumps(meta, ensure_ascii=False))
     except Exception:  # noqa: BLE001 - columns GeoParquet cannot hold, a full or read-only disk: read next time
         (folder / f"{key}.parquet").unlink(missing_ok=True)
         return
     trim(folder.parent, keep=folder / f"{key}.json")
-
-
-#: GeoParquet names of shapely's geometry type ids
-_GEOMETRY_TYPES = {0: "Point", 1: "LineString", 2: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
-                   6: "MultiPolygon", 7: "GeometryCollection"}
-
-
-def _write_geoparquet(gdf: gpd.GeoDataFrame, path: Path) -> None:
-    """``gdf`` as GeoParquet 1.0 (what ``gpd.read_parquet`` reads back equal)."""
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    import shapely
-    name = gdf.geometry.name
-    geoms = gdf.geometry.values
-    wkb = shapely.to_wkb(geoms)
-    table = pa.Table.from_pandas(pd.DataFrame(gdf.drop(columns=name)))
-    table = table.add_column(list(gdf.columns).index(name), pa.field(name, pa.binary()), pa.array(wkb, pa.binary()))
-    present = geoms[~shapely.is_missing(geoms)]
-    types = sorted({_GEOMETRY_TYPES[t] + (" Z" if z else "") for t, z in zip(shapely.get_type_id(present).tolist(),
-                                                                             shapely.has_z(present).tolist())})
-    column = {"encoding": "WKB", "geometry_types": types,
-              "crs": gdf.crs.to_json_dict() if gdf.crs is not None else None}
-    if len(gdf):
-        column["bbox"] = [float(v) for v in gdf.total_bounds]
-    geo = {"version": "1.0.0", "primary_column": name, "columns": {name: column},
-           "creator": {"library": "gis-screening", "version": __version__}}
-    pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), b"geo": json.dumps(geo).encode()}),
-                   path)
 
 
 def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str | Path | None = None,
@@ -180,13 +151,16 @@ def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str |
     cache folder or ``$GIS_SCREENING_CACHE``).  ``later``: see :func:`store`."""
     from .pipeline import read_layer
     from .postgis import is_postgres
-    key = None if is_postgres(path) else entry_key(Path(path), {"role": role, **options}, catalog)
     where = cache_dir("layers", folder)
+
+    def current_key() -> str | None:
+        return None if is_postgres(path) else entry_key(Path(path), {"role": role, **options}, catalog)
 
     def reread() -> Layer:
         return read_layer(path, role, catalog=catalog, **options)
+    key = current_key()
     if key is not None:
-        hit = load(where, key, catalog, reread, lambda: entry_key(Path(path), {"role": role, **options}, catalog))
+        hit = load(where, key, catalog, reread, current_key)
         if hit is not None:
             return hit
     layer = reread()
