@@ -20,7 +20,7 @@ from ..catalog import fold, without_note
 from ..crs import infer_crs
 from ..encoding import read_text
 from ..errors import InputError, Problem, ZoneRequired
-from .tables import Merged, workbook_sheets
+from .tables import Merged, NoSuchSheet, workbook_sheets
 from .vector import RawRead
 
 COLUMNS = {
@@ -90,11 +90,11 @@ def _a1(m: Merged) -> str:
 def _workbook_sheets(path: Path, sheet: str | None) -> list[tuple[list[list[str]], list[Merged], str]]:
     """(cell texts, merged ranges, title) of the named sheet, or of every sheet (a workbook may give one parcel a
     sheet); a merged cell's text on every cell it spans (a merged 地块编号 is that parcel's on every row)."""
-    sheets = workbook_sheets(path, "workbook")
-    if sheet is not None and sheet not in [s.title for s in sheets]:     # a --layer meant for another file: see the caller
-        sheet = None
-    return [([[_cell_text(v) for v in row] for row in s.rows], s.merged, s.title) for s in sheets
-            if sheet is None or s.title == sheet]
+    try:
+        sheets = workbook_sheets(path, "workbook", sheet)
+    except NoSuchSheet:         # a --layer meant for another file of a folder: see the caller
+        sheets = workbook_sheets(path, "workbook")
+    return [([[_cell_text(v) for v in row] for row in s.rows], s.merged, s.title) for s in sheets]
 
 
 def _in_header(m: Merged, rows: list[list[str]], h: int) -> bool:

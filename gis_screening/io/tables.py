@@ -68,24 +68,32 @@ class Sheet:
     merged: list[Merged]
 
 
-def workbook_sheets(path: Path, what: str) -> list[Sheet]:
-    """Every sheet of an XLSX or a legacy .xls (Excel/WPS 97-2003), read with calamine (the cells a sheet uses, its
-    merged ranges; a formula's saved value); InputError naming ``what`` when the workbook cannot be read."""
+class NoSuchSheet(InputError):
+    """A sheet asked for by name that the workbook does not have (the message names the sheets it has)."""
+
+
+def workbook_sheets(path: Path, what: str, sheet: str | int | None = None) -> list[Sheet]:
+    """Every sheet of an XLSX or a legacy .xls (Excel/WPS 97-2003), or only ``sheet`` (its name or position), read
+    with calamine (the cells a sheet uses, its merged ranges; a formula's saved value); the other sheets are not
+    read.  InputError naming ``what`` when the workbook cannot be read, :class:`NoSuchSheet` for a name it lacks."""
     from python_calamine import CalamineWorkbook
     check_workbook(path)
     sheets = []
     with calamine_errors(path, what):
         wb = CalamineWorkbook.from_filelike(_workbook_file(path))
-        for name in wb.sheet_names:
+        names = wb.sheet_names
+        if isinstance(sheet, str) and sheet not in names:
+            raise NoSuchSheet(f"no sheet {sheet!r}; its sheets are: {', '.join(names)}", file=path)
+        for name in names if sheet is None else [sheet if isinstance(sheet, str) else names[sheet]]:
             ws = wb.get_sheet_by_name(name)
             r_off, c_off = ws.start or (0, 0)         # the used range may start below or right of A1
             rows: list[list[object]] = [[None] * c_off + [_value(v) for v in row] for row in ws.to_python()]
             above: list[list[object]] = [[None] * len(rows[0]) for _ in range(r_off)] if rows else []
             sheets.append(Sheet(name, above + rows, [(a[0], a[1], b[0], b[1]) for a, b in ws.merged_cell_ranges or []]))
-    for sheet in sheets:
-        rows = sheet.rows
+    for read in sheets:
+        rows = read.rows
         width = max(map(len, rows), default=0)      # a range merged over whole rows or columns fills the cells used
-        for r0, c0, r1, c1 in sheet.merged:
+        for r0, c0, r1, c1 in read.merged:
             value = rows[r0][c0] if r0 < len(rows) and c0 < len(rows[r0]) else None
             end = min(c1 + 1, width)
             for r in range(r0, min(r1 + 1, len(rows))):
@@ -105,12 +113,7 @@ def _value(v: object) -> object:
 
 def _sheet_cells(path: Path, what: str, sheet: str | int) -> pd.DataFrame:
     """The cells of one sheet (by name, or position) of a workbook, as :func:`workbook_sheets` reads them."""
-    sheets = workbook_sheets(path, what)
-    titles = [s.title for s in sheets]
-    if isinstance(sheet, str) and sheet not in titles:
-        raise InputError(f"no sheet {sheet!r}; its sheets are: {', '.join(titles)}", file=path)
-    found = sheets[titles.index(sheet) if isinstance(sheet, str) else sheet]
-    return pd.DataFrame(found.rows, dtype=object)
+    return pd.DataFrame(workbook_sheets(path, what, sheet)[0].rows, dtype=object)
 
 
 def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = object,
