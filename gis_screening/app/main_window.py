@@ -646,11 +646,12 @@ class MainWindow(EditActions, QMainWindow):
     def export_report(self, path: str) -> Job | None:
         """Export the last result (PDF/DOCX/XLSX/HTML by suffix) on the engine thread with progress and cancel;
         the window stays responsive.  Returns the running job."""
-        from ..outputs import report_kind
+        from ..outputs import REPORT_SUFFIXES, report_kind
         from ..reports import export
         kind = report_kind(Path(path).suffix)
         if kind is None or not self.session.result:
-            self._error("无法导出", InputError("choose a .pdf, .docx, .xlsx or .html file", file=path))
+            endings = ", ".join(e for kind_endings in REPORT_SUFFIXES.values() for e in kind_endings)
+            self._error("无法导出", InputError(f"choose a file ending in {endings}", file=path))
             return None
         doc, ls = self.session.result, self.session.layerset
         fps = {p.id: p.geometry for p in self.session.projects}
