@@ -55,9 +55,12 @@ def _fsync_dir(folder: Path) -> None:
 
 
 @contextmanager
-def atomic_path(path: str | Path, mode: int | None = None) -> Iterator[Path]:
+def atomic_path(path: str | Path, mode: int | None = None, durable: bool = True) -> Iterator[Path]:
     """Yield a temp path beside ``path`` (same suffix, so writers pick the format); on success fsync it and
     rename it over ``path``.  ``mode`` defaults to 0o666 less the umask (mkstemp files are private).
+    ``durable=False``: no fsync — for cache entries, which are checked when read (a crash may leave one empty or
+    cut short, which is then rebuilt) and whose fsync would make every other file's fsync wait for their
+    hundred-odd megabytes.
 
     OS errors (full disk, read-only folder) become :class:`InputError` naming ``path``; the temp file is
     always removed and an existing ``path`` is left as it was."""
@@ -76,10 +79,12 @@ def atomic_path(path: str | Path, mode: int | None = None) -> Iterator[Path]:
             os.umask(mask)
             mode = 0o666 & ~mask
         os.chmod(tmp, mode)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        if durable:
+            _fsync_dir(path.parent)
     except OSError as exc:
         raise InputError(f"cannot write: {exc.strerror or exc}", file=path) from None
     finally:

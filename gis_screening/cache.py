@@ -145,9 +145,10 @@ def load_entry(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray] |
 
 
 def save_entry(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write a cache entry atomically; a read-only or full cache folder only costs speed."""
+    """Write a cache entry atomically (not synced: :func:`load_entry` checks it); a read-only or full cache folder
+    only costs speed."""
     try:
-        with atomic_path(path) as tmp, open(tmp, "wb") as out:    # written as it is zipped: no copy in memory
+        with atomic_path(path, durable=False) as tmp, open(tmp, "wb") as out:   # zipped as written: no copy
             np.savez(out, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
     except InputError:
         return

@@ -82,6 +82,51 @@ def test_warm_runs_equal_the_cold_run(tmp_path):
     assert '"overlap_area_m2"' in docs[0] and "不符合" in docs[0]
 
 
+def test_a_large_batch_screened_on_two_cores_writes_what_one_process_writes(tmp_path):
+    """2,250 projects: the first run prepares the layers in one process; the next runs find them prepared and give
+    a share of the projects to a forked copy (gis_screening.forked), whose results reach a --json document as the
+    JSON the copy sent and a --jsonl file decoded.  The documents are byte for byte the first run's (apart from the
+    time and the per-process layer ids), the lines of the --jsonl file are its results, and the summary counts
+    them."""
+    import os
+    import re
+    from collections import Counter
+
+    import geopandas as gpd
+    import pandas as pd
+    base = gpd.read_file(SAMPLE / "projects" / "projects.gpkg")
+    many = pd.concat([base.assign(项目编号=base["项目编号"] + f"-{k}") for k in range(90)], ignore_index=True)
+    many.to_file(tmp_path / "many.gpkg", driver="GPKG")
+    env = {**os.environ, "GIS_SCREENING_CACHE": str(tmp_path / "cache")}
+
+    def run(*outputs: str) -> tuple[str, str]:
+        res = subprocess.run(CLI + ["--project", str(tmp_path / "many.gpkg"), *outputs], capture_output=True,
+                             text=True, env=env)
+        assert res.returncode == 0, res.stderr
+        return res.stdout, res.stderr
+
+    def same_run(path: Path) -> str:          # the document without what differs between processes
+        text = path.read_text(encoding="utf-8")
+        return re.sub(r'"L[0-9a-f]+-(\d+)"', r'"L-\1"', re.sub(r'"generated_at": "[^"]+"', "", text))
+    run("--json", str(tmp_path / "one.json"))
+    _, said = run("--json", str(tmp_path / "two.json"))
+    run("--json", str(tmp_path / "three.json"), "--jsonl", str(tmp_path / "three.jsonl"))
+    one = same_run(tmp_path / "one.json")
+    assert same_run(tmp_path / "two.json") == one and same_run(tmp_path / "three.json") == one
+    doc = json.loads((tmp_path / "one.json").read_text(encoding="utf-8"))
+    validate(doc)
+    lines = (tmp_path / "three.jsonl").read_text(encoding="utf-8").splitlines()
+    results = [json.loads(line) for line in lines[1:]]
+    assert json.loads(re.sub(r'"L[0-9a-f]+-(\d+)"', r'"L-\1"', json.dumps(results, ensure_ascii=False))) == \
+        json.loads(re.sub(r'"L[0-9a-f]+-(\d+)"', r'"L-\1"', json.dumps(doc["results"], ensure_ascii=False)))
+    counts = Counter(r["verdict_label"] for r in doc["results"])
+    first = {r["project"]["id"]: r["verdict"] for r in doc["results"][:25]}          # the 25 with suffix -0
+    assert len(doc["results"]) == 2250 and counts["不符合"] > 0 and counts["符合"] > 0
+    assert all(r["verdict"] == first[r["project"]["id"].rsplit("-", 1)[0] + "-0"] for r in doc["results"])
+    assert said.startswith("screened 2250 project(s): " + "，".join(
+        f"{k} {counts[k]}" for k in ("不符合", "需人工核实", "有条件符合", "符合")) + ";"), said
+
+
 def test_the_layers_read_are_cached_even_when_a_project_file_is_bad(tmp_path):
     """The layer-cache entries the CLI leaves to the screening are still written when it stops at a bad project
     file before screening: the corrected run reads the layers from them."""

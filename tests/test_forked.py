@@ -22,6 +22,7 @@ import gis_screening.screening as S
 from gis_screening.cache import finish_writes
 from gis_screening.cli import load_project_files
 from gis_screening.engine.prepared import PreparedCache
+from gis_screening.engine.result import dumps
 from gis_screening.layerset import load_layerset
 
 root, cache_dir, mode = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -55,7 +56,12 @@ assert not forks and not (mode == "zones" and any(pathlib.Path(cache_dir).rglob(
 if mode == "damaged":                   # an entry on disk but unreadable: the child rebuilds it and writes it out
     entries = sorted(pathlib.Path(cache_dir).rglob("*.npz"), key=lambda p: p.stat().st_size)
     entries[-1].write_bytes(entries[-1].read_bytes()[:100])
-two = S.screen(projects, ls, rules, cache=PreparedCache(cache_dir), split=True, cache_writes=writes).to_json()
+split = S.screen(projects, ls, rules, cache=PreparedCache(cache_dir), split=True, cache_writes=writes)
+two = split.to_json()
+# the child's share is held as the JSON it sent, written into the document as it is: the same bytes
+encoded = sum(isinstance(r, S.EncodedResult) for r in split.results)
+assert (encoded == 0) if mode == "fail" else (500 < encoded < 1500), encoded
+assert dumps(split.to_json(fragments=True)) == dumps(two)
 assert writes == []
 finish_writes()                         # as the CLI does before it ends
 writers = (layer_cache.parent / "writers").read_text().split()
@@ -85,3 +91,23 @@ def test_a_split_screening_equals_one_process(tmp_path, mode):
     assert res.returncode == 0, res.stderr[-3000:]
     assert json.loads(res.stdout.strip().splitlines()[-1]) == {"forks": 1, "same": True, "n": 2250,
                                                                  "ids_in_order": True}
+
+
+def test_damaged_or_foreign_results_from_a_child_are_refused():
+    """What a child sends is taken only whole and for the projects it was given: anything else leaves its share to
+    this process (None)."""
+    import orjson
+
+    import gis_screening.screening as S
+    results = [{"project": {"id": f"P{i}"}, "verdict": "compliant"} for i in range(3)]
+    encoded = [S.result_bytes(r) for r in results]
+    head = orjson.dumps({"index": [4, 7, 9], "verdict": ["compliant"] * 3, "size": [len(e) for e in encoded]})
+    data = b"".join([len(head).to_bytes(8, "little"), head, *encoded])
+    got = S._results_from_child(data, [9, 4, 7])
+    assert got is not None and [orjson.loads(e) for _, e in got.values()] == results and list(got) == [4, 7, 9]
+    assert S._results_from_child(data[:-1], [4, 7, 9]) is None                  # cut short
+    assert S._results_from_child(data + b" ", [4, 7, 9]) is None                # longer than it says
+    assert S._results_from_child(data, [4, 7, 8]) is None                       # not the projects it was given
+    assert S._results_from_child(data.replace(b"compliant", b"compliand", 1), [4, 7, 9]) is None
+    assert S._results_from_child(b"\x05" + data[1:], [4, 7, 9]) is None          # a header cut wrongly
+    assert S._results_from_child(None, [4, 7, 9]) is None and S._results_from_child(b"", [4]) is None

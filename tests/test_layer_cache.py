@@ -7,6 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 
 from gis_screening.layerset import load_layerset
 
@@ -72,11 +73,18 @@ def test_options_are_part_of_the_key(tmp_path):
     assert a.layers[-1].name == "永久基本农田" and b.layers[-1].name == "基本农田（另一名称）"
 
 
-def test_a_damaged_entry_is_read_again(tmp_path):
+DAMAGE = {"garbage": lambda b: b"PAR1 not a parquet file", "empty": lambda b: b"", "cut short": lambda b: b[:len(b) // 2]}
+
+
+@pytest.mark.parametrize("part", ["parquet", "json"])
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_damaged_entry_is_read_again(tmp_path, part, damage):
+    """Entries are not synced to disk (gis_screening.atomic, durable=False): a power cut may leave one empty or cut
+    short, which is read again from the source like any damaged one."""
     manifest = _copy_sample(tmp_path)
     first = load_layerset(manifest, cache=tmp_path / "c")
-    for entry in (tmp_path / "c" / "layers").glob("*.parquet"):
-        entry.write_bytes(b"PAR1 not a parquet file")
+    for entry in (tmp_path / "c" / "layers").glob(f"*.{part}"):
+        entry.write_bytes(DAMAGE[damage](entry.read_bytes()))
     again = load_layerset(manifest, cache=tmp_path / "c")
     _same(first, again)
     assert all(p.read_bytes()[:4] == b"PAR1" and p.stat().st_size > 100

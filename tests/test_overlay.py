@@ -133,6 +133,21 @@ def test_disk_cache_roundtrip(tmp_path, big_layer):
     assert len(list((tmp_path / "prepared").glob("*.npz"))) == 2  # new content → new key, never stale
 
 
+@pytest.mark.parametrize("keep", [0, 0.5, 0.999])
+def test_an_entry_left_empty_or_cut_short_is_rebuilt(tmp_path, big_layer, keep):
+    """Entries are not synced to disk (gis_screening.atomic, durable=False): what a power cut may leave — an empty
+    file, or one cut short — is rebuilt, never read as pieces."""
+    first = PreparedCache(tmp_path).get(big_layer, 4549)
+    entry, = (tmp_path / "prepared").glob("*.npz")
+    whole = entry.read_bytes()
+    entry.write_bytes(whole[:int(len(whole) * keep)])
+    again = PreparedCache(tmp_path).get(big_layer, 4549)
+    everything = np.arange(len(first.pieces))
+    assert shapely.equals_exact(again.piece_geoms(everything), first.pieces, tolerance=0).all()
+    with np.load(entry, allow_pickle=False) as z:         # written again, whole
+        assert entry.stat().st_size == len(whole) and len(z["pieces_wkb"]) > 0
+
+
 def test_a_wider_build_replaces_the_narrower_in_memory(big_layer):
     """A later screening that needs a wider reach builds the layer again; the narrower build is then dropped from
     memory (the wider one serves both), so a long app session does not hold the province red lines twice."""

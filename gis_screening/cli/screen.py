@@ -74,6 +74,7 @@ def screen_cmd(
 ) -> None:
     """Screen every project in the given files; exit 0 when screening ran, 2 for bad input."""
     from ..engine.collector import collector_paused
+    from ..engine.model import VERDICT_LABELS
     if not any((json_out, jsonl, gpkg, pdf, docx, xlsx, html, map_out, per_project)):
         fail("no output: give --json, --jsonl, --gpkg or a report option (--pdf, --docx, --xlsx, --html, --map, "
              "--per-project)")
@@ -115,10 +116,13 @@ def screen_cmd(
             cache = PreparedCache(cache_dir, disk=not no_cache)
             result = _screen_with_progress(screen, projects, ls, stack, search_radius, cache, writes)
             step("screen")
-            doc = result.to_json()
+            reporting = any((pdf, docx, xlsx, html, map_out, per_project))
+            listing = table or len(result.results) <= TABLE_MAX
+            # a document only written out as JSON keeps the results a forked copy screened as the JSON it sent
+            doc = result.to_json(fragments=not (jsonl or gpkg or reporting or listing))
             outputs = _write_results(doc, json_out, jsonl, gpkg, projects)
             step("write results")
-        if any((pdf, docx, xlsx, html, map_out, per_project)):
+        if reporting:
             from ..reports import export
             from ..reports.profile import load_profile
             footprints = {p.id: p.geometry for p in projects}
@@ -130,16 +134,15 @@ def screen_cmd(
         for write in writes:        # a bad project file, say: the layers read are cached all the same
             write()
         fail(str(exc))
-    results = doc["results"]
-    if table or len(results) <= TABLE_MAX:
+    if listing:
         from ..engine.words import decisive_titles
-        for r in results:
+        for r in doc["results"]:
             titles = "；".join(decisive_titles(r))
             typer.echo(f"{r['project']['id']}\t{r['verdict_label']}\t{_cut(titles, 80)}")
-    counts = Counter(r["verdict_label"] for r in results)
+    counts = Counter(VERDICT_LABELS[r.verdict] for r in result.results)
     order = ("不符合", "需人工核实", "有条件符合", "符合")
     slowest = max(steps, key=lambda k: steps[k])
-    err_console.print(f"screened {len(results)} project(s): " + "，".join(f"{k} {counts[k]}" for k in order)
+    err_console.print(f"screened {len(result.results)} project(s): " + "，".join(f"{k} {counts[k]}" for k in order)
                       + f"; {sum(steps.values()):.1f} s, slowest step {slowest} {steps[slowest]:.1f} s; wrote "
                       + ", ".join(str(o) for o in outputs), markup=False, highlight=False)
     exit_without_teardown(doc, result, projects, ls, cache)

@@ -37,6 +37,13 @@ def dumps(doc: dict[str, Any], indent: bool = True) -> bytes:
     return orjson.dumps(doc, option=(orjson.OPT_INDENT_2 if indent else 0) | orjson.OPT_SERIALIZE_NUMPY)
 
 
+def result_bytes(result: dict[str, Any]) -> bytes:
+    """A project result's JSON exactly as :func:`dumps` writes it in its place in the document
+    (``doc["results"][i]``, two levels in): wrapped in ``orjson.Fragment`` it is written there as is.  (JSON
+    strings hold no raw line break, so every line break is one of the indentation's.)"""
+    return dumps(result).replace(b"\n", b"\n    ")
+
+
 def write_json(doc: dict[str, Any], path: str | Path) -> Path:
     """Write ``doc`` as UTF-8 JSON via a temp file + rename (never half-written)."""
     return write_bytes(path, dumps(doc))

@@ -11,6 +11,8 @@ from functools import lru_cache, partial
 from types import MappingProxyType
 from typing import Any
 
+import orjson
+
 from .. import __version__
 from ..catalog import Catalog
 from ..geometry import NOISE_M2
@@ -80,8 +82,24 @@ class ProjectResult:
 
 
 @dataclass
+class EncodedResult:
+    """A project's result screened by a forked copy of this process (:func:`gis_screening.screening.screen` with
+    ``split``), held as the JSON it sent (:func:`~gis_screening.engine.result.result_bytes` of
+    :meth:`ProjectResult.to_json`): written out as it is, decoded only when read."""
+
+    project: Project
+    metrics: FootprintMetrics
+    verdict: str
+    encoded: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = orjson.loads(self.encoded)
+        return doc
+
+
+@dataclass
 class ScreeningResult:
-    results: list[ProjectResult]
+    results: list[ProjectResult | EncodedResult]
     layerset: LayerSet
     rules: RuleStack
     search_radius_m: float
@@ -90,8 +108,11 @@ class ScreeningResult:
     requested: int = 0          # how many projects were asked for
     missing_layers: list[dict[str, Any]] = field(default_factory=list)   # :func:`layers_missing` of the screening
 
-    def to_json(self) -> dict[str, Any]:
-        """The result document of contracts/screening-result.schema.json."""
+    def to_json(self, fragments: bool = False) -> dict[str, Any]:
+        """The result document of contracts/screening-result.schema.json.  ``fragments``: the results a forked copy
+        screened stay the JSON it sent (``orjson.Fragment``), for a document that is only written out
+        (:func:`~gis_screening.engine.result.write_json`); decoding and encoding them again cost more than screening
+        them did."""
         return {
             "schema_version": "1",
             "generated_at": self.generated_at.isoformat(timespec="seconds"),
@@ -103,12 +124,13 @@ class ScreeningResult:
                        for lyr in self.layerset.layers],
             **({"partial": True, "projects_requested": self.requested} if self.partial else {}),
             **({"layers_missing": self.missing_layers} if self.missing_layers else {}),
-            "results": self._results_json(),
+            "results": self._results_json(fragments),
         }
 
-    def _results_json(self) -> list[dict[str, Any]]:
+    def _results_json(self, fragments: bool) -> list[dict[str, Any] | orjson.Fragment]:
         with collector_paused():
-            return [r.to_json() for r in self.results]
+            return [orjson.Fragment(r.encoded) if fragments and isinstance(r, EncodedResult) else r.to_json()
+                    for r in self.results]
 
 
 def layers_missing(stack: RuleStack, layerset: LayerSet) -> list[dict[str, Any]]:
