@@ -168,10 +168,12 @@ def offsets_fit(offsets: np.ndarray, blob_size: int) -> bool:
     return len(offsets) >= 1 and offsets[0] == 0 and offsets[-1] == blob_size and bool((np.diff(offsets) > 0).all())
 
 
-def unpack_geoms(raw: bytes, offsets: np.ndarray, idx: Iterable[int] | None = None) -> np.ndarray:
-    """The geometries at ``idx`` (default: all) of a blob and offsets made by :func:`pack_geoms`."""
+def unpack_geoms(raw: bytes | np.ndarray, offsets: np.ndarray, idx: Iterable[int] | None = None) -> np.ndarray:
+    """The geometries at ``idx`` (default: all) of a blob (bytes, or the uint8 array an entry holds: not copied
+    whole) and offsets made by :func:`pack_geoms`."""
     idx = range(len(offsets) - 1) if idx is None else idx
-    return np.asarray(shapely.from_wkb([raw[offsets[i]:offsets[i + 1]] for i in idx]), dtype=object)
+    blob = raw.data if isinstance(raw, np.ndarray) else memoryview(raw)
+    return np.asarray(shapely.from_wkb([blob[offsets[i]:offsets[i + 1]].tobytes() for i in idx]), dtype=object)
 
 
 def pack_strings(values: list[str | None]) -> dict[str, np.ndarray]:

@@ -54,7 +54,7 @@ class PreparedLayer:
 
     names: list[str | None] = field(default_factory=list)
     piece_bounds: np.ndarray | None = None          # (n, 4) xmin, ymin, xmax, ymax; computed when None
-    wkb: tuple[bytes, np.ndarray] | None = None     # (blob, offsets) of pieces not decoded yet
+    wkb: tuple[bytes | np.ndarray, np.ndarray] | None = None    # (blob, offsets) of pieces not decoded yet
     tree: shapely.STRtree = field(init=False)
 
     def __post_init__(self) -> None:
@@ -337,7 +337,7 @@ class PreparedCache:
                         (len(d["owner"]) == 0 or 0 <= d["owner"].min() <= d["owner"].max() < n):
                     return PreparedLayer(layer, epsg, d["dims"], np.full(len(off) - 1, None, dtype=object),
                                          d["owner"], d["piece_area"], ids, names, d["piece_bounds"],
-                                         (d["pieces_wkb"].tobytes(), off)), None
+                                         (d["pieces_wkb"], off)), None
             except Exception:  # noqa: BLE001 - a damaged entry is rebuilt, never trusted
                 pass
             path.unlink(missing_ok=True)

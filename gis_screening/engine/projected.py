@@ -48,7 +48,7 @@ def projected_geoms(layer: Layer, epsg: int, folder: str | Path | None = None) -
         off = data["offsets"]
         try:
             if len(off) - 1 == layer.feature_count and offsets_fit(off, len(data["wkb"])):
-                return unpack_geoms(data["wkb"].tobytes(), off)
+                return unpack_geoms(data["wkb"], off)
         except Exception:  # noqa: BLE001 - a damaged entry is rebuilt, never trusted
             pass
     geoms = np.asarray(layer.gdf.to_crs(epsg).geometry.values, dtype=object)
