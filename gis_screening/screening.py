@@ -223,10 +223,12 @@ def _results_from_child(data: bytes | None, expected: Sequence[int]) -> dict[int
     try:
         head = orjson.loads(data[8:8 + n])
         index, verdicts, sizes = head["index"], head["verdict"], head["size"]
+        whole = (len(index) == len(verdicts) == len(sizes) and sorted(index) == sorted(expected)
+                 and all(v in VERDICT_LABELS for v in verdicts) and min(sizes, default=0) >= 0
+                 and 8 + n + sum(sizes) == len(data))
     except (orjson.JSONDecodeError, TypeError, KeyError):
         return None
-    if not (len(index) == len(verdicts) == len(sizes) and sorted(index) == sorted(expected)
-            and all(v in VERDICT_LABELS for v in verdicts) and 8 + n + sum(sizes) == len(data)):
+    if not whole:
         return None
     ends = np.cumsum([8 + n, *sizes]).tolist()
     return {i: (v, data[a:b]) for i, v, a, b in zip(index, verdicts, ends, ends[1:])}

@@ -111,3 +111,6 @@ def test_damaged_or_foreign_results_from_a_child_are_refused():
     assert S._results_from_child(data.replace(b"compliant", b"compliand", 1), [4, 7, 9]) is None
     assert S._results_from_child(b"\x05" + data[1:], [4, 7, 9]) is None          # a header cut wrongly
     assert S._results_from_child(None, [4, 7, 9]) is None and S._results_from_child(b"", [4]) is None
+    for head in (b'{"index": 4, "verdict": [], "size": []}', b'{"index": [4], "verdict": ["compliant"], "size": ["x"]}',
+                 b'[1, 2]'):                                               # a header of the wrong shape
+        assert S._results_from_child(len(head).to_bytes(8, "little") + head, [4]) is None

@@ -111,8 +111,8 @@ class ScreeningResult:
     def to_json(self, fragments: bool = False) -> dict[str, Any]:
         """The result document of contracts/screening-result.schema.json.  ``fragments``: the results a forked copy
         screened stay the JSON it sent (``orjson.Fragment``), for a document that is only written out
-        (:func:`~gis_screening.engine.result.write_json`); decoding and encoding them again cost more than screening
-        them did."""
+        (:func:`~gis_screening.engine.result.write_json`), instead of being decoded and encoded again (~0.25 s per
+        4,000 results, at the end of a run, when the other core has nothing left to do)."""
         return {
             "schema_version": "1",
             "generated_at": self.generated_at.isoformat(timespec="seconds"),
