@@ -38,9 +38,15 @@ writes[:] = [partial(written_by, w) for w in writes]
 rules = S.load_rules(None)
 base = load_project_files([f"{root}/sample_data/projects/projects.gpkg"])
 projects = [replace(p, id=f"{p.id}-{k}") for k in range(90) for p in base]          # 2,250 projects
-if mode == "zones":                     # a third moved west into GK zone 39 (the sample area is in zone 40)
-    projects = [replace(p, geometry=shapely.affinity.translate(p.geometry, -0.65)) if k % 3 == 0 else p
+west: set = set()
+if mode == "zones":                     # 40 % moved west into GK zone 39 (the sample area is in zone 40)
+    projects = [replace(p, geometry=shapely.affinity.translate(p.geometry, -0.9)) if k % 5 < 2 else p
                 for k, p in enumerate(projects)]
+    from gis_screening.engine.overlay import footprints_metrics
+    epsg = [fp.metric_epsg for fp in footprints_metrics([p.geometry for p in projects])]
+    west = {k for k, e in enumerate(epsg) if e == min(epsg)}
+    balanced, boundary = round(len(projects) * (1 - S.CHILD_SHARE)), len(projects) - len(west)
+    assert 0 < abs(boundary - balanced) <= S.ZONE_CUT_SLACK * len(projects), (balanced, boundary)
 forks = []
 
 class Counted(S.Forked):
@@ -62,6 +68,8 @@ two = split.to_json()
 encoded = sum(isinstance(r, S.EncodedResult) for r in split.results)
 assert (encoded == 0) if mode == "fail" else (500 < encoded < 1500), encoded
 assert dumps(split.to_json(fragments=True)) == dumps(two)
+if mode == "zones":                     # the child took zone 39, whose layers it prepared
+    assert {k for k, r in enumerate(split.results) if isinstance(r, S.EncodedResult)} == west
 assert writes == []
 finish_writes()                         # as the CLI does before it ends
 writers = (layer_cache.parent / "writers").read_text().split()
@@ -79,6 +87,14 @@ if mode == "damaged":
         assert len(z.files) > 5
 if mode == "zones":                     # each process wrote the layers of its zones
     assert len(list(pathlib.Path(cache_dir).rglob("*.npz"))) == 2 * len(ls.layers)
+    forks.pop()
+    # with the layers prepared, the cut by share moves to the boundary between the zones, which lies within
+    # ZONE_CUT_SLACK of it: the child again takes zone 39 and loads no layer of zone 40
+    warm = S.screen(projects, ls, rules, cache=PreparedCache(cache_dir), split=True)
+    assert {k for k, r in enumerate(warm.results) if isinstance(r, S.EncodedResult)} == west
+    three = warm.to_json()
+    three.pop("generated_at")
+    assert three == two
 print(json.dumps({"forks": len(forks), "same": one == two, "n": len(two["results"]),
                   "ids_in_order": [r["project"]["id"] for r in two["results"]] == [p.id for p in projects]}))
 """
