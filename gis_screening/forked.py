@@ -41,8 +41,8 @@ class Forked:
             return
         if self._pid == 0:                          # the child: work, send, leave without any teardown
             code = 1
-            _no_huge_page_copies()
             try:
+                _no_huge_page_copies()
                 os.close(read)
                 data = fn()
                 with os.fdopen(write, "wb") as out:     # its length first: a child killed while sending is told
