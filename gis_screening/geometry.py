@@ -43,17 +43,29 @@ def _finite_coordinates(geoms: np.ndarray) -> np.ndarray:
     return ok & ~shapely.is_missing(geoms)
 
 
-#: From this many vertices a layer's validity is checked on two threads (GEOS releases the GIL).
-_THREADED_VERTICES = 200_000
+#: Below this many vertices, work on a layer's geometries is done in one thread (starting threads costs more).
+THREADED_VERTICES = 200_000
+
+
+def thread_shares(vertices: np.ndarray, threads: int) -> list[slice]:
+    """Consecutive slices of features (``vertices``: each one's vertex count) with about equal vertex counts, one
+    per thread, for GEOS/PROJ work that releases the GIL; one slice for a small layer."""
+    total = int(vertices.sum())
+    if threads <= 1 or total < THREADED_VERTICES or len(vertices) < threads:
+        return [slice(None)]
+    cuts = np.searchsorted(np.cumsum(vertices), [total * k / threads for k in range(1, threads)])
+    bounds = [0, *sorted({int(c) + 1 for c in cuts if 0 < int(c) + 1 < len(vertices)}), len(vertices)]
+    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
 def _is_valid(geoms: np.ndarray) -> np.ndarray:
-    """``shapely.is_valid`` of each geometry; a large array's halves on two threads."""
-    if len(geoms) < 2 or int(shapely.get_num_coordinates(geoms).sum()) < _THREADED_VERTICES:
+    """``shapely.is_valid`` of each geometry; a large array's :func:`thread_shares` on two threads."""
+    shares = thread_shares(shapely.get_num_coordinates(geoms), 2)
+    if len(shares) == 1:
         return np.asarray(shapely.is_valid(geoms), dtype=bool)
     from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(2, thread_name_prefix="is-valid") as pool:
-        return np.concatenate(list(pool.map(shapely.is_valid, np.array_split(geoms, 2))))
+    with ThreadPoolExecutor(len(shares), thread_name_prefix="is-valid") as pool:
+        return np.concatenate(list(pool.map(lambda share: shapely.is_valid(geoms[share]), shares)))
 
 
 def check_geometries(gdf: gpd.GeoDataFrame, ids: list[str], expected: str = "any"

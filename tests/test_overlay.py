@@ -288,10 +288,10 @@ def test_a_large_layer_prepared_by_several_threads_is_the_one_prepared_by_one():
     """A large layer's features are projected and subdivided in shares, one per thread: the pieces, their owners
     and areas come out the same, in the same order, whatever the number of threads (so results and cache entries
     never depend on it)."""
-    from gis_screening.engine.prepared import _shares
+    from gis_screening.geometry import thread_shares
     layer = _layer([_star(CX + (i % 8) * 2_500, CY + (i // 8) * 2_500, 1_000, 4_000, i, hole=i % 3 == 0)
                     for i in range(60)])
-    assert len(_shares(shapely.get_num_coordinates(layer.gdf.geometry.values), 3)) == 3
+    assert len(thread_shares(shapely.get_num_coordinates(layer.gdf.geometry.values), 3)) == 3
     one = prepare_layer(layer, 4549, threads=1)
     for threads in (2, 3):
         many = prepare_layer(layer, 4549, threads=threads)

@@ -31,6 +31,7 @@ from ..cache import (
     unpack_strings,
 )
 from ..crs import gk3_band
+from ..geometry import thread_shares
 from ..model import Layer
 
 CACHE_VERSION = 6
@@ -182,8 +183,6 @@ def reach_for(bounds: np.ndarray, epsg: int, radius_m: float) -> float | None:
 #: Threads that project and subdivide one large layer, each a share of its features (PROJ and GEOS release the
 #: GIL): the first zone's layers are ready sooner when its layers get both cores, one after another.
 PREPARE_THREADS = 2
-#: A layer with fewer vertices than this is prepared in one thread (starting threads would cost more).
-_SPLIT_VERTICES = 200_000
 
 
 def prepare_layer(layer: Layer, epsg: int, max_vertices: int = 256, reach: float | None = None,
@@ -205,7 +204,7 @@ def prepare_layer(layer: Layer, epsg: int, max_vertices: int = 256, reach: float
         part = frame if share == slice(None) else frame.iloc[share]
         pieces, owner = subdivide(np.asarray(part.to_crs(epsg).geometry.values, dtype=object), max_vertices)
         return pieces, owner + (share.start or 0)
-    shares = _shares(shapely.get_num_coordinates(geoms4490[keep]), threads)
+    shares = thread_shares(shapely.get_num_coordinates(geoms4490[keep]), threads)
     if len(shares) == 1:
         done = [project_and_subdivide(shares[0])]
     else:
@@ -216,17 +215,6 @@ def prepare_layer(layer: Layer, epsg: int, max_vertices: int = 256, reach: float
     pieces, owner = pieces[order], owner[order]
     return PreparedLayer(layer, epsg, shapely.get_dimensions(geoms4490), pieces, keep[owner],
                          shapely.area(pieces), layer.feature_ids(), layer.feature_names())
-
-
-def _shares(vertices: np.ndarray, threads: int) -> list[slice]:
-    """Consecutive slices of features with about equal vertex counts, one per thread (one slice for a small
-    layer)."""
-    total = int(vertices.sum())
-    if threads <= 1 or total < _SPLIT_VERTICES or len(vertices) < threads:
-        return [slice(None)]
-    cuts = np.searchsorted(np.cumsum(vertices), [total * k / threads for k in range(1, threads)])
-    bounds = [0, *sorted({int(c) + 1 for c in cuts if 0 < int(c) + 1 < len(vertices)}), len(vertices)]
-    return [slice(a, b) for a, b in zip(bounds, bounds[1:])]
 
 
 def layer_fingerprint(layer: Layer, epsg: int, max_vertices: int, reach: float | None = None) -> str:
