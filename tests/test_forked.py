@@ -155,3 +155,37 @@ def test_the_child_copies_small_pages_not_huge_ones():
     if parent != "1":
         pytest.skip("this kernel has no transparent huge pages, or does not say so in /proc/self/status")
     assert child == "0"
+
+
+HAND_BACK = r"""
+import os, signal, sys
+from gis_screening.forked import Forked
+
+big = bytes(range(256)) * 40_000                    # 10 MB: far more than a pipe holds
+def dies(how):
+    def fn():
+        if how == "raises":
+            raise RuntimeError("child fails")
+        if how == "exits":                          # leaves without a word (say, a library calling exit)
+            os._exit(0)
+        os.kill(os.getpid(), signal.SIGKILL)        # killed while working
+    return fn
+fds = len(os.listdir("/proc/self/fd"))
+results = [Forked(lambda: big).result() == big, Forked(lambda: b"").result() == b"",
+           *(Forked(dies(how)).result() is None for how in ("raises", "exits", "killed"))]
+marker = sys.argv[1]
+child = Forked(lambda: b"sent", then=lambda: open(marker, "w").write("then ran"))
+results += [child.result() == b"sent", child.wait() == 0, open(marker).read() == "then ran", child.wait() is None,
+            len(os.listdir("/proc/self/fd")) == fds]
+print(results)
+"""
+
+
+def test_a_child_hands_back_all_it_returned_or_nothing(tmp_path):
+    """The bytes a forked child's work returns come back whole, however large (10 MB here, through an in-memory
+    file); a child that raises, exits without a word or is killed hands back None; ``then`` runs in the child after
+    the result is handed back, and ``wait`` gives its exit code once.  No descriptor is left open."""
+    res = subprocess.run([sys.executable, "-c", HAND_BACK, str(tmp_path / "then")], capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip() == str([True] * 10), res.stdout
