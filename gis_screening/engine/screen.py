@@ -373,7 +373,8 @@ class _Watched(Ctx):
 
 def _decide(step: _Step, names: dict[str, Any], variants: Callable[[], list[Ctx]]) -> tuple[bool, list[str]]:
     """(fires, missing fields) of a step with a condition that requires project facts.  A required fact that is
-    missing is tried at each of its values (``variants()``: the project context under each 建设性质): if the
+    missing is tried at each of its values (``variants()``: the project context under each 建设性质, the first
+    one may be a :class:`_Watched`, which is then used again): if the
     outcome is the same for all, that is the outcome; otherwise the rule cannot be decided (missing named).  A first
     trial that never read the fact decides for all values (evaluation is deterministic, so the others would take
     the same path)."""
@@ -385,7 +386,9 @@ def _decide(step: _Step, names: dict[str, Any], variants: Callable[[], list[Ctx]
         return bool(test(names)), []
     tried = variants()
     trial = dict(names)
-    first = trial["project"] = _Watched(tried[0])
+    first = tried[0] if isinstance(tried[0], _Watched) else _Watched(tried[0])
+    first.read_construction = False
+    trial["project"] = first
     outcome = bool(test(trial))
     if step.watch and not first.read_construction:
         return outcome, []
@@ -446,11 +449,12 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
         """The project context under each 建设性质 (built on first need)."""
         if not tried:
             tried.extend(_construction_variants(pctx))
+            tried[0] = _Watched(tried[0])       # one per project, not one per rule tried
         return tried
 
     def apply(step: _Step, names: dict[str, Any], **where: Any) -> None:
         test = step.test
-        if test is not None and step.varies:
+        if test is not None and step.varies and lacking:
             fires, missing = _decide(step, names, variants)
             if missing:
                 findings.append(_missing_fact(step.rule, step.pack, names, missing, **where))
@@ -461,6 +465,7 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
             findings.append(_finding(step.rule, step.pack, names, **where))
 
     undecided: dict[str, list[_Step]] = {}        # missing layer → the rules it leaves undecided
+    lacking = any(not pctx.get(f) for f in FIELD_LABELS)    # a fact rules may require is missing
     for step in _plan(stack):
         if missing and step.needs is not None and step.needs in missing:
             if _could_apply(step, pctx, fp, variants):
@@ -478,10 +483,11 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
         if not mine:
             continue
         test = step.test
+        varies = step.varies and lacking
         for o, inter in mine:       # the common case (no missing fact to try) inline: per overlap, calls add up
             if inter if relation == "intersects" else _relation_holds(step.rule, o, fp, inter):
                 names = names_for(o)
-                if step.varies:
+                if varies:
                     apply(step, names, layer=o.layer, feature_id=o.feature_id, overlap=o)
                 elif test is None or test(names):
                     findings.append(_finding(step.rule, step.pack, names, o.layer, o.feature_id, o))
