@@ -221,7 +221,8 @@ def _screened_in_child(run, steps, prepare) -> bytes:
     return b"".join([len(head).to_bytes(8, "little"), head, *encoded])
 
 
-def _results_from_child(data: bytes | None, expected: Sequence[int]) -> dict[int, tuple[str, bytes]] | None:
+def _results_from_child(data: bytes | None, expected: Sequence[int]
+                        ) -> dict[int, tuple[str, memoryview]] | None:
     """The child's results (:func:`_screened_in_child`): project index → (verdict, JSON); None for no data, or data
     that is damaged or not for the projects ``expected``."""
     import orjson
@@ -239,7 +240,8 @@ def _results_from_child(data: bytes | None, expected: Sequence[int]) -> dict[int
     if not whole:
         return None
     ends = np.cumsum([8 + n, *sizes]).tolist()
-    return {i: (v, data[a:b]) for i, v, a, b in zip(index, verdicts, ends, ends[1:])}
+    view = memoryview(data)         # the results stay where they arrived: no copy of each
+    return {i: (v, view[a:b]) for i, v, a, b in zip(index, verdicts, ends, ends[1:])}
 
 
 def _screen_steps(steps, ready, *, projects, fps, layerset, rules, records, missing, search_radius_m, carbon,
