@@ -9,6 +9,7 @@ does the work itself.
 """
 from __future__ import annotations
 
+import mmap
 import os
 import sys
 import threading
@@ -67,19 +68,25 @@ class Forked:
         os.close(write)
         self._store, self._signal = store, read
 
-    def result(self) -> bytes | None:
+    def result(self) -> memoryview | None:
+        """The bytes the child's work returned, where it wrote them (a read-only map of the in-memory file: no copy
+        into fresh memory); None when the child failed before it had written them all."""
         if self._pid is None:
             return None
+        data = None
         try:
             with os.fdopen(self._signal, "rb") as signal:
                 told = signal.read(8)                   # b"" when the child ended without telling
             size = int.from_bytes(told, "little") if len(told) == 8 else -1
-            data = _read_all(self._store, size) if size >= 0 else b""
+            if size == 0:
+                data = memoryview(b"")
+            elif 0 < size <= os.fstat(self._store).st_size:
+                data = memoryview(mmap.mmap(self._store, size, prot=mmap.PROT_READ))
         finally:
             os.close(self._store)
         if self._then is None and self.wait() != 0:
             return None
-        return data if size >= 0 and len(data) == size else None
+        return data
 
     def wait(self) -> int | None:
         """Wait for the child's end; its exit code (None: there was no child, or it was waited for already)."""
@@ -88,15 +95,6 @@ class Forked:
             return None
         _, status = os.waitpid(pid, 0)
         return os.waitstatus_to_exitcode(status)
-
-
-def _read_all(fd: int, size: int) -> bytes:
-    """The first ``size`` bytes of the file ``fd`` (fewer when it is shorter), whatever its offset."""
-    parts, at = [], 0
-    while at < size and (part := os.pread(fd, min(size - at, 1 << 30), at)):
-        parts.append(part)
-        at += len(part)
-    return b"".join(parts)
 
 
 #: prctl(2) option: transparent huge pages off for this process (Linux ≥ 3.15).

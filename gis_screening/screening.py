@@ -221,16 +221,16 @@ def _screened_in_child(run, steps, prepare) -> bytes:
     return b"".join([len(head).to_bytes(8, "little"), head, *encoded])
 
 
-def _results_from_child(data: bytes | None, expected: Sequence[int]
+def _results_from_child(data: bytes | memoryview | None, expected: Sequence[int]
                         ) -> dict[int, tuple[str, memoryview]] | None:
     """The child's results (:func:`_screened_in_child`): project index → (verdict, JSON); None for no data, or data
     that is damaged or not for the projects ``expected``."""
     import orjson
     if data is None or len(data) < 8:
         return None
-    n = int.from_bytes(data[:8], "little")
+    n = int.from_bytes(bytes(data[:8]), "little")
     try:
-        head = orjson.loads(data[8:8 + n])
+        head = orjson.loads(bytes(data[8:8 + n]))
         index, verdicts, sizes = head["index"], head["verdict"], head["size"]
         whole = (len(index) == len(verdicts) == len(sizes) and sorted(index) == sorted(expected)
                  and all(v in VERDICT_LABELS for v in verdicts) and min(sizes, default=0) >= 0

@@ -142,7 +142,7 @@ def thp() -> bytes:
     with open("/proc/self/status", "rb") as status:
         found = re.search(rb"THP_enabled:\s*(\d)", status.read())
     return found.group(1) if found else b"?"
-print(thp().decode(), (Forked(thp).result() or b"none").decode())
+print(thp().decode(), bytes(Forked(thp).result() or b"none").decode())
 """
 
 
