@@ -74,6 +74,13 @@ def test_xlsx_summary_and_findings(outputs, screened):
     rows = {r[0].value: r for r in s.iter_rows(min_row=2)}
     assert rows["P2026-002"][3].value == "不符合" and rows["P2026-006"][3].value == "符合"
     assert f.max_row - 1 == sum(len(r["findings"]) for r in screened[0]["results"])
+    # every finding, in order, with its message; headers bold on their fill, text wrapped, verdicts coloured
+    assert [(row[0].value, row[8].value) for row in f.iter_rows(min_row=2)] == [
+        (r["project"]["id"], x["message"]) for r in screened[0]["results"] for x in r["findings"]]
+    assert all(c.font.b and c.fill.fgColor.rgb == "00DCE6F1" for c in s[1]) and f["A1"].font.b
+    assert f["I2"].alignment.wrap_text and f["I2"].alignment.vertical == "top" and f.column_dimensions["I"].width == 60
+    assert rows["P2026-002"][3].fill.fgColor.rgb == "00FFCDD2" and rows["P2026-006"][3].fill.fgColor.rgb == "00C8E6C9"
+    assert rows["P2026-002"][4].fill.fgColor.rgb == "00000000" and rows["P2026-002"][4].alignment.wrap_text
 
 
 @pytest.mark.parametrize("scale", [2000, 10000, 50000])
