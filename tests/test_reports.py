@@ -127,7 +127,7 @@ def test_html_offline_and_escaped(screened, tmp_path):
     text = path.read_text(encoding="utf-8")
     import re
     assert not re.search(r"<script[^>]*src=\"https?:", text) and not re.search(r"<link[^>]*href=\"https?:", text)
-    assert "&lt;script&gt;" in text or "\\u003cscript" in text or "&amp;lt;script" in text
+    assert "\\u0026lt;script\\u0026gt;" in text and "<script>document" not in text   # escaped as HTML, then as JSON
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'ud'}",
              "--proxy-server=127.0.0.1:9", "--window-size=1000,800", "--virtual-time-budget=3000"]
