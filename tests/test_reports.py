@@ -295,6 +295,38 @@ def test_large_atlas_drawn_by_two_processes_keeps_order_and_report_maps(tmp_path
     assert len(figure_pages) == len(projects) and all(len(reader.pages[i].images) == 1 for i in figure_pages)
 
 
+@pytest.mark.parametrize("helper", ["draws", "fails"])
+def test_a_large_reports_maps_drawn_by_two_processes_are_the_ones_drawn_by_one(screened, tmp_path, monkeypatch,
+                                                                                 helper):
+    """A report of ≥ REPORT_PARALLEL_MIN projects has the maps of its second half drawn by a helper process: the
+    report's images are those of a report drawn in one process, byte for byte and in order.  A helper that fails
+    (here: exits at once) costs only time: its maps are drawn here."""
+    import hashlib
+    import sys
+
+    import gis_screening.reports as reports
+    doc, ls, fps = screened
+    n = len(doc["results"])
+    export(doc, ls, fps, pdf=tmp_path / "one.pdf")                      # 25 projects: below the threshold
+    monkeypatch.setattr(reports, "REPORT_PARALLEL_MIN", 2)
+    started = []
+    real = reports._start_helper
+
+    def start(args, ks, tmp, pdf_path):
+        started.append((ks, pdf_path))
+        if helper == "fails":
+            return subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+        return real(args, ks, tmp, pdf_path)
+    monkeypatch.setattr(reports, "_start_helper", start)
+    export(doc, ls, fps, pdf=tmp_path / "two.pdf")
+    assert started == [(range((n + 1) // 2, n), None)]
+
+    def images(path):
+        return [hashlib.sha256(im.data).hexdigest() for page in PdfReader(path).pages for im in page.images]
+    one = images(tmp_path / "one.pdf")
+    assert len(one) == n and images(tmp_path / "two.pdf") == one
+
+
 def test_per_project_reports_each_with_own_number_and_only_its_project(screened, tmp_path):
     """`--per-project DIR`: one PDF and one DOCX per project, named by the id, each with its own report number on
     the cover, naming no other project."""

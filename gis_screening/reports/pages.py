@@ -1,4 +1,4 @@
-"""Helper process of :func:`gis_screening.reports.render_atlas`: draws part of an atlas.
+"""Helper process of :func:`gis_screening.reports.render_atlas`: draws part of an atlas (or of a report's maps).
 
 The parent writes the job into its private temp folder as data only — ``job.json`` (result document, footprints
 as WKB hex, paper, scale, profile, catalog, basemap/tile/label settings) and one GeoParquet per layer — and runs
@@ -12,9 +12,10 @@ from pathlib import Path
 import orjson
 
 
-def write_job(folder: Path, args: tuple, ks: range, pdf_path: Path) -> Path:
+def write_job(folder: Path, args: tuple, ks: range, pdf_path: Path | None) -> Path:
     """Write the arguments of :func:`gis_screening.reports.draw_pages` (``args`` = doc, layer set, footprints,
-    paper, landscape, scale, png_dir, profile, extras; then ``ks`` and ``pdf_path``) into ``folder``; returns it."""
+    paper, landscape, scale, png_dir, profile, extras; then ``ks`` and ``pdf_path``, None for the report's images
+    alone) into ``folder``; returns it."""
     import shapely
     doc, layerset, footprints, paper, landscape, scale, png_dir, profile, extras = args
     folder.mkdir(parents=True, exist_ok=True)
@@ -27,7 +28,7 @@ def write_job(folder: Path, args: tuple, ks: range, pdf_path: Path) -> Path:
     job = {
         "doc": doc, "paper": paper, "landscape": landscape, "scale": scale,
         "png_dir": str(png_dir) if png_dir is not None else None, "profile": profile.model_dump(),
-        "ks": [ks.start, ks.stop], "pdf": str(pdf_path),
+        "ks": [ks.start, ks.stop], "pdf": str(pdf_path) if pdf_path is not None else None,
         "footprints": {pid: shapely.to_wkb(g, hex=True) for pid, g in footprints.items()},
         "layerset": {"name": layerset.name, "catalog": layerset.cat.model_dump(mode="json"),
                      "layers": [layer_doc(lyr, f"layer{i}.parquet") for i, lyr in enumerate(layerset.layers)]},
@@ -67,7 +68,7 @@ def read_job(folder: Path) -> tuple:
     footprints = {pid: shapely.from_wkb(h) for pid, h in job["footprints"].items()}
     png_dir = Path(job["png_dir"]) if job["png_dir"] else None
     return (job["doc"], layerset, footprints, job["paper"], job["landscape"], job["scale"], png_dir,
-            Profile.model_validate(job["profile"]), extras, range(*job["ks"]), Path(job["pdf"]))
+            Profile.model_validate(job["profile"]), extras, range(*job["ks"]), Path(job["pdf"]) if job["pdf"] else None)
 
 
 def main(folder: str) -> int:
