@@ -1,13 +1,13 @@
-"""XLSX summary (openpyxl, written row by row): 汇总 (one row per project) and 发现 (one row per finding), filterable,
-frozen headers; a first sheet 说明 when layers the rules need were not loaded."""
+"""XLSX summary (openpyxl): 汇总 (one row per project) and 发现 (one row per finding), filterable, frozen headers."""
 from __future__ import annotations
 
 from copy import copy
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 
 from ..atomic import atomic_path
@@ -23,38 +23,41 @@ HEADER_FONT, HEADER_FILL = Font(bold=True), PatternFill("solid", fgColor="DCE6F1
 
 def _sheet(ws, headers, rows, widths, fill_column: int | None = None):
     """Write ``rows`` under a bold header (frozen, filterable), wrapped at the top of their cells; with
-    ``fill_column`` (0-based), that cell is coloured by its verdict (:data:`FILLS`).  ``ws`` is a write-only sheet:
-    rows are streamed (a 10,200-project batch with 48,000 findings: ~2 s instead of 17 s)."""
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
+    ``fill_column`` (0-based), that cell is coloured by its verdict (:data:`FILLS`).  Each style is looked up once
+    and its ids copied into the cells (setting it on each cell hashed it again: a 10,200-project batch with 48,000
+    findings took 17 s instead of ~7 s)."""
+    ws.append(headers)
+    for c in ws[1]:
+        c.font, c.fill = HEADER_FONT, HEADER_FILL
+    for r in rows:
+        ws.append(r)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(1, len(rows) + 1)}"
-    ws.append([_cell(ws, h, font=HEADER_FONT, fill=HEADER_FILL) for h in headers])
-    wrapped = _cell(ws, None, alignment=WRAP)._style
-    filled = {label: _cell(ws, None, alignment=WRAP, fill=PatternFill("solid", fgColor=colour))._style
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    wrapped = _style(ws, alignment=WRAP)
+    filled = {label: _style(ws, alignment=WRAP, fill=PatternFill("solid", fgColor=colour))
               for label, colour in FILLS.items()}
-    for r in rows:
-        cells = [WriteOnlyCell(ws, value=v) for v in r]
-        for cell in cells:
-            cell._style = copy(wrapped)        # the style's ids, looked up once (not hashed again per cell)
-        if fill_column is not None and r[fill_column] in filled:
-            cells[fill_column]._style = copy(filled[r[fill_column]])
-        ws.append(cells)
+    for row in ws.iter_rows(min_row=2):
+        for c in row:
+            c._style = copy(wrapped)
+        if fill_column is not None and row[fill_column].value in filled:
+            row[fill_column]._style = copy(filled[row[fill_column].value])
 
 
-def _cell(ws, value, **style) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
-    for k, v in style.items():
-        setattr(cell, k, v)
-    return cell
+def _style(ws, **attrs) -> StyleArray:
+    """The style ids of ``attrs`` (font, fill, alignment…) in ``ws``'s workbook."""
+    probe = Cell(ws)
+    for k, v in attrs.items():
+        setattr(probe, k, v)
+    return probe._style
 
 
 def write_xlsx(doc: dict, path: str | Path) -> Path:
-    """One row per project (verdict, decisive rules, areas, counts) and one row per finding; a first sheet 说明
-    when the layer set lacked layers the rules need."""
-    wb = Workbook(write_only=True)
-    if doc.get("layers_missing"):
-        _missing_layers_sheet(wb, doc["layers_missing"])
+    """One row per project (verdict, decisive rules, areas, counts) and one row per finding."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "汇总"
     rows = []
     for r in doc["results"]:
         p, f = r["project"], r["findings"]
@@ -63,9 +66,8 @@ def write_xlsx(doc: dict, path: str | Path) -> Path:
                      round(p["area_m2"], 2), round(p["area_m2"] / 10000, 4), p["metric_crs"],
                      sum(x["level"] == "non_compliant" for x in f), sum(x["level"] == "needs_review" for x in f),
                      sum(x["level"] == "conditional" for x in f), c.get("energy_tce"), c.get("co2_t")])
-    _sheet(wb.create_sheet("汇总"), ["项目编号", "项目名称", "行业代码", "结论", "决定性规则", "面积 m²", "面积 ha", "坐标系",
-                                    "不符合项", "需核实项", "有条件项", "能耗 tce", "CO2 t"],
-           rows, [12, 24, 9, 11, 40, 12, 10, 11, 8, 8, 8, 11, 11], fill_column=3)
+    _sheet(ws, ["项目编号", "项目名称", "行业代码", "结论", "决定性规则", "面积 m²", "面积 ha", "坐标系", "不符合项", "需核实项",
+                "有条件项", "能耗 tce", "CO2 t"], rows, [12, 24, 9, 11, 40, 12, 10, 11, 8, 8, 8, 11, 11], fill_column=3)
     packs = {r["id"]: r.get("title") or r["id"] for r in doc.get("rule_packs", [])}     # officials see titles
     frows = []
     for r in doc["results"]:
@@ -74,8 +76,10 @@ def write_xlsx(doc: dict, path: str | Path) -> Path:
             frows.append([r["project"]["id"], f.get("title"), LEVEL_LABELS.get(f["level"], f["level"]),
                           m.get("dimension"), f.get("layer"), f.get("feature_id"), m.get("overlap_area_m2"),
                           m.get("distance_m"), f["message"], "；".join(f["basis"]), packs.get(m.get("pack"), m.get("pack"))])
-    _sheet(wb.create_sheet("发现"), ["项目编号", "规则名称", "结论", "维度", "图层", "要素编码", "重叠面积 m²", "距离 m", "说明",
-                                    "依据", "规则包"], frows, [12, 30, 10, 12, 14, 16, 12, 10, 60, 40, 30])
+    _sheet(wb.create_sheet("发现"), ["项目编号", "规则名称", "结论", "维度", "图层", "要素编码", "重叠面积 m²", "距离 m",
+                                    "说明", "依据", "规则包"], frows, [12, 30, 10, 12, 14, 16, 12, 10, 60, 40, 30])
+    if doc.get("layers_missing"):
+        _missing_layers_sheet(wb, doc["layers_missing"])
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return Path(path)
@@ -84,11 +88,15 @@ def write_xlsx(doc: dict, path: str | Path) -> Path:
 def _missing_layers_sheet(wb: Workbook, missing: list[dict]) -> None:
     """A first sheet 说明 naming the layers the rules need that the layer set lacked (their rules left undecided),
     so it is what the workbook opens on."""
-    ws = wb.create_sheet("说明")
-    for col, width in zip("ABC", (24, 22, 12)):
-        ws.column_dimensions[col].width = width
-    ws.append([_cell(ws, missing_layers_text(missing), font=Font(bold=True, color="C62828"))])
+    ws = wb.create_sheet("说明", 0)
+    ws.append([missing_layers_text(missing)])
+    ws["A1"].font = Font(bold=True, color="C62828")
     ws.append([])
-    ws.append([_cell(ws, h, font=Font(bold=True)) for h in ("未加载的图层", "类型", "涉及规则数")])
+    ws.append(["未加载的图层", "类型", "涉及规则数"])
+    for c in ws[3]:
+        c.font = Font(bold=True)
     for m in missing:
         ws.append([m["title"], m["role"], m["rules"]])
+    for col, width in zip("ABC", (24, 22, 12)):
+        ws.column_dimensions[col].width = width
+    wb.active = 0
