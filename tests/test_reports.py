@@ -412,3 +412,29 @@ def test_import_problems_read_in_chinese_in_the_report(tmp_path):
     assert "注意：2 个要素的项目编号同为 D，作为同一项目的 2 个地块合并筛查" in rows_zh["D"]
     for text in rows_zh.values():
         assert not re.search(r"[A-Za-z]{4,}", text), text
+
+
+def test_pictures_in_a_word_report_are_hashed_once_each_and_still_shared(tmp_path):
+    """python-docx hashes every picture already in the document for each picture it adds (quadratic: a 400-map
+    report spent 17 s there); gis_screening.reports.docx keeps each picture's hash.  A picture added twice is still
+    stored once, different pictures each once."""
+    import functools
+    import hashlib
+
+    from docx.parts.image import ImagePart
+    from PIL import Image
+
+    import gis_screening.reports.docx  # noqa: F401 - keeps the hashes
+    paths = []
+    for k, colour in enumerate(("red", "green", "blue")):
+        paths.append(tmp_path / f"{k}.png")
+        Image.new("RGB", (8, 8), colour).save(paths[-1])
+    d = Document()
+    for p in (*paths, paths[0]):
+        d.add_picture(str(p))
+    parts = list(d.part.package.image_parts)
+    assert isinstance(ImagePart.__dict__["sha1"], functools.cached_property) and "sha1" in vars(parts[0])   # kept
+    assert len(parts) == 3 and [part.sha1 for part in parts] == [hashlib.sha1(p.read_bytes()).hexdigest()
+                                                                 for p in paths]
+    d.save(tmp_path / "d.docx")
+    assert len(Document(tmp_path / "d.docx").inline_shapes) == 4

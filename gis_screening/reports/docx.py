@@ -15,6 +15,25 @@ from .content import Block
 FONT = "宋体"
 
 
+def _keep_image_hashes() -> None:
+    """python-docx (1.2) looks each added picture up among all the document's pictures by SHA1 and hashes every one
+    of them again for each picture it adds: a report with 400 maps hashed ~50 GB (17 s of its pictures' 18 s).  A
+    picture part's bytes never change, so its hash is worked out once and kept (as the library's own author says it
+    should be: python-openxml/python-docx#4).  Left as it is where the library has no such property."""
+    import functools
+    import hashlib
+
+    from docx.parts.image import ImagePart
+    if not isinstance(ImagePart.__dict__.get("sha1"), property):
+        return
+    kept = functools.cached_property(lambda part: hashlib.sha1(part.blob).hexdigest())
+    kept.__set_name__(ImagePart, "sha1")
+    ImagePart.sha1 = kept  # type: ignore[assignment,method-assign]
+
+
+_keep_image_hashes()
+
+
 def _cjk(run, size=None, bold=False, color=None):
     """Size, weight and colour of a run; the font (宋体 for Latin and East Asian text) comes from the styles."""
     if size:
