@@ -28,9 +28,9 @@ class Forked:
     cache entries, say), which :meth:`result` does not wait for; :meth:`wait` waits for the child's end.
 
     The bytes go into an anonymous in-memory file (``memfd_create``) and only their length through a pipe, once
-    they are all written: this process reads them in one call when it asks for them, instead of a thread reading
-    them 64 KiB at a time from a pipe while the caller works (each refill took the GIL from the caller's rules:
-    ~0.1 s of a warm province run)."""
+    they are all written: this process maps them when it asks for them, instead of a thread reading them 64 KiB at
+    a time from a pipe while the caller works (each refill took the GIL from the caller's rules: ~0.1 s of a warm
+    province run) and copying them into fresh memory."""
 
     def __init__(self, fn: Callable[[], bytes], then: Callable[[], None] | None = None) -> None:
         self._pid: int | None = None
