@@ -298,33 +298,38 @@ def test_large_atlas_drawn_by_two_processes_keeps_order_and_report_maps(tmp_path
 @pytest.mark.parametrize("helper", ["draws", "fails"])
 def test_a_large_reports_maps_drawn_by_two_processes_are_the_ones_drawn_by_one(screened, tmp_path, monkeypatch,
                                                                                  helper):
-    """A report of ≥ REPORT_PARALLEL_MIN projects has the maps of its second half drawn by a helper process: the
-    report's images are those of a report drawn in one process, byte for byte and in order.  A helper that fails
-    (here: exits at once) costs only time: its maps are drawn here."""
+    """A report (and per-project reports) of ≥ REPORT_PARALLEL_MIN projects has the maps of its second half drawn
+    by a helper process: the reports' images are those drawn in one process, byte for byte and in order (each
+    per-project map with its own report's 图号).  A helper that fails (here: exits at once) costs only time: its
+    maps are drawn here."""
     import hashlib
     import sys
 
     import gis_screening.reports as reports
     doc, ls, fps = screened
     n = len(doc["results"])
-    export(doc, ls, fps, pdf=tmp_path / "one.pdf")                      # 25 projects: below the threshold
+    ids = [r["project"]["id"] for r in doc["results"]]
+    export(doc, ls, fps, pdf=tmp_path / "one.pdf", per_project=tmp_path / "one")    # 25 projects: one process
     monkeypatch.setattr(reports, "REPORT_PARALLEL_MIN", 2)
     started = []
     real = reports._start_helper
 
-    def start(args, ks, tmp, pdf_path):
-        started.append((ks, pdf_path))
+    def start(args, ks, tmp, pdf_path, each=False):
+        started.append((ks, pdf_path, each))
         if helper == "fails":
             return subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
-        return real(args, ks, tmp, pdf_path)
+        return real(args, ks, tmp, pdf_path, each)
     monkeypatch.setattr(reports, "_start_helper", start)
-    export(doc, ls, fps, pdf=tmp_path / "two.pdf")
-    assert started == [(range((n + 1) // 2, n), None)]
+    export(doc, ls, fps, pdf=tmp_path / "two.pdf", per_project=tmp_path / "two")
+    assert started == [(range((n + 1) // 2, n), None, False), (range((n + 1) // 2, n), None, True)]
 
     def images(path):
         return [hashlib.sha256(im.data).hexdigest() for page in PdfReader(path).pages for im in page.images]
     one = images(tmp_path / "one.pdf")
     assert len(one) == n and images(tmp_path / "two.pdf") == one
+    each = [images(tmp_path / "one" / f"{i} 筛查报告.pdf") for i in ids]
+    assert all(len(x) == 1 for x in each) and [images(tmp_path / "two" / f"{i} 筛查报告.pdf") for i in ids] == each
+    assert each[0] != one[0]                    # the per-project map carries its own report's 图号
 
 
 def test_per_project_reports_each_with_own_number_and_only_its_project(screened, tmp_path):
@@ -371,7 +376,7 @@ def test_atlas_helper_job_is_data_only_and_draws_its_pages(screened, tmp_path):
     assert all(back[2][k].equals_exact(g, 0) for k, g in fps.items())
     assert [(x.role, x.name, len(x.gdf)) for x in back[1].layers] == [(x.role, x.name, len(x.gdf)) for x in ls.layers]
     assert back[8].labels.name == ls.layers[0].name and back[8].tiles.cache == extras.tiles.cache
-    assert back[9] == range(1, 3) and back[10] == tmp_path / "part.pdf"
+    assert back[9] == range(1, 3) and back[10] == tmp_path / "part.pdf" and back[11] is False
     res = subprocess.run([sys.executable, "-m", "gis_screening.reports.pages", str(job)], capture_output=True,
                          text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]

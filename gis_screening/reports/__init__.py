@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import tempfile
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
     return out
 
 
-def _start_helper(args, ks, tmp: Path, pdf_path: Path | None):
+def _start_helper(args, ks, tmp: Path, pdf_path: Path | None, each: bool = False):
     """A helper process (``python -m gis_screening.reports.pages``) drawing pages ``ks`` into ``pdf_path`` (None:
     only their report images, into ``args``' ``png_dir``), or None when the job cannot be written (the pages are
     then drawn here).  Its inputs go through a data-only job
@@ -94,7 +95,7 @@ def _start_helper(args, ks, tmp: Path, pdf_path: Path | None):
 
     from .pages import write_job
     try:
-        job = write_job(tmp / "job", args, ks, pdf_path)
+        job = write_job(tmp / "job", args, ks, pdf_path, each)
     except Exception:  # noqa: BLE001 - columns GeoParquet cannot hold, a full disk: one process draws everything
         return None
     flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)          # no console window from the app on Windows
@@ -104,9 +105,10 @@ def _start_helper(args, ks, tmp: Path, pdf_path: Path | None):
 
 
 def draw_pages(doc, layerset, footprints, paper, landscape, scale, png_dir, profile, extras, ks, pdf_path, *,
-               progress=None, cancel=None, total=None) -> None:
+               progress=None, cancel=None, total=None, each: bool = False) -> None:
     """Draw the map sheets of results ``ks`` into the PDF ``pdf_path`` (None: none) and ``{k}.jpg`` into
-    ``png_dir`` (the report's maps; None: none)."""
+    ``png_dir`` (the report's maps; None: none).  ``each``: every result's sheet as that of a report of its own
+    (``--per-project``: its own report number, 图01)."""
     import contextlib
 
     import matplotlib
@@ -117,8 +119,9 @@ def draw_pages(doc, layerset, footprints, paper, landscape, scale, png_dir, prof
         for done, k in enumerate(ks):
             r = doc["results"][k]
             _step(progress, cancel, done, total or len(ks))
-            fig, _ = build_figure(sheet_result(doc, r, k, profile), layerset, footprints[r["project"]["id"]],
-                                  paper=paper, landscape=landscape, scale=scale, extras=extras)
+            sheet = sheet_result({**doc, "results": [r]}, r, 0, profile) if each else sheet_result(doc, r, k, profile)
+            fig, _ = build_figure(sheet, layerset, footprints[r["project"]["id"]], paper=paper, landscape=landscape,
+                                  scale=scale, extras=extras)
             if pdf is not None:
                 pdf.savefig(fig)
             if png_dir is not None:
@@ -163,11 +166,15 @@ def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=N
             from ..errors import InputError
             raise InputError("the per-project report folder is a file", file=folder)
         folder.mkdir(parents=True, exist_ok=True)
-        for r in doc["results"]:
-            one = {**doc, "results": [r]}
-            stem = f"{file_stem(r['project']['id'])} 筛查报告"
-            with tempfile.TemporaryDirectory(prefix="gis-screening-report-") as tmp:
-                written += _report(one, layerset, footprints, Path(tmp), False, folder / f"{stem}.pdf",
+        with tempfile.TemporaryDirectory(prefix="gis-screening-report-") as tmp:
+            maps, one = Path(tmp) / "maps", Path(tmp) / "one"
+            maps.mkdir()
+            one.mkdir()
+            _report_maps(doc, layerset, footprints, maps, scale, None, cancel, profile, extras, each=True)
+            for k, r in enumerate(doc["results"]):
+                stem = f"{file_stem(r['project']['id'])} 筛查报告"
+                os.replace(maps / f"{k}.jpg", one / "0.jpg")          # the map of a one-project report
+                written += _report({**doc, "results": [r]}, layerset, footprints, one, True, folder / f"{stem}.pdf",
                                    folder / f"{stem}.docx", scale, None, cancel, profile, extras)
     return written
 
@@ -179,19 +186,19 @@ def file_stem(text: str, limit: int = 80) -> str:
     return stem[:limit]
 
 
-def _report_maps(doc, layerset, footprints, tmp: Path, scale, progress, cancel, profile, extras) -> None:
-    """The report's map of each result ``k`` as ``tmp/{k}.jpg`` (A4 portrait, 150 dpi); with two or more cores,
-    those of the second half of a report of :data:`REPORT_PARALLEL_MIN` projects or more by a helper process (the
-    atlas's), whose maps are drawn here if it fails."""
-    import os
+def _report_maps(doc, layerset, footprints, tmp: Path, scale, progress, cancel, profile, extras,
+                 each: bool = False) -> None:
+    """The report's map of each result ``k`` as ``tmp/{k}.jpg`` (A4 portrait, 150 dpi; ``each``: as in a report of
+    its own); with two or more cores, those of the second half of :data:`REPORT_PARALLEL_MIN` projects or more by a
+    helper process (the atlas's), whose maps are drawn here if it fails."""
     n = len(doc["results"])
     split = (n + 1) // 2 if n >= REPORT_PARALLEL_MIN and (os.cpu_count() or 1) > 1 else n
     args = (doc, layerset, footprints, "A4", False, scale, tmp, profile, extras)
-    helper = _start_helper(args, range(split, n), tmp, None) if split < n else None
+    helper = _start_helper(args, range(split, n), tmp, None, each) if split < n else None
     try:
-        draw_pages(*args, range(split if helper else n), None, progress=progress, cancel=cancel, total=n)
+        draw_pages(*args, range(split if helper else n), None, progress=progress, cancel=cancel, total=n, each=each)
         if helper is not None and helper.wait() != 0:
-            draw_pages(*args, range(split, n), None, progress=progress, cancel=cancel, total=n)
+            draw_pages(*args, range(split, n), None, progress=progress, cancel=cancel, total=n, each=each)
     finally:
         if helper is not None and helper.poll() is None:
             helper.kill()

@@ -12,10 +12,10 @@ from pathlib import Path
 import orjson
 
 
-def write_job(folder: Path, args: tuple, ks: range, pdf_path: Path | None) -> Path:
+def write_job(folder: Path, args: tuple, ks: range, pdf_path: Path | None, each: bool = False) -> Path:
     """Write the arguments of :func:`gis_screening.reports.draw_pages` (``args`` = doc, layer set, footprints,
-    paper, landscape, scale, png_dir, profile, extras; then ``ks`` and ``pdf_path``, None for the report's images
-    alone) into ``folder``; returns it."""
+    paper, landscape, scale, png_dir, profile, extras; then ``ks``, ``pdf_path`` — None for the report's images
+    alone — and ``each``) into ``folder``; returns it."""
     import shapely
     doc, layerset, footprints, paper, landscape, scale, png_dir, profile, extras = args
     folder.mkdir(parents=True, exist_ok=True)
@@ -28,7 +28,7 @@ def write_job(folder: Path, args: tuple, ks: range, pdf_path: Path | None) -> Pa
     job = {
         "doc": doc, "paper": paper, "landscape": landscape, "scale": scale,
         "png_dir": str(png_dir) if png_dir is not None else None, "profile": profile.model_dump(),
-        "ks": [ks.start, ks.stop], "pdf": str(pdf_path) if pdf_path is not None else None,
+        "ks": [ks.start, ks.stop], "pdf": str(pdf_path) if pdf_path is not None else None, "each": each,
         "footprints": {pid: shapely.to_wkb(g, hex=True) for pid, g in footprints.items()},
         "layerset": {"name": layerset.name, "catalog": layerset.cat.model_dump(mode="json"),
                      "layers": [layer_doc(lyr, f"layer{i}.parquet") for i, lyr in enumerate(layerset.layers)]},
@@ -43,7 +43,7 @@ def write_job(folder: Path, args: tuple, ks: range, pdf_path: Path | None) -> Pa
 
 
 def read_job(folder: Path) -> tuple:
-    """The arguments :func:`write_job` wrote, rebuilt (layers with the layer set's catalog)."""
+    """The arguments :func:`write_job` wrote, rebuilt (layers with the layer set's catalog); ``each`` last."""
     import geopandas as gpd
     import shapely
 
@@ -68,12 +68,14 @@ def read_job(folder: Path) -> tuple:
     footprints = {pid: shapely.from_wkb(h) for pid, h in job["footprints"].items()}
     png_dir = Path(job["png_dir"]) if job["png_dir"] else None
     return (job["doc"], layerset, footprints, job["paper"], job["landscape"], job["scale"], png_dir,
-            Profile.model_validate(job["profile"]), extras, range(*job["ks"]), Path(job["pdf"]) if job["pdf"] else None)
+            Profile.model_validate(job["profile"]), extras, range(*job["ks"]), Path(job["pdf"]) if job["pdf"] else None,
+            bool(job.get("each")))
 
 
 def main(folder: str) -> int:
     from . import draw_pages
-    draw_pages(*read_job(Path(folder)))
+    *args, each = read_job(Path(folder))
+    draw_pages(*args, each=each)
     return 0
 
 
