@@ -332,6 +332,38 @@ def test_a_large_reports_maps_drawn_by_two_processes_are_the_ones_drawn_by_one(s
     assert each[0] != one[0]                    # the per-project map carries its own report's 图号
 
 
+@pytest.mark.parametrize("what", ["report", "atlas"])
+def test_a_cancel_while_the_helper_draws_stops_at_once_and_ends_the_helper(screened, tmp_path, monkeypatch, what):
+    """Cancel (the app's export) while the helper process draws its half: the export stops within moments, not when
+    the helper is done; the helper is ended and nothing is written."""
+    import sys
+    import time
+
+    import gis_screening.reports as reports
+    from gis_screening.errors import Cancelled
+    doc, ls, fps = screened
+    doc = {**doc, "results": doc["results"][:4]}
+    monkeypatch.setattr(reports, "REPORT_PARALLEL_MIN", 2)
+    monkeypatch.setattr(reports, "PARALLEL_MIN", 2)
+    helpers = []
+
+    def start(*_args, **_kw):       # a helper that would take ten minutes
+        helpers.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"]))
+        return helpers[-1]
+    monkeypatch.setattr(reports, "_start_helper", start)
+    asked = []
+
+    def cancel():                   # after this process has drawn its own two maps
+        asked.append(1)
+        return len(asked) > 2
+    out = {"pdf": tmp_path / "r.pdf"} if what == "report" else {"map": tmp_path / "m.pdf"}
+    t = time.monotonic()
+    with pytest.raises(Cancelled):
+        export(doc, ls, fps, cancel=cancel, **out)
+    assert time.monotonic() - t < 120 and len(helpers) == 1 and helpers[0].poll() is not None
+    assert not any(p.exists() for p in out.values())
+
+
 def test_per_project_reports_each_with_own_number_and_only_its_project(screened, tmp_path):
     """`--per-project DIR`: one PDF and one DOCX per project, named by the id, each with its own report number on
     the cover, naming no other project."""

@@ -68,7 +68,7 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
             draw_pages(*args, range(split), first, progress=progress, cancel=cancel, total=n)
             if helper is None:
                 return out
-            if helper.wait() != 0 or not (Path(tmp) / "part2.pdf").exists():   # the helper failed: draw here
+            if _helper_done(helper, cancel) != 0 or not (Path(tmp) / "part2.pdf").exists():   # it failed: draw here
                 draw_pages(*args, range(split, n), Path(tmp) / "part2.pdf", progress=progress, cancel=cancel,
                            total=n)
             from pypdf import PdfWriter
@@ -102,6 +102,18 @@ def _start_helper(args, ks, tmp: Path, pdf_path: Path | None, each: bool = False
     return subprocess.Popen([sys.executable, "-m", "gis_screening.reports.pages", str(job)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             creationflags=flags)
+
+
+def _helper_done(helper, cancel, every_s: float = 0.1) -> int:
+    """Wait for the helper process to end (its exit code), asking ``cancel()`` every ``every_s`` seconds: a cancel
+    raises :class:`~gis_screening.errors.Cancelled` at once (the caller kills the helper) instead of after the
+    helper's half of the maps."""
+    import subprocess
+    while True:
+        try:
+            return int(helper.wait(timeout=every_s))
+        except subprocess.TimeoutExpired:
+            _step(None, cancel, 0, 0)
 
 
 def draw_pages(doc, layerset, footprints, paper, landscape, scale, png_dir, profile, extras, ks, pdf_path, *,
@@ -197,7 +209,7 @@ def _report_maps(doc, layerset, footprints, tmp: Path, scale, progress, cancel, 
     helper = _start_helper(args, range(split, n), tmp, None, each) if split < n else None
     try:
         draw_pages(*args, range(split if helper else n), None, progress=progress, cancel=cancel, total=n, each=each)
-        if helper is not None and helper.wait() != 0:
+        if helper is not None and _helper_done(helper, cancel) != 0:
             draw_pages(*args, range(split, n), None, progress=progress, cancel=cancel, total=n, each=each)
     finally:
         if helper is not None and helper.poll() is None:
