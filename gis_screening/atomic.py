@@ -92,13 +92,13 @@ def atomic_path(path: str | Path, mode: int | None = None, durable: bool = True)
             tmp.unlink()
 
 
-def write_bytes(path: str | Path, data: bytes, mode: int | None = None) -> Path:
-    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`)."""
-    with atomic_path(path, mode) as tmp:
+def write_bytes(path: str | Path, data: bytes, mode: int | None = None, durable: bool = True) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`, also for ``durable``)."""
+    with atomic_path(path, mode, durable) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
 
-def write_text(path: str | Path, text: str, mode: int | None = None) -> Path:
+def write_text(path: str | Path, text: str, mode: int | None = None, durable: bool = True) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically."""
-    return write_bytes(path, text.encode("utf-8"), mode)
+    return write_bytes(path, text.encode("utf-8"), mode, durable)

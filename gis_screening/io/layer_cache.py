@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import __version__
-from ..atomic import atomic_path
+from ..atomic import atomic_path, write_text
 from ..cache import cache_dir, touch, trim
 from ..catalog import Catalog
 from ..errors import InputError, Problem
@@ -138,8 +138,7 @@ def _write_entry(folder: Path, key: str, gdf: gpd.GeoDataFrame, meta: dict) -> N
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(folder / f"{key}.parquet", durable=False) as tmp:     # not synced: checked when read
             gdf.to_parquet(tmp)
-        with atomic_path(folder / f"{key}.json", durable=False) as tmp:
-            tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        write_text(folder / f"{key}.json", json.dumps(meta, ensure_ascii=False), durable=False)
     except Exception:  # noqa: BLE001 - columns GeoParquet cannot hold, a full or read-only disk: read next time
         (folder / f"{key}.parquet").unlink(missing_ok=True)
         return
