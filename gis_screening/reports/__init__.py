@@ -4,7 +4,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import shapely
@@ -45,8 +48,6 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
     """The screening map of every project: one page each in a PDF (vector), or one PNG/SVG/GeoTIFF (first
     project).  ``png_dir``: also save each page as ``{index}.jpg`` (150 dpi) there, from the same figure (the
     report's maps).  With two or more cores, the second half of a large atlas is drawn by a helper process."""
-    import os
-
     from ..atomic import atomic_path
     from .profile import load_profile
     out = Path(out)
@@ -57,31 +58,38 @@ def render_atlas(doc: dict, layerset, footprints: dict, out: str | Path, *, pape
                    landscape=landscape, scale=scale, extras=extras)
         return out
     n = len(doc["results"])
-    split = (n + 1) // 2 if n >= PARALLEL_MIN and (os.cpu_count() or 1) > 1 else n
     args = (doc, layerset, footprints, paper, landscape, scale, png_dir, profile, extras)
-    with tempfile.TemporaryDirectory(prefix="gis-screening-atlas-") as tmp, atomic_path(out) as target:
-        helper = _start_helper(args, range(split, n), Path(tmp), Path(tmp) / "part2.pdf") if split < n else None
+    with tempfile.TemporaryDirectory(prefix="gis-screening-atlas-") as tmp, atomic_path(out) as target, \
+            _helper(args, n, PARALLEL_MIN, Path(tmp), Path(tmp) / "part2.pdf") as (helper, split):
+        first = Path(tmp) / "part1.pdf" if helper else target
+        draw_pages(*args, range(split), first, progress=progress, cancel=cancel, total=n)
         if helper is None:
-            split = n
-        try:
-            first = Path(tmp) / "part1.pdf" if helper else target
-            draw_pages(*args, range(split), first, progress=progress, cancel=cancel, total=n)
-            if helper is None:
-                return out
-            if _helper_done(helper, cancel) != 0 or not (Path(tmp) / "part2.pdf").exists():   # it failed: draw here
-                draw_pages(*args, range(split, n), Path(tmp) / "part2.pdf", progress=progress, cancel=cancel,
-                           total=n)
-            from pypdf import PdfWriter
-            writer = PdfWriter()
-            for part in ("part1.pdf", "part2.pdf"):
-                writer.append(str(Path(tmp) / part))
-            with open(target, "wb") as fh:
-                writer.write(fh)
-        finally:
-            if helper is not None and helper.poll() is None:
-                helper.kill()
-                helper.wait()
+            return out
+        if _helper_done(helper, cancel) != 0 or not (Path(tmp) / "part2.pdf").exists():   # it failed: draw here
+            draw_pages(*args, range(split, n), Path(tmp) / "part2.pdf", progress=progress, cancel=cancel, total=n)
+        from pypdf import PdfWriter
+        writer = PdfWriter()
+        for part in ("part1.pdf", "part2.pdf"):
+            writer.append(str(Path(tmp) / part))
+        with open(target, "wb") as fh:
+            writer.write(fh)
     return out
+
+
+@contextmanager
+def _helper(args, n: int, minimum: int, tmp: Path, pdf_path: Path | None, each: bool = False
+            ) -> Iterator[tuple[subprocess.Popen | None, int]]:
+    """(helper, cut): a helper process (:func:`_start_helper`) drawing the maps from ``cut`` to ``n`` — the second
+    half of a job of ``minimum`` maps or more, with two or more cores — or (None, ``n``): this process draws them
+    all.  A helper still running on the way out (a cancel, an error) is ended."""
+    split = (n + 1) // 2 if n >= minimum and (os.cpu_count() or 1) > 1 else n
+    helper = _start_helper(args, range(split, n), tmp, pdf_path, each) if split < n else None
+    try:
+        yield helper, split if helper is not None else n
+    finally:
+        if helper is not None and helper.poll() is None:
+            helper.kill()
+            helper.wait()
 
 
 def _start_helper(args, ks, tmp: Path, pdf_path: Path | None, each: bool = False):
@@ -90,7 +98,6 @@ def _start_helper(args, ks, tmp: Path, pdf_path: Path | None, each: bool = False
     then drawn here).  Its inputs go through a data-only job
     folder in our private temp folder; a fresh interpreter never re-runs the caller's script (as multiprocessing's
     spawn would)."""
-    import subprocess
     import sys
 
     from .pages import write_job
@@ -106,9 +113,8 @@ def _start_helper(args, ks, tmp: Path, pdf_path: Path | None, each: bool = False
 
 def _helper_done(helper, cancel, every_s: float = 0.1) -> int:
     """Wait for the helper process to end (its exit code), asking ``cancel()`` every ``every_s`` seconds: a cancel
-    raises :class:`~gis_screening.errors.Cancelled` at once (the caller kills the helper) instead of after the
-    helper's half of the maps."""
-    import subprocess
+    raises :class:`~gis_screening.errors.Cancelled` at once (:func:`_helper` then ends the helper) instead of after
+    the helper's half of the maps."""
     while True:
         try:
             return int(helper.wait(timeout=every_s))
@@ -204,17 +210,11 @@ def _report_maps(doc, layerset, footprints, tmp: Path, scale, progress, cancel, 
     its own); with two or more cores, those of the second half of :data:`REPORT_PARALLEL_MIN` projects or more by a
     helper process (the atlas's), whose maps are drawn here if it fails."""
     n = len(doc["results"])
-    split = (n + 1) // 2 if n >= REPORT_PARALLEL_MIN and (os.cpu_count() or 1) > 1 else n
     args = (doc, layerset, footprints, "A4", False, scale, tmp, profile, extras)
-    helper = _start_helper(args, range(split, n), tmp, None, each) if split < n else None
-    try:
-        draw_pages(*args, range(split if helper else n), None, progress=progress, cancel=cancel, total=n, each=each)
+    with _helper(args, n, REPORT_PARALLEL_MIN, tmp, None, each) as (helper, split):
+        draw_pages(*args, range(split), None, progress=progress, cancel=cancel, total=n, each=each)
         if helper is not None and _helper_done(helper, cancel) != 0:
             draw_pages(*args, range(split, n), None, progress=progress, cancel=cancel, total=n, each=each)
-    finally:
-        if helper is not None and helper.poll() is None:
-            helper.kill()
-            helper.wait()
 
 
 def _report(doc, layerset, footprints, tmp: Path, shared: bool, pdf, docx, scale, progress, cancel, profile, extras):
