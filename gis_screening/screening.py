@@ -25,7 +25,14 @@ from .engine.overlay import batch_overlaps, footprints_metrics
 from .engine.prepared import PreparedCache, reach_for
 from .engine.result import result_bytes
 from .engine.rules import RuleStack, load_stack
-from .engine.screen import EncodedResult, ProjectResult, ScreeningResult, evaluate_rules, layers_missing
+from .engine.screen import (
+    EncodedResult,
+    FeatureContexts,
+    ProjectResult,
+    ScreeningResult,
+    evaluate_rules,
+    layers_missing,
+)
 from .forked import Forked, can_fork
 from .model import LayerSet, Project
 
@@ -164,7 +171,7 @@ def _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, mis
     child or it failed)."""
     steps = [(epsg, idx[lo:lo + CHUNK]) for epsg, idx in by_zone.items() for lo in range(0, len(idx), CHUNK)]
     run = partial(_screen_steps, projects=projects, fps=fps, layerset=layerset, rules=rules, records=records,
-                  missing=missing, search_radius_m=search_radius_m, carbon=carbon)
+                  missing=missing, search_radius_m=search_radius_m, carbon=carbon, features={})
     if cut is None or len(steps) < 2 or not can_fork():
         for write in writes:
             write_behind(write)
@@ -245,9 +252,10 @@ def _results_from_child(data: bytes | memoryview | None, expected: Sequence[int]
 
 
 def _screen_steps(steps, ready, *, projects, fps, layerset, rules, records, missing, search_radius_m, carbon,
-                  progress, cancel, done) -> None:
+                  features, progress, cancel, done) -> None:
     """Overlay, rules and carbon checks for ``steps`` (zone, project indices) into ``done``, with each zone's
-    prepared layers (futures) in ``ready``: the next step's
+    prepared layers (futures) in ``ready``, the feature contexts built so far in ``features``
+    (:func:`~gis_screening.engine.screen.evaluate_rules`): the next step's
     overlay (array work that releases the GIL) runs in a thread while this step's rules run.  Stops (leaving the
     rest out) when ``cancel()`` says so."""
 
@@ -268,7 +276,8 @@ def _screen_steps(steps, ready, *, projects, fps, layerset, rules, records, miss
             following = ahead.submit(overlay, k + 1) if k + 1 < len(steps) else None
             for i, ovs in zip(part, overlaps):
                 ovs.sort(key=lambda o: (o.distance_m, -o.overlap_area_m2))
-                done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon, layerset.cat, missing)
+                done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon, layerset.cat, missing,
+                                          features)
             if progress:
                 progress(len(done), len(projects))
     finally:
@@ -277,9 +286,10 @@ def _screen_steps(steps, ready, *, projects, fps, layerset, rules, records, miss
 
 
 def _project_result(project, fp, overlaps, rules: RuleStack, records, carbon: bool, catalog,
-                    missing: dict[str, str]) -> ProjectResult:
-    """Rules then carbon checks for one project whose overlaps are known (``missing``: see ``evaluate_rules``)."""
-    findings, ctx = evaluate_rules(project, fp, overlaps, rules, records, catalog, missing)
+                    missing: dict[str, str], features: FeatureContexts) -> ProjectResult:
+    """Rules then carbon checks for one project whose overlaps are known (``missing``, ``features``: see
+    ``evaluate_rules``)."""
+    findings, ctx = evaluate_rules(project, fp, overlaps, rules, records, catalog, missing, features)
     block = None
     if carbon and rules.carbon_config is not None:
         block, more = carbon_for(project, ctx, rules.carbon_config, overlaps, records)

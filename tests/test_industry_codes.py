@@ -112,3 +112,25 @@ def test_admission_list_entries_written_with_names_are_read():
     assert not industry_in("3021", listed) and unreadable_mentions(listed, "3011") == ""
     assert matching_codes("3011", "3011（水泥制造）、3041") == ["3011（水泥制造）"]
     assert not industry_in("3011", "B3011水泥制造") and unreadable_mentions("B3011水泥制造", "3011") == "B3011水泥制造"
+
+
+def test_projects_of_different_codes_on_one_unit_each_get_their_own_reading_of_its_lists(sample):
+    """A feature's context (what its lists say about the project's code) is built once per feature and code in a
+    screening and reused by the later projects with that code: each project's findings are those it gets when
+    screened alone, whatever codes the projects before it had."""
+    from gis_screening.io.projects import load_projects
+    from gis_screening.model import Project
+    from gis_screening.screening import screen
+    ls, rules = sample
+    geom = load_projects(ROOT / "sample_data" / "projects" / "projects.gpkg")[0].geometry
+    codes = ["3011", "2614", "3399", "3011", "30", None, "3041"]      # the units restrict 2614;3011;3041
+    projects = [Project(id=f"T{k}", geometry=geom, industry_code=c, construction_type="新建", source="test")
+                for k, c in enumerate(codes)]
+    together = [r.to_json() for r in screen(projects, ls, rules).results]
+    alone = [screen([p], ls, rules).results[0].to_json() for p in projects]
+    assert together == alone
+    restricted = {c: [f["message"] for f in r["findings"] if f["rule_id"] == "unit.restricted_industry"]
+                  for c, r in zip(codes, together)}
+    for code in ("3011", "2614", "3041"):       # the entry of the list that covers the code, as each message names it
+        assert restricted[code] and all(f"限制类（{code}）" in m for m in restricted[code]), restricted[code]
+    assert restricted["3399"] == []

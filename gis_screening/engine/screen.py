@@ -184,6 +184,25 @@ def _attr(records: Records, o: Overlap, key: str) -> Any:
     return rows[o.feature_index].get(key) if rows is not None else None
 
 
+FeatureContexts = dict[tuple[str, int, str | None], Ctx]
+"""Feature contexts (:func:`feature_context`) by (layer uid, feature index, project industry code)."""
+
+
+def feature_context(records: Records, o: Overlap, code: str | None) -> Ctx:
+    """What rules may ask about the feature of ``o`` for a project of industry ``code``: its attributes, the
+    entries of its lists that cover the code and, for a control unit, what its text says about the code."""
+    rows = records.get(o.layer_uid)
+    feat = Ctx(rows[o.feature_index]) if rows is not None else Ctx()
+    feat["matched_codes"] = "、".join(matching_codes(code, feat.get("prohibited_industries"))) or "、".join(
+        matching_codes(code, feat.get("restricted_industries")))
+    if o.role == "control_units":
+        feat["prohibition_text"] = prohibition_sentence(feat.get("spatial_constraints"), code)
+        feat["admission_listed"] = has_admission_list(feat)
+        feat["prohibited_unreadable"] = unreadable_mentions(feat.get("prohibited_industries"), code)
+        feat["restricted_unreadable"] = unreadable_mentions(feat.get("restricted_industries"), code)
+    return feat
+
+
 def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overlap], records: Records) -> Ctx:
     """What rules may ask about a project: its attributes plus derived facts (两高 sector, in a park…)."""
     parks = [o for o in overlaps if o.role == "industrial_parks" and _intersects(o, fp)]
@@ -408,13 +427,15 @@ def _key_of_rule(rule_layer: str) -> tuple[str, str]:
 
 
 def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overlap], stack: RuleStack,
-                   records: Records, catalog: Catalog, missing: Mapping[str, str] | None = None
-                   ) -> tuple[list[Finding], Ctx]:
+                   records: Records, catalog: Catalog, missing: Mapping[str, str] | None = None,
+                   features: FeatureContexts | None = None) -> tuple[list[Finding], Ctx]:
     """Apply every rule of the stack to one project; returns its findings and the project context.
     ``catalog`` names the roles of rules that found no feature (the layer set's catalog).  ``missing``: the layers
     the rules need that the layer set lacks (rule layer name → title, from :func:`layers_missing`); the rules that
     need one and could apply to the project are one 需人工核实 finding per layer, never a verdict read from the
-    absence of the layer.
+    absence of the layer.  ``features``: the feature contexts built for earlier projects of the same screening
+    (filled here; a feature's context depends only on its record and the project's industry code), so that each is
+    built once per feature and code, not once per project.
 
     Feature contexts are built once per overlap (not per rule), from records built once per layer."""
     pctx = project_context(project, fp, overlaps, records)
@@ -422,22 +443,16 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
     for o in overlaps:
         by_key.setdefault(_rule_key(o), []).append((o, _intersects(o, fp)))
     feature_names: dict[int, dict[str, Any]] = {}
+    features = {} if features is None else features
+    code = project.industry_code
 
     def names_for(o: Overlap) -> dict[str, Any]:
         hit = feature_names.get(id(o))
         if hit is None:
-            rows = records.get(o.layer_uid)
-            feat = Ctx(rows[o.feature_index]) if rows is not None else Ctx()
-            feat["matched_codes"] = "、".join(matching_codes(project.industry_code, feat.get(
-                "prohibited_industries"))) or "、".join(matching_codes(project.industry_code, feat.get(
-                    "restricted_industries")))
-            if o.role == "control_units":
-                feat["prohibition_text"] = prohibition_sentence(feat.get("spatial_constraints"), project.industry_code)
-                feat["admission_listed"] = has_admission_list(feat)
-                feat["prohibited_unreadable"] = unreadable_mentions(feat.get("prohibited_industries"),
-                                                                    project.industry_code)
-                feat["restricted_unreadable"] = unreadable_mentions(feat.get("restricted_industries"),
-                                                                    project.industry_code)
+            key = (o.layer_uid, o.feature_index, code)
+            feat = features.get(key)
+            if feat is None:
+                feat = features[key] = feature_context(records, o, code)
             hit = feature_names[id(o)] = {"project": pctx, "feature": feat, "overlap": _overlap_ctx(o, fp)}
         return hit
 
