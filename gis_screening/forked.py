@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import select
 import sys
 import threading
 from collections.abc import Callable
@@ -67,6 +68,13 @@ class Forked:
                 os._exit(code)
         os.close(write)
         self._store, self._signal = store, read
+
+    def done(self) -> bool:
+        """Has the child written its result, or ended without (so that :meth:`result` would not wait)?"""
+        if self._pid is None:
+            return True
+        readable, _, _ = select.select([self._signal], [], [], 0)
+        return bool(readable)
 
     def result(self) -> memoryview | None:
         """The bytes the child's work returned, where it wrote them (a read-only map of the in-memory file: no copy

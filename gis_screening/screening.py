@@ -51,14 +51,11 @@ CHUNK = 500
 #: From this many projects a screening splits between two processes (below it, forking and sending results back
 #: cost more than the second core saves).
 SPLIT_MIN_PROJECTS = 2000
-#: The child's share of the projects: under half, as it also encodes its results as the JSON the document holds
-#: (~0.15 s for 4,700 projects), while this process, which writes the document, only encodes its own.
-CHILD_SHARE = 0.42
-#: A split with its layers prepared already cuts between two zones when that is at most this share of the projects
-#: away from the cut by :data:`CHILD_SHARE`: neither process then loads (and indexes) the other's zones' layers,
-#: which saves more than the shares' imbalance costs (province set, 10,200 projects: the child's screening
-#: 0.90 → 0.72 s).
-ZONE_CUT_SLACK = 0.05
+#: The child's share of the projects when the layers are all prepared already: under half, as this process also
+#: reads the child's results and writes the document (it encodes its own results while the child screens on).
+#: Each zone's projects go in Hilbert order, so a share that cuts a zone takes one compact part of it (province set,
+#: warm: the share cut between the two zones, 41 %, left the child idle ~0.3 s).
+CHILD_SHARE = 0.47
 
 
 def load_rules(paths: list[str | Path] | None = None, as_of: dt.date | None = None) -> RuleStack:
@@ -82,9 +79,9 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
     projects screened so far and is marked ``partial`` (never a verdict for a project that was not overlaid).
     ``split``: a run of :data:`SPLIT_MIN_PROJECTS` or more, without ``cancel``, in a process running no other
     thread, gives a share of its projects to a forked copy of itself (:mod:`gis_screening.forked`; the CLI asks
-    for it) — when its layers are all prepared already (a warm cache; at a boundary between zones when one lies
-    near the balanced cut, :data:`ZONE_CUT_SLACK`), or, to prepare them on both cores, when its projects lie in more
-    than one GK zone (the copy takes whole zones).  The result is the same either way.
+    for it) — when its layers are all prepared already (a warm cache; :data:`CHILD_SHARE`), or, to prepare them on
+    both cores, when its projects lie in more than one GK zone (the copy takes whole zones).  The result is the same
+    either way.
     ``cache_writes``: cache entries still to write (``load_layerset(cache_writes=…)``), emptied here: the forked copy
     writes them after it has sent its results, else they are written in the background
     (:func:`gis_screening.cache.write_behind`) while the screening goes on.
@@ -95,11 +92,11 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
         records = {lyr.uid: cache.records(lyr) for lyr in layerset.layers}
         geoms = [p.geometry for p in projects]
         fps = footprints_metrics(geoms)
-        zones: dict[int, list[int]] = {}
-        for i, fp in enumerate(fps):
-            zones.setdefault(fp.metric_epsg, []).append(i)
-        by_zone = dict(sorted(zones.items(), key=lambda z: -len(z[1])))       # the zone of most projects first
         bounds = shapely.bounds(np.array(geoms, dtype=object))
+        zones: dict[int, list[int]] = {}
+        for i in np.argsort(_hilbert_distance(bounds), kind="stable").tolist():
+            zones.setdefault(fps[i].metric_epsg, []).append(i)
+        by_zone = dict(sorted(zones.items(), key=lambda z: -len(z[1])))       # the zone of most projects first
         done: dict[int, ProjectResult | EncodedResult] = {}
         missing_layers = layers_missing(rules, layerset)
         missing = {m["role"]: m["title"] for m in missing_layers}
@@ -113,13 +110,11 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
         cut: int | None = None
         if split and cancel is None and len(projects) >= SPLIT_MIN_PROJECTS and can_fork():
             mine = round(len(projects) * (1 - CHILD_SHARE))
-            ends = np.cumsum([len(idx) for idx in by_zone.values()])[:-1]     # after each zone but the last
-            zone_cut = int(ends[np.argmin(np.abs(ends - mine))]) if len(ends) else None
             if all(cache.at_hand(lyr, epsg, reach[epsg]) for epsg in by_zone for lyr in layerset.layers):
-                near = zone_cut is not None and abs(zone_cut - mine) <= ZONE_CUT_SLACK * len(projects)
-                cut = zone_cut if near else mine
-            else:
-                cut = zone_cut
+                cut = mine
+            elif len(by_zone) > 1:      # whole zones: the cut after the zone nearest to the share
+                ends = np.cumsum([len(idx) for idx in by_zone.values()])[:-1]
+                cut = int(ends[np.argmin(np.abs(ends - mine))])
         writes = list(cache_writes or ())
         if cache_writes:
             cache_writes.clear()
@@ -136,6 +131,15 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
     results = [done[i] for i in sorted(done)]
     return ScreeningResult(results, layerset, rules, search_radius_m, partial=not finished, requested=len(projects),
                            missing_layers=missing_layers)
+
+
+def _hilbert_distance(bounds: np.ndarray) -> np.ndarray:
+    """Each footprint's place along a Hilbert curve over all of them (from their bounds, ``(n, 4)``): projects are
+    screened in this order within their zone, so that each step of :data:`CHUNK` projects, and each process's share
+    of a split, covers one compact area (fewer red-line pieces to decode and query per step and per process)."""
+    import geopandas as gpd
+    mid = np.nan_to_num((bounds[:, :2] + bounds[:, 2:]) / 2)      # an empty footprint (no bounds) goes first
+    return np.asarray(gpd.GeoSeries(shapely.points(mid)).hilbert_distance())
 
 
 @dataclass
@@ -181,6 +185,7 @@ def _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, mis
     # forked before any thread starts; the child does the cache writes after sending its results
     child = Forked(partial(_screened_in_child, run, others, prepare), then=partial(_run_all, writes))
     run(mine, prepare(dict.fromkeys(e for e, _ in mine)), progress=progress, cancel=None, done=done)
+    _encode_while(done, lambda: not child.done())
     theirs = _results_from_child(child.result(), [i for _, part in others for i in part])
     write_behind(child.wait)    # the child's end (its cache writes) is awaited with this process's cache writes
     if theirs is None:          # the child failed: its share and the cache writes are done here
@@ -192,6 +197,18 @@ def _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, mis
         done[i] = EncodedResult(projects[i], fps[i], verdict, encoded)
     if progress:
         progress(len(done), len(projects))
+
+
+def _encode_while(done: dict[int, ProjectResult | EncodedResult], busy: Callable[[], bool]) -> None:
+    """Replace the results in ``done`` by the JSON the document holds (as the forked child sends its own), one after
+    another while ``busy()``: this process, done with its share before the child, encodes instead of waiting (the
+    document needs them encoded anyway; a caller that reads them decodes them, as it does the child's)."""
+    with collector_paused():
+        for i, r in done.items():
+            if not busy():
+                return
+            if isinstance(r, ProjectResult):
+                done[i] = EncodedResult(r.project, r.metrics, r.verdict, result_bytes(r.to_json()))
 
 
 def _split_steps(steps: list, first: int) -> tuple[list, list]:

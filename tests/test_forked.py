@@ -17,6 +17,7 @@ SCRIPT = r"""
 import json, os, pathlib, sys
 from dataclasses import replace
 from functools import partial
+import numpy as np
 import shapely
 import gis_screening.screening as S
 from gis_screening.cache import finish_writes
@@ -45,9 +46,14 @@ if mode == "zones":                     # 40 % moved west into GK zone 39 (the s
     from gis_screening.engine.overlay import footprints_metrics
     epsg = [fp.metric_epsg for fp in footprints_metrics([p.geometry for p in projects])]
     west = {k for k, e in enumerate(epsg) if e == min(epsg)}
-    balanced, boundary = round(len(projects) * (1 - S.CHILD_SHARE)), len(projects) - len(west)
-    assert 0 < abs(boundary - balanced) <= S.ZONE_CUT_SLACK * len(projects), (balanced, boundary)
 forks = []
+theirs = []                             # the projects whose results came from the child, per split
+
+def recorded(data, expected, results_from_child=S._results_from_child):
+    got = results_from_child(data, expected)
+    theirs.append(set(got or ()))
+    return got
+S._results_from_child = recorded
 
 class Counted(S.Forked):
     def __init__(self, fn, **kw):
@@ -64,14 +70,19 @@ if mode == "damaged":                   # an entry on disk but unreadable: the c
     entries[-1].write_bytes(entries[-1].read_bytes()[:100])
 split = S.screen(projects, ls, rules, cache=PreparedCache(cache_dir), split=True, cache_writes=writes)
 two = split.to_json()
-# the child's share is held as the JSON it sent, written into the document as it is: the same bytes
-encoded = sum(isinstance(r, S.EncodedResult) for r in split.results)
-assert (encoded == 0) if mode == "fail" else (500 < encoded < 1500), encoded
+# the child's share is held as the JSON it sent, written into the document as it is: the same bytes (and this
+# process encodes as many of its own as it can while it waits for the child)
+child = theirs[-1]
+if mode == "fail":
+    assert child == set()
+elif mode != "zones":                   # layers at hand: the share by CHILD_SHARE
+    assert len(child) == len(projects) - round(len(projects) * (1 - S.CHILD_SHARE)), len(child)
+assert all(isinstance(split.results[k], S.EncodedResult) for k in child)
 encoded_doc = split.to_json(encoded=True)
 write_json(encoded_doc, pathlib.Path(cache_dir) / "encoded.json")
 assert (pathlib.Path(cache_dir) / "encoded.json").read_bytes() == dumps(two)
 if mode == "zones":                     # the child took zone 39, whose layers it prepared
-    assert {k for k, r in enumerate(split.results) if isinstance(r, S.EncodedResult)} == west
+    assert child == west
 assert writes == []
 finish_writes()                         # as the CLI does before it ends
 writers = (layer_cache.parent / "writers").read_text().split()
@@ -90,10 +101,16 @@ if mode == "damaged":
 if mode == "zones":                     # each process wrote the layers of its zones
     assert len(list(pathlib.Path(cache_dir).rglob("*.npz"))) == 2 * len(ls.layers)
     forks.pop()
-    # with the layers prepared, the cut by share moves to the boundary between the zones, which lies within
-    # ZONE_CUT_SLACK of it: the child again takes zone 39 and loads no layer of zone 40
+    # with the layers prepared, the cut is by share: the child takes zone 39 and the part of zone 40 last in Hilbert
+    # order, one compact area of it
     warm = S.screen(projects, ls, rules, cache=PreparedCache(cache_dir), split=True)
-    assert {k for k, r in enumerate(warm.results) if isinstance(r, S.EncodedResult)} == west
+    more = theirs[-1] - west
+    assert west < theirs[-1] and len(theirs[-1]) == len(projects) - round(len(projects) * (1 - S.CHILD_SHARE))
+    b = shapely.bounds([projects[k].geometry for k in more])
+    rest = shapely.bounds([p.geometry for k, p in enumerate(projects) if k not in theirs[-1]])
+    # its part of zone 40 covers at most half the area zone 40's projects cover
+    area = lambda b: (b[:, 2].max() - b[:, 0].min()) * (b[:, 3].max() - b[:, 1].min())
+    assert area(b) <= 0.5 * area(np.vstack([b, rest])), (area(b), area(np.vstack([b, rest])))
     three = warm.to_json()
     three.pop("generated_at")
     assert three == two
@@ -177,7 +194,14 @@ results = [Forked(lambda: big).result() == big, Forked(lambda: b"").result() == 
            *(Forked(dies(how)).result() is None for how in ("raises", "exits", "killed"))]
 marker = sys.argv[1]
 child = Forked(lambda: b"sent", then=lambda: open(marker, "w").write("then ran"))
-results += [child.result() == b"sent", child.wait() == 0, open(marker).read() == "then ran", child.wait() is None,
+results += [child.result() == b"sent", child.wait() == 0, open(marker).read() == "then ran", child.wait() is None]
+import time
+slow = Forked(lambda: time.sleep(0.5) or b"late")       # done() tells, without waiting, whether result() would wait
+busy = slow.done()
+time.sleep(1.0)
+gone = Forked(dies("killed"))
+time.sleep(0.5)
+results += [busy is False, slow.done() is True, slow.result() == b"late", gone.done() is True, gone.result() is None,
             len(os.listdir("/proc/self/fd")) == fds]
 print(results)
 """
@@ -186,8 +210,28 @@ print(results)
 def test_a_child_hands_back_all_it_returned_or_nothing(tmp_path):
     """The bytes a forked child's work returns come back whole, however large (10 MB here, through an in-memory
     file); a child that raises, exits without a word or is killed hands back None; ``then`` runs in the child after
-    the result is handed back, and ``wait`` gives its exit code once.  No descriptor is left open."""
+    the result is handed back, and ``wait`` gives its exit code once; ``done`` says whether the child has handed
+    back or died.  No descriptor is left open."""
     res = subprocess.run([sys.executable, "-c", HAND_BACK, str(tmp_path / "then")], capture_output=True, text=True,
                          timeout=60)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert res.stdout.strip() == str([True] * 10), res.stdout
+    assert res.stdout.strip() == str([True] * 15), res.stdout
+
+
+def test_this_process_encodes_its_results_while_the_child_is_busy_and_no_longer():
+    """While the forked child screens on, this process turns its own results into the JSON the document holds, one
+    by one, and stops as soon as the child is done: the encoded ones are what the document would hold."""
+    import orjson
+
+    from gis_screening.io.projects import load_projects
+    from gis_screening.layerset import load_layerset
+    from gis_screening.screening import EncodedResult, ProjectResult, _encode_while, load_rules, screen
+    projects = load_projects(ROOT / "sample_data" / "projects" / "projects.gpkg")[:5]
+    res = screen(projects, load_layerset(ROOT / "sample_data" / "layerset.yaml"), load_rules())
+    done = dict(enumerate(res.results))
+    busy = iter([True, True, False])
+    _encode_while(done, lambda: next(busy))
+    assert [type(r) for r in done.values()] == [EncodedResult] * 2 + [ProjectResult] * 3
+    assert [orjson.loads(done[k].encoded) for k in (0, 1)] == [res.results[k].to_json() for k in (0, 1)]
+    assert [r.verdict for r in done.values()] == [r.verdict for r in res.results]
+    assert [r.project for r in done.values()] == projects
