@@ -2,8 +2,9 @@
 
 For every feature within ``radius_m`` of a footprint: overlap area (m²), share of the footprint, overlap length
 for line footprints, and distance (0 when touching or overlapping).  Exact work only where needed: pieces covered
-by the footprint contribute their precomputed area, only boundary-crossing pieces are intersected, and distances
-are computed only for features that do not intersect.
+by the footprint contribute their precomputed area, a footprint covered by a piece its own area, only pieces whose
+boundary crosses the footprint are intersected, and distances are computed only for features that do not
+intersect.
 """
 from __future__ import annotations
 
@@ -74,8 +75,13 @@ def _pair_metrics(fps: np.ndarray, fp_dims: np.ndarray, fp_idx: np.ndarray, piec
         covered[poly_pair] = shapely.covers(g[poly_pair], p[poly_pair])
         area[covered] = prep.piece_area[piece_idx[covered]]
         cross = poly_pair & ~covered
-        if cross.any():
-            area[cross] = shapely.area(shapely.intersection(g[cross], p[cross]))
+        if cross.any():         # a footprint wholly in a piece (a project inside a unit) overlaps it by its own area
+            inside = np.zeros(len(fp_idx), dtype=bool)
+            inside[cross] = shapely.covers(p[cross], g[cross])
+            area[inside] = shapely.area(g[inside])
+            cut = cross & ~inside
+            if cut.any():
+                area[cut] = shapely.area(shapely.intersection(g[cut], p[cut]))
     line_pair = inter & (fp_dims[fp_idx] == 1) & (prep.dims[prep.owner[piece_idx]] == 2)
     if line_pair.any():
         length[line_pair] = shapely.length(shapely.intersection(g[line_pair], p[line_pair]))
