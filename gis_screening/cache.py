@@ -8,9 +8,13 @@ otherwise leave a few hundred MB behind.  A removed entry is rebuilt when next n
 """
 from __future__ import annotations
 
+import io
+import mmap
 import os
 import threading
 import time
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -133,8 +137,7 @@ def load_entry(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray] |
     if not path.exists():
         return None
     try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
+        data = _arrays(path)
         if all(k in data for k in required):
             touch(path)
             return data
@@ -142,6 +145,54 @@ def load_entry(path: Path, required: tuple[str, ...]) -> dict[str, np.ndarray] |
         pass
     path.unlink(missing_ok=True)
     return None
+
+
+#: An array of an entry this large (bytes) is mapped from the file rather than read (:func:`_arrays`).
+MAP_MIN_BYTES = 1 << 20
+
+
+def _arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of the ``.npz`` at ``path``.  Where the system allows replacing and removing a file that is mapped
+    (POSIX), an array of :data:`MAP_MIN_BYTES` or more stored uncompressed (as ``np.savez`` stores it) is mapped
+    from the file, read-only, once its CRC is checked, instead of being copied into fresh memory: a screening
+    decodes only the pieces its footprints reach."""
+    out: dict[str, np.ndarray] = {}
+    with np.load(path, allow_pickle=False) as z, open(path, "rb") as f:
+        mapped: mmap.mmap | None = None
+        for name in z.files:
+            info = z.zip.getinfo(f"{name}.npy")
+            if os.name == "posix" and info.compress_type == zipfile.ZIP_STORED and info.file_size >= MAP_MIN_BYTES:
+                mapped = mapped or mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                out[name] = _mapped_array(mapped, info)
+            else:
+                out[name] = z[name]
+    return out
+
+
+def _mapped_array(mapped: mmap.mmap, info: zipfile.ZipInfo) -> np.ndarray:
+    """The ``.npy`` member ``info`` of a zip file mapped whole as ``mapped`` (stored, not compressed), as an array
+    viewing the mapping; ValueError when the member is damaged (CRC, header, size) or holds objects."""
+    head = info.header_offset
+    if mapped[head:head + 4] != b"PK\x03\x04":
+        raise ValueError("not a zip member header")
+    start = head + 30 + int.from_bytes(mapped[head + 26:head + 28], "little") + \
+        int.from_bytes(mapped[head + 28:head + 30], "little")
+    member = memoryview(mapped)[start:start + info.file_size]
+    try:
+        if len(member) != info.file_size or zlib.crc32(member) != info.CRC:
+            raise ValueError("damaged member")
+        header = io.BytesIO(member[:65536])
+        version = np.lib.format.read_magic(header)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+            np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(header)
+    finally:
+        member.release()
+    count = int(np.prod(shape))
+    if dtype.hasobject or header.tell() + count * dtype.itemsize != info.file_size:
+        raise ValueError("not a plain array of the member's size")
+    arr = np.frombuffer(mapped, dtype=dtype, count=count, offset=start + header.tell())
+    return arr.reshape(shape, order="F" if fortran else "C")
 
 
 def save_entry(path: Path, arrays: dict[str, np.ndarray]) -> None:

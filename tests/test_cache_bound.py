@@ -109,3 +109,37 @@ def test_a_full_disk_costs_the_cache_entries_nothing_else(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     names, count = res.stdout.strip().rsplit(" ", 1)
     assert names == "['layers', 'prepared', 'small.npz']" and int(count) > 0
+
+
+def test_large_arrays_of_an_entry_are_mapped_checked_and_refused_when_damaged(tmp_path):
+    """An entry's arrays of 1 MB or more (a layer's pieces as WKB) are mapped from the file, not copied into fresh
+    memory: read-only, equal to what ``np.load`` reads (dtype, shape, C and Fortran order); the small ones are
+    read.  A byte flipped inside a mapped array fails its CRC: the entry is refused and deleted, never trusted."""
+    import mmap
+
+    import numpy as np
+
+    from gis_screening.cache import MAP_MIN_BYTES, load_entry, save_entry
+    rng = np.random.default_rng(1)
+    arrays = {"small": np.arange(10), "blob": rng.integers(0, 255, 3 * MAP_MIN_BYTES, dtype=np.uint8),
+              "grid": rng.random((600, 300)), "fgrid": np.asfortranarray(rng.random((300, 600))),
+              "text": np.array(["红线", "管控单元"])}
+    path = tmp_path / "entry.npz"
+    save_entry(path, arrays)
+    got = load_entry(path, ("blob", "grid"))
+    assert got is not None and list(got) == list(arrays)
+    for name, want in arrays.items():
+        assert got[name].dtype == want.dtype and got[name].shape == want.shape and np.array_equal(got[name], want)
+
+    def mapped(a) -> bool:
+        while isinstance(a, np.ndarray):
+            a = a.base
+        return isinstance(a.obj if isinstance(a, memoryview) else a, mmap.mmap)
+    assert {name for name, a in got.items() if mapped(a)} == {"blob", "grid", "fgrid"}
+    assert not got["blob"].flags.writeable
+    del got
+    data = bytearray(path.read_bytes())
+    at = data.find(arrays["blob"][1000:1064].tobytes())      # inside the blob's bytes in the file
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+    assert load_entry(path, ("blob",)) is None and not path.exists()
