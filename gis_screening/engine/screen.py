@@ -275,8 +275,8 @@ COAL_KEYS = ("raw_coal_t", "bituminous_coal_t", "anthracite_t", "lignite_t", "wa
 
 def _gas_fired(sheet: dict[str, Any] | None) -> bool:
     """A power project whose sheet declares natural gas and no coal (decides 煤电 by fuel, not by class alone)."""
-    energy = (sheet or {}).get("energy") or {}
-    if not isinstance(energy, dict):
+    energy = (sheet or {}).get("energy")
+    if not energy or not isinstance(energy, dict):
         return False
     try:
         gas = float(energy.get("natural_gas_10k_nm3") or 0)
