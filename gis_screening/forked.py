@@ -35,6 +35,7 @@ class Forked:
 
     def __init__(self, fn: Callable[[], bytes], then: Callable[[], None] | None = None) -> None:
         self._pid: int | None = None
+        self._signal: int | None = None
         self._then = then
         try:
             store = os.memfd_create("gis-screening-forked", os.MFD_CLOEXEC)
@@ -71,19 +72,20 @@ class Forked:
 
     def done(self) -> bool:
         """Has the child written its result, or ended without (so that :meth:`result` would not wait)?"""
-        if self._pid is None:
+        if self._pid is None or self._signal is None:       # no child, or its result taken already
             return True
         readable, _, _ = select.select([self._signal], [], [], 0)
         return bool(readable)
 
     def result(self) -> memoryview | None:
         """The bytes the child's work returned, where it wrote them (a read-only map of the in-memory file: no copy
-        into fresh memory); None when the child failed before it had written them all."""
-        if self._pid is None:
+        into fresh memory); None when the child failed before it had written them all (or they were taken already)."""
+        if self._pid is None or self._signal is None:
             return None
+        signal_fd, self._signal = self._signal, None
         data = None
         try:
-            with os.fdopen(self._signal, "rb") as signal:
+            with os.fdopen(signal_fd, "rb") as signal:
                 told = signal.read(8)                   # b"" when the child ended without telling
             size = int.from_bytes(told, "little") if len(told) == 8 else -1
             if size == 0:
