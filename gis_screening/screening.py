@@ -23,7 +23,6 @@ from .engine.collector import collector_paused
 from .engine.model import VERDICT_LABELS
 from .engine.overlay import batch_overlaps, footprints_metrics
 from .engine.prepared import PreparedCache, reach_for
-from .engine.result import result_bytes
 from .engine.rules import RuleStack, load_stack
 from .engine.screen import (
     EncodedResult,
@@ -209,7 +208,7 @@ def _encode_while(done: dict[int, ProjectResult | EncodedResult], busy: Callable
             if not busy():
                 return
             if isinstance(r, ProjectResult):
-                done[i] = EncodedResult(r.project, r.metrics, r.verdict, result_bytes(r.to_json()))
+                done[i] = EncodedResult.of(r)
 
 
 def _split_steps(steps: list, first: int) -> tuple[list, list]:
@@ -240,10 +239,10 @@ def _screened_in_child(run, steps, prepare) -> bytes:
     run(steps, prepare(dict.fromkeys(e for e, _ in steps)), progress=None, cancel=None, done=done)
     prepare.finish()            # a layer it had to rebuild (a damaged entry) is written before the child ends
     with collector_paused():
-        encoded = [result_bytes(r.to_json()) for r in done.values()]
-    head = orjson.dumps({"index": list(done), "verdict": [r.verdict for r in done.values()],
-                         "size": [len(e) for e in encoded]})
-    return b"".join([len(head).to_bytes(8, "little"), head, *encoded])
+        encoded = [r if isinstance(r, EncodedResult) else EncodedResult.of(r) for r in done.values()]
+    head = orjson.dumps({"index": list(done), "verdict": [r.verdict for r in encoded],
+                         "size": [len(r.encoded) for r in encoded]})
+    return b"".join([len(head).to_bytes(8, "little"), head, *(r.encoded for r in encoded)])
 
 
 def _results_from_child(data: bytes | memoryview | None, expected: Sequence[int]

@@ -134,8 +134,9 @@ def test_damaged_or_foreign_results_from_a_child_are_refused():
     import orjson
 
     import gis_screening.screening as S
+    from gis_screening.engine.result import result_bytes
     results = [{"project": {"id": f"P{i}"}, "verdict": "compliant"} for i in range(3)]
-    encoded = [S.result_bytes(r) for r in results]
+    encoded = [result_bytes(r) for r in results]
     head = orjson.dumps({"index": [4, 7, 9], "verdict": ["compliant"] * 3, "size": [len(e) for e in encoded]})
     data = b"".join([len(head).to_bytes(8, "little"), head, *encoded])
     got = S._results_from_child(data, [9, 4, 7])

@@ -118,7 +118,7 @@ def screen_cmd(
             step("screen")
             reporting = any((pdf, docx, xlsx, html, map_out, per_project))
             listing = table or len(result.results) <= TABLE_MAX
-            # a document only written out as JSON keeps the results a forked copy screened as the JSON it sent
+            # a document only written out as JSON keeps the results held encoded (a forked copy's) as they are
             doc = result.to_json(encoded=not (jsonl or gpkg or reporting or listing))
             outputs = _write_results(doc, json_out, jsonl, gpkg, projects)
             step("write results")

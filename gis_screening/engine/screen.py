@@ -33,6 +33,7 @@ from .conditions import (
 )
 from .model import VERDICT_LABELS, Finding, Overlap, verdict_of
 from .overlay import FootprintMetrics
+from .result import result_bytes
 from .rules import Pack, Rule, RuleStack
 from .sectors import classify, industry_path, path_text, serious_water_polluter
 
@@ -83,14 +84,20 @@ class ProjectResult:
 
 @dataclass
 class EncodedResult:
-    """A project's result screened by a forked copy of this process (:func:`gis_screening.screening.screen` with
-    ``split``), held as the JSON it sent (:func:`~gis_screening.engine.result.result_bytes` of
-    :meth:`ProjectResult.to_json`): written out as it is, decoded only when read."""
+    """A project's result held as the JSON the document holds at its place (:func:`~gis_screening.engine.result.
+    result_bytes` of :meth:`ProjectResult.to_json`): one a forked copy of this process screened and sent
+    (:func:`gis_screening.screening.screen` with ``split``), or one this process encoded while it waited for that
+    copy.  Written out as it is, decoded only when read."""
 
     project: Project
     metrics: FootprintMetrics
     verdict: str
     encoded: bytes | memoryview
+
+    @classmethod
+    def of(cls, result: ProjectResult) -> EncodedResult:
+        """``result`` encoded as the document holds it."""
+        return cls(result.project, result.metrics, result.verdict, result_bytes(result.to_json()))
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = orjson.loads(self.encoded)
@@ -109,8 +116,8 @@ class ScreeningResult:
     missing_layers: list[dict[str, Any]] = field(default_factory=list)   # :func:`layers_missing` of the screening
 
     def to_json(self, encoded: bool = False) -> dict[str, Any]:
-        """The result document of contracts/screening-result.schema.json.  ``encoded``: the results a forked copy
-        screened stay the JSON it sent (bytes), for a document that is only written out
+        """The result document of contracts/screening-result.schema.json.  ``encoded``: the results held encoded
+        (:class:`EncodedResult`) stay the JSON they are, for a document that is only written out
         (:func:`~gis_screening.engine.result.write_json`), instead of being decoded and encoded again (~0.25 s per
         4,000 results, at the end of a run, when the other core has nothing left to do)."""
         return {
