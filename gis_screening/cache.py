@@ -157,7 +157,7 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
     from the file, read-only, once its CRC is checked, instead of being copied into fresh memory: a screening
     decodes only the pieces its footprints reach."""
     out: dict[str, np.ndarray] = {}
-    with np.load(path, allow_pickle=False) as z, open(path, "rb") as f:
+    with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
         mapped: mmap.mmap | None = None
         for name in z.files:
             info = z.zip.getinfo(f"{name}.npy")
