@@ -149,8 +149,13 @@ def write_html(doc: dict, layerset, footprints: dict, path: str | Path) -> Path:
                                                  "weight": 1.5}, _popup(f"{o['layer']} {o['feature_id']}", fields),
                                   f"{o['layer']}：{o.get('feature_name') or o['feature_id']}"))
     salt = uuid.uuid4().hex          # the tokens where the features go: no text of the data can spell them
-    groups = [_Features(drawn, f"gis_features_{salt}_0")]
-    feats.add_child(groups[-1])
+    groups: list[_Features] = []
+
+    def draw(group: folium.FeatureGroup, features: list[tuple]) -> None:
+        """``features`` as one layer of ``group``, under a token of its own."""
+        groups.append(_Features(features, f"gis_features_{salt}_{len(groups)}"))
+        group.add_child(groups[-1])
+    draw(feats, drawn)
     feats.add_to(m)
     buffers = folium.FeatureGroup(name="500 m / 1000 m 缓冲区")
     projects = folium.FeatureGroup(name="项目范围")
@@ -163,8 +168,7 @@ def write_html(doc: dict, layerset, footprints: dict, path: str | Path) -> Path:
         metric = gpd.GeoSeries(here, crs=4490).to_crs(epsg)
         for dist in (1000, 500):
             rings += [_feature(b, ring) for b in metric.buffer(dist).to_crs(4490)]
-    groups.append(_Features(rings, f"gis_features_{salt}_1"))
-    buffers.add_child(groups[-1])
+    draw(buffers, rings)
     shapes = []
     for r, geom in zip(results, geoms):
         p = r["project"]
@@ -174,8 +178,7 @@ def write_html(doc: dict, layerset, footprints: dict, path: str | Path) -> Path:
         shapes.append(_feature(geom, {"fillColor": "#ffeb3b", "fillOpacity": 0.5, "color": "#d50000", "weight": 3},
                                _popup(f"{p['id']} {p.get('name') or ''}", rows),
                                f"{p['id']} {p.get('name') or ''}：{r['verdict_label']}"))
-    groups.append(_Features(shapes, f"gis_features_{salt}_2"))
-    projects.add_child(groups[-1])
+    draw(projects, shapes)
     buffers.add_to(m)
     projects.add_to(m)
     legend["项目范围"] = ("#ffeb3b", "#d50000", 0.5)
