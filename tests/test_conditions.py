@@ -74,15 +74,26 @@ def test_unknown_names_and_functions_are_refused_at_load():
     assert check_expression("project.__class__")
 
 
-def test_a_condition_outside_the_compiled_subset_is_left_to_simpleeval_and_said_so():
-    """``is_compiled`` tells the rule planner whether reads of a project fact can be watched (compiled: every read
-    goes through ``.get``); a condition simpleeval alone understands (here a conditional expression) still works."""
-    from gis_screening.engine.conditions import is_compiled
-    assert is_compiled("project.sector == '钢铁' and not project.in_park")
+def test_a_condition_outside_the_compiled_subset_is_left_to_simpleeval():
+    """A condition simpleeval alone understands (here a conditional expression) is evaluated by it, and works."""
+    from gis_screening.engine.conditions import _ViaSimpleeval
+    assert not isinstance(compiled("project.sector == '钢铁' and not project.in_park"), _ViaSimpleeval)
     inline_if = "(1 if project.in_park else 2) == 2"
-    assert check_expression(inline_if) is None and not is_compiled(inline_if)
+    assert check_expression(inline_if) is None and isinstance(compiled(inline_if), _ViaSimpleeval)
     assert compiled(inline_if)({"project": Ctx(in_park=False)}) is True
     assert compiled(inline_if)({"project": Ctx(in_park=True)}) is False
+
+
+def test_the_leading_terms_of_a_condition_that_read_none_of_some_facts():
+    """What a rule may test before trying each 建设性质: the leading ``and`` terms that read none of the facts."""
+    from gis_screening.engine.conditions import leading_part
+    facts = frozenset({"new_or_expanded", "construction_type"})
+    assert leading_part("project.two_high and feature.x == 1 and project.new_or_expanded and project.in_park",
+                        facts) == "(project.two_high) and (feature.x == 1)"
+    assert leading_part("project.new_or_expanded and project.two_high", facts) is None
+    assert leading_part("project.two_high or project.new_or_expanded", facts) is None      # one term, reads it
+    assert leading_part("project.two_high", facts) == "(project.two_high)"
+    assert leading_part("len(project) > 0 and project.two_high", facts) is None          # the project as a whole
 
 
 def _render_by_walking(template: str, names: dict) -> str:

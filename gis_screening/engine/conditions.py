@@ -229,11 +229,6 @@ def compiled(expr: str) -> Compiled:
         return _ViaSimpleeval(expr)
 
 
-def is_compiled(expr: str) -> bool:
-    """Is ``expr`` in the compiled subset (every dict read goes through ``.get``), not left to simpleeval?"""
-    return not isinstance(compiled(expr), _ViaSimpleeval)
-
-
 @lru_cache(maxsize=1024)
 def project_fields(expr: str) -> frozenset[str] | None:
     """The ``project.<field>`` names ``expr`` reads, or None when it uses ``project`` in another way (as a whole)."""
@@ -258,6 +253,23 @@ def project_part(expr: str) -> str | None:
     node = tree.value if isinstance(tree, ast.Expr) else tree
     terms = node.values if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And) else [node]
     kept = [t for t in terms if not {n.id for n in ast.walk(t) if isinstance(n, ast.Name)} & {"feature", "overlap"}]
+    return " and ".join(f"({ast.unparse(t)})" for t in kept) or None
+
+
+@lru_cache(maxsize=1024)
+def leading_part(expr: str, fields: frozenset[str]) -> str | None:
+    """The leading top-level ``and`` terms of ``expr`` that read none of the ``project.<field>`` names ``fields``
+    (nor ``project`` as a whole), or None when the first term reads one.  Where this part is false, so is ``expr``,
+    whatever those fields are."""
+    tree = _parsed(expr)
+    node = tree.value if isinstance(tree, ast.Expr) else tree
+    terms = node.values if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And) else [node]
+    kept = []
+    for t in terms:
+        reads = project_fields(ast.unparse(t))
+        if reads is None or reads & fields:
+            break
+        kept.append(t)
     return " and ".join(f"({ast.unparse(t)})" for t in kept) or None
 
 

@@ -23,7 +23,7 @@ from .conditions import (
     Compiled,
     Ctx,
     compiled,
-    is_compiled,
+    leading_part,
     matching_codes,
     prohibition_sentence,
     project_fields,
@@ -319,6 +319,8 @@ def _set_construction_type(ctx: Ctx, value: object) -> None:
 
 #: Project facts that :func:`with_construction_type` derives from 建设性质.
 CONSTRUCTION_FIELDS = frozenset({"construction_type", "new_or_expanded", "rebuild"})
+#: Project facts in which the contexts under each 建设性质 (:func:`_construction_variants`) differ from the project's.
+VARIANT_FIELDS = CONSTRUCTION_FIELDS | {"construction_type_given"}
 
 def _park_variants(ctx: Ctx, fp: FootprintMetrics) -> list[Ctx]:
     """``ctx`` outside any park, in a park, and in a chemical park: what the park facts may be when the layer set
@@ -350,7 +352,9 @@ class _Step:
     relation: str                    # ``rule.relation``, read once per project and rule
     test: Compiled | None            # None: no condition (always true)
     varies: bool                     # a missing required fact can change the outcome (the condition reads it)
-    watch: bool                      # reads of the fact can be watched (compiled, ``project`` read by field only)
+    #: the condition's leading ``and`` terms that read no fact a missing 建设性质 changes (:func:`leading_part`):
+    #: where they are false, the rule does not fire whatever the 建设性质 (None: no such terms)
+    pre: Compiled | None = None
     needs: str | None = None         # the layer (as rules name it) without which the rule cannot be decided
     gate: _Step | None = None        # the condition's project-only part (:func:`project_part`), as a step
 
@@ -382,47 +386,31 @@ def _step(rule: Rule, pack: Pack, when: str | None, relation: str) -> _Step:
     test = compiled(when) if when else None
     reads = project_fields(when) if when else frozenset()
     varies = bool(rule.requires) and (reads is None or bool(reads & CONSTRUCTION_FIELDS))
+    pre = leading_part(when, VARIANT_FIELDS) if varies and when else None
     return _Step(rule, pack, _key_of_rule(rule.layer or "") if relation != "always" else ("", ""), relation, test,
-                 varies, reads is not None and bool(when) and is_compiled(when or ""))
-
-
-class _Watched(Ctx):
-    """A project context that notes whether a 建设性质 field was read (so one trial can stand for all)."""
-
-    read_construction = False
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key in CONSTRUCTION_FIELDS:
-            self.read_construction = True
-        return super().get(key, default)
+                 varies, compiled(pre) if pre else None)
 
 
 def _decide(step: _Step, names: dict[str, Any], variants: Callable[[], list[Ctx]]) -> tuple[bool, list[str]]:
     """(fires, missing fields) of a step with a condition that requires project facts.  A required fact that is
-    missing is tried at each of its values (``variants()``: the project context under each 建设性质, the first
-    one may be a :class:`_Watched`, which is then used again): if the
-    outcome is the same for all, that is the outcome; otherwise the rule cannot be decided (missing named).  A first
-    trial that never read the fact decides for all values (evaluation is deterministic, so the others would take
-    the same path)."""
+    missing is tried at each of its values (``variants()``: the project context under each 建设性质): if the
+    outcome is the same for all, that is the outcome; otherwise the rule cannot be decided (missing named).  Where
+    the condition's leading terms that read no such fact are false (``step.pre``; most projects, for rules on 两高
+    or on certain industries), it does not fire, and nothing is tried."""
     test = step.test
     assert test is not None, step.rule.id
     project = names["project"]
     missing: list[str] = [f for f in step.rule.requires if not project.get(f)]
     if not missing:
         return bool(test(names)), []
-    tried = variants()
+    if step.pre is not None and not step.pre(names):
+        return False, []
     trial = dict(names)
-    first = tried[0] if isinstance(tried[0], _Watched) else _Watched(tried[0])
-    first.read_construction = False
-    trial["project"] = first
-    outcome = bool(test(trial))
-    if step.watch and not first.read_construction:
-        return outcome, []
-    for v in tried[1:]:
+    outcomes = set()
+    for v in variants():
         trial["project"] = v
-        if bool(test(trial)) != outcome:
-            return False, missing
-    return outcome, []
+        outcomes.add(bool(test(trial)))
+    return (outcomes.pop(), []) if len(outcomes) == 1 else (False, missing)
 
 
 def _rule_key(o: Overlap) -> tuple[str, str]:
@@ -471,7 +459,6 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
         """The project context under each 建设性质 (built on first need)."""
         if not tried:
             tried.extend(_construction_variants(pctx))
-            tried[0] = _Watched(tried[0])       # one per project, not one per rule tried
         return tried
 
     def apply(step: _Step, names: dict[str, Any], **where: Any) -> None:
