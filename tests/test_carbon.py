@@ -130,6 +130,9 @@ def test_carbon_levels_follow_the_text(sample):
                                "energy": {"bituminous_coal_t": 1000}})
     assert f["carbon.captive_coal_power"].level == "needs_review" and "未填写建设性质" in f["carbon.captive_coal_power"].message \
         and f["carbon.captive_coal_power"].metrics["missing_fields"] == ["construction_type"]
+    _res, f = _screen(sample, {"id": "C6b", "industry_code": "3011"})        # 产能置换 is for 新建、扩建: undecided
+    assert f["carbon.capacity_swap"].level == "needs_review" and "未填写建设性质" in f["carbon.capacity_swap"].message \
+        and f["carbon.capacity_swap"].metrics["missing_fields"] == ["construction_type"]
     _res, f = _screen(sample, {"id": "C7", "industry_code": "3011", "construction_type": "改建", "kiln_fuel": "oil"})
     assert f["carbon.coal_kiln"].level == "conditional" and "以油为燃料" in f["carbon.coal_kiln"].message
     res, f = _screen(sample, {"id": "C8", "industry_code": "4411", "construction_type": "新建",

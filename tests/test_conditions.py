@@ -142,3 +142,15 @@ def test_every_shipped_message_renders_as_walking_its_fields_would():
         names = {k: ctx() for k in ("project", "feature", "overlap") if rng.random() < 0.9} | {"a": ctx(), "b": 7}
         for t in templates:
             assert render(t, names) == _render_by_walking(t, names), t
+
+
+def test_any_of_reads_each_option_text_as_written():
+    """``any_of`` splits each option text once; texts that compare equal but read differently (1 and 1.0) stay
+    apart, and an option list that is no text still works."""
+    from gis_screening.engine.conditions import evaluate
+    one = {"project": Ctx(v="1"), "feature": Ctx(opts=1), "overlap": Ctx()}
+    one_point_o = {"project": Ctx(v="1"), "feature": Ctx(opts=1.0), "overlap": Ctx()}
+    assert evaluate("any_of(project.v, feature.opts)", one)
+    assert not evaluate("any_of(project.v, feature.opts)", one_point_o)
+    assert evaluate("any_of(project.v, feature.opts)", {**one, "feature": Ctx(opts="3;1、2")})
+    assert evaluate("any_of(project.v, feature.opts)", {**one, "feature": Ctx(opts=["1"])}) is False   # its text

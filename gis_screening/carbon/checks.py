@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..engine.model import Finding, Level
 from ..errors import InputError, validated
 from .calc import benchmark_status, energy_and_co2
-from .reference import benchmarks, fuel_factors, grid_factors, product_label
+from .reference import benchmarks, fuel_factors, grid_factors, product_label, products_of
 from .sheet import ProjectSheet, validate_sheet
 
 
@@ -71,8 +71,9 @@ def load_carbon_config(config: dict) -> CarbonConfig:
     return cfg
 
 
-def _f(rule: str, check: Check, message: str, **metrics) -> Finding:
-    return Finding(rule_id=f"carbon.{rule}", level=check.level, message=message, basis=list(check.basis),
+def _f(rule: str, check: Check, message: str, *, level: Level | None = None, **metrics) -> Finding:
+    """A finding of ``check`` (at its level, or at ``level``) with the metrics that are not None."""
+    return Finding(rule_id=f"carbon.{rule}", level=level or check.level, message=message, basis=list(check.basis),
                    title=check.title, metrics={k: v for k, v in metrics.items() if v is not None},
                    dimension="carbon", pack="carbon")
 
@@ -136,8 +137,7 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
     if sheet is None or sheet.emissions_t is None:
         missing["emissions_t"] = "新增污染物排放量"
     code = str(project.industry_code or "")
-    sector_products = [b for b in benchmarks(cfg.benchmark_edition).values()
-                       if code and b["industry_code"].rstrip("?") == code]
+    sector_products = products_of(cfg.benchmark_edition, code)
     if sector_products and (sheet is None or not sheet.products):
         missing["products"] = "产品单位能耗（可对照能效标杆的产品：" + "、".join(
             dict.fromkeys(product_label(b) for b in sector_products[:4])) + "）"
@@ -200,9 +200,9 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
                 findings.append(_f("captive_coal_power", cfg.captive_coal_power,
                                    "新建、扩建项目含燃煤自备电厂；除国家政策允许的情形外，不得新（扩）建燃煤自备电厂。"))
             elif new is None:
-                findings.append(_f("captive_coal_power", cfg.captive_coal_power.model_copy(
-                    update={"level": "needs_review"}), f"项目含燃煤自备电厂，但{_construction_unknown(ctx)}："
-                    "新建、扩建的不得建设，须补充建设性质后判定。", missing_fields=["construction_type"]))
+                findings.append(_f("captive_coal_power", cfg.captive_coal_power, f"项目含燃煤自备电厂，但"
+                                   f"{_construction_unknown(ctx)}：新建、扩建的不得建设，须补充建设性质后判定。",
+                                   level="needs_review", missing_fields=["construction_type"]))
         if sheet.kiln_fuel in ("coal", "oil"):   # 新改扩建工业炉窑: every construction type
             fuel = {"coal": "煤", "oil": "油"}[sheet.kiln_fuel]
             findings.append(_f("coal_kiln", cfg.coal_kiln,
@@ -244,9 +244,9 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
             findings.append(_f("capacity_swap", cfg.capacity_swap, f"{sector}项目（行业代码 {code}）属产能置换行业，"
                                "新建、扩建须实施产能等量或减量置换，并提供置换方案。"))
         else:               # 建设性质 missing or unreadable: the requirement may apply
-            findings.append(_f("capacity_swap", cfg.capacity_swap.model_copy(update={"level": "needs_review"}),
+            findings.append(_f("capacity_swap", cfg.capacity_swap,
                                f"{sector}项目（行业代码 {code}）属产能置换行业，新建、扩建须实施产能等量或减量置换，"
-                               f"但{_construction_unknown(ctx)}，须补充建设性质后判定。",
+                               f"但{_construction_unknown(ctx)}，须补充建设性质后判定。", level="needs_review",
                                missing_fields=["construction_type"]))
     for target in cfg.targets:
         if sector and any(s in sector for s in target.sectors) or any(code.startswith(s) for s in target.sectors):

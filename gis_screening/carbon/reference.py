@@ -18,6 +18,12 @@ def benchmarks(edition: str = "2021") -> dict[str, dict]:
     return {r["id"]: r for r in _rows("energy_benchmarks.csv") if r["edition"] == edition}
 
 
+@lru_cache(maxsize=4096)
+def products_of(edition: str, code: str) -> tuple[dict, ...]:
+    """The benchmark rows of ``edition`` for the products of industry ``code`` (a GB/T 4754 小类; none for "")."""
+    return tuple(b for b in benchmarks(edition).values() if code and b["industry_code"].rstrip("?") == code)
+
+
 def product_label(row: dict) -> str:
     """A benchmark row's product as officials name it: 水泥熟料, or 平板玻璃（>800 t/d） with its route."""
     return f"{row['product']}（{row['route']}）" if row["route"] else row["product"]

@@ -37,6 +37,19 @@ def split_codes(text: object) -> list[str]:
     return [c for c in _SPLIT.split(str(text)) if c]
 
 
+def _options(text: object) -> frozenset[str] | list[str]:
+    """The entries of an option list text (:func:`split_codes`), split once per text."""
+    try:
+        return _options_of(text)
+    except TypeError:       # an unhashable value
+        return split_codes(text)
+
+
+@lru_cache(maxsize=4096, typed=True)     # 1 and 1.0 are different texts
+def _options_of(text: object) -> frozenset[str]:
+    return frozenset(split_codes(text))
+
+
 def _covers(code: str, entry: str, names: set[str]) -> bool:
     e = normalise_code(entry)
     if e.isalpha():                      # a 门类 letter (C) or a class name (水泥制造)
@@ -111,7 +124,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "industry_in": industry_in,
     "contains": lambda text, word: bool(text) and str(word) in str(text),
     "startswith": lambda text, prefix: bool(text) and str(text).startswith(str(prefix)),
-    "any_of": lambda value, options: value is not None and str(value) in split_codes(options),
+    "any_of": lambda value, options: value is not None and str(value) in _options(options),
     "len": len,
 }
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
-from shapely.geometry.base import BaseGeometry
+from shapely.geometry.base import GEOMETRY_TYPES, BaseGeometry
 
 from ..crs import metric_epsg_for_lon
 from ..geometry import ZERO_AREA_M2
@@ -33,6 +33,7 @@ class FootprintMetrics:
     length_m: float
     centroid_lonlat: tuple[float, float]
     dim: int
+    geom_type: str              # the footprint's geometry type (Polygon, MultiPolygon, Point…)
 
 
 def footprint_metrics(geom_4490: BaseGeometry, metric_epsg: int | None = None) -> FootprintMetrics:
@@ -53,10 +54,12 @@ def footprints_metrics(geoms_4490: Sequence[BaseGeometry], metric_epsg: int | No
         idx = np.flatnonzero(epsgs == epsg)
         g = np.asarray(gpd.GeoSeries(arr[idx], crs=4490).to_crs(int(epsg)).values, dtype=object)
         dims, areas, lengths = shapely.get_dimensions(g), shapely.area(g), shapely.length(g)
+        types = shapely.get_type_id(g)
         for k, i in enumerate(idx):
             d = int(dims[k])
             out[i] = FootprintMetrics(int(epsg), g[k], float(areas[k]) if d == 2 else 0.0, float(lengths[k]),
-                                      (round(float(lon[i]), 7), round(float(lat[i]), 7)), d)
+                                      (round(float(lon[i]), 7), round(float(lat[i]), 7)), d,
+                                      GEOMETRY_TYPES[types[k]] if types[k] >= 0 else "")
     return out  # type: ignore[return-value]
 
 

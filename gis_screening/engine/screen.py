@@ -69,7 +69,7 @@ class ProjectResult:
         p, m = self.project, self.metrics
         proj = {"id": p.id, "name": p.name or p.id, "industry_code": p.industry_code, "area_m2": round(m.area_m2, 3),
                 "length_m": round(m.length_m, 3), "metric_crs": f"EPSG:{m.metric_epsg}",
-                "centroid_lonlat": list(m.centroid_lonlat), "geometry_type": p.geometry.geom_type,
+                "centroid_lonlat": list(m.centroid_lonlat), "geometry_type": m.geom_type,
                 "construction_type": p.construction_type, "two_high": self.context.get("two_high"),
                 "sector": self.context.get("sector"), "industry_name": self.context.get("industry_name"),
                 "industry_level": self.context.get("industry_level"), "source": p.source,
@@ -229,7 +229,7 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overl
                    o.feature_name or o.feature_id for o in parks),
                admin_code=admin, city_code=str(admin)[:4] if admin else None,
                area_m2=round(fp.area_m2, 2), area_ha=round(fp.area_m2 / 10_000, 4), length_m=round(fp.length_m, 1),
-               geometry_type=project.geometry.geom_type,
+               geometry_type=fp.geom_type,
                park_share_pct=round(100 * park_share, 2),
                park_outside_m2=round(fp.area_m2 * (1 - park_share), 1) if fp.dim == 2 else None,
                park_outside=_outside_text(fp, park_share), park_outside_pct=round(100 * (1 - park_share), 2),
