@@ -56,9 +56,8 @@ class FeatureRecords(Sequence[dict]):
         if row is None:
             if not -len(self) <= i < len(self):
                 raise IndexError(i)
-            gone = self._missing[i]
-            row = self._rows[i] = {k: None if gone[j] else col[i] for j, (k, col) in enumerate(zip(self._keys,
-                                                                                                  self._columns))}
+            gone = self._missing[i].tolist()
+            row = self._rows[i] = {k: None if g else col[i] for k, col, g in zip(self._keys, self._columns, gone)}
         return row
 
 

@@ -545,15 +545,15 @@ def _missing_layer(steps: list[_Step], title: str, names: dict[str, Any]) -> Fin
 
 def _missing_fact(rule: Rule, pack: Pack, names: dict[str, Any], fields: list[str], **where: Any) -> Finding:
     """needs_review: the rule's outcome depends on project facts that are missing (named)."""
-    f = _finding(rule, pack, names, **where)
     labels = "、".join(FIELD_LABELS.get(x, x) for x in fields)
-    f.level = "needs_review"
     given = names["project"].get("construction_type_given")
     if given and "construction_type" in fields:
-        f.message = (f"无法判定“{rule.title}”：项目的建设性质“{given}”不是{'、'.join(NEW_OR_EXPANDED + REBUILD)}"
-                     f"之一，而本条是否适用取决于它。请更正后重新筛查。")
+        message = (f"无法判定“{rule.title}”：项目的建设性质“{given}”不是{'、'.join(NEW_OR_EXPANDED + REBUILD)}"
+                   f"之一，而本条是否适用取决于它。请更正后重新筛查。")
     else:
-        f.message = f"无法判定“{rule.title}”：项目未填写{labels}，而本条是否适用取决于它。请补充后重新筛查。"
+        message = f"无法判定“{rule.title}”：项目未填写{labels}，而本条是否适用取决于它。请补充后重新筛查。"
+    f = _finding(rule, pack, names, **where, message=message)
+    f.level = "needs_review"
     f.metrics["missing_fields"] = list(fields)
     return f
 
@@ -566,7 +566,8 @@ def layer_title(rule_layer: str, cat: Catalog) -> str:
 
 
 def _finding(rule: Rule, pack: Pack, names: dict[str, Any], layer: str | None = None, feature_id: str | None = None,
-             overlap: Overlap | None = None) -> Finding:
+             overlap: Overlap | None = None, message: str | None = None) -> Finding:
+    """``rule``'s finding: its message (or ``message``) and basis filled from ``names``, the overlap's figures."""
     metrics: dict[str, object] = {}
     if overlap is not None:
         metrics = {"overlap_area_m2": round(overlap.overlap_area_m2, 3), "distance_m": round(overlap.distance_m, 3)}
@@ -576,6 +577,6 @@ def _finding(rule: Rule, pack: Pack, names: dict[str, Any], layer: str | None = 
             metrics["overlap_length_m"] = round(overlap.overlap_length_m, 3)
         if overlap.feature_name:
             metrics["feature_name"] = overlap.feature_name
-    return Finding(rule_id=rule.id, level=rule.level, message=render(rule.message, names),
+    return Finding(rule_id=rule.id, level=rule.level, message=render(rule.message, names) if message is None else message,
                    basis=[render(b, names) for b in rule.basis], title=rule.title, layer=layer,
                    feature_id=feature_id, metrics=metrics, dimension=rule.dimension, pack=pack.id)
