@@ -12,6 +12,7 @@ from __future__ import annotations
 import mmap
 import os
 import select
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -26,7 +27,9 @@ def can_fork() -> bool:
 class Forked:
     """``fn()`` run in a forked child; :meth:`result` waits for the bytes it returned, or None when the child failed
     (an exception, a signal) before it had written them all.  ``then()``: work the child does after that (writing
-    cache entries, say), which :meth:`result` does not wait for; :meth:`wait` waits for the child's end.
+    cache entries, say), which :meth:`result` does not wait for; :meth:`wait` waits for the child's end, and
+    :meth:`stop` ends it (this process gave up: an error, Ctrl+C).  A child whose parent dies (killed, say) is
+    ended too: it never works on for no one.
 
     The bytes go into an anonymous in-memory file (``memfd_create``) and only their length through a pipe, once
     they are all written: this process maps them when it asks for them, instead of a thread reading them 64 KiB at
@@ -46,6 +49,7 @@ class Forked:
         except OSError:
             os.close(store)
             return
+        parent = os.getpid()
         try:
             self._pid = os.fork()
         except OSError:                             # no process to be had: likewise
@@ -55,6 +59,7 @@ class Forked:
         if self._pid == 0:                          # the child: work, store, signal, leave without any teardown
             code = 1
             try:
+                _end_with_parent(parent)
                 _no_huge_page_copies()
                 os.close(read)
                 data = fn()
@@ -85,8 +90,8 @@ class Forked:
         signal_fd, self._signal = self._signal, None
         data = None
         try:
-            with os.fdopen(signal_fd, "rb") as signal:
-                told = signal.read(8)                   # b"" when the child ended without telling
+            with os.fdopen(signal_fd, "rb") as pipe:
+                told = pipe.read(8)                   # b"" when the child ended without telling
             size = int.from_bytes(told, "little") if len(told) == 8 else -1
             if size == 0:
                 data = memoryview(b"")
@@ -98,6 +103,20 @@ class Forked:
             return None
         return data
 
+    def stop(self) -> None:
+        """End the child now, whatever it is doing (its cache entries are written atomically: one cut short is never
+        seen), and release what was kept for its result."""
+        if self._pid is not None:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self._signal is not None:
+            signal_fd, self._signal = self._signal, None
+            for fd in (signal_fd, self._store):
+                os.close(fd)
+        self.wait()
+
     def wait(self) -> int | None:
         """Wait for the child's end; its exit code (None: there was no child, or it was waited for already)."""
         pid, self._pid = self._pid, None
@@ -107,8 +126,20 @@ class Forked:
         return os.waitstatus_to_exitcode(status)
 
 
-#: prctl(2) option: transparent huge pages off for this process (Linux ≥ 3.15).
-_PR_SET_THP_DISABLE = 41
+#: prctl(2) options: a signal for this process when its parent ends; transparent huge pages off (Linux ≥ 3.15).
+_PR_SET_PDEATHSIG, _PR_SET_THP_DISABLE = 1, 41
+
+
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel end this forked child when its parent ends (killed, or gone without waiting for it), and end
+    now if the parent is gone already.  Best effort where the call is missing or refused."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _no_huge_page_copies() -> None:

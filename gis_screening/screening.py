@@ -184,9 +184,17 @@ def _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, mis
     mine, others = _split_steps(steps, cut)
     # forked before any thread starts; the child does the cache writes after sending its results
     child = Forked(partial(_screened_in_child, run, others, prepare), then=partial(_run_all, writes))
-    run(mine, prepare(dict.fromkeys(e for e, _ in mine)), progress=progress, cancel=None, done=done)
-    _encode_while(done, lambda: not child.done())
-    theirs = _results_from_child(child.result(), [i for _, part in others for i in part])
+    try:
+        run(mine, prepare(dict.fromkeys(e for e, _ in mine)), progress=progress, cancel=None, done=done)
+        _encode_while(done, lambda: not child.done())
+        data = child.result()
+    except BaseException as exc:    # an error here, Ctrl+C: the child's screening is for no one
+        child.stop()
+        if isinstance(exc, Exception):      # an error: the layers read are cached all the same, as without a child
+            for write in writes:
+                write_behind(write)
+        raise
+    theirs = _results_from_child(data, [i for _, part in others for i in part])
     write_behind(child.wait)    # the child's end (its cache writes) is awaited with this process's cache writes
     if theirs is None:          # the child failed: its share and the cache writes are done here
         for write in writes:

@@ -239,3 +239,108 @@ def test_this_process_encodes_its_results_while_the_child_is_busy_and_no_longer(
     assert [orjson.loads(done[k].encoded) for k in (0, 1)] == [res.results[k].to_json() for k in (0, 1)]
     assert [r.verdict for r in done.values()] == [r.verdict for r in res.results]
     assert [r.project for r in done.values()] == projects
+
+
+STOPPED = r"""
+import os, sys, time
+from gis_screening.forked import Forked
+
+def alive(pid):                 # a zombie no one reaps (a container's init may not) is not alive
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+fds = len(os.listdir("/proc/self/fd"))
+busy = Forked(lambda: time.sleep(30) or b"late", then=lambda: time.sleep(30))
+pid = busy._pid
+started = time.monotonic()
+busy.stop()
+results = [time.monotonic() - started < 5, not alive(pid), busy.done() is True, busy.result() is None,
+           busy.wait() is None, len(os.listdir("/proc/self/fd")) == fds]
+busy.stop()                     # twice: nothing more to do
+if sys.argv[1] == "orphan":     # this process killed while its child works: the child ends too
+    child = Forked(lambda: time.sleep(30) or b"late")
+    print(child._pid, flush=True)
+    os.kill(os.getpid(), 9)
+print(results)
+"""
+
+
+def test_a_child_is_stopped_when_asked_and_when_its_parent_is_killed():
+    """``stop`` ends a busy child at once (its result is None, no descriptor is left open); a child whose parent is
+    killed while it works ends too (the kernel's parent-death signal), instead of working on for no one."""
+    res = subprocess.run([sys.executable, "-c", STOPPED, "stop"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip() == str([True] * 6), res.stdout
+    # (not run(): the orphan would hold its output pipe open for as long as it lives)
+    proc = subprocess.Popen([sys.executable, "-c", STOPPED, "orphan"], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    pid = int(proc.stdout.readline())
+    assert proc.wait(timeout=60) == -9
+    import time
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the orphaned child {pid} still works")
+
+
+PARENT_FAILS = r"""
+import json, os, pathlib, sys
+from dataclasses import replace
+from functools import partial
+import gis_screening.screening as S
+from gis_screening.cache import finish_writes
+from gis_screening.cli import load_project_files
+from gis_screening.engine.prepared import PreparedCache
+from gis_screening.layerset import load_layerset
+
+root, cache_dir = sys.argv[1], sys.argv[2]
+rules = S.load_rules(None)
+base = load_project_files([f"{root}/sample_data/projects/projects.gpkg"])
+projects = [replace(p, id=f"{p.id}-{k}") for k in range(90) for p in base]          # 2,250 projects
+layer_cache = pathlib.Path(cache_dir) / "loaded"
+writes = []
+ls = load_layerset(f"{root}/sample_data/layerset.yaml", cache=layer_cache, cache_writes=writes)
+S.screen(projects[:30], ls, rules, cache=PreparedCache(cache_dir))                  # the layers prepared: a split
+finish_writes()
+def written_by(write):
+    with open(layer_cache.parent / "writers", "a") as out:
+        out.write(f"{os.getpid()}\n")
+    write()
+writes[:] = [partial(written_by, w) for w in writes]
+children = []
+class Recorded(S.Forked):
+    def __init__(self, fn, **kw):
+        super().__init__(fn, **kw)
+        children.append(self._pid)
+S.Forked = Recorded
+def progress(done, total):      # this process's share fails at its first step
+    raise RuntimeError("this process fails")
+try:
+    S.screen(projects, ls, rules, cache=PreparedCache(cache_dir), split=True, cache_writes=writes, progress=progress)
+except RuntimeError:
+    pass
+finish_writes()
+gone = not os.path.exists(f"/proc/{children[0]}")
+writers = (layer_cache.parent / "writers").read_text().split()
+print(json.dumps({"children": len(children), "gone": gone,
+                  "written_here": len(writers) == len(ls.layers) and set(writers) == {str(os.getpid())}}))
+"""
+
+
+def test_a_split_whose_own_share_fails_stops_its_child_and_still_caches_the_layers_read(tmp_path):
+    """When this process's share of a split screening fails, the forked child is stopped (and reaped) at once
+    rather than screening on for no one, and the loaded-layer cache entries it was to write are written here."""
+    res = subprocess.run([sys.executable, "-c", PARENT_FAILS, str(ROOT), str(tmp_path)], capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads(res.stdout.strip().splitlines()[-1]) == {"children": 1, "gone": True, "written_here": True}
