@@ -13,6 +13,7 @@ import mmap
 import os
 import select
 import signal
+import struct
 import sys
 import threading
 from collections.abc import Callable
@@ -40,6 +41,8 @@ class Forked:
         self._pid: int | None = None
         self._signal: int | None = None
         self._then = then
+        if not can_fork():          # a thread started since the caller asked: the copy could wait on it for ever
+            return
         try:
             store = os.memfd_create("gis-screening-forked", os.MFD_CLOEXEC)
         except (OSError, AttributeError):           # no descriptor to be had (a limit), no memfd: the caller does it
@@ -124,6 +127,41 @@ class Forked:
             return None
         _, status = os.waitpid(pid, 0)
         return os.waitstatus_to_exitcode(status)
+
+
+class Claims:
+    """Steps 0 … n−1 shared out as they go between this process, which takes them from the front, and a forked
+    child, which takes them from the back, one at a time until they meet: neither waits for the other at the end,
+    however unevenly the work is spread over the steps.  Made before the fork; the two counters live in shared
+    memory, taken under a POSIX record lock, which the kernel releases if its holder dies (a killed child never
+    blocks this process)."""
+
+    def __init__(self, n: int) -> None:
+        self._fd = os.memfd_create("gis-screening-claims", os.MFD_CLOEXEC)
+        os.ftruncate(self._fd, 16)
+        self._mem = mmap.mmap(self._fd, 16)
+        struct.pack_into("<qq", self._mem, 0, 0, n)
+
+    def take(self, front: bool) -> int | None:
+        """The next step from the front (this process) or from the back (the child); None when none is left."""
+        import fcntl  # POSIX only, as forking is
+        fcntl.lockf(self._fd, fcntl.LOCK_EX)
+        try:
+            lo, hi = struct.unpack_from("<qq", self._mem)
+            if lo >= hi:
+                return None
+            struct.pack_into("<qq", self._mem, 0, lo + 1 if front else lo, hi if front else hi - 1)
+            return lo if front else hi - 1
+        finally:
+            fcntl.lockf(self._fd, fcntl.LOCK_UN)
+
+    def back(self) -> int:
+        """The first step taken from the back: the child took ``back()`` … n−1 (final once it is done)."""
+        return int(struct.unpack_from("<qq", self._mem)[1])
+
+    def close(self) -> None:
+        self._mem.close()
+        os.close(self._fd)
 
 
 #: prctl(2) options: a signal for this process when its parent ends; transparent huge pages off (Linux ≥ 3.15).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -32,7 +32,7 @@ from .engine.screen import (
     evaluate_rules,
     layers_missing,
 )
-from .forked import Forked, can_fork
+from .forked import Claims, Forked, can_fork
 from .model import LayerSet, Project
 
 
@@ -50,12 +50,9 @@ CHUNK = 500
 #: From this many projects a screening splits between two processes (below it, forking and sending results back
 #: cost more than the second core saves).
 SPLIT_MIN_PROJECTS = 2000
-#: The child's share of the projects when the layers are all prepared already.  This process also reads the
-#: child's results and writes the document, but it encodes its own results while the child screens on, and the
-#: child also loads the layers of the zone it shares: half was best (province set, warm, 0.42–0.53 swept; the share
-#: cut between the two zones, 41 %, left the child idle ~0.3 s).  Each zone's projects go in Hilbert order, so a
-#: share that cuts a zone takes one compact part of it.
-CHILD_SHARE = 0.50
+#: The smallest step (projects) of a screening shared out between two processes as they go (:func:`_shared_steps`):
+#: where they meet, neither waits longer than one such step for the other.
+MIN_STEP = 50
 
 
 def load_rules(paths: list[str | Path] | None = None, as_of: dt.date | None = None) -> RuleStack:
@@ -78,10 +75,10 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
     called after each step of :data:`CHUNK` projects; when ``cancel()`` returns True the result holds only the
     projects screened so far and is marked ``partial`` (never a verdict for a project that was not overlaid).
     ``split``: a run of :data:`SPLIT_MIN_PROJECTS` or more, without ``cancel``, in a process running no other
-    thread, gives a share of its projects to a forked copy of itself (:mod:`gis_screening.forked`; the CLI asks
-    for it) — when its layers are all prepared already (a warm cache; :data:`CHILD_SHARE`), or, to prepare them on
-    both cores, when its projects lie in more than one GK zone (the copy takes whole zones).  The result is the same
-    either way.
+    thread, shares its projects with a forked copy of itself (:mod:`gis_screening.forked`; the CLI asks for it) —
+    step by step as the two go when its layers are all prepared already (a warm cache: this process takes steps from
+    the front, the copy from the back, until they meet), or, to prepare them on both cores, when its projects lie
+    in more than one GK zone (the copy takes whole zones).  The result is the same either way.
     ``cache_writes``: cache entries still to write (``load_layerset(cache_writes=…)``), emptied here: the forked copy
     writes them after it has sent its results, else they are written in the background
     (:func:`gis_screening.cache.write_behind`) while the screening goes on.
@@ -104,17 +101,17 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
         # and the radius reach, each large one on every core (reprojecting and clipping release the GIL): the first
         # zone is ready soonest, and its rules run while later zones are prepared
         reach = {epsg: reach_for(bounds[idx], epsg, search_radius_m) for epsg, idx in by_zone.items()}
-        # a large screening in a single-threaded process gives a share of its projects to a forked copy of itself
-        # (the rules are Python and hold the GIL): any share when its layers are all prepared already (a warm
-        # cache), whole zones when they are not (each process prepares only its own zones' layers)
+        # a large screening in a single-threaded process shares its projects with a forked copy of itself (the
+        # rules are Python and hold the GIL): step by step as they go when its layers are all prepared already (a
+        # warm cache), whole zones when they are not (each process prepares only its own zones' layers)
         cut: int | None = None
+        shared = False
         if split and cancel is None and len(projects) >= SPLIT_MIN_PROJECTS and can_fork():
-            mine = round(len(projects) * (1 - CHILD_SHARE))
             if all(cache.at_hand(lyr, epsg, reach[epsg]) for epsg in by_zone for lyr in layerset.layers):
-                cut = mine
-            elif len(by_zone) > 1:      # whole zones: the cut after the zone nearest to the share
+                shared = True
+            elif len(by_zone) > 1:      # whole zones: the cut after the zone nearest to half the projects
                 ends = np.cumsum([len(idx) for idx in by_zone.values()])[:-1]
-                cut = int(ends[np.argmin(np.abs(ends - mine))])
+                cut = int(ends[np.argmin(np.abs(ends - len(projects) / 2))])
         writes = list(cache_writes or ())
         if cache_writes:
             cache_writes.clear()
@@ -123,7 +120,7 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
         finished = False
         try:
             _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, missing, search_radius_m,
-                          carbon, progress, cancel, done, cut, writes)
+                          carbon, progress, cancel, done, cut, writes, shared)
             finished = len(done) == len(projects)
         finally:
             # a finished screening waits for the cache entries still being written; a cancel waits for nothing
@@ -155,9 +152,26 @@ class _Preparer:
         return {epsg: [self.pool.submit(self.cache.get, lyr, epsg, self.reach[epsg]) for lyr in self.layerset.layers]
                 for epsg in zones}
 
+    def lazily(self) -> _Ready:
+        """Each zone's prepared layers asked for when first needed (a process that may never reach a zone)."""
+        return _Ready(self)
+
     def finish(self) -> None:
         """Wait for the layers still being prepared and their cache entries still being written."""
         self.pool.shutdown(wait=True)
+
+
+class _Ready(dict):
+    """Zone → its prepared layers (futures), asked of the preparer on first use."""
+
+    def __init__(self, prepare: _Preparer) -> None:
+        super().__init__()
+        self.prepare = prepare
+
+    def __missing__(self, epsg: int) -> list:
+        futures: list = self.prepare([epsg])[epsg]
+        self[epsg] = futures
+        return futures
 
 
 #: The GIL hand-over interval (s) while steps are screened: the overlay thread needs the GIL only between its array
@@ -166,26 +180,37 @@ SWITCH_INTERVAL_S = 0.0005
 
 
 def _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, missing, search_radius_m, carbon,
-                  progress, cancel, done, cut: int | None = None, writes: Sequence[Callable[[], None]] = ()) -> None:
+                  progress, cancel, done, cut: int | None = None, writes: Sequence[Callable[[], None]] = (),
+                  shared: bool = False) -> None:
     """Overlay, rules and carbon checks zone by zone, :data:`CHUNK` projects at a time, into ``done``, with the
-    layers ``prepare(zones)`` gives.  ``cut``: the steps after the first ``cut`` projects are screened by a forked
-    child (:mod:`~gis_screening.forked`), which loads or prepares its zones' layers itself, while this process
-    screens the first; a child that fails leaves its share to this process.  Same results either way.  The cache
-    ``writes`` are done by the child after sending its results (by this process in the background when there is no
-    child or it failed)."""
-    steps = [(epsg, idx[lo:lo + CHUNK]) for epsg, idx in by_zone.items() for lo in range(0, len(idx), CHUNK)]
+    layers ``prepare(zones)`` gives.  With a forked child (:mod:`~gis_screening.forked`), which loads or prepares
+    the layers of its steps itself: ``cut``, the child screens the steps after the first ``cut`` projects, this
+    process the first; ``shared``, the two share the steps out as they go (:class:`~gis_screening.forked.Claims`,
+    :func:`_shared_steps`), this process from the front, the child from the back.  A child that fails leaves its
+    steps to this process.  Same results either way.  The cache ``writes`` are done by the child after sending its
+    results (by this process in the background when there is no child or it failed)."""
+    steps = _shared_steps(by_zone) if shared else \
+        [(epsg, idx[lo:lo + CHUNK]) for epsg, idx in by_zone.items() for lo in range(0, len(idx), CHUNK)]
     run = partial(_screen_steps, projects=projects, fps=fps, layerset=layerset, rules=rules, records=records,
                   missing=missing, search_radius_m=search_radius_m, carbon=carbon, features={})
-    if cut is None or len(steps) < 2 or not can_fork():
+    if (cut is None and not shared) or len(steps) < 2 or not can_fork():
         for write in writes:
             write_behind(write)
         run(steps, prepare(by_zone), progress=progress, cancel=cancel, done=done)
         return
-    mine, others = _split_steps(steps, cut)
-    # forked before any thread starts; the child does the cache writes after sending its results
-    child = Forked(partial(_screened_in_child, run, others, prepare), then=partial(_run_all, writes))
+    if shared:
+        claims = Claims(len(steps))
+        mine, order = steps, iter(partial(claims.take, True), None)
+        theirs_given = partial(_screened_in_child, run, steps, prepare, lambda: iter(partial(claims.take, False), None))
+    else:
+        (mine, others), order = _split_steps(steps, cut or 0), None
+        theirs_given = partial(_screened_in_child, run, others, prepare, None)
+    # forked before any thread starts (none may be copied into the child: its layers are asked for after the fork);
+    # the child does the cache writes after sending its results
+    child = Forked(theirs_given, then=partial(_run_all, writes))
     try:
-        run(mine, prepare(dict.fromkeys(e for e, _ in mine)), progress=progress, cancel=None, done=done)
+        ready = prepare.lazily() if shared else prepare(dict.fromkeys(e for e, _ in mine))
+        run(mine, ready, order=order, progress=progress, cancel=None, done=done)
         _encode_while(done, lambda: not child.done())
         data = child.result()
     except BaseException as exc:    # an error here, Ctrl+C: the child's screening is for no one
@@ -194,6 +219,10 @@ def _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, mis
             for write in writes:
                 write_behind(write)
         raise
+    finally:
+        if shared:
+            others = steps[claims.back():]      # what the child took (all of it, once it is done or stopped)
+            claims.close()
     theirs = _results_from_child(data, [i for _, part in others for i in part])
     write_behind(child.wait)    # the child's end (its cache writes) is awaited with this process's cache writes
     if theirs is None:          # the child failed: its share and the cache writes are done here
@@ -219,6 +248,23 @@ def _encode_while(done: dict[int, ProjectResult | EncodedResult], busy: Callable
                 done[i] = EncodedResult.of(r)
 
 
+def _shared_steps(by_zone: dict[int, list[int]]) -> list[tuple[int, list[int]]]:
+    """Each zone's projects (in order) as steps for two processes that share them out from both ends as they go
+    (:class:`~gis_screening.forked.Claims`): :data:`CHUNK` projects far from the middle of all of them, smaller
+    toward it (a quarter of the distance, at least :data:`MIN_STEP`), where the two are likely to meet, so that
+    neither waits long for the other's last step."""
+    n = sum(len(idx) for idx in by_zone.values())
+    steps, start = [], 0
+    for epsg, idx in by_zone.items():
+        lo = 0
+        while lo < len(idx):
+            size = int(min(CHUNK, max(MIN_STEP, abs(n / 2 - (start + lo)) / 4)))
+            steps.append((epsg, idx[lo:lo + size]))
+            lo += size
+        start += len(idx)
+    return steps
+
+
 def _split_steps(steps: list, first: int) -> tuple[list, list]:
     """``steps`` (zone, project indices) cut after the ``first`` projects (a step may be cut in two)."""
     head, seen = [], 0
@@ -237,14 +283,17 @@ def _run_all(calls: Sequence[Callable[[], None]]) -> None:
         call()
 
 
-def _screened_in_child(run, steps, prepare) -> bytes:
-    """What a forked child sends back for ``steps``: each project's result as the JSON the document holds
-    (:func:`~gis_screening.engine.result.result_bytes`), so that the parent, which writes the document, has
-    neither to rebuild nor to encode them; framed as the length of a JSON header (project indices, verdicts, sizes)
-    in 8 bytes, the header, then the results one after another."""
+def _screened_in_child(run, steps, prepare, order) -> bytes:
+    """What a forked child sends back for ``steps`` (those ``order()`` takes of them, else all): each project's
+    result as the JSON the document holds (:func:`~gis_screening.engine.result.result_bytes`), so that the parent,
+    which writes the document, has neither to rebuild nor to encode them; framed as the length of a JSON header
+    (project indices, verdicts, sizes) in 8 bytes, the header, then the results one after another."""
     import orjson
     done: dict[int, ProjectResult | EncodedResult] = {}
-    run(steps, prepare(dict.fromkeys(e for e, _ in steps)), progress=None, cancel=None, done=done)
+    if order is None:
+        run(steps, prepare(dict.fromkeys(e for e, _ in steps)), progress=None, cancel=None, done=done)
+    else:
+        run(steps, prepare.lazily(), order=order(), progress=None, cancel=None, done=done)
     prepare.finish()            # a layer it had to rebuild (a damaged entry) is written before the child ends
     with collector_paused():
         encoded = [r if isinstance(r, EncodedResult) else EncodedResult.of(r) for r in done.values()]
@@ -277,12 +326,13 @@ def _results_from_child(data: bytes | memoryview | None, expected: Sequence[int]
 
 
 def _screen_steps(steps, ready, *, projects, fps, layerset, rules, records, missing, search_radius_m, carbon,
-                  features, progress, cancel, done) -> None:
-    """Overlay, rules and carbon checks for ``steps`` (zone, project indices) into ``done``, with each zone's
-    prepared layers (futures) in ``ready``, the feature contexts built so far in ``features``
-    (:func:`~gis_screening.engine.screen.evaluate_rules`): the next step's
-    overlay (array work that releases the GIL) runs in a thread while this step's rules run.  Stops (leaving the
-    rest out) when ``cancel()`` says so."""
+                  features, progress, cancel, done, order: Iterator[int] | None = None) -> None:
+    """Overlay, rules and carbon checks for ``steps`` (zone, project indices) into ``done`` — those ``order`` gives
+    (step numbers, as they are taken), else all in turn — with each zone's prepared layers (futures) in ``ready``,
+    the feature contexts built so far in ``features`` (:func:`~gis_screening.engine.screen.evaluate_rules`): the
+    next step's overlay (array work that releases the GIL) runs in a thread while this step's rules run.  Stops
+    (leaving the rest out) when ``cancel()`` says so."""
+    taken = iter(range(len(steps))) if order is None else order
 
     def overlay(k: int) -> list:
         epsg, part = steps[k]
@@ -292,13 +342,16 @@ def _screen_steps(steps, ready, *, projects, fps, layerset, rules, records, miss
     switch = sys.getswitchinterval()
     sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
     try:
-        following = ahead.submit(overlay, 0) if steps else None
-        for k, (_, part) in enumerate(steps):
+        k = next(taken, None)
+        following = ahead.submit(overlay, k) if k is not None else None
+        while k is not None:
             if cancel is not None and cancel():
                 return
             assert following is not None
             overlaps = following.result()
-            following = ahead.submit(overlay, k + 1) if k + 1 < len(steps) else None
+            part = steps[k][1]
+            k = next(taken, None)           # the next step is taken (and overlaid) while this one's rules run
+            following = ahead.submit(overlay, k) if k is not None else None
             for i, ovs in zip(part, overlaps):
                 ovs.sort(key=lambda o: (o.distance_m, -o.overlap_area_m2))
                 done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon, layerset.cat, missing,

@@ -60,6 +60,19 @@ class Counted(S.Forked):
         forks.append(1)
         super().__init__(fn, **kw)
 S.Forked = Counted
+shared = []                             # per shared split: its steps, and the first step the child took
+def recorded_steps(by_zone, shared_steps=S._shared_steps):
+    shared.append([shared_steps(by_zone)])
+    return shared[-1][0]
+S._shared_steps = recorded_steps
+class Recorded(S.Claims):
+    def close(self):
+        shared[-1].append(self.back())
+        super().close()
+S.Claims = Recorded
+def taken_from_the_back():              # the projects of the steps the child took: all from some step to the last
+    steps, back = shared[-1]
+    return {i for _, part in steps[back:] for i in part}
 if mode == "fail":                      # the child dies before it sends anything: this process screens its share
     S._screened_in_child = lambda *args: (_ for _ in ()).throw(RuntimeError("child fails"))
 cache = PreparedCache(cache_dir, disk=mode != "zones")
@@ -75,8 +88,8 @@ two = split.to_json()
 child = theirs[-1]
 if mode == "fail":
     assert child == set()
-elif mode != "zones":                   # layers at hand: the share by CHILD_SHARE
-    assert len(child) == len(projects) - round(len(projects) * (1 - S.CHILD_SHARE)), len(child)
+elif mode != "zones":                   # layers at hand: the steps shared out as the two went
+    assert child == taken_from_the_back()
 assert all(isinstance(split.results[k], S.EncodedResult) for k in child)
 encoded_doc = split.to_json(encoded=True)
 write_json(encoded_doc, pathlib.Path(cache_dir) / "encoded.json")
@@ -101,16 +114,17 @@ if mode == "damaged":
 if mode == "zones":                     # each process wrote the layers of its zones
     assert len(list(pathlib.Path(cache_dir).rglob("*.npz"))) == 2 * len(ls.layers)
     forks.pop()
-    # with the layers prepared, the cut is by share: the child takes zone 39 and the part of zone 40 last in Hilbert
-    # order, one compact area of it
+    # with the layers prepared, the steps are shared out as the two go, the child taking them from the back: zone
+    # 39's, then (as it goes as fast as this process) those last in zone 40's Hilbert order, one compact area of it
     warm = S.screen(projects, ls, rules, cache=PreparedCache(cache_dir), split=True)
-    more = theirs[-1] - west
-    assert west < theirs[-1] and len(theirs[-1]) == len(projects) - round(len(projects) * (1 - S.CHILD_SHARE))
-    b = shapely.bounds([projects[k].geometry for k in more])
-    rest = shapely.bounds([p.geometry for k, p in enumerate(projects) if k not in theirs[-1]])
-    # its part of zone 40 covers at most half the area zone 40's projects cover
+    assert theirs[-1] == taken_from_the_back()
+    steps = shared[-1][0]
+    zone40 = [part for epsg, part in steps if epsg == max(e for e, _ in steps)]
+    last = {i for part in zone40[-3:] for i in part}            # the last three steps of zone 40
+    b = shapely.bounds([projects[k].geometry for k in last])
+    every = shapely.bounds([projects[k].geometry for part in zone40 for k in part])
     area = lambda b: (b[:, 2].max() - b[:, 0].min()) * (b[:, 3].max() - b[:, 1].min())
-    assert area(b) <= 0.5 * area(np.vstack([b, rest])), (area(b), area(np.vstack([b, rest])))
+    assert len(last) < 0.4 * len(every) and area(b) <= 0.5 * area(every), (len(last), area(b), area(every))
     three = warm.to_json()
     three.pop("generated_at")
     assert three == two
@@ -344,3 +358,61 @@ def test_a_split_whose_own_share_fails_stops_its_child_and_still_caches_the_laye
                          text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     assert json.loads(res.stdout.strip().splitlines()[-1]) == {"children": 1, "gone": True, "written_here": True}
+
+
+UNEVEN = r"""
+import json, os, sys, time
+from dataclasses import replace
+import gis_screening.screening as S
+from gis_screening.cache import finish_writes
+from gis_screening.cli import load_project_files
+from gis_screening.engine.prepared import PreparedCache
+from gis_screening.layerset import load_layerset
+
+root, cache_dir = sys.argv[1], sys.argv[2]
+rules = S.load_rules(None)
+base = load_project_files([f"{root}/sample_data/projects/projects.gpkg"])
+projects = [replace(p, id=f"{p.id}-{k}") for k in range(90) for p in base]          # 2,250 projects
+ls = load_layerset(f"{root}/sample_data/layerset.yaml", cache=False)
+one = S.screen(projects, ls, rules, cache=PreparedCache(cache_dir)).to_json()        # prepares the layers
+finish_writes()
+parent = os.getpid()
+screened = S._project_result
+def slow_in_the_child(*args):           # the child's projects cost 2 ms more each: uneven work, as on real data
+    if os.getpid() != parent:
+        time.sleep(0.002)
+    return screened(*args)
+S._project_result = slow_in_the_child
+theirs = []
+def recorded(data, expected, results_from_child=S._results_from_child):
+    got = results_from_child(data, expected)
+    theirs.append(len(got or ()))
+    return got
+S._results_from_child = recorded
+two = S.screen(projects, ls, rules, cache=PreparedCache(cache_dir), split=True).to_json()
+for doc in (one, two):
+    doc.pop("generated_at")
+print(json.dumps({"same": one == two, "child": theirs[0], "n": len(projects)}))
+"""
+
+
+def test_steps_are_shared_out_as_the_two_processes_go(tmp_path):
+    """With its layers prepared, a split screening shares its steps out as the two processes go (this process from
+    the front, the child from the back): a child whose projects take longer takes fewer of them, instead of a fixed
+    half that this process would wait for.  The document is the one a single process writes."""
+    res = subprocess.run([sys.executable, "-c", UNEVEN, str(ROOT), str(tmp_path)], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got["same"] and 0 < got["child"] < 0.4 * got["n"], got
+
+
+def test_claims_hand_each_step_out_once_from_either_end():
+    """``Claims`` gives steps from the front and from the back until they meet, each once; ``back()`` is the first
+    step taken from the back."""
+    from gis_screening.forked import Claims
+    claims = Claims(5)
+    taken = [claims.take(True), claims.take(False), claims.take(True), claims.take(False), claims.take(True),
+             claims.take(True), claims.take(False)]
+    assert taken == [0, 4, 1, 3, 2, None, None] and claims.back() == 3
+    claims.close()

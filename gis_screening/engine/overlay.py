@@ -161,7 +161,12 @@ def batch_overlaps(fps: Sequence[FootprintMetrics], prepared: Sequence[PreparedL
         return lo, part
 
     spans = [(lo, min(n, lo + chunk)) for lo in range(0, n, chunk)]
-    with ThreadPoolExecutor(max_workers=workers or min(4, max(1, len(spans)))) as pool:
-        for lo, part in pool.map(run, spans):
-            out[lo:lo + len(part)] = part
+    threads = workers or min(4, max(1, len(spans)))
+    if threads == 1 or len(spans) == 1:         # in this thread: no thread started and joined for each batch
+        parts = list(map(run, spans))
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            parts = list(pool.map(run, spans))
+    for lo, part in parts:
+        out[lo:lo + len(part)] = part
     return out
