@@ -48,18 +48,18 @@ def footprints_metrics(geoms_4490: Sequence[BaseGeometry], metric_epsg: int | No
     c = shapely.centroid(arr)
     lon, lat = shapely.get_x(c), shapely.get_y(c)
     epsgs = np.full(len(arr), metric_epsg) if metric_epsg else \
-        np.array([metric_epsg_for_lon(x) for x in lon], dtype=np.int64)
+        np.array([metric_epsg_for_lon(x) for x in lon.tolist()], dtype=np.int64)
+    lonlat = [(round(x, 7), round(y, 7)) for x, y in zip(lon.tolist(), lat.tolist())]
     out: list[FootprintMetrics | None] = [None] * len(arr)
-    for epsg in np.unique(epsgs):
+    for epsg in np.unique(epsgs).tolist():
         idx = np.flatnonzero(epsgs == epsg)
-        g = np.asarray(gpd.GeoSeries(arr[idx], crs=4490).to_crs(int(epsg)).values, dtype=object)
-        dims, areas, lengths = shapely.get_dimensions(g), shapely.area(g), shapely.length(g)
-        types = shapely.get_type_id(g)
-        for k, i in enumerate(idx):
-            d = int(dims[k])
-            out[i] = FootprintMetrics(int(epsg), g[k], float(areas[k]) if d == 2 else 0.0, float(lengths[k]),
-                                      (round(float(lon[i]), 7), round(float(lat[i]), 7)), d,
-                                      GEOMETRY_TYPES[types[k]] if types[k] >= 0 else "")
+        g = np.asarray(gpd.GeoSeries(arr[idx], crs=4490).to_crs(epsg).values, dtype=object)
+        dims = shapely.get_dimensions(g)
+        areas = np.where(dims == 2, shapely.area(g), 0.0)
+        types = [GEOMETRY_TYPES[t] if t >= 0 else "" for t in shapely.get_type_id(g).tolist()]
+        for i, geom, area, length, d, kind in zip(idx.tolist(), g, areas.tolist(), shapely.length(g).tolist(),
+                                                 dims.tolist(), types):
+            out[i] = FootprintMetrics(epsg, geom, area, length, lonlat[i], d, kind)
     return out  # type: ignore[return-value]
 
 
