@@ -369,7 +369,7 @@ from gis_screening.cli import load_project_files
 from gis_screening.engine.prepared import PreparedCache
 from gis_screening.layerset import load_layerset
 
-root, cache_dir = sys.argv[1], sys.argv[2]
+root, cache_dir, how = sys.argv[1], sys.argv[2], sys.argv[3]
 rules = S.load_rules(None)
 base = load_project_files([f"{root}/sample_data/projects/projects.gpkg"])
 projects = [replace(p, id=f"{p.id}-{k}") for k in range(90) for p in base]          # 2,250 projects
@@ -378,9 +378,13 @@ one = S.screen(projects, ls, rules, cache=PreparedCache(cache_dir)).to_json()   
 finish_writes()
 parent = os.getpid()
 screened = S._project_result
+calls = []
 def slow_in_the_child(*args):           # the child's projects cost 2 ms more each: uneven work, as on real data
     if os.getpid() != parent:
         time.sleep(0.002)
+        calls.append(1)
+        if how == "killed" and len(calls) == 120:      # killed in the middle of the steps it took
+            os.kill(os.getpid(), 9)
     return screened(*args)
 S._project_result = slow_in_the_child
 theirs = []
@@ -399,12 +403,14 @@ print(json.dumps({"same": one == two, "child": theirs[0], "n": len(projects)}))
 def test_steps_are_shared_out_as_the_two_processes_go(tmp_path):
     """With its layers prepared, a split screening shares its steps out as the two processes go (this process from
     the front, the child from the back): a child whose projects take longer takes fewer of them, instead of a fixed
-    half that this process would wait for.  The document is the one a single process writes."""
-    res = subprocess.run([sys.executable, "-c", UNEVEN, str(ROOT), str(tmp_path)], capture_output=True, text=True,
-                         timeout=300)
-    assert res.returncode == 0, res.stderr[-3000:]
-    got = json.loads(res.stdout.strip().splitlines()[-1])
-    assert got["same"] and 0 < got["child"] < 0.4 * got["n"], got
+    half that this process would wait for; a child killed in the middle of the steps it took leaves them all to this
+    process.  The document is the one a single process writes either way."""
+    for how, child in (("slow", lambda n: 0 < n < 0.4 * 2250), ("killed", lambda n: n == 0)):
+        res = subprocess.run([sys.executable, "-c", UNEVEN, str(ROOT), str(tmp_path / how), how], capture_output=True,
+                             text=True, timeout=300)
+        assert res.returncode == 0, res.stderr[-3000:]
+        got = json.loads(res.stdout.strip().splitlines()[-1])
+        assert got["same"] and child(got["child"]) and got["n"] == 2250, (how, got)
 
 
 def test_claims_hand_each_step_out_once_from_either_end():
