@@ -14,7 +14,7 @@ from shapely.geometry.base import BaseGeometry
 from .catalog import Catalog, default_catalog
 from .errors import Problem
 
-_SERIAL = itertools.count(1)
+_SERIALS: dict[str, itertools.count] = {}
 
 
 def is_missing(v: object) -> bool:
@@ -23,9 +23,11 @@ def is_missing(v: object) -> bool:
     return v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT
 
 
-def new_layer_uid() -> str:
-    """A layer id unique within this process and distinct across processes (pid + serial)."""
-    return f"L{os.getpid():x}-{next(_SERIAL)}"
+def new_layer_uid(kind: str = "L") -> str:
+    """A layer id unique within this process and distinct across processes: ``kind``, pid, serial.  Footprints read
+    from project files are kind ``P``, numbered apart, so that reading them beside a layer set (the CLI does both at
+    once) leaves the set's numbering as it is."""
+    return f"{kind}{os.getpid():x}-{next(_SERIALS.setdefault(kind, itertools.count(1)))}"
 
 
 class FeatureRecords(Sequence[dict]):

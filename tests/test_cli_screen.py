@@ -61,6 +61,16 @@ def test_bad_input_exit_2(tmp_path, args, needle):
     assert not (tmp_path / "r.json").exists()
 
 
+def test_a_bad_layer_set_is_said_before_a_bad_project_file(tmp_path):
+    """The project files are read while the layers load; when both are bad, the layer set's error is the one said,
+    as when they were read one after the other."""
+    res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "screen", "--layerset", str(tmp_path / "none.yaml"),
+                          "--project", str(tmp_path / "missing.gpkg"), "--json", str(tmp_path / "r.json")],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "none.yaml" in res.stderr and "missing.gpkg" not in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr and res.stderr.count("\n") == 1
+
+
 def test_warm_runs_equal_the_cold_run(tmp_path):
     """The second and third runs read layers, prepared pieces and records lazily from the caches the first run
     wrote: their whole result documents equal the first one's (apart from the time and the per-process layer ids)."""

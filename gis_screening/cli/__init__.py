@@ -96,6 +96,11 @@ def load_project_files(files, **read) -> list:
     """Projects of every file (footprints, sheets, tables; a folder: the project files in it); a sheet supersedes a
     footprint-only entry (said on stderr); InputError on bad input or when nothing is found.  ``read``: how to read
     the footprint files (:func:`~gis_screening.io.projects.load_projects`: zone, crs, offset, encoding)."""
+    return say_project_notes(*read_project_files(files, **read))
+
+
+def read_project_files(files, **read) -> tuple[list, list[str]]:
+    """:func:`load_project_files` without saying anything: the projects, and the lines to say about them."""
     from ..io.projects import load_projects, merge_duplicates, project_files
     from ..screening import check_sheets
     projects = [p for f in project_files(files) for p in load_projects(f, **read)]
@@ -105,7 +110,11 @@ def load_project_files(files, **read) -> list:
     projects, notes = merge_duplicates(projects)
     said = dict.fromkeys(f"{p.source}: {problem}" for p in projects for problem in p.problems
                          if problem.startswith(("[error]", "[warning]")))
-    lines = [*said, *notes]       # a footprint skipped or repaired is said once, not only inside each result
+    return projects, [*said, *notes]      # a footprint skipped or repaired is said once, not only inside each result
+
+
+def say_project_notes(projects: list, lines: list[str]) -> list:
+    """Say (stderr) the ``lines`` :func:`read_project_files` gave, at most :data:`NOTES_MAX`; ``projects``."""
     for note in lines[:NOTES_MAX]:
         err_console.print(note, markup=False, highlight=False, soft_wrap=True)
     if len(lines) > NOTES_MAX:

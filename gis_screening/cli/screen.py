@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import List, Optional
 
@@ -21,7 +22,8 @@ from . import (
     err_console,
     exit_without_teardown,
     fail,
-    load_project_files,
+    read_project_files,
+    say_project_notes,
     say_screening_notes,
     screening_options,
 )
@@ -105,13 +107,18 @@ def screen_cmd(
             from ..engine.prepared import PreparedCache
             from ..layerset import load_layerset
             from ..screening import load_rules, screen
-            ls = load_layerset(layerset, cache=False if no_cache else (cache_dir or True), cache_writes=writes)
-            step("load layers")
-            stack = load_rules([str(p) for p in rules] if rules else (getattr(ls, "rule_packs", None) or None),
-                               as_of=day)
-            say_screening_notes(stack, ls, day, search_radius)
-            projects = load_project_files(project, zone=zone, crs=crs, offset=source_offset, encoding=encoding,
-                                         layer=footprint_layer, towgs84=towgs84)
+            # the project files are read while the layers are loaded (both mostly in GDAL and Arrow, which let go of
+            # the GIL); a bad layer set is still said first, and the reading thread has ended before the screening,
+            # which may fork
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="projects") as reader:
+                read = reader.submit(read_project_files, project, zone=zone, crs=crs, offset=source_offset,
+                                     encoding=encoding, layer=footprint_layer, towgs84=towgs84)
+                ls = load_layerset(layerset, cache=False if no_cache else (cache_dir or True), cache_writes=writes)
+                step("load layers")
+                stack = load_rules([str(p) for p in rules] if rules else (getattr(ls, "rule_packs", None) or None),
+                                   as_of=day)
+                say_screening_notes(stack, ls, day, search_radius)
+                projects = say_project_notes(*read.result())
             step("load projects")
             cache = PreparedCache(cache_dir, disk=not no_cache)
             result = _screen_with_progress(screen, projects, ls, stack, search_radius, cache, writes)

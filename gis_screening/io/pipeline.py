@@ -28,7 +28,7 @@ from ..crs import (
 from ..encoding import normalise_encoding_name
 from ..errors import InputError, Problem, ZoneRequired
 from ..geometry import check_geometries
-from ..model import Layer, is_missing
+from ..model import Layer, is_missing, new_layer_uid
 from ..normalise import normalise_fields, unlisted_problems
 from ..offsets import remove_offset
 from .vector import VECTOR_SUFFIXES, RawRead, read_vector
@@ -290,6 +290,7 @@ def read_layer(path: str | Path, role: str | None = None, *, name: str | None = 
     check_in_china(gdf, ids, path)
     title = catalog.role(role).title if role else Path(path).stem
     return Layer(role=role or "other", name=name or title, source=str(path), gdf=gdf, problems=problems,
+                 uid=new_layer_uid("P" if role == "projects" else "L"),
                  source_crs=src_label, crs_reason=reason,
                  encoding=raw.encoding.label if raw.encoding else None,
                  encoding_reason=raw.encoding.reason if raw.encoding else None, catalog=catalog)
