@@ -484,8 +484,7 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
         if relation == "always":
             test = step.test
             if test is not None and step.varies and lacking:
-                if step.pre is None or step.pre(empty):     # else it does not fire (see _decide)
-                    apply(step, empty)
+                apply(step, empty)
             elif test is None or test(empty):       # the common case inline, as for overlaps below
                 findings.append(_finding(step.rule, step.pack, empty))
             continue
@@ -502,8 +501,7 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
             if inter if relation == "intersects" else _relation_holds(step.rule, o, fp, inter):
                 names = names_for(o)
                 if varies:
-                    if step.pre is None or step.pre(names):     # else it does not fire (see _decide)
-                        apply(step, names, layer=o.layer, feature_id=o.feature_id, overlap=o)
+                    apply(step, names, layer=o.layer, feature_id=o.feature_id, overlap=o)
                 elif test is None or test(names):
                     findings.append(_finding(step.rule, step.pack, names, o.layer, o.feature_id, o))
     for layer, steps in undecided.items():
