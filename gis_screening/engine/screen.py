@@ -482,11 +482,7 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
             continue
         relation = step.relation
         if relation == "always":
-            test = step.test
-            if test is not None and step.varies and lacking:
-                apply(step, empty)
-            elif test is None or test(empty):       # the common case inline, as for overlaps below
-                findings.append(_finding(step.rule, step.pack, empty))
+            apply(step, empty)
             continue
         mine = by_key.get(step.key)
         if relation == "disjoint":
