@@ -114,12 +114,11 @@ def screen_cmd(
                 read = reader.submit(read_project_files, project, zone=zone, crs=crs, offset=source_offset,
                                      encoding=encoding, layer=footprint_layer, towgs84=towgs84)
                 ls = load_layerset(layerset, cache=False if no_cache else (cache_dir or True), cache_writes=writes)
-                step("load layers")
                 stack = load_rules([str(p) for p in rules] if rules else (getattr(ls, "rule_packs", None) or None),
                                    as_of=day)
                 say_screening_notes(stack, ls, day, search_radius)
                 projects = say_project_notes(*read.result())
-            step("load projects")
+            step("load layers and projects")        # read at once: one step
             cache = PreparedCache(cache_dir, disk=not no_cache)
             result = _screen_with_progress(screen, projects, ls, stack, search_radius, cache, writes)
             step("screen")
