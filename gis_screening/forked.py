@@ -168,14 +168,20 @@ class Claims:
 _PR_SET_PDEATHSIG, _PR_SET_THP_DISABLE = 1, 41
 
 
-def _end_with_parent(parent: int) -> None:
-    """Have the kernel end this forked child when its parent ends (killed, or gone without waiting for it), and end
-    now if the parent is gone already.  Best effort where the call is missing or refused."""
+def _prctl(option: int, value: int) -> None:
+    """prctl(2) ``option`` set to ``value`` for this process; best effort: where the call is missing or refused,
+    nothing changes."""
     try:
         import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
     except (OSError, AttributeError):
         pass
+
+
+def _end_with_parent(parent: int) -> None:
+    """Have the kernel end this forked child when its parent ends (killed, or gone without waiting for it), and end
+    now if the parent is gone already."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:
         os._exit(1)
 
@@ -185,9 +191,5 @@ def _no_huge_page_copies() -> None:
     with 2 MiB pages (the arenas pyarrow's allocator, mimalloc, keeps; numpy's large arrays) would otherwise be
     copied 2 MiB at a time on the child's first write into each page, where 4 KiB pages copy only what is written
     (the child writing the province red lines' cache entry: 0.39 → 0.09 s for its Arrow WKB column; a cold run
-    ~0.2 s sooner).  Best effort: where the call is missing or refused, nothing changes."""
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_THP_DISABLE, 1, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    ~0.2 s sooner)."""
+    _prctl(_PR_SET_THP_DISABLE, 1)
