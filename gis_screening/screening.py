@@ -152,9 +152,11 @@ class _Preparer:
         return {epsg: [self.pool.submit(self.cache.get, lyr, epsg, self.reach[epsg]) for lyr in self.layerset.layers]
                 for epsg in zones}
 
-    def lazily(self) -> _Ready:
-        """Each zone's prepared layers asked for when first needed (a process that may never reach a zone)."""
-        return _Ready(self)
+    def for_steps(self, steps, lazily: bool) -> dict[int, list]:
+        """The prepared layers of the zones of ``steps``: all asked for now (loaded or built in turn in the
+        background), or, ``lazily``, each when first needed (a process taking steps as it goes may never reach a
+        zone)."""
+        return _Ready(self) if lazily else self(dict.fromkeys(e for e, _ in steps))
 
     def finish(self) -> None:
         """Wait for the layers still being prepared and their cache entries still being written."""
@@ -209,8 +211,7 @@ def _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, mis
     # the child does the cache writes after sending its results
     child = Forked(theirs_given, then=partial(_run_all, writes))
     try:
-        ready = prepare.lazily() if shared else prepare(dict.fromkeys(e for e, _ in mine))
-        run(mine, ready, order=order, progress=progress, cancel=None, done=done)
+        run(mine, prepare.for_steps(mine, lazily=shared), order=order, progress=progress, cancel=None, done=done)
         _encode_while(done, lambda: not child.done())
         data = child.result()
     except BaseException as exc:    # an error here, Ctrl+C: the child's screening is for no one
@@ -228,7 +229,7 @@ def _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, mis
     if theirs is None:          # the child failed: its share and the cache writes are done here
         for write in writes:
             write_behind(write)
-        run(others, prepare(dict.fromkeys(e for e, _ in others)), progress=progress, cancel=None, done=done)
+        run(others, prepare.for_steps(others, lazily=False), progress=progress, cancel=None, done=done)
         return
     for i, (verdict, encoded) in theirs.items():
         done[i] = EncodedResult(projects[i], fps[i], verdict, encoded)
@@ -290,10 +291,8 @@ def _screened_in_child(run, steps, prepare, order) -> bytes:
     (project indices, verdicts, sizes) in 8 bytes, the header, then the results one after another."""
     import orjson
     done: dict[int, ProjectResult | EncodedResult] = {}
-    if order is None:
-        run(steps, prepare(dict.fromkeys(e for e, _ in steps)), progress=None, cancel=None, done=done)
-    else:
-        run(steps, prepare.lazily(), order=order(), progress=None, cancel=None, done=done)
+    run(steps, prepare.for_steps(steps, lazily=order is not None), order=order() if order else None, progress=None,
+        cancel=None, done=done)
     prepare.finish()            # a layer it had to rebuild (a damaged entry) is written before the child ends
     with collector_paused():
         encoded = [r if isinstance(r, EncodedResult) else EncodedResult.of(r) for r in done.values()]
