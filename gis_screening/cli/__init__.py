@@ -5,26 +5,40 @@ reason on stderr, never a traceback).
 """
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="三线一单 / 碳达峰 screening of project sites.")
 layers_app = typer.Typer(no_args_is_help=True, help="Inspect layer sets.")
 app.add_typer(layers_app, name="layers")
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 400)
+
+
+def say(text: str) -> None:
+    """One line of plain text on stderr, as written (no markup, no wrapping): notes, errors, a run's summary."""
+    sys.stderr.write(f"{text}\n")
+
+
+@functools.lru_cache(maxsize=2)
+def rich_console(stderr: bool = False) -> Console:
+    """The rich console on stdout (tables, listings) or stderr (progress bars), made on first use: a command that
+    only says plain lines (:func:`say`) never imports rich (~20 ms of every run)."""
+    from rich.console import Console
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else (400 if stderr else 160))
 
 
 def fail(message: str, code: int = 2) -> None:
     """Print a one-line error to stderr and exit (2 = bad input)."""
-    err_console.print(f"error: {' '.join(str(message).split())}", markup=False, highlight=False, soft_wrap=True)
+    say(f"error: {' '.join(str(message).split())}")
     raise typer.Exit(code)
 
 
@@ -51,7 +65,7 @@ def say_screening_notes(stack, layerset, day, radius: float) -> None:
     stderr)."""
     for note in (stack.not_in_force_note(day), _missing_layers_note(stack, layerset), _radius_note(stack, radius)):
         if note:
-            err_console.print(note, markup=False, highlight=False)
+            say(note)
 
 
 def _radius_note(stack, radius: float) -> str | None:
@@ -116,10 +130,9 @@ def read_project_files(files, **read) -> tuple[list, list[str]]:
 def say_project_notes(projects: list, lines: list[str]) -> list:
     """Say (stderr) the ``lines`` :func:`read_project_files` gave, at most :data:`NOTES_MAX`; ``projects``."""
     for note in lines[:NOTES_MAX]:
-        err_console.print(note, markup=False, highlight=False, soft_wrap=True)
+        say(note)
     if len(lines) > NOTES_MAX:
-        err_console.print(f"… and {len(lines) - NOTES_MAX} more (each project's result lists its own)",
-                          markup=False, highlight=False)
+        say(f"… and {len(lines) - NOTES_MAX} more (each project's result lists its own)")
     return projects
 
 
@@ -132,7 +145,8 @@ def layers_check(manifest: Path = typer.Argument(..., help="layer-set manifest (
         ls = load_layerset(manifest)
     except InputError as exc:
         fail(str(exc))
-    console.print(f"[bold]{ls.name}[/bold]  ({manifest})")
+    rich_console().print(f"[bold]{ls.name}[/bold]  ({manifest})")
+    from rich.table import Table
     table = Table("role", "name", "source", "features", "CRS", "encoding", "problems")
     errors = 0
     for lyr in ls.layers:
@@ -142,20 +156,20 @@ def layers_check(manifest: Path = typer.Argument(..., help="layer-set manifest (
         table.add_row(lyr.role, lyr.name, lyr.source, str(lyr.feature_count),
                       f"{lyr.source_crs} → EPSG:4490", lyr.encoding or "-",
                       f"{n_err} errors, {n_warn} warnings" if (n_err or n_warn) else "none")
-    console.print(table)
+    rich_console().print(table)
     if ls.absent:
-        console.print("declared absent (no such zone in this area; rules on them find nothing): "
+        rich_console().print("declared absent (no such zone in this area; rules on them find nothing): "
                       + "、".join(_absent_title(a, ls.cat) for a in ls.absent), markup=False)
     errors += _report_triggers(ls)
     for lyr in ls.layers:
         if lyr.problems or lyr.crs_reason:
-            console.print(f"[bold]{lyr.name}[/bold] ({lyr.source})")
-            console.print(f"  CRS: {lyr.source_crs} — {lyr.crs_reason}", markup=False)
+            rich_console().print(f"[bold]{lyr.name}[/bold] ({lyr.source})")
+            rich_console().print(f"  CRS: {lyr.source_crs} — {lyr.crs_reason}", markup=False)
             for p in lyr.problems:
-                console.print(f"  {p}", markup=False)
+                rich_console().print(f"  {p}", markup=False)
     for lyr in ls.by_role("control_units"):
         rep = check_topology(lyr.gdf, lyr.feature_ids()).summary()
-        console.print(f"[bold]topology of {lyr.name}[/bold] (areas in {rep['metric_crs']}):")
+        rich_console().print(f"[bold]topology of {lyr.name}[/bold] (areas in {rep['metric_crs']}):")
         for kind, label in (("overlaps", "overlaps (不重叠)"), ("gaps", "gaps (全覆盖)")):
             s = rep[kind]
             line = f"  {label}: {s['count']}, total {s['total_m2']:.2f} m²"
@@ -163,9 +177,9 @@ def layers_check(manifest: Path = typer.Argument(..., help="layer-set manifest (
                 lg = s["largest"]
                 feats = f" between {' / '.join(lg['features'])}" if lg["features"] else ""
                 line += f"; largest {lg['area_m2']:.2f} m² at lon {lg['lonlat'][0]}, lat {lg['lonlat'][1]}{feats}"
-            console.print(line, markup=False)
+            rich_console().print(line, markup=False)
         if rep["invalid"]:
-            console.print(f"  invalid geometries: {', '.join(rep['invalid'])}", markup=False)
+            rich_console().print(f"  invalid geometries: {', '.join(rep['invalid'])}", markup=False)
         errors += rep["overlaps"]["count"] + rep["gaps"]["count"]
     if errors:
         raise typer.Exit(1)
@@ -190,8 +204,8 @@ def layers_push(
     except InputError as exc:
         fail(str(exc))
     for p in done:
-        console.print(f"{p.source} → {p.table}: {p.features} features ({p.role})", markup=False, highlight=False)
-    console.print(f"wrote {manifest_out}", markup=False, highlight=False)
+        rich_console().print(f"{p.source} → {p.table}: {p.features} features ({p.role})", markup=False, highlight=False)
+    rich_console().print(f"wrote {manifest_out}", markup=False, highlight=False)
 
 
 def _report_triggers(ls) -> int:
@@ -210,7 +224,7 @@ def _report_triggers(ls) -> int:
         except sqlite3.Error:
             continue
         for t in found:
-            console.print(f"[bold]{lyr.name}[/bold] ({lyr.source}): trigger {t} is not a GeoPackage R-tree trigger; "
+            rich_console().print(f"[bold]{lyr.name}[/bold] ({lyr.source}): trigger {t} is not a GeoPackage R-tree trigger; "
                           "it may change data behind the editor's back (editing is refused)", highlight=False)
             n += 1
     return n
@@ -241,8 +255,8 @@ def convert(
     except InputError as exc:
         fail(str(exc))
     for p in lyr.problems:
-        err_console.print(f"{input.name}: {p}", markup=False, highlight=False)
-    console.print(f"wrote {lyr.feature_count} features to {output} ({written})", markup=False)
+        say(f"{input.name}: {p}")
+    rich_console().print(f"wrote {lyr.feature_count} features to {output} ({written})", markup=False)
 
 
 def _guess_role(path: Path, layer: str | None, encoding: str | None, zone: int | None, crs: str | None) -> str:
@@ -251,7 +265,7 @@ def _guess_role(path: Path, layer: str | None, encoding: str | None, zone: int |
     from ..io.pipeline import read_raw
     from ..io.projects import ONE_PROJECT_SUFFIXES
     if path.suffix.lower() in ONE_PROJECT_SUFFIXES:        # a survey TXT, coordinate table or CAD drawing
-        err_console.print(f"{path.name}: read as a project footprint (role projects)", markup=False, highlight=False)
+        say(f"{path.name}: read as a project footprint (role projects)")
         return "projects"
     cat = default_catalog()
     cols = list(read_raw(path, layer=layer, encoding=encoding, zone=zone, crs=crs).gdf.columns)
@@ -259,11 +273,11 @@ def _guess_role(path: Path, layer: str | None, encoding: str | None, zone: int |
         required = [f for f, spec in cat.roles[r].fields.items() if spec.required]
         mapped = set(cat.match_fields(r, cols).values())
         if all(f in mapped for f in required) or r == "projects":
-            err_console.print(f"{path.name}: fields mapped as role {r} ({cat.roles[r].title}); "
-                              "use --role to choose another or --role none", markup=False, highlight=False)
+            say(f"{path.name}: fields mapped as role {r} ({cat.roles[r].title}); "
+                "use --role to choose another or --role none")
             return r
-    err_console.print(f"{path.name}: no layer role recognised from the file name or fields; source fields kept "
-                      "(use --role to map them to a role's canonical names)", markup=False, highlight=False)
+    say(f"{path.name}: no layer role recognised from the file name or fields; source fields kept "
+        "(use --role to map them to a role's canonical names)")
     return "none"
 
 
@@ -289,14 +303,14 @@ def main() -> None:
         message = " ".join(exc.format_message().split())
         if message:                                 # empty: no arguments, the help was printed
             where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
-            err_console.print(f"error: {where}{message}", markup=False, highlight=False, soft_wrap=True)
+            say(f"error: {where}{message}")
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(1)
     except InputError as exc:  # pragma: no cover - commands catch their own
-        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        say(f"error: {exc}")
         sys.exit(2)
     code = code if isinstance(code, int) else 0
     if _fast_exit:

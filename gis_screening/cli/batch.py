@@ -18,9 +18,10 @@ from . import (
     FOOTPRINT_TOWGS84,
     FOOTPRINT_ZONE,
     app,
-    err_console,
     fail,
     load_project_files,
+    rich_console,
+    say,
     say_screening_notes,
     screening_options,
 )
@@ -71,18 +72,17 @@ def batch_cmd(
     except KeyboardInterrupt:       # Ctrl-C: committed partitions stay; the same command continues from them
         from ..batch import done_partitions
         committed = len(done_partitions(out)) if out.is_dir() else 0
-        err_console.print(f"interrupted: {committed} partition(s) committed in {out}; run the same command again to "
-                          "continue", markup=False, highlight=False)
+        say(f"interrupted: {committed} partition(s) committed in {out}; run the same command again to "
+            "continue")
         raise typer.Exit(128 + (stop.signum or signal.SIGINT)) from None
     finally:
         stop.restore()
     order = ("不符合", "需人工核实", "有条件符合", "符合")
-    err_console.print(f"screened {summary['projects']} project(s) in {summary['partitions']} partition(s) "
-                      f"({summary['skipped']} already done): "
-                      + "，".join(f"{k} {summary['counts'].get(k, 0)}" for k in order)
-                      + f"; screening {summary['screen_s']} s (workers' own time {summary['task_s']} s), "
-                      + f"combining {summary['combine_s']} s after it ({summary['combine_cpu_s']} s CPU in all); wrote {out}/parts/*.parquet, {out}/results.jsonl, {out}/summary.xlsx",
-                      markup=False, highlight=False)
+    say(f"screened {summary['projects']} project(s) in {summary['partitions']} partition(s) "
+        f"({summary['skipped']} already done): "
+        + "，".join(f"{k} {summary['counts'].get(k, 0)}" for k in order)
+        + f"; screening {summary['screen_s']} s (workers' own time {summary['task_s']} s), "
+        + f"combining {summary['combine_s']} s after it ({summary['combine_cpu_s']} s CPU in all); wrote {out}/parts/*.parquet, {out}/results.jsonl, {out}/summary.xlsx")
 
 
 class _Stop:
@@ -214,8 +214,7 @@ class _Cluster:
                 try:
                     self._client = self._start.result(timeout=3 if self.scheduler else None)
                 except NotYet:              # a slow or wrong address: say what it waits for (dask tries for 30 s)
-                    err_console.print(f"waiting for the dask scheduler {self.scheduler} …", markup=False,
-                                      highlight=False)
+                    say(f"waiting for the dask scheduler {self.scheduler} …")
                     self._client = self._start.result()
             except (OSError, ValueError) as exc:    # connection timeouts are OSErrors; a bad address a ValueError
                 raise InputError(f"cannot start or reach the dask cluster {self.scheduler or ''}: {exc}") from None
@@ -273,9 +272,10 @@ def _run(items, job, client, size: int, fingerprint: str, check: Callable[[], No
 
     from ..batch import run_batch
     if client.dashboard_link and _dashboard_served(client):
-        err_console.print(f"dask dashboard: {client.dashboard_link}", markup=False, highlight=False)
+        say(f"dask dashboard: {client.dashboard_link}")
+    console = rich_console(stderr=True)
     with Progress(TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("batch", total=None)
 
         def progress(done: int, total: int) -> None:

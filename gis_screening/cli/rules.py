@@ -5,10 +5,9 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.table import Table
 
 from ..errors import InputError
-from . import app, console, fail
+from . import app, fail, rich_console
 
 rules_app = typer.Typer(no_args_is_help=True, help="Validate and list rule packs.")
 app.add_typer(rules_app, name="rules")
@@ -29,12 +28,13 @@ def rules_check(paths: Optional[List[Path]] = typer.Argument(None, help="pack fi
     except ValueError:
         fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
     for pack, path in stack.packs:
-        console.print(f"[bold]{pack.id}[/bold] {pack.version} ({pack.level}, effective {pack.effective}) — {path}")
+        rich_console().print(f"[bold]{pack.id}[/bold] {pack.version} ({pack.level}, effective {pack.effective}) — {path}")
+    from rich.table import Table
     table = Table("rule", "pack", "layer", "relation", "level", "basis")
     for rule, pack in stack.rules:
         rel = rule.relation + (f" {rule.distance_m:g} m" if rule.distance_m else "")
         table.add_row(rule.id, pack.id, rule.layer or "-", rel, rule.level, rule.basis[0])
-    console.print(table)
-    console.print(f"{len(stack.packs)} packs, {len(stack.rules)} rules: all valid")
+    rich_console().print(table)
+    rich_console().print(f"{len(stack.packs)} packs, {len(stack.rules)} rules: all valid")
     if note := stack.not_in_force_note(dt.date.fromisoformat(as_of) if as_of else None):
-        console.print(note, markup=False, highlight=False)
+        rich_console().print(note, markup=False, highlight=False)

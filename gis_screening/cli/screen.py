@@ -1,9 +1,11 @@
 """``gis-screening screen``: screen projects against a layer set and write the result JSON and reports."""
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import List, Optional
 
@@ -19,10 +21,11 @@ from . import (
     FOOTPRINT_TOWGS84,
     FOOTPRINT_ZONE,
     app,
-    err_console,
     exit_without_teardown,
     fail,
     read_project_files,
+    rich_console,
+    say,
     say_project_notes,
     say_screening_notes,
     screening_options,
@@ -148,9 +151,9 @@ def screen_cmd(
     counts = Counter(VERDICT_LABELS[r.verdict] for r in result.results)
     order = ("不符合", "需人工核实", "有条件符合", "符合")
     slowest = max(steps, key=lambda k: steps[k])
-    err_console.print(f"screened {len(result.results)} project(s): " + "，".join(f"{k} {counts[k]}" for k in order)
-                      + f"; {sum(steps.values()):.1f} s, slowest step {slowest} {steps[slowest]:.1f} s; wrote "
-                      + ", ".join(str(o) for o in outputs), markup=False, highlight=False)
+    say(f"screened {len(result.results)} project(s): " + "，".join(f"{k} {counts[k]}" for k in order)
+        + f"; {sum(steps.values()):.1f} s, slowest step {slowest} {steps[slowest]:.1f} s; wrote "
+        + ", ".join(str(o) for o in outputs))
     exit_without_teardown(doc, result, projects, ls, cache)
 
 
@@ -181,14 +184,16 @@ def _cut(text: str, n: int) -> str:
 def _screen_with_progress(screen, projects, ls, stack, radius, cache, writes):
     """Run ``screen`` with a rich progress bar on stderr (shown on a terminal, for runs over about a second).  The
     bar is redrawn on progress, not by a refresh thread: a single-threaded process may split its screening with a
-    forked copy of itself (:mod:`gis_screening.forked`)."""
+    forked copy of itself (:mod:`gis_screening.forked`).  Without a terminal there is no bar (nor rich)."""
+    run = partial(screen, projects, ls, stack, search_radius_m=radius, cache=cache, split=True, cache_writes=writes)
+    if not sys.stderr.isatty():
+        return run()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    console = rich_console(stderr=True)
     with Progress(TextColumn("screening"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err_console, transient=True, disable=not err_console.is_terminal,
-                  auto_refresh=False) as bar:
+                  console=console, transient=True, disable=not console.is_terminal, auto_refresh=False) as bar:
         task = bar.add_task("screen", total=len(projects))
-        return screen(projects, ls, stack, search_radius_m=radius, cache=cache, split=True, cache_writes=writes,
-                      progress=lambda done, total: bar.update(task, completed=done, refresh=True))
+        return run(progress=lambda done, total: bar.update(task, completed=done, refresh=True))
 
 
 def _write_results(doc: dict, json_out, jsonl, gpkg, projects) -> list[Path]:
