@@ -606,3 +606,50 @@ def test_a_feature_renamed_in_its_source_is_quoted_by_its_new_name_on_the_next_r
     assert after == red_lines(run(tmp_path / "c.json", "--no-cache"))
     assert name not in {n for _, n, _ in after} and "改过名字的红线" in {n for _, n, _ in after}
     assert 0 < after[0][2] < 0.6 * before[0][2]           # the west half of the project is out of it now
+
+
+def test_names_holding_control_characters_reach_every_report_shown_not_refused(tmp_path):
+    """A project name or a feature name may hold a control character (a damaged DBF, text pasted from Word): XML
+    cannot hold it, and the Word and Excel writers refused the whole report with a traceback.  Every output is
+    written; the reports show U+FFFD where the character was (gis_screening.xmltext), the JSON keeps the text as
+    read."""
+    import shutil
+
+    import geopandas as gpd
+    from docx import Document
+    from openpyxl import load_workbook
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE, data, ignore=shutil.ignore_patterns("projects", "sheets"))
+    areas = json.loads((data / "zones" / "自然保护地.geojson").read_text(encoding="utf-8"))
+    for f in areas["features"]:
+        f["properties"]["BHDMC"] += "\x02"
+    (data / "zones" / "自然保护地.geojson").write_text(json.dumps(areas, ensure_ascii=False), encoding="utf-8")
+    projects = gpd.read_file(SAMPLE / "projects" / "projects.gpkg")
+    projects["项目名称"] = projects["项目名称"] + "\x01号"
+    projects.to_file(tmp_path / "p.gpkg")
+    out = {k: tmp_path / f"r.{k}" for k in ("json", "pdf", "docx", "xlsx")}
+    res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "screen", "--layerset", str(data / "layerset.yaml"),
+                          "--project", str(tmp_path / "p.gpkg"), "--per-project", str(tmp_path / "each"),
+                          *(x for k, path in out.items() for x in (f"--{k}", str(path)))],
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    doc = json.loads(out["json"].read_text(encoding="utf-8"))
+    names = [r["project"]["name"] for r in doc["results"]]
+    assert len(names) == 25 and all(n.endswith("\x01号") for n in names)
+    inside = [o["feature_name"] for r in doc["results"] for o in r["overlaps"] if o["layer"] == "自然保护地"]
+    assert inside and all(n.endswith("\x02") for n in inside)
+    body = "\n".join(p.text for p in Document(out["docx"]).paragraphs)
+    cells = [c.text for t in Document(out["docx"]).tables for row in t.rows for c in row.cells]
+    assert all(f"{n[:-2]}\ufffd号" in body for n in names) and "\x01" not in body and "\x02" not in "".join(cells)
+    assert any(n[:-1] + "\ufffd" in c for n in inside for c in cells)          # the feature names, in the tables
+    sheet = load_workbook(out["xlsx"])["汇总"]
+    assert [c.value for c in sheet["B"][1:]] == [n[:-2] + "\ufffd号" for n in names]
+    pdf = subprocess.run(["pdftotext", str(out["pdf"]), "-"], capture_output=True, text=True, check=True).stdout
+    assert f"{names[0][:-2]}\ufffd号" in pdf
+    assert len(list((tmp_path / "each").glob("*.docx"))) == 25
+    res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "batch", "--layerset", str(data / "layerset.yaml"),
+                          "--projects", str(tmp_path / "p.gpkg"), "--out", str(tmp_path / "run"), "--workers", "1"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-3000:]
+    summary = load_workbook(tmp_path / "run" / "summary.xlsx")["汇总"]
+    assert sorted(c.value for c in summary["B"][1:]) == sorted(n[:-2] + "\ufffd号" for n in names)

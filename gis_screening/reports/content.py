@@ -17,6 +17,7 @@ from ..engine.model import LEVEL_LABELS
 from ..engine.screen import layer_title
 from ..engine.words import chinese_datetime, decisive_titles, display_path, missing_layers_text, size_text
 from ..sheet_columns import ENERGY_LABELS
+from ..xmltext import xml_text
 from .import_notes import import_note_zh
 
 DIMENSIONS = ["空间布局约束", "污染物排放管控", "环境风险防控", "资源开发效率要求"]
@@ -276,4 +277,19 @@ def build_report(doc: dict, layerset, footprints: dict, map_images: dict, profil
         if blocks and blocks[-1].kind != "pagebreak":
             blocks.append(Block("pagebreak"))
         blocks += build_project(doc, r, layerset, footprints[r["project"]["id"]], map_images.get(r["project"]["id"]))
-    return blocks
+    return [_printable(b) for b in blocks]
+
+
+def _printable(block: Block) -> Block:
+    """``block`` with every text of it as XML documents can hold it (:func:`~gis_screening.xmltext.xml_text`: a
+    project name or a 准入清单 text may hold a control character, which the DOCX writer refuses)."""
+    def clean(v):
+        if isinstance(v, str):
+            return xml_text(v)
+        if isinstance(v, (list, tuple)):
+            return type(v)(clean(x) for x in v)
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        return v
+    table = Table(clean(block.table.headers), clean(block.table.rows), block.table.widths) if block.table else None
+    return Block(block.kind, clean(block.text), table, clean(block.data))

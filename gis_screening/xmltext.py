@@ -1,0 +1,27 @@
+"""Text as XML documents (DOCX, XLSX) can hold it: the one place that decides what becomes of characters they
+cannot.
+
+XML 1.0 forbids the C0 control characters other than tab, line feed and carriage return, lone surrogates, and
+U+FFFE/U+FFFF; python-docx and openpyxl refuse such text with a traceback.  They do occur in real files: a
+manual line break copied from Word into an Excel cell is a vertical tab (U+000B), a damaged DBF holds stray
+control bytes.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+#: characters XML 1.0 cannot hold
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: Word's manual line break (vertical tab) and page break (form feed) read as the line breaks they stand for
+_BREAKS = {"\x0b": "\n", "\x0c": "\n"}
+#: what any other such character is shown as: visibly not the text it was, never dropped unseen
+SHOWN_AS = "\ufffd"
+
+
+def xml_text(value: Any) -> Any:
+    """``value`` (a str; anything else is returned as it is) with the characters XML cannot hold replaced: a vertical
+    tab or form feed by a line break, any other by U+FFFD (�)."""
+    if not isinstance(value, str) or not _FORBIDDEN.search(value):
+        return value
+    return _FORBIDDEN.sub(lambda m: _BREAKS.get(m.group(), SHOWN_AS), value)

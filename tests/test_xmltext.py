@@ -1,0 +1,10 @@
+"""Text for XML documents (DOCX, XLSX): what becomes of the characters they cannot hold."""
+from gis_screening.xmltext import xml_text
+
+
+def test_characters_xml_cannot_hold_are_shown_and_line_breaks_kept():
+    assert xml_text("青山\x01石料\x1f厂") == "青山\ufffd石料\ufffd厂"          # stray control bytes: visibly replaced
+    assert xml_text("第一行\x0b第二行\x0c第三行") == "第一行\n第二行\n第三行"    # Word's manual line and page breaks
+    assert xml_text("制表\t换行\n回车\r") == "制表\t换行\n回车\r"               # what XML holds stays as it is
+    assert xml_text("孤\ud800立\ufffe\uffff") == "孤\ufffd立\ufffd\ufffd"
+    assert xml_text("普通文字 ABC") == "普通文字 ABC" and xml_text(12.5) == 12.5 and xml_text(None) is None
