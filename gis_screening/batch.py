@@ -32,7 +32,7 @@ from .crs import metric_epsg_for_lon
 from .engine.model import VERDICT_LABELS
 from .errors import InputError
 from .model import Project, is_missing
-from .xmltext import xml_text
+from .xmltext import xlsx_cell
 
 RUN_FILE = "run.json"
 LOCK_FILE = "run.lock"
@@ -412,7 +412,7 @@ class Combiner:
                 self.jsonl.write(chunk)
         table = pq.read_table(self.parts / f"{part_id}.parquet", columns=list(SUMMARY_COLUMNS)).to_pylist()
         for row in table:
-            self.sheet.append([None if is_missing(v) else xml_text(v) for v in row.values()])
+            self.sheet.append([None if is_missing(v) else xlsx_cell(v) for v in row.values()])
             label = str(row["verdict_label"])
             self.counts[label] = self.counts.get(label, 0) + 1
 
@@ -437,7 +437,7 @@ class Combiner:
         if self.missing:            # rules left undecided for lack of layers (as the reports say)
             from .engine.words import missing_layers_text
             self.totals.append([])
-            self.totals.append([xml_text(missing_layers_text(self.missing))])
+            self.totals.append([xlsx_cell(missing_layers_text(self.missing))])
         with atomic_path(self.out / "summary.xlsx") as tmp:
             self.workbook.save(tmp)
         self.cpu_s += time.thread_time() - t

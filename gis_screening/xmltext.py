@@ -25,3 +25,16 @@ def xml_text(value: Any) -> Any:
     if not isinstance(value, str) or not _FORBIDDEN.search(value):
         return value
     return _FORBIDDEN.sub(lambda m: _BREAKS.get(m.group(), SHOWN_AS), value)
+
+
+#: the most characters an Excel (and WPS) cell holds; a longer text makes Excel "repair" the workbook
+XLSX_CELL_MAX = 32767
+
+
+def xlsx_cell(value: Any) -> Any:
+    """``value`` as a workbook cell can hold it: :func:`xml_text`, and a text longer than :data:`XLSX_CELL_MAX` cut
+    to it, ending in “…” (the result JSON and the reports keep the whole text)."""
+    value = xml_text(value)
+    if isinstance(value, str) and len(value) > XLSX_CELL_MAX:
+        return value[:XLSX_CELL_MAX - 1] + "…"
+    return value

@@ -516,3 +516,19 @@ def test_a_word_report_holds_its_blocks_in_order_with_pictures_numbered_as_pytho
     assert len(list(d.part.package.image_parts)) == 2                # the first picture, added twice, stored once
     rel_ids = [s._inline.graphic.graphicData.pic.blipFill.blip.embed for s in shapes]
     assert rel_ids[0] == rel_ids[2] != rel_ids[1]
+
+
+def test_an_overlong_name_is_cut_in_the_workbook_and_whole_in_the_word_report(screened, tmp_path):
+    """Excel opens a cell of at most 32,767 characters (a longer one makes it "repair" the workbook): the summary
+    cuts such a text and says so with “…”; the Word report keeps it whole."""
+    import copy
+
+    from gis_screening.reports.xlsx import write_xlsx
+    doc, ls, fps = screened
+    doc = copy.deepcopy(doc)
+    doc["results"][0]["project"]["name"] = "名" * 40_000
+    wb = load_workbook(write_xlsx(doc, tmp_path / "s.xlsx"))
+    name = wb["汇总"]["B2"].value
+    assert len(name) == 32_767 and name == "名" * 32_766 + "…"
+    export(doc, ls, fps, docx=tmp_path / "r.docx")
+    assert any(p.text.startswith("名" * 40_000) for p in Document(tmp_path / "r.docx").paragraphs)

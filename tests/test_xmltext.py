@@ -8,3 +8,11 @@ def test_characters_xml_cannot_hold_are_shown_and_line_breaks_kept():
     assert xml_text("制表\t换行\n回车\r") == "制表\t换行\n回车\r"               # what XML holds stays as it is
     assert xml_text("孤\ud800立\ufffe\uffff") == "孤\ufffd立\ufffd\ufffd"
     assert xml_text("普通文字 ABC") == "普通文字 ABC" and xml_text(12.5) == 12.5 and xml_text(None) is None
+
+
+def test_a_workbook_cell_holds_at_most_what_excel_opens():
+    from gis_screening.xmltext import XLSX_CELL_MAX, xlsx_cell
+    assert xlsx_cell("名" * XLSX_CELL_MAX) == "名" * XLSX_CELL_MAX                    # up to the limit: as it is
+    cut = xlsx_cell("名" * (XLSX_CELL_MAX + 1))
+    assert len(cut) == XLSX_CELL_MAX and cut.endswith("名…")                          # beyond: cut, and says so
+    assert xlsx_cell("a\x01b") == "a\ufffdb" and xlsx_cell(3) == 3

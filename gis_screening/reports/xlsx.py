@@ -13,7 +13,7 @@ from openpyxl.utils import get_column_letter
 from ..atomic import atomic_path
 from ..engine.model import LEVEL_LABELS
 from ..engine.words import decisive_titles, missing_layers_text
-from ..xmltext import xml_text
+from ..xmltext import xlsx_cell
 
 FILLS = {"不符合": "FFCDD2", "需人工核实": "FFE0B2", "有条件符合": "FFF9C4", "符合": "C8E6C9"}
 
@@ -31,7 +31,7 @@ def _sheet(ws, headers, rows, widths, fill_column: int | None = None):
     for c in ws[1]:
         c.font, c.fill = HEADER_FONT, HEADER_FILL
     for r in rows:
-        ws.append([xml_text(v) for v in r])     # a name holding a control character: shown, not refused
+        ws.append([xlsx_cell(v) for v in r])     # a control character shown, an overlong text cut: never refused
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(1, len(rows) + 1)}"
     for i, w in enumerate(widths, start=1):
@@ -90,14 +90,14 @@ def _missing_layers_sheet(wb: Workbook, missing: list[dict]) -> None:
     """A first sheet 说明 naming the layers the rules need that the layer set lacked (their rules left undecided),
     so it is what the workbook opens on."""
     ws = wb.create_sheet("说明", 0)
-    ws.append([xml_text(missing_layers_text(missing))])
+    ws.append([xlsx_cell(missing_layers_text(missing))])
     ws["A1"].font = Font(bold=True, color="C62828")
     ws.append([])
     ws.append(["未加载的图层", "类型", "涉及规则数"])
     for c in ws[3]:
         c.font = Font(bold=True)
     for m in missing:
-        ws.append([xml_text(m["title"]), xml_text(m["role"]), m["rules"]])
+        ws.append([xlsx_cell(m["title"]), xlsx_cell(m["role"]), m["rules"]])
     for col, width in zip("ABC", (24, 22, 12)):
         ws.column_dimensions[col].width = width
     wb.active = 0
