@@ -133,3 +133,18 @@ def test_point_lines_typed_with_a_chinese_ime(tmp_path):
     assert "２８" in typed.read_bytes().decode("gbk")
     (a,), (b,) = load_projects(typed), load_projects(src)
     assert a.geometry.equals_exact(b.geometry, 1e-12)
+
+
+def test_names_with_separators_and_line_breaks_are_written_as_one_field_and_read_back(tmp_path):
+    """A parcel line is one line of comma-separated fields (a Chinese IME's full-width comma counts as one): a name
+    holding a comma or a line break made the writer emit a file no reader (ours included) could read.  Written as
+    one field — separators as 、, line breaks and other control characters as spaces — it reads back."""
+    names = ["一期，二期,三期", "第一行\r\n第二行\t尾", "含@符号=等号", "  前后空白  "]
+    gdf = gpd.GeoDataFrame({"id": [f"P{k}" for k in range(4)], "name": names},
+                           geometry=[shapely.box(119.30 + k / 100, 26.08, 119.305 + k / 100, 26.085) for k in range(4)],
+                           crs=4490)
+    write_survey_txt(gdf, tmp_path / "out.txt")
+    lyr = read_layer(tmp_path / "out.txt", "projects")
+    assert lyr.feature_ids() == ["P0", "P1", "P2", "P3"]
+    assert lyr.feature_names() == ["一期、二期、三期", "第一行 第二行 尾", "含@符号=等号", "前后空白"]
+    assert [round(g.area, 10) for g in lyr.gdf.geometry] == [round(g.area, 10) for g in gdf.geometry]

@@ -268,13 +268,19 @@ def write_survey_txt(gdf: gpd.GeoDataFrame, path: str | Path, *, zone: int | Non
            f"{'GBK' if enc == 'gb18030' else enc.upper()}"
 
 
+#: what a field of a parcel line cannot hold, and what is written instead: its separators (readers take the full-width
+#: comma for one too, as a Chinese IME types it) become 、, and a line break or other control character a space
+_FIELD_TEXT = str.maketrans({",": "、", "，": "、", **{chr(c): " " for c in range(32)}, "\x7f": " "})
+
+
 def _cell(row, col):
+    """A parcel line's field from ``row[col]``: one line, with no field separator in it; None when empty."""
     if not col or col not in row.index:
         return None
     v = row[col]
     if is_missing(v):
         return None
-    return str(v).replace(",", "，").strip() or None
+    return " ".join(str(v).translate(_FIELD_TEXT).split()) or None
 
 
 def _rings(geom) -> list[list[tuple[float, ...]]]:
