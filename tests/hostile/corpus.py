@@ -178,11 +178,13 @@ def renderer_cases(base: Path) -> list[tuple[str, list[str], Path]]:
     out.mkdir(parents=True)
     cases = []
     for label, name, count in (("mathtext", "项目$\\frac{a}{b}$与$x^2$", 1), ("control chars", "项目\x00\x07\x1b[31m红", 1),
+                               ("control chars, no NUL (which ends the text read)", "项目\x07\x1b[31m红\x0b行", 1),
                                ("2000 chars", "很长的项目名称" * 300, 1), ("2000 chars, batch", "很长的项目名称" * 300, 2),
                                ("markup", "<b>项目</b>&amp;{x}%s\\n", 1)):
         fp = _footprint(out / f"{len(cases)}.geojson", name, count)
         cases.append((f"renderer: {label}", ["screen", "--layerset", str(LAYERSET), "--project", str(fp),
                                              "--pdf", str(out / f"{len(cases)}.pdf"), "--map", str(out / f"m{len(cases)}.pdf"),
-                                             "--docx", str(out / f"{len(cases)}.docx"), "--html", str(out / f"{len(cases)}.html")],
+                                             "--docx", str(out / f"{len(cases)}.docx"), "--html", str(out / f"{len(cases)}.html"),
+                                             "--xlsx", str(out / f"{len(cases)}.xlsx")],
                       out))
     return cases
