@@ -532,3 +532,23 @@ def test_an_overlong_name_is_cut_in_the_workbook_and_whole_in_the_word_report(sc
     assert len(name) == 32_767 and name == "名" * 32_766 + "…"
     export(doc, ls, fps, docx=tmp_path / "r.docx")
     assert any(p.text.startswith("名" * 40_000) for p in Document(tmp_path / "r.docx").paragraphs)
+
+
+def test_per_project_reports_of_ids_that_make_the_same_file_name_are_all_kept(screened, tmp_path):
+    """Ids that differ only in characters a file name cannot hold (A/1, A:1) or in case (a/1: the same file on
+    Windows) made one per-project report overwrite the other; each project keeps its own (`` (2)``, `` (3)``)."""
+    import copy
+    import subprocess
+    doc, ls, fps = screened
+    doc = copy.deepcopy(doc)
+    ids = ["A/1", "A:1", "a/1"]
+    for r, new in zip(doc["results"], ids):
+        fps = {**fps, new: fps[r["project"]["id"]]}
+        r["project"]["id"] = new
+    export(doc, ls, fps, per_project=tmp_path / "each")
+    stems = ["A_1 筛查报告", "A_1 筛查报告 (2)", "a_1 筛查报告 (3)"]
+    assert sorted(p.name for p in (tmp_path / "each").iterdir()) == sorted(f"{s}.{e}" for s in stems for e in ("pdf", "docx"))
+    for pid, stem in zip(ids, stems):
+        text = subprocess.run(["pdftotext", str(tmp_path / "each" / f"{stem}.pdf"), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        assert pid in text and not any(other in text for other in ids if other != pid)

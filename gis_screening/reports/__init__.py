@@ -189,8 +189,8 @@ def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=N
             maps.mkdir()
             one.mkdir()
             _report_maps(doc, layerset, footprints, maps, scale, None, cancel, profile, extras, each=True)
-            for k, r in enumerate(doc["results"]):
-                stem = f"{file_stem(r['project']['id'])} 筛查报告"
+            stems = _unique_stems([f"{file_stem(r['project']['id'])} 筛查报告" for r in doc["results"]])
+            for k, (r, stem) in enumerate(zip(doc["results"], stems)):
                 os.replace(maps / f"{k}.jpg", one / "0.jpg")          # the map of a one-project report
                 written += _report({**doc, "results": [r]}, layerset, footprints, one, True, folder / f"{stem}.pdf",
                                    folder / f"{stem}.docx", scale, None, cancel, profile, extras)
@@ -202,6 +202,22 @@ def file_stem(text: str, limit: int = 80) -> str:
     import re
     stem = re.sub(r'[<>:"/\\|?*\x00-\x1f]', "_", text).strip(" .") or "_"
     return stem[:limit]
+
+
+def _unique_stems(stems: list[str]) -> list[str]:
+    """``stems`` made distinct as file names are on Windows (regardless of case): a repeat gets `` (2)``, `` (3)``…
+    (two project ids that differ only in characters a file name cannot hold, or in case, would otherwise write
+    one report over the other)."""
+    seen: set[str] = set()
+    out = []
+    for stem in stems:
+        name, n = stem, 1
+        while name.casefold() in seen:
+            n += 1
+            name = f"{stem} ({n})"
+        seen.add(name.casefold())
+        out.append(name)
+    return out
 
 
 def _report_maps(doc, layerset, footprints, tmp: Path, scale, progress, cancel, profile, extras,
