@@ -653,3 +653,23 @@ def test_names_holding_control_characters_reach_every_report_shown_not_refused(t
     assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-3000:]
     summary = load_workbook(tmp_path / "run" / "summary.xlsx")["汇总"]
     assert sorted(c.value for c in summary["B"][1:]) == sorted(n[:-2] + "\ufffd号" for n in names)
+
+
+def test_two_outputs_naming_one_file_are_refused_before_any_work(tmp_path):
+    """`--pdf r.pdf --map ./r.pdf` wrote the map over the report (and said it wrote both): refused at once, naming
+    the two options; the same for a link to the file and for names differing in case (one file on Windows).
+    Outputs of their own are written."""
+    (tmp_path / "link").symlink_to(tmp_path)
+    cases = [(["--pdf", "r.pdf", "--map", str(tmp_path / "r.pdf")], "--pdf and --map"),
+             (["--json", "r.json", "--jsonl", str(tmp_path / "link" / "r.json")], "--json and --jsonl"),
+             (["--pdf", "R.pdf", "--map", "r.PDF"], "--pdf and --map"),
+             (["--xlsx", "s.xlsx", "--docx", "x.docx"], None)]
+    for args, refused in cases:
+        res = subprocess.run(CLI + ["--project", str(SAMPLE / "sheets" / "P2026-001.yaml"), *args],
+                             capture_output=True, text=True, cwd=tmp_path)
+        if refused is None:
+            assert res.returncode == 0, res.stderr
+            continue
+        assert res.returncode == 2 and res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
+        assert res.stderr.startswith(f"error: {refused} both name ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "s.xlsx", "x.docx"]

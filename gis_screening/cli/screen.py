@@ -91,6 +91,8 @@ def screen_cmd(
         what, endings = OUTPUTS[option]
         if path is not None and path.suffix.lower() not in endings:
             fail(f"{option} {path}: {what} is written to a file whose name ends in {', '.join(endings)}")
+    _one_file_each({"--json": json_out, "--jsonl": jsonl, "--gpkg": gpkg, "--pdf": pdf, "--docx": docx,
+                    "--xlsx": xlsx, "--html": html, "--map": map_out})
     steps: dict[str, float] = {}
     writes: list = []       # the layers' new cache entries, written while the screening goes on
     t = time.perf_counter()
@@ -155,6 +157,21 @@ def screen_cmd(
         + f"; {sum(steps.values()):.1f} s, slowest step {slowest} {steps[slowest]:.1f} s; wrote "
         + ", ".join(str(o) for o in outputs))
     exit_without_teardown(doc, result, projects, ls, cache)
+
+
+def _one_file_each(outputs: dict[str, Optional[Path]]) -> None:
+    """Refuse (before any work) two output options naming the same file: the second written would replace the
+    first.  Paths are compared as the file system would open them (relative or absolute, through symbolic links, and
+    regardless of case, as on Windows)."""
+    import os
+    seen: dict[str, str] = {}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        key = os.path.normcase(os.path.realpath(path)).casefold()
+        if key in seen:
+            fail(f"{seen[key]} and {option} both name {path}: give each output a file of its own")
+        seen[key] = option
 
 
 def _map_extras(ls, basemap, place_labels, label_field):
