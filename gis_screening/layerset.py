@@ -11,7 +11,7 @@ from .admission import join_admission, read_admission_table
 from .catalog import Catalog, default_catalog
 from .errors import InputError, validated
 from .io import read_layer
-from .io.layer_cache import cached_read_layer, source_signature
+from .io.layer_cache import cached_read_layer, source_files, source_signature
 from .io.postgis import is_postgres
 from .limits import portable_path
 from .model import LayerSet
@@ -126,6 +126,15 @@ def _absent(manifest: Manifest, ls: LayerSet, catalog: Catalog, path: Path) -> l
             raise InputError(f"{name!r} is declared absent but the set has that layer", file=path, where=where,
                              field="absent")
     return list(manifest.absent)
+
+
+def manifest_files(path: str | Path) -> list[Path]:
+    """The local files a layer set reads: its manifest and every file of its layers, 准入清单 and rule packs
+    (PostGIS sources have none)."""
+    path = Path(path)
+    manifest = load_manifest(path)
+    sources = [e.source for e in manifest.layers] + [a.source for a in manifest.admission_lists] + manifest.rule_packs
+    return [path.resolve(), *(f for s in sources if not is_postgres(s) for f in source_files(path.parent / s))]
 
 
 def layerset_signature(path: str | Path) -> str:

@@ -673,3 +673,36 @@ def test_two_outputs_naming_one_file_are_refused_before_any_work(tmp_path):
         assert res.returncode == 2 and res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
         assert res.stderr.startswith(f"error: {refused} both name ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "s.xlsx", "x.docx"]
+
+
+def test_an_output_naming_a_file_the_run_reads_is_refused_and_the_file_kept(tmp_path):
+    """`--gpkg` naming the project file replaced the user's footprints with the verdict layer; `--xlsx` naming the
+    layer set's 准入清单, `convert` onto its input, `layers push --manifest-out` onto the manifest likewise destroyed
+    what the run read.  Each is refused before any work, naming the option and what the file is; the file is left
+    as it was."""
+    import hashlib
+    import shutil
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE, data)
+    files = [data / "projects" / "projects.gpkg", data / "准入清单.xlsx", data / "layerset.yaml",
+             data / "projects" / "projects_gbk.dbf", data / "zones" / "自然保护地.geojson"]
+    before = {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    screen = [sys.executable, "-m", "gis_screening.cli", "screen", "--layerset", str(data / "layerset.yaml")]
+    cases = [(screen + ["--project", str(data / "projects" / "projects.gpkg"), "--gpkg", "projects/projects.gpkg"],
+              "--gpkg projects/projects.gpkg is a project file"),
+             (screen + ["--project", str(data / "projects"), "--json", "projects/projects_gbk.dbf"],
+              "is a project file"),                                     # a part of a shapefile found in a folder
+             (screen + ["--project", str(data / "projects" / "projects.gpkg"), "--xlsx", "准入清单.xlsx"],
+              "--xlsx 准入清单.xlsx is a file of the layer set"),
+             (screen + ["--project", str(data / "projects" / "projects.gpkg"), "--json", "zones/自然保护地.geojson"],
+              "is a file of the layer set"),
+             ([sys.executable, "-m", "gis_screening.cli", "convert", str(data / "projects" / "projects.gpkg"),
+               "projects/PROJECTS.gpkg"], "OUTPUT projects/PROJECTS.gpkg is the INPUT"),
+             ([sys.executable, "-m", "gis_screening.cli", "layers", "push", "layerset.yaml",
+               "postgresql://nobody@localhost:1/none", "--manifest-out", "layerset.yaml"],
+              "--manifest-out layerset.yaml is a file of the layer set")]
+    for argv, said in cases:
+        res = subprocess.run(argv, capture_output=True, text=True, cwd=data)
+        assert res.returncode == 2 and res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
+        assert res.stderr.startswith("error: ") and said in res.stderr and "which this run reads" in res.stderr
+    assert {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in files} == before

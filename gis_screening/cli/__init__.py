@@ -42,6 +42,53 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def check_outputs(outputs: dict[str, Path | None], inputs: dict[Path, str]) -> None:
+    """Refuse, before any work, an output option that names the file of another output option (the second written
+    would replace the first) or an input of the run (``inputs``: file → what it is; the run would destroy what it
+    reads).  Files are compared as opened: relative or absolute, through links, regardless of case (as on
+    Windows)."""
+    import os
+
+    def key(path: Path) -> str:
+        return os.path.normcase(os.path.realpath(path)).casefold()
+    read = {key(f): what for f, what in inputs.items()}
+    seen: dict[str, str] = {}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        k = key(path)
+        if k in read:
+            fail(f"{option} {path} is {read[k]}, which this run reads: write the output to another file")
+        if k in seen:
+            fail(f"{seen[k]} and {option} both name {path}: give each output a file of its own")
+        seen[k] = option
+
+
+def screen_inputs(layerset: Path, projects: list[Path], rules, *others: Path | str | None) -> dict[Path, str]:
+    """The local files a `screen` run reads (file → what it is), as far as its options name them: the layer set's
+    manifest and sources, the project files (those in a given folder), rule packs, profile, basemap, labels.  A
+    file that cannot be listed (missing, a bad manifest) is left to the run to report."""
+    from ..io.layer_cache import source_files
+    from ..io.projects import project_files
+    from ..layerset import manifest_files
+    inputs: dict[Path, str] = {}
+
+    def add(files, what: str) -> None:
+        for f in files:
+            inputs.setdefault(f, what)
+    try:
+        add(manifest_files(layerset), f"a file of the layer set {layerset}")
+    except (InputError, OSError):
+        pass
+    try:
+        add((f for p in project_files(projects) for f in source_files(p)), "a project file")
+    except (InputError, OSError):
+        pass
+    for given in [*(rules or []), *(p for p in others if p is not None)]:
+        add(source_files(Path(given)), "an input file")
+    return inputs
+
+
 def screening_options(search_radius: float, as_of: str | None):
     """The options `screen` and `batch` share: a finite radius and a real date; returns the date (or None)."""
     import datetime as dt
@@ -199,6 +246,7 @@ def layers_push(
     from ..publish import push_layerset
     if not is_postgres(target):
         fail(f"{target}: give a postgresql:// address")
+    check_outputs({"--manifest-out": manifest_out}, screen_inputs(manifest, [], None))
     try:
         done = push_layerset(manifest, target, manifest_out, replace=replace)
     except InputError as exc:
@@ -245,7 +293,9 @@ def convert(
 ) -> None:
     """Convert INPUT to OUTPUT in EPSG:4490 (TXT: GK zone of the data, with zone prefix)."""
     from ..io import read_layer
+    from ..io.layer_cache import source_files
     from ..io.writers import write_layer
+    check_outputs({"OUTPUT": output}, dict.fromkeys(source_files(input), "the INPUT"))
     try:
         if role == "auto":
             role = _guess_role(input, layer, encoding, zone, crs)

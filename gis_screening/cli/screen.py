@@ -21,6 +21,7 @@ from . import (
     FOOTPRINT_TOWGS84,
     FOOTPRINT_ZONE,
     app,
+    check_outputs,
     exit_without_teardown,
     fail,
     read_project_files,
@@ -28,6 +29,7 @@ from . import (
     say,
     say_project_notes,
     say_screening_notes,
+    screen_inputs,
     screening_options,
 )
 
@@ -91,8 +93,6 @@ def screen_cmd(
         what, endings = OUTPUTS[option]
         if path is not None and path.suffix.lower() not in endings:
             fail(f"{option} {path}: {what} is written to a file whose name ends in {', '.join(endings)}")
-    _one_file_each({"--json": json_out, "--jsonl": jsonl, "--gpkg": gpkg, "--pdf": pdf, "--docx": docx,
-                    "--xlsx": xlsx, "--html": html, "--map": map_out})
     steps: dict[str, float] = {}
     writes: list = []       # the layers' new cache entries, written while the screening goes on
     t = time.perf_counter()
@@ -112,6 +112,10 @@ def screen_cmd(
             from ..engine.prepared import PreparedCache
             from ..layerset import load_layerset
             from ..screening import load_rules, screen
+            # no output may replace another or a file the run reads (checked once the modules it needs are in)
+            check_outputs({"--json": json_out, "--jsonl": jsonl, "--gpkg": gpkg, "--pdf": pdf, "--docx": docx,
+                           "--xlsx": xlsx, "--html": html, "--map": map_out},
+                          screen_inputs(layerset, project, rules, profile, basemap, place_labels))
             # the project files are read while the layers are loaded (both mostly in GDAL and Arrow, which let go of
             # the GIL); a bad layer set is still said first, and the reading thread has ended before the screening,
             # which may fork
@@ -157,21 +161,6 @@ def screen_cmd(
         + f"; {sum(steps.values()):.1f} s, slowest step {slowest} {steps[slowest]:.1f} s; wrote "
         + ", ".join(str(o) for o in outputs))
     exit_without_teardown(doc, result, projects, ls, cache)
-
-
-def _one_file_each(outputs: dict[str, Optional[Path]]) -> None:
-    """Refuse (before any work) two output options naming the same file: the second written would replace the
-    first.  Paths are compared as the file system would open them (relative or absolute, through symbolic links, and
-    regardless of case, as on Windows)."""
-    import os
-    seen: dict[str, str] = {}
-    for option, path in outputs.items():
-        if path is None:
-            continue
-        key = os.path.normcase(os.path.realpath(path)).casefold()
-        if key in seen:
-            fail(f"{seen[key]} and {option} both name {path}: give each output a file of its own")
-        seen[key] = option
 
 
 def _map_extras(ls, basemap, place_labels, label_field):

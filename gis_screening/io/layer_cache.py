@@ -31,14 +31,23 @@ if TYPE_CHECKING:
 FORMAT = 3
 
 
-def source_signature(path: Path) -> list | None:
-    """``[(file, size, mtime_ns), …]`` of the files a source consists of (every part of a shapefile, every file
-    under a folder); None when there is no such local file."""
+def source_files(path: Path) -> list[Path]:
+    """The local files a source consists of (every part of a shapefile, every file under a folder), resolved; []
+    when there is none."""
     try:
         path = path.resolve()
         parts = (sorted(path.parent.glob(path.stem + ".*")) if path.suffix.lower() == ".shp" else
                  sorted(path.rglob("*")) if path.is_dir() else [path])
-        return [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in parts if p.is_file()] or None
+        return [p for p in parts if p.is_file()]
+    except OSError:
+        return []
+
+
+def source_signature(path: Path) -> list | None:
+    """``[(file, size, mtime_ns), …]`` of the files a source consists of (:func:`source_files`); None when there is
+    no such local file."""
+    try:
+        return [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in source_files(path)] or None
     except OSError:
         return None
 
