@@ -148,3 +148,19 @@ def test_names_with_separators_and_line_breaks_are_written_as_one_field_and_read
     assert lyr.feature_ids() == ["P0", "P1", "P2", "P3"]
     assert lyr.feature_names() == ["一期、二期、三期", "第一行 第二行 尾", "含@符号=等号", "前后空白"]
     assert [round(g.area, 10) for g in lyr.gdf.geometry] == [round(g.area, 10) for g in gdf.geometry]
+
+
+def test_a_parcel_name_holding_a_comma_is_read_whole_and_its_kind_kept(tmp_path):
+    """Files whose 地块名称 holds a comma (written by other tools, or by ours before with a full-width comma, which
+    readers split on too) shifted the fields: the name was cut at the comma and a line parcel became a polygon (its
+    图形属性 read from the name).  The fields between the name and the first 面/线/点 are the name's."""
+    text = ("[属性描述]\r\n坐标系=2000国家大地坐标系\r\n几度分带=3\r\n带号=40\r\n[地块坐标]\r\n"
+            "3,0.0000,L1,输水管线，一期,二标段,线,,,,@\r\n"
+            "J1,1,2886050.000,40408050.000\r\nJ2,1,2886450.000,40408050.000\r\nJ3,1,2886450.000,40408450.000\r\n"
+            "5,16.0000,D1,取水口,面,,,,@\r\n"
+            "J1,1,2886050.000,40407050.000\r\nJ2,1,2886450.000,40407050.000\r\nJ3,1,2886450.000,40407450.000\r\n"
+            "J4,1,2886050.000,40407450.000\r\nJ1,1,2886050.000,40407050.000\r\n")
+    (tmp_path / "t.txt").write_text(text, encoding="utf-8")
+    lyr = read_layer(tmp_path / "t.txt", "projects")
+    assert lyr.feature_ids() == ["L1", "D1"] and lyr.feature_names() == ["输水管线，一期，二标段", "取水口"]
+    assert lyr.gdf.geometry.geom_type.tolist() == ["LineString", "Polygon"]

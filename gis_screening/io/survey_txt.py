@@ -37,6 +37,21 @@ def _split(line: str) -> list[str]:
     return [f.strip() for f in line.replace("，", ",").split(",")]
 
 
+#: the values of 图形属性
+KINDS = ("面", "线", "点")
+
+
+def _name_across_commas(vals: list[str]) -> list[str]:
+    """A parcel line's fields (without its ``@``) with a 地块名称 that holds commas (other writers' files, and ours
+    before: a full-width comma, which readers split on as well) joined again: when the field after the name is no
+    图形属性 but a later one is, the fields between are the name's.  Otherwise as they are."""
+    if len(vals) > 8 and vals[4] not in KINDS:
+        k = next((i for i in range(5, len(vals)) if vals[i] in KINDS), None)
+        if k is not None:
+            return [*vals[:3], "，".join(vals[3:k]), *vals[k:]]
+    return vals
+
+
 def _is_parcel_line(fields: list[str]) -> bool:
     return len(fields) >= 4 and fields[-1] == "@" or (len(fields) >= 8 and fields[-1].endswith("@"))
 
@@ -66,7 +81,7 @@ def read_survey_txt(path: str | Path, encoding: str | None = None, zone: int | N
             continue
         fields = _split(line)
         if _is_parcel_line(fields):
-            vals = [f for f in fields[:-1]]
+            vals = _name_across_commas([f for f in fields[:-1]])
             vals[-1] = vals[-1].rstrip("@") if vals and vals[-1].endswith("@") else vals[-1]
             current = {"line": no, "attrs": dict(zip(PARCEL_COLUMNS, (vals + [""] * 8)[:8])), "points": []}
             if len(vals) > 8:
