@@ -232,3 +232,24 @@ def test_a_table_of_points_saved_as_text_reads_as_the_csv(tmp_path, encoding, se
         read_layer(note, "projects")
     assert str(err.value) == (f"{note}: no [地块坐标] section: not a 勘测定界 coordinate file, nor a table of points "
                               "(no header row with X and Y or 经度 and 纬度)")
+
+
+def test_coordinates_excel_saved_in_scientific_notation_are_refused_where_they_lose_precision(tmp_path):
+    """Excel saves a narrow column's numbers into a CSV as displayed: 4.04300E+07 for 40429964.059 is 100 m steps,
+    a plausible place 50 m off.  Refused naming row and field; scientific notation that keeps the precision (1 m,
+    0.00001°) is read as the number it is."""
+    coarse = tmp_path / "coarse.csv"
+    coarse.write_text("点号,X,Y\n" + "".join(f"J{i + 1},{n:.3f},{e:.5E}\n" for i, (n, e) in enumerate(SQ)),
+                      encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        read_layer(coarse, "projects")
+    said = str(exc.value)
+    assert "row 2" in said and "field 'Y'" in said and "'4.04300E+07'" in said and "steps of 100 m" in said
+    fine = tmp_path / "fine.csv"                     # 2.885885750E+06: steps of 1 mm; 1.19300000E+02°: 1e-8°
+    fine.write_text("点号,X,Y\n" + "".join(f"J{i + 1},{n:.9E},{e:.3f}\n" for i, (n, e) in enumerate(SQ)),
+                    encoding="utf-8")
+    assert read_layer(fine, "projects").gdf.to_crs(4549).area.iloc[0] == pytest.approx(20_000, abs=0.01)
+    lonlat = tmp_path / "lonlat.csv"
+    lonlat.write_text("点号,经度,纬度\nJ1,1.1930E+02,26.08\nJ2,119.302,26.08\nJ3,119.302,26.079\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 2.*'经度'.*steps of 0\.01 °"):
+        read_layer(lonlat, "projects")

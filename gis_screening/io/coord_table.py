@@ -38,6 +38,22 @@ _DMS = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(?:°|度|:|\s)\s*(\d+(?:\.\d+)?)
 
 
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.(\d*))?[eE]([+-]?\d+)$")
+
+
+def coarse_scientific(raw: object, value: float) -> str | None:
+    """Why the coordinate ``raw`` (as written; ``value`` read from it) cannot be used, when it is text in scientific
+    notation that keeps coarser steps than 1 m (or 0.00001°): Excel saves a narrow column's numbers into a CSV as
+    displayed, ``4.04081E+07`` for 40408050.123 — 100 m steps, which read as a plausible place.  None otherwise."""
+    m = _SCIENTIFIC.match(unicodedata.normalize("NFKC", raw).strip()) if isinstance(raw, str) else None
+    if not m:
+        return None
+    step = 10.0 ** (int(m.group(2)) - len(m.group(1) or ""))
+    degrees = abs(value) <= 180
+    if step <= (1e-5 if degrees else 1.0):
+        return None
+    return (f"value {raw!r} is in scientific notation and keeps steps of {step:g} {'°' if degrees else 'm'} only "
+            "(as Excel saves a narrow column's numbers into a CSV): save the table with the numbers written in full")
 
 
 def parse_number(text: str) -> float:
@@ -136,6 +152,9 @@ def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path
             except ValueError:
                 raise InputError(f"value {raw!r} is not a {'coordinate in degrees' if geo else 'number'}",
                                  file=path, where=f"{at}row {i}", field=name) from None
+            coarse = coarse_scientific(raw, vals[-1])
+            if coarse:
+                raise InputError(coarse, file=path, where=f"{at}row {i}", field=name)
         parcel = row[cols["parcel"]] if "parcel" in cols and cols["parcel"] < len(row) else ""
         ring = row[cols["ring"]] if "ring" in cols and cols["ring"] < len(row) else ""
         name = row[cols["name"]] if "name" in cols and cols["name"] < len(row) else ""
