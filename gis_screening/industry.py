@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import numbers
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -46,8 +47,9 @@ def gbt4754() -> dict[str, IndustryClass]:
 
 
 def normalise_code(code) -> str:
-    """Strip blanks and a leading 门类 letter written before digits ("C3011" → "3011")."""
-    c = str(code or "").strip().upper()
+    """Strip blanks and a leading 门类 letter written before digits ("C3011" → "3011"); full-width letters and
+    digits, as typed with a Chinese IME, read as the ASCII ones ("Ｃ３０１１" → "3011")."""
+    c = unicodedata.normalize("NFKC", str(code or "")).strip().upper()
     if len(c) > 1 and c[0].isalpha() and c[1:].isdigit():
         c = c[1:]
     return c

@@ -1,6 +1,7 @@
 """Map source fields onto the catalog's canonical names and normalise coded values."""
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -78,7 +79,7 @@ def yes_no(value: object) -> bool | None:
         return value
     if isinstance(value, (int, float)) and value in (0, 1):
         return bool(value)
-    text = str(value).strip().lower()
+    text = unicodedata.normalize("NFKC", str(value)).strip().lower()     # full-width １/ＹＥＳ as typed with an IME
     if text in _YES:
         return True
     if text in _NO:

@@ -134,3 +134,33 @@ def test_projects_of_different_codes_on_one_unit_each_get_their_own_reading_of_i
     for code in ("3011", "2614", "3041"):       # the entry of the list that covers the code, as each message names it
         assert restricted[code] and all(f"限制类（{code}）" in m for m in restricted[code]), restricted[code]
     assert restricted["3399"] == []
+
+
+def test_codes_typed_in_full_width_read_as_the_code(sample, tmp_path):
+    """A code typed with a Chinese IME in full-width mode (３０１１, Ｃ３０１１, a 禁止类 entry ３０) is the code: it was
+    kept as written, no 两高 class was found for it, and the cement plant was screened as an unknown industry."""
+    for cell in ("３０１１", "Ｃ３０１１", "３０１１水泥制造", "水泥制造（Ｃ３０１１）", "30１1"):
+        assert code_text(cell) == ("3011", None), cell
+    assert normalise_code("ｃ３０１１") == "3011" and industry_in("3011", "２５；３０")
+    import geopandas as gpd
+
+    from gis_screening.io.projects import load_projects
+    from gis_screening.screening import screen
+    src = gpd.read_file(ROOT / "sample_data" / "projects" / "projects.gpkg").head(1)
+    src["行业代码"] = "３０１１"
+    src.to_file(tmp_path / "p.gpkg")
+    ls, rules = sample
+    res = screen(load_projects(tmp_path / "p.gpkg"), ls, rules).results[0].to_json()
+    assert res["project"]["industry_code"] == "3011" and res["project"]["two_high"] is True
+    assert "unit.industry_code_unknown" not in {f["rule_id"] for f in res["findings"]}
+
+
+
+def test_yes_no_typed_in_full_width_is_read():
+    """A yes/no typed with a Chinese IME in full-width mode (１, ０, ＹＥＳ) reads as typed in ASCII, as codes do."""
+    import pytest
+
+    from gis_screening.normalise import yes_no
+    assert [yes_no(v) for v in ("１", "０", "ＹＥＳ", "Ｎｏ", " 是 ")] == [True, False, True, False, True]
+    with pytest.raises(ValueError):
+        yes_no("２")

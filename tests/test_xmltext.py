@@ -16,3 +16,4 @@ def test_a_workbook_cell_holds_at_most_what_excel_opens():
     cut = xlsx_cell("名" * (XLSX_CELL_MAX + 1))
     assert len(cut) == XLSX_CELL_MAX and cut.endswith("名…")                          # beyond: cut, and says so
     assert xlsx_cell("a\x01b") == "a\ufffdb" and xlsx_cell(3) == 3
+
