@@ -186,13 +186,14 @@ def say_project_notes(projects: list, lines: list[str]) -> list:
 @layers_app.command("check")
 def layers_check(manifest: Path = typer.Argument(..., help="layer-set manifest (YAML)")) -> None:
     """Load every layer of MANIFEST and report features, CRS, encoding, repairs and topology."""
+    console = rich_console()
     from ..layerset import load_layerset
     from ..topology import check_topology
     try:
         ls = load_layerset(manifest)
     except InputError as exc:
         fail(str(exc))
-    rich_console().print(f"[bold]{ls.name}[/bold]  ({manifest})")
+    console.print(f"[bold]{ls.name}[/bold]  ({manifest})")
     from rich.table import Table
     table = Table("role", "name", "source", "features", "CRS", "encoding", "problems")
     errors = 0
@@ -203,20 +204,20 @@ def layers_check(manifest: Path = typer.Argument(..., help="layer-set manifest (
         table.add_row(lyr.role, lyr.name, lyr.source, str(lyr.feature_count),
                       f"{lyr.source_crs} → EPSG:4490", lyr.encoding or "-",
                       f"{n_err} errors, {n_warn} warnings" if (n_err or n_warn) else "none")
-    rich_console().print(table)
+    console.print(table)
     if ls.absent:
-        rich_console().print("declared absent (no such zone in this area; rules on them find nothing): "
+        console.print("declared absent (no such zone in this area; rules on them find nothing): "
                       + "、".join(_absent_title(a, ls.cat) for a in ls.absent), markup=False)
     errors += _report_triggers(ls)
     for lyr in ls.layers:
         if lyr.problems or lyr.crs_reason:
-            rich_console().print(f"[bold]{lyr.name}[/bold] ({lyr.source})")
-            rich_console().print(f"  CRS: {lyr.source_crs} — {lyr.crs_reason}", markup=False)
+            console.print(f"[bold]{lyr.name}[/bold] ({lyr.source})")
+            console.print(f"  CRS: {lyr.source_crs} — {lyr.crs_reason}", markup=False)
             for p in lyr.problems:
-                rich_console().print(f"  {p}", markup=False)
+                console.print(f"  {p}", markup=False)
     for lyr in ls.by_role("control_units"):
         rep = check_topology(lyr.gdf, lyr.feature_ids()).summary()
-        rich_console().print(f"[bold]topology of {lyr.name}[/bold] (areas in {rep['metric_crs']}):")
+        console.print(f"[bold]topology of {lyr.name}[/bold] (areas in {rep['metric_crs']}):")
         for kind, label in (("overlaps", "overlaps (不重叠)"), ("gaps", "gaps (全覆盖)")):
             s = rep[kind]
             line = f"  {label}: {s['count']}, total {s['total_m2']:.2f} m²"
@@ -224,9 +225,9 @@ def layers_check(manifest: Path = typer.Argument(..., help="layer-set manifest (
                 lg = s["largest"]
                 feats = f" between {' / '.join(lg['features'])}" if lg["features"] else ""
                 line += f"; largest {lg['area_m2']:.2f} m² at lon {lg['lonlat'][0]}, lat {lg['lonlat'][1]}{feats}"
-            rich_console().print(line, markup=False)
+            console.print(line, markup=False)
         if rep["invalid"]:
-            rich_console().print(f"  invalid geometries: {', '.join(rep['invalid'])}", markup=False)
+            console.print(f"  invalid geometries: {', '.join(rep['invalid'])}", markup=False)
         errors += rep["overlaps"]["count"] + rep["gaps"]["count"]
     if errors:
         raise typer.Exit(1)
@@ -242,6 +243,7 @@ def layers_push(
 ) -> None:
     """Publish every layer of MANIFEST to PostGIS (field names and codes kept, CGCS2000, spatial index, per-feature
     version, audit table) in one transaction, and write a manifest for screen, batch and the app."""
+    console = rich_console()
     from ..io.postgis import is_postgres
     from ..publish import push_layerset
     if not is_postgres(target):
@@ -252,12 +254,13 @@ def layers_push(
     except InputError as exc:
         fail(str(exc))
     for p in done:
-        rich_console().print(f"{p.source} → {p.table}: {p.features} features ({p.role})", markup=False, highlight=False)
-    rich_console().print(f"wrote {manifest_out}", markup=False, highlight=False)
+        console.print(f"{p.source} → {p.table}: {p.features} features ({p.role})", markup=False, highlight=False)
+    console.print(f"wrote {manifest_out}", markup=False, highlight=False)
 
 
 def _report_triggers(ls) -> int:
     """GeoPackage sources with triggers beyond the standard R-tree ones (reported; editing refuses them)."""
+    console = rich_console()
     import sqlite3
 
     from ..editing.gpkgblob import foreign_triggers
@@ -272,7 +275,7 @@ def _report_triggers(ls) -> int:
         except sqlite3.Error:
             continue
         for t in found:
-            rich_console().print(f"[bold]{lyr.name}[/bold] ({lyr.source}): trigger {t} is not a GeoPackage R-tree trigger; "
+            console.print(f"[bold]{lyr.name}[/bold] ({lyr.source}): trigger {t} is not a GeoPackage R-tree trigger; "
                           "it may change data behind the editor's back (editing is refused)", highlight=False)
             n += 1
     return n
@@ -292,6 +295,7 @@ def convert(
     towgs84: Optional[str] = typer.Option(None, help="Xian80/Beijing54 parameters dx,dy,dz[,rx,ry,rz,s]"),
 ) -> None:
     """Convert INPUT to OUTPUT in EPSG:4490 (TXT: GK zone of the data, with zone prefix)."""
+    console = rich_console()
     from ..io import read_layer
     from ..io.layer_cache import source_files
     from ..io.writers import write_layer
@@ -306,7 +310,7 @@ def convert(
         fail(str(exc))
     for p in lyr.problems:
         say(f"{input.name}: {p}")
-    rich_console().print(f"wrote {lyr.feature_count} features to {output} ({written})", markup=False)
+    console.print(f"wrote {lyr.feature_count} features to {output} ({written})", markup=False)
 
 
 def _guess_role(path: Path, layer: str | None, encoding: str | None, zone: int | None, crs: str | None) -> str:

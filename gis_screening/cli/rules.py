@@ -17,6 +17,7 @@ app.add_typer(rules_app, name="rules")
 def rules_check(paths: Optional[List[Path]] = typer.Argument(None, help="pack files or folders (default: rules/)"),
                 as_of: Optional[str] = typer.Option(None, "--as-of", help="YYYY-MM-DD")) -> None:
     """Validate every pack (errors name file, rule id and field) and print the stacked rules."""
+    console = rich_console()
     import datetime as dt
 
     from ..screening import load_rules
@@ -28,13 +29,13 @@ def rules_check(paths: Optional[List[Path]] = typer.Argument(None, help="pack fi
     except ValueError:
         fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
     for pack, path in stack.packs:
-        rich_console().print(f"[bold]{pack.id}[/bold] {pack.version} ({pack.level}, effective {pack.effective}) — {path}")
+        console.print(f"[bold]{pack.id}[/bold] {pack.version} ({pack.level}, effective {pack.effective}) — {path}")
     from rich.table import Table
     table = Table("rule", "pack", "layer", "relation", "level", "basis")
     for rule, pack in stack.rules:
         rel = rule.relation + (f" {rule.distance_m:g} m" if rule.distance_m else "")
         table.add_row(rule.id, pack.id, rule.layer or "-", rel, rule.level, rule.basis[0])
-    rich_console().print(table)
-    rich_console().print(f"{len(stack.packs)} packs, {len(stack.rules)} rules: all valid")
+    console.print(table)
+    console.print(f"{len(stack.packs)} packs, {len(stack.rules)} rules: all valid")
     if note := stack.not_in_force_note(dt.date.fromisoformat(as_of) if as_of else None):
-        rich_console().print(note, markup=False, highlight=False)
+        console.print(note, markup=False, highlight=False)

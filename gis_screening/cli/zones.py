@@ -36,6 +36,7 @@ def zones_diff(old: Path, new: Path, role: str = typer.Option("control_units", "
                layer: Optional[str] = typer.Option(None, "--layer"),
                json_out: Optional[Path] = typer.Option(None, "--json"), id_field: Optional[str] = ID_FIELD) -> None:
     """Units added, removed and changed between two versions (matched by code; areas in m² in the GK zone)."""
+    console = rich_console()
     from ..editing.diff import diff_layers
     try:
         a, b = _read(old, role, layer, id_field), _read(new, role, layer, id_field)
@@ -46,15 +47,15 @@ def zones_diff(old: Path, new: Path, role: str = typer.Option("control_units", "
     if json_out:
         json_out.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
     s = doc["summary"]
-    rich_console().print(f"added {s['added']}, removed {s['removed']}, changed {s['changed']} (areas in {d.metric_crs})",
+    console.print(f"added {s['added']}, removed {s['removed']}, changed {s['changed']} (areas in {d.metric_crs})",
                   markup=False)
     for x in d.added:
-        rich_console().print(f"+ {x['code']} {x['name'] or ''} {x['area_m2']:,.1f} m²", markup=False)
+        console.print(f"+ {x['code']} {x['name'] or ''} {x['area_m2']:,.1f} m²", markup=False)
     for x in d.removed:
-        rich_console().print(f"- {x['code']} {x['name'] or ''} {x['area_m2']:,.1f} m²", markup=False)
+        console.print(f"- {x['code']} {x['name'] or ''} {x['area_m2']:,.1f} m²", markup=False)
     for x in d.changed:
         attrs = "; ".join(f"{k}: {v['old']} → {v['new']}" for k, v in x["attributes"].items())
-        rich_console().print(f"~ {x['code']} gained {x['area_gained_m2']:,.1f} m², lost {x['area_lost_m2']:,.1f} m²"
+        console.print(f"~ {x['code']} gained {x['area_gained_m2']:,.1f} m², lost {x['area_lost_m2']:,.1f} m²"
                       + (f"; {attrs}" if attrs else ""), markup=False)
 
 
@@ -65,6 +66,7 @@ def zones_topology(file: Path, layer: Optional[str] = typer.Option(None, "--laye
                                                            help="admin boundary file: gaps = boundary minus units"),
                    id_field: Optional[str] = ID_FIELD) -> None:
     """Overlaps, gaps, invalid geometries and duplicate codes (exit 1 when any are found)."""
+    console = rich_console()
     import shapely
 
     from ..io import read_layer
@@ -76,16 +78,16 @@ def zones_topology(file: Path, layer: Optional[str] = typer.Option(None, "--laye
         fail(str(exc))
     rep = check_topology(lyr.gdf, lyr.feature_ids(), boundary=bnd)
     dups = [p for p in lyr.problems if "duplicate" in p.message]
-    rich_console().print(f"{lyr.name}: {lyr.feature_count} features; areas in {rep.metric_crs}", markup=False)
+    console.print(f"{lyr.name}: {lyr.feature_count} features; areas in {rep.metric_crs}", markup=False)
     for kind, items in (("overlap", rep.overlaps), ("gap", rep.gaps)):
-        rich_console().print(f"{kind}s: {len(items)}, total {sum(d.area_m2 for d in items):,.2f} m²", markup=False)
+        console.print(f"{kind}s: {len(items)}, total {sum(d.area_m2 for d in items):,.2f} m²", markup=False)
         for d in sorted(items, key=lambda d: -d.area_m2)[:20]:
             who = f" {' / '.join(d.features)}" if d.features else ""
-            rich_console().print(f"  {kind}{who}: {d.area_m2:,.2f} m² at lon {d.lonlat[0]}, lat {d.lonlat[1]}", markup=False)
+            console.print(f"  {kind}{who}: {d.area_m2:,.2f} m² at lon {d.lonlat[0]}, lat {d.lonlat[1]}", markup=False)
     repaired = [p for p in lyr.problems if "make_valid" in p.message]
-    rich_console().print(f"invalid geometries (repaired on load): {len(repaired)}", markup=False)
+    console.print(f"invalid geometries (repaired on load): {len(repaired)}", markup=False)
     for p in repaired[:20]:
-        rich_console().print(f"  {p}", markup=False)
-    rich_console().print(f"duplicate codes: {dups[0].message if dups else 'none'}", markup=False)
+        console.print(f"  {p}", markup=False)
+    console.print(f"duplicate codes: {dups[0].message if dups else 'none'}", markup=False)
     if rep.overlaps or rep.gaps or repaired or dups:
         raise typer.Exit(1)
