@@ -132,9 +132,13 @@ def manifest_files(path: str | Path) -> list[Path]:
     """The local files a layer set reads: its manifest and every file of its layers, 准入清单 and rule packs
     (PostGIS sources have none)."""
     path = Path(path)
-    manifest = load_manifest(path)
-    sources = [e.source for e in manifest.layers] + [a.source for a in manifest.admission_lists] + manifest.rule_packs
+    sources = _sources(load_manifest(path))
     return [path.resolve(), *(f for s in sources if not is_postgres(s) for f in source_files(path.parent / s))]
+
+
+def _sources(manifest: Manifest) -> list[str]:
+    """Every source a manifest names: layers, 准入清单 tables, rule packs (paths relative to it, or PostGIS)."""
+    return [e.source for e in manifest.layers] + [a.source for a in manifest.admission_lists] + manifest.rule_packs
 
 
 def layerset_signature(path: str | Path) -> str:
@@ -143,10 +147,8 @@ def layerset_signature(path: str | Path) -> str:
     its feature versions and its highest key (published tables bump a feature's version on every update)."""
     import hashlib
     path = Path(path)
-    manifest = load_manifest(path)
     h = hashlib.sha256(path.read_bytes())
-    sources = [e.source for e in manifest.layers] + [a.source for a in manifest.admission_lists] + manifest.rule_packs
-    for source in sources:
+    for source in _sources(load_manifest(path)):
         if is_postgres(source):
             from .io.postgis import table_state
             h.update(repr((source, table_state(source))).encode())
