@@ -253,3 +253,18 @@ def test_coordinates_excel_saved_in_scientific_notation_are_refused_where_they_l
     lonlat.write_text("点号,经度,纬度\nJ1,1.1930E+02,26.08\nJ2,119.302,26.08\nJ3,119.302,26.079\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"row 2.*'经度'.*steps of 0\.01 °"):
         read_layer(lonlat, "projects")
+
+
+def test_a_row_with_x_and_y_swapped_or_a_prefix_left_out_is_named(tmp_path):
+    """One row typed with X and Y swapped, or with the zone prefix where the others have none, makes the table
+    neither GK metres nor lon/lat; the error names that row (it used to name only the file and suggest a CRS)."""
+    (n0, e0), (n1, e1), (n2, e2), (n3, e3) = SQ
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text(f"点号,X,Y\nJ1,{n0},{e0}\nJ2,{e1},{n1}\nJ3,{n2},{e2}\nJ4,{n3},{e3}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"swapped\.csv, row 3: X 40430164\.059 and Y 2885885\.750 look swapped"):
+        read_layer(swapped, "projects")
+    mixed = tmp_path / "mixed.csv"                              # without the zone prefix 40, but in row 4
+    mixed.write_text(f"点号,X,Y\nJ1,{n0},{e0 - 4e7:.3f}\nJ2,{n1},{e1 - 4e7:.3f}\nJ3,{n2},{e2}\nJ4,{n3},{e3 - 4e7:.3f}\n",
+                     encoding="utf-8")
+    with pytest.raises(InputError, match=r"mixed\.csv, row 4: X 2885785\.750 / Y 40430164\.059 have 7 / 8 digits"):
+        read_layer(mixed, "projects")
