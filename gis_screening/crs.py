@@ -123,6 +123,26 @@ def _plain_easting(lo, hi) -> bool:
     return 100_000 <= lo <= hi <= 900_000
 
 
+def odd_row(rows: list[tuple[int, float, float]], x_name: str = "X", y_name: str = "Y") -> tuple[int, str] | None:
+    """The first of GK ``(row, X, Y)`` whose numbers have other digit counts than most rows' (X and Y swapped in that
+    row, or a zone prefix added or left out): ``(row, what to say)``; None when no row stands out.  For a reader to
+    name the row to mend when its points as a whole are neither GK metres nor lon/lat (:func:`infer_crs`)."""
+    from collections import Counter
+    digits = [(len(str(int(abs(x)))), len(str(int(abs(y))))) for _, x, y in rows]
+    (usual, count), = Counter(digits).most_common(1)
+    if count < 2 * len(rows) / 3:
+        return None
+    for (row, x, y), d in zip(rows, digits):
+        if d == usual:
+            continue
+        if d == usual[::-1]:
+            return row, (f"{x_name} {x:.3f} and {y_name} {y:.3f} look swapped: in the other points {x_name} has "
+                         f"{usual[0]} digits before the point and {y_name} {usual[1]}")
+        return row, (f"{x_name} {x:.3f} / {y_name} {y:.3f} have {d[0]} / {d[1]} digits before the point, the other "
+                     f"points {usual[0]} / {usual[1]} (a zone prefix added or left out, a digit lost?)")
+    return None
+
+
 def infer_crs(xmin: float, ymin: float, xmax: float, ymax: float, *, zone: int | None = None,
               zone_width: int = 3, xy_is_northing_easting: bool = False) -> CrsGuess:
     """Infer a CGCS2000 CRS from coordinate magnitudes.

@@ -164,3 +164,14 @@ def test_a_parcel_name_holding_a_comma_is_read_whole_and_its_kind_kept(tmp_path)
     lyr = read_layer(tmp_path / "t.txt", "projects")
     assert lyr.feature_ids() == ["L1", "D1"] and lyr.feature_names() == ["输水管线，一期，二标段", "取水口"]
     assert lyr.gdf.geometry.geom_type.tolist() == ["LineString", "Polygon"]
+
+
+def test_a_point_line_with_x_and_y_swapped_is_named(tmp_path):
+    """One point line typed with X and Y swapped makes the file neither GK metres nor lon/lat: the error names the
+    line (it used to name only the file and suggest giving a CRS)."""
+    (tmp_path / "t.txt").write_text(
+        "[属性描述]\r\n带号=40\r\n[地块坐标]\r\n5,2.0000,D1,取水口,面,,,,@\r\nJ1,1,2885885.750,40429964.059\r\n"
+        "J2,1,40430164.059,2885885.750\r\nJ3,1,2885785.750,40430164.059\r\nJ4,1,2885785.750,40429964.059\r\n"
+        "J1,1,2885885.750,40429964.059\r\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"t\.txt, line 6: X 40430164\.059 and Y 2885885\.750 look swapped"):
+        read_layer(tmp_path / "t.txt", "projects")

@@ -17,7 +17,7 @@ from pyproj import CRS
 from shapely.geometry import Point, Polygon
 
 from ..catalog import fold, without_note
-from ..crs import infer_crs
+from ..crs import infer_crs, odd_row
 from ..encoding import read_text
 from ..errors import InputError, Problem, ZoneRequired
 from .tables import Merged, NoSuchSheet, workbook_sheets
@@ -166,26 +166,6 @@ def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path
     return points
 
 
-def _odd_row(points: list, a_name: str, b_name: str) -> tuple[int, str] | None:
-    """The first row of GK X/Y ``points`` whose numbers have other digit counts than most rows' (X and Y swapped in
-    that row, or a zone prefix added or left out): ``(row, what to say)``; None when no such row stands out.  Said
-    when the table as a whole is neither GK metres nor lon/lat, so that the row to mend is named."""
-    from collections import Counter
-    digits = [(len(str(int(abs(a)))), len(str(int(abs(b))))) for *_, a, b in points]
-    (usual, count), = Counter(digits).most_common(1)
-    if count < 2 * len(points) / 3:
-        return None
-    for (row, *_, a, b), d in zip(points, digits):
-        if d == usual:
-            continue
-        if d == usual[::-1]:
-            return row, (f"{a_name} {a:.3f} and {b_name} {b:.3f} look swapped: in the other rows {a_name} has "
-                         f"{usual[0]} digits before the point and {b_name} {usual[1]}")
-        return row, (f"{a_name} {a:.3f} / {b_name} {b:.3f} have {d[0]} / {d[1]} digits before the point, the other "
-                     f"rows {usual[0]} / {usual[1]} (a zone prefix added or left out, a digit lost?)")
-    return None
-
-
 def _find_header(rows) -> tuple[int, dict[str, int]]:
     """(row, {column kind: index}) of the first of 30 rows naming X and Y or 经度 and 纬度; a name may carry a unit in
     brackets (X坐标（m）, 经度(°))."""
@@ -246,7 +226,7 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
     except ZoneRequired as exc:
         raise exc.at(path) from None
     except ValueError as exc:
-        odd = None if geo else _odd_row(points, a_name, b_name)
+        odd = None if geo else odd_row([(p[0], p[4], p[5]) for p in points], a_name, b_name)
         raise (InputError(odd[1], file=path, where=f"row {odd[0]}") if odd else InputError(str(exc), file=path)) from None
     problems = [Problem("info", f"coordinate columns: {a_name!r}, {b_name!r} ({'lon/lat' if geo else 'GK X/Y'})")]
     if sheet is not None and sheet not in (titles := [title for _, _, title in sheets]):

@@ -19,7 +19,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry import LineString, MultiPoint, Point, Polygon
 
-from ..crs import gk3_epsg, gk3_zone_for_lon, infer_crs
+from ..crs import gk3_epsg, gk3_zone_for_lon, infer_crs, odd_row
 from ..encoding import EncodingGuess, normalise_encoding_name, read_text
 from ..errors import InputError, Problem, ZoneRequired
 from ..model import is_missing
@@ -123,7 +123,8 @@ def read_survey_txt(path: str | Path, encoding: str | None = None, zone: int | N
     except ZoneRequired as exc:
         raise exc.at(path) from None
     except ValueError as exc:
-        raise InputError(str(exc), file=path) from None
+        odd = odd_row([(no, x, y) for pc in parcels for no, _pt, _ring, x, y in pc["points"]])
+        raise (InputError(odd[1], file=path, where=f"line {odd[0]}") if odd else InputError(str(exc), file=path)) from None
     if guess_crs.swapped:
         problems.append(Problem("warning", "X and Y columns are swapped (X should be the northing); corrected"))
     geoms, rows = [], []
