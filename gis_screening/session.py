@@ -117,6 +117,26 @@ class Session:
                     return i
         raise StopIteration(key)
 
+    def files_read(self) -> dict[Path, str]:
+        """The local files this session has read (file → what it is): its layer set's manifest and sources, every
+        layer's source, every project's file.  What an export must not overwrite."""
+        from .io.layer_cache import source_files
+        from .layerset import manifest_files
+        files: dict[Path, str] = {}
+        if self.layerset_path:
+            try:
+                files.update(dict.fromkeys(manifest_files(self.layerset_path), "a file of the open layer set"))
+            except (InputError, OSError):
+                pass
+        base = Path(self.layerset_path).parent if self.layerset_path else Path.cwd()
+        for view in self.views:
+            for f in source_files(base / view.layer.source):
+                files.setdefault(f, f"the source of the layer {view.layer.name}")
+        for p in self.projects:
+            for f in source_files(Path(p.source)) if p.source else []:
+                files.setdefault(f, "a project file")
+        return files
+
     # ---- projects and results ---------------------------------------------------------------------
     def set_projects(self, projects: list[Project]) -> None:
         self.projects = list(projects)

@@ -291,6 +291,42 @@ def test_export_runs_in_background_with_cancel(win, qtbot, tmp_path):
     assert not list(tmp_path.glob(".cancelled*"))        # no temp file left behind
 
 
+def test_a_report_is_not_exported_over_a_file_the_session_reads(win, qtbot, tmp_path):
+    """Exporting the XLSX summary onto the layer set's 准入清单 or onto the project's coordinate table (the save
+    dialog only asks "replace?") would destroy what the session reads: refused with the reason, the file left as it
+    was; a file of its own is written."""
+    import hashlib
+    import shutil
+
+    from openpyxl import Workbook
+    from qtpy.QtWidgets import QMessageBox
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE, data)
+    assert win.open_layerset(str(data / "layerset.yaml"))
+    table = data / "坐标表.xlsx"
+    wb = Workbook()
+    wb.active.append(["点号", "X", "Y"])
+    for k, (n, e) in enumerate([(2886050.0, 40408050.0), (2886450.0, 40408050.0), (2886450.0, 40407450.0),
+                                (2886050.0, 40407450.0)], start=1):
+        wb.active.append([f"J{k}", n, e])
+    wb.save(table)
+    win.auto_screen = False
+    win.import_projects(table)
+    win.screen_and_wait()
+    for target, what in ((data / "准入清单.xlsx", "a file of the open layer set"), (table, "a project file")):
+        before = hashlib.sha256(target.read_bytes()).hexdigest()
+        assert win.export_report(str(target)) is None
+        box = win.findChild(QMessageBox, "error-box")
+        assert box is not None and box.isVisible() and "无法导出" in box.text()
+        assert what in box.text() and "which this run reads" in box.text(), box.text()
+        box.accept()
+        box.setObjectName("seen")
+        assert hashlib.sha256(target.read_bytes()).hexdigest() == before
+    own = tmp_path / "汇总.xlsx"
+    win._wait_for(win.export_report(str(own)), 300)
+    assert own.exists() and "已导出" in win.lbl_msg.text()
+
+
 def test_shapefile_layer_is_edited_as_a_geopackage_copy_with_the_same_schema(win, qtbot, tmp_path):
     import pyogrio
 

@@ -653,6 +653,11 @@ class MainWindow(EditActions, QMainWindow):
             endings = ", ".join(e for kind_endings in REPORT_SUFFIXES.values() for e in kind_endings)
             self._error("无法导出", InputError(f"choose a file ending in {endings}", file=path))
             return None
+        from ..outputs import output_conflict
+        conflict = output_conflict({"导出": path}, self.session.files_read())
+        if conflict:                # a report written over a file the session reads would destroy it
+            self._error("无法导出", InputError(conflict, file=path))
+            return None
         doc, ls = self.session.result, self.session.layerset
         fps = {p.id: p.geometry for p in self.session.projects}
         missing = [r["project"]["id"] for r in doc["results"] if r["project"]["id"] not in fps]

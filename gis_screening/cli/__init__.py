@@ -43,25 +43,12 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def check_outputs(outputs: dict[str, Path | None], inputs: dict[Path, str]) -> None:
-    """Refuse, before any work, an output option that names the file of another output option (the second written
-    would replace the first) or an input of the run (``inputs``: file → what it is; the run would destroy what it
-    reads).  Files are compared as opened: relative or absolute, through links, regardless of case (as on
-    Windows)."""
-    import os
-
-    def key(path: Path) -> str:
-        return os.path.normcase(os.path.realpath(path)).casefold()
-    read = {key(f): what for f, what in inputs.items()}
-    seen: dict[str, str] = {}
-    for option, path in outputs.items():
-        if path is None:
-            continue
-        k = key(path)
-        if k in read:
-            fail(f"{option} {path} is {read[k]}, which this run reads: write the output to another file")
-        if k in seen:
-            fail(f"{seen[k]} and {option} both name {path}: give each output a file of its own")
-        seen[k] = option
+    """Refuse, before any work, an output option naming a file the run reads or the file of another output option
+    (:func:`~gis_screening.outputs.output_conflict`)."""
+    from ..outputs import output_conflict
+    conflict = output_conflict(outputs, inputs)
+    if conflict:
+        fail(conflict)
 
 
 def screen_inputs(layerset: Path, projects: list[Path], rules, *others: Path | str | None) -> dict[Path, str]:
