@@ -326,6 +326,13 @@ def test_print_dialog_basemap_place_labels_and_geotiff(win, tmp_path):
     dlg.export(str(tmp_path / "frame.tif"))
     with rasterio.open(tmp_path / "frame.tif") as src:
         assert src.crs.to_epsg() == dlg.info.epsg and tuple(src.bounds) == pytest.approx(dlg.info.extent, abs=1e-6)
+    before = path.read_bytes()           # the map frame written over the basemap it is drawn on: refused
+    assert not dlg.export(str(path))
+    from qtpy.QtWidgets import QMessageBox
+    box = dlg.findChild(QMessageBox, "error-box")
+    assert box is not None and "the basemap" in box.text() and "which this run reads" in box.text()
+    box.accept()
+    assert path.read_bytes() == before
 
 
 def test_geotiff_basemap(win, tmp_path):

@@ -345,6 +345,28 @@ def test_shapefile_layer_is_edited_as_a_geopackage_copy_with_the_same_schema(win
     assert win.editor.view.layer.gdf["code"].tolist() == src["HJZHGKDYBM"].tolist()   # shown canonically
 
 
+def test_the_geopackage_copy_for_editing_is_not_written_over_another_layer(win, qtbot, tmp_path):
+    """Choosing another loaded layer's GeoPackage as the editable copy of a shapefile would replace that layer's
+    file: refused with the reason, the file left as it was; a file of its own is then taken."""
+    import hashlib
+    import shutil
+
+    from qtpy.QtWidgets import QMessageBox
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE, data)
+    assert win.open_layerset(str(data / "layerset.yaml"))
+    redlines = data / "zones" / "STBHHX.gpkg"
+    before = hashlib.sha256(redlines.read_bytes()).hexdigest()
+    win.ask_copy = lambda path: str(redlines)
+    assert not win.start_editing("环境管控单元")
+    box = win.findChild(QMessageBox, "error-box")
+    assert box is not None and "无法编辑" in box.text() and "a file of the open layer set" in box.text()
+    box.accept()
+    assert hashlib.sha256(redlines.read_bytes()).hexdigest() == before
+    win.ask_copy = lambda path: str(tmp_path / "管控单元.gpkg")
+    assert win.start_editing("环境管控单元") and (tmp_path / "管控单元.gpkg").exists()
+
+
 def test_first_view_fills_the_canvas_and_labels_do_not_collide(win, qtbot):
     """Item 12: the first view fits the layers to the canvas after layout (same scale as 全图), and unit codes are
     labelled without overlapping each other."""

@@ -278,7 +278,18 @@ class PrintDialog(QDialog):
             box.setObjectName("error-box")
             box.open()
             return False
-        render_map(self.sheet, self.session.layerset, self.footprint, path, **self._args())
+        from ..io.layer_cache import source_files
+        from ..outputs import output_conflict
+        args = self._args()
+        basemap = args["extras"].basemap
+        read = {**self.session.files_read(), **dict.fromkeys(source_files(Path(basemap)) if basemap else [], "the basemap")}
+        conflict = output_conflict({"导出": path}, read)
+        if conflict:        # a map written over a file the session reads (the basemap GeoTIFF, say) would destroy it
+            box = QMessageBox(QMessageBox.Warning, self.tr("无法导出"), conflict, QMessageBox.Ok, self)
+            box.setObjectName("error-box")
+            box.open()
+            return False
+        render_map(self.sheet, self.session.layerset, self.footprint, path, **args)
         return True
 
 

@@ -154,6 +154,11 @@ class EditActions(_Host):
         if not target:      # declined: the question said why, so no box says it again
             self.lbl_msg.setText(self.tr("未编辑：只能编辑 GeoPackage 图层，“%1”未另存为 GeoPackage").replace("%1", src.name))
             return False
+        from ..outputs import output_conflict
+        conflict = output_conflict({"另存为": target}, self.session.files_read())
+        if conflict:        # the copy written over another layer's or a project's file would destroy it
+            self._error("无法编辑", InputError(conflict, file=target))
+            return False
         try:
             save_as_geopackage(src, target)
         except InputError as exc:
