@@ -282,7 +282,8 @@ class PrintDialog(QDialog):
         from ..outputs import output_conflict
         args = self._args()
         basemap = args["extras"].basemap
-        read = {**self.session.files_read(), **dict.fromkeys(source_files(Path(basemap)) if basemap else [], "the basemap")}
+        read = {**self.session.files_read(),
+                **dict.fromkeys(source_files(Path(basemap)) if basemap else [], "the basemap")}
         conflict = output_conflict({"导出": path}, read)
         if conflict:        # a map written over a file the session reads (the basemap GeoTIFF, say) would destroy it
             box = QMessageBox(QMessageBox.Warning, self.tr("无法导出"), conflict, QMessageBox.Ok, self)

@@ -227,7 +227,9 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
         raise exc.at(path) from None
     except ValueError as exc:
         odd = None if geo else odd_row([(p[0], p[4], p[5]) for p in points], a_name, b_name)
-        raise (InputError(odd[1], file=path, where=f"row {odd[0]}") if odd else InputError(str(exc), file=path)) from None
+        if odd:
+            raise InputError(odd[1], file=path, where=f"row {odd[0]}") from None
+        raise InputError(str(exc), file=path) from None
     problems = [Problem("info", f"coordinate columns: {a_name!r}, {b_name!r} ({'lon/lat' if geo else 'GK X/Y'})")]
     if sheet is not None and sheet not in (titles := [title for _, _, title in sheets]):
         if len(tables) > 1:             # several parcels: which one was meant is the user's to say

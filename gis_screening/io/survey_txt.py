@@ -124,7 +124,9 @@ def read_survey_txt(path: str | Path, encoding: str | None = None, zone: int | N
         raise exc.at(path) from None
     except ValueError as exc:
         odd = odd_row([(no, x, y) for pc in parcels for no, _pt, _ring, x, y in pc["points"]])
-        raise (InputError(odd[1], file=path, where=f"line {odd[0]}") if odd else InputError(str(exc), file=path)) from None
+        if odd:
+            raise InputError(odd[1], file=path, where=f"line {odd[0]}") from None
+        raise InputError(str(exc), file=path) from None
     if guess_crs.swapped:
         problems.append(Problem("warning", "X and Y columns are swapped (X should be the northing); corrected"))
     geoms, rows = [], []

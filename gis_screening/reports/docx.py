@@ -86,10 +86,10 @@ class _Appender(BlockItemContainer):
 
     python-docx adds each block before the body's closing ``w:sectPr``, which it looks for among all the body's
     children, and numbers each picture after the largest id in the whole document: both grow with the document, and
-    a 400-project report (13,662 blocks, 400 maps) took 34 s (now 6 s).  Here blocks go into a scratch body of their own,
-    which :meth:`flush` moves in front of the ``w:sectPr`` (found once), and pictures are numbered by a counter
-    started after the largest id (nothing else written here carries an id): the same order and ids as python-docx's
-    own calls give."""
+    a 400-project report (13,662 blocks, 400 maps) took 34 s (now 6 s).  Here blocks go into a scratch body of
+    their own, which :meth:`flush` moves in front of the ``w:sectPr`` (found once), and pictures are numbered by a
+    counter started after the largest id (nothing else written here carries an id): the same order and ids as
+    python-docx's own calls give."""
 
     def __init__(self, doc) -> None:
         super().__init__(OxmlElement("w:body"), doc._body)
