@@ -32,7 +32,7 @@ from .crs import metric_epsg_for_lon
 from .engine.model import VERDICT_LABELS
 from .errors import InputError
 from .model import Project, is_missing
-from .xmltext import xlsx_cell
+from .xmltext import formula_like, xlsx_cell
 
 RUN_FILE = "run.json"
 LOCK_FILE = "run.lock"
@@ -412,9 +412,19 @@ class Combiner:
                 self.jsonl.write(chunk)
         table = pq.read_table(self.parts / f"{part_id}.parquet", columns=list(SUMMARY_COLUMNS)).to_pylist()
         for row in table:
-            self.sheet.append([None if is_missing(v) else xlsx_cell(v) for v in row.values()])
+            self.sheet.append([self._cell(None if is_missing(v) else xlsx_cell(v)) for v in row.values()])
             label = str(row["verdict_label"])
             self.counts[label] = self.counts.get(label, 0) + 1
+
+    def _cell(self, value):
+        """``value`` for the write-only summary sheet: as it is, or a string cell for text that begins with "="
+        (:func:`~gis_screening.xmltext.formula_like`)."""
+        if not formula_like(value):
+            return value
+        from openpyxl.cell import WriteOnlyCell
+        cell = WriteOnlyCell(self.sheet, value=value)
+        cell.data_type = "s"
+        return cell
 
     def discard(self) -> None:
         """Stopped before :meth:`finish` (an error, Ctrl-C): end the unsaved sheets' writers cleanly (left open, they

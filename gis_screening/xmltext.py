@@ -38,3 +38,10 @@ def xlsx_cell(value: Any) -> Any:
     if isinstance(value, str) and len(value) > XLSX_CELL_MAX:
         return value[:XLSX_CELL_MAX - 1] + "…"
     return value
+
+
+def formula_like(value: Any) -> bool:
+    """Text a workbook writer (openpyxl) would store as a formula: it begins with "=".  A name such as ``=二期工程``
+    must stay the text it is (as a formula Excel shows #NAME?, and ``=HYPERLINK(…)`` from a project file would be a
+    live link): its cell is written as a string (``cell.data_type = "s"``)."""
+    return isinstance(value, str) and value.startswith("=")

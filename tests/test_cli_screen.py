@@ -612,7 +612,7 @@ def test_names_holding_control_characters_reach_every_report_shown_not_refused(t
     """A project name or a feature name may hold a control character (a damaged DBF, text pasted from Word): XML
     cannot hold it, and the Word and Excel writers refused the whole report with a traceback.  Every output is
     written; the reports show U+FFFD where the character was (gis_screening.xmltext), the JSON keeps the text as
-    read."""
+    read.  A name beginning with "=" is text in the workbooks, not a formula (=HYPERLINK(…) was a live link)."""
     import shutil
 
     import geopandas as gpd
@@ -626,6 +626,7 @@ def test_names_holding_control_characters_reach_every_report_shown_not_refused(t
     (data / "zones" / "自然保护地.geojson").write_text(json.dumps(areas, ensure_ascii=False), encoding="utf-8")
     projects = gpd.read_file(SAMPLE / "projects" / "projects.gpkg")
     projects["项目名称"] = projects["项目名称"] + "\x01号"
+    projects.loc[0, "项目名称"] = '=HYPERLINK("http://example.invalid","点此")' + projects.loc[0, "项目名称"]
     projects.to_file(tmp_path / "p.gpkg")
     out = {k: tmp_path / f"r.{k}" for k in ("json", "pdf", "docx", "xlsx")}
     res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "screen", "--layerset", str(data / "layerset.yaml"),
@@ -644,6 +645,7 @@ def test_names_holding_control_characters_reach_every_report_shown_not_refused(t
     assert any(n[:-1] + "\ufffd" in c for n in inside for c in cells)          # the feature names, in the tables
     sheet = load_workbook(out["xlsx"])["汇总"]
     assert [c.value for c in sheet["B"][1:]] == [n[:-2] + "\ufffd号" for n in names]
+    assert all(c.data_type == "s" for c in sheet["B"][1:])      # =HYPERLINK(…) stays text, never a live formula
     pdf = subprocess.run(["pdftotext", str(out["pdf"]), "-"], capture_output=True, text=True, check=True).stdout
     assert f"{names[0][:-2]}\ufffd号" in pdf
     assert len(list((tmp_path / "each").glob("*.docx"))) == 25
@@ -653,6 +655,7 @@ def test_names_holding_control_characters_reach_every_report_shown_not_refused(t
     assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-3000:]
     summary = load_workbook(tmp_path / "run" / "summary.xlsx")["汇总"]
     assert sorted(c.value for c in summary["B"][1:]) == sorted(n[:-2] + "\ufffd号" for n in names)
+    assert all(c.data_type == "s" for c in summary["B"][1:])
 
 
 def test_two_outputs_naming_one_file_are_refused_before_any_work(tmp_path):

@@ -17,3 +17,9 @@ def test_a_workbook_cell_holds_at_most_what_excel_opens():
     assert len(cut) == XLSX_CELL_MAX and cut.endswith("名…")                          # beyond: cut, and says so
     assert xlsx_cell("a\x01b") == "a\ufffdb" and xlsx_cell(3) == 3
 
+
+
+def test_text_a_workbook_writer_would_take_for_a_formula():
+    from gis_screening.xmltext import formula_like
+    assert formula_like("=二期工程") and formula_like('=HYPERLINK("http://x","点")')
+    assert not formula_like("二期=三期") and not formula_like(" =1") and not formula_like(3) and not formula_like(None)

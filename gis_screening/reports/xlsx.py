@@ -13,7 +13,7 @@ from openpyxl.utils import get_column_letter
 from ..atomic import atomic_path
 from ..engine.model import LEVEL_LABELS
 from ..engine.words import decisive_titles, missing_layers_text
-from ..xmltext import xlsx_cell
+from ..xmltext import formula_like, xlsx_cell
 
 FILLS = {"不符合": "FFCDD2", "需人工核实": "FFE0B2", "有条件符合": "FFF9C4", "符合": "C8E6C9"}
 
@@ -42,6 +42,8 @@ def _sheet(ws, headers, rows, widths, fill_column: int | None = None):
     for row in ws.iter_rows(min_row=2):
         for c in row:
             c._style = copy(wrapped)
+            if formula_like(c.value):       # text, never a formula
+                c.data_type = "s"
         if fill_column is not None and row[fill_column].value in filled:
             row[fill_column]._style = copy(filled[row[fill_column].value])
 
@@ -98,6 +100,10 @@ def _missing_layers_sheet(wb: Workbook, missing: list[dict]) -> None:
         c.font = Font(bold=True)
     for m in missing:
         ws.append([xlsx_cell(m["title"]), xlsx_cell(m["role"]), m["rules"]])
+    for row in ws.iter_rows():
+        for c in row:
+            if formula_like(c.value):
+                c.data_type = "s"
     for col, width in zip("ABC", (24, 22, 12)):
         ws.column_dimensions[col].width = width
     wb.active = 0
