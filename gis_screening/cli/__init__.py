@@ -51,6 +51,19 @@ def check_outputs(outputs: dict[str, Path | None], inputs: dict[Path, str]) -> N
         fail(conflict)
 
 
+def check_cache_dir(folder: Path | None) -> None:
+    """Refuse, before any work, a ``--cache-dir`` that is no folder and cannot be made one: the cache is the user's
+    explicit choice (an unusable default cache folder only costs speed, and is not said)."""
+    if folder is None:
+        return
+    if folder.exists() and not folder.is_dir():
+        fail(f"--cache-dir {folder}: is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--cache-dir {folder}: cannot be made a folder ({exc.strerror or exc})")
+
+
 def screen_inputs(layerset: Path, projects: list[Path], rules, *others: Path | str | None) -> dict[Path, str]:
     """The local files a `screen` run reads (file → what it is), as far as its options name them: the layer set's
     manifest and sources, the project files (those in a given folder), rule packs, profile, basemap, labels.  A

@@ -18,6 +18,7 @@ from . import (
     FOOTPRINT_TOWGS84,
     FOOTPRINT_ZONE,
     app,
+    check_cache_dir,
     fail,
     load_project_files,
     rich_console,
@@ -51,6 +52,7 @@ def batch_cmd(
     from ..layerset import load_layerset
     from ..screening import load_rules
     day = screening_options(search_radius, as_of)
+    check_cache_dir(cache_dir)
     try:
         ls = load_layerset(layerset)                 # fail fast on bad input, before starting a cluster
         stack = load_rules(list[str | Path](rules) if rules else (list[str | Path](ls.rule_packs) or None), as_of=day)

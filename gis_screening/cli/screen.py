@@ -21,6 +21,7 @@ from . import (
     FOOTPRINT_TOWGS84,
     FOOTPRINT_ZONE,
     app,
+    check_cache_dir,
     check_outputs,
     exit_without_teardown,
     fail,
@@ -93,6 +94,8 @@ def screen_cmd(
         what, endings = OUTPUTS[option]
         if path is not None and path.suffix.lower() not in endings:
             fail(f"{option} {path}: {what} is written to a file whose name ends in {', '.join(endings)}")
+    if not no_cache:
+        check_cache_dir(cache_dir)
     steps: dict[str, float] = {}
     writes: list = []       # the layers' new cache entries, written while the screening goes on
     t = time.perf_counter()

@@ -47,6 +47,10 @@ def build(base: Path) -> list[tuple[str, list[str], Path]]:
     add("output is a FIFO", [*screen, "--json", fifo])
     add("output is /dev/full", [*screen, "--json", "/dev/full"])
     add("output is /dev/null", [*screen, "--json", "/dev/null"])
+    add("--cache-dir is a file", [*screen, "--json", out / "r.json", "--cache-dir", out / "a_file"])
+    add("--cache-dir under a file", [*screen, "--json", out / "r.json", "--cache-dir", out / "a_file" / "c"])
+    add("batch --cache-dir is a file", ["batch", "--layerset", LAYERSET, "--projects", TXT, "--out", out / "run",
+                                        "--cache-dir", out / "a_file"])
     add("output under /proc", [*screen, "--json", "/proc/version"])
     add("convert output is a folder", ["convert", TXT, out / "a_dir"])
     add("convert output FIFO", ["convert", TXT, fifo])
