@@ -1,6 +1,7 @@
 """Map source fields onto the catalog's canonical names and normalise coded values."""
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -26,6 +27,28 @@ def _as_text(value):
         return str(int(value))
     text = " ".join(str(value).split()) if "\n" not in str(value) else str(value).strip()
     return text or None
+
+
+_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def parse_number(text: object) -> float:
+    """A number as typed or formatted in a spreadsheet: ``2885885.123``, with thousands separators
+    (``2,885,885.123``: groups of three only — ``1,5`` is no number) or in full-width characters
+    (``２８８５８８５．１２３``, typed with a Chinese IME).  ValueError for anything else."""
+    s = unicodedata.normalize("NFKC", str(text)).strip()
+    return float(s.replace(",", "") if _GROUPED.match(s) else s)
+
+
+def number_or_given(value: object) -> object:
+    """A text cell that is a number as :func:`parse_number` reads it → that number; anything else as given (for a
+    validator to name)."""
+    if isinstance(value, str):
+        try:
+            return parse_number(value)
+        except ValueError:
+            pass
+    return value
 
 
 #: every character ``str.split()`` splits on (Unicode whitespace, the ideographic space U+3000 among them), as a

@@ -41,6 +41,9 @@ UNITS: dict[str, dict[str, float]] = {
     "GJ": {"gj": 1, "吉焦": 1, "万gj": 1e4, "mj": 1e-3, "兆焦": 1e-3},
 }
 UNITS["t/a"] = UNITS["t"]
+#: a product's annual output: in its benchmark's unit (t, m², 重量箱), 万 of it ×10,000
+PRODUCT_UNIT = "产品单位（t、m² 或 重量箱）"
+UNITS[PRODUCT_UNIT] = {f"{wan}{unit}": 1e4 if wan else 1 for wan in ("", "万") for unit in ("t", "吨", "m²", "m2", "平方米", "重量箱")}
 _NAME_UNIT = re.compile(r"(?P<name>.*?)\s*(?:[（(](?P<paren>[^）)]*)[）)]|\s(?P<word>\S+))?")
 
 
@@ -65,20 +68,30 @@ def sheet_column(header: str, catalog: Catalog) -> tuple[str, float] | None:
     if m is None or fold(m["name"]) not in known:
         return None
     key = known[fold(m["name"])]
-    unit = m["paren"] if m["paren"] is not None else m["word"]
+    unit = header_unit(text)
     base = _UNIT_OF.get(key)
     if base is None:
         return key, 1.0
-    factor = UNITS[base].get(fold(unit or ""))
+    units = UNITS[base]
+    factor = units.get(fold(unit or ""))
+    if factor is None and base == PRODUCT_UNIT:       # an annual output: 万吨/年 as 万吨
+        factor = units.get(fold(unit or "").removesuffix("/a").removesuffix("/年"))
     if factor is None:
         raise ValueError(f"column {text!r}: unit {unit!r} is not one {key} can be given in "
-                         f"({' / '.join(UNITS[base])}); the sheet's unit is {base}")
+                         f"({' / '.join(units)}); the sheet's unit is {base}")
     return key, float(factor)
+
+
+def header_unit(header: str) -> str | None:
+    """The unit a column header gives after the name (``单位产品能耗（tce/t）``, ``原煤 t`` → ``tce/t``, ``t``), or None."""
+    m = _NAME_UNIT.fullmatch(str(header).strip())
+    return None if m is None else m["paren"] if m["paren"] is not None else m["word"]
 
 
 _HEADERS: dict[int, tuple[Catalog, dict[str, str]]] = {}
 _UNIT_OF = {**{f"energy.{k}": v.split()[1] for k, v in ENERGY_LABELS.items()},
-            **{f"emissions_t.{k}": v.split()[1] for k, v in EMISSION_LABELS.items()}}
+            **{f"emissions_t.{k}": v.split()[1] for k, v in EMISSION_LABELS.items()},
+            "products.0.capacity": PRODUCT_UNIT}
 
 
 def _headers(catalog: Catalog) -> dict[str, str]:

@@ -181,3 +181,25 @@ def test_a_product_named_in_chinese_finds_its_benchmark_row():
         validated(Product, {"benchmark": "平板玻璃"}, file="s.yaml")
     with pytest.raises(InputError, match="unknown benchmark id 'clinkr'"):
         validated(Product, {"benchmark": "clinkr"}, file="s.yaml")
+
+
+def test_a_unit_energy_given_in_another_unit_is_converted_to_its_benchmarks_or_refused():
+    """``unit_energy_unit`` (a table header's unit): the benchmark's unit as written another way (吨 for t, blanks,
+    full width) is 1; tonnes for kilograms of coal or oil equivalent ×1000; any other unit, or text in a quantity
+    that is no number as a spreadsheet writes one, is refused."""
+    import pydantic
+
+    from gis_screening.carbon.sheet import Product
+    def value(unit, v=0.1, bench="clinker"):
+        return Product.model_validate({"benchmark": bench, "unit_energy": v, "unit_energy_unit": unit}).unit_energy
+    assert value("kgce / 吨", 98) == 98 and value("ｋｇｃｅ／ｔ", 98) == 98 and value("tce/t", 0.098) == 98
+    with pytest.raises(pydantic.ValidationError, match="the benchmark of 水泥熟料 is in kgce/t"):
+        value("kgce/m²")
+    with pytest.raises(pydantic.ValidationError, match="is in kgce/t"):
+        value("kgoe/t")
+    assert Product.model_validate({"benchmark": "clinker", "capacity": "1,500,000"}).capacity == 1_500_000
+    with pytest.raises(pydantic.ValidationError):
+        Product.model_validate({"benchmark": "clinker", "capacity": "1,5"})
+    # no benchmark to check it against: kept as given, with its unit
+    named = Product.model_validate({"name": "丙烯酸", "unit_energy": 0.5, "unit_energy_unit": "tce/t"})
+    assert (named.unit_energy, named.unit_energy_unit) == (0.5, "tce/t")

@@ -1,5 +1,6 @@
 """`gis-screening screen` end to end on the sample data: exit codes, schema-valid JSON, batch and sheets."""
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -439,6 +440,17 @@ def test_a_footprint_with_altitudes_is_reported_and_converted(tmp_path):
     assert lines[lines.index("[地块坐标]") + 2].startswith("J1,1,") and lines[-1].count(",") == 3
 
 
+def _screen_table(tmp_path, name: str, *rows: list) -> subprocess.CompletedProcess:
+    """``screen`` of a workbook ``name`` holding ``rows`` (r.json)."""
+    from openpyxl import Workbook
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    wb.save(tmp_path / name)
+    return subprocess.run(CLI + ["--project", str(tmp_path / name), "--json", str(tmp_path / "r.json")],
+                          capture_output=True, text=True)
+
+
 def test_a_sheet_table_with_the_chinese_headers_reviewers_write(tmp_path):
     """A 建设项目信息表 table as a reviewer fills it in WPS: a title row, Chinese column headers with their units
     (原煤（万吨）, 外购电力（万kWh）), the product by its name (水泥熟料), 是/否 and 燃煤 as written, saved as XLSX or as a
@@ -477,23 +489,76 @@ def test_a_sheet_table_with_the_chinese_headers_reviewers_write(tmp_path):
         assert got["carbon"] == expected["carbon"] and got["verdict"] == expected["verdict"], name
         assert f"columns of {name} that are no project-sheet field, not read: 联系人" in stderr
     header[6] = "原煤（kg）"
-    wb = Workbook()
-    wb.active.append(header)
-    wb.active.append(row)
-    wb.save(tmp_path / "坏表.xlsx")
-    res = subprocess.run(CLI + ["--project", str(tmp_path / "坏表.xlsx"), "--json", str(tmp_path / "r.json")],
-                         capture_output=True, text=True)
+    res = _screen_table(tmp_path, "坏表.xlsx", header, row)
     assert res.returncode == 2 and res.stderr.count("\n") == 1
     assert "field '原煤（kg）': column '原煤（kg）': unit 'kg' is not one energy.raw_coal_t can be given in" in res.stderr
     header[6], row[6], row[9] = "原煤（t）", 150000, "待定"
-    wb = Workbook()
-    wb.active.append(["建设项目信息表"])
-    wb.active.append(header)
-    wb.active.append(row)
-    wb.save(tmp_path / "坏表.xlsx")
-    res = subprocess.run(CLI + ["--project", str(tmp_path / "坏表.xlsx"), "--json", str(tmp_path / "r.json")],
-                         capture_output=True, text=True)
+    res = _screen_table(tmp_path, "坏表.xlsx", ["建设项目信息表"], header, row)
     assert res.returncode == 2 and "坏表.xlsx, row 3, field '是否燃煤自备电厂': '待定' is not a yes/no value" in res.stderr
+
+
+def test_a_sheet_table_as_offices_fill_it_blank_and_totals_rows_units_and_written_numbers(tmp_path):
+    """The same table as offices fill it: a blank row between projects and a 合计 row under them (passed over, the
+    合计 row said), numbers typed as text with thousands separators or in full width, 无 for a fuel not used and
+    ／ for a figure not given, 年产能 in 万吨 and 单位产品能耗 in tce/t (converted to the benchmark's kgce/t and
+    checked against it: a 1000× misreading would pass a plant that misses the baseline).  A unit energy in a unit
+    of another kind than its benchmark's is one line naming the row."""
+    import yaml
+    sheet = yaml.safe_load((SAMPLE / "sheets" / "P2026-001.yaml").read_text(encoding="utf-8"))
+    footprint = str(SAMPLE / "projects" / "txt" / "P2026-001.txt")
+    e, em, p = sheet["energy"], sheet["emissions_t"], sheet["products"][0]
+    header = ["项目编号", "项目名称", "国民经济行业分类", "建设性质", "用地范围文件", "原煤（t）", "柴油(t)", "外购电力（MWh）",
+              "外购热力（GJ）", "是否燃煤自备电厂", "工业炉窑燃料", "二氧化硫（t/a）", "氮氧化物（吨/年）", "颗粒物",
+              "挥发性有机物", "产品", "年产能（万吨）", "单位产品能耗（tce/t）"]
+    first = ["P2026-001", sheet["name"] + " ", "3011", sheet["construction_type"], footprint, f"{e['raw_coal_t']:,}",
+             "５００", f"{e['electricity_mwh']:,}", "无", "否", "燃煤", em["so2"], em["nox"], em["pm"], em["vocs"],
+             "水泥熟料", p["capacity"] / 10_000, p["unit_energy"] / 1000]
+    second = ["P2", "第二条线", "3011", "新建", footprint, 1, 1, 1, "／", "否", "燃煤", 1, 1, 1, 1, "水泥熟料", 100,
+              0.125]          # 125 kgce/t: worse than the clinker baseline (117)
+    res = _screen_table(tmp_path, "信息表.xlsx", ["建设项目信息表"], header, first, [None] * len(header), second,
+                        ["合计", None, None, None, None, e["raw_coal_t"] + 1])
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.count("信息表.xlsx row 6: a totals row (合计), not read as a project") == 1
+    got = {r["project"]["id"]: r for r in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]}
+    assert sorted(got) == ["P2", "P2026-001"]
+    assert got["P2026-001"]["project"]["name"] == sheet["name"]
+    subprocess.run(CLI + ["--project", str(SAMPLE / "sheets" / "P2026-001.yaml"), "--json", str(tmp_path / "e.json")],
+                   check=True, capture_output=True)
+    expected = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))["results"][0]
+    assert got["P2026-001"]["carbon"] == expected["carbon"]
+    (bench,) = got["P2"]["carbon"]["benchmarks"]
+    assert (bench["value"], bench["unit"], bench["status"]) == (125.0, "kgce/t", "below_baseline")
+    header[-1] = "单位产品能耗（kgce/m²）"
+    res = _screen_table(tmp_path, "坏表.xlsx", header, first)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert "坏表.xlsx row 2" in res.stderr and "the benchmark of 水泥熟料 is in kgce/t" in res.stderr
+    header[-1], first[-2] = "单位产品能耗（kgce/t）", "150万吨"
+    res = _screen_table(tmp_path, "坏表.xlsx", header, first)
+    assert res.returncode == 2 and "row 2, field '年产能（万吨）': '150万吨' is not a number" in res.stderr
+
+
+def test_results_on_standard_output_for_a_pipe(tmp_path):
+    """``--json -`` and ``--jsonl -`` write the result to standard output (for ``| jq``), byte for byte what the
+    file would hold, with no project table mixed in; a reader that stops early (``| head -1``) ends the stream,
+    not the run (its other outputs are written, no traceback); two outputs to standard output are refused."""
+    project = str(SAMPLE / "projects" / "projects.gpkg")
+    import re
+    res = subprocess.run(CLI + ["--project", project, "--json", "-"], capture_output=True)
+    assert res.returncode == 0, res.stderr
+    subprocess.run(CLI + ["--project", project, "--json", str(tmp_path / "r.json")], check=True, capture_output=True)
+
+    def same(doc: bytes) -> bytes:      # but for the time and the layer ids, which each process makes its own
+        return re.sub(rb'"[LP][0-9a-f]+-[0-9]+"', b'"id"', re.sub(rb'"generated_at": "[^"]*"', b"", doc))
+    assert same(res.stdout) == same((tmp_path / "r.json").read_bytes())
+    assert len(json.loads(res.stdout)["results"]) == 25
+    head = subprocess.run(f"{' '.join(map(shlex.quote, CLI))} --project {shlex.quote(project)} --jsonl - "
+                          f"--xlsx {tmp_path / 's.xlsx'} | head -1", shell=True, capture_output=True, text=True)
+    assert json.loads(head.stdout)["type"] == "header" and "Traceback" not in head.stderr, head.stderr
+    assert (tmp_path / "s.xlsx").stat().st_size > 0
+    res = subprocess.run(CLI + ["--project", project, "--json", "-", "--jsonl", "-"], capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.strip() == (
+        "error: --json and --jsonl would both write to standard output; give one of them a file")
+    assert not (Path.cwd() / "-").exists()
 
 
 def test_an_other_layer_under_another_name_is_pointed_out(tmp_path):

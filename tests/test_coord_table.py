@@ -172,7 +172,7 @@ def test_coordinates_as_spreadsheets_format_and_chinese_ime_types_them(tmp_path)
     """Thousands separators (a CSV saved from Excel with 千位分隔符 formatting) and full-width digits and marks
     (typed with a Chinese IME: ２８８５８８５．７５０, １１９°１８′００″) read as the numbers they are; a separator in the
     wrong place stays an error naming the cell."""
-    from gis_screening.io.coord_table import parse_number
+    from gis_screening.normalise import parse_number
     assert parse_number("2,885,885.750") == N and parse_number("２８８５８８５．７５０") == N
     assert parse_angle("１１９°１８′００．０″") == pytest.approx(119.3)
     full = str.maketrans("0123456789.", "０１２３４５６７８９．")

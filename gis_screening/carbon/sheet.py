@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import validated
+from ..normalise import number_or_given
 
+#: A number, also as a spreadsheet's text gives it (``1,500,000``, full width); other text is refused, named.
+Number = Annotated[float, BeforeValidator(number_or_given)]
 #: A physical quantity: a finite number (inf, NaN and 1e400 are refused with the key named).
-Quantity = Annotated[float, Field(allow_inf_nan=False)] | None
+Quantity = Annotated[Number, Field(allow_inf_nan=False)] | None
 
 
 class Product(BaseModel):
@@ -22,8 +25,10 @@ class Product(BaseModel):
     model_config = ConfigDict(extra="forbid")
     benchmark: str | None = None
     name: str | None = None
-    capacity: float | None = Field(None, ge=0)
-    unit_energy: float | None = None   # may be negative (e.g. BOF steel)
+    capacity: Number | None = Field(None, ge=0)
+    unit_energy: Number | None = None   # may be negative (e.g. BOF steel)
+    #: the unit ``unit_energy`` is given in where not the benchmark's (a table header's: 单位产品能耗（tce/t）)
+    unit_energy_unit: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -61,7 +66,34 @@ class Product(BaseModel):
     def _named(self):
         if self.benchmark is None and not self.name:
             raise ValueError("a product needs `benchmark` (an id of the benchmark table) or `name`")
+        if self.unit_energy_unit is not None and self.benchmark is not None:
+            if self.unit_energy is not None:
+                self.unit_energy = round(self.unit_energy * _unit_factor(self.unit_energy_unit, self.benchmark), 9)
+            self.unit_energy_unit = None        # in the benchmark's unit now
         return self
+
+
+#: energy units a value may be given in for a benchmark in the other: (given, benchmark's) → factor
+_MASS_PREFIXES = {("tce", "kgce"): 1000.0, ("toe", "kgoe"): 1000.0, ("kgce", "tce"): 0.001, ("kgoe", "toe"): 0.001}
+
+
+def _unit_factor(given: str, benchmark: str) -> float:
+    """The factor from a unit energy given in ``given`` to the unit of the benchmark row ``benchmark``: 1 for the
+    same unit (blanks, width and 吨/t aside), 1000 for tce/t where the row is in kgce/t; ValueError otherwise."""
+    import unicodedata
+
+    from .reference import benchmarks, product_label
+    row = benchmarks()[benchmark]
+
+    def norm(unit: str) -> tuple[str, str]:
+        text = "".join(unicodedata.normalize("NFKC", unit).split()).replace("吨", "t").replace("m2", "m²")
+        head, _, per = text.partition("/")
+        return head.lower().replace("kwh", "kWh"), per
+    (g, g_per), (b, b_per) = norm(given), norm(row["unit"])
+    if g_per == b_per and (g == b or (g, b) in _MASS_PREFIXES):
+        return 1.0 if g == b else _MASS_PREFIXES[(g, b)]
+    raise ValueError(f"unit energy given in {given}; the benchmark of {product_label(row)} is in {row['unit']}: "
+                     f"give the value in {row['unit']}")
 
 
 def _same(a: str, b: str) -> bool:

@@ -34,6 +34,7 @@ from . import (
     screening_options,
 )
 
+STDOUT = Path("-")     # --json - / --jsonl -: the result on standard output
 TABLE_MAX = 50   # print the per-project table up to this many projects (or with --table)
 #: what each file option writes, and the endings its file name may have (checked before any work is done)
 OUTPUTS = {"--pdf": ("the report PDF", REPORT_SUFFIXES["pdf"]), "--docx": ("the Word report", REPORT_SUFFIXES["docx"]),
@@ -46,8 +47,10 @@ OUTPUTS = {"--pdf": ("the report PDF", REPORT_SUFFIXES["pdf"]), "--docx": ("the 
 def screen_cmd(
     layerset: Path = typer.Option(..., "--layerset", help="layer-set manifest (YAML)"),
     project: List[Path] = typer.Option(..., "--project", help="footprint file, project sheet (YAML/JSON/XLSX), or a folder of them; repeatable"),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="result JSON (screening-result.schema.json)"),
-    jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="result as JSON lines: a header, then one project per line"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="result JSON (screening-result.schema.json); "
+                                            "- for standard output"),
+    jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="result as JSON lines: a header, then one project per "
+                                         "line; - for standard output"),
     gpkg: Optional[Path] = typer.Option(None, "--gpkg", help="GeoPackage of footprints with verdict columns"),
     zone: Optional[int] = FOOTPRINT_ZONE,
     crs: Optional[str] = FOOTPRINT_CRS,
@@ -96,6 +99,11 @@ def screen_cmd(
             fail(f"{option} {path}: {what} is written to a file whose name ends in {', '.join(endings)}")
     if not no_cache:
         check_cache_dir(cache_dir)
+    to_stdout = [o for o, path in (("--json", json_out), ("--jsonl", jsonl)) if path == STDOUT]
+    if len(to_stdout) > 1 or (to_stdout and table):
+        clashing = to_stdout + (["--table"] if table else [])
+        fail(f"{' and '.join(clashing)} would {'both' if len(clashing) == 2 else 'all'} write to standard output; "
+             "give one of them a file")
     steps: dict[str, float] = {}
     writes: list = []       # the layers' new cache entries, written while the screening goes on
     t = time.perf_counter()
@@ -116,8 +124,9 @@ def screen_cmd(
             from ..layerset import load_layerset
             from ..screening import load_rules, screen
             # no output may replace another or a file the run reads (checked once the modules it needs are in)
-            check_outputs({"--json": json_out, "--jsonl": jsonl, "--gpkg": gpkg, "--pdf": pdf, "--docx": docx,
-                           "--xlsx": xlsx, "--html": html, "--map": map_out},
+            check_outputs({"--json": None if to_stdout else json_out, "--jsonl": None if to_stdout else jsonl,
+                           "--gpkg": gpkg, "--pdf": pdf, "--docx": docx, "--xlsx": xlsx, "--html": html,
+                           "--map": map_out},
                           screen_inputs(layerset, project, rules, profile, basemap, place_labels))
             # the project files are read while the layers are loaded (both mostly in GDAL and Arrow, which let go of
             # the GIL); a bad layer set is still said first, and the reading thread has ended before the screening,
@@ -135,7 +144,7 @@ def screen_cmd(
             result = _screen_with_progress(screen, projects, ls, stack, search_radius, cache, writes)
             step("screen")
             reporting = any((pdf, docx, xlsx, html, map_out, per_project))
-            listing = table or len(result.results) <= TABLE_MAX
+            listing = table or (len(result.results) <= TABLE_MAX and not to_stdout)
             # a document only written out as JSON keeps the results held encoded (a forked copy's) as they are
             doc = result.to_json(encoded=not (jsonl or gpkg or reporting or listing))
             outputs = _write_results(doc, json_out, jsonl, gpkg, projects)
@@ -205,13 +214,29 @@ def _screen_with_progress(screen, projects, ls, stack, radius, cache, writes):
         return run(progress=lambda done, total: bar.update(task, completed=done, refresh=True))
 
 
+def _to_stdout(write) -> None:
+    """``write(stream)`` to standard output; a reader that stops reading (``| head``) ends the stream, not the run:
+    the other outputs are still written."""
+    import os
+    try:
+        write(sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())       # what is still buffered goes nowhere, not into a traceback
+        os.close(devnull)
+
+
 def _write_results(doc: dict, json_out, jsonl, gpkg, projects) -> list[Path]:
-    from ..engine.result import write_json, write_jsonl
+    from ..engine.result import stream_json, stream_jsonl, write_json, write_jsonl
     outputs = []
-    if json_out:
+    header = {k: v for k, v in doc.items() if k != "results"}
+    if json_out == STDOUT or jsonl == STDOUT:
+        _to_stdout(partial(stream_json, doc) if json_out == STDOUT else partial(stream_jsonl, header, doc["results"]))
+        outputs.append(STDOUT)
+    if json_out and json_out != STDOUT:
         outputs.append(write_json(doc, json_out))
-    if jsonl:
-        header = {k: v for k, v in doc.items() if k != "results"}
+    if jsonl and jsonl != STDOUT:
         outputs.append(write_jsonl(header, doc["results"], jsonl))
     if gpkg:
         from ..engine.result import write_verdicts

@@ -20,6 +20,7 @@ from ..catalog import fold, without_note
 from ..crs import infer_crs, odd_row
 from ..encoding import read_text
 from ..errors import InputError, Problem, ZoneRequired
+from ..normalise import parse_number
 from .tables import Merged, NoSuchSheet, workbook_sheets
 from .vector import RawRead
 
@@ -37,7 +38,6 @@ _DMS = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(?:°|度|:|\s)\s*(\d+(?:\.\d+)?)
                   r"(\d+(?:\.\d+)?)?\s*(?:″|\"|''|′′|秒)?\s*([NSEW东西南北]?)\s*$")
 
 
-_GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.(\d*))?[eE]([+-]?\d+)$")
 
 
@@ -54,13 +54,6 @@ def coarse_scientific(raw: object, value: float) -> str | None:
         return None
     return (f"value {raw!r} is in scientific notation and keeps steps of {step:g} {'°' if degrees else 'm'} only "
             "(as Excel saves a narrow column's numbers into a CSV): save the table with the numbers written in full")
-
-
-def parse_number(text: str) -> float:
-    """A coordinate as typed or formatted in a spreadsheet: ``2885885.123``, with thousands separators
-    (``2,885,885.123``) or in full-width characters (``２８８５８８５．１２３``, typed with a Chinese IME)."""
-    s = unicodedata.normalize("NFKC", str(text)).strip()
-    return float(s.replace(",", "") if _GROUPED.match(s) else s)
 
 
 def parse_angle(text: str) -> float:

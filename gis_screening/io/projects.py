@@ -8,6 +8,7 @@ a source holding several), or an XLSX/CSV of sheets (one row per project, dotted
 """
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,8 @@ from ..errors import InputError, LayerRequired
 from ..industry import code_text, gbt4754, normalise_code
 from ..limits import portable_path
 from ..model import Layer, Project, is_missing
-from ..normalise import per_value, yes_no
-from ..sheet_columns import sheet_column
+from ..normalise import parse_number, per_value, yes_no
+from ..sheet_columns import header_unit, sheet_column
 from .pipeline import read_layer
 from .tables import header_rows, read_cells
 
@@ -208,12 +209,17 @@ def _unflatten(row: dict) -> dict:
     return out
 
 
-def read_sheet_rows(path: Path) -> tuple[list[dict], list[str], int]:
-    """Rows of an XLSX/CSV sheet table as nested dicts (dotted column names unflattened), notes for every project
-    of it, and the spreadsheet row of the first.  A column is a dotted key (``energy.raw_coal_t``) or what reviewers call it
+#: the first cell of a row that sums the rows above it (not a project)
+TOTALS = {"合计", "总计", "小计", "共计", "总合计"}
+
+
+def read_sheet_rows(path: Path) -> tuple[list[tuple[int, dict]], list[str]]:
+    """Rows of an XLSX/CSV sheet table as (spreadsheet row, nested dict: dotted column names unflattened), and
+    notes for every project of it.  A column is a dotted key (``energy.raw_coal_t``) or what reviewers call it
     (:func:`~gis_screening.sheet_columns.sheet_column`: ``原煤（万吨）``, ``用地范围文件``, ``是否燃煤自备电厂`` …; a
     quantity in another unit is converted); a Chinese column naming no sheet field is kept under its own name
-    and said in the notes."""
+    and said in the notes.  A blank row holds nothing and is passed over; a 合计 (总计, 小计 …) row without a
+    footprint sums the projects above it and is passed over too, said in the notes."""
     df = _sheet_table(path)
     columns: dict[str, tuple[str, float]] = {}
     unread = []
@@ -232,34 +238,66 @@ def read_sheet_rows(path: Path) -> tuple[list[dict], list[str], int]:
             raise InputError(f"columns {twin!r} and {name!r} both give {found[0]}; keep one", file=path)
         columns[column] = found
     first = int(df.attrs.get("first_row", 2))
-    rows = []
+    rows: list[tuple[int, dict]] = []
+    totals = []
     for i, (_, r) in enumerate(df.iterrows()):
+        cells = {c: v.strip() or None if isinstance(v := _clean(r[c]), str) else v for c in columns}
+        filled = [v for v in cells.values() if v is not None]
+        if not filled:
+            continue
+        if "".join(str(filled[0]).split()) in TOTALS and not any(
+                cells[c] is not None for c, (k, _) in columns.items() if k == "footprint"):
+            totals.append(str(first + i))
+            continue
         d = {}
         for c, (key, factor) in columns.items():
-            value = _clean(r[c])
-            if value is not None and not str(c).isascii():     # say a bad cell by the reviewer's column name
-                _check_cell(key, value, path, f"row {first + i}", str(c))
+            value = cells[c]
+            if value is not None:
+                value = _checked_cell(key, value, path, f"row {first + i}", str(c).strip())
             d[key] = _scaled(value, factor)
-        rows.append(_unflatten(d))
+            if key.endswith(".unit_energy") and value is not None and (unit := header_unit(str(c))):
+                d[f"{key}_unit"] = unit         # checked against the product's benchmark unit, converted
+        rows.append((first + i, _unflatten(d)))
     notes = [f"[warning] columns of {path.name} that are no project-sheet field, not read: {', '.join(unread)}"] \
         if unread else []
-    return rows, notes, first
+    if totals:
+        notes.append(f"[warning] {path.name} row {', '.join(totals)}: a totals row (合计), not read as a project")
+    return rows, notes
 
 
-def _check_cell(key: str, value, path: Path, where: str, column: str) -> None:
-    """InputError naming ``column`` for a quantity that is no number or a yes/no field that is no yes/no (the
-    sheet's validation would name the dotted key, which the reviewer never wrote)."""
-    if key.split(".")[0] in ("energy", "emissions_t") and not isinstance(value, bool):
+#: what a form's quantity cell holds for "not given" (as a blank cell) and for "none" (0)
+NOT_GIVEN = {"/", "\\", "-", "--", "—", "——"}
+NONE_USED = {"无", "不涉及", "没有"}
+
+
+def _is_quantity(key: str) -> bool:
+    """Does the dotted sheet key hold a number (an energy use, an emission, a product's capacity or unit energy)?"""
+    parts = key.split(".")
+    return parts[0] in ("energy", "emissions_t") or (parts[0] == "products" and parts[-1] in ("capacity", "unit_energy"))
+
+
+def _checked_cell(key: str, value, path: Path, where: str, column: str):
+    """A cell's value for ``key``: a quantity as a number (text as a spreadsheet gives it, ``1,500,000``, read);
+    InputError naming ``column`` for a quantity that is no number or a yes/no field that is no yes/no (the
+    sheet's validation would name the dotted key, which the reviewer may never have written)."""
+    if _is_quantity(key) and not isinstance(value, bool):
+        word = "".join(unicodedata.normalize("NFKC", str(value)).split())
+        if word in NOT_GIVEN:
+            return None
+        if word in NONE_USED:
+            return 0.0
         try:
-            float(value)
-            return
-        except (TypeError, ValueError):
-            raise InputError(f"{value!r} is not a number", file=path, where=where, field=column) from None
+            return parse_number(value)
+        except ValueError:
+            raise InputError(f"{value!r} is not a number" + (
+                "; give the unit in the column header (原煤（万吨）), the number alone in the cell"
+                if any(c.isalpha() for c in str(value)) else ""), file=path, where=where, field=column) from None
     if key in ("captive_coal_power", *RULE_FLAGS):
         try:
             yes_no(value)
         except ValueError as exc:
             raise InputError(str(exc), file=path, where=where, field=column) from None
+    return value
 
 
 #: columns of a sheet table that are no data (not said as unread)
@@ -355,8 +393,8 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
             out.append(project_from_sheet(sheet, path.parent, str(path), read))
         return out
     if suffix in (".xlsx", ".xls", ".csv") and is_sheet_table(path):
-        rows, notes, first = read_sheet_rows(path)
-        out = [project_from_sheet(row, path.parent, f"{path} row {first + i}", read) for i, row in enumerate(rows)]
+        rows, notes = read_sheet_rows(path)
+        out = [project_from_sheet(row, path.parent, f"{path} row {n}", read) for n, row in rows]
         for p in out:
             p.problems += notes
         return out
