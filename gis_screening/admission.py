@@ -9,6 +9,7 @@ import pandas as pd
 from .catalog import Catalog
 from .errors import InputError, Problem
 from .io.tables import HEADER_ROWS, header_rows, read_cells
+from .limits import not_found
 from .model import Layer
 from .normalise import ADMISSION_FIELDS
 
@@ -23,7 +24,7 @@ def read_admission_table(path: str | Path, sheet: str | None, catalog: Catalog,
     空间布局约束 | 污染物排放管控 …), takes the lower row's names where the upper row has none of its own."""
     path = Path(path)
     if not path.exists():
-        raise InputError("准入清单 file not found", file=path)
+        raise InputError(not_found(path, "准入清单 file"), file=path)
     raw = read_cells(path, "准入清单 table", sheet=sheet or 0, dtype=str)
     rows = header_rows(raw)
 

@@ -26,6 +26,29 @@ def portable_path(text: str) -> str:
     return text if "://" in text else text.replace("\\", "/")
 
 
+def not_found(path: str | Path, what: str = "file") -> str:
+    """"``what`` not found", adding the file that differs from ``path`` only in letter case where one exists (a
+    manifest or sheet written on Windows, where ``Zones\\STBHHX.GPKG`` opens ``zones/STBHHX.gpkg``, read here,
+    where it does not).  The file is named, never opened in its place: here two names differing in case are two
+    files."""
+    path = Path(path)
+    found = Path(path.anchor)
+    for part in path.parts[1:] if path.anchor else path.parts:
+        if part in (".", ".."):
+            found /= part
+            continue
+        try:
+            names = os.listdir(found)
+        except OSError:
+            return f"{what} not found"
+        match = next((n for n in names if n == part), None) or next(
+            (n for n in names if n.casefold() == part.casefold()), None)
+        if match is None:
+            return f"{what} not found"
+        found /= match
+    return f"{what} not found; {found} differs from it only in letter case" if found != path else f"{what} not found"
+
+
 def check_input_file(path: str | Path, what: str = "file") -> Path:
     """``path`` as a Path when it is a readable regular file (or an ESRI File Geodatabase folder, ``*.gdb``);
     otherwise InputError naming it and why."""
@@ -33,7 +56,7 @@ def check_input_file(path: str | Path, what: str = "file") -> Path:
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise InputError(f"{what} not found", file=path) from None
+        raise InputError(not_found(path, what), file=path) from None
     except OSError as exc:
         raise InputError(f"cannot open {what}: {exc.strerror}", file=path) from None
     if stat.S_ISDIR(st.st_mode) and path.suffix.lower() != ".gdb":      # a File Geodatabase is a folder

@@ -237,3 +237,15 @@ def test_paths_written_on_windows_read_everywhere(tmp_path):
     (p,) = load_projects(root / "sheets" / "win.yaml")
     (q,) = load_projects(root / "sheets" / "P2026-001.yaml")
     assert p.geometry.equals(q.geometry)
+    # a name typed on Windows in other letter case opens there but not here: the error names the file it likely
+    # means, which is not opened in its place (here they are two names)
+    (root / "case.yaml").write_text(text.replace("zones\\\\STBHHX.gpkg", "Zones\\\\stbhhx.GPKG"), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_layerset(root / "case.yaml", cache=False)
+    assert str(err.value) == (f"{root / 'Zones' / 'stbhhx.GPKG'}: file not found; {root / 'zones' / 'STBHHX.gpkg'} "
+                              "differs from it only in letter case")
+    (root / "sheets" / "case.yaml").write_text(sheet.replace("../projects/txt/P2026", "../Projects/txt/p2026"),
+                                               encoding="utf-8")
+    with pytest.raises(InputError, match=r"footprint file '../Projects/txt/p2026-001.txt' not found; .*"
+                                         r"/projects/txt/P2026-001.txt differs from it only in letter case"):
+        load_projects(root / "sheets" / "case.yaml")

@@ -28,6 +28,7 @@ from ..crs import (
 from ..encoding import normalise_encoding_name
 from ..errors import InputError, Problem, ZoneRequired
 from ..geometry import check_geometries
+from ..limits import not_found
 from ..model import Layer, is_missing, new_layer_uid
 from ..normalise import normalise_fields, unlisted_problems
 from ..offsets import remove_offset
@@ -63,7 +64,7 @@ def read_raw(path: str | Path, *, layer: str | None = None, encoding: str | None
         p = p.parent
     suffix = p.suffix.lower()
     if not p.exists():
-        raise InputError("file not found", file=p)
+        raise InputError(not_found(p), file=p)
     if encoding:
         try:
             normalise_encoding_name(encoding)

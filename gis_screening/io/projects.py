@@ -20,7 +20,7 @@ import shapely
 from ..catalog import default_catalog
 from ..errors import InputError, LayerRequired
 from ..industry import code_text, gbt4754, normalise_code
-from ..limits import portable_path
+from ..limits import not_found, portable_path
 from ..model import Layer, Project, is_missing
 from ..normalise import parse_number, per_value, yes_no
 from ..sheet_columns import header_unit, sheet_column
@@ -130,7 +130,7 @@ def _resolve_footprint(ref, base: Path, where: str, read: dict[str, Any]) -> lis
     path_text, _, fid = text.partition("#")
     path = (base / path_text) if not Path(path_text).is_absolute() else Path(path_text)
     if not path.exists():
-        raise InputError(f"footprint file {path_text!r} not found (relative to the sheet)", file=where,
+        raise InputError(f"{not_found(path, f'footprint file {path_text!r}')} (relative to the sheet)", file=where,
                          field="footprint")
     if fid and path.suffix.lower() == ".dxf":      # a drawing has no feature ids: ``红线图.dxf#红线`` names its layer
         read, fid = {**read, "layer": fid}, ""

@@ -18,6 +18,7 @@ from pyproj import CRS
 from ..crs import CrsGuess
 from ..encoding import EncodingGuess, detect_dbf_encoding, detect_mapinfo_encoding, normalise_encoding_name
 from ..errors import InputError, LayerRequired, Problem
+from ..limits import not_found
 from .safezip import extract_zip
 
 VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".kml", ".kmz", ".fgb", ".parquet",
@@ -120,7 +121,7 @@ def read_vector(path: str | Path, layer: str | None = None, encoding: str | None
     """Read a vector file with pyogrio.  Shapefile encodings are detected (see :mod:`encoding`)."""
     path = Path(path)
     if not path.exists():
-        raise InputError("file not found", file=path)
+        raise InputError(not_found(path), file=path)
     suffix = path.suffix.lower()
     if suffix == ".kmz":
         with tempfile.TemporaryDirectory(prefix="gis-screening-kmz-") as tmp:

@@ -28,11 +28,11 @@ def default_profile_path() -> Path:
 
 def load_profile(path: str | Path | None = None) -> Profile:
     """The profile at ``path`` (errors name the key), else the user's default file, else blanks to sign by hand."""
-    from ..limits import load_structured
+    from ..limits import load_structured, not_found
     p = Path(path) if path else default_profile_path()
     if not p.exists():
         if path:
-            raise InputError("profile file not found", file=p)
+            raise InputError(not_found(p, "profile file"), file=p)
         return Profile()
     doc = load_structured(p) or {}
     if not isinstance(doc, dict):
