@@ -52,6 +52,8 @@ def test_sheet_with_txt_footprint_and_merge(tmp_path):
     (["--project", "missing.gpkg"], "missing.gpkg"),
     (["--project", "{sample}/projects/projects.gpkg", "--as-of", "yesterday"], "--as-of"),
     (["--project", "{sample}/projects/projects.gpkg", "--as-of", "2000-01-01"], "no rule pack is in force on 2000-01-01"),
+    (["--project", "{sample}/projects/projects.gpkg", "--as-of", "2000年1月1日"], "no rule pack is in force on 2000-01-01"),
+    (["--project", "{sample}/projects/projects.gpkg", "--as-of", "2026/2/30"], "--as-of '2026/2/30' is not a date"),
     (["--project", "{sample}/projects/projects.gpkg", "--rules", "{tmp}/none.yaml"], "none.yaml"),
 ])
 def test_bad_input_exit_2(tmp_path, args, needle):
@@ -60,6 +62,17 @@ def test_bad_input_exit_2(tmp_path, args, needle):
     assert res.returncode == 2
     assert needle in res.stderr and "Traceback" not in res.stderr and res.stderr.count("\n") == 1
     assert not (tmp_path / "r.json").exists()
+
+
+def test_as_of_dates_as_typed_in_china():
+    """--as-of reads a date as a reviewer types it (Windows' 2026/11/29, 2026年11月29日, full width), the same day."""
+    import datetime as dt
+
+    from gis_screening.cli import parse_day
+    for text in ("2026-11-29", "2026/11/29", "2026.11.29", "20261129", "2026年11月29日", "２０２６年１１月２９日",
+                 " 2026 / 11 / 29 ", "2026-11-29"):
+        assert parse_day(text) == dt.date(2026, 11, 29), text
+    assert parse_day("2026/1/5") == dt.date(2026, 1, 5) and parse_day(None) is None
 
 
 def test_a_bad_layer_set_is_said_before_a_bad_project_file(tmp_path):

@@ -5,10 +5,13 @@ reason on stderr, never a traceback).
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import re
 import sys
+import unicodedata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, NoReturn, Optional
 
 import typer
 
@@ -36,7 +39,7 @@ def rich_console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, width=None if stream.isatty() else (400 if stderr else 160))
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error to stderr and exit (2 = bad input)."""
     say(f"error: {' '.join(str(message).split())}")
     raise typer.Exit(code)
@@ -91,14 +94,28 @@ def screen_inputs(layerset: Path, projects: list[Path], rules, *others: Path | s
 
 def screening_options(search_radius: float, as_of: str | None):
     """The options `screen` and `batch` share: a finite radius and a real date; returns the date (or None)."""
-    import datetime as dt
     import math
     if not math.isfinite(search_radius):
         fail(f"--search-radius {search_radius}: give a finite number of metres")
+    return parse_day(as_of)
+
+
+_DAY = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{4})(\d{2})(\d{2})")
+
+
+def parse_day(text: str | None) -> dt.date | None:
+    """An ``--as-of`` date: 2026-11-29, or as typed in China: 2026/11/29, 2026.11.29, 20261129, 2026年11月29日 (full
+    width too); exits with one line for anything else, or a day that does not exist."""
+    if not text:
+        return None
+    m = _DAY.fullmatch(unicodedata.normalize("NFKC", text).strip())
     try:
-        return dt.date.fromisoformat(as_of) if as_of else None
+        if m is None:
+            raise ValueError(text)
+        y, mo, d = (int(g) for g in (m.groups()[:3] if m[1] else m.groups()[3:]))
+        return dt.date(y, mo, d)
     except ValueError:
-        fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+        fail(f"--as-of {text!r} is not a date (YYYY-MM-DD, 2026/11/29 or 2026年11月29日)")
 
 
 def _absent_title(name: str, cat) -> str:

@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from ..errors import InputError
-from . import app, fail, rich_console
+from . import app, fail, parse_day, rich_console
 
 rules_app = typer.Typer(no_args_is_help=True, help="Validate and list rule packs.")
 app.add_typer(rules_app, name="rules")
@@ -15,19 +15,15 @@ app.add_typer(rules_app, name="rules")
 
 @rules_app.command("check")
 def rules_check(paths: Optional[List[Path]] = typer.Argument(None, help="pack files or folders (default: rules/)"),
-                as_of: Optional[str] = typer.Option(None, "--as-of", help="YYYY-MM-DD")) -> None:
+                as_of: Optional[str] = typer.Option(None, "--as-of", help="date (YYYY-MM-DD) whose rule packs apply")) -> None:
     """Validate every pack (errors name file, rule id and field) and print the stacked rules."""
     console = rich_console()
-    import datetime as dt
-
     from ..screening import load_rules
+    day = parse_day(as_of)
     try:
-        stack = load_rules([str(p) for p in paths] if paths else None,
-                           as_of=dt.date.fromisoformat(as_of) if as_of else None)
+        stack = load_rules([str(p) for p in paths] if paths else None, as_of=day)
     except InputError as exc:
         fail(str(exc))
-    except ValueError:
-        fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
     for pack, path in stack.packs:
         console.print(f"[bold]{pack.id}[/bold] {pack.version} ({pack.level}, effective {pack.effective}) — {path}")
     from rich.table import Table
@@ -37,5 +33,5 @@ def rules_check(paths: Optional[List[Path]] = typer.Argument(None, help="pack fi
         table.add_row(rule.id, pack.id, rule.layer or "-", rel, rule.level, rule.basis[0])
     console.print(table)
     console.print(f"{len(stack.packs)} packs, {len(stack.rules)} rules: all valid")
-    if note := stack.not_in_force_note(dt.date.fromisoformat(as_of) if as_of else None):
+    if note := stack.not_in_force_note(day):
         console.print(note, markup=False, highlight=False)
