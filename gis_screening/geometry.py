@@ -129,3 +129,35 @@ def check_geometries(gdf: gpd.GeoDataFrame, ids: list[str], expected: str = "any
     out = gdf.copy()
     out = out.set_geometry(gpd.GeoSeries(new, index=gdf.index, crs=gdf.crs))
     return out[keep].reset_index(drop=True), problems
+
+
+Coords = list[tuple[float, float]]
+
+
+def closed_rings(points: Coords) -> list[Coords]:
+    """The rings a sequence of boundary points describes: it returns to its first point and goes on (a table or
+    file listing two parcels, or a parcel and its hole, one after the other: J1 … J4 J1 K1 … K4 K1) → one ring each;
+    each ring closed (the first point repeated at the end where the list left it out)."""
+    rings, start = [], 0
+    for k in range(1, len(points)):
+        if points[k] == points[start] and k - start >= 3 and k + 1 < len(points):
+            rings.append(points[start:k + 1])
+            start = k + 1
+    last = points[start:]
+    rings.append(last + last[:1] if last and last[0] != last[-1] else last)
+    return rings
+
+
+def nest_rings(rings: list[Coords]) -> shapely.Polygon | shapely.MultiPolygon:
+    """Closed rings (each of 3+ distinct points) as one polygon: a ring inside an earlier outer ring is a hole of
+    it, any other a new outer ring (a second parcel: a MultiPolygon)."""
+    outers: list[tuple[shapely.Polygon, list[Coords]]] = []
+    for ring in rings:
+        poly = shapely.Polygon(ring)
+        host = next((o for o in outers if o[0].contains(poly)), None)
+        if host is not None:
+            host[1].append(ring)
+        else:
+            outers.append((poly, []))
+    parts = [shapely.Polygon(o.exterior.coords, holes) for o, holes in outers]
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)

@@ -268,3 +268,22 @@ def test_a_row_with_x_and_y_swapped_or_a_prefix_left_out_is_named(tmp_path):
                      encoding="utf-8")
     with pytest.raises(InputError, match=r"mixed\.csv, row 4: X 2885785\.750 / Y 40430164\.059 have 7 / 8 digits"):
         read_layer(mixed, "projects")
+
+
+def test_parcels_and_holes_listed_one_after_another_without_parcel_numbers(tmp_path):
+    """A 界址点坐标表 without 地块编号 or 圈号 that lists a parcel, back to its first point, then the next (a hole
+    inside it, a second parcel beside it): each is a ring of its own — the hole a hole, the other parcel a second
+    polygon — never one ring bridging them (a self-intersection repaired into a geometry with a line across)."""
+    def square(n0, e0, size):
+        return [(n0, e0), (n0 + size, e0), (n0 + size, e0 + size), (n0, e0 + size), (n0, e0)]
+    a, hole, b = square(2_885_000, 40_430_000, 200), square(2_885_050, 40_430_050, 50), square(2_885_000, 40_430_500, 100)
+    for name, rings, parts, area in (("两块.csv", (a, b), 2, 50_000), ("带洞.csv", (a, hole), 1, 37_500),
+                                     ("洞和另一块.csv", (a, hole, b), 2, 47_500)):
+        path = tmp_path / name
+        lines = [f"J{i},{n},{e}" for ring in rings for i, (n, e) in enumerate(ring, 1)]
+        path.write_text("点号,X,Y\n" + "\n".join(lines) + "\n", encoding="utf-8")
+        lyr = read_layer(path, "projects")
+        (geom,) = lyr.gdf.geometry
+        assert geom.is_valid and not [p for p in lyr.problems if "invalid" in p.message], name
+        assert len(getattr(geom, "geoms", [geom])) == parts, name
+        assert lyr.gdf.to_crs(4528).area.iloc[0] == pytest.approx(area, abs=0.01), name

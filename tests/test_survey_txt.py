@@ -55,6 +55,16 @@ def test_two_parcels_and_hole():
     assert len(a2.interiors) == 1 and a2.area == pytest.approx(80_000, abs=0.01)
 
 
+def test_a_hole_listed_under_its_parcels_ring_number_is_a_hole(tmp_path):
+    """The hole of A-2 written with 圈号 1, as some drawing software exports it (back to its first point, then the
+    hole's points): the same parcel as with 圈号 2, not one ring bridging shell and hole."""
+    text = (DATA / "two_parcels_hole.txt").read_text(encoding="utf-8")
+    (tmp_path / "one_ring_no.txt").write_text(text.replace(",2,", ",1,"), encoding="utf-8")
+    lyr = read_layer(tmp_path / "one_ring_no.txt", "projects")
+    a2 = lyr.gdf.to_crs(4549).geometry.iloc[1]
+    assert a2.is_valid and len(a2.interiors) == 1 and a2.area == pytest.approx(80_000, abs=0.01)
+
+
 def test_swapped_columns_warned():
     lyr = read_layer(DATA / "swapped.txt", "projects")
     assert any("swapped" in p.message for p in lyr.problems)

@@ -14,12 +14,13 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 from pyproj import CRS
-from shapely.geometry import Point, Polygon
+from shapely.geometry import Point
 
 from ..catalog import fold, without_note
 from ..crs import infer_crs, odd_row
 from ..encoding import read_text
 from ..errors import InputError, Problem, ZoneRequired
+from ..geometry import closed_rings, nest_rings
 from ..normalise import parse_number
 from .tables import Merged, NoSuchSheet, workbook_sheets
 from .vector import RawRead
@@ -250,16 +251,14 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
             (_, e, n), = [p for r in rings.values() for p in r]
             geoms.append(Point(e, n))
         else:
-            shells = []
+            closed = []
             for ring_no, pts in sorted(rings.items()):
-                coords = [(e, n) for _r, e, n in pts]
-                if coords[0] != coords[-1]:
-                    coords.append(coords[0])
-                if len(set(coords)) < 3:
-                    raise InputError(f"parcel {pid} ring {ring_no} has fewer than 3 distinct points", file=path,
-                                     where=f"row {pts[0][0]}", field="圈号")
-                shells.append(coords)
-            geoms.append(Polygon(shells[0], shells[1:]))
+                for coords in closed_rings([(e, n) for _r, e, n in pts]):
+                    if len(set(coords)) < 3:
+                        raise InputError(f"parcel {pid} ring {ring_no} has fewer than 3 distinct points", file=path,
+                                         where=f"row {pts[0][0]}", field="圈号")
+                    closed.append(coords)
+            geoms.append(nest_rings(closed))
         ids.append(pid)
     gdf = gpd.GeoDataFrame({"地块编号": ids, "地块名称": [names.get(i) for i in ids]}, geometry=geoms)
     raw = RawRead(gdf, CRS.from_epsg(crs_guess.epsg), "coordinate magnitudes", guess, problems)

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import shapely
 from pyproj import CRS
-from shapely.geometry import LineString, MultiPoint, Point, Polygon
+from shapely.geometry import LineString, MultiPoint, Point
 
 from ..crs import gk3_epsg, gk3_zone_for_lon, infer_crs, odd_row
 from ..encoding import EncodingGuess, normalise_encoding_name, read_text
 from ..errors import InputError, Problem, ZoneRequired
+from ..geometry import closed_rings, nest_rings
 from ..model import is_missing
 from .vector import RawRead
 
@@ -194,28 +194,18 @@ def _parcel_geometry(pc, path, lonlat: bool, swapped: bool):
         if len(coords) < 2:
             raise InputError("a line needs at least 2 points", file=path, where=f"parcel {pid} (line {pc['line']})")
         return LineString(coords), problems
-    polys = []
+    closed = []
     for ring_no, pts in sorted(rings.items()):
         coords = [(a, b) for _n, a, b in pts]
         if len(coords) >= 2 and coords[0] != coords[-1]:
             problems.append(Problem("info", f"ring {ring_no} was not closed; closing point added", feature=pid))
-            coords.append(coords[0])
-        distinct = len({c for c in coords})
-        if distinct < 3:
-            raise InputError(f"ring {ring_no} has {distinct} distinct points; a polygon ring needs at least 3",
-                             file=path, where=f"parcel {pid}, line {pts[0][0]}", field="圈号")
-        polys.append((ring_no, Polygon(coords)))
-    # nest: a ring inside an earlier outer ring is a hole of it, else a new outer ring
-    outers: list[list] = []
-    for _no, poly in polys:
-        host = next((o for o in outers if o[0].contains(poly.representative_point()) and
-                     Polygon(o[0].exterior).contains(poly)), None)
-        if host is not None:
-            host[1].append(poly.exterior.coords)
-        else:
-            outers.append([poly, []])
-    parts = [Polygon(o[0].exterior.coords, o[1]) for o in outers]
-    geom = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+        for ring in closed_rings(coords):
+            distinct = len(set(ring))
+            if distinct < 3:
+                raise InputError(f"ring {ring_no} has {distinct} distinct points; a polygon ring needs at least 3",
+                                 file=path, where=f"parcel {pid}, line {pts[0][0]}", field="圈号")
+            closed.append(ring)
+    geom = nest_rings(closed)
     return geom, problems
 
 
