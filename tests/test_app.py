@@ -14,6 +14,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from qtpy.QtCore import QSettings, Qt  # noqa: E402
 
 from gis_screening.app.main_window import MainWindow  # noqa: E402
+from gis_screening.carbon.sheet import validate_sheet  # noqa: E402
+from gis_screening.errors import InputError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
@@ -247,6 +249,16 @@ def test_sheet_form_keeps_a_product_without_a_benchmark_and_reads_products_by_na
     data = SheetDialog(project, win).sheet()
     assert data["products"] == [{"name": "丙烯酸", "capacity": 80000.0, "unit_energy": 120.0},
                                 {"benchmark": "clinker", "capacity": 1500000.0, "unit_energy": 98.0}]
+    # a product read from a table whose header gave tce/t shows (and is saved) in its benchmark's kgce/t; a number
+    # typed as a spreadsheet shows it is read, other text named by the sheet's validation (not a float() error)
+    project.sheet["products"] = [{"benchmark": "水泥熟料", "unit_energy": 0.098, "unit_energy_unit": "tce/t"}]
+    dlg = SheetDialog(project, win)
+    assert dlg.products.item(0, 2).text() == "98.0" and dlg.sheet()["products"][0]["unit_energy"] == 98.0
+    dlg.products.item(0, 1).setText("1,500,000")
+    assert dlg.sheet()["products"][0]["capacity"] == 1_500_000
+    dlg.products.item(0, 1).setText("150万吨")
+    with pytest.raises(InputError, match="products.0.capacity"):
+        validate_sheet(dlg.sheet(), "P")
 
 
 def test_sheet_form_roundtrip_and_rescreen(win, qtbot):

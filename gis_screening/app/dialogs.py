@@ -29,6 +29,7 @@ from qtpy.QtWidgets import (
 from ..carbon.reference import benchmarks
 from ..carbon.sheet import Product, validate_sheet
 from ..errors import InputError
+from ..normalise import number_or_given
 from ..outputs import MAP_SUFFIXES
 from ..sheet_columns import EMISSION_LABELS, ENERGY_LABELS, KILN_FUELS, kiln_fuel
 from .industry import IndustryPicker
@@ -149,10 +150,10 @@ class SheetDialog(QDialog):
              **{k: combo.currentData() for k, combo in self.flags.items()}}
         prods = []
         for r in range(self.products.rowCount()):
-            def num(col, r=r):
+            def num(col, r=r):      # typed as a spreadsheet shows it (1,500,000); other text the validation names
                 item = self.products.item(r, col)
                 text = item.text().strip() if item else ""
-                return float(text) if text else None
+                return number_or_given(text) if text else None
             chosen = str(self.products.cellWidget(r, 0).currentData())
             prods.append({**({"name": chosen[5:]} if chosen.startswith("name:") else {"benchmark": chosen}),
                           "capacity": num(1), "unit_energy": num(2)})
