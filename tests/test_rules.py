@@ -54,6 +54,19 @@ def test_bad_level_names_file_rule_and_field(tmp_path):
     assert "bad.yaml" in text and "rule x.level" in text and "field 'level'" in text
 
 
+def test_a_level_written_as_reports_show_it_is_that_level(tmp_path):
+    """A city's pack written in Chinese (level: 需人工核实, 不符合 …) means the levels reports show under those
+    labels, for rules and carbon checks alike; any other text is still refused."""
+    from gis_screening.carbon.checks import Check
+    from gis_screening.engine.model import LEVEL_LABELS
+    for level, label in LEVEL_LABELS.items():
+        (rule, _), = load_rules([_pack(tmp_path, f"p{level}", level=f" {label}")]).rules
+        assert rule.level == level
+        assert Check.model_validate({"level": label, "basis": ["x"], "title": "t"}).level == level
+    with pytest.raises(InputError, match="field 'level'"):
+        load_rules([_pack(tmp_path, "bad", level="需要核实")])
+
+
 def test_bad_condition_is_rejected(tmp_path):
     path = _pack(tmp_path, "cond", rid="x.cond", extra="    when: \"project.__class__\"\n")
     with pytest.raises(InputError, match="x.cond"):

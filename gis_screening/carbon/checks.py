@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..engine.model import Finding, Level
+from ..engine.rules import PackLevel
 from ..errors import InputError, validated
 from .calc import benchmark_status, energy_and_co2
 from .reference import benchmarks, fuel_factors, grid_factors, product_label, products_of
@@ -13,7 +14,7 @@ from .sheet import ProjectSheet, validate_sheet
 
 class Check(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    level: Level
+    level: PackLevel
     basis: list[str] = Field(min_length=1)
     title: str
 

@@ -9,15 +9,27 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import InputError, validated
 from ..mappings import merge_into
 from ..resources import data_dir
 from .conditions import check_expression
-from .model import Level
+from .model import LEVEL_LABELS, Level
+
+_LEVEL_OF_LABEL = {label: level for level, label in LEVEL_LABELS.items()}
+
+
+def _level(value: Any) -> Any:
+    """A level as a pack author may write it: its id, or the label reports show (不符合, 需人工核实, 有条件符合, 符合,
+    提示); anything else is left for the validation to name."""
+    return _LEVEL_OF_LABEL.get(value.strip(), value.strip()) if isinstance(value, str) else value
+
+
+#: The level of a rule or check as a pack gives it (:data:`~.model.Level`, or its Chinese label).
+PackLevel = Annotated[Level, BeforeValidator(_level)]
 
 LEVEL_ORDER = {"national": 0, "provincial": 1, "city": 2, "unit": 3}
 
@@ -40,7 +52,7 @@ class Rule(BaseModel):
     relation: Literal["intersects", "within", "within_distance", "disjoint", "always"] = "intersects"
     distance_m: float | None = None
     when: str | None = None
-    level: Level
+    level: PackLevel
     message: str
     basis: list[str] = Field(min_length=1)
     dimension: str | None = None
