@@ -100,7 +100,7 @@ def _render_by_walking(template: str, names: dict) -> str:
     """The meaning of a message template, walked field by field (what the compiled templates must equal)."""
     import re
     out, pos = [], 0
-    for m in re.finditer(r"\{([A-Za-z][\w.]*)(?::([^{}]*))?\}", template):
+    for m in re.finditer(r"\{([A-Za-z][\w.]*)(?::([^{}|]*))?(?:\|([^{}]*))?\}", template):
         out.append(template[pos:m.start()])
         obj = names
         for part in m.group(1).split("."):
@@ -108,7 +108,7 @@ def _render_by_walking(template: str, names: dict) -> str:
             if obj is None:
                 break
         if obj is None:
-            out.append("未知")
+            out.append("未知" if m.group(3) is None else m.group(3))
         elif m.group(2):
             try:
                 out.append(format(obj, m.group(2)))
@@ -128,7 +128,7 @@ def test_every_shipped_message_renders_as_walking_its_fields_would():
     from gis_screening.screening import load_rules
     stack = load_rules()
     templates = {t for rule, _ in stack.rules for t in (rule.message, *rule.basis) if t}
-    templates |= {"{a}", "x{a.b.c:,.1f}y{a}", "{a:>5}{b:.2%}", "无字段", "{a.b}{a.b}"}
+    templates |= {"{a}", "x{a.b.c:,.1f}y{a}", "{a:>5}{b:.2%}", "无字段", "{a.b}{a.b}", "{a.b|（未载入）}{a.c:.1f|无}"}
     rng = random.Random(4)
     values = [None, 0, 1234.5678, -3, True, "文字", "", [1, 2], {"k": 1}, float("nan")]
 

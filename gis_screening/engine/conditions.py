@@ -304,19 +304,20 @@ def evaluate(expr: str | None, names: dict[str, Any]) -> bool:
     return bool(compiled(expr)(names))
 
 
-_FIELD = re.compile(r"\{([A-Za-z][\w.]*)(?::([^{}]*))?\}")
+_FIELD = re.compile(r"\{([A-Za-z][\w.]*)(?::([^{}|]*))?(?:\|([^{}]*))?\}")
 
 
 def render(template: str, names: dict[str, Any]) -> str:
-    """Fill ``{project.name}``, ``{overlap.overlap_area_m2:,.1f}``… from ``names``; unknown → 未知.  Each template is
-    compiled once into one expression (:func:`_renderer`): ~87,000 messages for 10,000 projects."""
+    """Fill ``{project.name}``, ``{overlap.overlap_area_m2:,.1f}``… from ``names``; unknown → 未知, or the text after
+    ``|`` (``{feature.spatial_constraints|未载入}``).  Each template is compiled once into one expression
+    (:func:`_renderer`): ~87,000 messages for 10,000 projects."""
     return _renderer(template)(names)
 
 
-def _formatted(value: Any, fmt: str) -> str:
-    """``value`` in ``fmt`` (its plain text when the format does not fit it); 未知 for None."""
+def _formatted(value: Any, fmt: str, unknown: str = "未知") -> str:
+    """``value`` in ``fmt`` (its plain text when the format does not fit it); ``unknown`` for None."""
     if value is None:
-        return "未知"
+        return unknown
     try:
         return format(value, fmt)
     except (ValueError, TypeError):
@@ -331,12 +332,13 @@ def _renderer(template: str) -> Callable[[dict[str, Any]], str]:
     if len(parts) == 1:
         return lambda names: template
     items = [repr(parts[0])]
-    for k in range(1, len(parts), 3):
-        path, fmt, text = parts[k], parts[k + 1], parts[k + 2]
+    for k in range(1, len(parts), 4):
+        path, fmt, unknown, text = parts[k:k + 4]
         value = "names"
         for part in path:
             value = f"(_t.get({part!r}) if isinstance(_t := {value}, dict) else None)"
-        items.append(f"_formatted({value}, {fmt!r})" if fmt else f"('未知' if (_v := {value}) is None else str(_v))")
+        items.append(f"_formatted({value}, {fmt!r}, {unknown!r})" if fmt else
+                     f"({unknown!r} if (_v := {value}) is None else str(_v))")
         items.append(repr(text))
     code = compile(f"lambda names: ''.join(({', '.join(items)},))", "<message template>", "eval")
     fn: Callable[[dict[str, Any]], str] = eval(code, {"_formatted": _formatted})   # noqa: S307 - our own source
@@ -345,11 +347,13 @@ def _renderer(template: str) -> Callable[[dict[str, Any]], str]:
 
 @lru_cache(maxsize=1024)
 def _template(template: str) -> tuple[Any, ...]:
-    """``template`` split once: literal, then (field path, format, literal) for each ``{field:format}``."""
+    """``template`` split once: literal, then (field path, format, text for unknown, literal) for each
+    ``{field:format|unknown}``."""
     parts: list[Any] = []
     pos = 0
     for m in _FIELD.finditer(template):
-        parts += [template[pos:m.start()], tuple(m.group(1).split(".")), m.group(2)]
+        parts += [template[pos:m.start()], tuple(m.group(1).split(".")), m.group(2),
+                  "未知" if m.group(3) is None else m.group(3)]
         pos = m.end()
     parts.append(template[pos:])
     return tuple(parts)
