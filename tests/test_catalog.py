@@ -53,7 +53,8 @@ def test_no_role_is_guessed_from_fields_every_role_has(columns, name):
     ("water_grade", "准保护区(陆域)", "准保护区"), ("water_grade", "三级保护区", None),
     ("construction_type", "新建（迁建）", "新建"), ("construction_type", "迁建", "新建"),
     ("construction_type", "技改", "技术改造"), ("construction_type", "改扩建", "改扩建"),
-    ("construction_type", "迁扩", None),
+    ("construction_type", "扩建工程", "扩建"), ("construction_type", "技改项目", "技术改造"),
+    ("construction_type", "迁扩", None), ("construction_type", "续建", None),
 ])
 def test_spellings_of_the_values_rules_read(domain, value, canon):
     """The spellings data and forms use for the values rules decide on; an unknown one stays unknown (a rule then
