@@ -386,6 +386,13 @@ class Combiner:
         self.workbook = Workbook(write_only=True)
         self.totals = self.workbook.create_sheet("统计")     # first sheet; filled when every partition is in
         self.sheet = self.workbook.create_sheet("汇总")
+        from openpyxl.utils import get_column_letter
+
+        from .print_layout import print_layout
+        for i, width in enumerate((12, 24, 11, 40, 12, 10, 8), start=1):     # as the report's 汇总 (write-only:
+            self.sheet.column_dimensions[get_column_letter(i)].width = width  # set before the first row)
+        self.sheet.freeze_panes = "A2"
+        print_layout(self.sheet)
         self.sheet.append(list(SUMMARY_COLUMNS.values()))
         self.counts: dict[str, int] = {}
         self.missing: list[dict] = []      # the run's layers_missing (from the first partition's header)

@@ -75,6 +75,8 @@ def test_batch_equals_screen_across_two_zones(two_zones, tmp_path):
     assert [[c.value for c in r] for r in book["统计"].iter_rows()] == [
         ["结论", "项目数"], *([k, counts[k]] for k in ("不符合", "需人工核实", "有条件符合", "符合")), ["合计", 50]]
     ws = book["汇总"]
+    assert (ws.freeze_panes, ws.column_dimensions["D"].width, ws.page_setup.orientation, ws.print_title_rows,
+            ws.print_options.gridLines) == ("A2", 40, "landscape", "$1:$1", True)     # read and printed as the report's
     assert ws.max_row == 51 and [c.value for c in ws[1]] == ["项目编号", "项目名称", "结论", "决定性规则", "面积 m²",
                                                               "长度 m", "发现数"]
     xl = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]

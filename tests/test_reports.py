@@ -81,6 +81,19 @@ def test_xlsx_summary_and_findings(outputs, screened):
     assert f["I2"].alignment.wrap_text and f["I2"].alignment.vertical == "top" and f.column_dimensions["I"].width == 60
     assert rows["P2026-002"][3].fill.fgColor.rgb == "00FFCDD2" and rows["P2026-006"][3].fill.fgColor.rgb == "00C8E6C9"
     assert rows["P2026-002"][4].fill.fgColor.rgb == "00000000" and rows["P2026-002"][4].alignment.wrap_text
+    # printed from Excel or WPS: landscape, every column on the page's width, the header on every page, the grid
+    # printed, page N of M at the foot (A4 here; A3 with --paper A3)
+    for ws in (s, f):
+        setup = (ws.page_setup.orientation, ws.page_setup.paperSize, ws.page_setup.fitToWidth,
+                 ws.page_setup.fitToHeight, ws.sheet_properties.pageSetUpPr.fitToPage, ws.print_title_rows,
+                 ws.print_options.gridLines, ws.oddFooter.center.text)
+        assert setup == ("landscape", 9, 1, 0, True, "$1:$1", True, "第 &P 页，共 &N 页"), ws.title
+
+
+def test_the_workbook_prints_on_the_paper_asked_for(screened, tmp_path):
+    from gis_screening.reports.xlsx import write_xlsx
+    wb = load_workbook(write_xlsx(screened[0], tmp_path / "a3.xlsx", paper="A3"))
+    assert [ws.page_setup.paperSize for ws in wb] == [8, 8]
 
 
 @pytest.mark.parametrize("scale", [2000, 10000, 50000])

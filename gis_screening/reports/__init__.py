@@ -163,7 +163,7 @@ def export(doc: dict, layerset, footprints: dict, *, pdf=None, docx=None, xlsx=N
     written: list[Path] = []
     if xlsx:
         from .xlsx import write_xlsx
-        written.append(write_xlsx(doc, xlsx))
+        written.append(write_xlsx(doc, xlsx, paper=paper))
     if html:
         from .html import write_html
         written.append(write_html(doc, layerset, footprints, html))

@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 from ..atomic import atomic_path
 from ..engine.model import LEVEL_LABELS
 from ..engine.words import decisive_titles, missing_layers_text
+from ..print_layout import print_layout
 from ..xmltext import formula_like, xlsx_cell
 
 FILLS = {"不符合": "FFCDD2", "需人工核实": "FFE0B2", "有条件符合": "FFF9C4", "符合": "C8E6C9"}
@@ -22,7 +23,7 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 HEADER_FONT, HEADER_FILL = Font(bold=True), PatternFill("solid", fgColor="DCE6F1")
 
 
-def _sheet(ws, headers, rows, widths, fill_column: int | None = None):
+def _sheet(ws, headers, rows, widths, fill_column: int | None = None, paper: str = "A4"):
     """Write ``rows`` under a bold header (frozen, filterable), wrapped at the top of their cells; with
     ``fill_column`` (0-based), that cell is coloured by its verdict (:data:`FILLS`).  Each style is looked up once
     and its ids copied into the cells (setting it on each cell hashed it again: a 10,200-project batch with 48,000
@@ -36,6 +37,7 @@ def _sheet(ws, headers, rows, widths, fill_column: int | None = None):
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(1, len(rows) + 1)}"
     for i, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = w
+    print_layout(ws, paper)
     wrapped = _style(ws, alignment=WRAP)
     filled = {label: _style(ws, alignment=WRAP, fill=PatternFill("solid", fgColor=colour))
               for label, colour in FILLS.items()}
@@ -56,8 +58,9 @@ def _style(ws, **attrs) -> StyleArray:
     return probe._style
 
 
-def write_xlsx(doc: dict, path: str | Path) -> Path:
-    """One row per project (verdict, decisive rules, areas, counts) and one row per finding."""
+def write_xlsx(doc: dict, path: str | Path, paper: str = "A4") -> Path:
+    """One row per project (verdict, decisive rules, areas, counts) and one row per finding; printed on ``paper``
+    (:func:`print_layout`)."""
     wb = Workbook()
     ws = wb.active
     ws.title = "汇总"
@@ -70,7 +73,8 @@ def write_xlsx(doc: dict, path: str | Path) -> Path:
                      sum(x["level"] == "non_compliant" for x in f), sum(x["level"] == "needs_review" for x in f),
                      sum(x["level"] == "conditional" for x in f), c.get("energy_tce"), c.get("co2_t")])
     _sheet(ws, ["项目编号", "项目名称", "行业代码", "结论", "决定性规则", "面积 m²", "面积 ha", "坐标系", "不符合项", "需核实项",
-                "有条件项", "能耗 tce", "CO2 t"], rows, [12, 24, 9, 11, 40, 12, 10, 11, 8, 8, 8, 11, 11], fill_column=3)
+                "有条件项", "能耗 tce", "CO2 t"], rows, [12, 24, 9, 11, 40, 12, 10, 11, 8, 8, 8, 11, 11], fill_column=3,
+           paper=paper)
     packs = {r["id"]: r.get("title") or r["id"] for r in doc.get("rule_packs", [])}     # officials see titles
     frows = []
     for r in doc["results"]:
@@ -80,7 +84,8 @@ def write_xlsx(doc: dict, path: str | Path) -> Path:
                           m.get("dimension"), f.get("layer"), f.get("feature_id"), m.get("overlap_area_m2"),
                           m.get("distance_m"), f["message"], "；".join(f["basis"]), packs.get(m.get("pack"), m.get("pack"))])
     _sheet(wb.create_sheet("发现"), ["项目编号", "规则名称", "结论", "维度", "图层", "要素编码", "重叠面积 m²", "距离 m",
-                                    "说明", "依据", "规则包"], frows, [12, 30, 10, 12, 14, 16, 12, 10, 60, 40, 30])
+                                    "说明", "依据", "规则包"], frows, [12, 30, 10, 12, 14, 16, 12, 10, 60, 40, 30],
+           paper=paper)
     if doc.get("layers_missing"):
         _missing_layers_sheet(wb, doc["layers_missing"])
     with atomic_path(path) as tmp:
