@@ -54,13 +54,19 @@ def read_admission_table(path: str | Path, sheet: str | None, catalog: Catalog,
     texts = df.drop(columns=["code", "name"], errors="ignore").map(
         lambda v: isinstance(v, str) and not v.replace(" ", "").isdigit() and bool(v.strip()))
     uncoded = [start + 1 + int(i) for i in df.index[~coded & texts.any(axis=1)]]      # spreadsheet rows
-    df = df[coded]
+    # a footnote under the table (注：本清单… in the code column, nothing beside it) is no unit
+    footnote = coded & df["code"].astype(str).str.strip().str.match(r"(?:注|备注|说明)\s*[:：\d（(]") & \
+        ~texts.any(axis=1)
+    footnotes = [start + 1 + int(i) for i in df.index[footnote]]
+    df = df[coded & ~footnote]
     df["code"] = df["code"].astype(str).str.strip()
     df = df[df["code"] != code_header]              # the header again (a table split across pages or documents)
     notes = []
     if at:
         header = f"rows {at + 1}–{at + 2}" if start == at + 2 else f"row {at + 1}"
         notes.append(f"header on {header}; the {at} row(s) above it skipped")
+    if footnotes:
+        notes.append(f"row {', '.join(map(str, footnotes))}: a note under the table (注：…), not a unit")
     if not any(c in df.columns for c in DIMENSIONS):
         long = _dimension_rows(df, catalog)
         if long is not None:

@@ -196,6 +196,7 @@ def test_an_admission_list_published_with_a_title_and_a_two_row_header(tmp_path)
     ws.append(["1", "ZH35010220001", "禁止新建化工项目。", "污水纳管。", "", "26"])
     ws.append(["2", "ZH35010220002", "（无特别要求）", "", "设置事故池。", ""])
     ws.append(["注：本清单自发布之日起施行。"])
+    ws.append([None, "注：1. 禁止类要求为强制性要求。"])        # a footnote in the code column: no unit
     wb.save(tmp_path / "清单.xlsx")
     manifest.write_text(manifest.read_text(encoding="utf-8") + "admission_lists:\n  - source: 清单.xlsx\n",
                         encoding="utf-8")
@@ -208,6 +209,7 @@ def test_an_admission_list_published_with_a_title_and_a_two_row_header(tmp_path)
     text = " ".join(map(str, units.problems))
     assert "[info] 准入清单 清单.xlsx: header on rows 2–3; the 1 row(s) above it skipped" in text
     assert "2 of 3 units joined" in text
+    assert "row 7: a note under the table (注：…), not a unit" in text and "not in the layer" not in text
     wb = Workbook()
     wb.active.append(["说明"])
     wb.active.append(["单元", "内容"])
