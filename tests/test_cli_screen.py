@@ -550,6 +550,45 @@ def test_a_sheet_table_as_offices_fill_it_blank_and_totals_rows_units_and_writte
     assert res.returncode == 2 and "row 2, field '年产能（万吨）': '150万吨' is not a number" in res.stderr
 
 
+def test_footprints_given_in_the_sheet_itself(tmp_path):
+    """A footprint given in the sheet, not as a file: GeoJSON (a YAML mapping, or its text in a table cell) or WKT
+    (a GIS export's geometry column), read as a file is — the same footprint as the file it was taken from, and
+    GK metres given as if they were lon/lat refused naming the field (they were screened as a place 40 million
+    degrees east: "not in any loaded unit"), read with --crs."""
+    import shapely.ops
+    import yaml
+    from pyproj import Transformer
+
+    from gis_screening.io.projects import load_projects
+    (fp,) = load_projects(SAMPLE / "projects" / "txt" / "P2026-001.txt")
+    geojson = shapely.geometry.mapping(fp.geometry)
+    rows = [["项目编号", "项目名称", "行业代码", "用地范围"], ["G", "GeoJSON", "3011", json.dumps(geojson)],
+            ["W", "WKT", "3011", fp.geometry.wkt]]
+    res = _screen_table(tmp_path, "inline.xlsx", *rows)
+    assert res.returncode == 0, res.stderr
+    got = {r["project"]["id"]: r for r in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]}
+    (tmp_path / "f.yaml").write_text(yaml.safe_dump({"id": "F", "industry_code": "3011", "footprint": str(
+        SAMPLE / "projects" / "txt" / "P2026-001.txt")}), encoding="utf-8")
+    subprocess.run(CLI + ["--project", str(tmp_path / "f.yaml"), "--json", str(tmp_path / "f.json")], check=True,
+                   capture_output=True)
+    (want,) = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))["results"]
+    for r in got.values():
+        assert r["project"]["area_m2"] == pytest.approx(want["project"]["area_m2"], abs=0.01)
+        assert [f["rule_id"] for f in r["findings"]] == [f["rule_id"] for f in want["findings"]]
+    gk = shapely.ops.transform(Transformer.from_crs(4490, 4528, always_xy=True).transform, fp.geometry)
+    (tmp_path / "gk.yaml").write_text(yaml.safe_dump({"id": "K", "industry_code": "3011",
+                                                      "footprint": shapely.geometry.mapping(gk)}), encoding="utf-8")
+    res = subprocess.run(CLI + ["--project", str(tmp_path / "gk.yaml"), "--json", str(tmp_path / "k.json")],
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1
+    assert "gk.yaml, field 'footprint': inline footprint:" in res.stderr and "EPSG:4528" in res.stderr
+    res = subprocess.run(CLI + ["--project", str(tmp_path / "gk.yaml"), "--crs", "EPSG:4528", "--json",
+                                str(tmp_path / "k.json")], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    (k,) = json.loads((tmp_path / "k.json").read_text(encoding="utf-8"))["results"]
+    assert k["project"]["area_m2"] == pytest.approx(want["project"]["area_m2"], abs=0.01)
+
+
 def test_results_on_standard_output_for_a_pipe(tmp_path):
     """``--json -`` and ``--jsonl -`` write the result to standard output (for ``| jq``), byte for byte what the
     file would hold, with no project table mixed in; a reader that stops early (``| head -1``) ends the stream,

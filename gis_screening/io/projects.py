@@ -8,6 +8,8 @@ a source holding several), or an XLSX/CSV of sheets (one row per project, dotted
 """
 from __future__ import annotations
 
+import json
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -120,12 +122,9 @@ def sheet_from_attributes(project: Project) -> dict | None:
 
 
 def _resolve_footprint(ref, base: Path, where: str, read: dict[str, Any]) -> list[Project]:
-    if isinstance(ref, dict):  # inline GeoJSON
-        try:
-            geom = shapely.geometry.shape(ref.get("geometry", ref))
-        except Exception as exc:
-            raise InputError(f"inline footprint is not GeoJSON: {exc}", file=where, field="footprint") from None
-        return [Project(id="", geometry=geom, source=where)]
+    inline = _inline_footprint(ref, where)
+    if inline is not None:
+        return _read_inline(inline, where, read)
     text = portable_path(str(ref))
     path_text, _, fid = text.partition("#")
     path = (base / path_text) if not Path(path_text).is_absolute() else Path(path_text)
@@ -145,6 +144,48 @@ def _resolve_footprint(ref, base: Path, where: str, read: dict[str, Any]) -> lis
         projects = [p for p in projects if p.id == fid]
         if not projects:
             raise InputError(f"footprint {path_text!r} has no feature with id {fid!r}", file=where, field="footprint")
+    return projects
+
+
+_WKT = re.compile(r"\s*(MULTI)?(POLYGON|LINESTRING|POINT)\s*Z?\s*\(", re.IGNORECASE)
+
+
+def _inline_footprint(ref: object, where: str) -> dict | None:
+    """A footprint given in the sheet itself, as GeoJSON (a mapping, or its text in a table cell) or WKT text
+    (``POLYGON ((…))``, as GIS tools export a geometry column): a GeoJSON feature collection; None for a path."""
+    if isinstance(ref, str) and ref.lstrip().startswith("{"):
+        try:
+            ref = json.loads(ref)
+        except ValueError as exc:
+            raise InputError(f"inline footprint is not GeoJSON: {exc}", file=where, field="footprint") from None
+    elif isinstance(ref, str) and _WKT.match(ref):
+        try:
+            ref = shapely.geometry.mapping(shapely.from_wkt(ref))
+        except shapely.errors.GEOSException as exc:
+            raise InputError(f"inline footprint is not WKT: {exc}", file=where, field="footprint") from None
+    if not isinstance(ref, dict):
+        return None
+    if ref.get("type") == "FeatureCollection":
+        return ref
+    feature = ref if ref.get("type") == "Feature" else {"type": "Feature", "properties": {}, "geometry": ref}
+    return {"type": "FeatureCollection", "features": [feature]}
+
+
+def _read_inline(collection: dict, where: str, read: dict[str, Any]) -> list[Project]:
+    """The projects of an inline footprint, read as a footprint file is (its coordinate system found from the
+    magnitudes of its coordinates — GK metres as well as lon/lat —, ``read``'s options, geometry checks)."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="gis-screening-inline-") as tmp:
+        path = Path(tmp) / "footprint.geojson"
+        path.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+        try:
+            layer = read_layer(path, "projects", **read)
+        except InputError as exc:
+            raise InputError(f"inline footprint: {exc.message}", file=where, field="footprint") from None
+    projects = projects_from_layer(layer)
+    for p in projects:
+        p.source = where
+        p.problems = [n.replace(str(path), "inline footprint") for n in p.problems]
     return projects
 
 
