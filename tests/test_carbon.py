@@ -104,6 +104,19 @@ def test_sample_sheets_xlsx_and_yaml_agree():
     assert shapely.equals_exact(x["P2026-001"].geometry, y.geometry, tolerance=1e-9)
 
 
+def test_a_yaml_sheet_typed_by_hand_reads_as_the_sample(tmp_path):
+    """One product written as a mapping (not a list of one), quantities with thousands separators: the same sheet."""
+    y = load_projects(ROOT / "sample_data" / "sheets" / "P2026-001.yaml")[0]
+    doc = yaml.safe_load((ROOT / "sample_data" / "sheets" / "P2026-001.yaml").read_text(encoding="utf-8"))
+    doc["products"] = doc["products"][0]
+    doc["energy"] = {k: f"{v:,}" for k, v in doc["energy"].items()}
+    doc["footprint"] = str(ROOT / "sample_data" / "sheets" / doc["footprint"])
+    (tmp_path / "hand.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    (h,) = load_projects(tmp_path / "hand.yaml")
+    assert validate_sheet(h.sheet, "h").model_dump(exclude={"footprint"}) == \
+        validate_sheet(y.sheet, "y").model_dump(exclude={"footprint"})
+
+
 def test_sheet_from_footprint_attributes(tmp_path, sample):
     import geopandas as gpd
     src = gpd.read_file(ROOT / "sample_data" / "projects" / "projects.gpkg").iloc[[0]].copy()

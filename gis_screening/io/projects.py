@@ -204,6 +204,8 @@ def project_from_sheet(sheet: dict, base: Path, where: str, read: dict[str, Any]
         raise InputError("project sheet has no footprint (a geometry file path or inline GeoJSON)", file=where,
                          field="footprint")
     sheet = _with_construction_type_spelled(sheet)
+    if isinstance(sheet.get("products"), dict):         # one product written as a mapping, not a list of one
+        sheet = {**sheet, "products": [sheet["products"]]}
     found = _resolve_footprint(sheet["footprint"], base, where, read or {})
     if len(found) != 1:
         geom = shapely.union_all([p.geometry for p in found])
