@@ -587,6 +587,14 @@ def test_footprints_given_in_the_sheet_itself(tmp_path):
     assert res.returncode == 0, res.stderr
     (k,) = json.loads((tmp_path / "k.json").read_text(encoding="utf-8"))["results"]
     assert k["project"]["area_m2"] == pytest.approx(want["project"]["area_m2"], abs=0.01)
+    # a file whose name reads like WKT's start (a browser's second download) is still that file
+    (tmp_path / "Polygon (1).txt").write_bytes((SAMPLE / "projects" / "txt" / "P2026-001.txt").read_bytes())
+    (tmp_path / "d.yaml").write_text(yaml.safe_dump({"id": "D", "industry_code": "3011", "footprint":
+                                                     "Polygon (1).txt"}), encoding="utf-8")
+    subprocess.run(CLI + ["--project", str(tmp_path / "d.yaml"), "--json", str(tmp_path / "d.json")], check=True,
+                   capture_output=True)
+    (d,) = json.loads((tmp_path / "d.json").read_text(encoding="utf-8"))["results"]
+    assert d["project"]["area_m2"] == pytest.approx(want["project"]["area_m2"], abs=0.01)
 
 
 def test_results_on_standard_output_for_a_pipe(tmp_path):

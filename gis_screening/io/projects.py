@@ -153,12 +153,12 @@ _WKT = re.compile(r"\s*(MULTI)?(POLYGON|LINESTRING|POINT)\s*Z?\s*\(", re.IGNOREC
 def _inline_footprint(ref: object, where: str) -> dict | None:
     """A footprint given in the sheet itself, as GeoJSON (a mapping, or its text in a table cell) or WKT text
     (``POLYGON ((…))``, as GIS tools export a geometry column): a GeoJSON feature collection; None for a path."""
-    if isinstance(ref, str) and ref.lstrip().startswith("{"):
+    if isinstance(ref, str) and ref.strip().startswith("{") and ref.strip().endswith("}"):
         try:
             ref = json.loads(ref)
         except ValueError as exc:
             raise InputError(f"inline footprint is not GeoJSON: {exc}", file=where, field="footprint") from None
-    elif isinstance(ref, str) and _WKT.match(ref):
+    elif isinstance(ref, str) and _WKT.match(ref) and ref.strip().endswith(")"):     # not a file 'Point (1).kml'
         try:
             ref = shapely.geometry.mapping(shapely.from_wkt(ref))
         except shapely.errors.GEOSException as exc:
