@@ -43,7 +43,8 @@ UNITS: dict[str, dict[str, float]] = {
 UNITS["t/a"] = UNITS["t"]
 #: a product's annual output: in its benchmark's unit (t, m², 重量箱), 万 of it ×10,000
 PRODUCT_UNIT = "产品单位（t、m² 或 重量箱）"
-UNITS[PRODUCT_UNIT] = {f"{wan}{unit}": 1e4 if wan else 1 for wan in ("", "万") for unit in ("t", "吨", "m²", "m2", "平方米", "重量箱")}
+UNITS[PRODUCT_UNIT] = {f"{wan}{unit}": 1e4 if wan else 1
+                       for wan in ("", "万") for unit in ("t", "吨", "m²", "m2", "平方米", "重量箱")}
 _NAME_UNIT = re.compile(r"(?P<name>.*?)\s*(?:[（(](?P<paren>[^）)]*)[）)]|\s(?P<word>\S+))?")
 
 

@@ -276,7 +276,8 @@ def test_parcels_and_holes_listed_one_after_another_without_parcel_numbers(tmp_p
     polygon — never one ring bridging them (a self-intersection repaired into a geometry with a line across)."""
     def square(n0, e0, size):
         return [(n0, e0), (n0 + size, e0), (n0 + size, e0 + size), (n0, e0 + size), (n0, e0)]
-    a, hole, b = square(2_885_000, 40_430_000, 200), square(2_885_050, 40_430_050, 50), square(2_885_000, 40_430_500, 100)
+    a, hole = square(2_885_000, 40_430_000, 200), square(2_885_050, 40_430_050, 50)
+    b = square(2_885_000, 40_430_500, 100)
     for name, rings, parts, area in (("两块.csv", (a, b), 2, 50_000), ("带洞.csv", (a, hole), 1, 37_500),
                                      ("洞和另一块.csv", (a, hole, b), 2, 47_500)):
         path = tmp_path / name

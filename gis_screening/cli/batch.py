@@ -60,7 +60,8 @@ def batch_cmd(
         fail(str(exc))
     say_screening_notes(stack, ls, day, search_radius)
     job = Job(str(Path(layerset).resolve()), tuple(str(Path(r).resolve()) for r in rules) if rules else None,
-              day.isoformat() if day else None, search_radius, str(out.resolve()), str(cache_dir.resolve()) if cache_dir else None)
+              day.isoformat() if day else None, search_radius, str(out.resolve()),
+              str(cache_dir.resolve()) if cache_dir else None)
     stop = _Stop()
     try:
         # one batch at a time in a folder; the cluster starts, and loads its workers, while the projects load

@@ -15,7 +15,8 @@ app.add_typer(rules_app, name="rules")
 
 @rules_app.command("check")
 def rules_check(paths: Optional[List[Path]] = typer.Argument(None, help="pack files or folders (default: rules/)"),
-                as_of: Optional[str] = typer.Option(None, "--as-of", help="date (YYYY-MM-DD) whose rule packs apply")) -> None:
+                as_of: Optional[str] = typer.Option(None, "--as-of",
+                                                    help="date (YYYY-MM-DD) whose rule packs apply")) -> None:
     """Validate every pack (errors name file, rule id and field) and print the stacked rules."""
     console = rich_console()
     from ..screening import load_rules

@@ -124,7 +124,8 @@ def screen_cmd(
             from ..layerset import load_layerset
             from ..screening import load_rules, screen
             # no output may replace another or a file the run reads (checked once the modules it needs are in)
-            check_outputs({"--json": None if to_stdout else json_out, "--jsonl": None if to_stdout else jsonl,
+            check_outputs({"--json": None if json_out == STDOUT else json_out,
+                           "--jsonl": None if jsonl == STDOUT else jsonl,
                            "--gpkg": gpkg, "--pdf": pdf, "--docx": docx, "--xlsx": xlsx, "--html": html,
                            "--map": map_out},
                           screen_inputs(layerset, project, rules, profile, basemap, place_labels))

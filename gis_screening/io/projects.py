@@ -316,7 +316,8 @@ NONE_USED = {"无", "不涉及", "没有"}
 def _is_quantity(key: str) -> bool:
     """Does the dotted sheet key hold a number (an energy use, an emission, a product's capacity or unit energy)?"""
     parts = key.split(".")
-    return parts[0] in ("energy", "emissions_t") or (parts[0] == "products" and parts[-1] in ("capacity", "unit_energy"))
+    return parts[0] in ("energy", "emissions_t") or (
+        parts[0] == "products" and parts[-1] in ("capacity", "unit_energy"))
 
 
 def _checked_cell(key: str, value, path: Path, where: str, column: str):
