@@ -619,6 +619,9 @@ def test_results_on_standard_output_for_a_pipe(tmp_path):
     assert res.returncode == 2 and res.stderr.strip() == (
         "error: --json and --jsonl would both write to standard output; give one of them a file")
     assert not (Path.cwd() / "-").exists()
+    res = subprocess.run(CLI + ["--project", project, "--json", "-", "--jsonl", project], capture_output=True,
+                         text=True)     # the other output is still checked
+    assert res.returncode == 2 and "--jsonl" in res.stderr and "is a project file" in res.stderr
 
 
 def test_an_other_layer_under_another_name_is_pointed_out(tmp_path):
