@@ -156,6 +156,23 @@ def test_codes_typed_in_full_width_read_as_the_code(sample, tmp_path):
 
 
 
+def test_a_cell_naming_several_codes_is_said_and_screened_as_unknown(tmp_path):
+    """A cement plant with its own power plant written 3011、4411: no code is picked for it (the rules say the
+    code is unknown: 需人工核实), and the import says why and what to do, in the result and the report."""
+    import geopandas as gpd
+
+    from gis_screening.io.projects import load_projects
+    from gis_screening.reports.import_notes import import_note_zh
+    src = gpd.read_file(ROOT / "sample_data" / "projects" / "projects.gpkg").head(2)
+    src["行业代码"] = ["3011、4411", "C3011 水泥制造"]
+    src.to_file(tmp_path / "p.gpkg")
+    several, one = load_projects(tmp_path / "p.gpkg")
+    assert several.industry_code == "3011、4411" and one.industry_code == "3011"
+    (note,) = [n for n in several.problems if "several codes" in n]
+    assert import_note_zh(note, several.id).startswith("注意：行业代码“3011、4411”含多个代码，按未知行业筛查")
+    assert not [n for n in one.problems if "several codes" in n]
+
+
 def test_yes_no_typed_in_full_width_is_read():
     """A yes/no typed with a Chinese IME in full-width mode (１, ０, ＹＥＳ) reads as typed in ASCII, as codes do."""
     import pytest

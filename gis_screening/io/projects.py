@@ -47,7 +47,10 @@ def _industry_code(value, attrs: dict, notes: list[str],
     code, alt = read(value)
     if alt:
         attrs["industry_code_alt"] = alt
-    if isinstance(value, str) and code and code != normalise_code(value):
+    if isinstance(value, str) and code not in gbt4754() and len(re.findall(r"\d{2,4}", normalise_code(value))) > 1:
+        notes.append(f"[warning] industry code {value.strip()!r} names several codes: screened as an unknown "
+                     "industry; give the project's main one (another industry: a project of its own)")
+    elif isinstance(value, str) and code and code != normalise_code(value):
         entry = gbt4754().get(code)
         notes.append(f"[info] industry code {value.strip()!r} read as {code}" + (f" ({entry.name})" if entry else ""))
     return code

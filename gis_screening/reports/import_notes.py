@@ -54,6 +54,8 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), t) for p, t in [
      "图纸中没有 CAD 图层“{layer}”，已读取唯一含图形的图层"),
     (r"columns of (?P<file>.*?) that are no project-sheet field, not read: (?P<cols>.*)",
      "信息表 {file} 中的以下列不是信息表字段，未读取：{cols}"),
+    (r"industry code '(?P<value>.*)' names several codes: .*",
+     "行业代码“{value}”含多个代码，按未知行业筛查；请填写项目的主要行业代码（其他行业另作项目筛查）"),
     (r"(?P<file>.*?) row (?P<rows>[\d, ]+): a totals row \(合计\), not read as a project",
      "信息表 {file} 第 {rows} 行为合计行，未作为项目读取"),
     (r"CAD drawing: footprint read from CAD layer '(?P<layer>.*?)' \((?P<n>\d+) outlines\)",
