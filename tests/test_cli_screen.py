@@ -489,6 +489,11 @@ def test_a_sheet_table_with_the_chinese_headers_reviewers_write(tmp_path):
     import csv
     with open(tmp_path / "信息表.csv", "w", encoding="gbk", newline="") as fh:
         csv.writer(fh).writerows([header, row])
+    # saved as Excel/WPS "Unicode 文本" (UTF-16, tab-separated .txt), and a tab-separated .csv
+    with open(tmp_path / "信息表.txt", "w", encoding="utf-16", newline="") as fh:
+        csv.writer(fh, dialect="excel-tab").writerows([header, row])
+    with open(tmp_path / "制表符.csv", "w", encoding="gbk", newline="") as fh:
+        csv.writer(fh, dialect="excel-tab").writerows([header, row])
 
     def carbon_of(path):
         res = subprocess.run(CLI + ["--project", str(path), "--json", str(tmp_path / "r.json")],
@@ -497,7 +502,7 @@ def test_a_sheet_table_with_the_chinese_headers_reviewers_write(tmp_path):
         (r,) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]
         return r, res.stderr
     expected, _ = carbon_of(SAMPLE / "sheets" / "P2026-001.yaml")
-    for name in ("信息表.xlsx", "信息表.csv"):
+    for name in ("信息表.xlsx", "信息表.csv", "信息表.txt", "制表符.csv"):
         got, stderr = carbon_of(tmp_path / name)
         assert got["carbon"] == expected["carbon"] and got["verdict"] == expected["verdict"], name
         assert f"columns of {name} that are no project-sheet field, not read: 联系人" in stderr

@@ -22,7 +22,7 @@ from ..encoding import read_text
 from ..errors import InputError, Problem, ZoneRequired
 from ..geometry import closed_rings, nest_rings
 from ..normalise import parse_number
-from .tables import Merged, NoSuchSheet, workbook_sheets
+from .tables import Merged, NoSuchSheet, text_dialect, workbook_sheets
 from .vector import RawRead
 
 COLUMNS = {
@@ -80,13 +80,9 @@ class NoCoordinateColumns(InputError):
 
 def _rows_from_csv(path: Path, encoding: str | None):
     text, guess = read_text(path, encoding)
-    sample = text[:4096]
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    try:
-        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""), dialect)], guess
+        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""), text_dialect(text))], \
+            guess
     except csv.Error as exc:
         raise InputError(f"not a readable CSV table: {exc}", file=path) from None
 

@@ -439,7 +439,7 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
                                  file=path, where=f"item {i + 1}")
             out.append(project_from_sheet(sheet, path.parent, str(path), read))
         return out
-    if suffix in (".xlsx", ".xls", ".csv") and is_sheet_table(path):
+    if suffix in (".xlsx", ".xls", ".csv", ".txt") and is_sheet_table(path):     # .txt: saved as Unicode 文本
         rows, notes = read_sheet_rows(path)
         out = [project_from_sheet(row, path.parent, f"{path} row {n}", read) for n, row in rows]
         for p in out:

@@ -3,6 +3,7 @@ a Word document) read cell by cell, their header found below any title rows: the
 (:mod:`gis_screening.admission`) and project-sheet tables (:mod:`.projects`)."""
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,11 +138,20 @@ def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = obj
             return cells.map(lambda v: v if v is None else str(v)) if dtype is str else cells
         from ..encoding import read_text
         text, _ = read_text(path)
-        return pd.read_csv(io.StringIO(text), dtype=dtype, header=None, nrows=rows)
+        return pd.read_csv(io.StringIO(text), dtype=dtype, header=None, nrows=rows, sep=text_dialect(text).delimiter)
     except InputError:
         raise
     except Exception as exc:
         raise InputError(f"cannot read {what}: {exc}", file=path) from None
+
+
+def text_dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+    """The CSV dialect of a table saved as text: comma, semicolon or tab separated (Excel/WPS save "CSV" with
+    commas, "Unicode 文本" and "文本文件(制表符分隔)" with tabs), sniffed from its start; comma when unsure."""
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
 
 
 def _docx_cells(path: Path) -> pd.DataFrame:
