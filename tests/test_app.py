@@ -235,6 +235,16 @@ def test_import_problem_in_the_status_bar_reads_in_the_ui_language(win, tmp_path
     gpd.GeoDataFrame({"项目编号": ["B"]}, geometry=[bow], crs=4490).to_file(tmp_path / "bow.gpkg")
     assert win.import_footprint(str(tmp_path / "bow.gpkg"))
     assert win.lbl_msg.text().startswith("导入问题：注意：几何无效（自相交，位于 ")
+    # a sheet table's own note (its 合计 row) is on each of its projects: said once, not counted per project
+    from openpyxl import Workbook
+    wb = Workbook()
+    footprint = str(SAMPLE / "projects" / "txt" / "P2026-001.txt")
+    for row in (["项目编号", "行业代码", "用地范围文件"], ["T1", "3011", footprint], ["T2", "3011", footprint],
+                ["合计"]):
+        wb.active.append(row)
+    wb.save(tmp_path / "表.xlsx")
+    assert win.import_footprint(str(tmp_path / "表.xlsx"))
+    assert win.lbl_msg.text() == "导入问题：注意：信息表 表.xlsx 第 4 行为合计行，未作为项目读取"
 
 
 def test_sheet_form_keeps_a_product_without_a_benchmark_and_reads_products_by_name(win):

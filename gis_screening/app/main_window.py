@@ -272,7 +272,9 @@ class MainWindow(EditActions, QMainWindow):
         what = Path(paths[0]).name if len(paths) == 1 else self.tr("{n} 个文件").format(n=len(paths))
         self.undo.push(commands.SetProjects(self.session, merged, f"{self.tr('添加项目范围')} {what}"))
         self.session.select_project(loaded[0].id)
-        problems = notes + [s for p in loaded for s in p.problems if s.startswith(("[warning]", "[error]"))]
+        # a table's own note (its 合计 row, columns not read) is on each of its projects: counted once
+        problems = list(dict.fromkeys(notes + [s for p in loaded for s in p.problems
+                                               if s.startswith(("[warning]", "[error]"))]))
         if problems:
             from ..reports.import_notes import import_note_zh
             label = self.tr("导入问题")
