@@ -2,6 +2,7 @@
 row) onto the control-unit layer."""
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -125,16 +126,28 @@ def _dimension_rows(df: pd.DataFrame, catalog: Catalog) -> tuple[pd.DataFrame, s
     return out, note
 
 
+def unit_code_key(code: object) -> str:
+    """A unit code as the join compares it: full width as ASCII, blanks dropped, upper case."""
+    return "".join(unicodedata.normalize("NFKC", str(code)).split()).upper()
+
+
 def join_admission(units: Layer, table: pd.DataFrame, source: str) -> list[Problem]:
     """Fill the units' 准入清单 fields from ``table`` by unit code (a blank cell keeps the unit's own value); report
     what matched and what did not.  A unit left with every list field blank is one without its list
     (:func:`~gis_screening.normalise.has_admission_list`)."""
     gdf = units.gdf
-    by_code = table.drop_duplicates("code", keep="last").set_index("code")
-    dups = table["code"][table["code"].duplicated()].unique().tolist()
-    codes = gdf["code"].astype(str).tolist()
+    # codes match as written in any case or width (ｚｈ３５… typed with a Chinese IME is ZH35…)
+    keyed = table.assign(code=table["code"].map(unit_code_key), written=table["code"])
+    by_code = keyed.drop_duplicates("code", keep="last").set_index("code")
+    dups = table["code"][keyed["code"].duplicated()].unique().tolist()
+    written = gdf["code"].astype(str).tolist()
+    codes = [unit_code_key(c) for c in written]
     matched = [c for c in codes if c in by_code.index]
     problems = [Problem("info", f"准入清单 {source}: {len(matched)} of {len(codes)} units joined by code")]
+    other = sorted({w for w, k in zip(by_code["written"], by_code.index) if w != k and k in set(codes)})
+    if other:
+        problems.append(Problem("info", f"准入清单 {source}: {len(other)} code(s) written in other case or width, "
+                                f"joined: {', '.join(other[:5])}{' …' if len(other) > 5 else ''}", field="code"))
     if table.attrs.get("note"):
         problems.append(Problem("info", f"准入清单 {source}: {table.attrs['note']}"))
     for col in JOIN_FIELDS:
@@ -144,11 +157,11 @@ def join_admission(units: Layer, table: pd.DataFrame, source: str) -> list[Probl
         old = gdf[col].tolist() if col in gdf.columns else [None] * len(gdf)
         gdf[col] = [values.get(c) if isinstance(values.get(c), str) and values.get(c).strip() else o
                     for c, o in zip(codes, old)]
-    missing = [c for c in codes if c not in by_code.index]
+    missing = [w for w, c in zip(written, codes) if c not in by_code.index]
     if missing:
         problems.append(Problem("warning", f"准入清单 {source}: no row for {len(missing)} unit(s): "
                                 f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}", field="code"))
-    orphans = [c for c in by_code.index if c not in set(codes)]
+    orphans = [w for w, c in zip(by_code["written"], by_code.index) if c not in set(codes)]
     if orphans:
         problems.append(Problem("warning", f"准入清单 {source}: {len(orphans)} row(s) name unit codes not in the "
                                 f"layer: {', '.join(orphans[:5])}{' …' if len(orphans) > 5 else ''}", field="code"))

@@ -141,6 +141,19 @@ def test_admission_list_join(tmp_path):
     assert [has_admission_list(r) for r in units.records()] == [True, False, False]
 
 
+def test_a_unit_code_typed_in_other_case_or_full_width_joins_its_unit(tmp_path):
+    """A 准入清单 row whose code was typed with a Chinese IME in full width (ＺＨ３５…), in lower case, or with a
+    trailing ideographic space is its unit's row (it was an orphan, and the unit was left without its list); said."""
+    for typed in ("ＺＨ３５０１０２２０００２", "zh35010220002", "ZH35010220002\u3000"):
+        manifest = _with_admission_list(tmp_path, [typed, "限制新建印染项目。", ""])
+        units = load_layerset(manifest, cache=False).first("control_units")
+        assert units.gdf.set_index("code").loc["ZH35010220002", "spatial_constraints"] == "限制新建印染项目。", typed
+        text = " ".join(map(str, units.problems))
+        assert "2 of 3 units joined" in text and "not in the layer" not in text, typed
+        if typed.strip() != "ZH35010220002":        # (blanks around a code are dropped when the list is read)
+            assert f"1 code(s) written in other case or width, joined: {typed}" in text, typed
+
+
 def test_units_loaded_without_any_admission_list_are_not_read_as_unrestricted(tmp_path):
     """A control-unit layer with none of the 准入清单 fields and no list joined: `layers check` warns, and a project
     in a unit is 需人工核实 naming the unit (never 符合 read from the missing list)."""
