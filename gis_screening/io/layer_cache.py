@@ -27,8 +27,9 @@ from ..model import Layer
 if TYPE_CHECKING:
     import geopandas as gpd
 
-#: bump when the stored form of a loaded layer changes
-FORMAT = 3
+#: bump when the stored form of a loaded layer, or what reading a source gives, changes (the program version in the
+#: key is not bumped for each change): 4 — rings listed one after another in coordinate tables and survey TXTs
+FORMAT = 4
 
 
 def source_files(path: Path) -> list[Path]:
