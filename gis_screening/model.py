@@ -216,8 +216,15 @@ class Project:
     construction_type: str | None = None
     attributes: dict = field(default_factory=dict)
     sheet: dict | None = None
-    source: str | None = None
+    source: str | None = None               # the file read (a sheet table's: "<file> row <n>")
     problems: list[str] = field(default_factory=list)
+
+    def source_file(self) -> str | None:
+        """The file the project was read from (:attr:`source` without a sheet table's row)."""
+        if self.source is None:
+            return None
+        file, row, number = self.source.rpartition(" row ")
+        return file if row and number.isdigit() else self.source
 
 
 @dataclass

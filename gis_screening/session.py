@@ -133,7 +133,7 @@ class Session:
             for f in source_files(base / view.layer.source):
                 files.setdefault(f, f"the source of the layer {view.layer.name}")
         for p in self.projects:
-            for f in source_files(Path(p.source)) if p.source else []:
+            for f in source_files(Path(src)) if (src := p.source_file()) else []:
                 files.setdefault(f, "a project file")
         return files
 

@@ -310,10 +310,17 @@ def test_a_report_is_not_exported_over_a_file_the_session_reads(win, qtbot, tmp_
                                 (2886050.0, 40407450.0)], start=1):
         wb.active.append([f"J{k}", n, e])
     wb.save(table)
+    sheets = data / "信息表.xlsx"          # a table of project sheets: its projects' source is "<file> row <n>"
+    wb = Workbook()
+    wb.active.append(["项目编号", "行业代码", "用地范围文件"])
+    wb.active.append(["T1", "3011", str(data / "projects" / "txt" / "P2026-001.txt")])
+    wb.save(sheets)
     win.auto_screen = False
     win.import_projects(table)
+    win.import_projects(sheets)
     win.screen_and_wait()
-    for target, what in ((data / "准入清单.xlsx", "a file of the open layer set"), (table, "a project file")):
+    for target, what in ((data / "准入清单.xlsx", "a file of the open layer set"), (table, "a project file"),
+                         (sheets, "a project file")):
         before = hashlib.sha256(target.read_bytes()).hexdigest()
         assert win.export_report(str(target)) is None
         box = win.findChild(QMessageBox, "error-box")

@@ -188,7 +188,7 @@ def read_project_files(files, **read) -> tuple[list, list[str]]:
     projects, notes = merge_duplicates(projects)
     # a footprint skipped or repaired is said once, not only inside each result; a note on a sheet table (its
     # columns not read, its 合计 row) once for the table, not for each of its rows
-    said = dict.fromkeys(f"{str(p.source).partition(' row ')[0]}: {problem}" for p in projects
+    said = dict.fromkeys(f"{p.source_file()}: {problem}" for p in projects
                          for problem in p.problems if problem.startswith(("[error]", "[warning]")))
     return projects, [*said, *notes]
 
