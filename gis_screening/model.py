@@ -218,6 +218,7 @@ class Project:
     sheet: dict | None = None
     source: str | None = None               # the file read (a sheet table's: "<file> row <n>")
     problems: list[str] = field(default_factory=list)
+    footprint_file: str | None = None       # the geometry file a project sheet's footprint names
 
     def source_file(self) -> str | None:
         """The file the project was read from (:attr:`source` without a sheet table's row)."""
@@ -225,6 +226,10 @@ class Project:
             return None
         file, row, number = self.source.rpartition(" row ")
         return file if row and number.isdigit() else self.source
+
+    def files(self) -> list[str]:
+        """The files the project was read from: its own (:meth:`source_file`) and its sheet's footprint file."""
+        return [f for f in (self.source_file(), self.footprint_file) if f]
 
 
 @dataclass

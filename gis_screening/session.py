@@ -133,7 +133,7 @@ class Session:
             for f in source_files(base / view.layer.source):
                 files.setdefault(f, f"the source of the layer {view.layer.name}")
         for p in self.projects:
-            for f in source_files(Path(src)) if (src := p.source_file()) else []:
+            for f in (f for name in p.files() for f in source_files(Path(name))):
                 files.setdefault(f, "a project file")
         return files
 
@@ -196,7 +196,8 @@ class Session:
                               "construction_type": p.construction_type, "wkt": shapely.to_wkt(p.geometry, rounding_precision=9),
                               "sheet": p.sheet, "attributes": {k: v for k, v in p.attributes.items()
                                                                if isinstance(v, (str, int, float, bool, type(None)))},
-                              "source": p.source, "problems": list(p.problems)} for p in self.projects],
+                              "source": p.source, "footprint_file": p.footprint_file,
+                              "problems": list(p.problems)} for p in self.projects],
                 "result": self.result}
 
     def save(self, path: str | Path) -> Path:
@@ -249,7 +250,9 @@ class Session:
                                         attributes=p.get("attributes") if isinstance(p.get("attributes"), dict) else {},
                                         sheet=p.get("sheet") if isinstance(p.get("sheet"), dict) else None,
                                         source=p.get("source"), problems=[n for n in p.get("problems") or []
-                                                                          if isinstance(n, str)]))
+                                                                          if isinstance(n, str)],
+                                        footprint_file=p.get("footprint_file") if isinstance(
+                                            p.get("footprint_file"), str) else None))
             except Exception as exc:  # noqa: BLE001 - a damaged entry is dropped and said, never a crash
                 notes.append(f"项目 {i + 1} 无法读取，已忽略：{' '.join(str(exc).split())[:120]}")
         self.set_projects(projects)

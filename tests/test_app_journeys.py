@@ -315,12 +315,16 @@ def test_a_report_is_not_exported_over_a_file_the_session_reads(win, qtbot, tmp_
     wb.active.append(["项目编号", "行业代码", "用地范围文件"])
     wb.active.append(["T1", "3011", str(data / "projects" / "txt" / "P2026-001.txt")])
     wb.save(sheets)
+    named = data / "坐标表2.xlsx"          # a coordinate table only a YAML sheet names as its footprint
+    shutil.copy(table, named)
+    (data / "s.yaml").write_text("id: S2\nindustry_code: '3011'\nfootprint: 坐标表2.xlsx\n", encoding="utf-8")
     win.auto_screen = False
     win.import_projects(table)
     win.import_projects(sheets)
+    win.import_projects(data / "s.yaml")
     win.screen_and_wait()
     for target, what in ((data / "准入清单.xlsx", "a file of the open layer set"), (table, "a project file"),
-                         (sheets, "a project file")):
+                         (sheets, "a project file"), (named, "a project file")):
         before = hashlib.sha256(target.read_bytes()).hexdigest()
         assert win.export_report(str(target)) is None
         box = win.findChild(QMessageBox, "error-box")

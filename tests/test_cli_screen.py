@@ -820,8 +820,15 @@ def test_an_output_naming_a_file_the_run_reads_is_refused_and_the_file_kept(tmp_
     import shutil
     data = tmp_path / "data"
     shutil.copytree(SAMPLE, data)
+    from openpyxl import Workbook
+    wb = Workbook()             # a coordinate table a project sheet names as its footprint
+    for row in (["点号", "X", "Y"], ["J1", 2886050.0, 40408050.0], ["J2", 2886450.0, 40408050.0],
+                ["J3", 2886450.0, 40407450.0]):
+        wb.active.append(row)
+    wb.save(data / "projects" / "坐标.xlsx")
+    (data / "projects" / "s.yaml").write_text("id: S1\nindustry_code: '3011'\nfootprint: 坐标.xlsx\n", encoding="utf-8")
     files = [data / "projects" / "projects.gpkg", data / "准入清单.xlsx", data / "layerset.yaml",
-             data / "projects" / "projects_gbk.dbf", data / "zones" / "自然保护地.geojson"]
+             data / "projects" / "projects_gbk.dbf", data / "zones" / "自然保护地.geojson", data / "projects" / "坐标.xlsx"]
     before = {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
     screen = [sys.executable, "-m", "gis_screening.cli", "screen", "--layerset", str(data / "layerset.yaml")]
     cases = [(screen + ["--project", str(data / "projects" / "projects.gpkg"), "--gpkg", "projects/projects.gpkg"],
@@ -832,6 +839,8 @@ def test_an_output_naming_a_file_the_run_reads_is_refused_and_the_file_kept(tmp_
               "--xlsx 准入清单.xlsx is a file of the layer set"),
              (screen + ["--project", str(data / "projects" / "projects.gpkg"), "--json", "zones/自然保护地.geojson"],
               "is a file of the layer set"),
+             (screen + ["--project", str(data / "projects" / "s.yaml"), "--xlsx", "projects/坐标.xlsx"],
+              "--xlsx projects/坐标.xlsx is a footprint file a project sheet names"),
              ([sys.executable, "-m", "gis_screening.cli", "convert", str(data / "projects" / "projects.gpkg"),
                "projects/PROJECTS.gpkg"], "OUTPUT projects/PROJECTS.gpkg is the INPUT"),
              ([sys.executable, "-m", "gis_screening.cli", "layers", "push", "layerset.yaml",

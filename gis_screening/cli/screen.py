@@ -124,11 +124,10 @@ def screen_cmd(
             from ..layerset import load_layerset
             from ..screening import load_rules, screen
             # no output may replace another or a file the run reads (checked once the modules it needs are in)
-            check_outputs({"--json": None if json_out == STDOUT else json_out,
-                           "--jsonl": None if jsonl == STDOUT else jsonl,
-                           "--gpkg": gpkg, "--pdf": pdf, "--docx": docx, "--xlsx": xlsx, "--html": html,
-                           "--map": map_out},
-                          screen_inputs(layerset, project, rules, profile, basemap, place_labels))
+            files_out = {"--json": None if json_out == STDOUT else json_out,
+                         "--jsonl": None if jsonl == STDOUT else jsonl, "--gpkg": gpkg, "--pdf": pdf, "--docx": docx,
+                         "--xlsx": xlsx, "--html": html, "--map": map_out}
+            check_outputs(files_out, screen_inputs(layerset, project, rules, profile, basemap, place_labels))
             # the project files are read while the layers are loaded (both mostly in GDAL and Arrow, which let go of
             # the GIL); a bad layer set is still said first, and the reading thread has ended before the screening,
             # which may fork
@@ -140,6 +139,9 @@ def screen_cmd(
                                    as_of=day)
                 say_screening_notes(stack, ls, day, search_radius)
                 projects = say_project_notes(*read.result())
+            # nor the footprint files the project sheets name (known once they are read; nothing is written yet)
+            check_outputs(files_out, {Path(p.footprint_file): "a footprint file a project sheet names"
+                                      for p in projects if p.footprint_file})
             step("load layers and projects")        # read at once: one step
             cache = PreparedCache(cache_dir, disk=not no_cache)
             result = _screen_with_progress(screen, projects, ls, stack, search_radius, cache, writes)

@@ -224,7 +224,8 @@ def project_from_sheet(sheet: dict, base: Path, where: str, read: dict[str, Any]
     code = _industry_code(sheet["industry_code"], attrs, notes) if "industry_code" in sheet else fp.industry_code
     return Project(id=pid, geometry=fp.geometry, name=sheet.get("name") or fp.name, industry_code=code,
                    construction_type=sheet.get("construction_type") or fp.construction_type,
-                   attributes=attrs, sheet=sheet, source=where, problems=notes)
+                   attributes=attrs, sheet=sheet, source=where, problems=notes,
+                   footprint_file=found[0].source_file())
 
 
 def _unflatten(row: dict) -> dict:
