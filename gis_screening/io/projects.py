@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -125,13 +126,20 @@ def sheet_from_attributes(project: Project) -> dict | None:
 
 
 def _resolve_footprint(ref, base: Path, where: str, read: dict[str, Any]) -> list[Project]:
-    inline = _inline_footprint(ref, where)
-    if inline is not None:
-        return _read_inline(inline, where, read)
     text = portable_path(str(ref))
     path_text, _, fid = text.partition("#")
     path = (base / path_text) if not Path(path_text).is_absolute() else Path(path_text)
-    if not path.exists():
+    try:
+        exists = isinstance(ref, str) and path.exists()
+    except OSError as exc:          # a name too long for a file: some text that is no file name
+        exists = False
+        if not _inline_like(ref):
+            raise InputError(f"footprint {ref[:40]!r}… is no file name ({exc.strerror})", file=where,
+                             field="footprint") from None
+    inline = None if exists else _inline_footprint(ref, where)
+    if inline is not None:
+        return _read_inline(inline, where, read)
+    if not exists:
         raise InputError(f"{not_found(path, f'footprint file {path_text!r}')} (relative to the sheet)", file=where,
                          field="footprint")
     if fid and path.suffix.lower() == ".dxf":      # a drawing has no feature ids: ``红线图.dxf#红线`` names its layer
@@ -150,28 +158,45 @@ def _resolve_footprint(ref, base: Path, where: str, read: dict[str, Any]) -> lis
     return projects
 
 
-_WKT = re.compile(r"\s*(MULTI)?(POLYGON|LINESTRING|POINT)\s*Z?\s*\(", re.IGNORECASE)
+_WKT = re.compile(r"\s*(MULTI)?(POLYGON|LINESTRING|POINT)\s*Z?\s*(\(|EMPTY)", re.IGNORECASE)
+
+
+def _inline_like(ref: object) -> bool:
+    """Does a footprint cell hold the geometry itself (GeoJSON, or WKT) rather than a file name?  (A file is
+    looked for first: ``Polygon (1).kml`` is a file.)"""
+    return isinstance(ref, dict) or isinstance(ref, str) and (ref.strip().startswith("{") or bool(_WKT.match(ref)))
 
 
 def _inline_footprint(ref: object, where: str) -> dict | None:
     """A footprint given in the sheet itself, as GeoJSON (a mapping, or its text in a table cell) or WKT text
-    (``POLYGON ((…))``, as GIS tools export a geometry column): a GeoJSON feature collection; None for a path."""
-    if isinstance(ref, str) and ref.strip().startswith("{") and ref.strip().endswith("}"):
-        try:
-            ref = json.loads(ref)
-        except ValueError as exc:
-            raise InputError(f"inline footprint is not GeoJSON: {exc}", file=where, field="footprint") from None
-    elif isinstance(ref, str) and _WKT.match(ref) and ref.strip().endswith(")"):     # not a file 'Point (1).kml'
-        try:
-            ref = shapely.geometry.mapping(shapely.from_wkt(ref))
-        except shapely.errors.GEOSException as exc:
-            raise InputError(f"inline footprint is not WKT: {exc}", file=where, field="footprint") from None
-    if not isinstance(ref, dict):
+    (``POLYGON ((…))``, as GIS tools export a geometry column): a GeoJSON feature collection, its geometries
+    checked; None for a file name."""
+    if not _inline_like(ref):
         return None
-    if ref.get("type") == "FeatureCollection":
-        return ref
-    feature = ref if ref.get("type") == "Feature" else {"type": "Feature", "properties": {}, "geometry": ref}
-    return {"type": "FeatureCollection", "features": [feature]}
+    try:
+        if isinstance(ref, str) and ref.strip().startswith("{"):
+            ref = json.loads(ref)
+        elif isinstance(ref, str):
+            with warnings.catch_warnings():         # (shapely warns of coordinates too large for a float)
+                warnings.simplefilter("ignore")
+                ref = shapely.geometry.mapping(shapely.from_wkt(ref))
+        if not isinstance(ref, dict):
+            raise ValueError("a GeoJSON geometry, feature or feature collection is an object")
+        features = ref.get("features") if ref.get("type") == "FeatureCollection" else [
+            ref if ref.get("type") == "Feature" else {"type": "Feature", "properties": {}, "geometry": ref}]
+        if not isinstance(features, list) or not features:
+            raise ValueError("no features")
+        for f in features:
+            geometry = f.get("geometry") if isinstance(f, dict) else None
+            if not isinstance(geometry, dict) or not geometry.get("type"):
+                raise ValueError("a feature without a geometry (its type and coordinates)")
+            shapely.geometry.shape(geometry)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError,
+            shapely.errors.GEOSException) as exc:
+        kind = "GeoJSON" if isinstance(ref, dict) or str(ref).strip().startswith("{") else "WKT"
+        raise InputError(f"inline footprint is not {kind}: {' '.join(str(exc).split())[:200]}", file=where,
+                         field="footprint") from None
+    return {"type": "FeatureCollection", "features": features}
 
 
 def _read_inline(collection: dict, where: str, read: dict[str, Any]) -> list[Project]:

@@ -111,6 +111,20 @@ def build(base: Path) -> list[tuple[str, list[str], Path]]:
     nogeom.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"项目编号": "N1"}, "geometry": None}]}), encoding="utf-8")
     add("footprint without geometry", ["screen", "--layerset", LAYERSET, "--project", nogeom, "--json", out / "r.json"])
+    # ---- footprints given in a sheet table's cell (GeoJSON or WKT text, or no file name at all) -------------
+    from openpyxl import Workbook
+    cells = {"deep GeoJSON": '{"a":' * 50000 + "1" + "}" * 50000, "cut GeoJSON": '{"type": "Polygon", "coordinates": [',
+             "empty GeoJSON": "{}", "GeoJSON of no geometry": '{"type": "Feature", "geometry": null}',
+             "cut WKT": "POLYGON ((1 2, 3 4)", "WKT 1e400": "POINT (1e400 1)", "WKT in GK metres":
+             "POLYGON ((40430000 2885000, 40430200 2885000, 40430200 2885200, 40430000 2885000))",
+             "a name too long for a file": "地块" * 200}
+    for label, cell in cells.items():
+        table = out / f"inline_{len(cases)}.xlsx"
+        wb = Workbook()
+        wb.active.append(["项目编号", "用地范围"])
+        wb.active.append(["X1", cell])
+        wb.save(table)
+        add(f"footprint cell: {label}", ["screen", "--layerset", LAYERSET, "--project", table, "--json", out / "r.json"])
     # ---- containers that expand without end --------------------------------------------------------------
     bomb = _workbook_bomb(out / "bomb.xlsx")
     add("XLSX shared-strings bomb as footprint table", ["screen", "--layerset", LAYERSET, "--project", bomb,
