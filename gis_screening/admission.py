@@ -115,7 +115,7 @@ def _dimension_rows(df: pd.DataFrame, catalog: Catalog) -> tuple[pd.DataFrame, s
     unread = 0
     for code, dim, req, name in zip(df["code"], df[which], df[text], df["name"] if "name" in df else [None] * len(df)):
         field = dimension(dim) if isinstance(dim, str) else None
-        row = rows.setdefault(code, {"code": code, "name": name})
+        row = rows.setdefault(unit_code_key(code), {"code": code, "name": name})     # one unit however typed
         if field is None or not isinstance(req, str) or not req.strip():
             unread += bool(isinstance(req, str) and req.strip())
             continue

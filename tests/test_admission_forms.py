@@ -102,11 +102,11 @@ def test_a_word_document_and_a_list_of_one_requirement_a_row_screen_as_the_workb
 
 
 def test_a_long_list_joins_a_units_requirements_and_says_what_it_could_not_place(tmp_path):
-    """Several rows of one dimension are joined in their order; a row whose dimension is none of the four is left
-    out and counted (never silently)."""
+    """Several rows of one dimension are joined in their order (a code typed in full width is the same unit's); a row
+    whose dimension is none of the four is left out and counted (never silently)."""
     rows = [["单元编码", "维度", "要求"],
             ["ZH35019920001", "空间布局约束", "禁止新建化工项目。"],
-            ["ZH35019920001", "空间布局约束", "严格限制水泥熟料产能。"],
+            ["ＺＨ３５０１９９２０００１", "空间布局约束", "严格限制水泥熟料产能。"],      # typed in full width: the same unit
             ["ZH35019920001", "污染物排放", "VOCs 倍量替代。"],
             ["ZH35019920001", "其他要求", "按规划执行。"],
             ["ZH35019910001", "资源利用效率要求", "禁止新建燃煤设施。"]]
