@@ -392,7 +392,8 @@ class Combiner:
         for i, width in enumerate((12, 24, 11, 40, 12, 10, 8), start=1):     # as the report's 汇总 (write-only:
             self.sheet.column_dimensions[get_column_letter(i)].width = width  # set before the first row)
         self.sheet.freeze_panes = "A2"
-        print_layout(self.sheet)
+        for sheet in (self.totals, self.sheet):
+            print_layout(sheet)
         self.sheet.append(list(SUMMARY_COLUMNS.values()))
         self.counts: dict[str, int] = {}
         self.missing: list[dict] = []      # the run's layers_missing (from the first partition's header)

@@ -72,6 +72,7 @@ def test_batch_equals_screen_across_two_zones(two_zones, tmp_path):
     book = load_workbook(out / "summary.xlsx")
     assert book.sheetnames == ["统计", "汇总"]
     counts = Counter(r["verdict_label"] for r in expected.values())
+    assert (book["统计"].page_setup.orientation, book["统计"].print_options.gridLines) == ("landscape", True)
     assert [[c.value for c in r] for r in book["统计"].iter_rows()] == [
         ["结论", "项目数"], *([k, counts[k]] for k in ("不符合", "需人工核实", "有条件符合", "符合")), ["合计", 50]]
     ws = book["汇总"]

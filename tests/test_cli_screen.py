@@ -236,6 +236,7 @@ def test_a_layer_set_without_layers_the_rules_need_says_so_everywhere(tmp_path, 
     rows = [[c for c in r if c is not None] for r in wb["说明"].iter_rows(values_only=True)]
     assert rows[0][0].startswith(sentence) and rows[2] == ["未加载的图层", "类型", "涉及规则数"]
     assert [r[0] for r in rows[3:]] == titles
+    assert [(ws.page_setup.orientation, ws.print_options.gridLines) for ws in wb] == [("landscape", True)] * 3
     full = tmp_path / "full.json"
     res = subprocess.run(CLI + ["--project", str(SAMPLE / "sheets" / "P2026-001.yaml"), "--json", str(full)],
                          capture_output=True, text=True)

@@ -87,13 +87,13 @@ def write_xlsx(doc: dict, path: str | Path, paper: str = "A4") -> Path:
                                     "说明", "依据", "规则包"], frows, [12, 30, 10, 12, 14, 16, 12, 10, 60, 40, 30],
            paper=paper)
     if doc.get("layers_missing"):
-        _missing_layers_sheet(wb, doc["layers_missing"])
+        _missing_layers_sheet(wb, doc["layers_missing"], paper)
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return Path(path)
 
 
-def _missing_layers_sheet(wb: Workbook, missing: list[dict]) -> None:
+def _missing_layers_sheet(wb: Workbook, missing: list[dict], paper: str) -> None:
     """A first sheet 说明 naming the layers the rules need that the layer set lacked (their rules left undecided),
     so it is what the workbook opens on."""
     ws = wb.create_sheet("说明", 0)
@@ -111,4 +111,5 @@ def _missing_layers_sheet(wb: Workbook, missing: list[dict]) -> None:
                 c.data_type = "s"
     for col, width in zip("ABC", (24, 22, 12)):
         ws.column_dimensions[col].width = width
+    print_layout(ws, paper)
     wb.active = 0
