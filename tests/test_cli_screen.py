@@ -556,6 +556,24 @@ def test_a_sheet_table_as_offices_fill_it_blank_and_totals_rows_units_and_writte
     assert res.returncode == 2 and "row 2, field '年产能（万吨）': '150万吨' is not a number" in res.stderr
 
 
+def test_a_sheet_table_on_a_workbooks_second_sheet(tmp_path):
+    """A 信息表 workbook whose first sheet is 填表说明 (how to fill it in) and whose projects are on the second: read
+    from the sheet with the footprint column (it was taken for a coordinate table: "no coordinate columns")."""
+    from openpyxl import Workbook
+    wb = Workbook()
+    wb.active.title = "填表说明"
+    wb.active.append(["1. 每行填写一个项目；2. 用地范围文件填写坐标文件的路径。"])
+    table = wb.create_sheet("项目表")
+    table.append(["项目编号", "项目名称", "行业代码", "用地范围文件"])
+    table.append(["P1", "一期", "3011", str(SAMPLE / "projects" / "txt" / "P2026-001.txt")])
+    wb.save(tmp_path / "表.xlsx")
+    res = subprocess.run(CLI + ["--project", str(tmp_path / "表.xlsx"), "--json", str(tmp_path / "r.json")],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    (r,) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]
+    assert (r["project"]["id"], r["project"]["name"], r["project"]["source"]) == ("P1", "一期", f"{tmp_path / '表.xlsx'} row 2")
+
+
 def test_footprints_given_in_the_sheet_itself(tmp_path):
     """A footprint given in the sheet, not as a file: GeoJSON (a YAML mapping, or its text in a table cell) or WKT
     (a GIS export's geometry column), read as a file is — the same footprint as the file it was taken from, and

@@ -28,7 +28,7 @@ from ..model import Layer, Project, is_missing
 from ..normalise import parse_number, per_value, yes_no
 from ..sheet_columns import header_unit, sheet_column
 from .pipeline import read_layer
-from .tables import header_rows, read_cells
+from .tables import header_rows, read_cells, workbook_sheets
 
 SHEET_SUFFIXES = {".yaml", ".yml", ".json"}
 #: files that describe one project whatever their number of features: a 勘测定界 TXT, a coordinate table (one
@@ -389,10 +389,20 @@ def _scaled(value, factor: float):
 
 def _sheet_table(path: Path, nrows: int | None = None) -> pd.DataFrame:
     """An XLSX/CSV sheet table (a CSV in UTF-8 or GBK, as Excel and WPS save it), its header the first of the
-    first :data:`~.tables.HEADER_ROWS` rows that names the footprint column (a title row above it is skipped)."""
-    raw = read_cells(path, "project sheet table", nrows=nrows)
-    heads = header_rows(raw, extra=0)
-    at = next((i for i, row in enumerate(heads) if any(_names_footprint(c) for c in row)), 0)
+    first :data:`~.tables.HEADER_ROWS` rows that names the footprint column (a title row above it is skipped); in a
+    workbook, on the first sheet that has one (a 填表说明 sheet may come first)."""
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        raws = [pd.DataFrame(s.rows, dtype=object) for s in workbook_sheets(path, "project sheet table")]
+    else:
+        raws = [read_cells(path, "project sheet table", nrows=nrows)]
+    for raw in raws:
+        heads = header_rows(raw, extra=0)
+        at = next((i for i, row in enumerate(heads) if any(_names_footprint(c) for c in row)), None)
+        if at is not None:
+            break
+    else:
+        raw, at = raws[0], 0
+        heads = header_rows(raw, extra=0)
     names = heads[at] if heads else []
     df = raw.iloc[at + 1:].reset_index(drop=True)
     df.columns = names
