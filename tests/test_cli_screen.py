@@ -611,6 +611,14 @@ def test_footprints_given_in_the_sheet_itself(tmp_path):
     assert res.returncode == 0, res.stderr
     (k,) = json.loads((tmp_path / "k.json").read_text(encoding="utf-8"))["results"]
     assert k["project"]["area_m2"] == pytest.approx(want["project"]["area_m2"], abs=0.01)
+    # a sheet without an id: the project is named by the sheet's file, as with a footprint file (not by the
+    # temporary file the geometry is read through)
+    (tmp_path / "无编号.yaml").write_text(yaml.safe_dump({"industry_code": "3011", "footprint": fp.geometry.wkt},
+                                                      allow_unicode=True), encoding="utf-8")
+    subprocess.run(CLI + ["--project", str(tmp_path / "无编号.yaml"), "--json", str(tmp_path / "n.json")], check=True,
+                   capture_output=True)
+    (n,) = json.loads((tmp_path / "n.json").read_text(encoding="utf-8"))["results"]
+    assert (n["project"]["id"], n["project"]["import_problems"]) == ("无编号", [])
     # a file whose name reads like WKT's start (a browser's second download) is still that file
     (tmp_path / "Polygon (1).txt").write_bytes((SAMPLE / "projects" / "txt" / "P2026-001.txt").read_bytes())
     (tmp_path / "d.yaml").write_text(yaml.safe_dump({"id": "D", "industry_code": "3011", "footprint":

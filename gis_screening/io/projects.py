@@ -211,9 +211,9 @@ def _read_inline(collection: dict, where: str, read: dict[str, Any]) -> list[Pro
         except InputError as exc:
             raise InputError(f"inline footprint: {exc.message}", file=where, field="footprint") from None
     projects = projects_from_layer(layer)
-    for p in projects:
-        p.source = where
-        p.problems = [n.replace(str(path), "inline footprint") for n in p.problems]
+    for p in projects:      # a geometry has no id of its own: the sheet's (or its file's name) is the project's
+        p.id, p.source = "", where
+        p.problems = [n for n in p.problems if "no project id field" not in n]
     return projects
 
 
