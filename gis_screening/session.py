@@ -133,8 +133,9 @@ class Session:
             for f in source_files(base / view.layer.source):
                 files.setdefault(f, f"the source of the layer {view.layer.name}")
         for p in self.projects:
-            for f in (f for name in p.files() for f in source_files(Path(name))):
-                files.setdefault(f, "a project file")
+            for name in p.files():
+                for f in source_files(Path(name)):
+                    files.setdefault(f, "a project file")
         return files
 
     # ---- projects and results ---------------------------------------------------------------------

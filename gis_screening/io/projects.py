@@ -313,7 +313,7 @@ def read_sheet_rows(path: Path) -> tuple[list[tuple[int, dict]], list[str]]:
     rows: list[tuple[int, dict]] = []
     totals = []
     for i, (_, r) in enumerate(df.iterrows()):
-        cells = {c: v.strip() or None if isinstance(v := _clean(r[c]), str) else v for c in columns}
+        cells = {c: (v.strip() or None) if isinstance(v := _clean(r[c]), str) else v for c in columns}
         filled = [v for v in cells.values() if v is not None]
         if not filled:
             continue
@@ -378,13 +378,11 @@ NOT_SHEET_COLUMNS = {"序号", "备注", "说明"}
 
 
 def _scaled(value, factor: float):
-    """A quantity cell converted to the sheet's unit (``factor``); other cells as they are."""
+    """A quantity cell (a number already: :func:`_checked_cell`) converted to the sheet's unit (``factor``); other
+    cells as they are."""
     if factor == 1.0 or value is None or isinstance(value, bool):
         return value
-    try:
-        return float(value) * factor
-    except (TypeError, ValueError):
-        return value            # the sheet's validation names a value that is no number
+    return value * factor
 
 
 def _sheet_table(path: Path, nrows: int | None = None) -> pd.DataFrame:
