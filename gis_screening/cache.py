@@ -2,12 +2,14 @@
 
 Entries are keyed by content hashes, written atomically, and never trusted: an entry that cannot be read or
 does not have the expected arrays is deleted and the caller rebuilds it.  Nothing here can execute code when
-read (no pickle).  The folder is bounded: after each write the least recently used entries are removed until the
+read (no pickle).  Every key holds :func:`code_digest`: an entry made by other code (another release, a changed
+reader, another GDAL, GEOS or PROJ) is never served, with no version number to remember to bump.  The folder is bounded: after each write the least recently used entries are removed until the
 entries take at most ``$GIS_SCREENING_CACHE_MAX`` (default 4 GiB) — every saved edit of a province layer would
 otherwise leave a few hundred MB behind.  A removed entry is rebuilt when next needed.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import mmap
 import os
@@ -16,6 +18,7 @@ import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,36 @@ DEFAULT_MAX_BYTES = 4 * 1024 ** 3
 KINDS = ("layers", "prepared", "projected")
 STALE_TEMP_S = 24 * 3600       # a temp file this old is left by a killed write, never by one still running
 _UNITS = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
+
+
+#: the libraries whose versions decide what reading (GDAL, in pyogrio's wheels), storing (Arrow), preparing (GEOS)
+#: and projecting (PROJ, in pyproj's wheels) a layer gives
+_MADE_WITH = ("pyogrio", "pyarrow", "shapely", "pyproj", "numpy")
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A digest of the code that makes cache entries: every module of this package (its source, as installed) and
+    the versions of :data:`_MADE_WITH`.  A reader, preparation or format change, an upgrade of the program or of
+    those libraries: every key changes, and the entries are made again once (the old ones are trimmed in time).
+    Where the package has no source files (a frozen build), its version stands for them.  ~3 ms, once a process."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+    digest = hashlib.sha256(__version__.encode())
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"?")
+    for lib in _MADE_WITH:
+        try:
+            digest.update(f"|{lib}={version(lib)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"|{lib}=?".encode())
+    return digest.hexdigest()[:16]
 
 
 def cache_dir(kind: str, folder: str | Path | None = None) -> Path:

@@ -188,3 +188,38 @@ def test_an_entry_holds_every_kind_of_column_and_3d_geometry_as_geopandas_would(
     pd.testing.assert_frame_equal(second.gdf, expected)
     assert second.gdf.crs == expected.crs and second.gdf.geometry.has_z.all()
     assert second.gdf.geometry.geom_equals_exact(first.gdf.geometry, 0).all()
+
+
+def test_entries_made_by_other_code_are_not_served(tmp_path):
+    """A reader changed (here: a copy of the package with one reader module edited), as after an upgrade: the
+    layers are read again under new keys, never served from the entries the old code made — with no version number
+    for anyone to remember to bump."""
+    import subprocess
+    import sys
+    manifest = _copy_sample(tmp_path)
+    package = tmp_path / "pkg" / "gis_screening"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "gis_screening", package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for data in ("layers", "rules"):        # its data folders, beside it as in a checkout
+        (package.parent / data).symlink_to(Path(__file__).resolve().parents[1] / data)
+    run = ("import sys; from gis_screening.layerset import load_layerset; from gis_screening.cache import code_digest; "
+           f"ls = load_layerset({str(manifest)!r}, cache={str(tmp_path / 'c')!r}); "
+           "print(code_digest(), *sorted(str(lyr.digest) for lyr in ls.layers if lyr.role != 'control_units'))")
+
+    def load() -> list[str]:
+        out = subprocess.run([sys.executable, "-c", run], env={"PYTHONPATH": str(package.parent), "PATH": "/usr/bin"},
+                             capture_output=True, text=True, check=True, cwd=tmp_path).stdout.split()
+        return out
+
+    def entries() -> set[str]:
+        return {p.name for p in (tmp_path / "c" / "layers").glob("*.parquet")}
+
+    first = load()
+    made = entries()
+    assert load() == first and entries() == made                    # same code: served from its entries
+    reader = package / "io" / "coord_table.py"
+    reader.write_text(reader.read_text(encoding="utf-8") + "\n# a changed reader\n", encoding="utf-8")
+    changed = load()
+    assert changed[0] != first[0]                                   # another code digest…
+    assert not set(changed[1:]) & set(first[1:])                    # …so every layer is another entry
+    assert len(entries()) == 2 * len(made) and made < entries()

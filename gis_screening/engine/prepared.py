@@ -22,6 +22,7 @@ import shapely
 
 from ..cache import (
     cache_dir,
+    code_digest,
     load_entry,
     offsets_fit,
     pack_geoms,
@@ -33,8 +34,6 @@ from ..cache import (
 from ..crs import gk3_band
 from ..geometry import thread_shares
 from ..model import Layer
-
-CACHE_VERSION = 6
 
 
 @dataclass
@@ -218,8 +217,9 @@ def prepare_layer(layer: Layer, epsg: int, max_vertices: int = 256, reach: float
 
 
 def layer_fingerprint(layer: Layer, epsg: int, max_vertices: int, reach: float | None = None) -> str:
-    """The disk-cache key of a prepared layer: its :func:`content_digest` plus the preparation parameters."""
-    return hashlib.sha256(f"v{CACHE_VERSION}|{epsg}|{max_vertices}|{reach}|{layer.content_digest()}".encode()
+    """The disk-cache key of a prepared layer: its :func:`content_digest` plus the preparation parameters and the
+    code that prepares it (:func:`~gis_screening.cache.code_digest`)."""
+    return hashlib.sha256(f"{code_digest()}|{epsg}|{max_vertices}|{reach}|{layer.content_digest()}".encode()
                           ).hexdigest()[:32]
 
 

@@ -3,9 +3,9 @@
 The canvas draws whole features in one metric CRS.  Projecting the province set's 4.3 M vertices takes about a
 second, and reading their EPSG:4490 geometry to find the zone a third of one, on every open of the app; so the
 projected features and the layer's extent are kept in the cache folder (``projected/``), keyed by the layer's
-content digest, and read back on the next open.  Only layers whose digest is already known are cached (layers
-from the loaded-layer cache, or read and stored there): a layer just edited is projected in memory, as hashing it
-would cost as much as projecting it.  Entries are data only (``np.savez``, read without pickle); a damaged one is
+content digest and the code that projects it, and read back on the next open.  Only layers whose digest is already
+known are cached (layers from the loaded-layer cache, or read and stored there): a layer just edited is projected in
+memory, as hashing it would cost as much as projecting it.  Entries are data only (``np.savez``, read without pickle); a damaged one is
 deleted and rebuilt, and a full or read-only disk only costs speed.
 """
 from __future__ import annotations
@@ -15,16 +15,14 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from ..cache import cache_dir, load_entry, offsets_fit, pack_geoms, save_entry, unpack_geoms, write_behind
+from ..cache import cache_dir, code_digest, load_entry, offsets_fit, pack_geoms, save_entry, unpack_geoms, write_behind
 from ..model import Layer
 
-#: bump when the stored form changes
-FORMAT = 1
 _REQUIRED = ("bounds", "epsg", "wkb", "offsets")
 
 
 def _entry(layer: Layer, folder: str | Path | None) -> Path | None:
-    return cache_dir("projected", folder) / f"{layer.digest}-{FORMAT}.npz" if layer.digest else None
+    return cache_dir("projected", folder) / f"{layer.digest}-{code_digest()}.npz" if layer.digest else None
 
 
 def layer_bounds(layer: Layer, folder: str | Path | None = None) -> np.ndarray:

@@ -4,8 +4,9 @@ CRS resolution, geometry checks and field mapping.
 An entry is a GeoParquet of the loaded features (EPSG:4490, canonical fields) plus a JSON of what the import found
 (problems, CRS and encoding decisions) and the content digest the prepared-layer cache keys on.  Its key is the
 source's path, the size and modification time of every file the source consists of (all parts of a shapefile), the
-read options, the catalog and the program version: any change to any of them is a different entry.  Entries are
-data only (no pickle); an unreadable one is deleted and the layer read again.  PostGIS sources are not cached.
+read options, the catalog and the code that read it (:func:`~gis_screening.cache.code_digest`): any change to any
+of them is a different entry.  Entries are data only (no pickle); an unreadable one is deleted and the layer read
+again.  PostGIS sources are not cached.
 """
 from __future__ import annotations
 
@@ -17,20 +18,14 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import __version__
 from ..atomic import atomic_path, write_text
-from ..cache import cache_dir, touch, trim
+from ..cache import cache_dir, code_digest, touch, trim
 from ..catalog import Catalog
 from ..errors import InputError, Problem
 from ..model import Layer
 
 if TYPE_CHECKING:
     import geopandas as gpd
-
-#: bump when the stored form of a loaded layer, or what reading a source gives, changes (the program version in the
-#: key is not bumped for each change): 4 — rings listed one after another in coordinate tables and survey TXTs
-FORMAT = 4
-
 
 def source_files(path: Path) -> list[Path]:
     """The local files a source consists of (every part of a shapefile, every file under a folder), resolved; []
@@ -69,14 +64,14 @@ def entry_key(path: Path, options: dict, catalog: Catalog) -> str | None:
     sig = source_signature(path)
     if sig is None:
         return None
-    doc = [FORMAT, __version__, sig, sorted((k, str(v)) for k, v in options.items()), _catalog_digest(catalog)]
+    doc = [code_digest(), sig, sorted((k, str(v)) for k, v in options.items()), _catalog_digest(catalog)]
     return hashlib.sha256(json.dumps(doc, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
 def source_digest(key: str) -> str:
     """The content digest (``Layer.digest``) of a layer read from a file and cached under ``key``.  The key names
-    the source's files with their sizes and modification times, the read options, the catalog and the program
-    version, so the layer read under another key may hold other content and gets another digest; the features
+    the source's files with their sizes and modification times, the read options, the catalog and the code
+    that read it, so the layer read under another key may hold other content and gets another digest; the features
     need not be encoded and hashed (~0.2 s for the province red lines) for the prepared-layer cache to key on."""
     return hashlib.sha256(f"source|{key}".encode()).hexdigest()[:32]
 
