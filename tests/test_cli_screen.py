@@ -556,6 +556,30 @@ def test_a_sheet_table_as_offices_fill_it_blank_and_totals_rows_units_and_writte
     assert res.returncode == 2 and "row 2, field '年产能（万吨）': '150万吨' is not a number" in res.stderr
 
 
+def test_a_project_file_that_gives_no_project_is_named_not_dropped(tmp_path):
+    """A table whose only row is its 合计, a table with its header alone, an empty list of sheets: each is one line
+    naming the file and why, also beside a good project file (they were dropped without a word, or said as "no
+    project found in the given files" without naming one)."""
+    import pytest
+
+    from gis_screening.errors import InputError
+    from gis_screening.io.projects import load_projects
+    header = "项目编号,项目名称,行业代码,用地范围文件\n"
+    cases = {"合计.csv": (header + "合计,,,\n,,,\n小计,,,\n", "row 2, 4 are totals rows (合计) and no other row below "
+                                                                "the header holds one"),
+             "表头.csv": (header, "no row below the header holds one"),
+             "空.yaml": ("[]\n", "its list of project sheets is empty")}
+    for name, (text, why) in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        with pytest.raises(InputError) as err:
+            load_projects(tmp_path / name)
+        assert str(err.value).startswith(f"{tmp_path / name}: no project in the") and why in str(err.value), err.value
+    res = subprocess.run(CLI + ["--project", str(SAMPLE / "projects" / "projects.gpkg"), "--project",
+                                str(tmp_path / "合计.csv"), "--json", str(tmp_path / "r.json")], capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "合计.csv: no project in the table" in res.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_a_sheet_table_on_a_workbooks_second_sheet(tmp_path):
     """A 信息表 workbook whose first sheet is 填表说明 (how to fill it in) and whose projects are on the second: read
     from the sheet with the footprint column (it was taken for a coordinate table: "no coordinate columns")."""

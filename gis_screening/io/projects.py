@@ -330,6 +330,10 @@ def read_sheet_rows(path: Path) -> tuple[list[tuple[int, dict]], list[str]]:
             if key.endswith(".unit_energy") and value is not None and (unit := header_unit(str(c))):
                 d[f"{key}_unit"] = unit         # checked against the product's benchmark unit, converted
         rows.append((first + i, _unflatten(d)))
+    if not rows:        # a table given and nothing screened would be a silent drop
+        which = f"row {', '.join(totals)} {'is a totals row' if len(totals) == 1 else 'are totals rows'} (合计) and no " \
+            "other row" if totals else "no row"
+        raise InputError(f"no project in the table: {which} below the header holds one", file=path)
     notes = [f"[warning] columns of {path.name} that are no project-sheet field, not read: {', '.join(unread)}"] \
         if unread else []
     if totals:
@@ -466,6 +470,8 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
         if isinstance(doc, dict) and doc.get("type") in ("FeatureCollection", "Feature"):
             return projects_from_layer(read_layer(path, "projects", **read))
         sheets = doc if isinstance(doc, list) else [doc]
+        if not sheets:
+            raise InputError("no project in the file: its list of project sheets is empty", file=path)
         out = []
         for i, sheet in enumerate(sheets):
             if not isinstance(sheet, dict):
