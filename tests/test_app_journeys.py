@@ -572,3 +572,51 @@ def test_menu_actions_and_buttons_do_what_their_methods_do(win, qtbot, tmp_path)
     _answer(QFileDialog, save_as)
     button.click()
     assert (tmp_path / "筛查图.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_footprints_given_in_a_sheet_table_screened_again_and_after_reopening(win, qtbot, tmp_path):
+    """A 信息表 whose footprints are in the table itself (WKT, GeoJSON text), imported, screened, imported again
+    (replacing, not doubling), screened again, saved as a session and reopened in a new window, screened a third
+    time: the same findings each time, and the CLI's (its result piped to standard output, twice in a row, byte for
+    byte the same but for the time and the layer ids)."""
+    import re
+
+    import shapely
+
+    from gis_screening.io.projects import load_projects
+    (a,) = load_projects(SAMPLE / "projects" / "txt" / "P2026-001.txt")
+    (b,) = load_projects(SAMPLE / "projects" / "txt" / "P2026-002.txt")
+    table = tmp_path / "信息表.csv"
+    rows = [["项目编号", "项目名称", "行业代码", "建设性质", "用地范围"],
+            ["W1", "熟料线", "3011", "新建", a.geometry.wkt],
+            ["G2", "仓储", "5990", "扩建", json.dumps(shapely.geometry.mapping(b.geometry))]]
+    import csv
+    with open(table, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+
+    def findings(doc):
+        return {r["project"]["id"]: [(f["rule_id"], f["level"], f["message"]) for f in r["findings"]]
+                for r in doc["results"]}
+    win.auto_screen = False
+    assert win.import_projects(str(table))
+    first = findings(win.screen_and_wait())
+    assert sorted(first) == ["G2", "W1"] and first["W1"] and first["G2"]
+    assert win.import_projects(str(table))
+    assert [p.id for p in win.session.projects] == ["W1", "G2"]
+    assert findings(win.screen_and_wait()) == first
+    session = tmp_path / "s.gsproj"
+    win.session.save(session)
+    again = MainWindow(settings=QSettings(str(tmp_path / "settings2.ini"), QSettings.IniFormat))
+    qtbot.addWidget(again)
+    assert again.open_session(str(session))
+    assert [p.id for p in again.session.projects] == ["W1", "G2"]
+    assert findings(again.screen_and_wait()) == first
+    piped = []
+    for _ in range(2):
+        res = subprocess.run([sys.executable, "-m", "gis_screening.cli", "screen", "--layerset",
+                              str(SAMPLE / "layerset.yaml"), "--project", str(table), "--json", "-"],
+                             capture_output=True, timeout=300, env=dict(os.environ))
+        assert res.returncode == 0, res.stderr[-2000:]
+        piped.append(re.sub(rb'"(generated_at|layer_id|id)": "(L[^"]*|\d{4}-[^"]*)"', b"", res.stdout))
+        assert findings(json.loads(res.stdout)) == first
+    assert piped[0] == piped[1]
