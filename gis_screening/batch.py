@@ -86,11 +86,11 @@ def partition(projects: Sequence[Project], size: int) -> list[tuple[str, list[in
 
 
 def run_fingerprint(projects: Sequence[Project], job: Job, size: int) -> str:
-    """What makes two runs the same run (and a resume valid): projects, layer set and its content, rules, date,
-    radius, size."""
+    """What makes two runs the same run (and a resume valid): projects, layer set and its content, the rules
+    (:func:`rules_signature`), date, radius, size."""
     from .layerset import layerset_signature
     h = hashlib.sha256(json.dumps([job.layerset, layerset_signature(job.layerset), job.rules, job.as_of, job.radius_m,
-                                   size]).encode())
+                                   size, rules_signature(job)]).encode())
     wkbs = shapely.to_wkb(np.array([p.geometry for p in projects], dtype=object))
     for p, wkb in zip(projects, wkbs):
         h.update(p.id.encode("utf-8"))
@@ -100,17 +100,45 @@ def run_fingerprint(projects: Sequence[Project], job: Job, size: int) -> str:
     return h.hexdigest()[:32]
 
 
+def rules_signature(job: Job) -> str:
+    """The rules a batch's partitions are screened with, by content: the rule packs in force as the workers load
+    them (``--rules``, else the layer set's, else the shipped ones; on ``--as-of``, else today), after overrides,
+    the reference tables the checks read (sector codes, benchmarks, factors) and the program
+    (:func:`~gis_screening.cache.code_digest`).  A pack edited, a pack come into force, an upgrade between an
+    interrupted run and its rerun: another batch, never one whose verdicts mix two sets of rules."""
+    from .cache import code_digest
+    from .resources import data_dir
+    stack = _rule_stack(job.rules, job.as_of, _manifest_packs(job.layerset))
+    h = hashlib.sha256(code_digest().encode())
+    for pack, _ in stack.packs:
+        h.update(pack.model_dump_json().encode())
+    for table in sorted((data_dir("rules") / "reference").glob("*.csv")):
+        h.update(table.name.encode() + table.read_bytes())
+    return h.hexdigest()[:32]
+
+
+def _manifest_packs(layerset: str) -> list[str]:
+    """The rule packs a layer-set manifest names (paths beside it), as :func:`~gis_screening.layerset.load_layerset`
+    gives them."""
+    from .layerset import load_manifest
+    return [str(Path(layerset).parent / p) for p in load_manifest(layerset).rule_packs]
+
+
+def _rule_stack(rules: tuple[str, ...] | None, as_of: str | None, manifest_packs: list[str]):
+    """The rule stack a batch's workers screen with: ``rules`` (``--rules``), else the manifest's packs, else the
+    shipped ones, in force on ``as_of`` (ISO day; None: today)."""
+    from .screening import load_rules
+    return load_rules(list[str | Path](rules) if rules else (list[str | Path](manifest_packs) or None),
+                      as_of=dt.date.fromisoformat(as_of) if as_of else None)
+
+
 @lru_cache(maxsize=4)
 def _worker_state(layerset: str, rules: tuple[str, ...] | None, as_of: str | None, cache_dir: str | None):
     """Per worker process: the layer set, the rule stack and the prepared-layer cache, loaded once."""
-    import datetime as dt
-
     from .engine.prepared import PreparedCache
     from .layerset import load_layerset
-    from .screening import load_rules
     ls = load_layerset(layerset, cache=cache_dir or True)
-    stack = load_rules(list[str | Path](rules) if rules else (list[str | Path](ls.rule_packs) or None),
-                       as_of=dt.date.fromisoformat(as_of) if as_of else None)
+    stack = _rule_stack(rules, as_of, ls.rule_packs)
     return ls, stack, PreparedCache(cache_dir)
 
 
@@ -302,8 +330,9 @@ def prepare_run(projects: Sequence[Project], job: Job, size: int) -> str:
     fp = run_fingerprint(projects, job, size)
     if (out / RUN_FILE).exists():
         if _read_run(out).get("fingerprint") != fp:
-            raise InputError("this folder holds a different batch (other projects, layers, rules or parameters); "
-                             "use a new --out folder", file=out)
+            raise InputError("this folder holds a different batch (other projects, layers, rules — edited, or in "
+                             "force on another day —, program version or parameters); use a new --out folder",
+                             file=out)
         for stale in (out / "parts").glob(".*.tmp*"):    # temp files of a killed run: never committed
             stale.unlink(missing_ok=True)
     else:

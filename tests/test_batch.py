@@ -289,6 +289,44 @@ def test_batch_of_several_project_files_equals_screen_of_the_same(tmp_path):
     assert rows["id"].is_unique and dict(zip(rows["id"], rows["verdict"])) == expected
 
 
+def test_a_rerun_with_other_rules_is_another_batch_not_a_resume(tmp_path):
+    """A batch resumed only under the rules it started with: a rule pack edited between an interrupted run and its
+    rerun (given with --rules, which the fingerprint held only by path), or other packs in force on the --as-of day,
+    make the folder another batch's — refused in one line, not combined into a summary whose verdicts mix two sets
+    of rules; the same rules resume (here: a finished run, all partitions skipped)."""
+    import shutil
+
+    from gis_screening.batch import Job, run_fingerprint
+    packs = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", packs, ignore=shutil.ignore_patterns("reference", "README.md"))
+    projects = load_projects(SAMPLE / "projects" / "projects.gpkg")[:4]
+
+    def job(as_of=None):
+        return Job(str(SAMPLE / "layerset.yaml"), (str(packs),), as_of, 1000.0, str(tmp_path / "run"), None)
+    first = run_fingerprint(projects, job(), 2)
+    assert run_fingerprint(projects, job(), 2) == first
+    fujian = packs / "fujian" / "fujian.yaml"
+    text = fujian.read_text(encoding="utf-8")
+    fujian.write_text(text.replace("须说明选址合理性", "须说明选址的合理性", 1), encoding="utf-8")
+    assert "须说明选址的合理性" in fujian.read_text(encoding="utf-8")
+    assert run_fingerprint(projects, job(), 2) != first                 # a message edited: other rules
+    fujian.write_text(text, encoding="utf-8")
+    assert run_fingerprint(projects, job(), 2) == first                 # by content, not by file time
+    # national.yaml is in force from 2022-08-16, the Fujian packs from 2022-07-29: other packs on either day
+    assert run_fingerprint(projects, job("2022-08-01"), 2) != run_fingerprint(projects, job("2022-09-01"), 2)
+    args = CLI + ["batch", "--layerset", str(SAMPLE / "layerset.yaml"), "--projects", str(SAMPLE / "projects" /
+                  "projects.gpkg"), "--rules", str(packs), "--out", str(tmp_path / "run"), "--workers", "1"]
+    res = subprocess.run(args, capture_output=True, text=True, timeout=300, env=_env(tmp_path))
+    assert res.returncode == 0, res.stderr[-3000:]
+    fujian.write_text(text.replace("须说明选址合理性", "须说明选址的合理性", 1), encoding="utf-8")
+    res = subprocess.run(args, capture_output=True, text=True, timeout=300, env=_env(tmp_path))
+    assert res.returncode == 2 and "different batch" in res.stderr and "rules" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    fujian.write_text(text, encoding="utf-8")
+    res = subprocess.run(args, capture_output=True, text=True, timeout=300, env=_env(tmp_path))
+    assert res.returncode == 0 and "(1 already done)" in res.stderr, res.stderr[-3000:]
+
+
 def test_partition_payload_is_data_only_and_keeps_every_value():
     """A task's projects travel as JSON (never pickle): read back they equal what was sent — footprints exactly,
     and dates, timestamps, times, durations, bytes and decimals in attributes and sheets with their types."""
