@@ -87,10 +87,10 @@ def partition(projects: Sequence[Project], size: int) -> list[tuple[str, list[in
 
 def run_fingerprint(projects: Sequence[Project], job: Job, size: int) -> str:
     """What makes two runs the same run (and a resume valid): projects, layer set and its content, the rules
-    (:func:`rules_signature`), date, radius, size."""
+    (:func:`_rules_signature`), date, radius, size."""
     from .layerset import layerset_signature
     h = hashlib.sha256(json.dumps([job.layerset, layerset_signature(job.layerset), job.rules, job.as_of, job.radius_m,
-                                   size, rules_signature(job)]).encode())
+                                   size, _rules_signature(job)]).encode())
     wkbs = shapely.to_wkb(np.array([p.geometry for p in projects], dtype=object))
     for p, wkb in zip(projects, wkbs):
         h.update(p.id.encode("utf-8"))
@@ -100,21 +100,12 @@ def run_fingerprint(projects: Sequence[Project], job: Job, size: int) -> str:
     return h.hexdigest()[:32]
 
 
-def rules_signature(job: Job) -> str:
-    """The rules a batch's partitions are screened with, by content: the rule packs in force as the workers load
-    them (``--rules``, else the layer set's, else the shipped ones; on ``--as-of``, else today), after overrides,
-    the reference tables the checks read (sector codes, benchmarks, factors) and the program
-    (:func:`~gis_screening.cache.code_digest`).  A pack edited, a pack come into force, an upgrade between an
-    interrupted run and its rerun: another batch, never one whose verdicts mix two sets of rules."""
-    from .cache import code_digest
-    from .resources import data_dir
-    stack = _rule_stack(job.rules, job.as_of, _manifest_packs(job.layerset))
-    h = hashlib.sha256(code_digest().encode())
-    for pack, _ in stack.packs:
-        h.update(pack.model_dump_json().encode())
-    for table in sorted((data_dir("rules") / "reference").glob("*.csv")):
-        h.update(table.name.encode() + table.read_bytes())
-    return h.hexdigest()[:32]
+def _rules_signature(job: Job) -> str:
+    """The rules a batch's partitions are screened with, by content (:func:`~gis_screening.screening.
+    rules_signature` of the stack its workers load): a pack edited, a pack come into force, an upgrade between an
+    interrupted run and its rerun make another batch, never one whose verdicts mix two sets of rules."""
+    from .screening import rules_signature
+    return rules_signature(_rule_stack(job.rules, job.as_of, _manifest_packs(job.layerset)))
 
 
 def _manifest_packs(layerset: str) -> list[str]:

@@ -63,6 +63,23 @@ def load_rules(paths: list[str | Path] | None = None, as_of: dt.date | None = No
     return stack
 
 
+def rules_signature(stack: RuleStack) -> str:
+    """The rules verdicts are reached by, by content: the packs of ``stack`` (those in force, after overrides), the
+    reference tables the checks read (sector codes, benchmarks, factors) and the program
+    (:func:`~gis_screening.cache.code_digest`).  Equal for equal rules whatever the files' times; a pack edited or
+    come into force, or an upgrade, gives another."""
+    import hashlib
+
+    from .cache import code_digest
+    from .resources import data_dir
+    h = hashlib.sha256(code_digest().encode())
+    for pack, _ in stack.packs:
+        h.update(pack.model_dump_json().encode())
+    for table in sorted((data_dir("rules") / "reference").glob("*.csv")):
+        h.update(table.name.encode() + table.read_bytes())
+    return h.hexdigest()[:32]
+
+
 def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *, search_radius_m: float = 1000.0,
            cache: PreparedCache | None = None, progress: Callable[[int, int], None] | None = None,
            cancel: Callable[[], bool] | None = None, carbon: bool = True, split: bool = False,

@@ -189,6 +189,28 @@ class Session:
         self.selection_changed.emit(layer_name, index)
 
     # ---- persistence --------------------------------------------------------------------------------
+    def inputs_signature(self) -> str | None:
+        """What the last result was reached from, as files stand now: the layer set's content (its manifest, and the
+        size and time of every source, 准入清单 and rule pack it names), the files of layers added to it, and the
+        rules by content (:func:`~gis_screening.screening.rules_signature`: the packs in force today, the reference
+        tables, the program).  None when it cannot be told (a file gone, a database out of reach)."""
+        import hashlib
+
+        from .io.layer_cache import source_signature
+        from .layerset import layerset_signature
+        from .screening import load_rules, rules_signature
+        if self.layerset is None:
+            return None
+        try:
+            h = hashlib.sha256(layerset_signature(self.layerset_path).encode() if self.layerset_path else b"")
+            base = Path(self.layerset_path).parent if self.layerset_path else Path.cwd()
+            for view in self.views:
+                h.update(repr(source_signature(base / view.layer.source)).encode())
+            h.update(rules_signature(load_rules(list[str | Path](self.layerset.rule_packs) or None)).encode())
+        except Exception:  # noqa: BLE001 - unknown, so a saved result will not be trusted on reopening
+            return None
+        return h.hexdigest()[:32]
+
     def to_dict(self) -> dict:
         return {"version": SESSION_VERSION, "layerset": self.layerset_path,
                 "views": [{"name": v.layer.name, "visible": v.visible, "opacity": v.opacity, "style": v.style}
@@ -199,7 +221,7 @@ class Session:
                                                                if isinstance(v, (str, int, float, bool, type(None)))},
                               "source": p.source, "footprint_file": p.footprint_file,
                               "problems": list(p.problems)} for p in self.projects],
-                "result": self.result}
+                "result": self.result, "result_inputs": self.inputs_signature() if self.result else None}
 
     def save(self, path: str | Path) -> Path:
         """Write the session atomically (temp file + fsync + rename)."""
@@ -263,6 +285,12 @@ class Session:
                                                and "verdict" in r and isinstance(r.get("findings"), list)
                                                for r in result["results"])):
             notes.append("保存的筛查结果已损坏，已忽略；请重新筛查")
+            result = None
+        elif result is not None and (doc.get("result_inputs") is None
+                                     or doc.get("result_inputs") != self.inputs_signature()):
+            # a layer file replaced, a 准入清单 or rule pack edited, the program upgraded since: the saved verdicts
+            # would be shown (and exported) beside layers and rules they were not reached from
+            notes.append("图层、准入清单、规则或程序自保存以来已更改，保存的筛查结果已作废；请重新筛查")
             result = None
         self.set_result(result)
         self.dirty = False

@@ -620,3 +620,60 @@ def test_footprints_given_in_a_sheet_table_screened_again_and_after_reopening(wi
         piped.append(re.sub(rb'"(generated_at|layer_id|id)": "(L[^"]*|\d{4}-[^"]*)"', b"", res.stdout))
         assert findings(json.loads(res.stdout)) == first
     assert piped[0] == piped[1]
+
+
+def test_a_saved_result_is_not_reopened_beside_layers_or_rules_changed_since(qtbot, tmp_path, monkeypatch):
+    """A session saved with its result, reopened: the result is shown again while its layers and rules are as they
+    were; after a layer file is replaced (the county's new red lines) or a rule pack the layer set names is edited,
+    the saved verdicts are dropped with a note — they were shown, and exported, beside the new red lines — and the
+    next screening quotes the new layer."""
+    import yaml
+    monkeypatch.setenv("GIS_SCREENING_CACHE", str(tmp_path / "cache"))
+    zones = tmp_path / "county"
+    shutil.copytree(SAMPLE, zones, ignore=shutil.ignore_patterns("projects", "sheets", "*.py", "README.md"))
+    shutil.copytree(ROOT / "rules", zones / "rules", ignore=shutil.ignore_patterns("reference", "README.md"))
+    manifest = zones / "layerset.yaml"
+    doc = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(yaml.safe_dump({**doc, "rule_packs": ["rules"]}, allow_unicode=True), encoding="utf-8")
+
+    def window() -> MainWindow:
+        w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+        w.ask_unsaved = lambda n: "discard"
+        qtbot.addWidget(w)
+        return w
+    first = window()
+    assert first.open_layerset(str(manifest))
+    first.auto_screen = False
+    assert first.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-002.txt"))
+    doc = first.screen_and_wait()
+    assert doc["results"][0]["verdict"] == "non_compliant"
+    quoted = [f["message"] for f in doc["results"][0]["findings"] if f["rule_id"] == "national.redline.construction"]
+    assert quoted and "改名后的红线" not in quoted[0]
+    session = tmp_path / "s.gsproj"
+    first.session.save(session)
+
+    again = window()
+    assert again.open_session(str(session))
+    assert again.session.result == doc                          # nothing changed: the result is shown again
+
+    red = zones / "zones" / "STBHHX.gpkg"
+    import geopandas as gpd
+    gdf = gpd.read_file(red, layer="生态保护红线")
+    name_field = next(c for c in gdf.columns if c.upper() in ("HXMC", "NAME", "红线名称"))
+    gdf[name_field] = "改名后的红线"
+    gdf.to_file(red, layer="生态保护红线", driver="GPKG")
+    third = window()
+    assert third.open_session(str(session))
+    assert third.session.result is None and "保存的筛查结果已作废" in third.lbl_msg.text()
+    assert [p.id for p in third.session.projects] == ["P2026-002"]       # the projects are kept
+    fresh = third.screen_and_wait()
+    assert any("改名后的红线" in f["message"] for f in fresh["results"][0]["findings"])
+    third.session.save(session)
+
+    pack = zones / "rules" / "national" / "national.yaml"
+    text = pack.read_text(encoding="utf-8")
+    assert "禁止开发性、生产性建设活动" in text
+    pack.write_text(text.replace("禁止开发性、生产性建设活动", "禁止开发性和生产性建设活动"), encoding="utf-8")
+    fourth = window()
+    assert fourth.open_session(str(session))
+    assert fourth.session.result is None and "保存的筛查结果已作废" in fourth.lbl_msg.text()
