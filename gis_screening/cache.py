@@ -3,9 +3,10 @@
 Entries are keyed by content hashes, written atomically, and never trusted: an entry that cannot be read or
 does not have the expected arrays is deleted and the caller rebuilds it.  Nothing here can execute code when
 read (no pickle).  Every key holds :func:`code_digest`: an entry made by other code (another release, a changed
-reader, another GDAL, GEOS or PROJ) is never served, with no version number to remember to bump.  The folder is bounded: after each write the least recently used entries are removed until the
-entries take at most ``$GIS_SCREENING_CACHE_MAX`` (default 4 GiB) — every saved edit of a province layer would
-otherwise leave a few hundred MB behind.  A removed entry is rebuilt when next needed.
+reader, another GDAL, GEOS or PROJ) is never served, with no version number to remember to bump.  The folder is
+bounded: after each write the least recently used entries are removed until the entries take at most
+``$GIS_SCREENING_CACHE_MAX`` (default 4 GiB) — every saved edit of a province layer would otherwise leave a few
+hundred MB behind.  A removed entry is rebuilt when next needed.
 """
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ second, and reading their EPSG:4490 geometry to find the zone a third of one, on
 projected features and the layer's extent are kept in the cache folder (``projected/``), keyed by the layer's
 content digest and the code that projects it, and read back on the next open.  Only layers whose digest is already
 known are cached (layers from the loaded-layer cache, or read and stored there): a layer just edited is projected in
-memory, as hashing it would cost as much as projecting it.  Entries are data only (``np.savez``, read without pickle); a damaged one is
-deleted and rebuilt, and a full or read-only disk only costs speed.
+memory, as hashing it would cost as much as projecting it.  Entries are data only (``np.savez``, read without
+pickle); a damaged one is deleted and rebuilt, and a full or read-only disk only costs speed.
 """
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from ..model import Layer
 if TYPE_CHECKING:
     import geopandas as gpd
 
+
 def source_files(path: Path) -> list[Path]:
     """The local files a source consists of (every part of a shapefile, every file under a folder), resolved; []
     when there is none."""
