@@ -104,8 +104,8 @@ def _rules_signature(job: Job) -> str:
     """The rules a batch's partitions are screened with, by content (:func:`~gis_screening.screening.
     rules_signature` of the stack its workers load): a pack edited, a pack come into force, an upgrade between an
     interrupted run and its rerun make another batch, never one whose verdicts mix two sets of rules."""
-    from .screening import rules_signature
-    return rules_signature(_rule_stack(job.rules, job.as_of, _manifest_packs(job.layerset)))
+    from .screening import rules_for, rules_signature
+    return rules_signature(rules_for(_manifest_packs(job.layerset), job.rules, _day(job.as_of)))
 
 
 def _manifest_packs(layerset: str) -> list[str]:
@@ -115,12 +115,9 @@ def _manifest_packs(layerset: str) -> list[str]:
     return [str(Path(layerset).parent / p) for p in load_manifest(layerset).rule_packs]
 
 
-def _rule_stack(rules: tuple[str, ...] | None, as_of: str | None, manifest_packs: list[str]):
-    """The rule stack a batch's workers screen with: ``rules`` (``--rules``), else the manifest's packs, else the
-    shipped ones, in force on ``as_of`` (ISO day; None: today)."""
-    from .screening import load_rules
-    return load_rules(list[str | Path](rules) if rules else (list[str | Path](manifest_packs) or None),
-                      as_of=dt.date.fromisoformat(as_of) if as_of else None)
+def _day(iso: str | None) -> dt.date | None:
+    """A job's ``as_of`` (ISO day) as a date; None: today."""
+    return dt.date.fromisoformat(iso) if iso else None
 
 
 @lru_cache(maxsize=4)
@@ -128,8 +125,9 @@ def _worker_state(layerset: str, rules: tuple[str, ...] | None, as_of: str | Non
     """Per worker process: the layer set, the rule stack and the prepared-layer cache, loaded once."""
     from .engine.prepared import PreparedCache
     from .layerset import load_layerset
+    from .screening import rules_for
     ls = load_layerset(layerset, cache=cache_dir or True)
-    stack = _rule_stack(rules, as_of, ls.rule_packs)
+    stack = rules_for(ls.rule_packs, rules, _day(as_of))
     return ls, stack, PreparedCache(cache_dir)
 
 

@@ -63,6 +63,14 @@ def load_rules(paths: list[str | Path] | None = None, as_of: dt.date | None = No
     return stack
 
 
+def rules_for(layerset_packs: Sequence[str | Path], given: Sequence[str | Path] | None = None,
+              as_of: dt.date | None = None) -> RuleStack:
+    """The rules a screening applies (:func:`load_rules`): the packs ``given`` (``--rules``), else those the layer
+    set's manifest names (``LayerSet.rule_packs``), else the shipped ones; in force on ``as_of`` (default today)."""
+    packs = [str(p) for p in (given or layerset_packs)]
+    return load_rules(list[str | Path](packs) or None, as_of=as_of)
+
+
 def rules_signature(stack: RuleStack) -> str:
     """The rules verdicts are reached by, by content: the packs of ``stack`` (those in force, after overrides), the
     reference tables the checks read (sector codes, benchmarks, factors) and the program

@@ -198,7 +198,7 @@ class Session:
 
         from .io.layer_cache import source_signature
         from .layerset import layerset_signature
-        from .screening import load_rules, rules_signature
+        from .screening import rules_for, rules_signature
         if self.layerset is None:
             return None
         try:
@@ -206,7 +206,7 @@ class Session:
             base = Path(self.layerset_path).parent if self.layerset_path else Path.cwd()
             for view in self.views:
                 h.update(repr(source_signature(base / view.layer.source)).encode())
-            h.update(rules_signature(load_rules(list[str | Path](self.layerset.rule_packs) or None)).encode())
+            h.update(rules_signature(rules_for(self.layerset.rule_packs)).encode())
         except Exception:  # noqa: BLE001 - unknown, so a saved result will not be trusted on reopening
             return None
         return h.hexdigest()[:32]

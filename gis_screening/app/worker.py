@@ -84,8 +84,8 @@ def screening_job(projects, layerset, radius: float = 1000.0, cache=None) -> Job
 
     def run(progress, cancelled):
         """Run queued jobs one after another (the one Python thread that touches PROJ)."""
-        from ..screening import load_rules, screen
-        rules = load_rules(layerset.rule_packs or None)
+        from ..screening import rules_for, screen
+        rules = rules_for(layerset.rule_packs)
         return screen(projects, layerset, rules, search_radius_m=radius, cache=cache, progress=progress,
                       cancel=cancelled).to_json()
     return Job(run)

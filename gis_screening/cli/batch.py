@@ -50,12 +50,12 @@ def batch_cmd(
     """Screen every project on a dask cluster; same verdicts as `screen`; partitions committed atomically."""
     from ..batch import Job, folder_lock, prepare_run
     from ..layerset import load_layerset
-    from ..screening import load_rules
+    from ..screening import rules_for
     day = screening_options(search_radius, as_of)
     check_cache_dir(cache_dir)
     try:
         ls = load_layerset(layerset)                 # fail fast on bad input, before starting a cluster
-        stack = load_rules(list[str | Path](rules) if rules else (list[str | Path](ls.rule_packs) or None), as_of=day)
+        stack = rules_for(ls.rule_packs, rules, as_of=day)
     except InputError as exc:
         fail(str(exc))
     say_screening_notes(stack, ls, day, search_radius)

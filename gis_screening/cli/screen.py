@@ -122,7 +122,7 @@ def screen_cmd(
         with collector_paused(freeze=True):
             from ..engine.prepared import PreparedCache
             from ..layerset import load_layerset
-            from ..screening import load_rules, screen
+            from ..screening import rules_for, screen
             # no output may replace another or a file the run reads (checked once the modules it needs are in)
             files_out = {"--json": None if json_out == STDOUT else json_out,
                          "--jsonl": None if jsonl == STDOUT else jsonl, "--gpkg": gpkg, "--pdf": pdf, "--docx": docx,
@@ -135,8 +135,7 @@ def screen_cmd(
                 read = reader.submit(read_project_files, project, zone=zone, crs=crs, offset=source_offset,
                                      encoding=encoding, layer=footprint_layer, towgs84=towgs84)
                 ls = load_layerset(layerset, cache=False if no_cache else (cache_dir or True), cache_writes=writes)
-                stack = load_rules([str(p) for p in rules] if rules else (getattr(ls, "rule_packs", None) or None),
-                                   as_of=day)
+                stack = rules_for(ls.rule_packs, rules, as_of=day)
                 say_screening_notes(stack, ls, day, search_radius)
                 projects = say_project_notes(*read.result())
             # nor the footprint files the project sheets name (known once they are read; nothing is written yet)
