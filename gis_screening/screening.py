@@ -73,8 +73,8 @@ def rules_for(layerset_packs: Sequence[str | Path], given: Sequence[str | Path] 
 
 def rules_signature(stack: RuleStack) -> str:
     """The rules verdicts are reached by, by content: the packs of ``stack`` (those in force, after overrides), the
-    reference tables the checks read (sector codes, benchmarks, factors) and the program
-    (:func:`~gis_screening.cache.code_digest`).  Equal for equal rules whatever the files' times; a pack edited or
+    reference tables the checks read (sector codes, benchmarks, factors), the layer catalog (roles, fields) and the
+    program (:func:`~gis_screening.cache.code_digest`).  Equal for equal rules whatever the files' times; a pack edited or
     come into force, or an upgrade, gives another."""
     import hashlib
 
@@ -83,7 +83,7 @@ def rules_signature(stack: RuleStack) -> str:
     h = hashlib.sha256(code_digest().encode())
     for pack, _ in stack.packs:
         h.update(pack.model_dump_json().encode())
-    for table in sorted((data_dir("rules") / "reference").glob("*.csv")):
+    for table in [*sorted((data_dir("rules") / "reference").glob("*.csv")), *sorted(data_dir("layers").glob("*.yaml"))]:
         h.update(table.name.encode() + table.read_bytes())
     return h.hexdigest()[:32]
 

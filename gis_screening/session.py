@@ -7,8 +7,10 @@ widgets bind to these signals, and tests drive the same objects without a window
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import shapely
 from psygnal import Signal, evented
@@ -16,6 +18,9 @@ from psygnal import Signal, evented
 from .errors import InputError
 from .layerset import load_layerset
 from .model import Layer, LayerSet, Project
+
+if TYPE_CHECKING:
+    from .engine.rules import RuleStack
 
 SESSION_VERSION = 1
 
@@ -50,6 +55,7 @@ class Session:
         self.projects: list[Project] = []
         self.selected_project: str | None = None
         self.result: dict | None = None
+        self.result_inputs: str | None = None     # what the result was reached from (:func:`result_inputs`)
         self.dirty = False
 
     def _view(self, layer: Layer) -> LayerView:
@@ -75,7 +81,7 @@ class Session:
         ls = load_layerset(path)
         self.layerset, self.layerset_path = ls, str(Path(path).resolve())
         self.views = [self._view(lyr) for lyr in ls.layers]
-        self.result = None
+        self.result = self.result_inputs = None
         self.layers_changed.emit()
         self.result_changed.emit(None)
 
@@ -181,8 +187,10 @@ class Session:
             return None
         return next((r for r in self.result.get("results", []) if r["project"]["id"] == pid), None)
 
-    def set_result(self, doc: dict | None) -> None:
-        self.result = doc
+    def set_result(self, doc: dict | None, inputs: str | None = None) -> None:
+        """The result document shown, and what it was reached from (:func:`result_inputs`, taken when its
+        screening started: saved with it, and compared on reopening)."""
+        self.result, self.result_inputs = doc, (inputs if doc is not None else None)
         self.result_changed.emit(doc)
 
     def select(self, layer_name: str, index: int) -> None:
@@ -190,38 +198,22 @@ class Session:
 
     # ---- persistence --------------------------------------------------------------------------------
     def inputs_signature(self) -> str | None:
-        """What the last result was reached from, as files stand now: the layer set's content (its manifest, and the
-        size and time of every source, 准入清单 and rule pack it names), the files of layers added to it, and the
-        rules by content (:func:`~gis_screening.screening.rules_signature`: the packs in force today, the reference
-        tables, the program).  None when it cannot be told (a file gone, a database out of reach)."""
-        import hashlib
-
-        from .io.layer_cache import source_signature
-        from .layerset import layerset_signature
-        from .screening import rules_for, rules_signature
+        """:func:`result_inputs` of the session as it stands: its layers, projects and the rules in force today."""
+        from .screening import rules_for
         if self.layerset is None:
             return None
         try:
-            h = hashlib.sha256(layerset_signature(self.layerset_path).encode() if self.layerset_path else b"")
-            base = Path(self.layerset_path).parent if self.layerset_path else Path.cwd()
-            for view in self.views:
-                h.update(repr(source_signature(base / view.layer.source)).encode())
-            h.update(rules_signature(rules_for(self.layerset.rule_packs)).encode())
-        except Exception:  # noqa: BLE001 - unknown, so a saved result will not be trusted on reopening
+            rules = rules_for(self.layerset.rule_packs)
+        except Exception:  # noqa: BLE001 - a pack gone or broken: unknown, a saved result is not trusted
             return None
-        return h.hexdigest()[:32]
+        return result_inputs(self.layerset.layers, self.projects, rules)
 
     def to_dict(self) -> dict:
         return {"version": SESSION_VERSION, "layerset": self.layerset_path,
                 "views": [{"name": v.layer.name, "visible": v.visible, "opacity": v.opacity, "style": v.style}
                           for v in self.views],
-                "projects": [{"id": p.id, "name": p.name, "industry_code": p.industry_code,
-                              "construction_type": p.construction_type, "wkt": shapely.to_wkt(p.geometry, rounding_precision=9),
-                              "sheet": p.sheet, "attributes": {k: v for k, v in p.attributes.items()
-                                                               if isinstance(v, (str, int, float, bool, type(None)))},
-                              "source": p.source, "footprint_file": p.footprint_file,
-                              "problems": list(p.problems)} for p in self.projects],
-                "result": self.result, "result_inputs": self.inputs_signature() if self.result else None}
+                "projects": [project_entry(p) for p in self.projects],
+                "result": self.result, "result_inputs": self.result_inputs if self.result else None}
 
     def save(self, path: str | Path) -> Path:
         """Write the session atomically (temp file + fsync + rename)."""
@@ -288,10 +280,44 @@ class Session:
             result = None
         elif result is not None and (doc.get("result_inputs") is None
                                      or doc.get("result_inputs") != self.inputs_signature()):
-            # a layer file replaced, a 准入清单 or rule pack edited, the program upgraded since: the saved verdicts
-            # would be shown (and exported) beside layers and rules they were not reached from
-            notes.append("图层、准入清单、规则或程序自保存以来已更改，保存的筛查结果已作废；请重新筛查")
+            # a layer file replaced or edited, a 准入清单 or rule pack edited, the program upgraded since the
+            # screening (or its layer edits never saved): the saved verdicts would be shown (and exported) beside
+            # layers and rules they were not reached from
+            notes.append("图层、准入清单、规则或程序自筛查以来已更改，保存的筛查结果已作废；请重新筛查")
             result = None
-        self.set_result(result)
+        self.set_result(result, doc.get("result_inputs") if result is not None else None)
         self.dirty = False
         return notes
+
+
+def project_entry(p: Project) -> dict[str, Any]:
+    """A project as a session file holds it (and as it is read back)."""
+    return {"id": p.id, "name": p.name, "industry_code": p.industry_code, "construction_type": p.construction_type,
+            "wkt": shapely.to_wkt(p.geometry, rounding_precision=9), "sheet": p.sheet,
+            "attributes": {k: v for k, v in p.attributes.items() if isinstance(v, (str, int, float, bool, type(None)))},
+            "source": p.source, "footprint_file": p.footprint_file, "problems": list(p.problems)}
+
+
+def result_inputs(layers: Sequence[Layer], projects: Sequence[Project], rules: RuleStack) -> str | None:
+    """What a screening result is reached from, by content: every layer's features, attributes (its 准入清单
+    joined in), role and name (:meth:`~gis_screening.model.Layer.content_digest`: of the edited features for a
+    layer edited in memory, of its source files for one read from them), the projects as a session file holds
+    them, and the rules (:func:`~gis_screening.screening.rules_signature`: packs, reference tables, catalog,
+    program).  Taken when a screening starts and saved with its result; a session reopened beside other layers
+    (a file replaced, an edit never saved), projects or rules drops the result.  None when it cannot be told."""
+    import hashlib
+
+    from .screening import rules_signature
+    try:
+        h = hashlib.sha256(rules_signature(rules).encode())
+        for entry in sorted(json.dumps([lyr.content_digest(), lyr.role, lyr.name], ensure_ascii=False)
+                            for lyr in layers):
+            h.update(entry.encode())
+        for p in projects:
+            saved = project_entry(p)
+            # as a reopened session has it: its footprint read back from the rounded WKT the file holds
+            saved["wkt"] = shapely.to_wkt(shapely.from_wkt(saved["wkt"]), rounding_precision=9)
+            h.update(json.dumps(saved, ensure_ascii=False, sort_keys=True, default=str).encode())
+    except Exception:  # noqa: BLE001 - unknown (a layer gone unreadable): a saved result will not be trusted
+        return None
+    return h.hexdigest()[:32]

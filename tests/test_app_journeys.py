@@ -677,3 +677,74 @@ def test_a_saved_result_is_not_reopened_beside_layers_or_rules_changed_since(qtb
     fourth = window()
     assert fourth.open_session(str(session))
     assert fourth.session.result is None and "保存的筛查结果已作废" in fourth.lbl_msg.text()
+
+
+def test_a_saved_result_is_judged_by_what_it_was_screened_from_not_by_what_stood_at_saving(qtbot, tmp_path,
+                                                                                              monkeypatch):
+    """A result is saved with what its screening read, taken when the screening started (before: what the files
+    were when the session was saved).  A unit renamed in the editor and screened, the session saved with the edit
+    never saved to the file: reopened, the layer is the file's and the result (quoting the new name) is dropped —
+    it was kept.  A rule pack edited after the screening, then the session saved: dropped — it was kept.  A unit
+    renamed after the screening and never saved: the result was reached from the file as it still is, and is
+    shown again."""
+    import yaml
+    monkeypatch.setenv("GIS_SCREENING_CACHE", str(tmp_path / "cache"))
+    manifest = _gpkg_layerset(tmp_path)
+    shutil.copytree(ROOT / "rules", tmp_path / "rules", ignore=shutil.ignore_patterns("reference", "README.md"))
+    doc = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(yaml.safe_dump({**doc, "rule_packs": ["rules"]}, allow_unicode=True), encoding="utf-8")
+    session = tmp_path / "s.gsproj"
+
+    def window() -> MainWindow:
+        w = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+        w.ask_unsaved = lambda n: "discard"
+        qtbot.addWidget(w)
+        w.auto_screen = False
+        return w
+
+    def screened_with_unit_renamed(w: MainWindow, before_screening: bool) -> tuple[dict, str]:
+        assert w.open_layerset(str(manifest))
+        w.auto_screen = False
+        assert w.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-002.txt"))
+        first = w.screen_and_wait() if not before_screening else None
+        assert w.start_editing("环境管控单元")
+        ctl = w.editor
+        code = next(o["feature_id"] for o in (first or w.screen_and_wait())["results"][0]["overlaps"]
+                    if o["role"] == "control_units" and o["overlap_area_m2"] > 0)
+        fid = next(f for f in ctl.fids() if str(ctl.editable.features[f].attrs.get(ctl.editable.code_field)) == code)
+        cat = w.session.cat
+        name_field = next(c for c in ctl.editable.columns
+                          if cat.match_fields("control_units", [c]).get(c) == cat.role("control_units").name_field)
+        ctl.set_attributes(fid, {name_field: "编辑中的单元"})
+        result = w.screen_and_wait() if before_screening else first
+        assert result is not None
+        return result, code
+
+    def names(result: dict, code: str) -> set:
+        return {o["feature_name"] for o in result["results"][0]["overlaps"] if o["feature_id"] == code}
+
+    edited = window()
+    doc, code = screened_with_unit_renamed(edited, before_screening=True)
+    assert names(doc, code) == {"编辑中的单元"}               # screened with the edit, never saved to the file
+    edited.session.save(session)
+    reopened = window()
+    assert reopened.open_session(str(session))
+    assert reopened.session.result is None and "保存的筛查结果已作废" in reopened.lbl_msg.text()
+
+    later = window()
+    doc, code = screened_with_unit_renamed(later, before_screening=False)
+    assert "编辑中的单元" not in names(doc, code)              # screened before the edit: the file's units
+    later.session.save(session)
+    reopened = window()
+    assert reopened.open_session(str(session))
+    assert reopened.session.result == doc                      # reached from the units as the file still has them
+
+    pack = tmp_path / "rules" / "national" / "national.yaml"
+    text = pack.read_text(encoding="utf-8")
+    assert "禁止开发性、生产性建设活动" in text
+    assert reopened.screen_and_wait() is not None
+    pack.write_text(text.replace("禁止开发性、生产性建设活动", "禁止开发性和生产性建设活动"), encoding="utf-8")
+    reopened.session.save(session)                             # saved after the pack was edited, not re-screened
+    last = window()
+    assert last.open_session(str(session))
+    assert last.session.result is None and "保存的筛查结果已作废" in last.lbl_msg.text()

@@ -491,7 +491,7 @@ class MainWindow(EditActions, QMainWindow):
         self.worker = w = screening_job(self.session.projects, self.session.layerset, cache=self.cache)
         w.setParent(self)
         w.progress.connect(self._show_progress)
-        w.finished.connect(lambda doc, me=w: self._screened(me, doc))
+        w.finished.connect(lambda out, me=w: self._screened(me, *out))
         w.failed.connect(lambda msg, me=w: self._failed(me, msg))
         self.progress.setValue(0)
         self.progress.show()
@@ -524,14 +524,14 @@ class MainWindow(EditActions, QMainWindow):
         if self.worker is not None:
             self.worker.cancel()
 
-    def _screened(self, worker, doc):
+    def _screened(self, worker, doc, inputs):
         worker.delivered = True
         if worker is not self.worker:
             return  # a newer run superseded this one
         self.worker = None
         self.progress.hide()
         self.btn_cancel.hide()
-        self.session.set_result(doc)
+        self.session.set_result(doc, inputs)
         missing = "、".join(m["title"] for m in doc.get("layers_missing") or [])
         self.lbl_msg.setText(self.tr("就绪") if not missing else
                              f"{self.tr('未加载图层，相关规则未能核对（列为需人工核实）')}：{missing}")

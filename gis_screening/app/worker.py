@@ -79,13 +79,18 @@ class Job(QObject):
 
 
 def screening_job(projects, layerset, radius: float = 1000.0, cache=None) -> Job:
-    """A :class:`Job` that screens a copy of the session's projects and returns the result document."""
+    """A :class:`Job` that screens a copy of the session's projects and returns the result document with what it
+    was reached from (:func:`~gis_screening.session.result_inputs`, taken before the screening starts: a layer
+    edited or a rule pack changed while it runs makes a result that is not trusted when its session is reopened)."""
     projects = list(projects)
 
     def run(progress, cancelled):
         """Run queued jobs one after another (the one Python thread that touches PROJ)."""
         from ..screening import rules_for, screen
+        from ..session import result_inputs
         rules = rules_for(layerset.rule_packs)
-        return screen(projects, layerset, rules, search_radius_m=radius, cache=cache, progress=progress,
-                      cancel=cancelled).to_json()
+        inputs = result_inputs(list(layerset.layers), projects, rules)
+        doc = screen(projects, layerset, rules, search_radius_m=radius, cache=cache, progress=progress,
+                     cancel=cancelled).to_json()
+        return doc, inputs
     return Job(run)
