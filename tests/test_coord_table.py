@@ -288,3 +288,37 @@ def test_parcels_and_holes_listed_one_after_another_without_parcel_numbers(tmp_p
         assert geom.is_valid and not [p for p in lyr.problems if "invalid" in p.message], name
         assert len(getattr(geom, "geoms", [geom])) == parts, name
         assert lyr.gdf.to_crs(4528).area.iloc[0] == pytest.approx(area, abs=0.01), name
+
+
+def test_parcels_and_holes_listed_in_blocks_between_blank_rows_without_closing_points(tmp_path):
+    """The same table as WPS users often lay it out: each parcel (or hole) a block of points, not back to its
+    first point, a blank row between blocks.  The blocks were joined into one ring (J4 → K1), a self-crossing
+    outline "repaired" into three slivers of the wrong area; each block is now a ring of its own, said in an info
+    line.  A stray blank row inside a parcel leaves a block of two points: refused, naming its rows."""
+    def square(n0, e0, size):
+        return [(n0, e0), (n0 + size, e0), (n0 + size, e0 + size), (n0, e0 + size)]
+    a, hole = square(2_885_000, 40_430_000, 200), square(2_885_050, 40_430_050, 50)
+    b = square(2_885_000, 40_430_500, 100)
+    for name, rings, parts, area in (("两块.csv", (a, b), 2, 50_000), ("带洞.csv", (a, hole), 1, 37_500),
+                                     ("洞和另一块.csv", (a, hole, b), 2, 47_500)):
+        path = tmp_path / name
+        blocks = ["\n".join(f"J{i},{n},{e}" for i, (n, e) in enumerate(ring, 1)) for ring in rings]
+        path.write_text("点号,X,Y\n" + "\n,,\n".join(blocks) + "\n\n", encoding="utf-8")
+        lyr = read_layer(path, "projects")
+        (geom,) = lyr.gdf.geometry
+        assert geom.is_valid and not [p for p in lyr.problems if "invalid" in p.message], name
+        assert len(getattr(geom, "geoms", [geom])) == parts, name
+        assert lyr.gdf.to_crs(4528).area.iloc[0] == pytest.approx(area, abs=0.01), name
+        assert any(f"start {len(rings) - 1} more ring(s)" in p.message for p in lyr.problems), name
+    stray = tmp_path / "空行.csv"
+    stray.write_text("点号,X,Y\n" + "\n".join(f"J{i},{n},{e}" for i, (n, e) in enumerate(a[:2], 1)) + "\n\n"
+                     + "\n".join(f"J{i},{n},{e}" for i, (n, e) in enumerate(a[2:] + b, 3)) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"ring 1 \(rows 2–3\) has fewer than 3 distinct points \(rings are the "
+                                         r"blocks of points between blank rows\)"):
+        read_layer(stray, "projects")
+    numbered = tmp_path / "圈号.csv"                # with a 圈号 column the rings are as numbered, blank rows or not
+    numbered.write_text("点号,圈号,X,Y\n" + "\n".join(f"J{i},1,{n},{e}" for i, (n, e) in enumerate(a[:2], 1))
+                        + "\n\n" + "\n".join(f"J{i},1,{n},{e}" for i, (n, e) in enumerate(a[2:], 3)) + "\n",
+                        encoding="utf-8")
+    (geom,) = read_layer(numbered, "projects").gdf.geometry
+    assert geom.geom_type == "Polygon"

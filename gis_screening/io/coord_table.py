@@ -119,13 +119,17 @@ def _cell_text(v: object) -> str:
 def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path: Path, sheet: str | None
             ) -> list[tuple[int, str, int, str, float, float]]:
     """(row, parcel, ring, name, a, b) of every coordinate row below the header ``h``; a parcel without a
-    地块编号 is named by ``sheet`` (when the workbook gives several) or the file."""
+    地块编号 is named by ``sheet`` (when the workbook gives several) or the file.  Without a 圈号 column, a blank
+    row between points starts another ring (two parcels, or a parcel and its hole, listed one block after the
+    other, each without its first point repeated: joined into one ring they made a self-crossing outline)."""
     a_col, b_col = (cols["lon"], cols["lat"]) if geo else (cols["x"], cols["y"])
     a_name, b_name = (rows[h][a_col], rows[h][b_col])
     at = f"sheet {sheet} " if sheet else ""
-    points = []
+    points: list[tuple[int, str, int, str, float, float]] = []
+    block, blank = 1, False
     for i, row in enumerate(rows[h + 1:], start=h + 2):
         if not any(row):
+            blank = bool(points)
             continue
         a_raw = row[a_col] if a_col < len(row) else ""
         b_raw = row[b_col] if b_col < len(row) else ""
@@ -148,8 +152,11 @@ def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path
         parcel = row[cols["parcel"]] if "parcel" in cols and cols["parcel"] < len(row) else ""
         ring = row[cols["ring"]] if "ring" in cols and cols["ring"] < len(row) else ""
         name = row[cols["name"]] if "name" in cols and cols["name"] < len(row) else ""
+        if blank and "ring" not in cols:
+            block += 1
+        blank = False
         try:
-            ring_no = int(float(ring)) if ring else 1
+            ring_no = int(float(ring)) if ring else block
         except ValueError:
             raise InputError(f"圈号 {ring!r} is not a number", file=path, where=f"{at}row {i}", field="圈号") from None
         points.append((i, parcel or sheet or path.stem, ring_no, name, vals[0], vals[1]))
@@ -231,6 +238,11 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
     if crs_guess.swapped:
         problems.append(Problem("warning", "coordinate columns are swapped relative to the usual order; corrected"))
     lonlat = crs_guess.epsg == 4490
+    by_ring_column = any("ring" in cols for *_, cols in tables)
+    blocks = len({(p[1], p[2]) for p in points}) - len({p[1] for p in points})
+    if blocks and not by_ring_column:
+        problems.append(Problem("info", f"blank rows between the points start {blocks} more ring(s): each block of "
+                                "points read as an outline of its own (a second parcel, or a hole)"))
     parcels: dict[str, dict[int, list]] = {}
     names: dict[str, str] = {}
     for row_no, parcel, ring, name, a, b in points:
@@ -251,8 +263,10 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
             for ring_no, pts in sorted(rings.items()):
                 for coords in closed_rings([(e, n) for _r, e, n in pts]):
                     if len(set(coords)) < 3:
-                        raise InputError(f"parcel {pid} ring {ring_no} has fewer than 3 distinct points", file=path,
-                                         where=f"row {pts[0][0]}", field="圈号")
+                        told = "" if by_ring_column else " (rings are the blocks of points between blank rows)"
+                        raise InputError(f"parcel {pid} ring {ring_no} (rows {pts[0][0]}–{pts[-1][0]}) has fewer "
+                                         f"than 3 distinct points{told}", file=path, where=f"row {pts[0][0]}",
+                                         field="圈号" if by_ring_column else f"{a_name}/{b_name}")
                     closed.append(coords)
             geoms.append(nest_rings(closed))
         ids.append(pid)
