@@ -270,24 +270,37 @@ def test_a_row_with_x_and_y_swapped_or_a_prefix_left_out_is_named(tmp_path):
         read_layer(mixed, "projects")
 
 
-def test_parcels_and_holes_listed_one_after_another_without_parcel_numbers(tmp_path):
-    """A 界址点坐标表 without 地块编号 or 圈号 that lists a parcel, back to its first point, then the next (a hole
-    inside it, a second parcel beside it): each is a ring of its own — the hole a hole, the other parcel a second
-    polygon — never one ring bridging them (a self-intersection repaired into a geometry with a line across)."""
-    def square(n0, e0, size):
-        return [(n0, e0), (n0 + size, e0), (n0 + size, e0 + size), (n0, e0 + size), (n0, e0)]
-    a, hole = square(2_885_000, 40_430_000, 200), square(2_885_050, 40_430_050, 50)
-    b = square(2_885_000, 40_430_500, 100)
+def _square(n0: float, e0: float, size: float, closed: bool) -> list:
+    ring = [(n0, e0), (n0 + size, e0), (n0 + size, e0 + size), (n0, e0 + size)]
+    return ring + ring[:1] if closed else ring
+
+
+def _read_parcels_hole_and_neighbour(tmp_path, closed: bool, between: str) -> list:
+    """Two parcels, a parcel with a hole, and both, each a table listing its rings one after another (``closed``:
+    back to their first point) with ``between`` between rings; each checked as read: valid, with the parts and
+    area (m²) the rings make.  The layers read."""
+    a, hole = _square(2_885_000, 40_430_000, 200, closed), _square(2_885_050, 40_430_050, 50, closed)
+    b = _square(2_885_000, 40_430_500, 100, closed)
+    read = []
     for name, rings, parts, area in (("两块.csv", (a, b), 2, 50_000), ("带洞.csv", (a, hole), 1, 37_500),
                                      ("洞和另一块.csv", (a, hole, b), 2, 47_500)):
         path = tmp_path / name
-        lines = [f"J{i},{n},{e}" for ring in rings for i, (n, e) in enumerate(ring, 1)]
-        path.write_text("点号,X,Y\n" + "\n".join(lines) + "\n", encoding="utf-8")
+        blocks = ["\n".join(f"J{i},{n},{e}" for i, (n, e) in enumerate(ring, 1)) for ring in rings]
+        path.write_text("点号,X,Y\n" + between.join(blocks) + "\n", encoding="utf-8")
         lyr = read_layer(path, "projects")
         (geom,) = lyr.gdf.geometry
         assert geom.is_valid and not [p for p in lyr.problems if "invalid" in p.message], name
         assert len(getattr(geom, "geoms", [geom])) == parts, name
         assert lyr.gdf.to_crs(4528).area.iloc[0] == pytest.approx(area, abs=0.01), name
+        read.append((len(rings), lyr))
+    return read
+
+
+def test_parcels_and_holes_listed_one_after_another_without_parcel_numbers(tmp_path):
+    """A 界址点坐标表 without 地块编号 or 圈号 that lists a parcel, back to its first point, then the next (a hole
+    inside it, a second parcel beside it): each is a ring of its own — the hole a hole, the other parcel a second
+    polygon — never one ring bridging them (a self-intersection repaired into a geometry with a line across)."""
+    _read_parcels_hole_and_neighbour(tmp_path, closed=True, between="\n")
 
 
 def test_parcels_and_holes_listed_in_blocks_between_blank_rows_without_closing_points(tmp_path):
@@ -295,21 +308,9 @@ def test_parcels_and_holes_listed_in_blocks_between_blank_rows_without_closing_p
     first point, a blank row between blocks.  The blocks were joined into one ring (J4 → K1), a self-crossing
     outline "repaired" into three slivers of the wrong area; each block is now a ring of its own, said in an info
     line.  A stray blank row inside a parcel leaves a block of two points: refused, naming its rows."""
-    def square(n0, e0, size):
-        return [(n0, e0), (n0 + size, e0), (n0 + size, e0 + size), (n0, e0 + size)]
-    a, hole = square(2_885_000, 40_430_000, 200), square(2_885_050, 40_430_050, 50)
-    b = square(2_885_000, 40_430_500, 100)
-    for name, rings, parts, area in (("两块.csv", (a, b), 2, 50_000), ("带洞.csv", (a, hole), 1, 37_500),
-                                     ("洞和另一块.csv", (a, hole, b), 2, 47_500)):
-        path = tmp_path / name
-        blocks = ["\n".join(f"J{i},{n},{e}" for i, (n, e) in enumerate(ring, 1)) for ring in rings]
-        path.write_text("点号,X,Y\n" + "\n,,\n".join(blocks) + "\n\n", encoding="utf-8")
-        lyr = read_layer(path, "projects")
-        (geom,) = lyr.gdf.geometry
-        assert geom.is_valid and not [p for p in lyr.problems if "invalid" in p.message], name
-        assert len(getattr(geom, "geoms", [geom])) == parts, name
-        assert lyr.gdf.to_crs(4528).area.iloc[0] == pytest.approx(area, abs=0.01), name
-        assert any(f"start {len(rings) - 1} more ring(s)" in p.message for p in lyr.problems), name
+    for rings, lyr in _read_parcels_hole_and_neighbour(tmp_path, closed=False, between="\n,,\n"):
+        assert any(f"start {rings - 1} more ring(s)" in p.message for p in lyr.problems)
+    a, b = _square(2_885_000, 40_430_000, 200, False), _square(2_885_000, 40_430_500, 100, False)
     stray = tmp_path / "空行.csv"
     stray.write_text("点号,X,Y\n" + "\n".join(f"J{i},{n},{e}" for i, (n, e) in enumerate(a[:2], 1)) + "\n\n"
                      + "\n".join(f"J{i},{n},{e}" for i, (n, e) in enumerate(a[2:] + b, 3)) + "\n", encoding="utf-8")
