@@ -307,15 +307,19 @@ def test_parcels_and_holes_listed_in_blocks_between_blank_rows_without_closing_p
     """The same table as WPS users often lay it out: each parcel (or hole) a block of points, not back to its
     first point, a blank row between blocks.  The blocks were joined into one ring (J4 → K1), a self-crossing
     outline "repaired" into three slivers of the wrong area; each block is now a ring of its own, said in an info
-    line.  A stray blank row inside a parcel leaves a block of two points: refused, naming its rows."""
-    for rings, lyr in _read_parcels_hole_and_neighbour(tmp_path, closed=False, between="\n,,\n"):
-        assert any(f"start {rings - 1} more ring(s)" in p.message for p in lyr.problems)
+    line; likewise where the header is repeated over each block, or each block has its title (地块二) in a row of
+    its own (before, "value 'X' is not a number" or "a point but no coordinates").  A stray blank row inside a
+    parcel leaves a block of two points: refused, naming its rows.  A row naming a point without coordinates is
+    still refused (a formula without its saved value)."""
+    for between in ("\n,,\n", "\n点号,X,Y\n", "\n地块二\n\n点号, X ,Y,\n", "\n第2宗地：城东片区,,\n"):
+        for rings, lyr in _read_parcels_hole_and_neighbour(tmp_path, closed=False, between=between):
+            assert any(f"start {rings - 1} more ring(s)" in p.message for p in lyr.problems), between
     a, b = _square(2_885_000, 40_430_000, 200, False), _square(2_885_000, 40_430_500, 100, False)
     stray = tmp_path / "空行.csv"
     stray.write_text("点号,X,Y\n" + "\n".join(f"J{i},{n},{e}" for i, (n, e) in enumerate(a[:2], 1)) + "\n\n"
                      + "\n".join(f"J{i},{n},{e}" for i, (n, e) in enumerate(a[2:] + b, 3)) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"ring 1 \(rows 2–3\) has fewer than 3 distinct points \(rings are the "
-                                         r"blocks of points between blank rows\)"):
+                                         r"blocks of points between rows without any: blank, a repeated header"):
         read_layer(stray, "projects")
     numbered = tmp_path / "圈号.csv"                # with a 圈号 column the rings are as numbered, blank rows or not
     numbered.write_text("点号,圈号,X,Y\n" + "\n".join(f"J{i},1,{n},{e}" for i, (n, e) in enumerate(a[:2], 1))
@@ -323,3 +327,8 @@ def test_parcels_and_holes_listed_in_blocks_between_blank_rows_without_closing_p
                         encoding="utf-8")
     (geom,) = read_layer(numbered, "projects").gdf.geometry
     assert geom.geom_type == "Polygon"
+    point_without = tmp_path / "无坐标.csv"
+    point_without.write_text("点号,X,Y\n" + "\n".join(f"J{i},{n},{e}" for i, (n, e) in enumerate(a, 1)) + "\nJ5,,\n",
+                             encoding="utf-8")
+    with pytest.raises(InputError, match="row 6.*the row has a point but no coordinates"):
+        read_layer(point_without, "projects")

@@ -119,16 +119,19 @@ def _cell_text(v: object) -> str:
 def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path: Path, sheet: str | None
             ) -> list[tuple[int, str, int, str, float, float]]:
     """(row, parcel, ring, name, a, b) of every coordinate row below the header ``h``; a parcel without a
-    地块编号 is named by ``sheet`` (when the workbook gives several) or the file.  Without a 圈号 column, a blank
-    row between points starts another ring (two parcels, or a parcel and its hole, listed one block after the
-    other, each without its first point repeated: joined into one ring they made a self-crossing outline)."""
+    地块编号 is named by ``sheet`` (when the workbook gives several) or the file.  Without a 圈号 column, a row
+    between points that holds none starts another ring (two parcels, or a parcel and its hole, listed one block
+    after the other, each without its first point repeated: joined into one ring they made a self-crossing
+    outline): a blank row, the header repeated over the next block, or a block's title alone in its row
+    (``地块二``, ``宗地2``)."""
     a_col, b_col = (cols["lon"], cols["lat"]) if geo else (cols["x"], cols["y"])
     a_name, b_name = (rows[h][a_col], rows[h][b_col])
     at = f"sheet {sheet} " if sheet else ""
+    header = _folded(rows[h])
     points: list[tuple[int, str, int, str, float, float]] = []
     block, blank = 1, False
     for i, row in enumerate(rows[h + 1:], start=h + 2):
-        if not any(row):
+        if not any(row) or _folded(row) == header or _block_title(row):
             blank = bool(points)
             continue
         a_raw = row[a_col] if a_col < len(row) else ""
@@ -161,6 +164,23 @@ def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path
             raise InputError(f"圈号 {ring!r} is not a number", file=path, where=f"{at}row {i}", field="圈号") from None
         points.append((i, parcel or sheet or path.stem, ring_no, name, vals[0], vals[1]))
     return points
+
+
+_BLOCK_TITLE = re.compile(r"^(第?[0-9０-９一二三四五六七八九十百]+[号块宗]?)?(地块|宗地|图斑)(编?号|名称)?[:：]?\s*\S{0,30}$")
+
+
+def _folded(row: list[str]) -> list[str]:
+    """The cells of ``row`` folded (:func:`~gis_screening.catalog.fold`), without its trailing blank cells."""
+    cells = [fold(c) for c in row]
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
+
+
+def _block_title(row: list[str]) -> bool:
+    """Is ``row`` a block's title alone (``地块二``, ``宗地2``, ``1号地块``): one cell, no coordinates?"""
+    cells = [c for c in row if c]
+    return len(cells) == 1 and bool(_BLOCK_TITLE.match(cells[0].strip()))
 
 
 def _find_header(rows) -> tuple[int, dict[str, int]]:
@@ -241,8 +261,9 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
     by_ring_column = any("ring" in cols for *_, cols in tables)
     blocks = len({(p[1], p[2]) for p in points}) - len({p[1] for p in points})
     if blocks and not by_ring_column:
-        problems.append(Problem("info", f"blank rows between the points start {blocks} more ring(s): each block of "
-                                "points read as an outline of its own (a second parcel, or a hole)"))
+        problems.append(Problem("info", f"rows without points between them (blank, a repeated header, a block's "
+                                f"title) start {blocks} more ring(s): each block of points read as an outline of its "
+                                "own (a second parcel, or a hole)"))
     parcels: dict[str, dict[int, list]] = {}
     names: dict[str, str] = {}
     for row_no, parcel, ring, name, a, b in points:
@@ -263,7 +284,8 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
             for ring_no, pts in sorted(rings.items()):
                 for coords in closed_rings([(e, n) for _r, e, n in pts]):
                     if len(set(coords)) < 3:
-                        told = "" if by_ring_column else " (rings are the blocks of points between blank rows)"
+                        told = "" if by_ring_column else " (rings are the blocks of points between rows without any: " \
+                                                         "blank, a repeated header, a block's title)"
                         raise InputError(f"parcel {pid} ring {ring_no} (rows {pts[0][0]}–{pts[-1][0]}) has fewer "
                                          f"than 3 distinct points{told}", file=path, where=f"row {pts[0][0]}",
                                          field="圈号" if by_ring_column else f"{a_name}/{b_name}")
