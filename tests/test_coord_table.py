@@ -332,3 +332,29 @@ def test_parcels_and_holes_listed_in_blocks_between_blank_rows_without_closing_p
                              encoding="utf-8")
     with pytest.raises(InputError, match="row 6.*the row has a point but no coordinates"):
         read_layer(point_without, "projects")
+
+
+def test_a_table_printed_in_two_columns_of_points_is_read_down_each(tmp_path):
+    """A 界址点坐标表 laid out in two columns to fit a page (点号 X Y | 点号 X Y, read down the left, then down the
+    right), as a WPS copy of the report keeps it: the right half was left out without a word (an eight-point
+    parcel read as its first four points); now every point is read in that order, and said.  A header naming the
+    coordinates twice without a 点号 for each (西安80 X/Y beside CGCS2000 X/Y) is refused, naming the columns: the
+    first pair was read as the footprint, whichever datum it was in."""
+    ring = [(N, E), (N, E + 100), (N, E + 200), (N - 100, E + 200), (N - 200, E + 200), (N - 200, E + 100),
+            (N - 200, E), (N - 100, E)]
+    for name, head, row in (("双栏.csv", "点号,X坐标,Y坐标,点号,X坐标,Y坐标", "J{k},{n},{e},J{j},{n2},{e2}"),
+                            ("双栏序号.csv", "序号,点号,X,Y,,序号,点号,X,Y", "{k},J{k},{n},{e},,{j},J{j},{n2},{e2}")):
+        rows = [row.format(k=k + 1, j=k + 5, n=ring[k][0], e=ring[k][1], n2=ring[k + 4][0], e2=ring[k + 4][1])
+                for k in range(4)]
+        path = tmp_path / name
+        path.write_text(head + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+        lyr = read_layer(path, "projects")
+        (geom,) = lyr.gdf.to_crs(4528).geometry
+        assert geom.area == pytest.approx(40_000, abs=0.01) and len(geom.exterior.coords) == 9, name
+        assert any("2 groups of columns side by side" in p.message for p in lyr.problems), name
+    both = tmp_path / "两套坐标.csv"
+    both.write_text("点号,X(西安80),Y(西安80),X,Y\n" + "\n".join(
+        f"J{k + 1},{n - 50},{e - 80},{n},{e}" for k, (n, e) in enumerate(ring)) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"field 'X'.*names the coordinates more than once \('X\(西安80\)', "
+                                         r"'Y\(西安80\)'; 'X', 'Y'\) without a 点号 column for each"):
+        read_layer(both, "projects")

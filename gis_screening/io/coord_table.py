@@ -116,8 +116,8 @@ def _cell_text(v: object) -> str:
     return "" if v is None else str(v).strip()
 
 
-def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path: Path, sheet: str | None
-            ) -> list[tuple[int, str, int, str, float, float]]:
+def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path: Path, sheet: str | None,
+            block: int = 1) -> list[tuple[int, str, int, str, float, float]]:
     """(row, parcel, ring, name, a, b) of every coordinate row below the header ``h``; a parcel without a
     地块编号 is named by ``sheet`` (when the workbook gives several) or the file.  Without a 圈号 column, a row
     between points that holds none starts another ring (two parcels, or a parcel and its hole, listed one block
@@ -129,7 +129,7 @@ def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path
     at = f"sheet {sheet} " if sheet else ""
     header = _folded(rows[h])
     points: list[tuple[int, str, int, str, float, float]] = []
-    block, blank = 1, False
+    blank = False
     for i, row in enumerate(rows[h + 1:], start=h + 2):
         if not any(row) or _folded(row) == header or _block_title(row):
             blank = bool(points)
@@ -183,19 +183,55 @@ def _block_title(row: list[str]) -> bool:
     return len(cells) == 1 and bool(_BLOCK_TITLE.match(cells[0].strip()))
 
 
-def _find_header(rows) -> tuple[int, dict[str, int]]:
-    """(row, {column kind: index}) of the first of 30 rows naming X and Y or 经度 and 纬度; a name may carry a unit in
+def _kinds(cell: str) -> set[str]:
+    """The column kinds (:data:`~.COLUMNS`: x, y, lon, lat, name …) a header cell names; a name may carry a unit in
     brackets (X坐标（m）, 经度(°))."""
+    keys = {fold(cell), fold(without_note(cell))}
+    return {kind for kind, names in COLUMNS.items() if keys & {fold(n) for n in names}}
+
+
+def _has_points(found: dict[str, int]) -> bool:
+    return ("x" in found and "y" in found) or ("lon" in found and "lat" in found)
+
+
+def _find_header(rows) -> tuple[int, dict[str, int]]:
+    """(row, {column kind: index}) of the first of 30 rows naming X and Y or 经度 and 纬度."""
     for i, row in enumerate(rows[:30]):
-        found = {}
+        found: dict[str, int] = {}
         for j, cell in enumerate(row):
-            keys = {fold(cell), fold(without_note(cell))}
-            for role, names in COLUMNS.items():
-                if role not in found and keys & {fold(n) for n in names}:
-                    found[role] = j
-        if ("x" in found and "y" in found) or ("lon" in found and "lat" in found):
+            for kind in _kinds(cell):
+                found.setdefault(kind, j)
+        if _has_points(found):
             return i, found
     return -1, {}
+
+
+def _column_groups(header: list[str], path: Path) -> list[tuple[int, int | None]]:
+    """Column spans of the groups of points a table prints side by side (点号 X Y 点号 X Y: a 界址点坐标表 laid out in
+    two columns to fit a page, read down the first, then down the next), from its header: one span (all columns)
+    for one group.  Coordinates named twice without a 点号 column of their own (X, Y, X, Y; or 西安80 X/Y beside
+    CGCS2000 X/Y) are refused: which pair is the footprint is not for the reader to guess."""
+    coords = [(j, kinds) for j, cell in enumerate(header) if (kinds := _kinds(cell) & {"x", "y", "lon", "lat"})]
+    groups: list[list[int]] = [[]]
+    seen: set[str] = set()
+    for j, kinds in coords:
+        if kinds & seen:
+            groups.append([])
+            seen = set()
+        groups[-1].append(j)
+        seen |= kinds
+    if len(groups) < 2:
+        return [(0, None)]
+    ends = [g[-1] + 1 for g in groups]
+    spans: list[tuple[int, int | None]] = list(zip([0, *ends[:-1]], [*ends[:-1], None]))
+    for lo, hi in spans:
+        h, cols = _find_header([header[lo:hi]])
+        if h != 0 or "point" not in cols:
+            named = "; ".join(", ".join(repr(header[j]) for j in g) for g in groups)
+            raise InputError(f"the header names the coordinates more than once ({named}) without a 点号 column for "
+                             "each: keep the pair of columns that is the footprint's", file=path,
+                             field=header[groups[1][0]])
+    return spans
 
 
 def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | None = None,
@@ -229,8 +265,15 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
     geo = kinds.pop()
     several = len(tables) > 1
     points = []
-    for rows, title, h, cols in tables:
-        points += _points(rows, h, cols, geo, path, title if several else None)
+    side_by_side = 0
+    for rows, title, h, _ in tables:
+        groups, block = _column_groups(rows[h], path), 1
+        side_by_side = max(side_by_side, len(groups) if len(groups) > 1 else 0)
+        for lo, hi in groups:           # a group's points go on from the last block of the one before
+            sub = [r[lo:hi] for r in rows] if len(groups) > 1 else rows
+            got = _points(sub, h, _find_header([sub[h]])[1], geo, path, title if several else None, block)
+            block = max((p[2] for p in got), default=block)
+            points += got
     _, _, first_h, first_cols = tables[0]
     a_col, b_col = (first_cols["lon"], first_cols["lat"]) if geo else (first_cols["x"], first_cols["y"])
     a_name, b_name = tables[0][0][first_h][a_col], tables[0][0][first_h][b_col]
@@ -248,6 +291,9 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
             raise InputError(odd[1], file=path, where=f"row {odd[0]}") from None
         raise InputError(str(exc), file=path) from None
     problems = [Problem("info", f"coordinate columns: {a_name!r}, {b_name!r} ({'lon/lat' if geo else 'GK X/Y'})")]
+    if side_by_side:
+        problems.append(Problem("info", f"points in {side_by_side} groups of columns side by side: read down the "
+                                "first, then down the next"))
     if sheet is not None and sheet not in (titles := [title for _, _, title in sheets]):
         if len(tables) > 1:             # several parcels: which one was meant is the user's to say
             raise InputError(f"no sheet {sheet!r}; its sheets are: {', '.join(str(t) for t in titles)}", file=path)
