@@ -358,3 +358,29 @@ def test_a_table_printed_in_two_columns_of_points_is_read_down_each(tmp_path):
     with pytest.raises(InputError, match=r"field 'X'.*names the coordinates more than once \('X\(西安80\)', "
                                          r"'Y\(西安80\)'; 'X', 'Y'\) without a 点号 column for each"):
         read_layer(both, "projects")
+
+
+def test_a_tables_notes_are_passed_over_and_its_stated_area_checked(tmp_path):
+    """The lines a 界址点坐标表 ends with — its area (面积：40000平方米, 合计面积(㎡) 40000, S=4.0000公顷, 60亩), the
+    number of points, who drew it up — were refused as points without coordinates ("a formula without a saved
+    value?") or as coordinates that are no number.  They are notes: said, passed over, and a stated area is
+    checked against what the points enclose (a point mistyped by 10 m in a 200 m square: warned).  A named point
+    with a mistyped coordinate and a remark is still refused."""
+    ring = [(N, E), (N, E + 200), (N - 200, E + 200), (N - 200, E)]
+    body = "点号,X,Y,备注\n" + "".join(f"J{i},{n},{e},\n" for i, (n, e) in enumerate(ring, 1))
+    for name, tail, warned in (("面积.csv", "面积：40000平方米,,,\n", False), ("合计.csv", "\n合计面积(㎡),40000,,\n", False),
+                               ("公顷.csv", "S=4.0000公顷,,,\n制表人：张三,,,审核人：李四\n", False),
+                               ("亩.csv", "共4个界址点,,,\n面积：60亩,,,\n", False),
+                               ("不符.csv", "面积：41000平方米,,,\n", True)):
+        path = tmp_path / name
+        path.write_text(body + tail, encoding="utf-8")
+        lyr = read_layer(path, "projects")
+        (geom,) = lyr.gdf.to_crs(4528).geometry
+        assert geom.area == pytest.approx(40_000, abs=0.01), name
+        said = [p.message for p in lyr.problems]
+        assert any(m.startswith("rows read as notes, not points: row") for m in said), (name, said)
+        assert any("declared parcel area 4.1000 ha differs from the computed 4.0000 ha" in m for m in said) is warned
+    typo = tmp_path / "笔误.csv"
+    typo.write_text(body.replace(f"J4,{N - 200},{E},", f"J4,28856a5.75,{E},备注：拐点"), encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 5.*value '28856a5.75' is not a number"):
+        read_layer(typo, "projects")

@@ -22,6 +22,7 @@ from ..encoding import read_text
 from ..errors import InputError, Problem, ZoneRequired
 from ..geometry import closed_rings, nest_rings
 from ..normalise import parse_number
+from .survey_txt import check_declared_areas
 from .tables import Merged, NoSuchSheet, text_dialect, workbook_sheets
 from .vector import RawRead
 
@@ -117,21 +118,26 @@ def _cell_text(v: object) -> str:
 
 
 def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path: Path, sheet: str | None,
-            block: int = 1) -> list[tuple[int, str, int, str, float, float]]:
+            block: int = 1) -> tuple[list[tuple[int, str, int, str, float, float]], list[tuple[int, str]]]:
     """(row, parcel, ring, name, a, b) of every coordinate row below the header ``h``; a parcel without a
     地块编号 is named by ``sheet`` (when the workbook gives several) or the file.  Without a 圈号 column, a row
     between points that holds none starts another ring (two parcels, or a parcel and its hole, listed one block
     after the other, each without its first point repeated: joined into one ring they made a self-crossing
     outline): a blank row, the header repeated over the next block, or a block's title alone in its row
-    (``地块二``, ``宗地2``)."""
+    (``地块二``, ``宗地2``).  Also the rows that are notes, not points (:func:`_note_row`: 面积：…, 合计, 制表人 …),
+    as (row, text): a row without coordinates, or with what is no coordinate, is otherwise refused."""
     a_col, b_col = (cols["lon"], cols["lat"]) if geo else (cols["x"], cols["y"])
     a_name, b_name = (rows[h][a_col], rows[h][b_col])
     at = f"sheet {sheet} " if sheet else ""
     header = _folded(rows[h])
     points: list[tuple[int, str, int, str, float, float]] = []
+    notes: list[tuple[int, str]] = []
     blank = False
     for i, row in enumerate(rows[h + 1:], start=h + 2):
-        if not any(row) or _folded(row) == header or _block_title(row):
+        note = None
+        if not any(row) or _folded(row) == header or _block_title(row) or (note := _note_row(row, cols, a_col, b_col, geo)):
+            if note:
+                notes.append((i, note))
             blank = bool(points)
             continue
         a_raw = row[a_col] if a_col < len(row) else ""
@@ -163,7 +169,42 @@ def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path
         except ValueError:
             raise InputError(f"圈号 {ring!r} is not a number", file=path, where=f"{at}row {i}", field="圈号") from None
         points.append((i, parcel or sheet or path.stem, ring_no, name, vals[0], vals[1]))
-    return points
+    return points, notes
+
+
+#: What marks a row of a coordinate table as a note on it (its area, a total, who drew it up), not a point.
+_NOTE = re.compile(r"面积|合计|总计|小计|共\s*[0-9０-９一二三四五六七八九十百]+\s*个|制表|填表|审核|校核|日期|备注|说明|"
+                   r"^\s*S\s*[=＝]|单位\s*[:：]", re.IGNORECASE)
+
+
+def _note_row(row: list[str], cols: dict[str, int], a_col: int, b_col: int, geo: bool) -> str | None:
+    """The text of ``row`` when it is a note (:data:`_NOTE`) without a point's two coordinates and without a point
+    name (its 点号 cell empty, or the note's own words), else None: a named point whose coordinate is mistyped is
+    refused, not passed over."""
+    text = " ".join(c.strip() for c in row if c.strip())
+    named = row[cols["point"]].strip() if "point" in cols and cols["point"] < len(row) else ""
+    if not _NOTE.search(text) or (named and not _NOTE.search(named)):
+        return None
+    try:
+        for col in (a_col, b_col):
+            (parse_angle if geo else parse_number)(row[col] if col < len(row) else "")
+    except ValueError:
+        return text
+    return None         # a point that carries a remark (备注) is a point
+
+
+#: Units a stated area is written in, and their square metres (the longest spellings first: hm² before m²).
+_AREA_UNITS = (("平方公里", 1e6), ("km²", 1e6), ("km2", 1e6), ("公顷", 1e4), ("hm²", 1e4), ("hm2", 1e4), ("ha", 1e4),
+               ("平方米", 1.0), ("㎡", 1.0), ("m²", 1.0), ("m2", 1.0), ("亩", 1e4 / 15))
+_STATED_AREA = re.compile(r"(?:面积|^\s*S\s*[=＝])\D*?([0-9]+(?:\.[0-9]+)?)")
+
+
+def stated_area_m2(note: str) -> float | None:
+    """The area a note states (面积：4.0000公顷, 合计面积(㎡) 40000, S=40000.00m²), in m²; None without a number and
+    a unit."""
+    m = _STATED_AREA.search(note)
+    unit = next((f for u, f in _AREA_UNITS if u in note.lower()), None)
+    return float(m.group(1)) * unit if m and unit else None
 
 
 _BLOCK_TITLE = re.compile(r"^(第?[0-9０-９一二三四五六七八九十百]+[号块宗]?)?(地块|宗地|图斑)(编?号|名称)?[:：]?\s*\S{0,30}$")
@@ -265,15 +306,17 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
     geo = kinds.pop()
     several = len(tables) > 1
     points = []
+    notes: list[tuple[int, str]] = []
     side_by_side = 0
     for rows, title, h, _ in tables:
         groups, block = _column_groups(rows[h], path), 1
         side_by_side = max(side_by_side, len(groups) if len(groups) > 1 else 0)
         for lo, hi in groups:           # a group's points go on from the last block of the one before
             sub = [r[lo:hi] for r in rows] if len(groups) > 1 else rows
-            got = _points(sub, h, _find_header([sub[h]])[1], geo, path, title if several else None, block)
+            got, said = _points(sub, h, _find_header([sub[h]])[1], geo, path, title if several else None, block)
             block = max((p[2] for p in got), default=block)
             points += got
+            notes += said
     _, _, first_h, first_cols = tables[0]
     a_col, b_col = (first_cols["lon"], first_cols["lat"]) if geo else (first_cols["x"], first_cols["y"])
     a_name, b_name = tables[0][0][first_h][a_col], tables[0][0][first_h][b_col]
@@ -339,6 +382,13 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
             geoms.append(nest_rings(closed))
         ids.append(pid)
     gdf = gpd.GeoDataFrame({"地块编号": ids, "地块名称": [names.get(i) for i in ids]}, geometry=geoms)
+    if notes:
+        problems.append(Problem("info", "rows read as notes, not points: " + "; ".join(
+            f"row {i} “{text[:40]}”" for i, text in notes[:5]) + (" …" if len(notes) > 5 else "")))
+        areas = [m2 for _, text in notes if (m2 := stated_area_m2(text)) is not None]
+        if len(areas) == 1 and len(gdf) == 1:       # the parcel's area, as the table states it: checked
+            gdf["地块面积(公顷)"] = areas[0] / 1e4
+            problems += check_declared_areas(gdf, crs_guess.epsg)
     raw = RawRead(gdf, CRS.from_epsg(crs_guess.epsg), "coordinate magnitudes", guess, problems)
     raw.inferred = crs_guess
     return raw

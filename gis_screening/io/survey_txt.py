@@ -137,7 +137,7 @@ def read_survey_txt(path: str | Path, encoding: str | None = None, zone: int | N
         rows.append(pc["attrs"])
     gdf = gpd.GeoDataFrame(rows, geometry=geoms, crs=None)
     if guess_crs.epsg != 4490:
-        problems += _check_areas(gdf, guess_crs.epsg)
+        problems += check_declared_areas(gdf, guess_crs.epsg)
     raw = RawRead(gdf, CRS.from_epsg(guess_crs.epsg), "TXT header and coordinates", guess, problems)
     raw.inferred = guess_crs
     raw.zone_hint = hz
@@ -209,8 +209,9 @@ def _parcel_geometry(pc, path, lonlat: bool, swapped: bool):
     return geom, problems
 
 
-def _check_areas(gdf, epsg: int) -> list[Problem]:
-    """Declared parcel area (公顷) vs the area computed in the GK zone: warn beyond 1 %."""
+def check_declared_areas(gdf, epsg: int) -> list[Problem]:
+    """Each parcel's declared area (its ``地块面积(公顷)``, in hectares) against the area its coordinates (``epsg``)
+    enclose in their 3° GK zone: a warning beyond 1 % (a mistyped coordinate, a point left out)."""
     problems = []
     metric = gdf.set_crs(epsg).to_crs(gk3_epsg(_zone_of(gdf.set_crs(epsg))))
     for i, (declared, geom) in enumerate(zip(gdf["地块面积(公顷)"], metric.geometry)):
