@@ -516,6 +516,42 @@ def test_a_sheet_table_with_the_chinese_headers_reviewers_write(tmp_path):
     assert res.returncode == 2 and "坏表.xlsx, row 3, field '是否燃煤自备电厂': '待定' is not a yes/no value" in res.stderr
 
 
+def test_a_sheet_laid_out_as_a_form_is_read_as_the_table_row_it_holds(tmp_path):
+    """The 建设项目信息表 of one project as offices send it: a form, each label with its value beside it, two pairs to a
+    row, a title merged over the top, a label left blank, a contact nobody screens.  It was taken for a table
+    whose header is the row with 用地范围文件 ("footprint file '原煤（吨）' not found"); it is read as the one-row
+    table it holds: the same project, carbon block and verdict as the YAML sheet, its source the footprint's row."""
+    import yaml
+    from openpyxl import Workbook
+    sheet = yaml.safe_load((SAMPLE / "sheets" / "P2026-001.yaml").read_text(encoding="utf-8"))
+    e, em, p = sheet["energy"], sheet["emissions_t"], sheet["products"][0]
+    pairs = [("项目编号", "P2026-001"), ("项目名称", sheet["name"]), ("国民经济行业分类", "C3011 水泥制造"),
+             ("建设性质", sheet["construction_type"]), ("用地范围文件", str(SAMPLE / "projects" / "txt" / "P2026-001.txt")),
+             ("建设单位", "某某建材有限公司"), ("原煤（万吨）", e["raw_coal_t"] / 10_000), ("柴油(t)", e["diesel_t"]),
+             ("外购电力（万kWh）", e["electricity_mwh"] / 10), ("是否燃煤自备电厂", "否"), ("工业炉窑燃料", "燃煤"),
+             ("二氧化硫（t/a）", em["so2"]), ("氮氧化物（吨/年）", em["nox"]), ("颗粒物", em["pm"]),
+             ("挥发性有机物", em["vocs"]), ("产品", "水泥熟料"), ("年产能", p["capacity"]),
+             ("单位产品能耗（kgce/t）", p["unit_energy"]), ("备注", None), ("联系人", "张三")]
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["建设项目信息表（两高项目）"])
+    ws.merge_cells("A1:D1")
+    for (k1, v1), (k2, v2) in zip(pairs[::2], pairs[1::2]):
+        ws.append([k1, v1, k2, v2])
+    wb.save(tmp_path / "表单.xlsx")
+    results = {}
+    for name, path in (("yaml", SAMPLE / "sheets" / "P2026-001.yaml"), ("form", tmp_path / "表单.xlsx")):
+        res = subprocess.run(CLI + ["--project", str(path), "--json", str(tmp_path / f"{name}.json")],
+                             capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        (results[name],) = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))["results"]
+    want, got = results["yaml"], results["form"]
+    assert got["carbon"] == want["carbon"] and got["verdict"] == want["verdict"]
+    assert [f["rule_id"] for f in got["findings"]] == [f["rule_id"] for f in want["findings"]]
+    assert (got["project"]["id"], got["project"]["name"], got["project"]["source"]) == \
+        ("P2026-001", sheet["name"], f"{tmp_path / '表单.xlsx'} row 4")
+
+
 def test_a_sheet_table_as_offices_fill_it_blank_and_totals_rows_units_and_written_numbers(tmp_path):
     """The same table as offices fill it: a blank row between projects and a 合计 row under them (passed over, the
     合计 row said), numbers typed as text with thousands separators or in full width, 无 for a fuel not used and

@@ -398,6 +398,9 @@ def _sheet_table(path: Path, nrows: int | None = None) -> pd.DataFrame:
     else:
         raws = [read_cells(path, "project sheet table", nrows=nrows)]
     for raw in raws:
+        form = _form_table(raw)
+        if form is not None:
+            return form if nrows is None else form.head(nrows)
         heads = header_rows(raw, extra=0)
         at = next((i for i, row in enumerate(heads) if any(_names_footprint(c) for c in row)), None)
         if at is not None:
@@ -411,6 +414,50 @@ def _sheet_table(path: Path, nrows: int | None = None) -> pd.DataFrame:
     df = df.loc[:, [not c.startswith("#") or df[c].notna().any() for c in names]]   # blank trailing columns
     df.attrs["first_row"] = at + 2          # the spreadsheet row of the first project
     return df if nrows is None else df.head(nrows)
+
+
+def _sheet_key(cell: object) -> str | None:
+    """The sheet key a cell's text names as a label (:func:`_names_footprint`'s reading), or None."""
+    if not isinstance(cell, str) or not cell.strip() or cell.strip().isascii():
+        return None
+    try:
+        found = sheet_column(cell.strip(), default_catalog())
+    except ValueError:
+        return "?"                  # a quantity's label in a unit it cannot be given in: a label all the same
+    return found[0] if found else None
+
+
+def _form_table(raw: pd.DataFrame) -> pd.DataFrame | None:
+    """A 建设项目信息表 laid out as a form — each label (用地范围文件, 项目名称, 原煤（吨）…) with its value in the
+    first filled cell to its right, one project a sheet, label and value pairs one or more to a row — as a table
+    of one row whose columns are the labels; None for a sheet that is a table (its labels side by side in a header
+    row, values below them).  A form has its footprint label with a value beside it, and more labels with a value
+    beside them than labels beside another label."""
+    pairs: dict[str, object] = {}
+    beside_value = beside_label = 0
+    footprint_row = None
+    for r, row in enumerate(raw.itertuples(index=False)):
+        cells = list(row)
+        for c, cell in enumerate(cells):
+            key = _sheet_key(cell)
+            if key is None:
+                continue
+            right = next((v for v in cells[c + 1:] if not is_missing(v) and str(v).strip()), None)
+            if right is None:
+                continue
+            if _sheet_key(right) is not None:
+                beside_label += 1
+                continue
+            beside_value += 1
+            pairs.setdefault(str(cell).strip(), right)
+            if key == "footprint" and footprint_row is None:
+                footprint_row = r
+    if footprint_row is None or beside_value < 3 or beside_value <= beside_label:
+        return None
+    df = pd.DataFrame([list(pairs.values())], columns=list(pairs), dtype=object)
+    df.attrs["first_row"] = footprint_row + 1      # the spreadsheet row messages name: its footprint's
+    df.attrs["form"] = True
+    return df
 
 
 def is_sheet_table(path: Path) -> bool:
