@@ -199,7 +199,7 @@ _AREA_UNITS = (("平方公里", 1e6), ("km²", 1e6), ("km2", 1e6), ("公顷", 1e
 _STATED_AREA = re.compile(r"(?:面积|^\s*S\s*[=＝])\D*?([0-9]+(?:\.[0-9]+)?)")
 
 
-def stated_area_m2(note: str) -> float | None:
+def _stated_area_m2(note: str) -> float | None:
     """The area a note states (面积：4.0000公顷, 合计面积(㎡) 40000, S=40000.00m²), in m²; None without a number and
     a unit."""
     m = _STATED_AREA.search(note)
@@ -385,7 +385,7 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
     if notes:
         problems.append(Problem("info", "rows read as notes, not points: " + "; ".join(
             f"row {i} “{text[:40]}”" for i, text in notes[:5]) + (" …" if len(notes) > 5 else "")))
-        areas = [m2 for _, text in notes if (m2 := stated_area_m2(text)) is not None]
+        areas = [m2 for _, text in notes if (m2 := _stated_area_m2(text)) is not None]
         if len(areas) == 1 and len(gdf) == 1:       # the parcel's area, as the table states it: checked
             gdf["地块面积(公顷)"] = areas[0] / 1e4
             problems += check_declared_areas(gdf, crs_guess.epsg)

@@ -456,7 +456,6 @@ def _form_table(raw: pd.DataFrame) -> pd.DataFrame | None:
         return None
     df = pd.DataFrame([list(pairs.values())], columns=list(pairs), dtype=object)
     df.attrs["first_row"] = footprint_row + 1      # the spreadsheet row messages name: its footprint's
-    df.attrs["form"] = True
     return df
 
 
