@@ -264,3 +264,22 @@ def test_paths_written_on_windows_read_everywhere(tmp_path):
     with pytest.raises(InputError, match=r"footprint file '../Projects/txt/p2026-001.txt' not found; .*"
                                          r"/projects/txt/P2026-001.txt differs from it only in letter case"):
         load_projects(root / "sheets" / "case.yaml")
+
+
+def test_help_shows_switches_bare_and_repeatable_options_by_the_kind_of_their_value():
+    """``screen --help`` listed ``--landscape <bool>`` (read as if it took true/false: ``--landscape true`` is an
+    error) and ``--project <list[Path]>``; now a switch shows nothing after it and a repeatable option the kind of
+    one value, and both still parse as before."""
+    import os
+    import re
+    env = {**os.environ, "COLUMNS": "200"}
+    out = subprocess.run(CLI + ["screen", "--help"], capture_output=True, text=True, env=env, check=True).stdout
+    rows = {m.group(1): m.group(2).strip() for m in re.finditer(r"│ [* ]  (--[\w-]+) +(<[^>]+>|)(?= )", out)}
+    assert {k: rows[k] for k in ("--landscape", "--table", "--no-cache", "--project", "--rules", "--layerset",
+                                 "--scale")} == {"--landscape": "", "--table": "", "--no-cache": "",
+                                                 "--project": "<path>", "--rules": "<path>", "--layerset": "<path>",
+                                                 "--scale": "<int range>"}
+    args = ["screen", "--layerset", str(Path(__file__).parents[1] / "sample_data" / "layerset.yaml"), "--project",
+            str(Path(__file__).parents[1] / "sample_data" / "projects" / "projects.gpkg"), "--landscape", "true"]
+    res = subprocess.run(CLI + args, capture_output=True, text=True, env=env)
+    assert res.returncode == 2 and "unexpected extra argument(s) (true)" in res.stderr

@@ -365,10 +365,27 @@ def _register_optional_commands() -> None:
                 raise
 
 
+def _plain_metavars(command: Any) -> None:
+    """What ``--help`` shows after an option, as users of command-line tools read it: nothing after a switch
+    (``--landscape``, not ``--landscape <bool>``, which reads as if it took true/false) and the kind of one value
+    after a repeatable option (``--project <path>``, not ``<list[Path]>``; its help says it is repeatable)."""
+    for param in getattr(command, "params", []):
+        if getattr(param, "metavar", "") is None and not getattr(param, "is_argument", False):
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+            elif getattr(param, "multiple", False):
+                import typing
+                kind = (typing.get_args(param.type_descriptor.annotation) or (str,))[0]
+                param.metavar = f"<{getattr(kind, '__name__', 'text').lower()}>"
+    for sub in getattr(command, "commands", {}).values():
+        _plain_metavars(sub)
+
+
 def main() -> None:
     """Entry point: run the Typer app.  Bad options and InputError anywhere → one line on stderr and exit 2."""
     _register_optional_commands()
     command = typer.main.get_command(app)
+    _plain_metavars(command)
     usage_error: Any = typer.BadParameter.__mro__[1]   # click's UsageError (vendored by typer)
     try:
         code = command.main(standalone_mode=False)
