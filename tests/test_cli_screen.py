@@ -938,3 +938,16 @@ def test_an_output_naming_a_file_the_run_reads_is_refused_and_the_file_kept(tmp_
         assert res.returncode == 2 and res.stderr.count("\n") == 1 and "Traceback" not in res.stderr, res.stderr
         assert res.stderr.startswith("error: ") and said in res.stderr and "which this run reads" in res.stderr
     assert {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in files} == before
+
+
+def test_files_a_shell_pattern_gives_after_project_are_all_screened(tmp_path):
+    """``--project sheets/*.yaml``: the shell gives several files after one --project; all are screened, as with
+    --project before each (before: "Got unexpected extra argument(s)")."""
+    sheets = sorted(str(p) for p in (SAMPLE / "sheets").glob("*.yaml"))
+    runs = {}
+    for name, args in (("pattern", ["--project", *sheets]), ("repeated", [a for s in sheets for a in ("--project", s)])):
+        res = subprocess.run(CLI + args + ["--json", str(tmp_path / f"{name}.json")], capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
+        runs[name] = [(r["project"]["id"], r["verdict"]) for r in
+                      json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))["results"]]
+    assert len(runs["pattern"]) == len(sheets) == 5 and runs["pattern"] == runs["repeated"]

@@ -32,7 +32,9 @@ from . import (
 @app.command("batch")
 def batch_cmd(
     layerset: Path = typer.Option(..., "--layerset", help="layer-set manifest (YAML), readable by every worker"),
-    projects: List[Path] = typer.Option(..., "--projects", help="footprints, sheets or tables, or folders of them; repeatable"),
+    projects: List[Path] = typer.Option(..., "--projects", help="footprints, sheets or tables, or folders of them; "
+                                        "repeatable, and more files may follow it (--projects sheets/*.xlsx)"),
+    more: Optional[List[Path]] = typer.Argument(None, hidden=True),
     out: Path = typer.Option(..., "--out", help="output folder (resumable: rerun the same command to continue)"),
     workers: int = typer.Option(2, "--workers", min=1, help="worker processes of the local cluster"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="existing cluster, e.g. tcp://host:8786"),
@@ -52,6 +54,7 @@ def batch_cmd(
     from ..batch import Job, folder_lock, prepare_run
     from ..layerset import load_layerset
     from ..screening import rules_for
+    projects = [*projects, *(more or [])]      # a shell pattern after --projects gives several files
     day = screening_options(search_radius, as_of)
     check_cache_dir(cache_dir)
     try:

@@ -46,7 +46,10 @@ OUTPUTS = {"--pdf": ("the report PDF", REPORT_SUFFIXES["pdf"]), "--docx": ("the 
 @app.command("screen")
 def screen_cmd(
     layerset: Path = typer.Option(..., "--layerset", help="layer-set manifest (YAML)"),
-    project: List[Path] = typer.Option(..., "--project", help="footprint file, project sheet (YAML/JSON/XLSX), or a folder of them; repeatable"),
+    project: List[Path] = typer.Option(..., "--project", help="footprint file, project sheet (YAML/JSON/XLSX), or a "
+                                       "folder of them; repeatable, and more files may follow it (--project "
+                                       "sheets/*.yaml)"),
+    more: Optional[List[Path]] = typer.Argument(None, hidden=True),
     json_out: Optional[Path] = typer.Option(None, "--json", help="result JSON (screening-result.schema.json); "
                                             "- for standard output"),
     jsonl: Optional[Path] = typer.Option(None, "--jsonl", help="result as JSON lines: a header, then one project per "
@@ -86,6 +89,7 @@ def screen_cmd(
     """Screen every project in the given files; exit 0 when screening ran, 2 for bad input."""
     from ..engine.collector import collector_paused
     from ..engine.model import VERDICT_LABELS
+    project = [*project, *(more or [])]        # a shell pattern after --project gives several files
     if not any((json_out, jsonl, gpkg, pdf, docx, xlsx, html, map_out, per_project)):
         fail("no output: give --json, --jsonl, --gpkg or a report option (--pdf, --docx, --xlsx, --html, --map, "
              "--per-project)")
