@@ -18,6 +18,12 @@ def test_parse_angle_forms():
     assert parse_angle("26:04:48") == pytest.approx(26.08)
     with pytest.raises(ValueError):
         parse_angle("119°75'")
+    # the hemisphere before the angle, as 测绘 reports write it (refused before: "not a coordinate in degrees")
+    for text in ("E119°18'00\"", "东经119°18′00″", "东经 119.3", "E119.3", "119.3E", "119°18′00″东"):
+        assert parse_angle(text) == pytest.approx(119.3), text
+    assert parse_angle("北纬26°04′48″") == pytest.approx(26.08) and parse_angle("S26 30") == pytest.approx(-26.5)
+    with pytest.raises(ValueError):
+        parse_angle("E119°18′N")                # two hemispheres
 
 
 def test_csv_gk_gbk(tmp_path):

@@ -36,8 +36,10 @@ COLUMNS = {
     "ring": ["圈号", "环号", "ring"],
     "name": ["地块名称", "名称", "项目名称", "name"],
 }
-_DMS = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*(?:°|度|:|\s)\s*(\d+(?:\.\d+)?)?\s*(?:′|'|分|:|\s)?\s*"
-                  r"(\d+(?:\.\d+)?)?\s*(?:″|\"|''|′′|秒)?\s*([NSEW东西南北]?)\s*$")
+#: the hemisphere written before or after an angle: E119°18′, 东经119°18′, 119°18′E, 26°04′北纬
+_HEMISPHERE = r"(东经|西经|北纬|南纬|[NSEW东西南北])"
+_DMS = re.compile(rf"^\s*{_HEMISPHERE}?\s*([+-]?\d+(?:\.\d+)?)\s*(?:(?:°|度|:|\s)\s*(\d+(?:\.\d+)?)?\s*"
+                  rf"(?:′|'|分|:|\s)?\s*(\d+(?:\.\d+)?)?\s*(?:″|\"|''|′′|秒)?)?\s*{_HEMISPHERE}?\s*$", re.IGNORECASE)
 
 
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.(\d*))?[eE]([+-]?\d+)$")
@@ -59,7 +61,9 @@ def coarse_scientific(raw: object, value: float) -> str | None:
 
 
 def parse_angle(text: str) -> float:
-    """Degrees from ``119.3``, ``119°18'00.5"``, ``119度18分0.5秒`` or ``119:18:00.5`` (ValueError otherwise)."""
+    """Degrees from ``119.3``, ``119°18'00.5"``, ``119度18分0.5秒`` or ``119:18:00.5``, the hemisphere written before
+    or after it or not at all (``E119°18′``, ``东经119.3``, ``26°04′48″N``; S, W, 南, 西: negative); ValueError
+    otherwise."""
     s = unicodedata.normalize("NFKC", str(text)).strip()
     try:
         return float(s)
@@ -68,10 +72,13 @@ def parse_angle(text: str) -> float:
     m = _DMS.match(s)
     if not m:
         raise ValueError(s)
-    deg, mins, secs, hemi = m.groups()
+    before, deg, mins, secs, after = m.groups()
+    if before and after:
+        raise ValueError(s)
     value = abs(float(deg)) + float(mins or 0) / 60 + float(secs or 0) / 3600
     if (mins and float(mins) >= 60) or (secs and float(secs) >= 60):
         raise ValueError(s)
+    hemi = (before or after or "").upper()[:1]
     return -value if deg.startswith("-") or hemi in ("S", "W", "南", "西") else value
 
 
