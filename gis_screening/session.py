@@ -216,9 +216,20 @@ class Session:
                 "result": self.result, "result_inputs": self.result_inputs if self.result else None}
 
     def save(self, path: str | Path) -> Path:
-        """Write the session atomically (temp file + fsync + rename)."""
+        """Write the session atomically (temp file + fsync + rename).  The layer set is named by its full path and
+        by its path from the session's folder, which finds it when both are moved together (a folder sent to a
+        colleague, another drive letter)."""
+        import os
+
         from .atomic import write_text
-        write_text(path, json.dumps(self.to_dict(), ensure_ascii=False))
+        doc = self.to_dict()
+        if self.layerset_path:
+            try:
+                doc["layerset_from_session"] = Path(os.path.relpath(self.layerset_path, Path(path).resolve().parent)
+                                                    ).as_posix()
+            except ValueError:          # another drive (Windows): no path from one to the other
+                pass
+        write_text(path, json.dumps(doc, ensure_ascii=False))
         self.dirty = False
         return Path(path)
 
@@ -240,7 +251,12 @@ class Session:
         if doc.get("layerset"):
             if not isinstance(doc["layerset"], str):
                 raise InputError("layerset must be a path", file=path, field="layerset")
-            self.open_layerset(doc["layerset"])
+            manifest = Path(doc["layerset"])
+            beside = doc.get("layerset_from_session")
+            if not manifest.exists() and isinstance(beside, str) and (path.resolve().parent / beside).exists():
+                manifest = path.resolve().parent / beside       # moved with the session (another folder, drive)
+                notes.append(f"图层集已不在 {doc['layerset']}，按会话文件的相对位置打开了 {manifest}")
+            self.open_layerset(manifest)
         views = [v for v in doc.get("views") or [] if isinstance(v, dict) and isinstance(v.get("name"), str)]
         state = {v["name"]: v for v in views}
         order = [v["name"] for v in views]

@@ -748,3 +748,33 @@ def test_a_saved_result_is_judged_by_what_it_was_screened_from_not_by_what_stood
     last = window()
     assert last.open_session(str(session))
     assert last.session.result is None and "保存的筛查结果已作废" in last.lbl_msg.text()
+
+
+def test_a_session_moved_with_its_layer_set_opens_from_where_they_are_now(qtbot, tmp_path, monkeypatch):
+    """A reviewer sends the folder holding the session and its layer set to a colleague (another folder, another
+    drive letter): the session named its layer set by a path that no longer exists, and would not open ("not
+    found").  It also names it from its own folder now: the layers and projects open from where they are, said in
+    the status bar; the saved result, keyed by the layer files where they were read, is dropped with its note."""
+    monkeypatch.setenv("GIS_SCREENING_CACHE", str(tmp_path / "cache"))
+    sent = tmp_path / "送审" / "data"
+    shutil.copytree(SAMPLE, sent, ignore=shutil.ignore_patterns("projects", "sheets", "*.py", "README.md"))
+    first = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    qtbot.addWidget(first)
+    first.ask_unsaved = lambda n: "discard"
+    assert first.open_layerset(str(sent / "layerset.yaml"))
+    first.auto_screen = False
+    assert first.import_footprint(str(SAMPLE / "projects" / "txt" / "P2026-002.txt"))
+    assert first.screen_and_wait() is not None
+    first.session.save(tmp_path / "送审" / "复核.gsproj")
+    layers = [v.layer.name for v in first.session.views]
+    shutil.move(tmp_path / "送审", tmp_path / "收到")
+    again = MainWindow(settings=QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    qtbot.addWidget(again)
+    again.ask_unsaved = lambda n: "discard"
+    assert again.open_session(str(tmp_path / "收到" / "复核.gsproj"))
+    assert again.session.layerset_path == str((tmp_path / "收到" / "data" / "layerset.yaml").resolve())
+    assert [v.layer.name for v in again.session.views] == layers
+    assert [p.id for p in again.session.projects] == ["P2026-002"]
+    assert "按会话文件的相对位置打开了" in again.lbl_msg.text()
+    assert again.session.result is None and "保存的筛查结果已作废" in again.lbl_msg.text()
+    assert again.screen_and_wait()["results"][0]["project"]["id"] == "P2026-002"
