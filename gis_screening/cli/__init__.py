@@ -45,6 +45,15 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def with_files_after(given: list[Path], more: list[Path] | None, option: str) -> list[Path]:
+    """The files of ``option`` (repeatable) and those after it (a shell pattern gives several: ``--project
+    sheets/*.yaml``).  A true/false word among them, no file of that name, was meant for a switch: said so."""
+    for word in more or []:
+        if str(word).lower() in ("true", "false", "yes", "no") and not word.exists():
+            fail(f"{word}: not a file after {option}; switches (--landscape, --table, --no-cache) take no value")
+    return [*given, *(more or [])]
+
+
 def check_outputs(outputs: dict[str, Path | None], inputs: dict[Path, str]) -> None:
     """Refuse, before any work, an output option naming a file the run reads or the file of another output option
     (:func:`~gis_screening.outputs.output_conflict`)."""

@@ -26,6 +26,7 @@ from . import (
     say,
     say_screening_notes,
     screening_options,
+    with_files_after,
 )
 
 
@@ -54,7 +55,7 @@ def batch_cmd(
     from ..batch import Job, folder_lock, prepare_run
     from ..layerset import load_layerset
     from ..screening import rules_for
-    projects = [*projects, *(more or [])]      # a shell pattern after --projects gives several files
+    projects = with_files_after(projects, more, "--projects")
     day = screening_options(search_radius, as_of)
     check_cache_dir(cache_dir)
     try:

@@ -32,6 +32,7 @@ from . import (
     say_screening_notes,
     screen_inputs,
     screening_options,
+    with_files_after,
 )
 
 STDOUT = Path("-")     # --json - / --jsonl -: the result on standard output
@@ -89,7 +90,7 @@ def screen_cmd(
     """Screen every project in the given files; exit 0 when screening ran, 2 for bad input."""
     from ..engine.collector import collector_paused
     from ..engine.model import VERDICT_LABELS
-    project = [*project, *(more or [])]        # a shell pattern after --project gives several files
+    project = with_files_after(project, more, "--project")
     if not any((json_out, jsonl, gpkg, pdf, docx, xlsx, html, map_out, per_project)):
         fail("no output: give --json, --jsonl, --gpkg or a report option (--pdf, --docx, --xlsx, --html, --map, "
              "--per-project)")
