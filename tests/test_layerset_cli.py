@@ -283,5 +283,5 @@ def test_help_shows_switches_bare_and_repeatable_options_by_the_kind_of_their_va
             str(Path(__file__).parents[1] / "sample_data" / "projects" / "projects.gpkg"), "--landscape", "true",
             "--json", "-"]
     res = subprocess.run(CLI + args, capture_output=True, text=True, env=env)     # a switch takes no value
-    assert res.returncode == 2 and res.stderr == ("error: true: not a file after --project; switches (--landscape, "
-                                                  "--table, --no-cache) take no value\n")
+    assert res.returncode == 2 and res.stderr == ("error: true: not a file after --project; a switch takes no value "
+                                                  "(give it alone, without true/false)\n")

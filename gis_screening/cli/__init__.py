@@ -50,7 +50,7 @@ def with_files_after(given: list[Path], more: list[Path] | None, option: str) ->
     sheets/*.yaml``).  A true/false word among them, no file of that name, was meant for a switch: said so."""
     for word in more or []:
         if str(word).lower() in ("true", "false", "yes", "no") and not word.exists():
-            fail(f"{word}: not a file after {option}; switches (--landscape, --table, --no-cache) take no value")
+            fail(f"{word}: not a file after {option}; a switch takes no value (give it alone, without true/false)")
     return [*given, *(more or [])]
 
 
