@@ -516,6 +516,42 @@ def test_a_sheet_table_with_the_chinese_headers_reviewers_write(tmp_path):
     assert res.returncode == 2 and "坏表.xlsx, row 3, field '是否燃煤自备电厂': '待定' is not a yes/no value" in res.stderr
 
 
+def test_a_sheet_table_with_a_two_level_header_reads_the_labels_under_the_group(tmp_path):
+    """A 信息表 table whose header has two rows, as forms group their columns: 能源消耗 merged over 原煤（t）、柴油(t)、
+    外购电力（万kWh）, 污染物排放量 over 二氧化硫…, the other labels merged down over both rows (or left blank below).
+    Refused before ("columns '能源消耗' and '能源消耗' both give 能源消耗"); read as the one-row header it stands for:
+    the same carbon block as the plain table, the first project on the third row."""
+    from openpyxl import Workbook
+    footprint = str(SAMPLE / "projects" / "txt" / "P2026-001.txt")
+    own = ["项目编号", "项目名称", "行业代码", "用地范围文件"]
+    energy, emissions = ["原煤（t）", "柴油(t)", "外购电力（万kWh）"], ["二氧化硫（t/a）", "氮氧化物（吨/年）"]
+    row = ["P1", "一期", "3011", footprint, 150000, 500, 12000, 120, 600]
+    results = {}
+    for name in ("plain", "merged", "blank"):
+        wb = Workbook()
+        ws = wb.active
+        if name == "plain":
+            ws.append(own + energy + emissions)
+        else:
+            ws.append(own + ["能源消耗", None, None, "污染物排放量", None])
+            ws.append(([None] * 4) + energy + emissions)
+            if name == "merged":
+                ws.merge_cells("E1:G1")
+                ws.merge_cells("H1:I1")
+                for col in "ABCD":
+                    ws.merge_cells(f"{col}1:{col}2")
+        ws.append(row)
+        wb.save(tmp_path / f"{name}.xlsx")
+        res = subprocess.run(CLI + ["--project", str(tmp_path / f"{name}.xlsx"), "--json", str(tmp_path / "r.json")],
+                             capture_output=True, text=True)
+        assert res.returncode == 0, (name, res.stderr)
+        (results[name],) = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["results"]
+    assert results["plain"]["carbon"]["energy_tce"] > 0
+    for name in ("merged", "blank"):
+        assert results[name]["carbon"] == results["plain"]["carbon"], name
+        assert results[name]["project"]["source"] == f"{tmp_path / (name + '.xlsx')} row 3"
+
+
 def test_a_sheet_laid_out_as_a_form_is_read_as_the_table_row_it_holds(tmp_path):
     """The 建设项目信息表 of one project as offices send it: a form, each label with its value beside it, two pairs to a
     row, a title merged over the top, a label left blank, a contact nobody screens.  It was taken for a table

@@ -409,11 +409,30 @@ def _sheet_table(path: Path, nrows: int | None = None) -> pd.DataFrame:
         raw, at = raws[0], 0
         heads = header_rows(raw, extra=0)
     names = heads[at] if heads else []
+    below = header_rows(raw.iloc[at + 1:at + 2], extra=0) if heads else []
+    two_level = _with_labels_below(names, below[0] if below else None)
+    if two_level is not None:       # a group label (能源消耗) over the columns' own labels: theirs are read
+        names, at = two_level, at + 1
     df = raw.iloc[at + 1:].reset_index(drop=True)
     df.columns = names
     df = df.loc[:, [not c.startswith("#") or df[c].notna().any() for c in names]]   # blank trailing columns
     df.attrs["first_row"] = at + 2          # the spreadsheet row of the first project
     return df if nrows is None else df.head(nrows)
+
+
+def _with_labels_below(upper: list[str], lower: list[str] | None) -> list[str] | None:
+    """The header a second header row under ``upper`` makes — a group label merged over several columns (能源消耗,
+    污染物排放量) with each column's own label beneath it (原煤（t）, 柴油(t) …), the other labels merged down over
+    both rows or left blank below —: each column's lower label where it has one, else its upper; None when
+    ``lower`` is no header row (it gives a footprint: the first project) or names no sheet field of its own."""
+    if lower is None or len(lower) != len(upper):
+        return None
+    fp = next((j for j, c in enumerate(upper) if _names_footprint(c)), None)
+    if fp is None or not (lower[fp].startswith("#") or lower[fp] == upper[fp]):
+        return None
+    if not any(lo != up and _sheet_key(lo) is not None for up, lo in zip(upper, lower)):
+        return None
+    return [up if lo.startswith("#") else lo for up, lo in zip(upper, lower)]
 
 
 def _sheet_key(cell: object) -> str | None:
