@@ -390,3 +390,18 @@ def test_a_tables_notes_are_passed_over_and_its_stated_area_checked(tmp_path):
     typo.write_text(body.replace(f"J4,{N - 200},{E},", f"J4,28856a5.75,{E},备注：拐点"), encoding="utf-8")
     with pytest.raises(InputError, match=r"row 5.*value '28856a5.75' is not a number"):
         read_layer(typo, "projects")
+
+
+@pytest.mark.parametrize("x, y", [("纵坐标X", "横坐标Y"), ("北坐标X", "东坐标Y"), ("坐标X", "坐标Y"), ("X/m", "Y/m"),
+                                  ("X纵坐标(m)", "Y横坐标(m)")])
+def test_axis_words_written_with_their_letter_name_the_columns(tmp_path, x, y):
+    """Survey tables head their columns 纵坐标X / 横坐标Y (the axis word and its letter together), or X/m: they were
+    "no coordinate columns found"; read as X and Y.  A word at odds with its letter (横坐标X) names no column."""
+    path = tmp_path / "表.csv"
+    path.write_text(f"点号,{x},{y}\n" + "".join(f"J{i},{n:.3f},{e:.3f}\n" for i, (n, e) in enumerate(SQ, 1)),
+                    encoding="utf-8")
+    lyr = read_layer(path, "projects")
+    assert lyr.gdf.to_crs(4549).area.iloc[0] == pytest.approx(20_000, abs=0.01)
+    path.write_text(path.read_text(encoding="utf-8").replace(f"{x},{y}", "横坐标X,纵坐标Y"), encoding="utf-8")
+    with pytest.raises(InputError, match="no coordinate columns found"):
+        read_layer(path, "projects")

@@ -231,11 +231,23 @@ def _block_title(row: list[str]) -> bool:
     return len(cells) == 1 and bool(_BLOCK_TITLE.match(cells[0].strip()))
 
 
+#: A GK coordinate's header as survey tables write it: the axis word and its letter together (纵坐标X, Y横坐标,
+#: 北坐标X, 坐标Y), or the letter with its unit after a slash (X/m).
+_AXIS_HEADER = re.compile(r"^(纵坐标|北坐标|横坐标|东坐标|坐标)?([xy])(纵坐标|北坐标|横坐标|东坐标|坐标)?(?:/(?:m|米))?$")
+_AXIS_WORD = {"纵坐标": "x", "北坐标": "x", "横坐标": "y", "东坐标": "y", "坐标": None}
+
+
 def _kinds(cell: str) -> set[str]:
     """The column kinds (:data:`~.COLUMNS`: x, y, lon, lat, name …) a header cell names; a name may carry a unit in
-    brackets (X坐标（m）, 经度(°))."""
+    brackets (X坐标（m）, 经度(°)), and an axis word its letter (纵坐标X; 横坐标X, the two at odds, names none)."""
     keys = {fold(cell), fold(without_note(cell))}
-    return {kind for kind, names in COLUMNS.items() if keys & {fold(n) for n in names}}
+    found = {kind for kind, names in COLUMNS.items() if keys & {fold(n) for n in names}}
+    for key in keys:
+        if not found and (m := _AXIS_HEADER.match(key)):
+            words = {_AXIS_WORD[w] for w in (m.group(1), m.group(3)) if w} - {None}
+            if words <= {m.group(2)}:
+                found.add(m.group(2))
+    return found
 
 
 def _has_points(found: dict[str, int]) -> bool:
