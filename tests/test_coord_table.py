@@ -405,3 +405,13 @@ def test_axis_words_written_with_their_letter_name_the_columns(tmp_path, x, y):
     path.write_text(path.read_text(encoding="utf-8").replace(f"{x},{y}", "横坐标X,纵坐标Y"), encoding="utf-8")
     with pytest.raises(InputError, match="no coordinate columns found"):
         read_layer(path, "projects")
+
+
+@pytest.mark.parametrize("lon, lat", [("经度E", "纬度N"), ("E经度", "N纬度"), ("经度/°", "纬度/°"), ("东经°", "北纬°")])
+def test_longitude_and_latitude_headers_with_their_letter_or_unit_attached(tmp_path, lon, lat):
+    """经度E / 纬度N, 经度/° (the hemisphere letter or the unit written onto the name, no brackets) name the columns."""
+    path = tmp_path / "经纬度.csv"
+    path.write_text(f"点号,{lon},{lat}\n" + "".join(f"J{i},{e},{n}\n" for i, (e, n) in enumerate(
+        [(119.30, 26.08), (119.302, 26.08), (119.302, 26.082), (119.30, 26.082)], 1)), encoding="utf-8")
+    (geom,) = read_layer(path, "projects").gdf.geometry
+    assert geom.bounds == pytest.approx((119.30, 26.08, 119.302, 26.082))

@@ -232,21 +232,28 @@ def _block_title(row: list[str]) -> bool:
 
 
 #: A GK coordinate's header as survey tables write it: the axis word and its letter together (纵坐标X, Y横坐标,
-#: 北坐标X, 坐标Y), or the letter with its unit after a slash (X/m).
-_AXIS_HEADER = re.compile(r"^(纵坐标|北坐标|横坐标|东坐标|坐标)?([xy])(纵坐标|北坐标|横坐标|东坐标|坐标)?(?:/(?:m|米))?$")
+#: 北坐标X, 坐标Y).
+_AXIS_HEADER = re.compile(r"^(纵坐标|北坐标|横坐标|东坐标|坐标)?([xy])(纵坐标|北坐标|横坐标|东坐标|坐标)?$")
 _AXIS_WORD = {"纵坐标": "x", "北坐标": "x", "横坐标": "y", "东坐标": "y", "坐标": None}
+#: A unit written after a header's name without brackets: X/m, 经度/°, 经度°.
+_UNIT_AFTER = re.compile(r"(?:/(?:m|米|°|度)|°)$")
+#: Longitude and latitude headers with their hemisphere letter attached: 经度E, E经度, 纬度N.
+_ANGLE_HEADER = re.compile(r"^[en]?(经度|东经|纬度|北纬)[en]?$")
 
 
 def _kinds(cell: str) -> set[str]:
     """The column kinds (:data:`~.COLUMNS`: x, y, lon, lat, name …) a header cell names; a name may carry a unit in
     brackets (X坐标（m）, 经度(°)), and an axis word its letter (纵坐标X; 横坐标X, the two at odds, names none)."""
     keys = {fold(cell), fold(without_note(cell))}
+    keys |= {_UNIT_AFTER.sub("", k) for k in keys}
     found = {kind for kind, names in COLUMNS.items() if keys & {fold(n) for n in names}}
     for key in keys:
         if not found and (m := _AXIS_HEADER.match(key)):
             words = {_AXIS_WORD[w] for w in (m.group(1), m.group(3)) if w} - {None}
             if words <= {m.group(2)}:
                 found.add(m.group(2))
+        if not found and (m := _ANGLE_HEADER.match(key)):
+            found.add("lon" if m.group(1) in ("经度", "东经") else "lat")
     return found
 
 
