@@ -415,3 +415,15 @@ def test_longitude_and_latitude_headers_with_their_letter_or_unit_attached(tmp_p
         [(119.30, 26.08), (119.302, 26.08), (119.302, 26.082), (119.30, 26.082)], 1)), encoding="utf-8")
     (geom,) = read_layer(path, "projects").gdf.geometry
     assert geom.bounds == pytest.approx((119.30, 26.08, 119.302, 26.082))
+
+
+def test_gk_cells_with_their_letter_or_unit_written_in_them(tmp_path):
+    """Cells as CAD exports and typed tables write them — X=2885885.750, 40429964.059m, 2885785.750米 — were "not a
+    number"; the letter and the unit are the column's own and are read past.  Other text is still refused."""
+    path = tmp_path / "带单位.csv"
+    path.write_text("点号,X,Y\n" + "".join(f"J{i},X={n:.3f},{e:.3f}{'m' if i % 2 else '米'}\n"
+                                           for i, (n, e) in enumerate(SQ, 1)), encoding="utf-8")
+    assert read_layer(path, "projects").gdf.to_crs(4549).area.iloc[0] == pytest.approx(20_000, abs=0.01)
+    path.write_text(path.read_text(encoding="utf-8").replace("X=", "Z=", 1), encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 2.*value 'Z=2885885.750' is not a number"):
+        read_layer(path, "projects")

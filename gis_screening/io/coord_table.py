@@ -60,6 +60,18 @@ def coarse_scientific(raw: object, value: float) -> str | None:
             "(as Excel saves a narrow column's numbers into a CSV): save the table with the numbers written in full")
 
 
+#: What a GK coordinate cell may carry around its number: its letter before it (X=…, Y：…) and its unit after it.
+_METRES = re.compile(r"^\s*(?:[XYxy]\s*[=:：]\s*)?(.*?)\s*(?:m|米)?\s*$")
+
+
+def parse_metres(text: str) -> float:
+    """Metres from a GK coordinate cell: a number (:func:`~gis_screening.normalise.parse_number`: 2,885,885.750,
+    full-width digits), with or without its letter before it and its unit after it (``X=2885885.750``,
+    ``2885885.750m``, ``2885885.750米``); ValueError otherwise."""
+    m = _METRES.match(unicodedata.normalize("NFKC", str(text)))
+    return parse_number(m.group(1) if m else text)
+
+
 def parse_angle(text: str) -> float:
     """Degrees from ``119.3``, ``119°18'00.5"``, ``119度18分0.5秒`` or ``119:18:00.5``, the hemisphere written before
     or after it or not at all (``E119°18′``, ``东经119.3``, ``26°04′48″N``; S, W, 南, 西: negative); ValueError
@@ -158,7 +170,7 @@ def _points(rows: list[list[str]], h: int, cols: dict[str, int], geo: bool, path
         vals = []
         for raw, name in ((a_raw, a_name), (b_raw, b_name)):
             try:
-                vals.append(parse_angle(raw) if geo else parse_number(raw))
+                vals.append(parse_angle(raw) if geo else parse_metres(raw))
             except ValueError:
                 raise InputError(f"value {raw!r} is not a {'coordinate in degrees' if geo else 'number'}",
                                  file=path, where=f"{at}row {i}", field=name) from None
@@ -194,7 +206,7 @@ def _note_row(row: list[str], cols: dict[str, int], a_col: int, b_col: int, geo:
         return None
     try:
         for col in (a_col, b_col):
-            (parse_angle if geo else parse_number)(row[col] if col < len(row) else "")
+            (parse_angle if geo else parse_metres)(row[col] if col < len(row) else "")
     except ValueError:
         return text
     return None         # a point that carries a remark (备注) is a point
