@@ -446,6 +446,11 @@ def _sheet_key(cell: object) -> str | None:
     return found[0] if found else None
 
 
+#: The rows a form's labels are looked for in: a 信息表 form fills a page or two, a table of projects may run to
+#: thousands of rows (each read twice: is it a sheet table, then its rows).
+FORM_ROWS = 80
+
+
 def _form_table(raw: pd.DataFrame) -> pd.DataFrame | None:
     """A 建设项目信息表 laid out as a form — each label (用地范围文件, 项目名称, 原煤（吨）…) with its value in the
     first filled cell to its right, one project a sheet, label and value pairs one or more to a row — as a table
@@ -455,7 +460,7 @@ def _form_table(raw: pd.DataFrame) -> pd.DataFrame | None:
     pairs: dict[str, object] = {}
     beside_value = beside_label = 0
     footprint_row = None
-    for r, row in enumerate(raw.itertuples(index=False)):
+    for r, row in enumerate(raw.head(FORM_ROWS).itertuples(index=False)):
         cells = list(row)
         for c, cell in enumerate(cells):
             key = _sheet_key(cell)
