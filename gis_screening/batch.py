@@ -104,15 +104,10 @@ def _rules_signature(job: Job) -> str:
     """The rules a batch's partitions are screened with, by content (:func:`~gis_screening.screening.
     rules_signature` of the stack its workers load): a pack edited, a pack come into force, an upgrade between an
     interrupted run and its rerun make another batch, never one whose verdicts mix two sets of rules."""
+    from .layerset import load_manifest, rule_pack_paths
     from .screening import rules_for, rules_signature
-    return rules_signature(rules_for(_manifest_packs(job.layerset), job.rules, _day(job.as_of)))
-
-
-def _manifest_packs(layerset: str) -> list[str]:
-    """The rule packs a layer-set manifest names (paths beside it), as :func:`~gis_screening.layerset.load_layerset`
-    gives them."""
-    from .layerset import load_manifest
-    return [str(Path(layerset).parent / p) for p in load_manifest(layerset).rule_packs]
+    packs = rule_pack_paths(load_manifest(job.layerset), Path(job.layerset).parent)
+    return rules_signature(rules_for(packs, job.rules, _day(job.as_of)))
 
 
 def _day(iso: str | None) -> dt.date | None:

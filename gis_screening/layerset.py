@@ -108,7 +108,7 @@ def load_layerset(path: str | Path, catalog: Catalog | None = None,
             table = read_admission_table(base / adm.source, adm.sheet, catalog, adm.fields)
             units.problems += join_admission(units, table, adm.source)
         units.problems = [p for p in units.problems if p not in unlisted] + unlisted_problems(units.gdf)
-    ls.rule_packs = [str(base / p) for p in manifest.rule_packs]
+    ls.rule_packs = rule_pack_paths(manifest, base)
     ls.absent = _absent(manifest, ls, catalog, path)
     return ls
 
@@ -126,6 +126,11 @@ def _absent(manifest: Manifest, ls: LayerSet, catalog: Catalog, path: Path) -> l
             raise InputError(f"{name!r} is declared absent but the set has that layer", file=path, where=where,
                              field="absent")
     return list(manifest.absent)
+
+
+def rule_pack_paths(manifest: Manifest, base: Path) -> list[str]:
+    """The rule packs a manifest names, as paths from its folder ``base`` (a layer set's ``rule_packs``)."""
+    return [str(base / p) for p in manifest.rule_packs]
 
 
 def manifest_files(path: str | Path) -> list[Path]:

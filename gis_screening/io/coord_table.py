@@ -285,11 +285,12 @@ def _find_header(rows) -> tuple[int, dict[str, int]]:
     return -1, {}
 
 
-def _column_groups(header: list[str], path: Path) -> list[tuple[int, int | None]]:
+def _column_groups(header: list[str], path: Path) -> list[tuple[int, int | None, dict[str, int]]]:
     """Column spans of the groups of points a table prints side by side (点号 X Y 点号 X Y: a 界址点坐标表 laid out in
-    two columns to fit a page, read down the first, then down the next), from its header: one span (all columns)
-    for one group.  Coordinates named twice without a 点号 column of their own (X, Y, X, Y; or 西安80 X/Y beside
-    CGCS2000 X/Y) are refused: which pair is the footprint is not for the reader to guess."""
+    two columns to fit a page, read down the first, then down the next), from its header, each with its columns
+    (:func:`_find_header`, within the span): one span (all columns) for one group.  Coordinates named twice without
+    a 点号 column of their own (X, Y, X, Y; or 西安80 X/Y beside CGCS2000 X/Y) are refused: which pair is the
+    footprint is not for the reader to guess."""
     coords = [(j, kinds) for j, cell in enumerate(header) if (kinds := _kinds(cell) & {"x", "y", "lon", "lat"})]
     groups: list[list[int]] = [[]]
     seen: set[str] = set()
@@ -300,16 +301,17 @@ def _column_groups(header: list[str], path: Path) -> list[tuple[int, int | None]
         groups[-1].append(j)
         seen |= kinds
     if len(groups) < 2:
-        return [(0, None)]
+        return [(0, None, _find_header([header])[1])]
     ends = [g[-1] + 1 for g in groups]
-    spans: list[tuple[int, int | None]] = list(zip([0, *ends[:-1]], [*ends[:-1], None]))
-    for lo, hi in spans:
+    spans = []
+    for lo, hi in zip([0, *ends[:-1]], [*ends[:-1], None]):
         h, cols = _find_header([header[lo:hi]])
         if h != 0 or "point" not in cols:
             named = "; ".join(", ".join(repr(header[j]) for j in g) for g in groups)
             raise InputError(f"the header names the coordinates more than once ({named}) without a 点号 column for "
                              "each: keep the pair of columns that is the footprint's", file=path,
                              field=header[groups[1][0]])
+        spans.append((lo, hi, cols))
     return spans
 
 
@@ -349,9 +351,9 @@ def read_coord_table(path: str | Path, encoding: str | None = None, zone: int | 
     for rows, title, h, _ in tables:
         groups, block = _column_groups(rows[h], path), 1
         side_by_side = max(side_by_side, len(groups) if len(groups) > 1 else 0)
-        for lo, hi in groups:           # a group's points go on from the last block of the one before
+        for lo, hi, cols in groups:     # a group's points go on from the last block of the one before
             sub = [r[lo:hi] for r in rows] if len(groups) > 1 else rows
-            got, said = _points(sub, h, _find_header([sub[h]])[1], geo, path, title if several else None, block)
+            got, said = _points(sub, h, cols, geo, path, title if several else None, block)
             block = max((p[2] for p in got), default=block)
             points += got
             notes += said

@@ -436,7 +436,8 @@ def _with_labels_below(upper: list[str], lower: list[str] | None) -> list[str] |
 
 
 def _sheet_key(cell: object) -> str | None:
-    """The sheet key a cell's text names as a label (:func:`_names_footprint`'s reading), or None."""
+    """The sheet key a cell's Chinese label names (:func:`~gis_screening.sheet_columns.sheet_column`; ``?`` for a
+    quantity's label in a unit it cannot be given in), or None: no label, or an English key written as it is."""
     if not isinstance(cell, str) or not cell.strip() or cell.strip().isascii():
         return None
     try:
@@ -494,13 +495,8 @@ def is_sheet_table(path: Path) -> bool:
 
 
 def _names_footprint(header: str) -> bool:
-    if header == "footprint" or header.isascii():
-        return header == "footprint"
-    try:
-        found = sheet_column(header, default_catalog())
-    except ValueError:
-        return False
-    return found is not None and found[0] == "footprint"
+    """Does a column header name the footprint (``footprint``, or a label reviewers use: 用地范围文件 …)?"""
+    return header == "footprint" or _sheet_key(header) == "footprint"
 
 
 def project_files(paths: Iterable[str | Path]) -> list[Path]:
