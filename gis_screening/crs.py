@@ -6,15 +6,37 @@ zone of the data without zone prefix (EPSG:4534 + zone − 25; Fujian: 4548 for 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
-from pyproj import CRS
+import shapely
+from pyproj import CRS, Transformer
 
 from .errors import ZoneRequired
 
 STORAGE_EPSG = 4490
 CHINA_LON = (73.0, 136.0)
 CHINA_LAT = (3.0, 54.0)
+
+
+@lru_cache(maxsize=32)
+def _transformer(src: int, dst: int) -> Transformer:
+    return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
+
+
+def reproject(geoms: np.ndarray, src: int, dst: int) -> np.ndarray:
+    """``geoms`` (shapely objects in EPSG ``src``) in EPSG ``dst``: coordinate for coordinate what geopandas'
+    ``to_crs`` gives (the same pyproj transformation, x/y order, z kept), without making a GeoSeries — the warm
+    screening path imports neither pandas nor geopandas."""
+    transform = _transformer(src, dst).transform
+    out = np.empty_like(geoms)
+    has_z = shapely.has_z(geoms)
+    for rows, z in ((~has_z, False), (has_z, True)):
+        if rows.any():
+            coords = shapely.get_coordinates(geoms[rows], include_z=z)
+            moved = transform(*(coords[:, k] for k in range(coords.shape[1])))
+            out[rows] = shapely.set_coordinates(geoms[rows].copy(), np.array(moved).T)
+    return out
 
 
 def gk3_zone_for_lon(lon: float) -> int:

@@ -4,11 +4,15 @@ Every change is reported as a :class:`Problem` carrying the feature's id.
 """
 from __future__ import annotations
 
-import geopandas as gpd
+from typing import TYPE_CHECKING
+
 import numpy as np
 import shapely
 
 from .errors import Problem
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 _DIM = {"polygon": 2, "line": 1, "point": 0}
 
@@ -126,6 +130,7 @@ def check_geometries(gdf: gpd.GeoDataFrame, ids: list[str], expected: str = "any
         if want_dim is not None and shapely.get_dimensions(g) != want_dim:
             problems.append(Problem("error", f"{g.geom_type} in a {expected} layer; skipped", feature=fid))
             keep[i] = False
+    import geopandas as gpd
     out = gdf.copy()
     out = out.set_geometry(gpd.GeoSeries(new, index=gdf.index, crs=gdf.crs))
     return out[keep].reset_index(drop=True), problems

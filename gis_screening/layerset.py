@@ -7,15 +7,12 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from .admission import join_admission, read_admission_table
 from .catalog import Catalog, default_catalog
 from .errors import InputError, validated
-from .io import read_layer
 from .io.layer_cache import cached_read_layer, source_files, source_signature
 from .io.postgis import is_postgres
 from .limits import portable_path
 from .model import LayerSet
-from .normalise import unlisted_problems
 
 #: a path relative to the manifest (Windows separators read too) or a database address
 Source = Annotated[str, AfterValidator(portable_path)]
@@ -91,6 +88,7 @@ def load_layerset(path: str | Path, catalog: Catalog | None = None,
                                        zone=entry.zone, offset=entry.offset, fields=entry.fields or None,
                                        towgs84=entry.towgs84)
         if cache is False:
+            from .io import read_layer
             lyr = read_layer(src, entry.role, catalog=catalog, **options)
         else:
             lyr = cached_read_layer(src, entry.role, catalog=catalog, folder=None if cache is True else cache,
@@ -99,6 +97,8 @@ def load_layerset(path: str | Path, catalog: Catalog | None = None,
         lyr.source = entry.source
         ls.layers.append(lyr)
     if manifest.admission_lists:
+        from .admission import join_admission, read_admission_table
+        from .normalise import unlisted_problems
         units = ls.first("control_units")
         if units is None:
             raise InputError("admission_lists given but the manifest has no control_units layer", file=path,

@@ -3,24 +3,55 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from .catalog import Catalog, default_catalog
 from .errors import Problem
+
+if TYPE_CHECKING:       # pandas and geopandas are imported where a frame is made: a warm screening needs neither
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
 
 _SERIALS: dict[str, itertools.count] = {}
 
 
 def is_missing(v: object) -> bool:
     """None, a float NaN (how pandas marks a missing value in an object column), ``pd.NA`` or ``pd.NaT``: the one
-    missing-value test."""
-    return v is None or (isinstance(v, float) and v != v) or v is pd.NA or v is pd.NaT
+    missing-value test.  (Without pandas imported — or while another thread imports it — no value can be ``pd.NA``
+    or ``pd.NaT``.)"""
+    if v is None or (isinstance(v, float) and v != v):
+        return True
+    pd = sys.modules.get("pandas")
+    return pd is not None and (v is getattr(pd, "NA", _NOT_SET) or v is getattr(pd, "NaT", _NOT_SET))
+
+
+_NOT_SET = object()
+
+
+#: Arrow column types whose values convert to Python values as pandas would give them (``to_numpy(dtype=object)``
+#: of the frame ``to_pandas()`` makes), so that features read from an Arrow table have the very records of the
+#: same features read into a frame; a table with any other column (dates, categories…) goes through pandas.
+_PLAIN_ARROW = ("string", "large_string", "int64", "double", "bool", "null")
+
+
+def plain_arrow(table: pa.Table) -> bool:
+    """Are all of ``table``'s columns of :data:`_PLAIN_ARROW` types (their records need no pandas)?"""
+    return all(str(t) in _PLAIN_ARROW for t in table.schema.types)
+
+
+def arrow_values(column: pa.ChunkedArray) -> list:
+    """A :func:`plain_arrow` column as Python values, missing ones (null, NaN) None."""
+    values = column.to_pylist()
+    if str(column.type) == "double":
+        return [None if v is None or v != v else v for v in values]
+    return values
 
 
 def new_layer_uid(kind: str = "L") -> str:
@@ -30,26 +61,49 @@ def new_layer_uid(kind: str = "L") -> str:
     return f"{kind}{os.getpid():x}-{next(_SERIALS.setdefault(kind, itertools.count(1)))}"
 
 
+def layer_uid_for(role: str | None) -> str:
+    """:func:`new_layer_uid` for a layer of ``role`` read from a file: kind ``P`` for footprints, ``L`` otherwise."""
+    return new_layer_uid("P" if role == "projects" else "L")
+
+
 class FeatureRecords(Sequence[dict]):
     """The attribute dicts of a layer's features (what rules read), each built when first asked for: screening
     a few projects against 20,000 red-line polygons builds a few dicts.  Missing values (NaN, NaT, NA) → None."""
 
-    def __init__(self, attributes: pd.DataFrame):
+    def __init__(self, attributes: pd.DataFrame | pa.Table):
+        self._rows: dict[int, dict] = {}
+        self._missing: np.ndarray | None = None
+        self._columns: list[Sequence[Any]]
+        if hasattr(attributes, "schema"):       # a :func:`plain_arrow` table: its values, missing ones None
+            self._keys = list(attributes.column_names)
+            self._columns = [arrow_values(attributes.column(k)) for k in self._keys]
+            self._n = attributes.num_rows
+            return
         self._keys = list(attributes.columns)
         self._columns = [attributes[c].to_numpy(dtype=object) for c in attributes.columns]
         self._missing = attributes.isna().to_numpy()
-        self._rows: dict[int, dict] = {}
+        self._n = len(attributes)
 
     def __len__(self) -> int:
-        return len(self._missing)
+        return self._n
+
+    @property
+    def keys(self) -> list[str]:
+        """The attribute names, in order."""
+        return list(self._keys)
+
+    def _column(self, k: int) -> list:
+        """Column ``k``'s values, missing ones None."""
+        col = self._columns[k]
+        if self._missing is None:
+            return list(col)
+        return [None if gone else v for v, gone in zip(list(col), self._missing[:, k].tolist())]
 
     def every(self) -> list[dict]:
         """All the dicts at once, built column by column (for callers that need every feature, e.g. projects)."""
         if not self._keys:
             return [{} for _ in range(len(self))]
-        cols = [[None if gone else v for v, gone in zip(col.tolist(), missing.tolist())]
-                for col, missing in zip(self._columns, self._missing.T)]
-        return [dict(zip(self._keys, values)) for values in zip(*cols)]
+        return [dict(zip(self._keys, values)) for values in zip(*(self._column(k) for k in range(len(self._keys))))]
 
     def __getitem__(self, i):
         if isinstance(i, slice):
@@ -58,8 +112,12 @@ class FeatureRecords(Sequence[dict]):
         if row is None:
             if not -len(self) <= i < len(self):
                 raise IndexError(i)
-            gone = self._missing[i].tolist()
-            row = self._rows[i] = {k: None if g else col[i] for k, col, g in zip(self._keys, self._columns, gone)}
+            if self._missing is None:
+                row = {k: col[i] for k, col in zip(self._keys, self._columns)}
+            else:
+                gone = self._missing[i].tolist()
+                row = {k: None if g else col[i] for k, col, g in zip(self._keys, self._columns, gone)}
+            self._rows[i] = row
         return row
 
 
@@ -99,17 +157,20 @@ class Layer:
         if name == "gdf" and ("gdf" in self.__dict__ or "_load_gdf" in self.__dict__):
             object.__setattr__(self, "version", self.__dict__.get("version", 0) + 1)
             object.__setattr__(self, "digest", None)
-            self.__dict__.pop("_load_gdf", None)
-            self.__dict__.pop("_attributes", None)
+            for loader in ("_load_gdf", "_attributes", "_load_geometries"):
+                self.__dict__.pop(loader, None)
         object.__setattr__(self, name, value)
 
     @classmethod
-    def deferred(cls, attributes: pd.DataFrame, load_gdf: Callable[[], gpd.GeoDataFrame], **fields: Any) -> Layer:
-        """A layer whose attributes (no geometry) are given and whose ``gdf`` is ``load_gdf()``, called on first
-        use; ``fields`` as for the constructor (give ``digest``: computing it would read the geometry)."""
+    def deferred(cls, attributes: pd.DataFrame | pa.Table, load_gdf: Callable[[], gpd.GeoDataFrame],
+                 load_geometries: Callable[[], np.ndarray] | None = None, **fields: Any) -> Layer:
+        """A layer whose attributes (no geometry) are given — a frame, or an Arrow table of :func:`plain_arrow`
+        columns, served without pandas — and whose ``gdf`` is ``load_gdf()``, called on first use;
+        ``load_geometries()``: the geometry alone, without a frame (:meth:`geometries`).  ``fields`` as for the
+        constructor (give ``digest``: computing it would read the geometry)."""
         layer = cls(gdf=None, **fields)
         del layer.__dict__["gdf"]
-        layer.__dict__.update(_attributes=attributes, _load_gdf=load_gdf)
+        layer.__dict__.update(_attributes=attributes, _load_gdf=load_gdf, _load_geometries=load_geometries)
         return layer
 
     def __getattr__(self, name: str) -> Any:
@@ -122,20 +183,39 @@ class Layer:
                 return state["gdf"]
             raise AttributeError(name)
         gdf = state.setdefault("gdf", load())
-        state.pop("_load_gdf", None)
-        state.pop("_attributes", None)
+        for loader in ("_load_gdf", "_attributes", "_load_geometries"):
+            state.pop(loader, None)
         return gdf
 
-    def _frame(self) -> pd.DataFrame:
-        """Where the attributes are: a deferred layer's attribute frame (no geometry read), else ``gdf`` itself."""
+    def _frame(self) -> pd.DataFrame | pa.Table:
+        """Where the attributes are: a deferred layer's attributes (no geometry read), else ``gdf`` itself."""
         if "gdf" not in self.__dict__ and "_attributes" in self.__dict__:
             return self.__dict__["_attributes"]
         return self.gdf
+
+    def _values(self, column: str) -> list | None:
+        """``column``'s values (missing ones as they are: :func:`is_missing`), None when there is no such column."""
+        frame = self._frame()
+        if hasattr(frame, "schema"):
+            return arrow_values(frame.column(column)) if column in frame.column_names else None
+        return frame[column].tolist() if column in frame.columns else None
+
+    def geometries(self) -> np.ndarray:
+        """The features' geometries (EPSG:4490, shapely objects): a deferred layer's read without making ``gdf``."""
+        load = self.__dict__.get("_load_geometries") if "gdf" not in self.__dict__ else None
+        if load is not None:
+            return load()
+        import numpy as np
+        return np.asarray(self.gdf.geometry.values, dtype=object)
 
     @property
     def attributes(self) -> pd.DataFrame:
         """The features' attributes without geometry (a deferred layer's are served without reading geometry)."""
         frame = self._frame()
+        if hasattr(frame, "schema"):        # a deferred layer's Arrow table: the frame it stands for
+            frame = frame.to_pandas()
+        import geopandas as gpd
+        import pandas as pd
         return frame if not isinstance(frame, gpd.GeoDataFrame) else pd.DataFrame(
             frame.drop(columns=frame.geometry.name))
 
@@ -163,21 +243,22 @@ class Layer:
 
     def feature_names(self) -> list[str | None]:
         """Feature display names (the role's name field), None where absent."""
-        col, attrs = self.name_field, self._frame()
-        if col in attrs.columns:
-            return [None if is_missing(v) else str(v) for v in attrs[col]]
-        return [None] * len(attrs)
+        values = self._values(self.name_field)
+        if values is not None:
+            return [None if is_missing(v) else str(v) for v in values]
+        return [None] * self.feature_count
 
     def records(self) -> FeatureRecords:
         """Every feature's attributes (no geometry) as plain dicts, NaN → None, each built on first access."""
-        return FeatureRecords(self.attributes)
+        frame = self._frame()
+        return FeatureRecords(frame if hasattr(frame, "schema") else self.attributes)
 
     def feature_ids(self) -> list[str]:
         """Feature identifiers (the role's id field, or the row number when absent), as strings."""
-        col, attrs = self.id_field, self._frame()
-        if col in attrs.columns:
-            return [f"#{i + 1}" if is_missing(v) else str(v) for i, v in enumerate(attrs[col].tolist())]
-        return [f"#{i + 1}" for i in range(len(attrs))]
+        values = self._values(self.id_field)
+        if values is not None:
+            return [f"#{i + 1}" if is_missing(v) else str(v) for i, v in enumerate(values)]
+        return [f"#{i + 1}" for i in range(self.feature_count)]
 
     def content_digest(self) -> str:
         """Hash of everything a prepared layer holds or a rule may read: geometry, ids, names, every attribute,
@@ -197,6 +278,7 @@ class Layer:
         attrs = self.attributes
         h.update("\x1f".join(map(str, attrs.columns)).encode("utf-8"))
         if len(attrs.columns):
+            import pandas as pd
             h.update(pd.util.hash_pandas_object(attrs.astype(str), index=False).to_numpy().tobytes())
         self.digest = h.hexdigest()[:32]
         return self.digest

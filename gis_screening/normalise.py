@@ -6,15 +6,17 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 
 from .catalog import Catalog
 from .errors import InputError, Problem
 from .model import is_missing
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
 
 T = TypeVar("T")
 
@@ -59,6 +61,7 @@ _WHITESPACE = "[" + "".join(c for c in map(chr, range(0x3001)) if c.isspace()) +
 def text_column(column: pd.Series) -> list[str | None]:
     """:func:`_as_text` of every cell of ``column``.  A text column (pandas' string dtype) is checked at once:
     only its missing, empty or whitespace-holding cells are worked out one by one, the rest are already clean."""
+    import pandas as pd
     if not isinstance(column.dtype, pd.StringDtype):
         return list(map(per_value(_as_text), column.tolist()))
     out = column.tolist()
@@ -197,6 +200,7 @@ def normalise_fields(gdf: gpd.GeoDataFrame, role: str, catalog: Catalog, *, sour
                                 f"{', '.join(map(str, rows))})", field=id_field))
     canon_cols = [c for c in spec.fields if c in out.columns]
     rest = [c for c in out.columns if c not in canon_cols and c != out.geometry.name]
+    import geopandas as gpd
     return gpd.GeoDataFrame(out[canon_cols + rest + [out.geometry.name]], geometry=out.geometry.name,
                             crs=gdf.crs), problems
 

@@ -137,9 +137,11 @@ def screen_cmd(
             # the GIL); a bad layer set is still said first, and the reading thread has ended before the screening,
             # which may fork
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="projects") as reader:
+                cached = False if no_cache else (cache_dir or True)     # the loaded-layer cache
                 read = reader.submit(read_project_files, project, zone=zone, crs=crs, offset=source_offset,
-                                     encoding=encoding, layer=footprint_layer, towgs84=towgs84)
-                ls = load_layerset(layerset, cache=False if no_cache else (cache_dir or True), cache_writes=writes)
+                                     encoding=encoding, layer=footprint_layer, towgs84=towgs84, cache=cached,
+                                     cache_writes=writes)
+                ls = load_layerset(layerset, cache=cached, cache_writes=writes)
                 stack = rules_for(ls.rule_packs, rules, as_of=day)
                 say_screening_notes(stack, ls, day, search_radius)
                 projects = say_project_notes(*read.result())

@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import geopandas as gpd
 import numpy as np
 import shapely
 from shapely.geometry.base import GEOMETRY_TYPES, BaseGeometry
 
-from ..crs import metric_epsg_for_lon
+from ..crs import STORAGE_EPSG, metric_epsg_for_lon, reproject
 from ..geometry import ZERO_AREA_M2
 from .model import Overlap
 from .prepared import PreparedLayer
@@ -53,7 +52,7 @@ def footprints_metrics(geoms_4490: Sequence[BaseGeometry], metric_epsg: int | No
     out: list[FootprintMetrics | None] = [None] * len(arr)
     for epsg in np.unique(epsgs).tolist():
         idx = np.flatnonzero(epsgs == epsg)
-        g = np.asarray(gpd.GeoSeries(arr[idx], crs=4490).to_crs(epsg).values, dtype=object)
+        g = reproject(arr[idx], STORAGE_EPSG, epsg)
         dims = shapely.get_dimensions(g)
         areas = np.where(dims == 2, shapely.area(g), 0.0)
         types = [GEOMETRY_TYPES[t] if t >= 0 else "" for t in shapely.get_type_id(g).tolist()]

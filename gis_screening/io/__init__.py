@@ -1,2 +1,19 @@
-"""Readers and writers for every format reviewers receive.  Entry point: :func:`read_layer`."""
-from .pipeline import SUPPORTED_SUFFIXES, read_layer, read_raw  # noqa: F401
+"""Readers and writers for every format reviewers receive.  Entry point: :func:`read_layer`.
+
+The readers (GDAL through pyogrio, pandas, geopandas) are imported when first asked for, not with this package: a
+warm screening reads its layers and projects from the cache (:mod:`.layer_cache`) and needs none of them."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .pipeline import SUPPORTED_SUFFIXES, read_layer, read_raw  # noqa: F401
+
+_FROM_PIPELINE = ("SUPPORTED_SUFFIXES", "read_layer", "read_raw")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_PIPELINE:
+        from . import pipeline
+        return getattr(pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -26,6 +26,7 @@ from ..model import Layer
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import numpy as np  # noqa: F401 - annotations
 
 
 def source_files(path: Path) -> list[Path]:
@@ -84,6 +85,8 @@ def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer],
     entry has gone or is damaged by then — an InputError if the source changed since, i.e. its ``current_key()``
     is no longer ``key``: its features may not be those whose attributes were read)."""
     import pyarrow.parquet as pq
+
+    from ..model import layer_uid_for, plain_arrow
     meta_path, data_path = folder / f"{key}.json", folder / f"{key}.parquet"
     if not (meta_path.exists() and data_path.exists()):
         return None
@@ -91,24 +94,43 @@ def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer],
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         touch(meta_path)
         touch(data_path)
-        schema = pq.read_schema(data_path)
+        stored = pq.ParquetFile(data_path)         # (not pq.read_table: it imports pyarrow.dataset, ~25 ms)
+        schema = stored.schema_arrow
         geo = json.loads(schema.metadata[b"geo"])
         columns = [c for c in schema.names if c not in geo["columns"] and not c.startswith("__index_level_")]
-        attributes = pq.read_table(data_path, columns=columns, use_pandas_metadata=True).to_pandas()
+        table = stored.read(columns=columns, use_pandas_metadata=True)
+        # plain columns are served from Arrow (no pandas on a warm screening), others as the frame they were
+        attributes = table.select(columns) if plain_arrow(table.select(columns)) else table.to_pandas()
+        stored.close()
         problems = [Problem(**p) for p in meta["problems"]]
         fields = dict(role=meta["role"], name=meta["name"], source=meta["source"], problems=problems,
                       source_crs=meta["source_crs"], crs_reason=meta["crs_reason"], encoding=meta["encoding"],
-                      encoding_reason=meta["encoding_reason"], catalog=catalog, digest=meta["digest"])
+                      encoding_reason=meta["encoding_reason"], catalog=catalog, digest=meta["digest"],
+                      uid=layer_uid_for(meta["role"]))
     except Exception:  # noqa: BLE001 - a damaged entry is read again from the source, never trusted
         meta_path.unlink(missing_ok=True)
         data_path.unlink(missing_ok=True)
         return None
 
+    def geometries() -> np.ndarray:
+        """The features' geometry alone, decoded from the entry's WKB as geopandas decodes it (no frame made)."""
+        import numpy as np
+        import shapely
+        column = geo["primary_column"]
+        try:
+            if geo["columns"][column].get("encoding", "WKB").upper() == "WKB":
+                wkb = pq.ParquetFile(data_path).read(columns=[column]).column(column)
+                if len(wkb) == len(attributes):     # (``to_pylist``: Arrow's ``to_numpy`` would import pandas)
+                    return shapely.from_wkb(np.array(wkb.to_pylist(), dtype=object))
+        except Exception:  # noqa: BLE001 - removed or damaged since: as gdf reads it (again from the source)
+            pass
+        return np.asarray(geometry().geometry.values, dtype=object)
+
     def geometry() -> gpd.GeoDataFrame:
         import geopandas as gpd
         try:
             gdf = gpd.read_parquet(data_path)
-            if len(gdf) == len(attributes) and list(gdf.columns.drop(gdf.geometry.name)) == list(attributes.columns):
+            if len(gdf) == len(attributes) and list(gdf.columns.drop(gdf.geometry.name)) == columns:
                 return gdf
         except Exception:  # noqa: BLE001 - removed or damaged since: read the source again
             pass
@@ -118,7 +140,7 @@ def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer],
             raise InputError("the layer's source file changed since the layer set was opened; open the layer set "
                              "again", file=meta["source"])
         return fresh.gdf
-    return Layer.deferred(attributes, geometry, **fields)
+    return Layer.deferred(attributes, geometry, geometries, **fields)
 
 
 def store(folder: Path, key: str, layer: Layer, later: list[Callable[[], None]] | None = None) -> None:
@@ -155,7 +177,6 @@ def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str |
                       later: list[Callable[[], None]] | None = None, **options) -> Layer:
     """:func:`~gis_screening.io.pipeline.read_layer` through the cache in ``folder/layers`` (default: the user
     cache folder or ``$GIS_SCREENING_CACHE``).  ``later``: see :func:`store`."""
-    from .pipeline import read_layer
     from .postgis import is_postgres
     where = cache_dir("layers", folder)
 
@@ -163,6 +184,7 @@ def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str |
         return None if is_postgres(path) else entry_key(Path(path), {"role": role, **options}, catalog)
 
     def reread() -> Layer:
+        from .pipeline import read_layer
         return read_layer(path, role, catalog=catalog, **options)
     key = current_key()
     if key is not None:

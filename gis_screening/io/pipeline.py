@@ -29,26 +29,19 @@ from ..encoding import normalise_encoding_name
 from ..errors import InputError, Problem, ZoneRequired
 from ..geometry import check_geometries
 from ..limits import not_found
-from ..model import Layer, is_missing, new_layer_uid
+from ..model import Layer, is_missing, layer_uid_for
 from ..normalise import normalise_fields, unlisted_problems
 from ..offsets import remove_offset
-from .vector import VECTOR_SUFFIXES, RawRead, read_vector
-
-TEXT_SUFFIXES = {".txt"}
-#: tables of points (coordinate lists) read as footprints
-POINT_TABLE_SUFFIXES = {".csv", ".xlsx", ".xls"}
-CAD_SUFFIXES = {".dxf"}
-#: archives holding any of the others (:func:`~.vector.zip_choice` picks the file)
-ARCHIVE_SUFFIXES = {".zip"}
-SUPPORTED_SUFFIXES = VECTOR_SUFFIXES | TEXT_SUFFIXES | POINT_TABLE_SUFFIXES | CAD_SUFFIXES | ARCHIVE_SUFFIXES
-#: formats users are sent that no open reader here reads: what to do instead
-UNREADABLE = {".dwg": "AutoCAD DWG has no open reader: save the drawing as DXF (CAD: 另存为 → AutoCAD DXF) and give "
-                      "that file",
-              ".mdb": "an ESRI Personal Geodatabase (Access .mdb) cannot be read here: export it to a File "
-                      "Geodatabase, GeoPackage or shapefile (ArcGIS, or ogr2ogr on Windows)",
-              ".et": "a WPS spreadsheet (.et) is not read: open it in WPS and save it as .xlsx",
-              ".pdf": "a PDF map holds no coordinates to read: ask for the drawing (DXF), the 勘测定界 TXT or the "
-                      "coordinate table it was made from"}
+from .formats import (  # noqa: F401 - the readers' formats, named here too
+    ARCHIVE_SUFFIXES,
+    CAD_SUFFIXES,
+    POINT_TABLE_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+    TEXT_SUFFIXES,
+    UNREADABLE,
+    VECTOR_SUFFIXES,
+)
+from .vector import RawRead, read_vector
 
 
 def read_raw(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
@@ -291,7 +284,7 @@ def read_layer(path: str | Path, role: str | None = None, *, name: str | None = 
     check_in_china(gdf, ids, path)
     title = catalog.role(role).title if role else Path(path).stem
     return Layer(role=role or "other", name=name or title, source=str(path), gdf=gdf, problems=problems,
-                 uid=new_layer_uid("P" if role == "projects" else "L"),
+                 uid=layer_uid_for(role),
                  source_crs=src_label, crs_reason=reason,
                  encoding=raw.encoding.label if raw.encoding else None,
                  encoding_reason=raw.encoding.reason if raw.encoding else None, catalog=catalog)

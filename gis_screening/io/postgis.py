@@ -14,7 +14,6 @@ from __future__ import annotations
 import urllib.parse
 from dataclasses import dataclass
 
-import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS
@@ -167,6 +166,7 @@ def read_table(url: str):
         raise InputError("layer is empty: it holds no features", file=url)
     wkb = np.array([r[0] for r in rows], dtype=object)
     data = {c: [_plain(r[i + 1]) for r in rows] for i, c in enumerate(cols)}
+    import geopandas as gpd
     gdf = gpd.GeoDataFrame(data, geometry=shapely.from_wkb(wkb), crs=crs)
     return RawRead(gdf, crs, f"PostGIS SRID {srid}" if crs is not None else None)
 

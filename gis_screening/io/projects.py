@@ -14,10 +14,8 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import shapely
 
 from ..catalog import default_catalog
@@ -27,8 +25,10 @@ from ..limits import not_found, portable_path
 from ..model import Layer, Project, is_missing
 from ..normalise import parse_number, per_value, yes_no
 from ..sheet_columns import header_unit, sheet_column
-from .pipeline import read_layer
 from .tables import header_rows, read_cells, workbook_sheets
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SHEET_SUFFIXES = {".yaml", ".yml", ".json"}
 #: files that describe one project whatever their number of features: a 勘测定界 TXT, a coordinate table (one
@@ -58,18 +58,19 @@ def _industry_code(value, attrs: dict, notes: list[str],
 
 
 def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project]:
-    """Projects from a loaded ``projects`` layer; rows with the same id merge into one multi-parcel project."""
-    gdf = layer.gdf
+    """Projects from a loaded ``projects`` layer; rows with the same id merge into one multi-parcel project.  (A
+    layer from the loaded-layer cache is read without a frame: :meth:`~gis_screening.model.Layer.geometries`.)"""
     groups: dict[str, list[int]] = {}
     ids = layer.feature_ids()
     if one_project:
         pid = Path(layer.source).stem if len(set(ids)) > 1 else ids[0]
-        groups[pid] = list(range(len(gdf)))
+        groups[pid] = list(range(len(ids)))
     else:
         for i, pid in enumerate(ids):
             groups.setdefault(pid, []).append(i)
-    geoms = np.asarray(gdf.geometry.values)       # shapely objects; indexing a GeometryArray per row is slow
-    records = layer.records().every()
+    geoms = layer.geometries()
+    features = layer.records()
+    fields, records = features.keys, features.every()
     # import problems each project carries into its result: the file's own, its feature's, and every footprint
     # of the file that was skipped (said on every project of that file, never silently lost)
     shared = [str(p) for p in layer.problems if p.feature is None or p.feature not in groups]
@@ -77,7 +78,7 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
     for p in layer.problems:
         if p.feature is not None and p.feature in groups:
             by_feature.setdefault(p.feature, []).append(str(p))
-    has_sheet = any(str(c).split(".")[0] in SHEET_KEYS for c in gdf.columns)
+    has_sheet = any(str(c).split(".")[0] in SHEET_KEYS for c in fields)
     codes = per_value(code_text)     # the column holds few distinct codes
     out = []
     for pid, rows in groups.items():
@@ -144,6 +145,7 @@ def _resolve_footprint(ref, base: Path, where: str, read: dict[str, Any]) -> lis
                          field="footprint")
     if fid and path.suffix.lower() == ".dxf":      # a drawing has no feature ids: ``红线图.dxf#红线`` names its layer
         read, fid = {**read, "layer": fid}, ""
+    from .pipeline import read_layer
     try:
         layer = read_layer(path, "projects", **read)
     except LayerRequired as exc:                   # ``成果.gpkg#一期``: the layer of a source holding several
@@ -206,6 +208,7 @@ def _read_inline(collection: dict, where: str, read: dict[str, Any]) -> list[Pro
     with tempfile.TemporaryDirectory(prefix="gis-screening-inline-") as tmp:
         path = Path(tmp) / "footprint.geojson"
         path.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+        from .pipeline import read_layer
         try:
             layer = read_layer(path, "projects", **read)
         except InputError as exc:
@@ -394,6 +397,7 @@ def _sheet_table(path: Path, nrows: int | None = None) -> pd.DataFrame:
     first :data:`~.tables.HEADER_ROWS` rows that names the footprint column (a title row above it is skipped); in a
     workbook, on the first sheet that has one (a 填表说明 sheet may come first)."""
     if path.suffix.lower() in (".xlsx", ".xls"):
+        import pandas as pd
         raws = [pd.DataFrame(s.rows, dtype=object) for s in workbook_sheets(path, "project sheet table")]
     else:
         raws = [read_cells(path, "project sheet table", nrows=nrows)]
@@ -479,6 +483,7 @@ def _form_table(raw: pd.DataFrame) -> pd.DataFrame | None:
                 footprint_row = r
     if footprint_row is None or beside_value < 3 or beside_value <= beside_label:
         return None
+    import pandas as pd
     df = pd.DataFrame([list(pairs.values())], columns=list(pairs), dtype=object)
     df.attrs["first_row"] = footprint_row + 1      # the spreadsheet row messages name: its footprint's
     return df
@@ -503,7 +508,7 @@ def project_files(paths: Iterable[str | Path]) -> list[Path]:
     """The files ``paths`` name, a folder standing for the project files directly in it (footprints, sheets and
     tables by suffix, sorted by name; hidden files and Office lock files ``~$…`` left out).  InputError for a
     folder holding none."""
-    from .pipeline import SUPPORTED_SUFFIXES
+    from .formats import SUPPORTED_SUFFIXES
     wanted = SUPPORTED_SUFFIXES | SHEET_SUFFIXES | {".dwg"}      # a drawing among them is said (as DWG), not skipped
     out: list[Path] = []
     for given in map(Path, paths):
@@ -519,13 +524,17 @@ def project_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def load_projects(path: str | Path, *, zone: int | None = None, offset: str | None = None, crs: str | None = None,
-                  encoding: str | None = None, layer: str | None = None, towgs84: str | None = None) -> list[Project]:
+                  encoding: str | None = None, layer: str | None = None, towgs84: str | None = None,
+                  cache: bool | str | Path = False, cache_writes: list[Callable[[], None]] | None = None
+                  ) -> list[Project]:
     """Projects from a geometry file, a project sheet, or a table of sheets (see module docstring).
 
     ``zone`` (GK zone for unprefixed eastings), ``offset`` (gcj02 / bd09), ``crs`` (overrides the file's) and
     ``encoding`` (of its text) apply to every geometry file read: the file itself or the footprints sheets name;
     ``layer`` names the layer to read in a GeoPackage or File Geodatabase holding several; ``towgs84`` gives the
-    Xian 1980 / Beijing 1954 transformation parameters."""
+    Xian 1980 / Beijing 1954 transformation parameters.  ``cache``: a footprint file is read through the
+    loaded-layer cache (:mod:`.layer_cache`; True: the user cache folder, or a folder), as layers are, its new entry
+    written now or appended to ``cache_writes``."""
     read: dict[str, Any] = {k: v for k, v in dict(zone=zone, offset=offset, crs=crs, encoding=encoding,
                                                   layer=layer, towgs84=towgs84).items() if v is not None}
     from ..limits import check_input_file, load_structured
@@ -534,6 +543,7 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
     if suffix in SHEET_SUFFIXES:
         doc = load_structured(path)
         if isinstance(doc, dict) and doc.get("type") in ("FeatureCollection", "Feature"):
+            from .pipeline import read_layer
             return projects_from_layer(read_layer(path, "projects", **read))
         sheets = doc if isinstance(doc, list) else [doc]
         if not sheets:
@@ -560,7 +570,15 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
                 suffix = Path(zip_choice(zf.namelist(), path)).suffix.lower()
         except zipfile.BadZipFile:
             pass                # the reader says what is wrong with it
-    return projects_from_layer(read_layer(path, "projects", **read), one_project=suffix in ONE_PROJECT_SUFFIXES)
+    if cache is False:
+        from .pipeline import read_layer
+        footprints = read_layer(path, "projects", **read)
+    else:
+        from .layer_cache import cached_read_layer
+        footprints = cached_read_layer(path, "projects", catalog=default_catalog(), later=cache_writes,
+                                       folder=None if cache is True else cache, **read)
+        footprints.source = str(path)           # as given this time (the entry is the file's, however named)
+    return projects_from_layer(footprints, one_project=suffix in ONE_PROJECT_SUFFIXES)
 
 
 def merge_duplicates(projects: list[Project]) -> tuple[list[Project], list[str]]:

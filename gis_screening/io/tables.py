@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..model import is_missing
 from .safezip import check_workbook
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Rows searched for a table's header (title rows above it are skipped).
 HEADER_ROWS = 10
@@ -114,6 +116,7 @@ def _value(v: object) -> object:
 
 def _sheet_cells(path: Path, what: str, sheet: str | int) -> pd.DataFrame:
     """The cells of one sheet (by name, or position) of a workbook, as :func:`workbook_sheets` reads them."""
+    import pandas as pd
     return pd.DataFrame(workbook_sheets(path, what, sheet)[0].rows, dtype=object)
 
 
@@ -138,6 +141,7 @@ def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = obj
             return cells.map(lambda v: v if v is None else str(v)) if dtype is str else cells
         from ..encoding import read_text
         text, _ = read_text(path)
+        import pandas as pd
         return pd.read_csv(io.StringIO(text), dtype=dtype, header=None, nrows=rows, sep=text_dialect(text).delimiter)
     except InputError:
         raise
@@ -168,6 +172,7 @@ def _docx_cells(path: Path) -> pd.DataFrame:
     if not rows:
         raise InputError("the Word document holds no table", file=path)
     width = max(len(r) for r in rows)
+    import pandas as pd
     return pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
 
 

@@ -19,14 +19,8 @@ from ..crs import CrsGuess
 from ..encoding import EncodingGuess, detect_dbf_encoding, detect_mapinfo_encoding, normalise_encoding_name
 from ..errors import InputError, LayerRequired, Problem
 from ..limits import not_found
+from .formats import LAYERED_SUFFIXES, MULTI_LAYER_SUFFIXES, VECTOR_SUFFIXES  # noqa: F401 - named here too
 from .safezip import extract_zip
-
-VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".kml", ".kmz", ".fgb", ".parquet",
-                   ".geoparquet", ".gdb", ".tab", ".mif"}
-#: sources that hold several layers, one of which is read: it must be named when there are several
-MULTI_LAYER_SUFFIXES = {".gpkg", ".gdb"}
-#: sources whose layer may be named (a KML's folders are all read unless one is named)
-LAYERED_SUFFIXES = MULTI_LAYER_SUFFIXES | {".kml"}
 
 
 @dataclass

@@ -1,0 +1,151 @@
+"""The warm screening path (issue 12): project footprint files go through the loaded-layer cache as layers do, and a
+warm run reads layers, projects and prepared pieces without pandas, geopandas or GDAL — with the very results of a
+cold run, whatever the attribute types."""
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from gis_screening.cache import finish_writes
+from gis_screening.crs import reproject
+from gis_screening.io.projects import load_projects
+from gis_screening.screening import _hilbert_distance
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+
+#: runs the CLI with every import of pandas, geopandas or pyogrio said on stderr (and refused, so that nothing
+#: built on them can go on quietly)
+WATCHED = """
+import runpy, sys
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("pandas", "geopandas", "pyogrio"):
+            sys.stderr.write(f"IMPORTED {name}\\n")
+            raise ImportError(name)
+sys.meta_path.insert(0, Watch())
+sys.argv = ["gis-screening", *sys.argv[1:]]
+runpy.run_module("gis_screening.cli", run_name="__main__")
+"""
+
+
+def _manifest(tmp_path: Path) -> Path:
+    """The sample layer set without its 准入清单 table (joining a table is pandas work, warm or not)."""
+    text = (SAMPLE / "layerset.yaml").read_text(encoding="utf-8").split("admission_lists:")[0]
+    text = re.sub(r"source: (\S+)", lambda m: f"source: {(SAMPLE / m.group(1)).as_posix()}", text)
+    path = tmp_path / "layerset.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _doc(path: Path) -> str:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc.pop("generated_at")
+    return re.sub(r'"([LP])[0-9a-f]+-(\d+)"', r'"\1-\2"', json.dumps(doc, ensure_ascii=False))
+
+
+def test_a_warm_screening_reads_without_pandas_geopandas_or_gdal_and_gives_the_cold_result(tmp_path):
+    """First run: reads the layers and the footprint file and caches them.  Second and third runs (warm): no
+    pandas, geopandas or pyogrio is imported, and each document is the first one's.  A project file changed since
+    is read again: the next warm run screens the new footprints."""
+    manifest = _manifest(tmp_path)
+    projects = tmp_path / "projects.gpkg"
+    projects.write_bytes((SAMPLE / "projects" / "projects.gpkg").read_bytes())
+    env = {**os.environ, "GIS_SCREENING_CACHE": str(tmp_path / "cache")}
+
+    def run(out: Path, watched: bool) -> subprocess.CompletedProcess:
+        args = ["screen", "--layerset", str(manifest), "--project", str(projects), "--json", str(out)]
+        cmd = [sys.executable, "-c", WATCHED, *args] if watched else [sys.executable, "-m", "gis_screening.cli", *args]
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        assert res.returncode == 0, res.stderr
+        return res
+    run(tmp_path / "cold.json", watched=False)
+    for k in range(2):
+        res = run(tmp_path / f"warm{k}.json", watched=True)
+        assert "IMPORTED" not in res.stderr, res.stderr
+        assert _doc(tmp_path / f"warm{k}.json") == _doc(tmp_path / "cold.json")
+    assert '"overlap_area_m2"' in _doc(tmp_path / "cold.json") and "不符合" in _doc(tmp_path / "cold.json")
+
+    frame = gpd.read_file(projects)
+    frame["项目名称"] = frame["项目名称"] + "（二期）"
+    frame["geometry"] = frame.geometry.translate(0.002, 0)
+    time.sleep(0.01)
+    frame.to_file(projects, driver="GPKG")
+    run(tmp_path / "changed.json", watched=False)           # the changed file is read (GDAL) and cached again
+    changed = json.loads((tmp_path / "changed.json").read_text(encoding="utf-8"))
+    assert all(r["project"]["name"].endswith("（二期）") for r in changed["results"])
+    res = run(tmp_path / "changed-warm.json", watched=True)
+    assert "IMPORTED" not in res.stderr and _doc(tmp_path / "changed-warm.json") == _doc(tmp_path / "changed.json")
+    assert _doc(tmp_path / "changed.json") != _doc(tmp_path / "cold.json")
+
+
+def _typed_footprints(path: Path) -> None:
+    """Footprints whose attributes are of every kind a GeoPackage holds: text, whole numbers with a gap, decimals
+    with a gap, yes/no, a date and a date-time."""
+    boxes = [shapely.box(119.30 + k * 0.01, 26.05, 119.305 + k * 0.01, 26.055) for k in range(3)]
+    gpd.GeoDataFrame({
+        "项目编号": ["T-1", "T-2", "T-3"], "项目名称": ["甲", None, "丙"], "行业代码": ["3011", "2511", None],
+        "建设性质": ["新建", None, "扩建"],
+        "employees": [120, None, 3], "capacity": [1.5, float("nan"), 2.25], "licensed": [True, False, True],
+        "approved": [dt.date(2024, 5, 1), None, dt.date(2025, 1, 2)],
+        "surveyed": [dt.datetime(2024, 5, 1, 8, 30), dt.datetime(2024, 6, 1), None],
+    }, geometry=boxes, crs=4490).to_file(path, driver="GPKG")
+
+
+@pytest.mark.parametrize("columns", [None, ["项目编号", "项目名称", "行业代码", "建设性质", "employees", "capacity",
+                                            "licensed"]])
+def test_projects_from_the_cache_are_the_projects_read_from_the_file(tmp_path, columns):
+    """Projects read through the cache (a warm run's) equal those read from the file, value and type for value and
+    type — with only plain columns (served from Arrow) and with dates among them (served through pandas)."""
+    path = tmp_path / "typed.gpkg"
+    _typed_footprints(path)
+    if columns is not None:
+        gpd.read_file(path)[[*columns, "geometry"]].to_file(path, driver="GPKG")
+    read = load_projects(path)
+    load_projects(path, cache=tmp_path / "c")                  # reads the file, writes the entry
+    finish_writes()
+    assert len(list((tmp_path / "c" / "layers").glob("*.parquet"))) == 1
+    cached = load_projects(path, cache=tmp_path / "c")
+    assert [p.id for p in cached] == [p.id for p in read] == ["T-1", "T-2", "T-3"]
+    for a, b in zip(read, cached):
+        assert (a.name, a.industry_code, a.construction_type, a.source, a.problems, a.sheet) == \
+            (b.name, b.industry_code, b.construction_type, b.source, b.problems, b.sheet)
+        assert a.attributes == b.attributes
+        assert [type(v) for v in a.attributes.values()] == [type(v) for v in b.attributes.values()]
+        assert shapely.to_wkb(a.geometry) == shapely.to_wkb(b.geometry)
+    assert read[1].attributes["employees"] is None and read[0].attributes["employees"] == 120
+    assert read[1].attributes["capacity"] is None and read[2].attributes["capacity"] == 2.25
+
+
+def test_reprojection_is_geopandas_to_crs_coordinate_for_coordinate():
+    """:func:`reproject` (the warm path's) and geopandas' ``to_crs`` give the same bytes: polygons, lines, points
+    with altitudes, empties, into three GK zones."""
+    rng = np.random.default_rng(4)
+    geoms = np.array([*(shapely.box(x, y, x + 0.01, y + 0.02) for x, y in rng.uniform([116, 23], [121, 28], (30, 2))),
+                      shapely.LineString([(119, 26), (119.2, 26.1)]), shapely.Point(118.5, 25.5, 12.0),
+                      shapely.Polygon(), shapely.MultiPoint([(117, 24), (117.1, 24.1)])], dtype=object)
+    for epsg in (4547, 4548, 4549):
+        ours = reproject(geoms, 4490, epsg)
+        theirs = np.asarray(gpd.GeoSeries(geoms, crs=4490).to_crs(epsg).values, dtype=object)
+        assert [shapely.to_wkb(g) for g in ours] == [shapely.to_wkb(g) for g in theirs]
+
+
+def test_the_hilbert_order_visits_neighbouring_cells_one_after_another():
+    """Every cell of an 8 × 8 grid gets its own place along the curve, and consecutive places are neighbouring
+    cells (what keeps a step's projects together); an empty list and a single point are ordered too."""
+    cells = np.array([(x, y) for x in range(8) for y in range(8)], dtype=float)
+    d = _hilbert_distance(np.hstack([cells, cells]))
+    assert len(set(d.tolist())) == 64
+    walk = cells[np.argsort(d)]
+    assert (np.abs(np.diff(walk, axis=0)).sum(axis=1) == 1).all()
+    assert _hilbert_distance(np.zeros((0, 4))).tolist() == []
+    assert _hilbert_distance(np.array([[1.0, 2.0, 1.0, 2.0]])).tolist() == [0]
