@@ -212,8 +212,8 @@ class Layer:
     def attributes(self) -> pd.DataFrame:
         """The features' attributes without geometry (a deferred layer's are served without reading geometry)."""
         frame = self._frame()
-        if hasattr(frame, "schema"):        # a deferred layer's Arrow table: the frame it stands for
-            frame = frame.to_pandas()
+        if hasattr(frame, "schema"):        # a deferred layer's Arrow table: the frame it stands for, made once
+            frame = self.__dict__["_attributes"] = frame.to_pandas()
         import geopandas as gpd
         import pandas as pd
         return frame if not isinstance(frame, gpd.GeoDataFrame) else pd.DataFrame(

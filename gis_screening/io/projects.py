@@ -41,20 +41,31 @@ def _clean(v):
 
 
 def _industry_code(value, attrs: dict, notes: list[str],
-                   read: Callable[[Any], tuple[str | None, str | None]] = code_text) -> str | None:
+                   read: Callable[[Any], tuple[str | None, str | None, str | None]] | None = None) -> str | None:
     """The industry code as text; a numeric cell that may have lost a leading 0 sets ``industry_code_alt``; a code
-    read out of words (``C3011 水泥制造``, a GB/T name) is said in ``notes``.  ``read``:
-    :func:`~gis_screening.industry.code_text`, or one remembering earlier cells, for many rows at once."""
-    code, alt = read(value)
+    read out of words (``C3011 水泥制造``, a GB/T name) is said in ``notes``.  ``read``: :func:`_industry_reading`,
+    or one remembering earlier cells (:func:`~gis_screening.normalise.per_value`), for many rows at once."""
+    code, alt, note = (read or _industry_reading)(value)
     if alt:
         attrs["industry_code_alt"] = alt
+    if note:
+        notes.append(note)
+    return code
+
+
+def _industry_reading(value) -> tuple[str | None, str | None, str | None]:
+    """An industry code cell read (:func:`~gis_screening.industry.code_text`): the code, the code with a leading 0
+    it may have lost, and what to say of the reading (several codes in one cell, a code read out of words), or
+    None."""
+    code, alt = code_text(value)
+    note = None
     if isinstance(value, str) and code not in gbt4754() and len(re.findall(r"\d{2,4}", normalise_code(value))) > 1:
-        notes.append(f"[warning] industry code {value.strip()!r} names several codes: screened as an unknown "
-                     "industry; give the project's main one (another industry: a project of its own)")
+        note = (f"[warning] industry code {value.strip()!r} names several codes: screened as an unknown industry; "
+                "give the project's main one (another industry: a project of its own)")
     elif isinstance(value, str) and code and code != normalise_code(value):
         entry = gbt4754().get(code)
-        notes.append(f"[info] industry code {value.strip()!r} read as {code}" + (f" ({entry.name})" if entry else ""))
-    return code
+        note = f"[info] industry code {value.strip()!r} read as {code}" + (f" ({entry.name})" if entry else "")
+    return code, alt, note
 
 
 def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project]:
@@ -79,11 +90,14 @@ def projects_from_layer(layer: Layer, one_project: bool = False) -> list[Project
         if p.feature is not None and p.feature in groups:
             by_feature.setdefault(p.feature, []).append(str(p))
     has_sheet = any(str(c).split(".")[0] in SHEET_KEYS for c in fields)
-    codes = per_value(code_text)     # the column holds few distinct codes
+    has_flags = any(key in fields for key in RULE_FLAGS)
+    codes = per_value(_industry_reading)     # the column holds few distinct codes
     out = []
     for pid, rows in groups.items():
         geom = geoms[rows[0]] if len(rows) == 1 else shapely.union_all(geoms[rows])
-        attrs = _read_flags(records[rows[0]], f"{layer.source} feature {pid}")
+        attrs = records[rows[0]]
+        if has_flags:
+            _read_flags(attrs, f"{layer.source} feature {pid}")
         notes = shared + by_feature.get(pid, [])
         if len(rows) > 1 and not one_project:
             notes.append(f"[warning] {len(rows)} features share the id {pid}: screened as one project of "
