@@ -81,6 +81,13 @@ def metric_epsg_for_lon(lon: float) -> int:
     return gk3_epsg(min(45, max(25, gk3_zone_for_lon(lon))))
 
 
+def metric_epsgs_for_lons(lons: np.ndarray) -> np.ndarray:
+    """:func:`metric_epsg_for_lon` of each of ``lons`` (an array), computed as arrays."""
+    if not np.isfinite(lons).all():         # a longitude that is no number: as the one-by-one function says it
+        return np.array([metric_epsg_for_lon(x) for x in lons.tolist()], dtype=np.int64)
+    return 4534 - 25 + np.clip(np.floor(lons / 3.0 + 0.5), 25, 45).astype(np.int64)
+
+
 def metric_epsg_for_bounds(bounds) -> int:
     """The 3° GK EPSG code for lon/lat ``bounds`` (x0, y0, x1, y1): the zone of their centre longitude."""
     return metric_epsg_for_lon((float(bounds[0]) + float(bounds[2])) / 2)

@@ -21,7 +21,7 @@ from .cache import write_behind
 from .carbon import carbon_for, load_carbon_config
 from .engine.collector import collector_paused
 from .engine.model import VERDICT_LABELS
-from .engine.overlay import batch_overlaps, footprints_metrics
+from .engine.overlay import batch_overlaps, footprint_zones, footprints_metrics
 from .engine.prepared import PreparedCache, reach_for
 from .engine.rules import RuleStack, load_stack
 from .engine.screen import (
@@ -113,17 +113,15 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
     search_radius_m = max(search_radius_m, rules.reach()[0])
     with collector_paused():
         cache = cache or PreparedCache(disk=False)
-        records = {lyr.uid: cache.records(lyr) for lyr in layerset.layers}
         geoms = [p.geometry for p in projects]
-        fps = footprints_metrics(geoms)
-        bounds = shapely.bounds(np.array(geoms, dtype=object))
+        array = np.array(geoms, dtype=object)
+        centroids = footprint_zones(array)
+        bounds = shapely.bounds(array)
         zones: dict[int, list[int]] = {}
-        for i in np.argsort(_hilbert_distance(bounds), kind="stable").tolist():
-            zones.setdefault(fps[i].metric_epsg, []).append(i)
+        order = np.argsort(_hilbert_distance(bounds), kind="stable")
+        for i, epsg in zip(order.tolist(), centroids[2][order].tolist()):
+            zones.setdefault(epsg, []).append(i)
         by_zone = dict(sorted(zones.items(), key=lambda z: -len(z[1])))       # the zone of most projects first
-        done: dict[int, ProjectResult | EncodedResult] = {}
-        missing_layers = layers_missing(rules, layerset)
-        missing = {m["role"]: m["title"] for m in missing_layers}
         # the zones' layers are prepared one after another in the background, each only as far as its footprints
         # and the radius reach, each large one on every core (reprojecting and clipping release the GIL): the first
         # zone is ready soonest, and its rules run while later zones are prepared
@@ -139,6 +137,18 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
             elif len(by_zone) > 1:      # whole zones: the cut after the zone nearest to half the projects
                 ends = np.cumsum([len(idx) for idx in by_zone.values()])[:-1]
                 cut = int(ends[np.argmin(np.abs(ends - len(projects) / 2))])
+        # shared: the prepared layers are loaded from the cache while the footprints are measured (the other core
+        # is idle until the fork), as many as are loaded by then: the two processes start with them in memory
+        loading = _load_ahead(cache, layerset, by_zone, reach) if shared else None
+        try:
+            fps = footprints_metrics(geoms, zones=centroids)
+            records = {lyr.uid: cache.records(lyr) for lyr in layerset.layers}
+            missing_layers = layers_missing(rules, layerset)
+        finally:
+            if loading is not None:         # none may run at the fork: the one loading now is finished, no other
+                loading.shutdown(wait=True, cancel_futures=True)
+        missing = {m["role"]: m["title"] for m in missing_layers}
+        done: dict[int, ProjectResult | EncodedResult] = {}
         writes = list(cache_writes or ())
         if cache_writes:
             cache_writes.clear()
@@ -155,6 +165,19 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
     results = [done[i] for i in sorted(done)]
     return ScreeningResult(results, layerset, rules, search_radius_m, partial=not finished, requested=len(projects),
                            missing_layers=missing_layers)
+
+
+def _load_ahead(cache: PreparedCache, layerset: LayerSet, by_zone: dict[int, list[int]],
+                reach: dict[int, float | None]) -> ThreadPoolExecutor:
+    """A thread loading the zones' prepared layers (all at hand in ``cache``) into memory: the first zone's, then the
+    last's (where the two processes of a shared screening start), then the others'."""
+    epsgs = list(by_zone)
+    order = epsgs[:1] + epsgs[:0:-1]
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load")
+    for epsg in order:
+        for lyr in layerset.layers:
+            pool.submit(cache.get, lyr, epsg, reach[epsg])
+    return pool
 
 
 def _hilbert_distance(bounds: np.ndarray) -> np.ndarray:

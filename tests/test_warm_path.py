@@ -149,3 +149,15 @@ def test_the_hilbert_order_visits_neighbouring_cells_one_after_another():
     assert (np.abs(np.diff(walk, axis=0)).sum(axis=1) == 1).all()
     assert _hilbert_distance(np.zeros((0, 4))).tolist() == []
     assert _hilbert_distance(np.array([[1.0, 2.0, 1.0, 2.0]])).tolist() == [0]
+
+
+def test_zones_worked_out_as_arrays_are_the_zones_worked_out_one_by_one():
+    """:func:`metric_epsgs_for_lons` (all footprints at once) gives each longitude the zone
+    :func:`metric_epsg_for_lon` gives it: across China and beyond its zones, and on and next to every band edge."""
+    from gis_screening.crs import metric_epsg_for_lon, metric_epsgs_for_lons
+    edges = np.arange(70.5, 140, 3.0)
+    lons = np.concatenate([np.random.default_rng(7).uniform(60, 150, 20000), edges, np.nextafter(edges, 0),
+                           np.nextafter(edges, 200)])
+    assert metric_epsgs_for_lons(lons).tolist() == [metric_epsg_for_lon(x) for x in lons.tolist()]
+    with pytest.raises(ValueError):
+        metric_epsgs_for_lons(np.array([119.0, float("nan")]))

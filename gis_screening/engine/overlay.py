@@ -16,7 +16,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import GEOMETRY_TYPES, BaseGeometry
 
-from ..crs import STORAGE_EPSG, metric_epsg_for_lon, reproject
+from ..crs import STORAGE_EPSG, metric_epsgs_for_lons, reproject
 from ..geometry import ZERO_AREA_M2
 from .model import Overlap
 from .prepared import PreparedLayer
@@ -40,14 +40,22 @@ def footprint_metrics(geom_4490: BaseGeometry, metric_epsg: int | None = None) -
     return footprints_metrics([geom_4490], metric_epsg)[0]
 
 
-def footprints_metrics(geoms_4490: Sequence[BaseGeometry], metric_epsg: int | None = None) -> list[FootprintMetrics]:
-    """:func:`footprint_metrics` for many footprints: one projection per GK zone, measured as arrays."""
+def footprint_zones(geoms_4490: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each footprint's centroid (longitude, latitude: EPSG:4490) and metric CRS (the EPSG code of its 3° GK zone)."""
+    c = shapely.centroid(geoms_4490)
+    lon, lat = shapely.get_x(c), shapely.get_y(c)
+    return lon, lat, metric_epsgs_for_lons(lon)
+
+
+def footprints_metrics(geoms_4490: Sequence[BaseGeometry], metric_epsg: int | None = None,
+                       zones: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> list[FootprintMetrics]:
+    """:func:`footprint_metrics` for many footprints: one projection per GK zone, measured as arrays.  ``zones``:
+    their :func:`footprint_zones`, when the caller has them already."""
     arr = np.empty(len(geoms_4490), dtype=object)
     arr[:] = list(geoms_4490)
-    c = shapely.centroid(arr)
-    lon, lat = shapely.get_x(c), shapely.get_y(c)
-    epsgs = np.full(len(arr), metric_epsg) if metric_epsg else \
-        np.array([metric_epsg_for_lon(x) for x in lon.tolist()], dtype=np.int64)
+    lon, lat, epsgs = zones if zones is not None else footprint_zones(arr)
+    if metric_epsg:
+        epsgs = np.full(len(arr), metric_epsg)
     lonlat = [(round(x, 7), round(y, 7)) for x, y in zip(lon.tolist(), lat.tolist())]
     out: list[FootprintMetrics | None] = [None] * len(arr)
     for epsg in np.unique(epsgs).tolist():
@@ -109,15 +117,18 @@ def _aggregate(pairs: dict[str, np.ndarray], prep: PreparedLayer, fp_area: np.nd
     dist = np.full(len(uniq), np.inf)
     np.minimum.at(dist, inv, np.where(pairs["inter"], 0.0, pairs["dist"]))
     dist[inter] = 0.0
-    for key, a, ln, d in zip(uniq, area, length, dist):
-        if d > radius_m:
-            continue
-        fp, feat = divmod(int(key), n_feat)
-        a = float(a) if a > ZERO_AREA_M2 else 0.0
-        ratio = min(1.0, a / float(fp_area[fp])) if fp_area[fp] > 0 else None
-        out[fp].append(Overlap(layer=prep.name, role=prep.role, layer_uid=prep.uid, feature_id=prep.ids[feat], feature_index=feat,
-                               overlap_area_m2=a, distance_m=float(d), overlap_ratio=ratio,
-                               feature_name=prep.names[feat], overlap_length_m=float(ln) if ln > 0 else None))
+    near = dist <= radius_m
+    fps, feats = np.divmod(uniq[near], n_feat)
+    area = np.where(area[near] > ZERO_AREA_M2, area[near], 0.0)
+    whole = fp_area[fps]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.minimum(1.0, area / whole)
+    name, role, uid, ids, names = prep.name, prep.role, prep.uid, prep.ids, prep.names
+    for fp, feat, a, d, ratio, has_area, ln in zip(fps.tolist(), feats.tolist(), area.tolist(), dist[near].tolist(),
+                                                   ratios.tolist(), (whole > 0).tolist(), length[near].tolist()):
+        out[fp].append(Overlap(layer=name, role=role, layer_uid=uid, feature_id=ids[feat], feature_index=feat,
+                               overlap_area_m2=a, distance_m=d, overlap_ratio=ratio if has_area else None,
+                               feature_name=names[feat], overlap_length_m=ln if ln > 0 else None))
     return out
 
 
