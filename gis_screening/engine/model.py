@@ -17,7 +17,7 @@ VERDICT_COLOURS = {"non_compliant": "#c62828", "needs_review": "#ef6c00", "condi
                    "compliant": "#2e7d32", "info": "#546e7a"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Overlap:
     """One feature of one layer within the search radius of a footprint (metres, GK zone)."""
 
@@ -42,7 +42,7 @@ class Overlap:
         return d
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     """A rule's conclusion about one project (and usually one feature), with evidence and basis."""
 

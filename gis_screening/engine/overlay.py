@@ -22,7 +22,7 @@ from .model import Overlap
 from .prepared import PreparedLayer
 
 
-@dataclass
+@dataclass(slots=True)
 class FootprintMetrics:
     """A footprint in its metric CRS with area (m², polygons) and length (m, lines / polygon perimeter)."""
 

@@ -37,11 +37,16 @@ def dumps(doc: dict[str, Any], indent: bool = True) -> bytes:
     return orjson.dumps(doc, option=(orjson.OPT_INDENT_2 if indent else 0) | orjson.OPT_SERIALIZE_NUMPY)
 
 
+#: What :func:`dumps` writes around a result held in ``{"results": [result]}`` (:func:`result_bytes`).
+_AROUND_RESULT = (len(b'{\n  "results": [\n    '), len(b'\n  ]\n}'))
+
+
 def result_bytes(result: Any) -> bytes:
     """A project result's JSON exactly as :func:`dumps` writes it in its place in the document
-    (``doc["results"][i]``, two levels in), where :func:`write_json` writes it as is.  (JSON strings hold no raw
-    line break, so every line break is one of the indentation's.)"""
-    return dumps(result).replace(b"\n", b"\n    ")
+    (``doc["results"][i]``, two levels in), where :func:`write_json` writes it as is: dumped in such a place and
+    cut out of it (indenting it afterwards took a third longer)."""
+    head, tail = _AROUND_RESULT
+    return dumps({"results": [result]})[head:-tail]
 
 
 #: :func:`write_json` writes the results in pieces of about this many bytes.

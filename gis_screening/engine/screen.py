@@ -210,16 +210,31 @@ def feature_context(records: Records, o: Overlap, code: str | None) -> Ctx:
     return feat
 
 
-def project_context(project: Project, fp: FootprintMetrics, overlaps: list[Overlap], records: Records) -> Ctx:
-    """What rules may ask about a project: its attributes plus derived facts (两高 sector, in a park…)."""
-    parks = [o for o in overlaps if o.role == "industrial_parks" and _intersects(o, fp)]
+Grouped = dict[tuple[str, str], list[tuple[Overlap, bool]]]
+"""A project's overlaps by the key rules name their layer by (:func:`_key_of_rule`), each with whether it intersects
+the footprint (:func:`_intersects`)."""
+
+
+def grouped_overlaps(overlaps: list[Overlap], fp: FootprintMetrics) -> Grouped:
+    """``overlaps`` as :data:`Grouped`."""
+    by_key: Grouped = {}
+    for o in overlaps:
+        by_key.setdefault(("other", o.layer) if o.role == "other" else (o.role, ""), []).append(
+            (o, _intersects(o, fp)))
+    return by_key
+
+
+def project_context(project: Project, fp: FootprintMetrics, overlaps: Grouped, records: Records) -> Ctx:
+    """What rules may ask about a project (its :func:`grouped_overlaps`): its attributes plus derived facts (两高
+    sector, in a park…)."""
+    parks = [o for o, inter in overlaps.get(("industrial_parks", ""), ()) if inter]
     park_share = _share_inside(parks, fp)
     in_park = park_share >= IN_PARK_SHARE
     park_types = [_attr(records, o, "park_type") for o in parks]
     # a park of no stated type may or may not be a chemical park: unknown (None), never "not a chemical park"
     chemical = True if any(t and "化工" in str(t) for t in park_types) else \
         None if any(t is None or not str(t).strip() for t in park_types) else False
-    units = [o for o in overlaps if o.role == "control_units" and _intersects(o, fp)]
+    units = [o for o, inter in overlaps.get(("control_units", ""), ()) if inter]
     admin = next((a for a in (_attr(records, o, "admin_code") for o in reversed(units)) if a), None)
     unit_share = _share_inside(units, fp)
     alt = project.attributes.get("industry_code_alt")
@@ -413,10 +428,6 @@ def _decide(step: _Step, names: dict[str, Any], variants: Callable[[], list[Ctx]
     return (outcomes.pop(), []) if len(outcomes) == 1 else (False, missing)
 
 
-def _rule_key(o: Overlap) -> tuple[str, str]:
-    return ("other", o.layer) if o.role == "other" else (o.role, "")
-
-
 def _key_of_rule(rule_layer: str) -> tuple[str, str]:
     return ("other", rule_layer.split(":", 1)[1]) if rule_layer.startswith("other:") else (rule_layer, "")
 
@@ -433,10 +444,8 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
     built once per feature and code, not once per project.
 
     Feature contexts are built once per overlap (not per rule), from records built once per layer."""
-    pctx = project_context(project, fp, overlaps, records)
-    by_key: dict[tuple[str, str], list[tuple[Overlap, bool]]] = {}      # overlaps, and whether each intersects
-    for o in overlaps:
-        by_key.setdefault(_rule_key(o), []).append((o, _intersects(o, fp)))
+    by_key = grouped_overlaps(overlaps, fp)
+    pctx = project_context(project, fp, by_key, records)
     feature_names: dict[int, dict[str, Any]] = {}
     features = {} if features is None else features
     code = project.industry_code
