@@ -274,8 +274,8 @@ def _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, mis
     # the child does the cache writes after sending its results
     child = Forked(theirs_given, then=partial(_run_all, writes))
     try:
-        run(mine, prepare.for_steps(mine, lazily=shared), order=order, progress=progress, cancel=None, done=done)
-        _encode_while(done, lambda: not child.done())
+        run(mine, prepare.for_steps(mine, lazily=shared), order=order, progress=progress, cancel=None, done=done,
+            encode=True)
         data = child.result()
     except BaseException as exc:    # an error here, Ctrl+C: the child's screening is for no one
         child.stop()
@@ -298,18 +298,6 @@ def _screen_zones(projects, fps, by_zone, prepare, layerset, rules, records, mis
         done[i] = EncodedResult(projects[i], fps[i], verdict, encoded)
     if progress:
         progress(len(done), len(projects))
-
-
-def _encode_while(done: dict[int, ProjectResult | EncodedResult], busy: Callable[[], bool]) -> None:
-    """Replace the results in ``done`` by the JSON the document holds (as the forked child sends its own), one after
-    another while ``busy()``: this process, done with its share before the child, encodes instead of waiting (the
-    document needs them encoded anyway; a caller that reads them decodes them, as it does the child's)."""
-    with collector_paused():
-        for i, r in done.items():
-            if not busy():
-                return
-            if isinstance(r, ProjectResult):
-                done[i] = EncodedResult.of(r)
 
 
 def _shared_steps(by_zone: dict[int, list[int]]) -> list[tuple[int, list[int]]]:
@@ -355,7 +343,7 @@ def _screened_in_child(run, steps, prepare, order) -> bytes:
     import orjson
     done: dict[int, ProjectResult | EncodedResult] = {}
     run(steps, prepare.for_steps(steps, lazily=order is not None), order=order() if order else None, progress=None,
-        cancel=None, done=done)
+        cancel=None, done=done, encode=True)
     prepare.finish()            # a layer it had to rebuild (a damaged entry) is written before the child ends
     with collector_paused():
         encoded = [r if isinstance(r, EncodedResult) else EncodedResult.of(r) for r in done.values()]
@@ -388,12 +376,14 @@ def _results_from_child(data: bytes | memoryview | None, expected: Sequence[int]
 
 
 def _screen_steps(steps, ready, *, projects, fps, layerset, rules, records, missing, search_radius_m, carbon,
-                  features, progress, cancel, done, order: Iterator[int] | None = None) -> None:
+                  features, progress, cancel, done, order: Iterator[int] | None = None, encode: bool = False) -> None:
     """Overlay, rules and carbon checks for ``steps`` (zone, project indices) into ``done`` — those ``order`` gives
     (step numbers, as they are taken), else all in turn — with each zone's prepared layers (futures) in ``ready``,
     the feature contexts built so far in ``features`` (:func:`~gis_screening.engine.screen.evaluate_rules`): the
     next step's overlay (array work that releases the GIL) runs in a thread while this step's rules run.  Stops
-    (leaving the rest out) when ``cancel()`` says so."""
+    (leaving the rest out) when ``cancel()`` says so.  ``encode``: each result is held as the JSON the document
+    holds (:class:`~gis_screening.engine.screen.EncodedResult`) — what a screening split with a forked copy keeps
+    of both processes' results, encoded step by step so that neither is left encoding while the other waits."""
     taken = iter(range(len(steps))) if order is None else order
 
     def overlay(k: int) -> list:
@@ -416,8 +406,9 @@ def _screen_steps(steps, ready, *, projects, fps, layerset, rules, records, miss
             following = ahead.submit(overlay, k) if k is not None else None
             for i, ovs in zip(part, overlaps):
                 ovs.sort(key=lambda o: (o.distance_m, -o.overlap_area_m2))
-                done[i] = _project_result(projects[i], fps[i], ovs, rules, records, carbon, layerset.cat, missing,
-                                          features)
+                result = _project_result(projects[i], fps[i], ovs, rules, records, carbon, layerset.cat, missing,
+                                         features)
+                done[i] = EncodedResult.of(result) if encode else result
             if progress:
                 progress(len(done), len(projects))
     finally:
