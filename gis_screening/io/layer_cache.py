@@ -94,14 +94,14 @@ def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer],
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         touch(meta_path)
         touch(data_path)
-        stored = pq.ParquetFile(data_path)         # (not pq.read_table: it imports pyarrow.dataset, ~25 ms)
-        schema = stored.schema_arrow
-        geo = json.loads(schema.metadata[b"geo"])
-        columns = [c for c in schema.names if c not in geo["columns"] and not c.startswith("__index_level_")]
-        table = stored.read(columns=columns, use_pandas_metadata=True)
+        with pq.ParquetFile(data_path) as stored:   # (not pq.read_table: it imports pyarrow.dataset, ~25 ms)
+            schema = stored.schema_arrow
+            geo = json.loads(schema.metadata[b"geo"])
+            columns = [c for c in schema.names if c not in geo["columns"] and not c.startswith("__index_level_")]
+            table = stored.read(columns=columns, use_pandas_metadata=True)
         # plain columns are served from Arrow (no pandas on a warm screening), others as the frame they were
-        attributes = table.select(columns) if plain_arrow(table.select(columns)) else table.to_pandas()
-        stored.close()
+        plain = table.select(columns)
+        attributes = plain if plain_arrow(plain) else table.to_pandas()
         problems = [Problem(**p) for p in meta["problems"]]
         fields = dict(role=meta["role"], name=meta["name"], source=meta["source"], problems=problems,
                       source_crs=meta["source_crs"], crs_reason=meta["crs_reason"], encoding=meta["encoding"],
@@ -119,7 +119,8 @@ def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer],
         column = geo["primary_column"]
         try:
             if geo["columns"][column].get("encoding", "WKB").upper() == "WKB":
-                wkb = pq.ParquetFile(data_path).read(columns=[column]).column(column)
+                with pq.ParquetFile(data_path) as stored:
+                    wkb = stored.read(columns=[column]).column(column)
                 if len(wkb) == len(attributes):     # (``to_pylist``: Arrow's ``to_numpy`` would import pandas)
                     return shapely.from_wkb(np.array(wkb.to_pylist(), dtype=object))
         except Exception:  # noqa: BLE001 - removed or damaged since: as gdf reads it (again from the source)
