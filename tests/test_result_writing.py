@@ -38,6 +38,31 @@ def test_a_document_written_in_pieces_is_the_whole_document(tmp_path, monkeypatc
     assert orjson.loads(out.read_bytes()) == _doc(plain)
 
 
+def test_writing_out_is_started_after_each_piece_and_is_harmless_where_it_cannot_be(tmp_path, monkeypatch):
+    """``write_json`` has the disk start on each piece as soon as it is written (the closing fsync then waits for the
+    last one): asked once per piece, with the file as written so far; a pipe, an in-memory stream or a closed file
+    take the request as a no-op."""
+    import io
+    import os
+
+    from gis_screening import atomic
+    monkeypatch.setattr(R, "WRITE_PIECE", 200)
+    seen: list[int] = []
+    monkeypatch.setattr(R, "start_writeback", lambda out: (seen.append(out.tell()), atomic.start_writeback(out)))
+    doc = _doc([_result(i) for i in range(7)])
+    path = R.write_json(doc, tmp_path / "r.json")
+    assert path.read_bytes() == R.dumps(doc)
+    assert len(seen) >= 3 and seen == sorted(seen) and 0 < seen[-1] < len(R.dumps(doc))
+    read, write = os.pipe()
+    with os.fdopen(write, "wb") as pipe:
+        atomic.start_writeback(pipe)
+    os.close(read)
+    atomic.start_writeback(io.BytesIO(b"x"))
+    closed = open(tmp_path / "c.bin", "wb")
+    closed.close()
+    atomic.start_writeback(closed)
+
+
 @pytest.mark.parametrize("doc", [_doc([]), {"results": [_result(1)], "partial": True}, {"a": [1, {"b": None}]},
                                  _doc([_result(1)])])
 def test_other_documents_are_written_as_dumps_gives_them(tmp_path, doc):

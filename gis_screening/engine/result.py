@@ -6,14 +6,14 @@ check (:func:`validate`) belongs in the tests, not on the product path, where it
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import orjson
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, start_writeback
 from ..errors import InputError
 from .words import decisive_titles
 
@@ -61,12 +61,13 @@ def write_json(doc: dict[str, Any], path: str | Path) -> Path:
     :meth:`~gis_screening.engine.screen.ScreeningResult.to_json`) — so no whole copy of a 60 MB document is
     made in memory (its pages cost more than encoding it: a 10,200-project document 0.12–0.25 s → 0.1 s)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as out:
-        stream_json(doc, out)
+        stream_json(doc, out, written=start_writeback)     # the disk writes each piece while the next is made
     return Path(path)
 
 
-def stream_json(doc: dict[str, Any], out: BinaryIO) -> None:
-    """Write ``doc`` to ``out`` as :func:`write_json` writes it into its file (a result document in pieces)."""
+def stream_json(doc: dict[str, Any], out: BinaryIO, written: Callable[[BinaryIO], None] | None = None) -> None:
+    """Write ``doc`` to ``out`` as :func:`write_json` writes it into its file (a result document in pieces);
+    ``written(out)`` after each piece of :data:`WRITE_PIECE` bytes."""
     results = doc.get("results")
     if not isinstance(results, list) or not results or next(reversed(doc)) != "results":
         out.write(dumps(doc))
@@ -83,6 +84,8 @@ def stream_json(doc: dict[str, Any], out: BinaryIO) -> None:
         if size >= WRITE_PIECE:
             out.write(b"".join(parts))
             parts, size = [], 0
+            if written is not None:
+                written(out)
     parts.append(b"\n  ]\n}")
     out.write(b"".join(parts))
 
