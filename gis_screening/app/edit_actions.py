@@ -12,7 +12,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QFileDialog, QListWidget, QMainWindow, QMessageBox
 
 from ..errors import InputError
-from ..io.pipeline import SUPPORTED_SUFFIXES, UNREADABLE
+from ..io.formats import SUPPORTED_SUFFIXES, UNREADABLE
 from ..io.postgis import is_postgres
 from ..io.projects import SHEET_SUFFIXES
 from ..model import Project

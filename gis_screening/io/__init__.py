@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from .pipeline import SUPPORTED_SUFFIXES, read_layer, read_raw  # noqa: F401
+from .formats import SUPPORTED_SUFFIXES  # noqa: F401 - part of this package's entry points
 
-_FROM_PIPELINE = ("SUPPORTED_SUFFIXES", "read_layer", "read_raw")
+if TYPE_CHECKING:
+    from .pipeline import read_layer, read_raw  # noqa: F401
+
+_FROM_PIPELINE = ("read_layer", "read_raw")
 
 
 def __getattr__(name: str) -> Any:

@@ -32,7 +32,7 @@ from ..limits import not_found
 from ..model import Layer, is_missing, layer_uid_for
 from ..normalise import normalise_fields, unlisted_problems
 from ..offsets import remove_offset
-from .formats import (  # noqa: F401 - the readers' formats, named here too
+from .formats import (
     ARCHIVE_SUFFIXES,
     CAD_SUFFIXES,
     POINT_TABLE_SUFFIXES,

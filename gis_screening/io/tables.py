@@ -126,7 +126,7 @@ def read_cells(path: Path, what: str, *, sheet: str | int = 0, dtype: type = obj
     Excel and WPS save it) or the tables of a Word document, no row taken as the header; ``nrows`` rows below the
     first :data:`HEADER_ROWS` at most; ``dtype=str``: every value as its text.  InputError naming ``what`` when
     unreadable, saying what to do for a form not read (PDF, .doc, WPS)."""
-    from .pipeline import UNREADABLE
+    from .formats import UNREADABLE
     rows = None if nrows is None else nrows + HEADER_ROWS
     suffix = path.suffix.lower()
     if suffix in UNREADABLE_TABLES or suffix in UNREADABLE:

@@ -19,7 +19,7 @@ from ..crs import CrsGuess
 from ..encoding import EncodingGuess, detect_dbf_encoding, detect_mapinfo_encoding, normalise_encoding_name
 from ..errors import InputError, LayerRequired, Problem
 from ..limits import not_found
-from .formats import LAYERED_SUFFIXES, MULTI_LAYER_SUFFIXES, VECTOR_SUFFIXES  # noqa: F401 - named here too
+from .formats import LAYERED_SUFFIXES, MULTI_LAYER_SUFFIXES
 from .safezip import extract_zip
 
 
