@@ -41,7 +41,12 @@ def reproject(geoms: np.ndarray, src: int, dst: int) -> np.ndarray:
 
 def gk3_zone_for_lon(lon: float) -> int:
     """3-degree GK zone number (25–45 in China) whose central meridian is nearest ``lon``."""
-    return int(np.floor(lon / 3.0 + 0.5))
+    return int(_nearest_gk3_zones(lon))
+
+
+def _nearest_gk3_zones(lon):
+    """The number of the 3° zone whose central meridian is nearest ``lon`` (a number or an array), as floats."""
+    return np.floor(lon / 3.0 + 0.5)
 
 
 def gk3_epsg(zone: int, prefixed: bool = False) -> int:
@@ -85,7 +90,7 @@ def metric_epsgs_for_lons(lons: np.ndarray) -> np.ndarray:
     """:func:`metric_epsg_for_lon` of each of ``lons`` (an array), computed as arrays."""
     if not np.isfinite(lons).all():         # a longitude that is no number: as the one-by-one function says it
         return np.array([metric_epsg_for_lon(x) for x in lons.tolist()], dtype=np.int64)
-    return 4534 - 25 + np.clip(np.floor(lons / 3.0 + 0.5), 25, 45).astype(np.int64)
+    return gk3_epsg(25) - 25 + np.clip(_nearest_gk3_zones(lons), 25, 45).astype(np.int64)
 
 
 def metric_epsg_for_bounds(bounds) -> int:

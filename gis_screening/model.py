@@ -214,10 +214,11 @@ class Layer:
         frame = self._frame()
         if hasattr(frame, "schema"):        # a deferred layer's Arrow table: the frame it stands for, made once
             frame = self.__dict__["_attributes"] = frame.to_pandas()
-        import geopandas as gpd
+        gpd = sys.modules.get("geopandas")      # (a frame made without it is no GeoDataFrame: not imported for that)
+        if gpd is None or not isinstance(frame, gpd.GeoDataFrame):
+            return frame
         import pandas as pd
-        return frame if not isinstance(frame, gpd.GeoDataFrame) else pd.DataFrame(
-            frame.drop(columns=frame.geometry.name))
+        return pd.DataFrame(frame.drop(columns=frame.geometry.name))
 
     @property
     def key(self) -> tuple[str, int]:
