@@ -54,16 +54,21 @@ def _doc(path: Path) -> str:
 
 
 def test_a_warm_screening_reads_without_pandas_geopandas_or_gdal_and_gives_the_cold_result(tmp_path):
-    """First run: reads the layers and the footprint file and caches them.  Second and third runs (warm): no
-    pandas, geopandas or pyogrio is imported, and each document is the first one's.  A project file changed since
-    is read again: the next warm run screens the new footprints."""
+    """First run: reads the layers and two footprint files (a GeoPackage and a GeoJSON, each read by its own GDAL
+    driver) and caches them.  Second and third runs (warm): no pandas, geopandas or pyogrio is imported, and each
+    document is the first one's.  A project file changed since is read again: the next warm run screens the new
+    footprints, and the other file's projects as they were."""
     manifest = _manifest(tmp_path)
     projects = tmp_path / "projects.gpkg"
     projects.write_bytes((SAMPLE / "projects" / "projects.gpkg").read_bytes())
+    table = tmp_path / "二期.geojson"
+    more = gpd.read_file(projects).head(3)
+    more["项目编号"] = ["二期-1", "二期-2", "二期-3"]
+    more.to_file(table, driver="GeoJSON")
     env = {**os.environ, "GIS_SCREENING_CACHE": str(tmp_path / "cache")}
 
     def run(out: Path, watched: bool) -> subprocess.CompletedProcess:
-        args = ["screen", "--layerset", str(manifest), "--project", str(projects), "--json", str(out)]
+        args = ["screen", "--layerset", str(manifest), "--project", str(projects), str(table), "--json", str(out)]
         cmd = [sys.executable, "-c", WATCHED, *args] if watched else [sys.executable, "-m", "gis_screening.cli", *args]
         res = subprocess.run(cmd, capture_output=True, text=True, env=env)
         assert res.returncode == 0, res.stderr
@@ -74,6 +79,9 @@ def test_a_warm_screening_reads_without_pandas_geopandas_or_gdal_and_gives_the_c
         assert "IMPORTED" not in res.stderr, res.stderr
         assert _doc(tmp_path / f"warm{k}.json") == _doc(tmp_path / "cold.json")
     assert '"overlap_area_m2"' in _doc(tmp_path / "cold.json") and "不符合" in _doc(tmp_path / "cold.json")
+    cold = json.loads((tmp_path / "cold.json").read_text(encoding="utf-8"))
+    assert len(cold["results"]) == 28 and [r["project"]["id"] for r in cold["results"][-3:]] == \
+        ["二期-1", "二期-2", "二期-3"]
 
     frame = gpd.read_file(projects)
     frame["项目名称"] = frame["项目名称"] + "（二期）"
@@ -82,7 +90,10 @@ def test_a_warm_screening_reads_without_pandas_geopandas_or_gdal_and_gives_the_c
     frame.to_file(projects, driver="GPKG")
     run(tmp_path / "changed.json", watched=False)           # the changed file is read (GDAL) and cached again
     changed = json.loads((tmp_path / "changed.json").read_text(encoding="utf-8"))
-    assert all(r["project"]["name"].endswith("（二期）") for r in changed["results"])
+    assert all(r["project"]["name"].endswith("（二期）") for r in changed["results"][:-3])
+    ids = re.compile(r'"([LP])[0-9a-f]+-(\d+)"')               # the GeoJSON, unchanged, screened as it was
+    assert [ids.sub("", json.dumps(r, ensure_ascii=False)) for r in changed["results"][-3:]] == \
+        [ids.sub("", json.dumps(r, ensure_ascii=False)) for r in cold["results"][-3:]]
     res = run(tmp_path / "changed-warm.json", watched=True)
     assert "IMPORTED" not in res.stderr and _doc(tmp_path / "changed-warm.json") == _doc(tmp_path / "changed.json")
     assert _doc(tmp_path / "changed.json") != _doc(tmp_path / "cold.json")
