@@ -5,14 +5,20 @@ zone of the data without zone prefix (EPSG:4534 + zone − 25; Fujian: 4548 for 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
 
 from .errors import ZoneRequired
+
+# pyproj is imported where a CRS is read or a transformation made: a warm screening, whose footprints come projected
+# from the cache, never loads PROJ
+if TYPE_CHECKING:
+    from pyproj import CRS, Transformer
 
 STORAGE_EPSG = 4490
 CHINA_LON = (73.0, 136.0)
@@ -21,22 +27,33 @@ CHINA_LAT = (3.0, 54.0)
 
 @lru_cache(maxsize=32)
 def _transformer(src: int, dst: int) -> Transformer:
+    from pyproj import CRS, Transformer
     return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
 
 
-def reproject(geoms: np.ndarray, src: int, dst: int) -> np.ndarray:
+def reproject(geoms: np.ndarray, src: int, dst: int,
+              move: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """``geoms`` (shapely objects in EPSG ``src``) in EPSG ``dst``: coordinate for coordinate what geopandas'
     ``to_crs`` gives (the same pyproj transformation, x/y order, z kept), without making a GeoSeries — the warm
-    screening path imports neither pandas nor geopandas."""
-    transform = _transformer(src, dst).transform
+    screening path imports neither pandas nor geopandas.  ``move(coords)``: the coordinates (an ``(n, 2)`` or
+    ``(n, 3)`` array) moved to ``dst``, when the caller has them (default :func:`transform_coords`)."""
     out = np.empty_like(geoms)
     has_z = shapely.has_z(geoms)
     for rows, z in ((~has_z, False), (has_z, True)):
         if rows.any():
             coords = shapely.get_coordinates(geoms[rows], include_z=z)
-            moved = transform(*(coords[:, k] for k in range(coords.shape[1])))
-            out[rows] = shapely.set_coordinates(geoms[rows].copy(), np.array(moved).T)
+            moved = transform_coords(coords, src, dst) if move is None else move(coords)
+            out[rows] = shapely.set_coordinates(geoms[rows].copy(), moved)
     return out
+
+
+def transform_coords(coords: np.ndarray, src: int, dst: int) -> np.ndarray:
+    """Coordinates (``(n, 2)`` or ``(n, 3)``, x/y order) from EPSG ``src`` to EPSG ``dst``, as an array of the same
+    shape."""
+    transformer = _transformer(src, dst)
+    x, y = coords[:, 0], coords[:, 1]
+    moved = transformer.transform(x, y, coords[:, 2]) if coords.shape[1] == 3 else transformer.transform(x, y)
+    return np.array(moved).T
 
 
 def gk3_zone_for_lon(lon: float) -> int:
@@ -225,6 +242,7 @@ def infer_crs(xmin: float, ymin: float, xmax: float, ymax: float, *, zone: int |
 
 def parse_crs(text: str | int) -> CRS:
     """Parse ``EPSG:4549``, ``4549`` or any PROJ/WKT string into a pyproj CRS (ValueError if unknown)."""
+    from pyproj import CRS
     s = str(text).strip()
     if s.isdigit():
         s = f"EPSG:{s}"

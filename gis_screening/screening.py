@@ -140,8 +140,11 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
         # shared: the prepared layers are loaded from the cache while the footprints are measured (the other core
         # is idle until the fork), as many as are loaded by then: the two processes start with them in memory
         loading = _load_ahead(cache, layerset, by_zone, reach) if shared else None
+        writes = list(cache_writes or ())       # the cache entries to write (none may be written before a fork)
+        if cache_writes:
+            cache_writes.clear()
         try:
-            fps = footprints_metrics(geoms, zones=centroids)
+            fps = footprints_metrics(geoms, zones=centroids, project=partial(cache.footprints_in, later=writes))
             records = {lyr.uid: cache.records(lyr) for lyr in layerset.layers}
             missing_layers = layers_missing(rules, layerset)
         finally:
@@ -149,9 +152,6 @@ def screen(projects: Sequence[Project], layerset: LayerSet, rules: RuleStack, *,
                 loading.shutdown(wait=True, cancel_futures=True)
         missing = {m["role"]: m["title"] for m in missing_layers}
         done: dict[int, ProjectResult | EncodedResult] = {}
-        writes = list(cache_writes or ())
-        if cache_writes:
-            cache_writes.clear()
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
         prepare = _Preparer(pool, cache, layerset, reach)
         finished = False

@@ -113,7 +113,13 @@ if mode == "damaged":
     with np.load(entries[-1], allow_pickle=False) as z:
         assert len(z.files) > 5
 if mode == "zones":                     # each process wrote the layers of its zones
-    assert len(list(pathlib.Path(cache_dir).rglob("*.npz"))) == 2 * len(ls.layers)
+    import numpy as np
+    kinds = []
+    for entry in pathlib.Path(cache_dir).rglob("*.npz"):
+        with np.load(entry, allow_pickle=False) as z:
+            kinds.append("coords" if z.files == ["coords"] else "layer")
+    # and, written once, the footprints' coordinates projected to each zone (a warm run never loads PROJ)
+    assert sorted(kinds) == ["coords"] * 2 + ["layer"] * (2 * len(ls.layers)), kinds
     forks.pop()
     # with the layers prepared, the steps are shared out as the two go, the child taking them from the back: zone
     # 39's, then (as it goes as fast as this process) those last in zone 40's Hilbert order, one compact area of it

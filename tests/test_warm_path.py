@@ -1,5 +1,5 @@
 """The warm screening path (issue 12): project footprint files go through the loaded-layer cache as layers do, and a
-warm run reads layers, projects and prepared pieces without pandas, geopandas or GDAL — with the very results of a
+warm run reads layers, projects and prepared pieces without pandas, geopandas, GDAL or PROJ — with the very results of a
 cold run, whatever the attribute types."""
 import datetime as dt
 import json
@@ -17,19 +17,20 @@ import shapely
 
 from gis_screening.cache import finish_writes
 from gis_screening.crs import reproject
+from gis_screening.engine.prepared import PreparedCache
 from gis_screening.io.projects import load_projects
 from gis_screening.screening import _hilbert_distance
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 
-#: runs the CLI with every import of pandas, geopandas or pyogrio said on stderr (and refused, so that nothing
-#: built on them can go on quietly)
+#: runs the CLI with every import of pandas, geopandas, pyogrio (GDAL) or pyproj (PROJ) said on stderr (and refused,
+#: so that nothing built on them can go on quietly)
 WATCHED = """
 import runpy, sys
 class Watch:
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("pandas", "geopandas", "pyogrio"):
+        if name.split(".")[0] in ("pandas", "geopandas", "pyogrio", "pyproj"):
             sys.stderr.write(f"IMPORTED {name}\\n")
             raise ImportError(name)
 sys.meta_path.insert(0, Watch())
@@ -53,10 +54,10 @@ def _doc(path: Path) -> str:
     return re.sub(r'"([LP])[0-9a-f]+-(\d+)"', r'"\1-\2"', json.dumps(doc, ensure_ascii=False))
 
 
-def test_a_warm_screening_reads_without_pandas_geopandas_or_gdal_and_gives_the_cold_result(tmp_path):
+def test_a_warm_screening_reads_without_pandas_geopandas_gdal_or_proj_and_gives_the_cold_result(tmp_path):
     """First run: reads the layers and two footprint files (a GeoPackage and a GeoJSON, each read by its own GDAL
-    driver) and caches them.  Second and third runs (warm): no pandas, geopandas or pyogrio is imported, and each
-    document is the first one's.  A project file changed since is read again: the next warm run screens the new
+    driver) and caches them, and the footprints projected.  Second and third runs (warm): no pandas, geopandas,
+    pyogrio or pyproj is imported, and each document is the first one's.  A project file changed since is read again: the next warm run screens the new
     footprints, and the other file's projects as they were."""
     manifest = _manifest(tmp_path)
     projects = tmp_path / "projects.gpkg"
@@ -148,6 +149,39 @@ def test_reprojection_is_geopandas_to_crs_coordinate_for_coordinate():
         ours = reproject(geoms, 4490, epsg)
         theirs = np.asarray(gpd.GeoSeries(geoms, crs=4490).to_crs(epsg).values, dtype=object)
         assert [shapely.to_wkb(g) for g in ours] == [shapely.to_wkb(g) for g in theirs]
+
+
+def test_footprints_projected_through_the_cache_are_the_footprints_projected(tmp_path):
+    """:meth:`PreparedCache.footprints_in`: the first call projects and leaves the entry to write; the next reads it
+    (without PROJ) and gives the same bytes; other coordinates or another zone are another entry; a damaged entry
+    is projected again and replaced; a cache in memory writes nothing."""
+    rng = np.random.default_rng(5)
+    geoms = np.array([*(shapely.box(x, y, x + 0.01, y + 0.02) for x, y in rng.uniform([118, 24], [120, 27], (20, 2))),
+                      shapely.Point(119.5, 26.0, 8.0), shapely.LineString([(119, 26), (119.2, 26.1)]),
+                      shapely.Polygon()], dtype=object)
+    expected = [shapely.to_wkb(g) for g in reproject(geoms, 4490, 4548)]
+    cache = PreparedCache(tmp_path)
+    later: list = []
+    assert [shapely.to_wkb(g) for g in cache.footprints_in(geoms, 4548, later)] == expected
+    assert len(later) == 2                  # the footprints with altitudes are another coordinate array
+    for write in later:
+        write()
+    entries = sorted((tmp_path / "prepared").glob("*.npz"))
+    assert len(entries) == 2
+    again: list = []
+    assert [shapely.to_wkb(g) for g in cache.footprints_in(geoms, 4548, again)] == expected and again == []
+    moved = geoms.copy()
+    moved[0] = shapely.box(119.0, 25.0, 119.01, 25.01)
+    assert len(cache.footprints_in(moved, 4548, again)) == len(geoms) and len(again) == 1
+    assert cache.footprints_in(geoms, 4549, again)[0].equals(reproject(geoms[:1], 4490, 4549)[0]) and len(again) == 3
+    for entry in entries:
+        entry.write_bytes(entry.read_bytes()[:-40])         # cut short
+    fresh: list = []
+    assert [shapely.to_wkb(g) for g in cache.footprints_in(geoms, 4548, fresh)] == expected and len(fresh) == 2
+    assert not any(e.exists() for e in entries)
+    memory: list = []
+    assert [shapely.to_wkb(g) for g in PreparedCache(tmp_path, disk=False).footprints_in(geoms, 4548, memory)] == \
+        expected and memory == []
 
 
 def test_the_hilbert_order_visits_neighbouring_cells_one_after_another():

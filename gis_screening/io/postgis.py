@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import urllib.parse
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import shapely
-from pyproj import CRS
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from pyproj import CRS
 
 SCHEMES = ("postgresql://", "postgres://")
 FID = "gs_fid"
@@ -133,6 +136,7 @@ def primary_key(conn, src: PgSource) -> str | None:
 
 def srid_crs(conn, srid: int) -> CRS | None:
     """The CRS of an SRID from the server's spatial_ref_sys (EPSG code when it has one)."""
+    from pyproj import CRS
     if not srid:
         return None
     row = conn.execute("SELECT auth_name, auth_srid, srtext FROM spatial_ref_sys WHERE srid=%s", (srid,)).fetchone()
