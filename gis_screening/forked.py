@@ -16,7 +16,7 @@ import signal
 import struct
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 
 def can_fork() -> bool:
@@ -26,7 +26,8 @@ def can_fork() -> bool:
 
 
 class Forked:
-    """``fn()`` run in a forked child; :meth:`result` waits for the bytes it returned, or None when the child failed
+    """``fn()`` run in a forked child; :meth:`result` waits for the bytes it returned (bytes, or parts that follow one
+    another, written as they are: no joined copy is made), or None when the child failed
     (an exception, a signal) before it had written them all.  ``then()``: work the child does after that (writing
     cache entries, say), which :meth:`result` does not wait for; :meth:`wait` waits for the child's end, and
     :meth:`stop` ends it (this process gave up: an error, Ctrl+C).  A child whose parent dies (killed, say) is
@@ -37,7 +38,8 @@ class Forked:
     a time from a pipe while the caller works (each refill took the GIL from the caller's rules: ~0.1 s of a warm
     province run) and copying them into fresh memory."""
 
-    def __init__(self, fn: Callable[[], bytes], then: Callable[[], None] | None = None) -> None:
+    def __init__(self, fn: Callable[[], bytes | Sequence[bytes | memoryview]],
+                 then: Callable[[], None] | None = None) -> None:
         self._pid: int | None = None
         self._signal: int | None = None
         self._then = then
@@ -66,9 +68,8 @@ class Forked:
                 _no_huge_page_copies()
                 os.close(read)
                 data = fn()
-                with os.fdopen(store, "wb") as out:
-                    out.write(data)
-                os.write(write, len(data).to_bytes(8, "little"))   # all written: a child killed before is told
+                size = _write_parts(store, [data] if isinstance(data, (bytes, memoryview)) else data)
+                os.write(write, size.to_bytes(8, "little"))   # all written: a child killed before is told
                 os.close(write)
                 code = 0
                 if then is not None:
@@ -127,6 +128,26 @@ class Forked:
             return None
         _, status = os.waitpid(pid, 0)
         return os.waitstatus_to_exitcode(status)
+
+
+#: the most buffers one ``writev`` takes (POSIX guarantees at least 16; Linux takes 1024)
+_IOV_MAX = 1024
+
+
+def _write_parts(fd: int, parts: Sequence[bytes | memoryview]) -> int:
+    """Write ``parts`` one after another to ``fd`` (``writev``, :data:`_IOV_MAX` at a time, a short write resumed
+    where it stopped); the bytes written."""
+    pending = [memoryview(p).cast("B") for p in parts if len(p)]
+    total, k = 0, 0
+    while k < len(pending):
+        n = os.writev(fd, pending[k:k + _IOV_MAX])
+        total += n
+        while k < len(pending) and n >= len(pending[k]):
+            n -= len(pending[k])
+            k += 1
+        if n:                               # a part written in part: the rest of it first
+            pending[k] = pending[k][n:]
+    return total
 
 
 class Claims:

@@ -335,7 +335,7 @@ def _run_all(calls: Sequence[Callable[[], None]]) -> None:
         call()
 
 
-def _screened_in_child(run, steps, prepare, order) -> bytes:
+def _screened_in_child(run, steps, prepare, order) -> list[bytes | memoryview]:
     """What a forked child sends back for ``steps`` (those ``order()`` takes of them, else all): each project's
     result as the JSON the document holds (:func:`~gis_screening.engine.result.result_bytes`), so that the parent,
     which writes the document, has neither to rebuild nor to encode them; framed as the length of a JSON header
@@ -349,7 +349,7 @@ def _screened_in_child(run, steps, prepare, order) -> bytes:
         encoded = [r if isinstance(r, EncodedResult) else EncodedResult.of(r) for r in done.values()]
     head = orjson.dumps({"index": list(done), "verdict": [r.verdict for r in encoded],
                          "size": [len(r.encoded) for r in encoded]})
-    return b"".join([len(head).to_bytes(8, "little"), head, *(r.encoded for r in encoded)])
+    return [len(head).to_bytes(8, "little"), head, *(r.encoded for r in encoded)]      # written as they are
 
 
 def _results_from_child(data: bytes | memoryview | None, expected: Sequence[int]
