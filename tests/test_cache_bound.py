@@ -29,7 +29,7 @@ def test_least_recently_used_entries_go_first(tmp_path, monkeypatch):
     old = [_entry(tmp_path, kind, f"e{i}", 300, age_s=1000 - i) for i, kind in
            enumerate(("prepared", "projected", "prepared"))]            # 900 KiB, oldest first
     (tmp_path / "layers").mkdir()
-    for suffix in (".json", ".parquet"):                                  # a layer entry: two files, one key
+    for suffix in (".json", ".arrow"):                                  # a layer entry: two files, one key
         (tmp_path / "layers" / f"k{suffix}").write_bytes(b"x" * 1024)
         os.utime(tmp_path / "layers" / f"k{suffix}", (time.time() - 2000,) * 2)
     stale = tmp_path / "prepared" / ".x.tmp.npz"

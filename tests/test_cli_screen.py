@@ -101,7 +101,7 @@ def test_warm_runs_equal_the_cold_run(tmp_path):
         doc.pop("generated_at")
         docs.append(re.sub(r'"L[0-9a-f]+-\d+"', '"L"', json.dumps(doc, ensure_ascii=False)))
     assert len(list((tmp_path / "cache" / "prepared").glob("*.npz"))) >= 7      # every layer, prepared once
-    assert len(list((tmp_path / "cache" / "layers").glob("*.parquet"))) >= 6    # every file layer, loaded once
+    assert len(list((tmp_path / "cache" / "layers").glob("*.arrow"))) >= 6    # every file layer, loaded once
     assert docs[0] == docs[1] == docs[2]
     assert '"overlap_area_m2"' in docs[0] and "不符合" in docs[0]
 
@@ -161,7 +161,7 @@ def test_the_layers_read_are_cached_even_when_a_project_file_is_bad(tmp_path):
     res = subprocess.run(CLI + ["--project", str(bad), "--json", str(tmp_path / "r.json")], capture_output=True,
                          text=True, env=env)
     assert res.returncode == 2 and "bad.csv" in res.stderr and "Traceback" not in res.stderr, res.stderr
-    assert len(list((tmp_path / "cache" / "layers").glob("*.parquet"))) >= 6
+    assert len(list((tmp_path / "cache" / "layers").glob("*.arrow"))) >= 6
     assert len(list((tmp_path / "cache" / "layers").glob("*.json"))) >= 6
 
 

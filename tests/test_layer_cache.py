@@ -34,7 +34,7 @@ def test_second_load_comes_from_the_cache_and_equals_the_source(tmp_path):
     fresh = load_layerset(manifest, cache=False)
     assert not (tmp_path / "c").exists()
     first = load_layerset(manifest, cache=tmp_path / "c")
-    entries = sorted((tmp_path / "c" / "layers").glob("*.parquet"))
+    entries = sorted((tmp_path / "c" / "layers").glob("*.arrow"))
     assert len(entries) == len(fresh.layers)                        # one entry per file layer
     second = load_layerset(manifest, cache=tmp_path / "c")
     # served from the cache (its stored digest), except the units, whose features the 准入清单 join then extends
@@ -73,10 +73,10 @@ def test_options_are_part_of_the_key(tmp_path):
     assert a.layers[-1].name == "永久基本农田" and b.layers[-1].name == "基本农田（另一名称）"
 
 
-DAMAGE = {"garbage": lambda b: b"PAR1 not a parquet file", "empty": lambda b: b"", "cut short": lambda b: b[:len(b) // 2]}
+DAMAGE = {"garbage": lambda b: b"ARROW1 not an Arrow file", "empty": lambda b: b"", "cut short": lambda b: b[:len(b) // 2]}
 
 
-@pytest.mark.parametrize("part", ["parquet", "json"])
+@pytest.mark.parametrize("part", ["arrow", "json"])
 @pytest.mark.parametrize("damage", list(DAMAGE))
 def test_a_damaged_entry_is_read_again(tmp_path, part, damage):
     """Entries are not synced to disk (gis_screening.atomic, durable=False): a power cut may leave one empty or cut
@@ -87,8 +87,8 @@ def test_a_damaged_entry_is_read_again(tmp_path, part, damage):
         entry.write_bytes(DAMAGE[damage](entry.read_bytes()))
     again = load_layerset(manifest, cache=tmp_path / "c")
     _same(first, again)
-    assert all(p.read_bytes()[:4] == b"PAR1" and p.stat().st_size > 100
-               for p in (tmp_path / "c" / "layers").glob("*.parquet"))   # rewritten
+    assert all(p.read_bytes()[:6] == b"ARROW1" and p.stat().st_size > 100
+               for p in (tmp_path / "c" / "layers").glob("*.arrow"))   # rewritten
 
 
 def test_cached_layers_read_geometry_only_when_used(tmp_path):
@@ -108,7 +108,7 @@ def test_cached_layers_read_geometry_only_when_used(tmp_path):
         assert x.content_digest() == next(lyr for lyr in stored.layers if lyr.source == x.source).content_digest()
         assert "gdf" not in vars(x)                                # none of the above read the geometry
     first, second = lazy[0], lazy[1]
-    for entry in (tmp_path / "c" / "layers").glob("*.parquet"):
+    for entry in (tmp_path / "c" / "layers").glob("*.arrow"):
         entry.unlink()                                             # cache cleaned between load and use
     y = next(lyr for lyr in fresh.layers if lyr.source == first.source)
     assert first.gdf.geometry.geom_equals_exact(y.gdf.geometry, 0).all() and first.version == 0
@@ -128,7 +128,7 @@ def test_a_source_changed_after_open_is_refused_not_mixed(tmp_path):
     opened = load_layerset(manifest, cache=tmp_path / "c")
     red, other = opened.first("eco_redline"), opened.layers[-1]
     assert "gdf" not in vars(red) and "gdf" not in vars(other)
-    for entry in (tmp_path / "c" / "layers").glob("*.parquet"):
+    for entry in (tmp_path / "c" / "layers").glob("*.arrow"):
         entry.unlink()
     path = tmp_path / "s" / "zones" / "STBHHX.gpkg"
     gdf = gpd.read_file(path, layer="生态保护红线")
@@ -166,7 +166,8 @@ def test_deferred_geometry_read_by_many_threads_at_once():
 
 
 def test_an_entry_holds_every_kind_of_column_and_3d_geometry_as_geopandas_would(tmp_path):
-    """The entry's GeoParquet reads back exactly as the layer was — dtypes, missing values, Z coordinates, CRS."""
+    """The entry (Arrow IPC, as geopandas writes Feather) reads back exactly as the layer was — dtypes, missing values,
+    Z coordinates, CRS."""
     import datetime as dt
 
     from shapely.geometry import Polygon
@@ -183,8 +184,8 @@ def test_an_entry_holds_every_kind_of_column_and_3d_geometry_as_geopandas_would(
     first = cached_read_layer(tmp_path / "z.gpkg", "eco_redline", catalog=default_catalog(), folder=tmp_path / "c")
     second = cached_read_layer(tmp_path / "z.gpkg", "eco_redline", catalog=default_catalog(), folder=tmp_path / "c")
     assert second.digest == first.content_digest()                      # served from the entry
-    first.gdf.to_parquet(tmp_path / "by_geopandas.parquet")
-    expected = gpd.read_parquet(tmp_path / "by_geopandas.parquet")
+    first.gdf.to_feather(tmp_path / "by_geopandas.arrow")
+    expected = gpd.read_feather(tmp_path / "by_geopandas.arrow")
     pd.testing.assert_frame_equal(second.gdf, expected)
     assert second.gdf.crs == expected.crs and second.gdf.geometry.has_z.all()
     assert second.gdf.geometry.geom_equals_exact(first.gdf.geometry, 0).all()
@@ -212,7 +213,7 @@ def test_entries_made_by_other_code_are_not_served(tmp_path):
         return out
 
     def entries() -> set[str]:
-        return {p.name for p in (tmp_path / "c" / "layers").glob("*.parquet")}
+        return {p.name for p in (tmp_path / "c" / "layers").glob("*.arrow")}
 
     first = load()
     made = entries()

@@ -125,7 +125,7 @@ def test_projects_from_the_cache_are_the_projects_read_from_the_file(tmp_path, c
     read = load_projects(path)
     load_projects(path, cache=tmp_path / "c")                  # reads the file, writes the entry
     finish_writes()
-    assert len(list((tmp_path / "c" / "layers").glob("*.parquet"))) == 1
+    assert len(list((tmp_path / "c" / "layers").glob("*.arrow"))) == 1
     cached = load_projects(path, cache=tmp_path / "c")
     assert [p.id for p in cached] == [p.id for p in read] == ["T-1", "T-2", "T-3"]
     for a, b in zip(read, cached):

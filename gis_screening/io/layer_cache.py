@@ -1,8 +1,10 @@
 """Loaded layers cached on disk by the signature of their source files, so reopening a layer set skips reading,
 CRS resolution, geometry checks and field mapping.
 
-An entry is a GeoParquet of the loaded features (EPSG:4490, canonical fields) plus a JSON of what the import found
-(problems, CRS and encoding decisions) and the content digest the prepared-layer cache keys on.  Its key is the
+An entry is an Arrow IPC file of the loaded features (EPSG:4490, canonical fields; uncompressed, with GeoParquet's
+``geo`` metadata, as geopandas writes Feather) plus a JSON of what the import found (problems, CRS and encoding
+decisions) and the content digest the prepared-layer cache keys on.  It is mapped when read: a warm run reads the
+attribute columns it uses, not the layer's geometry, and imports no Parquet reader.  Its key is the
 source's path, the size and modification time of every file the source consists of (all parts of a shapefile), the
 read options, the catalog and the code that read it (:func:`~gis_screening.cache.code_digest`): any change to any
 of them is a different entry.  Entries are data only (no pickle); an unreadable one is deleted and the layer read
@@ -84,21 +86,24 @@ def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer],
     are read now, its geometry on first use of ``gdf`` (from the entry, or by ``reread()`` of the source when the
     entry has gone or is damaged by then — an InputError if the source changed since, i.e. its ``current_key()``
     is no longer ``key``: its features may not be those whose attributes were read)."""
-    import pyarrow.parquet as pq
+    import pyarrow as pa
 
     from ..model import layer_uid_for, plain_arrow
-    meta_path, data_path = folder / f"{key}.json", folder / f"{key}.parquet"
+    meta_path, data_path = folder / f"{key}.json", folder / f"{key}.arrow"
     if not (meta_path.exists() and data_path.exists()):
         return None
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         touch(meta_path)
         touch(data_path)
-        with pq.ParquetFile(data_path) as stored:   # (not pq.read_table: it imports pyarrow.dataset, ~25 ms)
-            schema = stored.schema_arrow
-            geo = json.loads(schema.metadata[b"geo"])
-            columns = [c for c in schema.names if c not in geo["columns"] and not c.startswith("__index_level_")]
-            table = stored.read(columns=columns, use_pandas_metadata=True)
+        # mapped, not read: only the pages of the columns used are read (a province layer's attributes, not its
+        # 69 MB of geometry), and the geometry read later is that of these very attributes whatever happens to the
+        # file meanwhile (the map holds it)
+        with pa.memory_map(str(data_path)) as source:
+            stored = pa.ipc.open_file(source).read_all()
+        geo = json.loads(stored.schema.metadata[b"geo"])
+        table = stored.select([c for c in stored.column_names if c not in geo["columns"]])
+        columns = [c for c in table.column_names if not c.startswith("__index_level_")]
         # plain columns are served from Arrow (no pandas on a warm screening), others as the frame they were
         plain = table.select(columns)
         attributes = plain if plain_arrow(plain) else table.to_pandas()
@@ -108,8 +113,7 @@ def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer],
                       encoding_reason=meta["encoding_reason"], catalog=catalog, digest=meta["digest"],
                       uid=layer_uid_for(meta["role"]))
     except Exception:  # noqa: BLE001 - a damaged entry is read again from the source, never trusted
-        meta_path.unlink(missing_ok=True)
-        data_path.unlink(missing_ok=True)
+        _remove(meta_path, data_path)
         return None
 
     def geometries() -> np.ndarray:
@@ -119,23 +123,21 @@ def load(folder: Path, key: str, catalog: Catalog, reread: Callable[[], Layer],
         column = geo["primary_column"]
         try:
             if geo["columns"][column].get("encoding", "WKB").upper() == "WKB":
-                with pq.ParquetFile(data_path) as stored:
-                    wkb = stored.read(columns=[column]).column(column)
-                if len(wkb) == len(attributes):     # (``to_pylist``: Arrow's ``to_numpy`` would import pandas)
-                    return shapely.from_wkb(np.array(wkb.to_pylist(), dtype=object))
-        except Exception:  # noqa: BLE001 - removed or damaged since: as gdf reads it (again from the source)
+                wkb = stored.column(column)     # (``to_pylist``: Arrow's ``to_numpy`` would import pandas)
+                return shapely.from_wkb(np.array(wkb.to_pylist(), dtype=object))
+        except Exception:  # noqa: BLE001 - damaged: as gdf reads it (again from the source)
             pass
         return np.asarray(geometry().geometry.values, dtype=object)
 
     def geometry() -> gpd.GeoDataFrame:
         import geopandas as gpd
         try:
-            gdf = gpd.read_parquet(data_path)
+            gdf = gpd.read_feather(data_path)
             if len(gdf) == len(attributes) and list(gdf.columns.drop(gdf.geometry.name)) == columns:
                 return gdf
         except Exception:  # noqa: BLE001 - removed or damaged since: read the source again
             pass
-        data_path.unlink(missing_ok=True)
+        _remove(data_path)
         fresh = reread()
         if current_key() != key:      # the source changed since the attributes were read
             raise InputError("the layer's source file changed since the layer set was opened; open the layer set "
@@ -162,16 +164,27 @@ def store(folder: Path, key: str, layer: Layer, later: list[Callable[[], None]] 
 
 
 def _write_entry(folder: Path, key: str, gdf: gpd.GeoDataFrame, meta: dict) -> None:
-    """The entry ``key``: the GeoParquet of ``gdf``, then its description."""
+    """The entry ``key``: ``gdf`` as an uncompressed Arrow IPC file with GeoParquet's ``geo`` metadata (geopandas'
+    Feather, which a reader maps instead of decoding), then its description."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with atomic_path(folder / f"{key}.parquet", durable=False) as tmp:     # not synced: checked when read
-            gdf.to_parquet(tmp)
+        with atomic_path(folder / f"{key}.arrow", durable=False) as tmp:     # not synced: checked when read
+            gdf.to_feather(tmp, compression="uncompressed")
         write_text(folder / f"{key}.json", json.dumps(meta, ensure_ascii=False), durable=False)
-    except Exception:  # noqa: BLE001 - columns GeoParquet cannot hold, a full or read-only disk: read next time
-        (folder / f"{key}.parquet").unlink(missing_ok=True)
+    except Exception:  # noqa: BLE001 - columns Arrow cannot hold, a full or read-only disk: read next time
+        _remove(folder / f"{key}.arrow")
         return
     trim(folder.parent, keep=folder / f"{key}.json")
+
+
+def _remove(*paths: Path) -> None:
+    """Remove the files of a damaged or half-written entry (one still mapped where that is refused — Windows —
+    stays: it is trimmed, or written over, later)."""
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str | Path | None = None,
