@@ -25,21 +25,24 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
+#: what a child's work hands back its result with: each call appends the parts given (bytes that follow one another)
+Send = Callable[[Sequence[bytes | memoryview]], None]
+
+
 class Forked:
-    """``fn()`` run in a forked child; :meth:`result` waits for the bytes it returned (bytes, or parts that follow one
-    another, written as they are: no joined copy is made), or None when the child failed
-    (an exception, a signal) before it had written them all.  ``then()``: work the child does after that (writing
-    cache entries, say), which :meth:`result` does not wait for; :meth:`wait` waits for the child's end, and
-    :meth:`stop` ends it (this process gave up: an error, Ctrl+C).  A child whose parent dies (killed, say) is
-    ended too: it never works on for no one.
+    """``work(send)`` run in a forked child; :meth:`result` waits for the bytes it handed back with ``send`` (parts
+    written as they are given, so a long piece of work may hand back as it goes: no joined copy is made, nothing is
+    held until the end), or None when the child failed (an exception, a signal) before it had finished.
+    ``then()``: work the child does after that (writing cache entries, say), which :meth:`result` does not wait
+    for; :meth:`wait` waits for the child's end, and :meth:`stop` ends it (this process gave up: an error, Ctrl+C).
+    A child whose parent dies (killed, say) is ended too: it never works on for no one.
 
     The bytes go into an anonymous in-memory file (``memfd_create``) and only their length through a pipe, once
     they are all written: this process maps them when it asks for them, instead of a thread reading them 64 KiB at
     a time from a pipe while the caller works (each refill took the GIL from the caller's rules: ~0.1 s of a warm
     province run) and copying them into fresh memory."""
 
-    def __init__(self, fn: Callable[[], bytes | Sequence[bytes | memoryview]],
-                 then: Callable[[], None] | None = None) -> None:
+    def __init__(self, work: Callable[[Send], None], then: Callable[[], None] | None = None) -> None:
         self._pid: int | None = None
         self._signal: int | None = None
         self._then = then
@@ -67,9 +70,9 @@ class Forked:
                 _end_with_parent(parent)
                 _no_huge_page_copies()
                 os.close(read)
-                data = fn()
-                size = _write_parts(store, [data] if isinstance(data, (bytes, memoryview)) else data)
-                os.write(write, size.to_bytes(8, "little"))   # all written: a child killed before is told
+                sizes: list[int] = []
+                work(lambda parts: sizes.append(_write_parts(store, parts)))
+                os.write(write, sum(sizes).to_bytes(8, "little"))   # all written: a child killed before is told
                 os.close(write)
                 code = 0
                 if then is not None:

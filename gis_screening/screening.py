@@ -23,6 +23,7 @@ from .engine.collector import collector_paused
 from .engine.model import VERDICT_LABELS
 from .engine.overlay import batch_overlaps, footprint_zones, footprints_metrics
 from .engine.prepared import PreparedCache, reach_for
+from .engine.result import WRITE_PIECE
 from .engine.rules import RuleStack, load_stack
 from .engine.screen import (
     EncodedResult,
@@ -32,7 +33,7 @@ from .engine.screen import (
     evaluate_rules,
     layers_missing,
 )
-from .forked import Claims, Forked, can_fork
+from .forked import Claims, Forked, Send, can_fork
 from .model import LayerSet, Project
 
 
@@ -335,21 +336,53 @@ def _run_all(calls: Sequence[Callable[[], None]]) -> None:
         call()
 
 
-def _screened_in_child(run, steps, prepare, order) -> list[bytes | memoryview]:
-    """What a forked child sends back for ``steps`` (those ``order()`` takes of them, else all): each project's
-    result as the JSON the document holds (:func:`~gis_screening.engine.result.result_bytes`), so that the parent,
-    which writes the document, has neither to rebuild nor to encode them; framed as the length of a JSON header
-    (project indices, verdicts, sizes) in 8 bytes, the header, then the results one after another."""
+def _screened_in_child(run, steps, prepare, order, send: Send) -> None:
+    """What a forked child hands back for ``steps`` (those ``order()`` takes of them, else all), with ``send`` as it
+    goes (:class:`_Sending`): each project's result as the JSON the document holds
+    (:func:`~gis_screening.engine.result.result_bytes`), so that the parent, which writes the document, has neither
+    to rebuild nor to encode them; the results one after another, then a JSON trailer (project indices, verdicts,
+    sizes), then the trailer's length in 8 bytes."""
     import orjson
-    done: dict[int, ProjectResult | EncodedResult] = {}
+    done = _Sending(send)
     run(steps, prepare.for_steps(steps, lazily=order is not None), order=order() if order else None, progress=None,
         cancel=None, done=done, encode=True)
     prepare.finish()            # a layer it had to rebuild (a damaged entry) is written before the child ends
-    with collector_paused():
-        encoded = [r if isinstance(r, EncodedResult) else EncodedResult.of(r) for r in done.values()]
-    head = orjson.dumps({"index": list(done), "verdict": [r.verdict for r in encoded],
-                         "size": [len(r.encoded) for r in encoded]})
-    return [len(head).to_bytes(8, "little"), head, *(r.encoded for r in encoded)]      # written as they are
+    done.flush()
+    tail = orjson.dumps({"index": done.index, "verdict": done.verdicts, "size": done.sizes})
+    send([tail, len(tail).to_bytes(8, "little")])
+
+
+class _Sending:
+    """Where a forked child puts its results (the ``done`` of :func:`_screen_steps`): each sent on as the JSON the
+    document holds, :data:`~gis_screening.engine.result.WRITE_PIECE` bytes at a time, as they are screened — its
+    memory reused for the next ones, and nothing left to hand over at the end, when the parent waits — keeping only
+    its project index, verdict and size."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.index: list[int] = []
+        self.verdicts: list[str] = []
+        self.sizes: list[int] = []
+        self._parts: list[bytes | memoryview] = []
+        self._held = 0
+
+    def __setitem__(self, i: int, result: ProjectResult | EncodedResult) -> None:
+        encoded = result if isinstance(result, EncodedResult) else EncodedResult.of(result)
+        self.index.append(i)
+        self.verdicts.append(encoded.verdict)
+        self.sizes.append(len(encoded.encoded))
+        self._parts.append(encoded.encoded)
+        self._held += len(encoded.encoded)
+        if self._held >= WRITE_PIECE:
+            self.flush()
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def flush(self) -> None:
+        if self._parts:
+            self.send(self._parts)
+        self._parts, self._held = [], 0
 
 
 def _results_from_child(data: bytes | memoryview | None, expected: Sequence[int]
@@ -359,18 +392,20 @@ def _results_from_child(data: bytes | memoryview | None, expected: Sequence[int]
     import orjson
     if data is None or len(data) < 8:
         return None
-    n = int.from_bytes(bytes(data[:8]), "little")
+    n = int.from_bytes(bytes(data[-8:]), "little")
     try:
-        head = orjson.loads(bytes(data[8:8 + n]))
-        index, verdicts, sizes = head["index"], head["verdict"], head["size"]
+        if n > len(data) - 8:
+            return None
+        tail = orjson.loads(bytes(data[len(data) - 8 - n:len(data) - 8]))
+        index, verdicts, sizes = tail["index"], tail["verdict"], tail["size"]
         whole = (len(index) == len(verdicts) == len(sizes) and sorted(index) == sorted(expected)
                  and all(v in VERDICT_LABELS for v in verdicts) and min(sizes, default=0) >= 0
-                 and 8 + n + sum(sizes) == len(data))
+                 and sum(sizes) + n + 8 == len(data))
     except (orjson.JSONDecodeError, TypeError, KeyError):
         return None
     if not whole:
         return None
-    ends = np.cumsum([8 + n, *sizes]).tolist()
+    ends = np.cumsum([0, *sizes]).tolist()
     view = memoryview(data)         # the results stay where they arrived: no copy of each
     return {i: (v, view[a:b]) for i, v, a, b in zip(index, verdicts, ends, ends[1:])}
 

@@ -158,19 +158,20 @@ def test_damaged_or_foreign_results_from_a_child_are_refused():
     from gis_screening.engine.result import result_bytes
     results = [{"project": {"id": f"P{i}"}, "verdict": "compliant"} for i in range(3)]
     encoded = [result_bytes(r) for r in results]
-    head = orjson.dumps({"index": [4, 7, 9], "verdict": ["compliant"] * 3, "size": [len(e) for e in encoded]})
-    data = b"".join([len(head).to_bytes(8, "little"), head, *encoded])
+    tail = orjson.dumps({"index": [4, 7, 9], "verdict": ["compliant"] * 3, "size": [len(e) for e in encoded]})
+    data = b"".join([*encoded, tail, len(tail).to_bytes(8, "little")])
     got = S._results_from_child(data, [9, 4, 7])
     assert got is not None and [orjson.loads(e) for _, e in got.values()] == results and list(got) == [4, 7, 9]
-    assert S._results_from_child(data[:-1], [4, 7, 9]) is None                  # cut short
-    assert S._results_from_child(data + b" ", [4, 7, 9]) is None                # longer than it says
+    assert S._results_from_child(data[1:], [4, 7, 9]) is None                   # cut short
+    assert S._results_from_child(b" " + data, [4, 7, 9]) is None                # longer than it says
     assert S._results_from_child(data, [4, 7, 8]) is None                       # not the projects it was given
-    assert S._results_from_child(data.replace(b"compliant", b"compliand", 1), [4, 7, 9]) is None
-    assert S._results_from_child(b"\x05" + data[1:], [4, 7, 9]) is None          # a header cut wrongly
+    assert S._results_from_child(data.replace(b'["compliant"', b'["compliand"', 1), [4, 7, 9]) is None
+    assert S._results_from_child(data[:-8] + b"\x05" + data[-7:], [4, 7, 9]) is None    # a trailer cut wrongly
+    assert S._results_from_child(data[:-8] + (1 << 40).to_bytes(8, "little"), [4, 7, 9]) is None   # longer than all
     assert S._results_from_child(None, [4, 7, 9]) is None and S._results_from_child(b"", [4]) is None
-    for head in (b'{"index": 4, "verdict": [], "size": []}', b'{"index": [4], "verdict": ["compliant"], "size": ["x"]}',
-                 b'[1, 2]'):                                               # a header of the wrong shape
-        assert S._results_from_child(len(head).to_bytes(8, "little") + head, [4]) is None
+    for tail in (b'{"index": 4, "verdict": [], "size": []}', b'{"index": [4], "verdict": ["compliant"], "size": ["x"]}',
+                 b'[1, 2]'):                                               # a trailer of the wrong shape
+        assert S._results_from_child(tail + len(tail).to_bytes(8, "little"), [4]) is None
 
 
 HUGE_PAGES = r"""
@@ -181,7 +182,7 @@ def thp() -> bytes:
     with open("/proc/self/status", "rb") as status:
         found = re.search(rb"THP_enabled:\s*(\d)", status.read())
     return found.group(1) if found else b"?"
-print(thp().decode(), bytes(Forked(thp).result() or b"none").decode())
+print(thp().decode(), bytes(Forked(lambda send: send([thp()])).result() or b"none").decode())
 """
 
 
@@ -204,7 +205,8 @@ from gis_screening.forked import Forked
 
 big = bytes(range(256)) * 40_000                    # 10 MB: far more than a pipe holds
 def dies(how):
-    def fn():
+    def fn(send):
+        send([b"part of it"])
         if how == "raises":
             raise RuntimeError("child fails")
         if how == "exits":                          # leaves without a word (say, a library calling exit)
@@ -212,20 +214,22 @@ def dies(how):
         os.kill(os.getpid(), signal.SIGKILL)        # killed while working
     return fn
 fds = len(os.listdir("/proc/self/fd"))
-results = [Forked(lambda: big).result() == big, Forked(lambda: b"").result() == b"",
+def sends(*parts):
+    return lambda send: [send([p]) for p in parts] and None
+results = [Forked(sends(big[:5], big[5:])).result() == big, Forked(sends()).result() == b"",
            *(Forked(dies(how)).result() is None for how in ("raises", "exits", "killed"))]
 marker = sys.argv[1]
-child = Forked(lambda: b"sent", then=lambda: open(marker, "w").write("then ran"))
+child = Forked(sends(b"sent"), then=lambda: open(marker, "w").write("then ran"))
 results += [child.result() == b"sent", child.wait() == 0, open(marker).read() == "then ran", child.wait() is None]
 import time
-slow = Forked(lambda: time.sleep(0.5) or b"late")       # done() tells, without waiting, whether result() would wait
+slow = Forked(lambda send: time.sleep(0.5) or send([b"late"]))       # done() tells, without waiting, whether result() would wait
 busy = slow.done()
 time.sleep(1.0)
 gone = Forked(dies("killed"))
 time.sleep(0.5)
 results += [busy is False, slow.done() is True, slow.result() == b"late", gone.done() is True, gone.result() is None,
             len(os.listdir("/proc/self/fd")) == fds]
-taken = Forked(lambda: b"once", then=lambda: None)          # its result taken, the child not waited for yet
+taken = Forked(sends(b"once"), then=lambda: None)          # its result taken, the child not waited for yet
 results += [taken.result() == b"once", taken.done() is True, taken.result() is None, taken.wait() == 0,
             len(os.listdir("/proc/self/fd")) == fds]
 print(results)
@@ -233,8 +237,9 @@ print(results)
 
 
 def test_a_child_hands_back_all_it_returned_or_nothing(tmp_path):
-    """The bytes a forked child's work returns come back whole, however large (10 MB here, through an in-memory
-    file); a child that raises, exits without a word or is killed hands back None; ``then`` runs in the child after
+    """The bytes a forked child's work hands back, part by part as it goes, come back whole, however large (10 MB
+    here, through an in-memory file); a child that raises, exits without a word or is killed — after handing back
+    part of it — hands back None; ``then`` runs in the child after
     the result is handed back, and ``wait`` gives its exit code once; ``done`` says whether the child has handed
     back or died.  No descriptor is left open."""
     res = subprocess.run([sys.executable, "-c", HAND_BACK, str(tmp_path / "then")], capture_output=True, text=True,
@@ -255,7 +260,7 @@ def alive(pid):                 # a zombie no one reaps (a container's init may 
         return False
 
 fds = len(os.listdir("/proc/self/fd"))
-busy = Forked(lambda: time.sleep(30) or b"late", then=lambda: time.sleep(30))
+busy = Forked(lambda send: time.sleep(30), then=lambda: time.sleep(30))
 pid = busy._pid
 started = time.monotonic()
 busy.stop()
@@ -263,7 +268,7 @@ results = [time.monotonic() - started < 5, not alive(pid), busy.done() is True, 
            busy.wait() is None, len(os.listdir("/proc/self/fd")) == fds]
 busy.stop()                     # twice: nothing more to do
 if sys.argv[1] == "orphan":     # this process killed while its child works: the child ends too
-    child = Forked(lambda: time.sleep(30) or b"late")
+    child = Forked(lambda send: time.sleep(30))
     print(child._pid, flush=True)
     os.kill(os.getpid(), 9)
 print(results)
