@@ -30,7 +30,7 @@ class FootprintMetrics:
     geom_metric: BaseGeometry
     area_m2: float
     length_m: float
-    centroid_lonlat: tuple[float, float]
+    centroid_lonlat: tuple[float, float]        # EPSG:4490 degrees as computed (the result JSON: to 7 decimals)
     dim: int
     geom_type: str              # the footprint's geometry type (Polygon, MultiPolygon, Point…)
 
@@ -58,7 +58,7 @@ def footprints_metrics(geoms_4490: Sequence[BaseGeometry], metric_epsg: int | No
     lon, lat, epsgs = zones if zones is not None else footprint_zones(arr)
     if metric_epsg:
         epsgs = np.full(len(arr), metric_epsg)
-    lonlat = [(round(x, 7), round(y, 7)) for x, y in zip(lon.tolist(), lat.tolist())]
+    lonlat = list(zip(lon.tolist(), lat.tolist()))
     out: list[FootprintMetrics | None] = [None] * len(arr)
     for epsg in sorted(set(epsgs.tolist())):       # (not np.unique: it imports numpy.ma, ~5 ms)
         idx = np.flatnonzero(epsgs == epsg)

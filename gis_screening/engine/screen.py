@@ -69,7 +69,7 @@ class ProjectResult:
         p, m = self.project, self.metrics
         proj = {"id": p.id, "name": p.name or p.id, "industry_code": p.industry_code, "area_m2": round(m.area_m2, 3),
                 "length_m": round(m.length_m, 3), "metric_crs": f"EPSG:{m.metric_epsg}",
-                "centroid_lonlat": list(m.centroid_lonlat), "geometry_type": m.geom_type,
+                "centroid_lonlat": [round(v, 7) for v in m.centroid_lonlat], "geometry_type": m.geom_type,
                 "construction_type": p.construction_type, "two_high": self.context.get("two_high"),
                 "sector": self.context.get("sector"), "industry_name": self.context.get("industry_name"),
                 "industry_level": self.context.get("industry_level"), "source": p.source,
@@ -228,31 +228,40 @@ def project_context(project: Project, fp: FootprintMetrics, overlaps: Grouped, r
     """What rules may ask about a project (its :func:`grouped_overlaps`): its attributes plus derived facts (两高
     sector, in a park…)."""
     parks = [o for o, inter in overlaps.get(("industrial_parks", ""), ()) if inter]
-    park_share = _share_inside(parks, fp)
-    in_park = park_share >= IN_PARK_SHARE
-    park_types = [_attr(records, o, "park_type") for o in parks]
-    # a park of no stated type may or may not be a chemical park: unknown (None), never "not a chemical park"
-    chemical = True if any(t and "化工" in str(t) for t in park_types) else \
-        None if any(t is None or not str(t).strip() for t in park_types) else False
+    if parks:
+        park_share = _share_inside(parks, fp)
+        park_types = [_attr(records, o, "park_type") for o in parks]
+        # a park of no stated type may or may not be a chemical park: unknown (None), never "not a chemical park"
+        chemical = True if any(t and "化工" in str(t) for t in park_types) else \
+            None if any(t is None or not str(t).strip() for t in park_types) else False
+        park_names = "、".join(o.feature_name or o.feature_id for o in parks)
+    else:
+        park_share, chemical, park_names = 0.0, False, ""
     units = [o for o, inter in overlaps.get(("control_units", ""), ()) if inter]
-    admin = next((a for a in (_attr(records, o, "admin_code") for o in reversed(units)) if a), None)
-    unit_share = _share_inside(units, fp)
-    alt = project.attributes.get("industry_code_alt")
-    ctx = Ctx({k: v for k, v in project.attributes.items() if isinstance(k, str)})
-    ctx.update(id=project.id, name=project.name, industry_code=project.industry_code,
-               construction_type=project.construction_type, in_park=in_park, in_chemical_park=chemical, park_names="、".join(
-                   o.feature_name or o.feature_id for o in parks),
-               admin_code=admin, city_code=str(admin)[:4] if admin else None,
-               area_m2=round(fp.area_m2, 2), area_ha=round(fp.area_m2 / 10_000, 4), length_m=round(fp.length_m, 1),
-               geometry_type=fp.geom_type,
-               park_share_pct=round(100 * park_share, 2),
-               park_outside_m2=round(fp.area_m2 * (1 - park_share), 1) if fp.dim == 2 else None,
-               park_outside=_outside_text(fp, park_share), park_outside_pct=round(100 * (1 - park_share), 2),
-               unit_outside_pct=round(100 * (1 - unit_share), 2) if unit_share else 0.0,
-               unit_outside=_outside_text(fp, unit_share))
+    admin = None
+    for o in reversed(units):
+        admin = _attr(records, o, "admin_code")
+        if admin:
+            break
+    admin = admin or None
+    unit_share = _share_inside(units, fp) if units else 0.0
+    attributes = project.attributes
+    alt = attributes.get("industry_code_alt")
+    area = fp.area_m2
+    ctx = Ctx({k: v for k, v in attributes.items() if isinstance(k, str)})
+    ctx.update({"id": project.id, "name": project.name, "industry_code": project.industry_code,
+                "construction_type": project.construction_type, "in_park": park_share >= IN_PARK_SHARE,
+                "in_chemical_park": chemical, "park_names": park_names,
+                "admin_code": admin, "city_code": str(admin)[:4] if admin else None,
+                "area_m2": round(area, 2), "area_ha": round(area / 10_000, 4), "length_m": round(fp.length_m, 1),
+                "geometry_type": fp.geom_type, "park_share_pct": round(100 * park_share, 2),
+                "park_outside_m2": round(area * (1 - park_share), 1) if fp.dim == 2 else None,
+                "park_outside": _outside_text(fp, park_share), "park_outside_pct": round(100 * (1 - park_share), 2),
+                "unit_outside_pct": round(100 * (1 - unit_share), 2) if unit_share else 0.0,
+                "unit_outside": _outside_text(fp, unit_share)})
     ctx.update(_industry_facts(project.industry_code, alt if alt is None or isinstance(alt, str) else str(alt),
                                _gas_fired(project.sheet)))
-    ctx["serious_water_polluter"] = project.attributes.get("serious_water_pollution") or ctx["serious_water_polluter"]
+    ctx["serious_water_polluter"] = attributes.get("serious_water_pollution") or ctx["serious_water_polluter"]
     _set_construction_type(ctx, project.construction_type)
     return ctx
 
