@@ -499,8 +499,13 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
                 undecided.setdefault(step.needs, []).append(step)
             continue
         relation = step.relation
+        varies = step.varies and lacking
+        # where the condition's leading terms that read no missing fact are false (most projects, for a rule on
+        # 两高 or on certain industries), the rule does not fire whatever the facts: nothing to try (see _decide)
+        pre = step.pre if varies else None
         if relation == "always":
-            apply(step, empty)
+            if pre is None or pre(empty):
+                apply(step, empty)
             continue
         mine = by_key.get(step.key)
         if relation == "disjoint":
@@ -510,12 +515,12 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
         if not mine:
             continue
         test = step.test
-        varies = step.varies and lacking
         for o, inter in mine:       # the common case (no missing fact to try) inline: per overlap, calls add up
             if inter if relation == "intersects" else _relation_holds(step.rule, o, fp, inter):
                 names = names_for(o)
                 if varies:
-                    apply(step, names, layer=o.layer, feature_id=o.feature_id, overlap=o)
+                    if pre is None or pre(names):
+                        apply(step, names, layer=o.layer, feature_id=o.feature_id, overlap=o)
                 elif test is None or test(names):
                     findings.append(_finding(step.rule, step.pack, names, o.layer, o.feature_id, o))
     for layer, steps in undecided.items():
