@@ -22,7 +22,7 @@ class Product(BaseModel):
     """One product: ``benchmark`` is the id of its row in the energy-benchmark table; a product that has no row
     (e.g. 丙烯酸) is named with ``name`` and no ``benchmark`` — that is not missing data."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     benchmark: str | None = None
     name: str | None = None
     capacity: Number | None = Field(None, ge=0)
@@ -106,7 +106,7 @@ def _same(a: str, b: str) -> bool:
 class Energy(BaseModel):
     """Annual physical consumption; fuels in t (natural gas in 万Nm³), electricity MWh, heat GJ."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     raw_coal_t: Quantity = Field(None, ge=0)
     bituminous_coal_t: Quantity = Field(None, ge=0)
     anthracite_t: Quantity = Field(None, ge=0)
@@ -127,7 +127,7 @@ class Energy(BaseModel):
 
 
 class Emissions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     so2: Quantity = Field(None, ge=0)
     nox: Quantity = Field(None, ge=0)
     pm: Quantity = Field(None, ge=0)
@@ -137,7 +137,7 @@ class Emissions(BaseModel):
 class ProjectSheet(BaseModel):
     """What the carbon checks read about a project (a plain schema object; the app shows it as a form)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     id: str | None = None
     name: str | None = None
     industry_code: str | None = None
