@@ -200,8 +200,9 @@ def feature_context(records: Records, o: Overlap, code: str | None) -> Ctx:
     entries of its lists that cover the code and, for a control unit, what its text says about the code."""
     rows = records.get(o.layer_uid)
     feat = Ctx(rows[o.feature_index]) if rows is not None else Ctx()
-    feat["matched_codes"] = "、".join(matching_codes(code, feat.get("prohibited_industries"))) or "、".join(
-        matching_codes(code, feat.get("restricted_industries")))
+    prohibited, restricted = feat.get("prohibited_industries"), feat.get("restricted_industries")
+    feat["matched_codes"] = ("、".join(matching_codes(code, prohibited)) or "、".join(matching_codes(code, restricted))
+                             if prohibited is not None or restricted is not None else "")
     if o.role == "control_units":
         feat["prohibition_text"] = prohibition_sentence(feat.get("spatial_constraints"), code)
         feat["admission_listed"] = has_admission_list(feat)
@@ -566,14 +567,17 @@ def _missing_layer(steps: list[_Step], title: str, names: dict[str, Any]) -> Fin
                    dimension=first.rule.dimension, pack=first.pack.id)
 
 
+_READABLE_TYPES = "、".join(NEW_OR_EXPANDED + REBUILD)
+
+
 def _missing_fact(rule: Rule, pack: Pack, names: dict[str, Any], fields: list[str], **where: Any) -> Finding:
     """needs_review: the rule's outcome depends on project facts that are missing (named)."""
-    labels = "、".join(FIELD_LABELS.get(x, x) for x in fields)
     given = names["project"].get("construction_type_given")
     if given and "construction_type" in fields:
-        message = (f"无法判定“{rule.title}”：项目的建设性质“{given}”不是{'、'.join(NEW_OR_EXPANDED + REBUILD)}"
+        message = (f"无法判定“{rule.title}”：项目的建设性质“{given}”不是{_READABLE_TYPES}"
                    f"之一，而本条是否适用取决于它。请更正后重新筛查。")
     else:
+        labels = "、".join([FIELD_LABELS.get(x, x) for x in fields])
         message = f"无法判定“{rule.title}”：项目未填写{labels}，而本条是否适用取决于它。请补充后重新筛查。"
     f = _finding(rule, pack, names, **where, message=message)
     f.level = "needs_review"
