@@ -100,6 +100,35 @@ def test_a_warm_screening_reads_without_pandas_geopandas_gdal_or_proj_and_gives_
     assert _doc(tmp_path / "changed.json") != _doc(tmp_path / "cold.json")
 
 
+def test_a_coordinate_table_screened_warm_is_not_opened_with_pandas_and_a_changed_one_is_read_again(tmp_path):
+    """A CSV coordinate table (a 界址点 list) read once is served from its cache entry on the next run without
+    pandas (telling a coordinate table from a table of project sheets needs pandas; an entry for this very file
+    means it was a coordinate table); the same file rewritten as a table of sheets is read as sheets."""
+    manifest = _manifest(tmp_path)
+    table = tmp_path / "界址点.csv"
+    table.write_bytes((SAMPLE / "projects" / "P2026-006_经纬度.csv").read_bytes())
+    env = {**os.environ, "GIS_SCREENING_CACHE": str(tmp_path / "cache")}
+
+    def run(out: Path, watched: bool) -> subprocess.CompletedProcess:
+        args = ["screen", "--layerset", str(manifest), "--project", str(table), "--json", str(out)]
+        cmd = [sys.executable, "-c", WATCHED, *args] if watched else [sys.executable, "-m", "gis_screening.cli", *args]
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        assert res.returncode == 0, res.stderr
+        return res
+    run(tmp_path / "cold.json", watched=False)
+    res = run(tmp_path / "warm.json", watched=True)
+    assert "IMPORTED" not in res.stderr, res.stderr
+    assert _doc(tmp_path / "warm.json") == _doc(tmp_path / "cold.json")
+    assert json.loads((tmp_path / "cold.json").read_text(encoding="utf-8"))["results"][0]["project"]["id"] == "界址点"
+    time.sleep(0.01)
+    table.write_text("id,name,industry_code,footprint\nT-9,改作信息表,3011,"
+                     f"{(SAMPLE / 'projects' / 'txt' / 'P2026-001.txt').as_posix()}\n", encoding="utf-8")
+    run(tmp_path / "sheets.json", watched=False)
+    result = json.loads((tmp_path / "sheets.json").read_text(encoding="utf-8"))["results"]
+    assert [(r["project"]["id"], r["project"]["name"], r["project"]["industry_code"]) for r in result] == \
+        [("T-9", "改作信息表", "3011")]
+
+
 def _typed_footprints(path: Path) -> None:
     """Footprints whose attributes are of every kind a GeoPackage holds: text, whole numbers with a gap, decimals
     with a gap, yes/no, a date and a date-time."""

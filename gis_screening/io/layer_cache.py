@@ -191,6 +191,20 @@ def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str |
                       later: list[Callable[[], None]] | None = None, **options) -> Layer:
     """:func:`~gis_screening.io.pipeline.read_layer` through the cache in ``folder/layers`` (default: the user
     cache folder or ``$GIS_SCREENING_CACHE``).  ``later``: see :func:`store`."""
+    layer = _through_cache(path, role, catalog, folder, options, later, read=True)
+    assert layer is not None        # read from the source where there was no entry
+    return layer
+
+
+def cached_layer(path, role: str | None, *, catalog: Catalog, folder: str | Path | None = None,
+                 **options) -> Layer | None:
+    """The layer :func:`cached_read_layer` would serve from its entry, or None where there is no sound entry for the
+    source as it is now (nothing is read from the source)."""
+    return _through_cache(path, role, catalog, folder, options, None, read=False)
+
+
+def _through_cache(path, role: str | None, catalog: Catalog, folder: str | Path | None, options: dict,
+                   later: list[Callable[[], None]] | None, read: bool) -> Layer | None:
     from .postgis import is_postgres
     where = cache_dir("layers", folder)
 
@@ -203,8 +217,10 @@ def cached_read_layer(path, role: str | None, *, catalog: Catalog, folder: str |
     key = current_key()
     if key is not None:
         hit = load(where, key, catalog, reread, current_key)
-        if hit is not None:
+        if hit is not None or not read:
             return hit
+    if not read:
+        return None
     layer = reread()
     if key is not None:
         store(where, key, layer, later)
