@@ -215,12 +215,9 @@ def _through_cache(path, role: str | None, catalog: Catalog, folder: str | Path 
         from .pipeline import read_layer
         return read_layer(path, role, catalog=catalog, **options)
     key = current_key()
-    if key is not None:
-        hit = load(where, key, catalog, reread, current_key)
-        if hit is not None or not read:
-            return hit
-    if not read:
-        return None
+    hit = load(where, key, catalog, reread, current_key) if key is not None else None
+    if hit is not None or not read:
+        return hit
     layer = reread()
     if key is not None:
         store(where, key, layer, later)
