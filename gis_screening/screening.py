@@ -366,8 +366,8 @@ class _Sending:
         self._parts: list[bytes | memoryview] = []
         self._held = 0
 
-    def __setitem__(self, i: int, result: ProjectResult | EncodedResult) -> None:
-        encoded = result if isinstance(result, EncodedResult) else EncodedResult.of(result)
+    def __setitem__(self, i: int, encoded: EncodedResult) -> None:
+        """(The child's steps run with ``encode=True``: each result arrives encoded.)"""
         self.index.append(i)
         self.verdicts.append(encoded.verdict)
         self.sizes.append(len(encoded.encoded))

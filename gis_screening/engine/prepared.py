@@ -308,9 +308,8 @@ class PreparedCache:
         ``later`` (the caller may be about to fork: no thread may be writing then).  Projecting is coordinate by
         coordinate, so the same coordinates are the same result whatever the geometries; a warm screening so never
         loads PROJ (~0.05 s of its start).  With a cache kept in memory they are moved each time."""
-        if not self.disk:
-            return reproject(geoms, STORAGE_EPSG, epsg)
-        return reproject(geoms, STORAGE_EPSG, epsg, move=partial(self._moved, epsg=epsg, later=later))
+        return reproject(geoms, STORAGE_EPSG, epsg,
+                         move=partial(self._moved, epsg=epsg, later=later) if self.disk else None)
 
     def _moved(self, coords: np.ndarray, epsg: int, later: list[Callable[[], None]]) -> np.ndarray:
         """``coords`` (EPSG:4490) moved to ``epsg``: from their disk entry, else transformed and the entry's write

@@ -570,16 +570,14 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
             out.append(project_from_sheet(sheet, path.parent, str(path), read))
         return out
     table = suffix in (".xlsx", ".xls", ".csv", ".txt")
+    folder = cache if isinstance(cache, (str, Path)) else None      # (True: the user cache folder)
+    footprints = None
     if table and cache is not False:
         # an entry for this very file (its size and time in the key) means it was read as a coordinate table, not
         # a table of sheets, by this code: served without opening it with pandas to tell (~0.1 s of a warm run)
         from .layer_cache import cached_layer
-        footprints = cached_layer(path, "projects", catalog=default_catalog(), folder=None if cache is True else cache,
-                                  **read)
-        if footprints is not None:
-            footprints.source = str(path)
-            return projects_from_layer(footprints, one_project=suffix in ONE_PROJECT_SUFFIXES)
-    if table and is_sheet_table(path):     # .txt: saved as Unicode 文本
+        footprints = cached_layer(path, "projects", catalog=default_catalog(), folder=folder, **read)
+    if footprints is None and table and is_sheet_table(path):     # .txt: saved as Unicode 文本
         rows, notes = read_sheet_rows(path)
         out = [project_from_sheet(row, path.parent, f"{path} row {n}", read) for n, row in rows]
         for p in out:
@@ -594,14 +592,14 @@ def load_projects(path: str | Path, *, zone: int | None = None, offset: str | No
                 suffix = Path(zip_choice(zf.namelist(), path)).suffix.lower()
         except zipfile.BadZipFile:
             pass                # the reader says what is wrong with it
-    if cache is False:
+    if footprints is None and cache is False:
         from .pipeline import read_layer
         footprints = read_layer(path, "projects", **read)
-    else:
+    elif footprints is None:
         from .layer_cache import cached_read_layer
         footprints = cached_read_layer(path, "projects", catalog=default_catalog(), later=cache_writes,
-                                       folder=None if cache is True else cache, **read)
-        footprints.source = str(path)           # as given this time (the entry is the file's, however named)
+                                       folder=folder, **read)
+    footprints.source = str(path)           # as given this time (a cached entry is the file's, however named)
     return projects_from_layer(footprints, one_project=suffix in ONE_PROJECT_SUFFIXES)
 
 
