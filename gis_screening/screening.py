@@ -458,6 +458,6 @@ def _project_result(project, fp, overlaps, rules: RuleStack, records, carbon: bo
     findings, ctx = evaluate_rules(project, fp, overlaps, rules, records, catalog, missing, features)
     block = None
     if carbon and rules.carbon_config is not None:
-        block, more = carbon_for(project, ctx, rules.carbon_config, overlaps, records)
+        block, more = carbon_for(project, fp, ctx, rules.carbon_config, overlaps, records)
         findings += more
     return ProjectResult(project, fp, overlaps, findings, dict(ctx), block)

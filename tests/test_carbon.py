@@ -216,3 +216,37 @@ def test_a_unit_energy_given_in_another_unit_is_converted_to_its_benchmarks_or_r
     # no benchmark to check it against: kept as given, with its unit
     named = Product.model_validate({"name": "丙烯酸", "unit_energy": 0.5, "unit_energy_unit": "tce/t"})
     assert (named.unit_energy, named.unit_energy_unit) == (0.5, "tce/t")
+
+
+def test_an_air_quality_area_that_only_touches_the_footprint_does_not_cover_it_for_rules_or_offsets(sample):
+    """The offsets' 不达标区 and the rules' (fujian.air.*) read "the area covers the project" alike
+    (engine.overlay.meets): a 不达标 area meeting a polygon footprint at one corner is outside for both — the
+    offsets are not doubled, and neither says the project is in it — while the same area moved over the footprint
+    is inside for both."""
+    import geopandas as gpd
+    from shapely.geometry import Polygon, box
+
+    from gis_screening.model import Layer, LayerSet
+    ls, rules = sample
+    p = load_projects(ROOT / "sample_data" / "projects" / "projects.gpkg")[0]
+    x, y = max(shapely.get_coordinates(p.geometry).tolist())          # the footprint's easternmost corner
+    corner = Polygon([(x, y), (x + 0.05, y - 0.01), (x + 0.05, y + 0.01)])
+    p.sheet = {"id": p.id, "industry_code": "2614", "construction_type": "新建", "emissions_t": {"nox": 10},
+               "energy": {"electricity_mwh": 100}, "captive_coal_power": False}
+    p.industry_code = "2614"
+
+    def screened(area):
+        air = Layer(role="air_quality", name="大气环境质量达标区", source="mem", gdf=gpd.GeoDataFrame(
+            {"admin_code": ["350199"], "attainment": ["不达标"], "failing_pollutants": ["O3"], "name": ["示范县"]},
+            geometry=[area], crs=4490))
+        res = screen([p], LayerSet(name="t", layers=[ls.first("control_units"), air]), rules).results[0]
+        nox, = res.carbon["offsets"]
+        return nox, {f.rule_id for f in res.findings}, res.overlaps
+
+    nox, rules_fired, overlaps = screened(corner)
+    air, = [o for o in overlaps if o.role == "air_quality"]
+    assert air.distance_m == 0 and air.overlap_area_m2 == 0                 # it touches: the case in question
+    assert nox["ratio"] == 1 and "不达标则须倍量削减" in nox["reason"]        # not read as in the 不达标区
+    assert "fujian.air.non_attainment" not in rules_fired
+    nox, rules_fired, _ = screened(box(*p.geometry.buffer(0.01).bounds))
+    assert nox["ratio"] == 2 and "O3不达标" in nox["reason"] and "fujian.air.non_attainment" in rules_fired

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..engine.model import Finding, Level
+from ..engine.overlay import FootprintMetrics, meets
 from ..engine.rules import PackLevel
 from ..errors import InputError, validated
 from .calc import benchmark_status, energy_and_co2
@@ -79,11 +80,13 @@ def _f(rule: str, check: Check, message: str, *, level: Level | None = None, **m
                    dimension="carbon", pack="carbon")
 
 
-def _non_attainment(overlaps, records) -> tuple[bool | None, list[str], str]:
+def _non_attainment(overlaps, records, fp: FootprintMetrics) -> tuple[bool | None, list[str], str]:
     """(is the project in a non-attainment area, the failing pollutants, why that is unknown): True when a covering
     air-quality feature says 不达标; None when none covers it, or one covering it says neither 达标 nor 不达标
-    (unknown, never read as attained)."""
-    air = [o for o in overlaps if o.role == "air_quality" and (o.overlap_area_m2 > 0 or o.distance_m == 0)]
+    (unknown, never read as attained).  A feature covers the project as the rules' 不达标区 rules read it
+    (:func:`~gis_screening.engine.overlay.meets`): one touching a polygon footprint along its edge, or overlapping
+    it by a sliver of boundary noise, does not."""
+    air = [o for o in overlaps if o.role == "air_quality" and meets(o, fp)]
     if not air:
         return None, [], "无达标区图层要素覆盖项目"
     failing, bad, unknown = [], False, False
@@ -114,8 +117,10 @@ def _related_pollutants(failing: list[str]) -> set[str]:
     return out
 
 
-def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[dict | None, list[Finding]]:
-    """Carbon block (result JSON ``carbon``) and findings for one project (``cfg`` validated once, at load)."""
+def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records, fp: FootprintMetrics
+                  ) -> tuple[dict | None, list[Finding]]:
+    """Carbon block (result JSON ``carbon``) and findings for one project (``cfg`` validated once, at load), whose
+    footprint ``fp`` has ``overlaps``."""
     sheet: ProjectSheet | None = None
     if project.sheet is not None:
         sheet = validate_sheet(project.sheet, project.source or project.id)
@@ -212,7 +217,7 @@ def carbon_checks(project, ctx, cfg: CarbonConfig, overlaps, records) -> tuple[d
         # pollutant offsets
         if sheet.emissions_t is not None and (two_high or any(v for v in sheet.emissions_t.model_dump().values())):
             off = cfg.offsets
-            non_att, failing, unknown_why = _non_attainment(overlaps, records)
+            non_att, failing, unknown_why = _non_attainment(overlaps, records, fp)
             related = _related_pollutants(failing) if non_att else set()
             city = ctx.get("city_code")
             rows = []

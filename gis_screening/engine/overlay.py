@@ -17,7 +17,7 @@ import shapely
 from shapely.geometry.base import GEOMETRY_TYPES, BaseGeometry
 
 from ..crs import STORAGE_EPSG, metric_epsgs_for_lons, reproject
-from ..geometry import ZERO_AREA_M2
+from ..geometry import NOISE_M2, ZERO_AREA_M2
 from .model import Overlap
 from .prepared import PreparedLayer
 
@@ -33,6 +33,18 @@ class FootprintMetrics:
     centroid_lonlat: tuple[float, float]        # EPSG:4490 degrees as computed (the result JSON: to 7 decimals)
     dim: int
     geom_type: str              # the footprint's geometry type (Polygon, MultiPolygon, Point…)
+
+
+def meets(o: Overlap, fp: FootprintMetrics) -> bool:
+    """Does the footprint ``fp`` meet the feature of its overlap ``o`` — what every rule and check calls a footprint
+    intersecting, or being in, a feature: a polygon overlapping it by more than :data:`~gis_screening.geometry.
+    NOISE_M2` (less is the noise of a shared boundary, and a polygon touching it only along its edge is outside), a
+    line running along or touching it, a point on it."""
+    if fp.dim == 2:
+        return o.overlap_area_m2 > NOISE_M2
+    if fp.dim == 1:
+        return (o.overlap_length_m or 0) > 0 or o.distance_m == 0
+    return o.distance_m == 0
 
 
 def footprint_metrics(geom_4490: BaseGeometry, metric_epsg: int | None = None) -> FootprintMetrics:

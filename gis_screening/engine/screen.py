@@ -15,7 +15,6 @@ import orjson
 
 from .. import __version__
 from ..catalog import Catalog
-from ..geometry import NOISE_M2
 from ..model import LayerSet, Project
 from ..normalise import has_admission_list
 from .collector import collector_paused
@@ -32,7 +31,7 @@ from .conditions import (
     unreadable_mentions,
 )
 from .model import VERDICT_LABELS, Finding, Overlap, verdict_of
-from .overlay import FootprintMetrics
+from .overlay import FootprintMetrics, meets
 from .result import result_bytes
 from .rules import Pack, Rule, RuleStack
 from .sectors import classify, industry_path, path_text, serious_water_polluter
@@ -152,17 +151,9 @@ def layers_missing(stack: RuleStack, layerset: LayerSet) -> list[dict[str, Any]]
     return [{"role": layer, "title": layer_title(layer, layerset.cat), "rules": n} for layer, n in counts.items()]
 
 
-def _intersects(o: Overlap, fp: FootprintMetrics) -> bool:
-    if fp.dim == 2:
-        return o.overlap_area_m2 > NOISE_M2
-    if fp.dim == 1:
-        return (o.overlap_length_m or 0) > 0 or o.distance_m == 0
-    return o.distance_m == 0
-
-
 def _relation_holds(rule: Rule, o: Overlap, fp: FootprintMetrics, inter: bool) -> bool:
     """Does ``rule``'s relation hold between the footprint and the feature of ``o``?  ``inter``: whether they
-    intersect (:func:`_intersects`)."""
+    intersect (:func:`~.overlay.meets`)."""
     relation = rule.relation
     if relation == "intersects":
         return inter
@@ -213,7 +204,7 @@ def feature_context(records: Records, o: Overlap, code: str | None) -> Ctx:
 
 Grouped = dict[tuple[str, str], list[tuple[Overlap, bool]]]
 """A project's overlaps by the key rules name their layer by (:func:`_key_of_rule`), each with whether it intersects
-the footprint (:func:`_intersects`)."""
+the footprint (:func:`~.overlay.meets`)."""
 
 
 def grouped_overlaps(overlaps: list[Overlap], fp: FootprintMetrics) -> Grouped:
@@ -221,7 +212,7 @@ def grouped_overlaps(overlaps: list[Overlap], fp: FootprintMetrics) -> Grouped:
     by_key: Grouped = {}
     for o in overlaps:
         by_key.setdefault(("other", o.layer) if o.role == "other" else (o.role, ""), []).append(
-            (o, _intersects(o, fp)))
+            (o, meets(o, fp)))
     return by_key
 
 
