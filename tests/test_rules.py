@@ -155,3 +155,85 @@ def test_missing_construction_type_decided_like_trying_every_value():
             decided += not expected[1]
             undecided += bool(expected[1])
     assert decided and undecided
+
+
+def test_conditions_and_messages_read_the_overlap_whether_or_not_an_earlier_rule_did(tmp_path):
+    """The overlap's figures are built for the conditions that read them and for the findings made
+    (engine.screen._finding), not for every rule: a condition on ``overlap.share_pct`` decides by the share, and a
+    message quoting ``overlap.overlap_area_m2`` of a rule whose condition reads only the feature quotes it — first
+    in the stack or after a rule that built them."""
+    from pathlib import Path
+
+    from gis_screening.io.projects import load_projects
+    from gis_screening.layerset import load_layerset
+    from gis_screening.screening import screen
+    root = Path(__file__).resolve().parents[1]
+    rules = "".join(f"""  - id: t.{rid}
+    title: 测试{rid}
+    layer: control_units
+    level: info
+    when: "{when}"
+    message: "{message}"
+    basis: ["依据 {{feature.code}}"]
+""" for rid, when, message in [
+        ("area_first", "feature.code", "重叠 {overlap.overlap_area_m2:,.1f} m²"),
+        ("share_big", "overlap.share_pct is not None and overlap.share_pct >= 50", "占比 {overlap.share_pct}%"),
+        ("share_small", "overlap.share_pct is not None and overlap.share_pct < 50", "小 {overlap.share_pct}%"),
+        ("area_after", "feature.code", "之后 {overlap.overlap_area_m2:,.1f} m²")])
+    path = tmp_path / "p.yaml"
+    path.write_text(BASE.format(id="p", level="national", effective="2020-01-01", rules=rules), encoding="utf-8")
+    ls = load_layerset(root / "sample_data" / "layerset.yaml")
+    projects = load_projects(root / "sample_data" / "projects" / "projects.gpkg")
+    results = screen(projects, ls, load_rules([path])).results
+    seen = set()
+    for res in results:
+        units = [o for o in res.overlaps if o.role == "control_units" and o.overlap_area_m2 > 0.01]
+        mine = {(f.rule_id, f.feature_id): f for f in res.findings}
+        for o in units:
+            share = round(100 * o.overlap_ratio, 2) if o.overlap_ratio is not None else None
+            if share is None:
+                continue
+            area = f"{round(o.overlap_area_m2, 2):,.1f}"
+            assert mine[("t.area_first", o.feature_id)].message == f"重叠 {area} m²"
+            assert mine[("t.area_after", o.feature_id)].message == f"之后 {area} m²"
+            big = share >= 50
+            assert (("t.share_big", o.feature_id) in mine, ("t.share_small", o.feature_id) in mine) == (big, not big)
+            seen.add(big)
+    assert seen == {True, False}        # both sides of the share seen on the sample projects
+
+
+@pytest.mark.parametrize("when,fallback", [("feature.area_ha > 1", False), ("len(feature.nothing) > 1", False),
+                                           ("feature.x // 0", True)])
+def test_a_condition_that_cannot_be_evaluated_for_a_project_is_one_line_naming_pack_rule_project_and_feature(
+        tmp_path, when, fallback):
+    """A condition that passes ``rules check`` but cannot be evaluated on a project's values (a missing value
+    compared, measured or divided) is an input error naming the pack file, the rule, the project and the feature —
+    from the compiled conditions and from simpleeval's alike — and the CLI says it in one line (exit 2), never a
+    traceback."""
+    from pathlib import Path
+
+    from gis_screening.engine.conditions import compiled
+    from gis_screening.io.projects import load_projects
+    from gis_screening.layerset import load_layerset
+    from gis_screening.screening import screen
+    root = Path(__file__).resolve().parents[1]
+    path = _pack(tmp_path, "cond", rid="t.bad", level="non_compliant",
+                 extra=f'    when: "{when}"\n').read_text(encoding="utf-8").replace("eco_redline", "control_units")
+    (tmp_path / "cond.yaml").write_text(path, encoding="utf-8")
+    assert (type(compiled(when)).__name__ == "_ViaSimpleeval") == fallback
+    stack = load_rules([tmp_path / "cond.yaml"])          # passes the checks made when a pack is loaded
+    ls = load_layerset(root / "sample_data" / "layerset.yaml")
+    projects = load_projects(root / "sample_data" / "projects" / "projects.gpkg")
+    with pytest.raises(InputError) as err:
+        screen(projects, ls, stack)
+    text = str(err.value)
+    head = f"{tmp_path / 'cond.yaml'}, rule t.bad, field 'when': condition {when!r} cannot be evaluated for project "
+    assert text.startswith(head) and " of 环境管控单元 (" in text
+    project, _, feature = text[len(head):].partition(", feature ")
+    assert project in {p.id for p in projects} and feature.split(" of ")[0] in set(ls.first("control_units").gdf["code"])
+    cli = subprocess.run([sys.executable, "-m", "gis_screening.cli", "screen", "--layerset",
+                          str(root / "sample_data" / "layerset.yaml"), "--project",
+                          str(root / "sample_data" / "projects" / "projects.gpkg"), "--rules", str(tmp_path / "cond.yaml"),
+                          "--json", str(tmp_path / "out.json")], capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 2 and "Traceback" not in cli.stderr and not (tmp_path / "out.json").exists()
+    assert [line for line in cli.stderr.splitlines() if line.strip()] == [f"error: {text}"]

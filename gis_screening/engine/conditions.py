@@ -158,6 +158,8 @@ _CMP_OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: "
 _BIN_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Mod: "%"}
 _CONST = {"True": True, "False": False, "None": None}
 Compiled = Callable[[dict[str, Any]], Any]
+#: The file name of the code a compiled condition runs (tracebacks name it).
+CONDITION_SOURCE = "<rule condition>"
 
 
 class _NotCompilable(Exception):
@@ -218,7 +220,7 @@ def _compile(node: ast.AST) -> Compiled:
     A condition runs as one call instead of a tree of closures (about three times faster)."""
     src = _Source()
     body = src.of(node)
-    fn: Compiled = eval(compile(f"lambda names: {body}", "<rule condition>", "eval"),   # noqa: S307 - see _Source
+    fn: Compiled = eval(compile(f"lambda names: {body}", CONDITION_SOURCE, "eval"),   # noqa: S307 - see _Source
                         {"__builtins__": {}, "isinstance": isinstance, "dict": dict, **src.values})
     return fn
 
@@ -255,6 +257,12 @@ def project_fields(expr: str) -> frozenset[str] | None:
         elif isinstance(node, ast.Name) and node.id == "project":
             whole += 1
     return None if whole > 0 else frozenset(fields)
+
+
+@lru_cache(maxsize=1024)
+def names_read(expr: str) -> frozenset[str]:
+    """The names (``project``, ``feature``, ``overlap``…) ``expr`` reads."""
+    return frozenset(n.id for n in ast.walk(_parsed(expr)) if isinstance(n, ast.Name))
 
 
 @lru_cache(maxsize=1024)

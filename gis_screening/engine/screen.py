@@ -15,15 +15,18 @@ import orjson
 
 from .. import __version__
 from ..catalog import Catalog
+from ..errors import InputError
 from ..model import LayerSet, Project
 from ..normalise import has_admission_list
 from .collector import collector_paused
 from .conditions import (
+    CONDITION_SOURCE,
     Compiled,
     Ctx,
     compiled,
     leading_part,
     matching_codes,
+    names_read,
     prohibition_sentence,
     project_fields,
     project_part,
@@ -166,7 +169,7 @@ def _relation_holds(rule: Rule, o: Overlap, fp: FootprintMetrics, inter: bool) -
     return False
 
 
-def _overlap_ctx(o: Overlap, fp: FootprintMetrics) -> Ctx:
+def _overlap_ctx(o: Overlap) -> Ctx:
     return Ctx(overlap_area_m2=round(o.overlap_area_m2, 2), overlap_ha=round(o.overlap_area_m2 / 10_000, 4),
                share_pct=None if o.overlap_ratio is None else round(100 * o.overlap_ratio, 2),
                distance_m=round(o.distance_m, 1), overlap_length_m=o.overlap_length_m,
@@ -373,6 +376,9 @@ class _Step:
     pre: Compiled | None = None
     needs: str | None = None         # the layer (as rules name it) without which the rule cannot be decided
     gate: _Step | None = None        # the condition's project-only part (:func:`project_part`), as a step
+    #: the condition reads ``overlap`` (the overlap's context is built for the conditions that read it, and for
+    #: the findings made: :func:`_finding`)
+    overlap: bool = True
 
 
 def _plan(stack: RuleStack) -> list[_Step]:
@@ -404,7 +410,7 @@ def _step(rule: Rule, pack: Pack, when: str | None, relation: str) -> _Step:
     varies = bool(rule.requires) and (reads is None or bool(reads & CONSTRUCTION_FIELDS))
     pre = leading_part(when, VARIANT_FIELDS) if varies and when else None
     return _Step(rule, pack, _key_of_rule(rule.layer or "") if relation != "always" else ("", ""), relation, test,
-                 varies, compiled(pre) if pre else None)
+                 varies, compiled(pre) if pre else None, overlap=bool(when) and "overlap" in names_read(when))
 
 
 def _decide(step: _Step, names: dict[str, Any], variants: Callable[[], list[Ctx]]) -> tuple[bool, list[str]]:
@@ -451,14 +457,18 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
     features = {} if features is None else features
     code = project.industry_code
 
-    def names_for(o: Overlap) -> dict[str, Any]:
+    def names_for(o: Overlap, overlap: bool) -> dict[str, Any]:
+        """What a step's condition reads about ``o``; with its overlap's figures when ``overlap`` (the condition
+        reads them: built once per overlap, for the first step that needs them, or by :func:`_finding`)."""
         hit = feature_names.get(id(o))
         if hit is None:
             key = (o.layer_uid, o.feature_index, code)
             feat = features.get(key)
             if feat is None:
                 feat = features[key] = feature_context(records, o, code)
-            hit = feature_names[id(o)] = {"project": pctx, "feature": feat, "overlap": _overlap_ctx(o, fp)}
+            hit = feature_names[id(o)] = {"project": pctx, "feature": feat}
+        if overlap and "overlap" not in hit:
+            hit["overlap"] = _overlap_ctx(o)
         return hit
 
     empty = {"project": pctx, "feature": Ctx(), "overlap": Ctx()}
@@ -485,39 +495,73 @@ def evaluate_rules(project: Project, fp: FootprintMetrics, overlaps: list[Overla
 
     undecided: dict[str, list[_Step]] = {}        # missing layer → the rules it leaves undecided
     lacking = any(not pctx.get(f) for f in FIELD_LABELS)    # a fact rules may require is missing
-    for step in _plan(stack):
-        if missing and step.needs is not None and step.needs in missing:
-            if _could_apply(step, pctx, fp, variants):
-                undecided.setdefault(step.needs, []).append(step)
-            continue
-        relation = step.relation
-        varies = step.varies and lacking
-        # where the condition's leading terms that read no missing fact are false (most projects, for a rule on
-        # 两高 or on certain industries), the rule does not fire whatever the facts: nothing to try (see _decide)
-        pre = step.pre if varies else None
-        if relation == "always":
-            if pre is None or pre(empty):
-                apply(step, empty)
-            continue
-        mine = by_key.get(step.key)
-        if relation == "disjoint":
-            if not mine or not any(inter for _, inter in mine):
-                apply(step, empty, layer=layer_title(step.rule.layer or "", catalog))
-            continue
-        if not mine:
-            continue
-        test = step.test
-        for o, inter in mine:       # the common case (no missing fact to try) inline: per overlap, calls add up
-            if inter if relation == "intersects" else _relation_holds(step.rule, o, fp, inter):
-                names = names_for(o)
-                if varies:
-                    if pre is None or pre(names):
-                        apply(step, names, layer=o.layer, feature_id=o.feature_id, overlap=o)
-                elif test is None or test(names):
-                    findings.append(_finding(step.rule, step.pack, names, o.layer, o.feature_id, o))
+    step: _Step | None = None
+    o: Overlap | None = None
+    try:
+        for step in _plan(stack):
+            o = None
+            if missing and step.needs is not None and step.needs in missing:
+                if _could_apply(step, pctx, fp, variants):
+                    undecided.setdefault(step.needs, []).append(step)
+                continue
+            relation = step.relation
+            varies = step.varies and lacking
+            # where the condition's leading terms that read no missing fact are false (most projects, for a rule on
+            # 两高 or on certain industries), the rule does not fire whatever the facts: nothing to try (see _decide)
+            pre = step.pre if varies else None
+            if relation == "always":
+                if pre is None or pre(empty):
+                    apply(step, empty)
+                continue
+            mine = by_key.get(step.key)
+            if relation == "disjoint":
+                if not mine or not any(inter for _, inter in mine):
+                    apply(step, empty, layer=layer_title(step.rule.layer or "", catalog))
+                continue
+            if not mine:
+                continue
+            test = step.test
+            for o, inter in mine:       # the common case (no missing fact to try) inline: per overlap, calls add up
+                if inter if relation == "intersects" else _relation_holds(step.rule, o, fp, inter):
+                    names = names_for(o, step.overlap)
+                    if varies:
+                        if pre is None or pre(names):
+                            apply(step, names, layer=o.layer, feature_id=o.feature_id, overlap=o)
+                    elif test is None or test(names):
+                        findings.append(_finding(step.rule, step.pack, names, o.layer, o.feature_id, o))
+    except CONDITION_ERRORS as exc:     # costs nothing until raised
+        if step is None or not _raised_by_condition(exc):
+            raise
+        raise _condition_error(step, stack, project, o, exc) from None
     for layer, steps in undecided.items():
         findings.append(_missing_layer(steps, missing[layer] if missing else layer, empty))
     return findings, pctx
+
+
+#: What a condition may raise on the values of a project or feature (a missing value compared, say).
+CONDITION_ERRORS = (TypeError, ValueError, ArithmeticError, LookupError)
+
+
+def _raised_by_condition(exc: BaseException) -> bool:
+    """Was ``exc`` raised while a rule condition was evaluated (its innermost frame is one, or simpleeval's)?"""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    name = tb.tb_frame.f_code.co_filename if tb is not None else ""
+    return name == CONDITION_SOURCE or name.endswith("simpleeval.py")
+
+
+def _condition_error(step: _Step, stack: RuleStack, project: Project, o: Overlap | None,
+                     exc: BaseException) -> InputError:
+    """The one-line error for a condition that cannot be evaluated for ``project`` (and the feature of ``o``):
+    naming the pack file, the rule, the project and the feature, and how to write the condition instead."""
+    rule = step.rule
+    path = next((f for p, f in stack.packs if p is step.pack), None)
+    feature = f", feature {o.feature_id} of {o.layer}" if o is not None else ""
+    return InputError(f"condition {rule.when!r} cannot be evaluated for project {project.id}{feature} "
+                      f"({type(exc).__name__}: {exc}); write it so that a missing value is allowed, e.g. "
+                      "`feature.x is not None and feature.x >= 50`", file=path, where=f"rule {rule.id}",
+                      field="when")
 
 
 def _could_apply(step: _Step, pctx: Ctx, fp: FootprintMetrics, variants: Callable[[], list[Ctx]]) -> bool:
@@ -585,9 +629,12 @@ def layer_title(rule_layer: str, cat: Catalog) -> str:
 
 def _finding(rule: Rule, pack: Pack, names: dict[str, Any], layer: str | None = None, feature_id: str | None = None,
              overlap: Overlap | None = None, message: str | None = None) -> Finding:
-    """``rule``'s finding: its message (or ``message``) and basis filled from ``names``, the overlap's figures."""
+    """``rule``'s finding: its message (or ``message``) and basis filled from ``names`` (with the context of
+    ``overlap``, built here where no condition needed it), the overlap's figures."""
     metrics: dict[str, object] = {}
     if overlap is not None:
+        if "overlap" not in names:
+            names["overlap"] = _overlap_ctx(overlap)
         metrics = {"overlap_area_m2": round(overlap.overlap_area_m2, 3), "distance_m": round(overlap.distance_m, 3)}
         if overlap.overlap_ratio is not None:
             metrics["overlap_ratio"] = round(overlap.overlap_ratio, 6)
