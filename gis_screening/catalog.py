@@ -7,6 +7,7 @@ aliases and domain spellings are merged, so a city adds its field names without 
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
@@ -212,7 +213,16 @@ def load_catalog(paths: Iterable[str | Path] | None = None) -> Catalog:
     return validated(Catalog, merged, file=files[-1] if paths else files[0])
 
 
-@lru_cache(maxsize=1)
+_DEFAULT_LOCK = threading.Lock()
+
+
 def default_catalog() -> Catalog:
-    """The catalog shipped with the package (cached)."""
+    """The catalog shipped with the package, loaded once per process (a thread asking while another loads it waits
+    for that one: the CLI reads the layer set and the projects at once, and both ask)."""
+    with _DEFAULT_LOCK:
+        return _default_catalog()
+
+
+@lru_cache(maxsize=1)
+def _default_catalog() -> Catalog:
     return load_catalog()

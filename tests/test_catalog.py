@@ -84,3 +84,28 @@ def test_a_column_with_a_bracketed_note_answers_to_its_name():
     assert cat.match_fields("projects", ["项目编号", "行业代码（GB/T 4754-2017）", "建设性质(新建/改建/扩建)"]) == {
         "项目编号": "id", "行业代码（GB/T 4754-2017）": "industry_code", "建设性质(新建/改建/扩建)": "construction_type"}
     assert cat.match_fields("projects", ["行业代码（旧）", "行业代码"])["行业代码"] == "industry_code"
+
+
+def test_the_default_catalog_is_loaded_once_when_two_threads_ask_at_once(monkeypatch):
+    """The CLI reads the layer set and the projects in two threads, and both ask for the shipped catalog: the second
+    waits for the first's instead of loading (and validating) it again."""
+    import threading
+    import time
+
+    import gis_screening.catalog as catalog
+    loads = []
+
+    def slow_load(paths=None):
+        loads.append(threading.get_ident())
+        time.sleep(0.2)
+        return object()
+    catalog._default_catalog.cache_clear()
+    monkeypatch.setattr(catalog, "load_catalog", slow_load)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(catalog.default_catalog())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    catalog._default_catalog.cache_clear()
+    assert len(loads) == 1 and len(got) == 2 and got[0] is got[1]
