@@ -30,6 +30,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import shapely
+from installed import compile_package
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -41,6 +42,7 @@ def main() -> None:
     ap.add_argument("--projects", type=int, default=100_000)
     ap.add_argument("--partition-size", type=int, default=2000)
     args = ap.parse_args()
+    compile_package()
     if not (DATA / "layerset.yaml").exists():
         subprocess.run([sys.executable, HERE / "generate_province.py"], check=True)
     tmp = Path(tempfile.mkdtemp())

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from installed import compile_package
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 BIN = Path(sys.executable).parent
@@ -47,8 +49,7 @@ def main() -> None:
     args = ap.parse_args()
     if not (DATA / "layerset.yaml").exists():
         subprocess.run([sys.executable, HERE / "generate_province.py"], check=True)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", HERE.parent / "gis_screening"], check=True,
-                   env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, stdout=subprocess.DEVNULL)
+    compile_package()
     out = Path(tempfile.mkdtemp())
     single = out / "one.gpkg"
     import geopandas as gpd

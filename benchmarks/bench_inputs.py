@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from installed import compile_package
+
 HERE = Path(__file__).resolve().parent
 SAMPLE = HERE.parent / "sample_data"
 CLI = [sys.executable, "-m", "gis_screening.cli"]
@@ -66,6 +68,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
+    compile_package()
     out = Path(tempfile.mkdtemp())
     dxf, docx = _drawing(out / "总平面图.dxf"), _long_list(out / "准入清单.docx")
     manifest = out / "layerset.yaml"

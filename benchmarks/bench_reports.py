@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from installed import compile_package
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 
@@ -61,6 +63,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
+    compile_package()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         runs = [whole(out) for _ in range(args.repeats)]
