@@ -57,13 +57,13 @@ def tile_mosaic(source, epsg: int, bounds: tuple[float, float, float, float], ma
     import io
 
     from PIL import Image
-    from pyproj import Transformer
     from rasterio.transform import from_bounds
     from rasterio.warp import Resampling, reproject
 
+    from .crs import transformer
     from .tiles import tile_bounds, tiles_for, zoom_for
     x0, y0, x1, y1 = bounds
-    lons, lats = Transformer.from_crs(epsg, 4326, always_xy=True).transform([x0, x1, x0, x1], [y0, y0, y1, y1])
+    lons, lats = transformer(epsg, 4326).transform([x0, x1, x0, x1], [y0, y0, y1, y1])
     deg_per_px = (max(lons) - min(lons)) / max_px
     ideal = zoom_for(deg_per_px)
     best, best_share = None, 0.0
@@ -96,7 +96,7 @@ def tile_mosaic(source, epsg: int, bounds: tuple[float, float, float, float], ma
         found += 1
     if not found:
         return None
-    to_merc = Transformer.from_crs(4326, 3857, always_xy=True)
+    to_merc = transformer(4326, 3857)
     w_, _s, _e, n_ = tile_bounds(z, tx0, ty0)
     _w, s_, e_, _n = tile_bounds(z, max(xs), max(ys))
     (mx0, mx1), (my0, my1) = to_merc.transform([w_, e_], [s_, n_])

@@ -26,7 +26,9 @@ CHINA_LAT = (3.0, 54.0)
 
 
 @lru_cache(maxsize=32)
-def _transformer(src: int, dst: int) -> Transformer:
+def transformer(src: int, dst: int) -> Transformer:
+    """The pyproj transformation from EPSG ``src`` to EPSG ``dst`` in x/y (lon/lat, easting/northing) order, made once
+    a process (PROJ is loaded on first use)."""
     from pyproj import CRS, Transformer
     return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
 
@@ -50,9 +52,9 @@ def reproject(geoms: np.ndarray, src: int, dst: int,
 def transform_coords(coords: np.ndarray, src: int, dst: int) -> np.ndarray:
     """Coordinates (``(n, 2)`` or ``(n, 3)``, x/y order) from EPSG ``src`` to EPSG ``dst``, as an array of the same
     shape."""
-    transformer = _transformer(src, dst)
+    move = transformer(src, dst).transform
     x, y = coords[:, 0], coords[:, 1]
-    moved = transformer.transform(x, y, coords[:, 2]) if coords.shape[1] == 3 else transformer.transform(x, y)
+    moved = move(x, y, coords[:, 2]) if coords.shape[1] == 3 else move(x, y)
     return np.array(moved).T
 
 

@@ -193,7 +193,7 @@ class Layer:
             return self.__dict__["_attributes"]
         return self.gdf
 
-    def _values(self, column: str) -> list | None:
+    def column_values(self, column: str) -> list | None:
         """``column``'s values (missing ones as they are: :func:`is_missing`), None when there is no such column."""
         frame = self._frame()
         if hasattr(frame, "schema"):
@@ -244,7 +244,7 @@ class Layer:
 
     def feature_names(self) -> list[str | None]:
         """Feature display names (the role's name field), None where absent."""
-        values = self._values(self.name_field)
+        values = self.column_values(self.name_field)
         if values is not None:
             return [None if is_missing(v) else str(v) for v in values]
         return [None] * self.feature_count
@@ -256,7 +256,7 @@ class Layer:
 
     def feature_ids(self) -> list[str]:
         """Feature identifiers (the role's id field, or the row number when absent), as strings."""
-        values = self._values(self.id_field)
+        values = self.column_values(self.id_field)
         if values is not None:
             return [f"#{i + 1}" if is_missing(v) else str(v) for i, v in enumerate(values)]
         return [f"#{i + 1}" for i in range(self.feature_count)]

@@ -822,3 +822,43 @@ def test_the_layer_question_shows_what_each_layer_holds(win, tmp_path):
     answer(None)
     assert not win.import_footprint(str(bare)) and win.findChild(QMessageBox, "error-box") is None
     assert seen[0][0] == "高斯投影带号" and len(win.session.projects) == 4
+
+
+def _mouse(widget, kind: str, x: float, y: float) -> None:
+    """A mouse event as the window system gives it (offscreen, QTest.mouseMove moves no pointer)."""
+    from qtpy.QtCore import QEvent, QPointF
+    from qtpy.QtGui import QMouseEvent
+    from qtpy.QtWidgets import QApplication
+    button = Qt.NoButton if kind == "move" else Qt.LeftButton
+    etype = {"move": QEvent.MouseMove, "press": QEvent.MouseButtonPress, "release": QEvent.MouseButtonRelease,
+             "double": QEvent.MouseButtonDblClick}[kind]
+    QApplication.sendEvent(widget, QMouseEvent(etype, QPointF(x, y), button, button, Qt.NoModifier))
+
+
+def test_the_pointer_shows_its_place_and_a_drawn_footprint_is_a_project_where_it_was_drawn(win):
+    """The status bar follows the pointer in lon/lat and 3° GK (X northing, Y easting with its zone), and a polygon
+    drawn by clicks becomes a project in CGCS2000 lon/lat at the very points clicked — both through PROJ, which the
+    canvas loads when first asked (opening and painting from the cache need none)."""
+    from pyproj import Transformer
+    canvas = win.canvas
+    to_ll = Transformer.from_crs(canvas.epsg, 4490, always_xy=True)
+    _mouse(canvas, "move", 300, 200)
+    x, y = canvas.to_world(300, 200)
+    lon, lat = to_ll.transform(x, y)
+    zone = round(lon / 3)                   # the 3° zone whose central meridian is nearest: the canvas's own here
+    assert canvas.epsg == 4534 + zone - 25
+    assert win.lbl_pos.text() == f"{lon:.6f}°E {lat:.6f}°N   X {y:,.3f}  Y {zone * 1_000_000 + x:,.3f}"
+
+    canvas.tool = "draw_polygon"
+    clicks = [(200, 150), (420, 160), (380, 330)]
+    for px, py in clicks:
+        _mouse(canvas, "press", px, py)
+        _mouse(canvas, "release", px, py)
+    _mouse(canvas, "double", *clicks[-1])
+    drawn = win.session.projects[-1]
+    assert drawn.id == "绘制-1"
+    want = [to_ll.transform(*canvas.to_world(px, py)) for px, py in clicks]
+    ring = list(drawn.geometry.exterior.coords)[:-1]
+    assert len(ring) == 3 and {tuple(np.round(c, 9)) for c in ring} == {tuple(np.round(c, 9)) for c in want}
+    win.undo.undo()
+    assert [p.id for p in win.session.projects] == []

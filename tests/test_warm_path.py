@@ -39,6 +39,40 @@ runpy.run_module("gis_screening.cli", run_name="__main__")
 """
 
 
+#: opens a layer set in the real main window (offscreen) and prints what the canvas draws: each layer's labels and
+#: styles, and a digest of the painted pixels; with "watched", pandas, geopandas, pyogrio and pyproj are refused
+APP = """
+import hashlib, json, os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+if sys.argv[2] == "watched":
+    class Watch:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("pandas", "geopandas", "pyogrio", "pyproj"):
+                sys.stderr.write(f"IMPORTED {name}\\n")
+                raise ImportError(name)
+    sys.meta_path.insert(0, Watch())
+from qtpy.QtCore import QSettings
+from qtpy.QtGui import QImage, QPainter
+from qtpy.QtWidgets import QApplication
+app = QApplication([])
+from gis_screening.app.main_window import MainWindow
+win = MainWindow(settings=QSettings(sys.argv[3], QSettings.IniFormat))
+win.auto_screen = False
+win.resize(1000, 700)
+win.show()
+assert win.open_layerset(sys.argv[1])
+app.processEvents()
+image = QImage(win.canvas.size(), QImage.Format_ARGB32)
+painter = QPainter(image)
+win.canvas.render_to(painter)
+painter.end()
+bits = image.constBits()
+bits.setsize(image.sizeInBytes())
+layers = [[r.view.layer.name, r.labels, [s.model_dump() if s else None for s in r.styles]] for r in win.canvas.layers]
+print(json.dumps({"layers": layers, "pixels": hashlib.sha256(bytes(bits)).hexdigest()}, ensure_ascii=False))
+"""
+
+
 def _manifest(tmp_path: Path) -> Path:
     """The sample layer set without its 准入清单 table (joining a table is pandas work, warm or not)."""
     text = (SAMPLE / "layerset.yaml").read_text(encoding="utf-8").split("admission_lists:")[0]
@@ -235,3 +269,24 @@ def test_zones_worked_out_as_arrays_are_the_zones_worked_out_one_by_one():
     assert metric_epsgs_for_lons(lons).tolist() == [metric_epsg_for_lon(x) for x in lons.tolist()]
     with pytest.raises(ValueError):
         metric_epsgs_for_lons(np.array([119.0, float("nan")]))
+
+
+def test_the_app_reopens_a_layer_set_without_pandas_geopandas_gdal_or_proj_and_draws_what_it_drew(tmp_path):
+    """The app's first open reads the sources (pandas and geopandas behind the attributes); reopened in a new process
+    from the cache, none of pandas, geopandas, pyogrio or pyproj is imported, and the canvas draws the very labels,
+    styles (the units by category, from Arrow values now) and pixels."""
+    pytest.importorskip("qtpy")
+    manifest = _manifest(tmp_path)
+    env = {**os.environ, "GIS_SCREENING_CACHE": str(tmp_path / "cache"), "QT_QPA_PLATFORM": "offscreen"}
+
+    def run(mode: str) -> tuple[dict, str]:
+        res = subprocess.run([sys.executable, "-c", APP, str(manifest), mode, str(tmp_path / f"{mode}.ini")],
+                             capture_output=True, text=True, env=env)
+        assert res.returncode == 0, res.stderr
+        return json.loads(res.stdout.splitlines()[-1]), res.stderr
+    cold, _ = run("cold")                   # (its cache entries are written before the process ends)
+    warm, stderr = run("watched")
+    assert "IMPORTED" not in stderr, stderr
+    units = next(layer for layer in cold["layers"] if layer[0] == "环境管控单元")
+    assert units[1] and all(units[1]) and len({str(style) for style in units[2]}) > 1   # labelled, several styles
+    assert warm == cold

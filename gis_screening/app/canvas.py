@@ -7,19 +7,22 @@ fluid.  Styles come from the layer catalog (fill, outline, hatching, category co
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import Transformer
 from qtpy.QtCore import QPointF, QRectF, Qt, Signal
 from qtpy.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF, QTransform
 from qtpy.QtWidgets import QWidget
 
 from ..catalog import Style
-from ..crs import gk3_zone_for_lon, metric_epsg_for_bounds
+from ..crs import STORAGE_EPSG, gk3_zone_for_lon, metric_epsg_for_bounds, reproject, transformer
 from ..engine.projected import layer_bounds, projected_geoms
+
+# pandas, geopandas and PROJ are not imported to open and draw layers from the cache: the transformations are made on
+# first use (a pointer's coordinates, a tile, a drawn footprint)
+if TYPE_CHECKING:
+    from pyproj import Transformer
 
 HATCH = {"diagonal": Qt.BrushStyle.BDiagPattern, "cross": Qt.BrushStyle.DiagCrossPattern, "horizontal": Qt.BrushStyle.HorPattern,
          "vertical": Qt.BrushStyle.VerPattern}
@@ -98,9 +101,8 @@ class RenderLayer:
         self.max_dim = int(self.dims.max()) if len(self.dims) else 2
         self._paths: dict[Any, dict[Any, Any]] = {}   # band → {feature → path}; ("merged", band) → {"groups": …}
         self.restyle()
-        attrs = layer.attributes
-        self.labels: list[str] | None = [v if isinstance(v, str) else "" for v in attrs["code"]] \
-            if layer.role == "control_units" and "code" in attrs.columns else None
+        codes = layer.column_values("code") if layer.role == "control_units" else None
+        self.labels: list[str] | None = None if codes is None else [v if isinstance(v, str) else "" for v in codes]
 
     def label_points(self) -> np.ndarray:
         """(x, y) inside each feature where its label goes (computed once)."""
@@ -118,8 +120,8 @@ class RenderLayer:
             base = rs.default if rs else None
             st = Style(**{**(base.model_dump() if base else {}), **self.view.style})
             self.styles: list[Style | None] = [st] * len(self.geoms)
-        elif rs and rs.by and rs.by in (attrs := layer.attributes).columns:
-            self.styles = [rs.for_value(v) for v in attrs[rs.by]]
+        elif rs and rs.by and (values := layer.column_values(rs.by)) is not None:
+            self.styles = [rs.for_value(v) for v in values]
         else:
             self.styles = [rs.default if rs else None] * len(self.geoms)
         self._paths = {k: v for k, v in self._paths.items() if not (isinstance(k, tuple) and k[0] == "merged")}
@@ -198,6 +200,7 @@ class MapCanvas(QWidget):
         self.tiles = None                       # gis_screening.tiles.TileSource or None
         self.tile_arrived.connect(self.update, Qt.QueuedConnection)
         self.tile_opacity = 0.8
+        self._built = False                     # rebuilt once: the canvas has a CRS to show coordinates in
 
     # ---- data ---------------------------------------------------------------------------------
     def rebuild(self) -> None:
@@ -212,8 +215,7 @@ class MapCanvas(QWidget):
         old = {(id(r.view), r.version): r for r in self.layers} if epsg == self.epsg else {}
         self.epsg = epsg
         self.layers = [old.get((id(v), v.layer.version)) or RenderLayer(v, self.epsg) for v in views]
-        self._to_ll = Transformer.from_crs(self.epsg, 4490, always_xy=True)
-        self._to_m = Transformer.from_crs(4490, self.epsg, always_xy=True)
+        self._built = True
         self._projects_changed()
         if not had:
             self.zoom_to_all()
@@ -237,8 +239,8 @@ class MapCanvas(QWidget):
         if not self.session.projects:
             self._project_geoms = []
         else:
-            gs = gpd.GeoSeries([p.geometry for p in self.session.projects], crs=4490).to_crs(self.epsg)
-            self._project_geoms = list(gs.values)
+            geoms = np.array([p.geometry for p in self.session.projects], dtype=object)
+            self._project_geoms = list(reproject(geoms, STORAGE_EPSG, self.epsg))
         self.update()
 
     def set_basemap(self, path: str, max_px: int = 4000) -> None:
@@ -258,7 +260,7 @@ class MapCanvas(QWidget):
 
         from ..tiles import tile_bounds, tiles_for, zoom_for
         view = self.visible_box().bounds
-        lons, lats = self._to_ll.transform([view[0], view[2], view[0], view[2]], [view[1], view[1], view[3], view[3]])
+        lons, lats = self.to_lonlat.transform([view[0], view[2], view[0], view[2]], [view[1], view[1], view[3], view[3]])
         lat_mid = math.radians(sum(lats) / 4)
         deg_per_px = self.res / (111_320 * math.cos(lat_mid))
         z = zoom_for(deg_per_px)
@@ -276,7 +278,7 @@ class MapCanvas(QWidget):
             if img.isNull():
                 continue
             w, s_, e, n = tile_bounds(tz, tx, ty)
-            xs, ys = self._to_m.transform([w, e, w], [n, n, s_])
+            xs, ys = self.to_metres.transform([w, e, w], [n, n, s_])
             a = xf.map(QPointF(xs[0], ys[0]))
             b = xf.map(QPointF(xs[1], ys[1]))
             c = xf.map(QPointF(xs[2], ys[2]))
@@ -295,6 +297,16 @@ class MapCanvas(QWidget):
             next(r for r in self.layers if r.view.layer.name == key)
 
     # ---- view ---------------------------------------------------------------------------------
+    @property
+    def to_lonlat(self) -> Transformer:
+        """Canvas metres (EPSG ``self.epsg``) → CGCS2000 lon/lat, x/y order."""
+        return transformer(self.epsg, STORAGE_EPSG)
+
+    @property
+    def to_metres(self) -> Transformer:
+        """CGCS2000 lon/lat → canvas metres (EPSG ``self.epsg``), x/y order."""
+        return transformer(STORAGE_EPSG, self.epsg)
+
     def zoom_to_bounds(self, b, margin: float = 0.08) -> None:
         """Show ``b`` = (x0, y0, x1, y1) in canvas metres (GK) with ``margin`` (share of the size) around it."""
         self._auto_extent = False
@@ -373,7 +385,7 @@ class MapCanvas(QWidget):
         xf = self.world_to_screen()
         view = self.visible_box()
         band = max(0, int(math.floor(math.log2(max(self.res * 0.5, 1e-3))))) if self.res > 1 else 0
-        if self.tiles is not None and hasattr(self, "_to_ll"):
+        if self.tiles is not None and self._built:
             self._draw_tiles(p, xf)
         if self.basemap is not None:
             img, (bx0, by0, bx1, by1) = self.basemap
@@ -517,8 +529,8 @@ class MapCanvas(QWidget):
 
     def mouseMoveEvent(self, e) -> None:
         x, y = self.to_world(e.pos().x(), e.pos().y())
-        if hasattr(self, "_to_ll"):
-            lon, lat = self._to_ll.transform(x, y)
+        if self._built:
+            lon, lat = self.to_lonlat.transform(x, y)
             zone = gk3_zone_for_lon(lon)
             self.cursor_moved.emit(lon, lat, y, zone * 1_000_000 + x if self.epsg == 4534 + zone - 25 else x)
         if self._drag and self._drag[0] == "pan":
@@ -562,7 +574,7 @@ class MapCanvas(QWidget):
             self.update()
 
     def _to_lonlat(self, geom):
-        return gpd.GeoSeries([geom], crs=self.epsg).to_crs(4490).iloc[0]
+        return reproject(np.array([geom], dtype=object), self.epsg, STORAGE_EPSG)[0]
 
     def _report_measure(self) -> None:
         if self.tool == "measure_line" and len(self._points) >= 2:

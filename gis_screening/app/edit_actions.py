@@ -263,7 +263,7 @@ class EditActions(_Host):
     def _vertex_clicked(self, tool, x, y):
         if not self.editor:
             return
-        ll = self.canvas._to_ll.transform(x, y)
+        ll = self.canvas.to_lonlat.transform(x, y)
         if tool == "add_vertex":
             self.editor.insert_vertex(ll)
         else:
@@ -272,7 +272,7 @@ class EditActions(_Host):
     def _vertex_dragged(self, x0, y0, x1, y1):
         if not self.editor:
             return
-        to_ll = self.canvas._to_ll
+        to_ll = self.canvas.to_lonlat
         a, b = to_ll.transform(x0, y0), to_ll.transform(x1, y1)
         tol = self.canvas.res * 8 / 100_000
         near = []

@@ -566,7 +566,7 @@ class MainWindow(EditActions, QMainWindow):
     def identify(self, lon: float, lat: float) -> list[tuple[str, str]]:
         """Scripting API: identify at a CGCS2000 lon/lat through all visible layers; ``[(layer name, feature
         id)]`` top layer first (also shown in the identify dock)."""
-        x, y = self.canvas._to_m.transform(lon, lat)
+        x, y = self.canvas.to_metres.transform(lon, lat)
         found: list[tuple[str, int]] = []
         self.canvas.features_identified.connect(found.extend)
         try:

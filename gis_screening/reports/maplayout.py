@@ -20,11 +20,10 @@ import shapely  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 from matplotlib.patches import Polygon as MplPolygon
-from pyproj import Transformer  # noqa: E402
 
 from .. import __version__  # noqa: E402
 from ..atomic import atomic_path  # noqa: E402
-from ..crs import metric_epsg_for_lon  # noqa: E402
+from ..crs import STORAGE_EPSG, metric_epsg_for_lon, transformer  # noqa: E402
 from ..engine.model import VERDICT_COLOURS  # noqa: E402
 from ..engine.words import chinese_datetime, decisive_titles  # noqa: E402
 from .fonts import find_cjk_font  # noqa: E402
@@ -321,8 +320,8 @@ def build_figure(result: dict, layerset, footprint, *, paper="A4", landscape=Fal
 
 
 def _graticule(ax, extent, epsg):
-    to_ll = Transformer.from_crs(epsg, 4490, always_xy=True)
-    to_m = Transformer.from_crs(4490, epsg, always_xy=True)
+    to_ll = transformer(epsg, STORAGE_EPSG)
+    to_m = transformer(STORAGE_EPSG, epsg)
     xs = np.linspace(extent[0], extent[2], 5)
     ys = np.linspace(extent[1], extent[3], 5)
     lons, lats = to_ll.transform(*np.meshgrid(xs, ys))
