@@ -517,7 +517,7 @@ class MapCanvas(QWidget):
             self._report_measure()
             self.update()
         elif e.button() == Qt.MouseButton.LeftButton and self.tool == "draw_point":
-            self.footprint_drawn.emit(self._to_lonlat(shapely.Point(*w)))
+            self.footprint_drawn.emit(self._in_lonlat(shapely.Point(*w)))
         elif e.button() == Qt.MouseButton.LeftButton and self.tool in ("add_vertex", "delete_vertex"):
             self.vertex_clicked.emit(self.tool, *w)
         elif e.button() == Qt.MouseButton.LeftButton and self.tool == "move_vertex":
@@ -561,7 +561,7 @@ class MapCanvas(QWidget):
         if self.tool in ("draw_polygon", "draw_line") and len(self._points) >= (3 if self.tool == "draw_polygon" else 2):
             geom = shapely.Polygon(self._points) if self.tool == "draw_polygon" else shapely.LineString(self._points)
             self._points = []
-            self.footprint_drawn.emit(self._to_lonlat(shapely.make_valid(geom)))
+            self.footprint_drawn.emit(self._in_lonlat(shapely.make_valid(geom)))
             self.update()
         elif self.tool.startswith("measure"):
             self._points = []
@@ -573,7 +573,8 @@ class MapCanvas(QWidget):
             self.highlight = None
             self.update()
 
-    def _to_lonlat(self, geom):
+    def _in_lonlat(self, geom):
+        """A geometry in canvas metres as CGCS2000 lon/lat."""
         return reproject(np.array([geom], dtype=object), self.epsg, STORAGE_EPSG)[0]
 
     def _report_measure(self) -> None:
