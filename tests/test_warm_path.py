@@ -24,39 +24,36 @@ from gis_screening.screening import _hilbert_distance
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 
-#: runs the CLI with every import of pandas, geopandas, pyogrio (GDAL) or pyproj (PROJ) said on stderr (and refused,
-#: so that nothing built on them can go on quietly)
-WATCHED = """
-import runpy, sys
+#: says every import of pandas, geopandas, pyogrio (GDAL) or pyproj (PROJ) on stderr and refuses it, so that nothing
+#: built on them can go on quietly (put before a script)
+REFUSE = """
+import sys
 class Watch:
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in ("pandas", "geopandas", "pyogrio", "pyproj"):
             sys.stderr.write(f"IMPORTED {name}\\n")
             raise ImportError(name)
 sys.meta_path.insert(0, Watch())
+"""
+
+#: runs the CLI with those imports refused
+WATCHED = REFUSE + """
+import runpy
 sys.argv = ["gis-screening", *sys.argv[1:]]
 runpy.run_module("gis_screening.cli", run_name="__main__")
 """
 
-
 #: opens a layer set in the real main window (offscreen) and prints what the canvas draws: each layer's labels and
-#: styles, and a digest of the painted pixels; with "watched", pandas, geopandas, pyogrio and pyproj are refused
+#: styles, and a digest of the painted pixels
 APP = """
 import hashlib, json, os, sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
-if sys.argv[2] == "watched":
-    class Watch:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("pandas", "geopandas", "pyogrio", "pyproj"):
-                sys.stderr.write(f"IMPORTED {name}\\n")
-                raise ImportError(name)
-    sys.meta_path.insert(0, Watch())
 from qtpy.QtCore import QSettings
 from qtpy.QtGui import QImage, QPainter
 from qtpy.QtWidgets import QApplication
 app = QApplication([])
 from gis_screening.app.main_window import MainWindow
-win = MainWindow(settings=QSettings(sys.argv[3], QSettings.IniFormat))
+win = MainWindow(settings=QSettings(sys.argv[2], QSettings.IniFormat))
 win.auto_screen = False
 win.resize(1000, 700)
 win.show()
@@ -280,7 +277,8 @@ def test_the_app_reopens_a_layer_set_without_pandas_geopandas_gdal_or_proj_and_d
     env = {**os.environ, "GIS_SCREENING_CACHE": str(tmp_path / "cache"), "QT_QPA_PLATFORM": "offscreen"}
 
     def run(mode: str) -> tuple[dict, str]:
-        res = subprocess.run([sys.executable, "-c", APP, str(manifest), mode, str(tmp_path / f"{mode}.ini")],
+        script = REFUSE + APP if mode == "watched" else APP
+        res = subprocess.run([sys.executable, "-c", script, str(manifest), str(tmp_path / f"{mode}.ini")],
                              capture_output=True, text=True, env=env)
         assert res.returncode == 0, res.stderr
         return json.loads(res.stdout.splitlines()[-1]), res.stderr
