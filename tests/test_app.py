@@ -850,15 +850,24 @@ def test_the_pointer_shows_its_place_and_a_drawn_footprint_is_a_project_where_it
     assert win.lbl_pos.text() == f"{lon:.6f}°E {lat:.6f}°N   X {y:,.3f}  Y {zone * 1_000_000 + x:,.3f}"
 
     canvas.tool = "draw_polygon"
-    clicks = [(200, 150), (420, 160), (380, 330)]
-    for px, py in clicks:
-        _mouse(canvas, "press", px, py)
-        _mouse(canvas, "release", px, py)
-    _mouse(canvas, "double", *clicks[-1])
-    drawn = win.session.projects[-1]
-    assert drawn.id == "绘制-1"
-    want = [to_ll.transform(*canvas.to_world(px, py)) for px, py in clicks]
-    ring = list(drawn.geometry.exterior.coords)[:-1]
-    assert len(ring) == 3 and {tuple(np.round(c, 9)) for c in ring} == {tuple(np.round(c, 9)) for c in want}
+    shapes = [[(200, 150), (420, 160), (380, 330)], [(60, 400), (180, 390), (150, 520), (70, 500)]]
+    for n, clicks in enumerate(shapes, 1):        # twice in a row: each a project of its own, where it was drawn
+        for px, py in clicks:
+            _mouse(canvas, "press", px, py)
+            _mouse(canvas, "release", px, py)
+        _mouse(canvas, "double", *clicks[-1])
+        drawn = win.session.projects[-1]
+        assert drawn.id == f"绘制-{n}"
+        want = [to_ll.transform(*canvas.to_world(px, py)) for px, py in clicks]
+        ring = list(drawn.geometry.exterior.coords)[:-1]
+        assert len(ring) == len(clicks)
+        assert {tuple(np.round(c, 9)) for c in ring} == {tuple(np.round(c, 9)) for c in want}
+    # both drawn on the canvas back in its metres, at the clicked places
+    to_m = Transformer.from_crs(4490, canvas.epsg, always_xy=True)
+    for geom, clicks in zip(canvas._project_geoms, shapes):
+        got = {tuple(np.round(c, 3)) for c in list(geom.exterior.coords)[:-1]}
+        assert got == {tuple(np.round(to_m.transform(*to_ll.transform(*canvas.to_world(px, py))), 3))
+                       for px, py in clicks}
     win.undo.undo()
-    assert [p.id for p in win.session.projects] == []
+    win.undo.undo()
+    assert [p.id for p in win.session.projects] == [] and canvas._project_geoms == []
